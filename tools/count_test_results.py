@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Counts test cases (not Bazel targets) from the JUnit XML files under a testlogs tree.
+
+GoogleTest writes one <testcase> per TEST; for a target that wrote no XML (a shell test, a
+crash, a timeout) Bazel writes one <testcase> of its own. A test case passes when it has
+neither <failure> nor <error>; skipped ones are counted apart.
+
+usage: count_test_results.py TESTLOGS_DIR  ->  prints "PASSED FAILED SKIPPED"
+"""
+import pathlib
+import sys
+import xml.etree.ElementTree as ElementTree
+
+
+def count(testlogs: pathlib.Path):
+    passed = failed = skipped = 0
+    for xml in sorted(testlogs.rglob("test.xml")):
+        try:
+            root = ElementTree.parse(xml).getroot()
+        except ElementTree.ParseError:
+            failed += 1  # A truncated report means the test died while writing it.
+            continue
+        for case in root.iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+            elif case.find("skipped") is not None or case.get("status") == "notrun":
+                skipped += 1
+            else:
+                passed += 1
+    return passed, failed, skipped
+
+
+if __name__ == "__main__":
+    print(*count(pathlib.Path(sys.argv[1])))
