@@ -216,6 +216,7 @@ void abort() { kernel::Panic("abort"); }
 }
 
 namespace std {
+const nothrow_t nothrow{};
 void __throw_bad_alloc() { kernel::Panic("bad_alloc"); }
 void __throw_bad_array_new_length() { kernel::Panic("bad_array_new_length"); }
 void __throw_length_error(const char* what) { kernel::Panic(what); }

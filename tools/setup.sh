@@ -17,6 +17,7 @@ packages=(
   pkg-config
   python3              # .ci/run counts test cases from the JUnit XML Bazel writes
   clang-format
+  qemu-system-x86      # boot/: QEMU (TCG) and, via qemu-system-common, /usr/lib/qemu/virtiofsd
 )
 
 missing=()

@@ -1,0 +1,99 @@
+#include "boot/bare_metal_platform.h"
+
+#include <linux/errno.h>
+
+#include <cstring>
+#include <new>
+
+#include "boot/serial_console.h"
+#include "boot/x86.h"
+
+namespace boot {
+namespace {
+
+// Each DMA allocation records, just before the aligned region, where its heap
+// block starts and how large the region is.
+struct DmaHeader {
+  void* block;
+  size_t size;
+};
+
+constexpr size_t kMaxDmaAlignment = size_t{1} << 21;
+
+// std::nothrow itself lives in libstdc++, which the image does not link.
+constexpr std::nothrow_t kNoThrow{};
+
+const char* LevelName(driver::LogLevel level) {
+  switch (level) {
+    case driver::LogLevel::kDebug:
+      return "debug";
+    case driver::LogLevel::kInfo:
+      return "info";
+    case driver::LogLevel::kWarning:
+      return "warning";
+    case driver::LogLevel::kError:
+      return "error";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void SpinLock::Acquire() {
+  while (held_.exchange(true, std::memory_order_acquire)) {
+    while (held_.load(std::memory_order_relaxed)) Pause();
+  }
+}
+
+void SpinLock::Release() { held_.store(false, std::memory_order_release); }
+
+driver::Result<driver::DmaRegion> BareMetalPlatform::AllocateDma(
+    size_t size, size_t alignment) {
+  if (alignment == 0) alignment = 1;
+  if (size == 0 || (alignment & (alignment - 1)) != 0 ||
+      alignment > kMaxDmaAlignment || size > (size_t{1} << 40)) {
+    return driver::Error{EINVAL};
+  }
+  // The runtime's nothrow new has no aligned form: over-allocate and align by
+  // hand, so that running out is ENOMEM for the driver rather than a panic.
+  const size_t total = size + alignment + sizeof(DmaHeader);
+  auto* block = static_cast<unsigned char*>(::operator new(total, kNoThrow));
+  if (block == nullptr) return driver::Error{ENOMEM};
+  const uintptr_t first =
+      reinterpret_cast<uintptr_t>(block) + sizeof(DmaHeader);
+  const uintptr_t aligned =
+      (first + alignment - 1) & ~(uintptr_t{alignment} - 1);
+  reinterpret_cast<DmaHeader*>(aligned)[-1] = DmaHeader{block, size};
+  memset(reinterpret_cast<void*>(aligned), 0, size);
+  dma_bytes_in_use_ += size;
+  return driver::DmaRegion{reinterpret_cast<void*>(aligned), aligned, size};
+}
+
+void BareMetalPlatform::FreeDma(const driver::DmaRegion& region) {
+  if (region.cpu == nullptr) return;
+  const DmaHeader header = static_cast<const DmaHeader*>(region.cpu)[-1];
+  dma_bytes_in_use_ -= header.size;
+  ::operator delete(header.block);
+}
+
+bool BareMetalPlatform::BusAddressOf(const void* p, size_t size,
+                                     uint64_t* bus) {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  if (!ram_.IsRam(address, size == 0 ? 1 : size)) return false;
+  *bus = address;
+  return true;
+}
+
+uint64_t BareMetalPlatform::MonotonicNanos() { return clock_.Nanos(); }
+
+void BareMetalPlatform::Log(driver::LogLevel level, const char* message) {
+  SerialPrintf("[%s] %s\n", LevelName(level), message);
+}
+
+std::unique_ptr<driver::Lock> BareMetalPlatform::CreateLock() {
+  return std::make_unique<SpinLock>();
+}
+
+void BareMetalPlatform::Relax() { Pause(); }
+
+}  // namespace boot

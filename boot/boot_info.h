@@ -1,0 +1,27 @@
+// What the start-up code (boot/start.cc) hands to the image's main function,
+// and that function. The image ends with its outcome (boot/qemu_exit.h).
+#ifndef BOOT_BOOT_INFO_H_
+#define BOOT_BOOT_INFO_H_
+
+#include "boot/memory_map.h"
+#include "boot/qemu_exit.h"
+
+namespace boot {
+
+struct BootInfo {
+  const MemoryMap* ram = nullptr;
+  PhysicalRange heap;
+  // QEMU's -append string ("" without one).
+  const char* command_line = "";
+};
+
+// The image's main function, called once the CPU, console, heap and static
+// constructors are up.
+Outcome KernelMain(const BootInfo& info);
+
+// True when the space-separated command line contains `word` exactly.
+bool CommandLineHas(const char* command_line, const char* word);
+
+}  // namespace boot
+
+#endif  // BOOT_BOOT_INFO_H_

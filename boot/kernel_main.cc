@@ -1,0 +1,120 @@
+// The image's main function: find the virtio-fs device, read its identity
+// directly and through the driver's transport, require both to agree, then run
+// the conformance scenarios. Command-line words (QEMU -append):
+//   virtiofs.tag=TAG         the tag the device must report
+//   pci.reassign_bars        ignore the firmware's BAR addresses and assign our
+//   own
+#include <cstring>
+
+#include "boot/bare_metal_platform.h"
+#include "boot/boot_info.h"
+#include "boot/device_report.h"
+#include "boot/scenario_runner.h"
+#include "boot/serial_console.h"
+#include "boot/tsc_clock.h"
+#include "boot/virtio_fs_device.h"
+#include "kernel/runtime.h"
+
+namespace boot {
+namespace {
+
+// The value of `key=` on the command line, copied into `out`; false when
+// absent.
+bool CommandLineValue(const char* line, const char* key, char* out,
+                      size_t capacity) {
+  const size_t key_length = strlen(key);
+  for (const char* p = line; *p;) {
+    while (*p == ' ') ++p;
+    const char* word = p;
+    while (*p && *p != ' ') ++p;
+    if (static_cast<size_t>(p - word) > key_length &&
+        strncmp(word, key, key_length) == 0 && word[key_length] == '=') {
+      size_t n = 0;
+      for (const char* v = word + key_length + 1; v < p && n + 1 < capacity;
+           ++v) {
+        out[n++] = *v;
+      }
+      out[n] = '\0';
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SameIdentity(const DeviceIdentity& a, const DeviceIdentity& b) {
+  return a.device_type == b.device_type && a.features == b.features &&
+         a.num_request_queues == b.num_request_queues &&
+         strcmp(a.tag, b.tag) == 0;
+}
+
+}  // namespace
+
+Outcome KernelMain(const BootInfo& info) {
+  SerialPrintf(
+      "boot: virtiofs-sim boot image (x86_64, PVH), command line \"%s\"\n",
+      info.command_line);
+  for (int i = 0; i < info.ram->count(); ++i) {
+    SerialPrintf("boot: RAM 0x%llx-0x%llx\n",
+                 static_cast<unsigned long long>(info.ram->range(i).base),
+                 static_cast<unsigned long long>(info.ram->range(i).end()));
+  }
+  SerialPrintf("boot: heap 0x%llx, %llu MiB\n",
+               static_cast<unsigned long long>(info.heap.base),
+               static_cast<unsigned long long>(info.heap.size >> 20));
+
+  TscClock clock;
+  const bool calibrated = clock.Calibrate();
+  SerialPrintf(
+      "boot: TSC %llu MHz (%s)\n",
+      static_cast<unsigned long long>(clock.hz() / 1000000),
+      calibrated ? "calibrated against the PIT" : "PIT unusable, assumed");
+  BareMetalPlatform platform(*info.ram, clock);
+
+  const auto bar_policy =
+      CommandLineHas(info.command_line, "pci.reassign_bars")
+          ? PciRegisterIo::BarPolicy::kReassignAll
+          : PciRegisterIo::BarPolicy::kKeepFirmwareAddresses;
+  VirtioFsDevice device;
+  if (!FindVirtioFsDevice(platform, bar_policy, &device)) {
+    SerialWrite(
+        "boot: no virtio-fs device (neither PCI 1af4:105a nor virtio-mmio id "
+        "26)\n");
+    return Outcome::kFail;
+  }
+  SerialPrintf("boot: virtio-fs device found on %s\n", device.bus_name());
+
+  DeviceIdentity direct, through_driver;
+  if (!ReadIdentityDirect(device, &direct)) return Outcome::kFail;
+  if (!ReadIdentityThroughDriver(platform, device, &through_driver))
+    return Outcome::kFail;
+  bool ok = true;
+  if (!SameIdentity(direct, through_driver)) {
+    SerialWrite(
+        "boot: FAIL the driver's transport and the direct reading disagree\n");
+    ok = false;
+  }
+  if (direct.device_type != kVirtioFsDeviceType) {
+    SerialPrintf("boot: FAIL device type %u is not virtio-fs (%u)\n",
+                 direct.device_type, kVirtioFsDeviceType);
+    ok = false;
+  }
+  char expected_tag[40];
+  if (CommandLineValue(info.command_line, "virtiofs.tag", expected_tag,
+                       sizeof(expected_tag)) &&
+      strcmp(expected_tag, direct.tag) != 0) {
+    SerialPrintf("boot: FAIL tag \"%s\", expected \"%s\"\n", direct.tag,
+                 expected_tag);
+    ok = false;
+  }
+
+  conformance::Environment environment;
+  const ScenarioTotals totals = RunAllScenarios(environment);
+  if (totals.failed != 0 || totals.passed == 0) ok = false;
+
+  SerialPrintf("boot: heap in use %llu bytes, DMA in use %llu bytes\n",
+               static_cast<unsigned long long>(kernel::HeapBytesInUse()),
+               static_cast<unsigned long long>(platform.dma_bytes_in_use()));
+  return ok ? Outcome::kPass : Outcome::kFail;
+}
+
+}  // namespace boot

@@ -1,0 +1,28 @@
+#include "boot/virtio_fs_device.h"
+
+#include "boot/mmio_register_io.h"
+
+namespace boot {
+
+bool FindVirtioFsDevice(driver::Platform& platform,
+                        PciRegisterIo::BarPolicy bar_policy,
+                        VirtioFsDevice* device) {
+  PciAddress address;
+  if (PciFindFunction(kVirtioPciVendor, kVirtioFsPciDeviceId, &address)) {
+    device->bus = VirtioFsDevice::Bus::kPci;
+    device->pci = address;
+    device->io = std::make_unique<PciRegisterIo>(platform, address, bar_policy);
+    return true;
+  }
+  const uint64_t base = FindVirtioMmioDevice(kVirtioFsDeviceType);
+  if (base != 0) {
+    device->bus = VirtioFsDevice::Bus::kMmio;
+    device->mmio_base = base;
+    device->io = std::make_unique<MmioRegisterIo>(platform, base,
+                                                  kMicrovmVirtioMmioSlotSize);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace boot

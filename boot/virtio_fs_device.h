@@ -1,0 +1,37 @@
+// Finding the virtio-fs device on bare metal: a PCI function 1af4:105a
+// (vhost-user-fs-pci on q35), else a virtio-mmio slot with device id 26
+// (vhost-user-fs-device on microvm). The result carries the RegisterIo the
+// driver's transport uses.
+#ifndef BOOT_VIRTIO_FS_DEVICE_H_
+#define BOOT_VIRTIO_FS_DEVICE_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "boot/pci_config.h"
+#include "boot/pci_register_io.h"
+#include "driver/platform.h"
+
+namespace boot {
+
+inline constexpr uint32_t kVirtioFsDeviceType = 26;  // VIRTIO_ID_FS.
+inline constexpr uint16_t kVirtioPciVendor = 0x1af4;
+inline constexpr uint16_t kVirtioFsPciDeviceId = 0x1040 + kVirtioFsDeviceType;
+
+struct VirtioFsDevice {
+  enum class Bus { kPci, kMmio } bus = Bus::kPci;
+  std::unique_ptr<driver::RegisterIo> io;
+  PciAddress pci;          // When bus == kPci.
+  uint64_t mmio_base = 0;  // When bus == kMmio.
+
+  const char* bus_name() const { return bus == Bus::kPci ? "pci" : "mmio"; }
+};
+
+// The first virtio-fs device, PCI first. False when there is none.
+bool FindVirtioFsDevice(driver::Platform& platform,
+                        PciRegisterIo::BarPolicy bar_policy,
+                        VirtioFsDevice* device);
+
+}  // namespace boot
+
+#endif  // BOOT_VIRTIO_FS_DEVICE_H_

@@ -1,0 +1,85 @@
+#include "conformance/scenario.h"
+
+#include <cstdarg>
+
+#include "driver/format.h"
+
+namespace conformance {
+namespace {
+
+// Plain pointers, constant-initialised: registration may run before any other
+// static constructor, in any order across files.
+Scenario* first_scenario = nullptr;
+Scenario* last_scenario = nullptr;
+int scenario_count = 0;
+
+}  // namespace
+
+void Context::Fail(const char* file, int line, const char* format, ...) {
+  char message[384];
+  va_list args;
+  va_start(args, format);
+  driver::FormatV(message, sizeof(message), format, args);
+  va_end(args);
+  ++failures_;
+  reporter_.Failure(file, line, message);
+}
+
+ScenarioRegistration::ScenarioRegistration(Scenario* scenario) {
+  scenario->next = nullptr;
+  if (last_scenario == nullptr) {
+    first_scenario = scenario;
+  } else {
+    last_scenario->next = scenario;
+  }
+  last_scenario = scenario;
+  ++scenario_count;
+}
+
+const Scenario* FirstScenario() { return first_scenario; }
+int ScenarioCount() { return scenario_count; }
+
+bool RunScenario(const Scenario& scenario, const Environment& environment,
+                 Reporter& reporter) {
+  Context ctx(environment, reporter);
+  scenario.body(ctx);
+  return !ctx.failed();
+}
+
+ValueText DescribeSigned(long long value) {
+  ValueText out;
+  driver::Format(out.text, sizeof(out.text), "%lld", value);
+  return out;
+}
+
+ValueText DescribeUnsigned(unsigned long long value) {
+  ValueText out;
+  driver::Format(out.text, sizeof(out.text), "%llu (0x%llx)", value, value);
+  return out;
+}
+
+ValueText DescribeString(std::string_view value) {
+  // driver::Format has no precision ("%.*s"): quote and truncate by hand.
+  ValueText out;
+  constexpr size_t kMaxShown =
+      sizeof(out.text) - 6;  // Quotes, "...", terminator.
+  const bool truncated = value.size() > kMaxShown;
+  const size_t shown = truncated ? kMaxShown : value.size();
+  size_t n = 0;
+  out.text[n++] = '"';
+  for (size_t i = 0; i < shown; ++i) out.text[n++] = value[i];
+  out.text[n++] = '"';
+  if (truncated) {
+    for (int i = 0; i < 3; ++i) out.text[n++] = '.';
+  }
+  out.text[n] = '\0';
+  return out;
+}
+
+ValueText DescribePointer(const void* value) {
+  ValueText out;
+  driver::Format(out.text, sizeof(out.text), "%p", value);
+  return out;
+}
+
+}  // namespace conformance

@@ -1,0 +1,281 @@
+// FuseClient: the request path every operation shares, INIT / DESTROY, and
+// FORGET.
+#include "driver/fuse_client.h"
+
+#include <array>
+#include <cstring>
+
+#include "driver/format.h"
+
+namespace driver {
+namespace {
+
+constexpr size_t kNameMax = 255;
+constexpr size_t kMaxNames = 2;
+constexpr size_t kMaxDataSegments = 4;
+// fuse_in_header, the largest In struct, and two NUL-terminated names.
+constexpr size_t kRequestHeadSize =
+    sizeof(fuse_in_header) + kMaxInSize + kMaxNames * (kNameMax + 1);
+constexpr size_t kReplyHeadSize = sizeof(fuse_out_header) + kMaxFixedOutSize;
+
+// Servers older than 7.12 use shorter MKNOD, MKDIR and CREATE requests; none
+// are expected.
+constexpr uint32_t kMinMinorVersion = 12;
+// What Linux assumes when the device does not announce FUSE_MAX_PAGES.
+constexpr uint32_t kDefaultMaxPages = 32;
+constexpr uint32_t kMinMaxWrite = 4096;
+
+constexpr uint32_t kInitFlags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC |
+                                FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
+                                FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
+                                FUSE_SETXATTR_EXT;
+
+}  // namespace
+
+FuseClient::FuseClient(Platform& platform, FuseChannel& channel)
+    : platform_(platform), channel_(channel) {}
+
+void FuseClient::SetCredentials(const Credentials& credentials) {
+  uid_.store(credentials.uid, std::memory_order_relaxed);
+  gid_.store(credentials.gid, std::memory_order_relaxed);
+  pid_.store(credentials.pid, std::memory_order_relaxed);
+}
+
+Credentials FuseClient::credentials() const {
+  Credentials credentials;
+  credentials.uid = uid_.load(std::memory_order_relaxed);
+  credentials.gid = gid_.load(std::memory_order_relaxed);
+  credentials.pid = pid_.load(std::memory_order_relaxed);
+  return credentials;
+}
+
+Result<void> FuseClient::CheckReady() const {
+  if (!initialized()) return Error{ENOTCONN};
+  return {};
+}
+
+Result<void> FuseClient::CheckName(std::string_view name) {
+  if (name.empty()) return Error{EINVAL};
+  if (name.size() > kNameMax) return Error{ENAMETOOLONG};
+  for (char c : name) {
+    if (c == '/' || c == '\0') return Error{EINVAL};
+  }
+  return {};
+}
+
+Result<void> FuseClient::CheckNodeId(uint64_t nodeid) {
+  // Node id 0 is never a node: FUSE uses it for "no entry".
+  if (nodeid == 0) return Error{EINVAL};
+  return {};
+}
+
+Error FuseClient::RejectReply(uint32_t opcode, uint64_t unique,
+                              const char* reason) {
+  Logf(platform_, LogLevel::kWarning,
+       "fuse: refused reply to opcode %u unique %llu: %s", opcode,
+       static_cast<unsigned long long>(unique), reason);
+  return Error{EIO};
+}
+
+Result<uint32_t> FuseClient::Transact(Transaction& t) {
+  if (t.opcode != FUSE_INIT) TRY(CheckReady());
+  if (t.in_size > kMaxInSize || t.tail.names.size() > kMaxNames ||
+      t.tail.data.size() > kMaxDataSegments ||
+      t.data.size() > kMaxDataSegments ||
+      (t.shape != ReplyShape::kData && !t.data.empty())) {
+    return Error{EINVAL};
+  }
+
+  // The request's small parts, contiguous on this stack: header, In, names.
+  alignas(8) uint8_t head[kRequestHeadSize];
+  size_t head_size = sizeof(fuse_in_header);
+  std::memcpy(head + head_size, t.in, t.in_size);
+  head_size += t.in_size;
+  for (std::string_view name : t.tail.names) {
+    if (name.size() > kNameMax) return Error{ENAMETOOLONG};
+    std::memcpy(head + head_size, name.data(), name.size());
+    head_size += name.size();
+    head[head_size++] = '\0';
+  }
+  // Empty segments are left out: a zero-length descriptor means nothing to a
+  // device.
+  std::array<ConstBuffer, 1 + kMaxDataSegments> request;
+  size_t request_count = 0;
+  request[request_count++] = ConstBuffer{head, head_size};
+  uint64_t total = head_size;
+  for (const ConstBuffer& segment : t.tail.data) {
+    if (segment.size == 0) continue;
+    request[request_count++] = segment;
+    total += segment.size;
+  }
+  if (total > UINT32_MAX) return Error{EINVAL};
+
+  t.unique = next_unique_.fetch_add(2, std::memory_order_relaxed);
+  fuse_in_header header = {};
+  header.len = static_cast<uint32_t>(total);
+  header.opcode = t.opcode;
+  header.unique = t.unique;
+  header.nodeid = t.nodeid;
+  if (t.send_credentials) {
+    header.uid = uid_.load(std::memory_order_relaxed);
+    header.gid = gid_.load(std::memory_order_relaxed);
+    header.pid = pid_.load(std::memory_order_relaxed);
+  }
+  std::memcpy(head, &header, sizeof(header));
+  std::span<const ConstBuffer> request_segments(request.data(), request_count);
+
+  if (t.shape == ReplyShape::kNone) {
+    uint32_t used = TRY(channel_.Exchange(t.lane, request_segments, {}));
+    if (used != 0)
+      return RejectReply(t.opcode, t.unique,
+                         "reply to a request that has none");
+    return 0u;
+  }
+
+  alignas(8) uint8_t reply_head[kReplyHeadSize];
+  std::array<MutableBuffer, 1 + kMaxDataSegments> reply;
+  size_t reply_count = 0;
+  reply[reply_count++] =
+      MutableBuffer{reply_head, sizeof(fuse_out_header) + t.out_max};
+  size_t data_capacity = 0;
+  for (const MutableBuffer& segment : t.data) {
+    if (segment.size == 0) continue;
+    reply[reply_count++] = segment;
+    data_capacity += segment.size;
+  }
+  const size_t capacity = reply[0].size + data_capacity;
+  std::span<const MutableBuffer> reply_segments(reply.data(), reply_count);
+
+  uint32_t used =
+      TRY(channel_.Exchange(t.lane, request_segments, reply_segments));
+  fuse_out_header out = {};
+  if (used >= sizeof(out)) std::memcpy(&out, reply_head, sizeof(out));
+  ReplyHeaderCheck check = CheckReplyHeader(used, capacity, out, t.unique);
+  if (check.malformed) return RejectReply(t.opcode, t.unique, check.malformed);
+  if (check.error != 0) return Error{check.error};
+  const size_t max_payload =
+      t.shape == ReplyShape::kFixed ? t.out_max : data_capacity;
+  if (const char* reason = CheckPayloadSize(t.shape, check.payload_size,
+                                            t.out_min, max_payload)) {
+    return RejectReply(t.opcode, t.unique, reason);
+  }
+  if (t.shape == ReplyShape::kFixed) {
+    std::memcpy(t.out, reply_head + sizeof(fuse_out_header),
+                check.payload_size);
+  }
+  return check.payload_size;
+}
+
+Result<void> FuseClient::Init(const InitOptions& options) {
+  fuse_init_in in = {};
+  in.major = FUSE_KERNEL_VERSION;
+  in.minor = FUSE_KERNEL_MINOR_VERSION;
+  in.max_readahead = options.max_readahead;
+  in.flags = kInitFlags;
+  Reply<OpInit> reply = TRY(Call<OpInit>(0, in));
+  const fuse_init_out& out = reply.out;
+  if (out.major != FUSE_KERNEL_VERSION) {
+    Logf(platform_, LogLevel::kError, "fuse: device speaks FUSE %u.%u, not %u",
+         out.major, out.minor, FUSE_KERNEL_VERSION);
+    return Error{EPROTO};
+  }
+  if (out.minor < kMinMinorVersion) {
+    Logf(platform_, LogLevel::kError,
+         "fuse: device speaks FUSE 7.%u, older than 7.%u", out.minor,
+         kMinMinorVersion);
+    return Error{EPROTO};
+  }
+  if (out.max_write < kMinMaxWrite) {
+    Logf(platform_, LogLevel::kError,
+         "fuse: device's max_write %u is below a page", out.max_write);
+    return Error{EPROTO};
+  }
+
+  Negotiated negotiated;
+  negotiated.minor = out.minor;
+  negotiated.flags = out.flags & kInitFlags;
+  negotiated.time_gran = out.time_gran;
+  negotiated.max_readahead = out.max_readahead < options.max_readahead
+                                 ? out.max_readahead
+                                 : options.max_readahead;
+  uint32_t max_pages = kDefaultMaxPages;
+  if (negotiated.flags & FUSE_MAX_PAGES) {
+    max_pages = out.max_pages == 0 ? 1 : out.max_pages;
+    if (max_pages > kMaxPagesLimit) max_pages = kMaxPagesLimit;
+  }
+  negotiated.max_pages = max_pages;
+  uint32_t max_bytes = max_pages * kPageSize;
+  if (channel_.MaxDataBytes() < max_bytes) max_bytes = channel_.MaxDataBytes();
+  if (max_bytes == 0) {
+    Logf(platform_, LogLevel::kError, "fuse: the channel carries no data");
+    return Error{EPROTO};
+  }
+  negotiated.max_read = max_bytes;
+  negotiated.max_write = out.max_write < max_bytes ? out.max_write : max_bytes;
+
+  // A new session (after a device reset) replaces the old one's limits.
+  ready_.store(false, std::memory_order_release);
+  negotiated_ = negotiated;
+  ready_.store(true, std::memory_order_release);
+  Logf(platform_, LogLevel::kInfo,
+       "fuse: session 7.%u, max_read %u, max_write %u, max_readahead %u",
+       negotiated.minor, negotiated.max_read, negotiated.max_write,
+       negotiated.max_readahead);
+  return {};
+}
+
+Result<void> FuseClient::Destroy() {
+  Result<Reply<OpDestroy>> reply = Call<OpDestroy>(0, NoArgs{});
+  // Whatever the device answered, the session is over.
+  ready_.store(false, std::memory_order_release);
+  if (!reply.ok()) return Error{reply.error()};
+  return {};
+}
+
+Result<void> FuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
+  TRY(CheckReady());
+  TRY(CheckNodeId(nodeid));
+  if (nlookup == 0) return {};
+  fuse_forget_in in = {};
+  in.nlookup = nlookup;
+  TRY(Call<OpForget>(nodeid, in));
+  return {};
+}
+
+Result<void> FuseClient::ForgetMany(std::span<const fuse_forget_one> forgets) {
+  TRY(CheckReady());
+  for (const fuse_forget_one& forget : forgets) TRY(CheckNodeId(forget.nodeid));
+  if (forgets.empty()) return {};
+  if (forgets.size() == 1) return Forget(forgets[0].nodeid, forgets[0].nlookup);
+  while (!forgets.empty()) {
+    const size_t count = forgets.size() < kMaxForgetsPerBatch
+                             ? forgets.size()
+                             : kMaxForgetsPerBatch;
+    fuse_batch_forget_in in = {};
+    in.count = static_cast<uint32_t>(count);
+    const ConstBuffer data[] = {
+        {forgets.data(), count * sizeof(fuse_forget_one)}};
+    RequestTail tail;
+    tail.data = data;
+    TRY(Call<OpBatchForget>(0, in, tail));
+    forgets = forgets.subspan(count);
+  }
+  return {};
+}
+
+Result<Entry> FuseClient::AcceptNewEntry(uint32_t opcode, uint64_t unique,
+                                         const fuse_entry_out& out,
+                                         uint32_t expected_type) {
+  if (const char* reason = CheckNewEntry(out, expected_type)) {
+    // The device counted a lookup for a real node even though the reply is
+    // refused: give it back, as Linux does, so its inode table does not leak.
+    if (out.nodeid != 0 && out.nodeid != FUSE_ROOT_ID) {
+      Result<void> forgot = Forget(out.nodeid, 1);
+      (void)forgot;
+    }
+    return RejectReply(opcode, unique, reason);
+  }
+  return ToEntry(out);
+}
+
+}  // namespace driver

@@ -1,0 +1,335 @@
+// FuseClient: the driver's FUSE client. Every operation of the protocol the VFS
+// needs is a typed call; each builds its request on the stack, sends it through
+// a FuseChannel and verifies the reply before using any of it
+// (driver/fuse_reply.h).
+//
+// Several threads may call one client at once: the `unique` counter is atomic,
+// the headers of each request live on its caller's stack and payloads stay in
+// the caller's buffers (passed to the channel as segments, never copied here),
+// and no lock is held across a request. Init() must complete before any other
+// call (they fail with ENOTCONN).
+//
+// Errors: the device's errno unchanged (ENOENT, ENOTDIR, EACCES, ELOOP...); EIO
+// for a reply that breaks the protocol (logged once with the reason); EPROTO
+// for an INIT reply of another major version or unusable limits;
+// EINVAL/ENAMETOOLONG for arguments the protocol cannot carry; the channel's
+// errno when the transport fails.
+#ifndef DRIVER_FUSE_CLIENT_H_
+#define DRIVER_FUSE_CLIENT_H_
+
+#include <linux/fuse.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "driver/dirent_parser.h"
+#include "driver/fuse_channel.h"
+#include "driver/fuse_ops.h"
+#include "driver/fuse_reply.h"
+#include "driver/platform.h"
+#include "driver/result.h"
+
+namespace driver {
+
+// Who a request is made for (fuse_in_header uid, gid, pid).
+struct Credentials {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t pid = 0;
+};
+
+struct InitOptions {
+  // Readahead the client would like (the device may lower it).
+  uint32_t max_readahead = 128 * 1024;
+};
+
+// What FUSE_INIT settled, valid once Init() succeeded.
+struct Negotiated {
+  uint32_t minor = 0;
+  uint32_t flags = 0;  // FUSE_* init flags both sides support.
+  uint32_t max_readahead = 0;
+  uint32_t max_pages = 0;
+  uint32_t max_read = 0;   // Largest READ / READDIR payload of one request.
+  uint32_t max_write = 0;  // Largest WRITE payload of one request.
+  uint32_t time_gran = 0;
+};
+
+struct FuseTime {
+  uint64_t seconds = 0;
+  uint32_t nanoseconds = 0;
+};
+
+// The fields SETATTR changes: exactly those present are sent (FATTR_* bits).
+struct SetAttrRequest {
+  std::optional<uint32_t>
+      mode;  // Permission bits (and S_ISUID...), not the file type.
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size;
+  std::optional<FuseTime> atime;
+  std::optional<FuseTime> mtime;
+  bool atime_now = false;  // Set atime to the device's current time.
+  bool mtime_now = false;
+  std::optional<uint64_t>
+      fh;  // The open handle the change is made through (FATTR_FH).
+};
+
+struct CreatedFile {
+  Entry entry;
+  OpenHandle handle;
+};
+
+// One end of a COPY_FILE_RANGE.
+struct FileRange {
+  uint64_t nodeid = 0;
+  uint64_t fh = 0;
+  uint64_t offset = 0;
+};
+
+// What follows an operation's In struct: names (each sent NUL-terminated), then
+// data.
+struct RequestTail {
+  std::span<const std::string_view> names;
+  std::span<const ConstBuffer> data;
+};
+
+template <typename Op>
+struct Reply {
+  typename Op::Out out{};
+  uint32_t data_size =
+      0;  // kData: bytes the device wrote into the caller's buffers.
+  uint64_t unique = 0;
+};
+
+class FuseClient {
+ public:
+  // How many forgets one BATCH_FORGET carries at most (the request fits a 4 KiB
+  // page).
+  static constexpr size_t kMaxForgetsPerBatch =
+      (4096 - sizeof(fuse_in_header) - sizeof(fuse_batch_forget_in)) /
+      sizeof(fuse_forget_one);
+  // READ and WRITE payloads per request never exceed this many pages
+  // (FUSE_MAX_MAX_PAGES).
+  static constexpr uint32_t kMaxPagesLimit = 256;
+  static constexpr uint32_t kPageSize = 4096;
+  // ReadDir needs room for at least one READDIRPLUS record with a NAME_MAX
+  // name: a smaller buffer would make a non-empty directory look finished.
+  static constexpr size_t kMinDirBufferSize = FUSE_NAME_OFFSET_DIRENTPLUS + 256;
+
+  FuseClient(Platform& platform, FuseChannel& channel);
+  FuseClient(const FuseClient&) = delete;
+  FuseClient& operator=(const FuseClient&) = delete;
+
+  // ---- Connection. ----
+  Result<void> Init(const InitOptions& options = {});
+  Result<void> Destroy();
+  bool initialized() const { return ready_.load(std::memory_order_acquire); }
+  const Negotiated& negotiated() const { return negotiated_; }
+  // The credentials later requests carry.
+  void SetCredentials(const Credentials& credentials);
+  Credentials credentials() const;
+
+  // Sends any operation and verifies its reply's header and size. The typed
+  // calls below are built on it; it is public for callers that need an
+  // operation as is.
+  template <typename Op>
+  Result<Reply<Op>> Call(uint64_t nodeid, const typename Op::In& in,
+                         const RequestTail& tail = {},
+                         std::span<const MutableBuffer> data = {});
+
+  // ---- Names and attributes (driver/fuse_client_node.cc). ----
+  // `name` is one component: non-empty, no '/' or NUL, at most 255 bytes. A
+  // negative entry (nodeid 0) is ENOENT.
+  Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  // Gives back `nlookup` lookups of a node (high-priority queue, no reply).
+  Result<void> Forget(uint64_t nodeid, uint64_t nlookup);
+  // FORGET for one, BATCH_FORGET (as many requests as needed) for more.
+  Result<void> ForgetMany(std::span<const fuse_forget_one> forgets);
+  Result<Attributes> GetAttr(uint64_t nodeid,
+                             std::optional<uint64_t> fh = std::nullopt);
+  Result<Attributes> SetAttr(uint64_t nodeid, const SetAttrRequest& request);
+  // Returns the length of the target written to `buffer` (not NUL-terminated).
+  Result<size_t> ReadLink(uint64_t nodeid, std::span<char> buffer);
+  Result<Entry> Symlink(uint64_t parent, std::string_view name,
+                        std::string_view target);
+  // `mode` includes the file type (S_IFREG, S_IFIFO...).
+  Result<Entry> Mknod(uint64_t parent, std::string_view name, uint32_t mode,
+                      uint32_t rdev, uint32_t umask = 0);
+  Result<Entry> Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
+                      uint32_t umask = 0);
+  Result<void> Unlink(uint64_t parent, std::string_view name);
+  Result<void> Rmdir(uint64_t parent, std::string_view name);
+  // flags: 0 (RENAME) or RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT
+  // (RENAME2).
+  Result<void> Rename(uint64_t old_parent, std::string_view old_name,
+                      uint64_t new_parent, std::string_view new_name,
+                      uint32_t flags = 0);
+  Result<Entry> Link(uint64_t nodeid, uint64_t new_parent,
+                     std::string_view new_name);
+  Result<void> Access(uint64_t nodeid, uint32_t mask);
+  Result<fuse_kstatfs> StatFs(uint64_t nodeid);
+
+  // ---- Extended attributes (driver/fuse_client_node.cc). ----
+  Result<void> SetXattr(uint64_t nodeid, std::string_view name,
+                        std::span<const uint8_t> value, uint32_t flags);
+  // With an empty buffer: the size the value needs. Otherwise the value's
+  // length.
+  Result<size_t> GetXattr(uint64_t nodeid, std::string_view name,
+                          std::span<uint8_t> buffer);
+  // NUL-terminated names back to back; with an empty buffer: the size they
+  // need.
+  Result<size_t> ListXattr(uint64_t nodeid, std::span<char> buffer);
+  Result<void> RemoveXattr(uint64_t nodeid, std::string_view name);
+
+  // ---- Files (driver/fuse_client_file.cc). ----
+  // `flags` are open(2) flags; only those FUSE carries are sent (access mode,
+  // O_APPEND, O_TRUNC, O_NONBLOCK, O_SYNC, O_DSYNC, O_DIRECT, O_NOATIME).
+  // O_CREAT, O_EXCL and O_NOCTTY are the VFS's business and never sent.
+  Result<OpenHandle> Open(uint64_t nodeid, uint32_t flags);
+  // O_CREAT is implied; O_EXCL is honoured.
+  Result<CreatedFile> Create(uint64_t parent, std::string_view name,
+                             uint32_t flags, uint32_t mode, uint32_t umask = 0);
+  // Fills `buffer` from `offset` with as many requests as the negotiated size
+  // needs; returns fewer bytes only at end of file (or when a later request
+  // fails).
+  Result<size_t> Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                      std::span<uint8_t> buffer);
+  Result<size_t> Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                       std::span<const uint8_t> data, uint32_t write_flags = 0);
+  Result<void> Flush(uint64_t nodeid, uint64_t fh, uint64_t lock_owner = 0);
+  Result<void> Fsync(uint64_t nodeid, uint64_t fh, bool datasync);
+  Result<void> Release(uint64_t nodeid, uint64_t fh, uint32_t flags = 0,
+                       uint32_t release_flags = 0, uint64_t lock_owner = 0);
+  // whence: SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE. Returns the new
+  // offset.
+  Result<uint64_t> Lseek(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                         uint32_t whence);
+  Result<void> Fallocate(uint64_t nodeid, uint64_t fh, uint32_t mode,
+                         uint64_t offset, uint64_t length);
+  // Returns the bytes copied (one request: at most ~4 GiB).
+  Result<size_t> CopyFileRange(const FileRange& in, const FileRange& out,
+                               uint64_t length, uint64_t flags = 0);
+  // Returns the ready events (POLL*).
+  Result<uint32_t> Poll(uint64_t nodeid, uint64_t fh, uint32_t events);
+
+  // ---- Directories (driver/fuse_client_dir.cc). ----
+  Result<OpenHandle> OpenDir(uint64_t nodeid, uint32_t flags = 0);
+  // One READDIR from `offset` (0 or a DirEntry::next_offset from an earlier
+  // call) into `buffer` (at least kMinDirBufferSize bytes). The entries point
+  // into `buffer`; an empty list means the end of the directory.
+  Result<DirentList> ReadDir(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                             std::span<uint8_t> buffer);
+  // READDIRPLUS: each entry also carries its looked-up Entry; the caller owns
+  // (and must Forget) every lookup for which DirEntry::HoldsLookup() is true.
+  Result<DirentList> ReadDirPlus(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                                 std::span<uint8_t> buffer);
+  // Reads the directory from `offset` to its end, a READDIR per `buffer`-full,
+  // calling `visit(const DirEntry&)` for each entry until it returns false.
+  template <typename Visit>
+  Result<void> ReadDirAll(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                          std::span<uint8_t> buffer, Visit&& visit);
+  Result<void> ReleaseDir(uint64_t nodeid, uint64_t fh);
+  Result<void> FsyncDir(uint64_t nodeid, uint64_t fh, bool datasync);
+
+ private:
+  struct Transaction {
+    uint32_t opcode = 0;
+    FuseLane lane = FuseLane::kRequest;
+    bool send_credentials = true;
+    uint64_t nodeid = 0;
+    const void* in = nullptr;
+    size_t in_size = 0;
+    RequestTail tail;
+    ReplyShape shape = ReplyShape::kFixed;
+    void* out = nullptr;  // Fixed replies: receives the struct.
+    size_t out_min = 0;
+    size_t out_max = 0;
+    std::span<const MutableBuffer> data;  // kData replies.
+    uint64_t unique = 0;                  // Set by Transact.
+  };
+
+  // Sends one request and checks its reply; returns the payload size.
+  Result<uint32_t> Transact(Transaction& transaction);
+  // Logs why a reply was refused and returns EIO.
+  Error RejectReply(uint32_t opcode, uint64_t unique, const char* reason);
+  Result<void> CheckReady() const;
+  static Result<void> CheckName(std::string_view name);
+  static Result<void> CheckNodeId(uint64_t nodeid);
+  // Checks the entry of a name the device just created; a refused one is
+  // forgotten.
+  Result<Entry> AcceptNewEntry(uint32_t opcode, uint64_t unique,
+                               const fuse_entry_out& out,
+                               uint32_t expected_type);
+  Result<DirentList> ReadDirPage(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                                 std::span<uint8_t> buffer,
+                                 DirentFormat format);
+  Result<void> ReleaseHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
+                             uint32_t flags, uint32_t release_flags,
+                             uint64_t lock_owner);
+  Result<void> SyncHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
+                          bool datasync);
+
+  Platform& platform_;
+  FuseChannel& channel_;
+  // The low bit of `unique` is left clear: Linux uses it to mark INTERRUPT
+  // requests.
+  std::atomic<uint64_t> next_unique_{2};
+  std::atomic<uint32_t> uid_{0};
+  std::atomic<uint32_t> gid_{0};
+  std::atomic<uint32_t> pid_{0};
+  // Written by Init before `ready_` is set (release); read after it is seen
+  // (acquire).
+  Negotiated negotiated_;
+  std::atomic<bool> ready_{false};
+};
+
+template <typename Op>
+Result<Reply<Op>> FuseClient::Call(uint64_t nodeid, const typename Op::In& in,
+                                   const RequestTail& tail,
+                                   std::span<const MutableBuffer> data) {
+  static_assert(Op::kInSize <= kMaxInSize,
+                "request struct larger than the stack buffer");
+  static_assert(kWireSize<typename Op::Out> <= kMaxFixedOutSize,
+                "reply struct larger than the stack buffer");
+  Reply<Op> reply;
+  Transaction transaction;
+  transaction.opcode = Op::kOpcode;
+  transaction.lane = Op::kLane;
+  transaction.send_credentials = Op::kSendsCredentials;
+  transaction.nodeid = nodeid;
+  transaction.in = &in;
+  transaction.in_size = Op::kInSize;
+  transaction.tail = tail;
+  transaction.shape = Op::kReply;
+  transaction.out = &reply.out;
+  transaction.out_min = Op::kMinOutSize;
+  transaction.out_max = kWireSize<typename Op::Out>;
+  transaction.data = data;
+  Result<uint32_t> size = Transact(transaction);
+  reply.unique = transaction.unique;
+  if (!size.ok()) return Error{size.error()};
+  reply.data_size = size.value();
+  return reply;
+}
+
+template <typename Visit>
+Result<void> FuseClient::ReadDirAll(uint64_t nodeid, uint64_t fh,
+                                    uint64_t offset, std::span<uint8_t> buffer,
+                                    Visit&& visit) {
+  for (;;) {
+    DirentList page = TRY(ReadDir(nodeid, fh, offset, buffer));
+    if (page.empty()) return {};
+    for (DirEntry entry : page) {
+      if (!visit(static_cast<const DirEntry&>(entry))) return {};
+      offset = entry.next_offset;
+    }
+  }
+}
+
+}  // namespace driver
+
+#endif  // DRIVER_FUSE_CLIENT_H_

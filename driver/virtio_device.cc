@@ -1,0 +1,227 @@
+#include "driver/virtio_device.h"
+
+#include "driver/format.h"
+
+namespace driver {
+namespace {
+
+// Transport-reserved feature bits (VIRTIO_TRANSPORT_F_START .. _END): only
+// those the driver implements may be accepted, whatever the caller asks for.
+constexpr uint64_t TransportFeatureMask() {
+  uint64_t mask = 0;
+  for (unsigned bit = VIRTIO_TRANSPORT_F_START; bit < VIRTIO_TRANSPORT_F_END;
+       ++bit) {
+    mask |= FeatureBit(bit);
+  }
+  return mask;
+}
+
+uint16_t RoundDownToPowerOfTwo(uint16_t n) {
+  uint16_t power = 1;
+  while (power <= n / 2) power *= 2;
+  return power;
+}
+
+// How often WaitForUsed looks at the status register: a register read can be a
+// VM exit.
+constexpr uint32_t kSpinsPerStatusCheck = 1024;
+
+}  // namespace
+
+VirtioDevice::VirtioDevice(Platform& platform,
+                           std::unique_ptr<Transport> transport)
+    : platform_(platform), transport_(std::move(transport)) {}
+
+VirtioDevice::~VirtioDevice() { Shutdown(); }
+
+Result<void> VirtioDevice::Initialize(uint64_t wanted_features,
+                                      std::span<const QueueSpec> queues,
+                                      ConfigCallback on_config_change,
+                                      void* config_context) {
+  TRY(BeginInitialize(wanted_features));
+  return FinishInitialize(queues, on_config_change, config_context);
+}
+
+Result<void> VirtioDevice::BeginInitialize(uint64_t wanted_features) {
+  if (!StopAndRelease(nullptr, nullptr)) return Error{ETIMEDOUT};
+  wanted_features_ = wanted_features;
+  return NegotiateFeatures();
+}
+
+Result<void> VirtioDevice::FinishInitialize(std::span<const QueueSpec> queues,
+                                            ConfigCallback on_config_change,
+                                            void* config_context) {
+  if (!features_ok_ || live_) return Error{EINVAL};
+  specs_.assign(queues.begin(), queues.end());
+  on_config_change_ = on_config_change;
+  config_context_ = config_context;
+  queues_.clear();  // All released: the device was reset before negotiation.
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    queues_.push_back(
+        std::make_unique<SplitQueue>(platform_, static_cast<uint16_t>(i)));
+  }
+  return StartQueues();
+}
+
+Result<void> VirtioDevice::Reinitialize(SplitQueue::AbandonFn abandoned,
+                                        void* context) {
+  if (!StopAndRelease(abandoned, context)) return Error{ETIMEDOUT};
+  TRY(NegotiateFeatures());
+  return StartQueues();
+}
+
+void VirtioDevice::Shutdown(SplitQueue::AbandonFn abandoned, void* context) {
+  (void)StopAndRelease(abandoned, context);
+}
+
+bool VirtioDevice::StopAndRelease(SplitQueue::AbandonFn abandoned,
+                                  void* context) {
+  live_ = false;
+  features_ok_ = false;
+  status_ = 0;
+  if (handler_installed_) {
+    // Waits for a running handler: none runs after this returns.
+    transport_->io().SetInterruptHandler(nullptr, nullptr);
+    handler_installed_ = false;
+  }
+  if (!transport_->Reset().ok()) {
+    // The device may still write to the rings; giving their memory back could
+    // let it corrupt whatever reuses it. Keep it (and the tokens) and stay
+    // broken.
+    for (auto& queue : queues_) queue->MarkBroken();
+    return false;
+  }
+  for (auto& queue : queues_) queue->Release(abandoned, context);
+  return true;
+}
+
+Error VirtioDevice::Fail(int error, const char* why) {
+  Logf(platform_, LogLevel::kError, "virtio-%s: device %u: %s",
+       transport_->name(), transport_->device_id(), why);
+  // As Linux does: what the device shows, plus FAILED.
+  status_ = transport_->ReadStatus() | VIRTIO_CONFIG_S_FAILED;
+  transport_->WriteStatus(status_);
+  for (auto& queue : queues_) queue->MarkBroken();
+  return Error{error};
+}
+
+Result<void> VirtioDevice::NegotiateFeatures() {
+  needs_reset_.store(false, std::memory_order_release);
+  status_ = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+  transport_->WriteStatus(status_);
+  status_ |= VIRTIO_CONFIG_S_DRIVER;
+  transport_->WriteStatus(status_);
+  const uint64_t offered = transport_->ReadDeviceFeatures();
+  if ((offered & FeatureBit(VIRTIO_F_VERSION_1)) == 0) {
+    return Fail(ENODEV,
+                "device does not offer VIRTIO_F_VERSION_1 (legacy only)");
+  }
+  const uint64_t implemented =
+      ~TransportFeatureMask() | kDriverTransportFeatures;
+  features_ = (wanted_features_ & offered & implemented) |
+              FeatureBit(VIRTIO_F_VERSION_1);
+  transport_->WriteDriverFeatures(features_);
+  status_ |= VIRTIO_CONFIG_S_FEATURES_OK;
+  transport_->WriteStatus(status_);
+  if ((transport_->ReadStatus() & VIRTIO_CONFIG_S_FEATURES_OK) == 0) {
+    return Fail(
+        ENODEV,
+        "device refused the negotiated features (FEATURES_OK not kept)");
+  }
+  features_ok_ = true;
+  return {};
+}
+
+Result<void> VirtioDevice::StartQueues() {
+  TRY(SetUpQueues());
+  transport_->io().SetInterruptHandler(&InterruptThunk, this);
+  handler_installed_ = true;
+  status_ |= VIRTIO_CONFIG_S_DRIVER_OK;
+  transport_->WriteStatus(status_);
+  if (transport_->ReadStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) {
+    MarkNeedsReset();
+    return Fail(EIO, "device needs reset right after DRIVER_OK");
+  }
+  live_ = true;
+  return {};
+}
+
+Result<void> VirtioDevice::SetUpQueues() {
+  const uint16_t available = transport_->NumQueues();
+  if (specs_.size() > available) {
+    return Fail(ENODEV, "device has fewer queues than requested");
+  }
+  for (uint16_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].size == 0) return Fail(EINVAL, "queue size 0 requested");
+    const uint16_t max_size = transport_->MaxQueueSize(i);
+    if (max_size == 0)
+      return Fail(ENODEV, "a requested queue is not available");
+    uint16_t size = specs_[i].size < max_size ? specs_[i].size : max_size;
+    if (size > SplitQueue::kMaxSize) size = SplitQueue::kMaxSize;
+    size = RoundDownToPowerOfTwo(size);
+    SplitQueue& queue = *queues_[i];
+    Result<void> setup = queue.Setup(size, features_);
+    if (!setup.ok()) return Fail(setup.error(), "cannot allocate queue rings");
+    queue.SetNotifier(&NotifyThunk, this);
+    Result<void> enabled = transport_->EnableQueue(i, size, queue.addresses());
+    if (!enabled.ok()) return Fail(enabled.error(), "cannot enable a queue");
+  }
+  return {};
+}
+
+void VirtioDevice::MarkNeedsReset() {
+  needs_reset_.store(true, std::memory_order_release);
+  for (auto& queue : queues_) queue->MarkBroken();
+}
+
+bool VirtioDevice::NeedsReset() {
+  if (needs_reset_.load(std::memory_order_acquire)) return true;
+  if ((transport_->ReadStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) == 0)
+    return false;
+  Logf(platform_, LogLevel::kError, "virtio-%s: device %u needs a reset",
+       transport_->name(), transport_->device_id());
+  MarkNeedsReset();
+  return true;
+}
+
+void VirtioDevice::HandleInterrupt() {
+  const uint32_t cause = transport_->ReadAndAckInterrupt();
+  bool wake_all = (cause & kInterruptUsedBuffer) != 0;
+  if (cause & kInterruptConfigChange) {
+    // A device that needs a reset says so with a config change: wake every
+    // waiter so that it sees EIO instead of waiting for a completion that will
+    // not come.
+    if (NeedsReset()) wake_all = true;
+    if (on_config_change_ != nullptr) on_config_change_(config_context_);
+  }
+  if (!wake_all) return;
+  for (uint16_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].on_used != nullptr) specs_[i].on_used(specs_[i].context, i);
+  }
+}
+
+Result<UsedBuffer> VirtioDevice::WaitForUsed(uint16_t queue_index,
+                                             uint64_t timeout_nanos) {
+  if (queue_index >= queues_.size()) return Error{EINVAL};
+  SplitQueue& queue = *queues_[queue_index];
+  const uint64_t start = platform_.MonotonicNanos();
+  for (uint32_t spins = 1;; ++spins) {
+    std::optional<UsedBuffer> used = TRY(queue.PopUsed());
+    if (used.has_value()) return *used;
+    if (spins % kSpinsPerStatusCheck == 0 && NeedsReset()) return Error{EIO};
+    if (platform_.MonotonicNanos() - start > timeout_nanos) {
+      return NeedsReset() ? Error{EIO} : Error{ETIMEDOUT};
+    }
+    platform_.Relax();
+  }
+}
+
+void VirtioDevice::InterruptThunk(void* context) {
+  static_cast<VirtioDevice*>(context)->HandleInterrupt();
+}
+
+void VirtioDevice::NotifyThunk(void* context, uint16_t queue) {
+  static_cast<VirtioDevice*>(context)->transport_->NotifyQueue(queue);
+}
+
+}  // namespace driver

@@ -1,0 +1,287 @@
+#include "driver/virtio_fs.h"
+
+#include <linux/virtio_fs.h>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <new>
+
+#include "driver/format.h"
+#include "driver/split_queue.h"
+
+namespace driver {
+namespace {
+
+constexpr uint16_t kHighPriorityQueue = 0;
+// How many polling turns pass between reads of the device status: without
+// interrupts a waiter would otherwise never learn that the device needs a
+// reset.
+constexpr unsigned kStatusPollInterval = 1024;
+
+size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace
+
+// One request in flight. Heap-allocated: when its queue breaks, the caller
+// returns but the chain (and its bounce buffer) may still be in the device's
+// hands, so the record then belongs to whoever completes or abandons the chain.
+struct VirtioFs::Pending {
+  // Where the device's reply bytes go once the chain is back.
+  struct ReplyPiece {
+    MutableBuffer destination;
+    size_t bounce_offset = 0;
+    bool bounced = false;
+  };
+
+  std::atomic<bool> done{false};
+  int error = 0;             // Written before `done`, read after it.
+  uint32_t used_length = 0;  // Likewise.
+  bool orphaned = false;     // The caller left; under the queue lock.
+  DmaRegion bounce;
+  std::array<ReplyPiece, kMaxBuffers> reply;
+  size_t reply_count = 0;
+};
+
+VirtioFs::VirtioFs(Platform& platform, std::unique_ptr<Transport> transport)
+    : platform_(platform), device_(platform, std::move(transport)) {}
+
+VirtioFs::~VirtioFs() { device_.Shutdown(&VirtioFs::OnAbandoned, this); }
+
+Result<std::unique_ptr<VirtioFs>> VirtioFs::Create(
+    Platform& platform, std::unique_ptr<Transport> transport,
+    const Options& options) {
+  if (!transport) return Error{EINVAL};
+  if (transport->device_id() != kVirtioFsDeviceId) {
+    Logf(platform, LogLevel::kError,
+         "virtio-fs: device type %u is not a file system",
+         transport->device_id());
+    return Error{ENODEV};
+  }
+  std::unique_ptr<VirtioFs> fs(new (std::nothrow)
+                                   VirtioFs(platform, std::move(transport)));
+  if (!fs) return Error{ENOMEM};
+  TRY(fs->Start(options));
+  return fs;
+}
+
+Result<void> VirtioFs::Start(const Options& options) {
+  Transport& transport = device_.transport();
+  uint32_t offered_queues = 0;
+  TRY(transport.ReadConfigConsistent([&]() -> Result<void> {
+    TRY(transport.ReadConfigBytes(offsetof(virtio_fs_config, tag), tag_,
+                                  sizeof(virtio_fs_config::tag)));
+    offered_queues = TRY(
+        transport.ReadConfig32(offsetof(virtio_fs_config, num_request_queues)));
+    return {};
+  }));
+  tag_[sizeof(virtio_fs_config::tag)] =
+      '\0';  // The device need not terminate it.
+  if (offered_queues == 0 || options.max_request_queues == 0) {
+    Logf(platform_, LogLevel::kError,
+         "virtio-fs: no request queue (device offers %u)", offered_queues);
+    return Error{ENODEV};
+  }
+  request_queues_ = static_cast<uint16_t>(
+      offered_queues < options.max_request_queues ? offered_queues
+                                                  : options.max_request_queues);
+
+  const size_t total = 1 + request_queues_;
+  queues_.resize(total);
+  std::vector<VirtioDevice::QueueSpec> specs(total);
+  for (size_t i = 0; i < total; ++i) {
+    queues_[i].lock = platform_.CreateLock();
+    specs[i] = {options.queue_size, &VirtioFs::OnUsedBuffer, this};
+  }
+  TRY(device_.Initialize(/*wanted_features=*/0, specs));
+  Logf(platform_, LogLevel::kInfo,
+       "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
+       transport.name(), request_queues_);
+  return {};
+}
+
+uint16_t VirtioFs::PickQueue(FuseLane lane) {
+  if (lane == FuseLane::kHighPriority) return kHighPriorityQueue;
+  uint32_t n = next_request_queue_.fetch_add(1, std::memory_order_relaxed);
+  return static_cast<uint16_t>(1 + n % request_queues_);
+}
+
+Result<uint32_t> VirtioFs::Exchange(FuseLane lane,
+                                    std::span<const ConstBuffer> request,
+                                    std::span<const MutableBuffer> reply) {
+  if (request.empty() || request.size() + reply.size() > kMaxBuffers)
+    return Error{EINVAL};
+  if (!device_.is_live()) return Error{EIO};
+  Pending* pending = new (std::nothrow) Pending;
+  if (!pending) return Error{ENOMEM};
+  const uint16_t queue = PickQueue(lane);
+  Result<void> submitted = Submit(queue, *pending, request, reply);
+  if (!submitted.ok()) {
+    if (pending->bounce.cpu) platform_.FreeDma(pending->bounce);
+    delete pending;
+    return Error{submitted.error()};
+  }
+  return Wait(queue, *pending);
+}
+
+Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
+                              std::span<const ConstBuffer> request,
+                              std::span<const MutableBuffer> reply) {
+  // One bounce buffer holds every piece the device cannot reach where it is.
+  size_t bounce_bytes = 0;
+  uint64_t bus = 0;
+  for (const ConstBuffer& b : request) {
+    if (b.size && !platform_.BusAddressOf(b.data, b.size, &bus))
+      bounce_bytes += RoundUp(b.size, 8);
+  }
+  for (const MutableBuffer& b : reply) {
+    if (b.size && !platform_.BusAddressOf(b.data, b.size, &bus))
+      bounce_bytes += RoundUp(b.size, 8);
+  }
+  if (bounce_bytes)
+    pending.bounce = TRY(platform_.AllocateDma(bounce_bytes, 64));
+
+  std::array<Segment, kMaxBuffers> readable;
+  std::array<Segment, kMaxBuffers> writable;
+  size_t readable_count = 0, writable_count = 0, offset = 0;
+  for (const ConstBuffer& b : request) {
+    if (!b.size) continue;
+    if (platform_.BusAddressOf(b.data, b.size, &bus)) {
+      readable[readable_count++] = {bus, b.size};
+      continue;
+    }
+    std::memcpy(static_cast<char*>(pending.bounce.cpu) + offset, b.data,
+                b.size);
+    readable[readable_count++] = {pending.bounce.bus + offset, b.size};
+    offset += RoundUp(b.size, 8);
+  }
+  if (readable_count == 0) return Error{EINVAL};
+  for (const MutableBuffer& b : reply) {
+    if (!b.size) continue;
+    Pending::ReplyPiece& piece = pending.reply[pending.reply_count++];
+    piece.destination = b;
+    if (platform_.BusAddressOf(b.data, b.size, &bus)) {
+      writable[writable_count++] = {bus, b.size};
+      continue;
+    }
+    piece.bounced = true;
+    piece.bounce_offset = offset;
+    writable[writable_count++] = {pending.bounce.bus + offset, b.size};
+    offset += RoundUp(b.size, 8);
+  }
+
+  SplitQueue& ring = device_.queue(queue);
+  bool notify = false;
+  {
+    LockGuard guard(*queues_[queue].lock);
+    for (;;) {
+      Result<void> added =
+          ring.Submit({readable.data(), readable_count},
+                      {writable.data(), writable_count}, &pending);
+      if (added.ok()) break;
+      if (added.error() != ENOSPC) return added;
+      // The ring is full: make room from what the device has returned, else
+      // wait for it.
+      Reap(queue);
+      if (ring.num_free() == 0 || ring.broken()) {
+        queues_[queue].lock->Release();
+        platform_.Relax();
+        queues_[queue].lock->Acquire();
+      }
+    }
+    notify = ring.KickPrepare();
+  }
+  // Outside the lock: a device that processes notifications inline completes
+  // the chain inside this call, and its interrupt takes the queue lock to reap
+  // it.
+  if (notify) device_.transport().NotifyQueue(queue);
+  return {};
+}
+
+Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
+  for (unsigned turn = 1;; ++turn) {
+    if (!pending.done.load(std::memory_order_acquire)) {
+      LockGuard guard(*queues_[queue].lock);
+      Reap(queue);
+      if (!pending.done.load(std::memory_order_acquire)) {
+        bool broken = device_.queue(queue).broken() ||
+                      (turn % kStatusPollInterval == 0 && device_.NeedsReset());
+        if (broken) {
+          // The chain stays with the device until a reset returns it
+          // (OnAbandoned).
+          pending.orphaned = true;
+          return Error{EIO};
+        }
+      }
+    }
+    if (pending.done.load(std::memory_order_acquire)) break;
+    platform_.Relax();
+  }
+
+  Result<uint32_t> result = pending.used_length;
+  if (pending.error) {
+    result = Error{pending.error};
+  } else {
+    // Copy back what the device wrote into bounced pieces, in chain order.
+    size_t before = 0;
+    for (size_t i = 0; i < pending.reply_count; ++i) {
+      const Pending::ReplyPiece& piece = pending.reply[i];
+      size_t size = piece.destination.size;
+      size_t written =
+          pending.used_length > before ? pending.used_length - before : 0;
+      if (written > size) written = size;
+      if (piece.bounced && written) {
+        std::memcpy(
+            piece.destination.data,
+            static_cast<char*>(pending.bounce.cpu) + piece.bounce_offset,
+            written);
+      }
+      before += size;
+    }
+  }
+  if (pending.bounce.cpu) platform_.FreeDma(pending.bounce);
+  delete &pending;
+  return result;
+}
+
+void VirtioFs::Reap(uint16_t queue) {
+  SplitQueue& ring = device_.queue(queue);
+  std::array<UsedBuffer, 32> used;
+  for (;;) {
+    Result<size_t> popped = ring.PollUsed(used);
+    if (!popped.ok() || popped.value() == 0)
+      return;  // A broken ring is seen by waiters.
+    for (size_t i = 0; i < popped.value(); ++i) {
+      Finish(static_cast<Pending*>(used[i].token), 0, used[i].length);
+    }
+  }
+}
+
+void VirtioFs::Finish(Pending* pending, int error, uint32_t used_length) {
+  if (pending->orphaned) {
+    if (pending->bounce.cpu) platform_.FreeDma(pending->bounce);
+    delete pending;
+    return;
+  }
+  pending->error = error;
+  pending->used_length = used_length;
+  pending->done.store(true, std::memory_order_release);
+}
+
+Result<void> VirtioFs::Recover() {
+  Logf(platform_, LogLevel::kWarning, "virtio-fs: resetting the device");
+  return device_.Reinitialize(&VirtioFs::OnAbandoned, this);
+}
+
+void VirtioFs::OnUsedBuffer(void* context, uint16_t queue) {
+  auto* fs = static_cast<VirtioFs*>(context);
+  if (queue >= fs->queues_.size()) return;
+  LockGuard guard(*fs->queues_[queue].lock);
+  fs->Reap(queue);
+}
+
+void VirtioFs::OnAbandoned(void* context, void* token) {
+  static_cast<VirtioFs*>(context)->Finish(static_cast<Pending*>(token), EIO, 0);
+}
+
+}  // namespace driver

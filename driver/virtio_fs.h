@@ -1,0 +1,102 @@
+// VirtioFs: the virtio-fs driver (virtio spec 5.11). It brings a virtio-fs
+// device up over a transport and carries FUSE requests on its queues, as the
+// FuseChannel the FUSE client talks through.
+//
+// Queue 0 is the high-priority queue (FORGET, BATCH_FORGET); queues 1..N are
+// request queues, and requests are spread over them round-robin. Each request
+// is one chain: the request buffers device-readable, the reply buffers
+// device-writable. A buffer the device can reach (Platform::BusAddressOf: a
+// guest's own memory) goes into the chain as it is; any other is copied through
+// a bounce buffer in DMA memory.
+//
+// Any number of threads may call Exchange at once; each waits only for its own
+// chain. Completions are reaped by whoever gets there first: a waiting caller
+// polling the used ring, or the used-buffer interrupt.
+#ifndef DRIVER_VIRTIO_FS_H_
+#define DRIVER_VIRTIO_FS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "driver/fuse_channel.h"
+#include "driver/platform.h"
+#include "driver/result.h"
+#include "driver/transport.h"
+#include "driver/virtio_device.h"
+
+namespace driver {
+
+// VIRTIO_ID_FS; <linux/virtio_ids.h> has it too, but as a macro of the whole id
+// table.
+inline constexpr uint32_t kVirtioFsDeviceId = 26;
+
+class VirtioFs final : public FuseChannel {
+ public:
+  struct Options {
+    uint16_t queue_size = 256;
+    // Request queues used, at most what the device offers (num_request_queues).
+    uint16_t max_request_queues = 1;
+  };
+
+  // Probes `transport` as a virtio-fs device, reads its configuration and
+  // brings it up. ENODEV when it is not a virtio-fs device or offers no request
+  // queue.
+  static Result<std::unique_ptr<VirtioFs>> Create(
+      Platform& platform, std::unique_ptr<Transport> transport,
+      const Options& options);
+  ~VirtioFs() override;
+
+  // The file system's tag from the device configuration (NUL-terminated).
+  const char* tag() const { return tag_; }
+  uint16_t request_queues() const { return request_queues_; }
+  VirtioDevice& device() { return device_; }
+
+  Result<uint32_t> Exchange(FuseLane lane, std::span<const ConstBuffer> request,
+                            std::span<const MutableBuffer> reply) override;
+
+  // Whether the device has reported DEVICE_NEEDS_RESET: every Exchange fails
+  // with EIO until Recover().
+  bool NeedsReset() { return device_.NeedsReset(); }
+  // Resets the device and brings it up again; chains in flight fail with EIO.
+  // No Exchange may run concurrently. The device's FUSE session is gone after a
+  // reset: the caller starts a new one with FUSE_INIT.
+  Result<void> Recover();
+
+  // Most buffers one request may have, request and reply pieces together.
+  static constexpr size_t kMaxBuffers = 16;
+
+ private:
+  struct Pending;
+  struct Queue {
+    std::unique_ptr<Lock> lock;
+  };
+
+  VirtioFs(Platform& platform, std::unique_ptr<Transport> transport);
+  Result<void> Start(const Options& options);
+  uint16_t PickQueue(FuseLane lane);
+  Result<void> Submit(uint16_t queue, Pending& pending,
+                      std::span<const ConstBuffer> request,
+                      std::span<const MutableBuffer> reply);
+  Result<uint32_t> Wait(uint16_t queue, Pending& pending);
+  // Pops every returned chain of `queue` and completes its request. Holds the
+  // lock.
+  void Reap(uint16_t queue);
+  void Finish(Pending* pending, int error, uint32_t used_length);
+
+  static void OnUsedBuffer(void* context, uint16_t queue);
+  static void OnAbandoned(void* context, void* token);
+
+  Platform& platform_;
+  VirtioDevice device_;
+  char tag_[37] = {};
+  uint16_t request_queues_ = 0;
+  std::vector<Queue> queues_;
+  std::atomic<uint32_t> next_request_queue_{0};
+};
+
+}  // namespace driver
+
+#endif  // DRIVER_VIRTIO_FS_H_

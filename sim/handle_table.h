@@ -1,0 +1,116 @@
+// A table of shared objects addressed by opaque 64-bit handles that a driver
+// may forge.
+//
+// A handle packs a slot index (low 32 bits) and the slot's generation (high 32
+// bits). Freeing a slot bumps its generation, so an old handle to a reused slot
+// is recognised as stale instead of reaching the new occupant. Index 0 is never
+// used, so handle 0 is always invalid. The table is not synchronised: its owner
+// holds a lock around every call.
+#ifndef SIM_HANDLE_TABLE_H_
+#define SIM_HANDLE_TABLE_H_
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace sim {
+
+template <typename T>
+class HandleTable {
+ public:
+  static constexpr uint64_t Pack(uint32_t index, uint32_t generation) {
+    return (static_cast<uint64_t>(generation) << 32) | index;
+  }
+  static constexpr uint32_t IndexOf(uint64_t handle) {
+    return static_cast<uint32_t>(handle);
+  }
+  static constexpr uint32_t GenerationOf(uint64_t handle) {
+    return static_cast<uint32_t>(handle >> 32);
+  }
+
+  // `reserved` leading indices (besides 0) are never handed out by Insert;
+  // InsertAt fills them with generation 0 (used for the FUSE root, node id 1).
+  explicit HandleTable(uint32_t reserved = 0) : slots_(1 + reserved) {}
+
+  // Stores `object` in a free slot and returns its handle.
+  uint64_t Insert(std::shared_ptr<T> object) {
+    uint32_t index;
+    if (!free_.empty()) {
+      index = free_.back();
+      free_.pop_back();
+    } else {
+      index = static_cast<uint32_t>(slots_.size());
+      slots_.push_back(Slot{});
+    }
+    Slot& slot = slots_[index];
+    slot.object = std::move(object);
+    ++live_;
+    return Pack(index, slot.generation);
+  }
+
+  // Fills reserved slot `index` with generation 0.
+  uint64_t InsertAt(uint32_t index, std::shared_ptr<T> object) {
+    Slot& slot = slots_[index];
+    if (slot.object == nullptr) ++live_;
+    slot.object = std::move(object);
+    slot.generation = 0;
+    return Pack(index, 0);
+  }
+
+  // 0 and the object, or EINVAL (index never handed out) / ESTALE (freed or
+  // reused slot).
+  int Get(uint64_t handle, std::shared_ptr<T>* out) const {
+    const uint32_t index = IndexOf(handle);
+    if (index == 0 || index >= slots_.size()) return EINVAL;
+    const Slot& slot = slots_[index];
+    if (slot.object == nullptr || slot.generation != GenerationOf(handle)) {
+      return ESTALE;
+    }
+    *out = slot.object;
+    return 0;
+  }
+
+  // Frees the slot of a valid handle and returns its object (null when
+  // invalid).
+  std::shared_ptr<T> Remove(uint64_t handle) {
+    std::shared_ptr<T> object;
+    if (Get(handle, &object) != 0) return nullptr;
+    const uint32_t index = IndexOf(handle);
+    Slot& slot = slots_[index];
+    slot.object.reset();
+    --live_;
+    // A slot whose generation would wrap is retired rather than reused.
+    if (slot.generation != UINT32_MAX) {
+      ++slot.generation;
+      free_.push_back(index);
+    }
+    return object;
+  }
+
+  // Calls fn(handle, object) for every live object.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (uint32_t i = 1; i < slots_.size(); ++i) {
+      if (slots_[i].object != nullptr)
+        fn(Pack(i, slots_[i].generation), slots_[i].object);
+    }
+  }
+
+  size_t size() const { return live_; }
+
+ private:
+  struct Slot {
+    std::shared_ptr<T> object;
+    // Starts at 1 so that no ordinary handle is ever a small integer such as 1.
+    uint32_t generation = 1;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  size_t live_ = 0;
+};
+
+}  // namespace sim
+
+#endif  // SIM_HANDLE_TABLE_H_

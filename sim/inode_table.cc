@@ -1,0 +1,98 @@
+#include "sim/inode_table.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sim {
+
+struct InodeTable::Entry {
+  std::shared_ptr<Inode> inode;
+  uint64_t nlookup = 0;
+};
+
+Inode::~Inode() { close(fd); }
+
+InodeTable::InodeTable(int root_fd, const struct stat& root_stat)
+    : root_(std::make_shared<Inode>(root_fd, root_stat)),
+      table_(/*reserved=*/1) {
+  auto entry = std::make_shared<Entry>();
+  entry->inode = root_;
+  entry->nlookup = 1;
+  table_.InsertAt(kRootId, std::move(entry));
+  by_key_[{root_->dev, root_->ino}] = kRootId;
+}
+
+uint64_t InodeTable::Ref(int fd, const struct stat& st) {
+  absl::MutexLock lock(&mu_);
+  const Key key{st.st_dev, st.st_ino};
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    std::shared_ptr<Entry> entry;
+    if (table_.Get(it->second, &entry) == 0) {
+      ++entry->nlookup;
+      close(fd);
+      return it->second;
+    }
+  }
+  auto entry = std::make_shared<Entry>();
+  entry->inode = std::make_shared<Inode>(fd, st);
+  entry->nlookup = 1;
+  const uint64_t nodeid = table_.Insert(std::move(entry));
+  by_key_[key] = nodeid;
+  return nodeid;
+}
+
+int InodeTable::RefExisting(uint64_t nodeid) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Entry> entry;
+  if (int err = table_.Get(nodeid, &entry); err != 0) return err;
+  ++entry->nlookup;
+  return 0;
+}
+
+int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Entry> entry;
+  if (int err = table_.Get(nodeid, &entry); err != 0) return err;
+  *out = entry->inode;
+  return 0;
+}
+
+void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
+  if (nodeid == kRootId) return;
+  std::shared_ptr<Entry> freed;  // closed after the lock is released
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Entry> entry;
+  if (table_.Get(nodeid, &entry) != 0) return;
+  // A driver forgetting more than it looked up is clamped to zero.
+  entry->nlookup -= nlookup < entry->nlookup ? nlookup : entry->nlookup;
+  if (entry->nlookup > 0) return;
+  by_key_.erase(Key{entry->inode->dev, entry->inode->ino});
+  freed = table_.Remove(nodeid);
+}
+
+void InodeTable::Clear() {
+  std::vector<std::shared_ptr<Entry>> freed;
+  absl::MutexLock lock(&mu_);
+  std::vector<uint64_t> ids;
+  table_.ForEach([&](uint64_t id, const std::shared_ptr<Entry>&) {
+    if (id != kRootId) ids.push_back(id);
+  });
+  for (uint64_t id : ids) freed.push_back(table_.Remove(id));
+  by_key_.clear();
+  by_key_[{root_->dev, root_->ino}] = kRootId;
+}
+
+size_t InodeTable::size() const {
+  absl::MutexLock lock(&mu_);
+  return table_.size();
+}
+
+uint64_t InodeTable::lookup_count(uint64_t nodeid) const {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Entry> entry;
+  if (table_.Get(nodeid, &entry) != 0) return 0;
+  return entry->nlookup;
+}
+
+}  // namespace sim

@@ -1,0 +1,81 @@
+// The device's inode table: every host inode the driver holds a node id for.
+//
+// Entries are keyed by (st_dev, st_ino), so hard links reach the same entry,
+// and each holds an O_PATH|O_NOFOLLOW descriptor through which every later
+// operation on the inode is made (never a path). Node ids are HandleTable
+// handles: a freed or reused slot answers ESTALE, an id that was never handed
+// out (zero, out of range, forged index) answers EINVAL, and no id is ever
+// turned into a pointer. Node id 1 (FUSE_ROOT_ID) is the share root, which
+// FORGET never frees. Thread-safe.
+#ifndef SIM_INODE_TABLE_H_
+#define SIM_INODE_TABLE_H_
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "sim/handle_table.h"
+
+namespace sim {
+
+// One host inode. Immutable once created; shared so that a handler keeps the
+// descriptor open even if a concurrent FORGET frees the entry.
+struct Inode {
+  Inode(int fd, const struct stat& st)
+      : fd(fd), dev(st.st_dev), ino(st.st_ino), type(st.st_mode & S_IFMT) {}
+  ~Inode();
+  Inode(const Inode&) = delete;
+  Inode& operator=(const Inode&) = delete;
+
+  const int fd;  // O_PATH | O_NOFOLLOW
+  const dev_t dev;
+  const ino_t ino;
+  const mode_t type;  // S_IFMT bits
+};
+
+class InodeTable {
+ public:
+  static constexpr uint64_t kRootId = 1;
+
+  // Takes ownership of `root_fd`, an O_PATH descriptor of the share's root
+  // directory.
+  InodeTable(int root_fd, const struct stat& root_stat);
+
+  // Adds one lookup to the inode `st` describes, creating its entry from `fd`
+  // (whose ownership is taken; it is closed when an entry already exists).
+  // Returns the node id.
+  uint64_t Ref(int fd, const struct stat& st);
+  // Adds one lookup to an existing entry: 0, EINVAL or ESTALE.
+  int RefExisting(uint64_t nodeid);
+  // 0 with the inode, EINVAL (never handed out) or ESTALE (forgotten).
+  int Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const;
+  // Drops `nlookup` lookups; the entry is freed at zero. Unknown ids and the
+  // root are ignored, as FORGET has no reply to carry an error.
+  void Forget(uint64_t nodeid, uint64_t nlookup);
+  // Frees every entry but the root (session teardown).
+  void Clear();
+
+  // Live entries, the root included.
+  size_t size() const;
+  // The lookup count of a live entry (0 when none); for tests.
+  uint64_t lookup_count(uint64_t nodeid) const;
+  const std::shared_ptr<Inode>& root() const { return root_; }
+
+ private:
+  struct Entry;
+  using Key = std::pair<dev_t, ino_t>;
+
+  std::shared_ptr<Inode> root_;
+  mutable absl::Mutex mu_;
+  HandleTable<Entry> table_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Key, uint64_t> by_key_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sim
+
+#endif  // SIM_INODE_TABLE_H_

@@ -1,0 +1,400 @@
+#include "sim/passthrough_fs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "sim/passthrough_ops.h"
+
+namespace sim {
+namespace {
+
+// Walks ".." from a directory until the share root (inside) or the host's "/"
+// (outside).
+bool IsInsideShare(int dir_fd, const Inode& root) {
+  int cur = dup(dir_fd);
+  if (cur < 0) return false;
+  for (int depth = 0; depth < 4096; ++depth) {
+    struct stat st;
+    if (fstatat(cur, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) break;
+    if (st.st_dev == root.dev && st.st_ino == root.ino) {
+      close(cur);
+      return true;
+    }
+    const int up = openat(cur, "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (up < 0) break;
+    struct stat up_st;
+    const bool at_top = fstatat(up, "", &up_st, AT_EMPTY_PATH) == 0 &&
+                        up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino;
+    close(cur);
+    cur = up;
+    if (at_top) break;
+  }
+  close(cur);
+  return false;
+}
+
+int StatFd(int fd, struct stat* st) {
+  return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 ? 0
+                                                                       : errno;
+}
+
+}  // namespace
+
+OpenFile::~OpenFile() {
+  absl::MutexLock lock(&mu);
+  if (dir != nullptr) {
+    closedir(dir);  // closes fd
+  } else {
+    close(fd);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
+    const PassthroughOptions& options) {
+  const int fd =
+      open(options.share_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("open share ", options.share_dir));
+  }
+  struct stat st;
+  if (StatFd(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::ErrnoToStatus(err, "stat share");
+  }
+  return std::unique_ptr<PassthroughFs>(new PassthroughFs(options, fd, st));
+}
+
+PassthroughFs::PassthroughFs(const PassthroughOptions& options, int root_fd,
+                             const struct stat& root_stat)
+    : options_(options), inodes_(root_fd, root_stat) {}
+
+PassthroughFs::~PassthroughFs() = default;
+
+size_t PassthroughFs::open_file_count() const {
+  absl::MutexLock lock(&files_mu_);
+  return files_.size();
+}
+
+void PassthroughFs::ReleaseAll() {
+  std::vector<std::shared_ptr<OpenFile>>
+      closed;  // closed once the lock is released
+  {
+    absl::MutexLock lock(&files_mu_);
+    std::vector<uint64_t> handles;
+    files_.ForEach([&](uint64_t fh, const std::shared_ptr<OpenFile>&) {
+      handles.push_back(fh);
+    });
+    for (uint64_t fh : handles) closed.push_back(files_.Remove(fh));
+  }
+  inodes_.Clear();
+}
+
+int PassthroughFs::GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const {
+  absl::MutexLock lock(&files_mu_);
+  return files_.Get(fh, out) == 0 ? 0 : EBADF;
+}
+
+uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenFile> file) {
+  absl::MutexLock lock(&files_mu_);
+  return files_.Insert(std::move(file));
+}
+
+std::shared_ptr<OpenFile> PassthroughFs::RemoveFile(uint64_t fh) {
+  absl::MutexLock lock(&files_mu_);
+  return files_.Remove(fh);
+}
+
+const struct fuse_lowlevel_ops& PassthroughFs::Ops() {
+  static const struct fuse_lowlevel_ops ops = [] {
+    struct fuse_lowlevel_ops o;
+    memset(&o, 0, sizeof(o));
+    o.init = PassthroughOps::Init;
+    o.destroy = PassthroughOps::Destroy;
+    o.lookup = PassthroughOps::Lookup;
+    o.forget = PassthroughOps::Forget;
+    o.forget_multi = PassthroughOps::ForgetMulti;
+    o.getattr = PassthroughOps::Getattr;
+    o.setattr = PassthroughOps::Setattr;
+    o.readlink = PassthroughOps::Readlink;
+    o.mknod = PassthroughOps::Mknod;
+    o.mkdir = PassthroughOps::Mkdir;
+    o.symlink = PassthroughOps::Symlink;
+    o.link = PassthroughOps::Link;
+    o.unlink = PassthroughOps::Unlink;
+    o.rmdir = PassthroughOps::Rmdir;
+    o.rename = PassthroughOps::Rename;
+    o.statfs = PassthroughOps::Statfs;
+    o.access = PassthroughOps::Access;
+    o.open = PassthroughOps::Open;
+    o.create = PassthroughOps::Create;
+    o.read = PassthroughOps::Read;
+    o.write_buf = PassthroughOps::WriteBuf;
+    o.flush = PassthroughOps::Flush;
+    o.release = PassthroughOps::Release;
+    o.fsync = PassthroughOps::Fsync;
+    o.lseek = PassthroughOps::Lseek;
+    o.fallocate = PassthroughOps::Fallocate;
+    o.copy_file_range = PassthroughOps::CopyFileRange;
+    o.poll = PassthroughOps::Poll;
+    o.opendir = PassthroughOps::Opendir;
+    o.readdir = PassthroughOps::Readdir;
+    o.readdirplus = PassthroughOps::Readdirplus;
+    o.releasedir = PassthroughOps::Releasedir;
+    o.fsyncdir = PassthroughOps::Fsyncdir;
+    o.setxattr = PassthroughOps::Setxattr;
+    o.getxattr = PassthroughOps::Getxattr;
+    o.listxattr = PassthroughOps::Listxattr;
+    o.removexattr = PassthroughOps::Removexattr;
+    return o;
+  }();
+  return ops;
+}
+
+// ---- helpers ----
+
+int PassthroughOps::CheckNewName(const char* name) {
+  const size_t len = strnlen(name, NAME_MAX + 1);
+  if (len == 0 || strchr(name, '/') != nullptr) return EINVAL;
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return EINVAL;
+  if (len > NAME_MAX) return ENAMETOOLONG;
+  return 0;
+}
+
+std::string PassthroughOps::ProcPath(int fd) {
+  return absl::StrCat("/proc/self/fd/", fd);
+}
+
+bool PassthroughOps::GetInode(fuse_req_t req, fuse_ino_t ino,
+                              std::shared_ptr<Inode>* out) {
+  if (int err = Fs(req).inodes().Get(ino, out); err != 0) {
+    fuse_reply_err(req, err);
+    return false;
+  }
+  return true;
+}
+
+bool PassthroughOps::GetOpenFile(fuse_req_t req, fuse_ino_t ino,
+                                 const fuse_file_info* fi, bool want_dir,
+                                 std::shared_ptr<OpenFile>* out) {
+  if (fi == nullptr || Fs(req).GetFile(fi->fh, out) != 0 ||
+      (*out)->nodeid != ino || (*out)->is_dir != want_dir) {
+    fuse_reply_err(req, EBADF);
+    return false;
+  }
+  return true;
+}
+
+void PassthroughOps::FillEntry(PassthroughFs& fs, uint64_t nodeid,
+                               const struct stat& st, fuse_entry_param* e) {
+  memset(e, 0, sizeof(*e));
+  e->ino = nodeid;
+  e->generation = nodeid >> 32;
+  e->attr = st;
+  e->attr_timeout = fs.options().attr_timeout;
+  e->entry_timeout = fs.options().entry_timeout;
+}
+
+int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
+                             const Inode& parent, const char* name,
+                             fuse_entry_param* e) {
+  const bool dot = strcmp(name, ".") == 0;
+  const bool dotdot = strcmp(name, "..") == 0;
+  if (!dot && !dotdot) {
+    if (int err = CheckNewName(name); err != 0) return err;
+  }
+  if (!S_ISDIR(parent.type)) return ENOTDIR;
+  const Inode& root = *fs.inodes().root();
+  if (dot || (dotdot && parent_id == InodeTable::kRootId)) {
+    // The directory itself (".." of the root stays at the root).
+    const uint64_t id = dot ? parent_id : InodeTable::kRootId;
+    const Inode& self = dot ? parent : root;
+    struct stat st;
+    if (int err = StatFd(self.fd, &st); err != 0) return err;
+    if (int err = fs.inodes().RefExisting(id); err != 0) return err;
+    FillEntry(fs, id, st, e);
+    return 0;
+  }
+  const int fd = openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno;
+  if (dotdot && !IsInsideShare(fd, root)) {
+    close(fd);
+    return EACCES;
+  }
+  struct stat st;
+  if (int err = StatFd(fd, &st); err != 0) {
+    close(fd);
+    return err;
+  }
+  FillEntry(fs, fs.inodes().Ref(fd, st), st, e);
+  return 0;
+}
+
+// ---- handlers ----
+
+void PassthroughOps::Init(void* userdata, fuse_conn_info* conn) {
+  auto* fs = static_cast<PassthroughFs*>(userdata);
+  fs->proto_minor_.store(conn->proto_minor, std::memory_order_release);
+  conn->max_write = fs->options().max_write;
+  // Replies and requests move through guest memory, never through splice pipes,
+  // and the device does not implement writeback caching.
+  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+                  FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
+}
+
+void PassthroughOps::Destroy(void* userdata) {
+  auto* fs = static_cast<PassthroughFs*>(userdata);
+  fs->proto_minor_.store(0, std::memory_order_release);
+  fs->ReleaseAll();
+}
+
+void PassthroughOps::Lookup(fuse_req_t req, fuse_ino_t parent_id,
+                            const char* name) {
+  std::shared_ptr<Inode> parent;
+  if (!GetInode(req, parent_id, &parent)) return;
+  fuse_entry_param e;
+  if (int err = DoLookup(Fs(req), parent_id, *parent, name, &e); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_entry(req, &e);
+}
+
+void PassthroughOps::Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Fs(req).inodes().Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void PassthroughOps::ForgetMulti(fuse_req_t req, size_t count,
+                                 fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) {
+    Fs(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
+  }
+  fuse_reply_none(req);
+}
+
+void PassthroughOps::Getattr(fuse_req_t req, fuse_ino_t ino,
+                             fuse_file_info* fi) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  int fd = inode->fd;
+  std::shared_ptr<OpenFile> file;
+  if (fi != nullptr) {
+    if (!GetOpenFile(req, ino, fi, S_ISDIR(inode->type), &file)) return;
+    fd = file->fd;
+  }
+  struct stat st;
+  if (int err = StatFd(fd, &st); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_attr(req, &st, Fs(req).options().attr_timeout);
+}
+
+void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
+                             int valid, fuse_file_info* fi) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  std::shared_ptr<OpenFile> file;
+  if (fi != nullptr && !GetOpenFile(req, ino, fi, S_ISDIR(inode->type), &file))
+    return;
+  const bool is_link = S_ISLNK(inode->type);
+  int res = 0;
+  if (valid & FUSE_SET_ATTR_MODE) {
+    if (file != nullptr) {
+      res = fchmod(file->fd, attr->st_mode & 07777);
+    } else if (is_link) {
+      errno = EOPNOTSUPP;  // Linux has no mode on symlinks
+      res = -1;
+    } else {
+      res = chmod(ProcPath(inode->fd).c_str(), attr->st_mode & 07777);
+    }
+    if (res != 0) return ReplyErrno(req, errno);
+  }
+  if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+    const uid_t uid =
+        (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
+    const gid_t gid =
+        (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
+    if (fchownat(inode->fd, "", uid, gid,
+                 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+      return ReplyErrno(req, errno);
+    }
+  }
+  if (valid & FUSE_SET_ATTR_SIZE) {
+    if (file != nullptr) {
+      res = ftruncate(file->fd, attr->st_size);
+    } else if (!S_ISREG(inode->type)) {
+      errno = S_ISDIR(inode->type) ? EISDIR : EINVAL;
+      res = -1;
+    } else {
+      res = truncate(ProcPath(inode->fd).c_str(), attr->st_size);
+    }
+    if (res != 0) return ReplyErrno(req, errno);
+  }
+  if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+    struct timespec tv[2];
+    tv[0].tv_sec = 0;
+    tv[0].tv_nsec = UTIME_OMIT;
+    tv[1] = tv[0];
+    if (valid & FUSE_SET_ATTR_ATIME_NOW) {
+      tv[0].tv_nsec = UTIME_NOW;
+    } else if (valid & FUSE_SET_ATTR_ATIME) {
+      tv[0] = attr->st_atim;
+    }
+    if (valid & FUSE_SET_ATTR_MTIME_NOW) {
+      tv[1].tv_nsec = UTIME_NOW;
+    } else if (valid & FUSE_SET_ATTR_MTIME) {
+      tv[1] = attr->st_mtim;
+    }
+    res = file != nullptr ? futimens(file->fd, tv)
+                          : utimensat(inode->fd, "", tv,
+                                      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    if (res != 0) return ReplyErrno(req, errno);
+  }
+  struct stat st;
+  if (int err = StatFd(inode->fd, &st); err != 0) return ReplyErrno(req, err);
+  fuse_reply_attr(req, &st, Fs(req).options().attr_timeout);
+}
+
+void PassthroughOps::Readlink(fuse_req_t req, fuse_ino_t ino) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  // readlinkat(fd, "") answers ENOENT for a non-symlink; readlink(2) answers EINVAL.
+  if (!S_ISLNK(inode->type)) return ReplyErrno(req, EINVAL);
+  char buf[PATH_MAX + 1];
+  const ssize_t n = readlinkat(inode->fd, "", buf, sizeof(buf));
+  if (n < 0) return ReplyErrno(req, errno);
+  if (static_cast<size_t>(n) == sizeof(buf))
+    return ReplyErrno(req, ENAMETOOLONG);
+  buf[n] = '\0';
+  fuse_reply_readlink(req, buf);
+}
+
+void PassthroughOps::Statfs(fuse_req_t req, fuse_ino_t ino) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  struct statvfs sv;
+  if (fstatvfs(inode->fd, &sv) != 0) return ReplyErrno(req, errno);
+  fuse_reply_statfs(req, &sv);
+}
+
+void PassthroughOps::Access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  const int res =
+      faccessat(inode->fd, "", mask, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+  fuse_reply_err(req, res == 0 ? 0 : errno);
+}
+
+}  // namespace sim

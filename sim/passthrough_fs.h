@@ -1,0 +1,93 @@
+// Passthrough FUSE handlers (libfuse low-level API) over a real host directory,
+// the share.
+//
+// Confinement: every host access is relative to a descriptor the device holds
+// (the O_PATH descriptors of the inode table, or descriptors opened from them),
+// with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW / AT_EMPTY_PATH, so no symlink is ever
+// followed on the driver's behalf. Names are single components checked before
+// the host is touched: empty or containing '/' -> EINVAL, longer than NAME_MAX
+// -> ENAMETOOLONG, "." and ".." are resolved by LOOKUP only (".." of the root
+// is the root) and refused with EINVAL by every operation that would create,
+// remove or rename them. /proc/self/fd/N is used only on descriptors of inodes
+// that are not symlinks (reopening for OPEN, chmod, truncate and the xattr
+// calls, which have no *at() form for O_PATH descriptors). File handles are
+// table handles too: a forged, stale or mismatched fh gets EBADF. Host errors
+// are returned as their errno, unchanged.
+#ifndef SIM_PASSTHROUGH_FS_H_
+#define SIM_PASSTHROUGH_FS_H_
+
+#include <fuse3/fuse_lowlevel.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "sim/handle_table.h"
+#include "sim/inode_table.h"
+
+namespace sim {
+
+struct PassthroughOptions {
+  // Host directory exported to the driver.
+  std::string share_dir;
+  // Validity the driver may cache entries and attributes for (seconds, 0
+  // allowed).
+  double entry_timeout = 1.0;
+  double attr_timeout = 1.0;
+  // Largest READ/WRITE payload advertised in the INIT reply.
+  uint32_t max_write = 1u << 20;
+};
+
+// An open file or directory behind a file handle.
+struct OpenFile;
+
+class PassthroughFs {
+ public:
+  // Opens the share's root. Fails when it is not a directory that can be
+  // opened.
+  static absl::StatusOr<std::unique_ptr<PassthroughFs>> Create(
+      const PassthroughOptions& options);
+  ~PassthroughFs();
+
+  // The handler table to give fuse_session_new, with this object as userdata.
+  static const struct fuse_lowlevel_ops& Ops();
+
+  const PassthroughOptions& options() const { return options_; }
+  InodeTable& inodes() { return inodes_; }
+  const InodeTable& inodes() const { return inodes_; }
+  size_t open_file_count() const;
+
+  // Drops every node id but the root and every open handle (DESTROY and session
+  // reset).
+  void ReleaseAll();
+
+  // The FUSE minor version the driver announced in the last INIT (0 before
+  // any).
+  unsigned proto_minor() const {
+    return proto_minor_.load(std::memory_order_acquire);
+  }
+
+ private:
+  friend struct PassthroughOps;
+
+  PassthroughFs(const PassthroughOptions& options, int root_fd,
+                const struct stat& root_stat);
+
+  // 0 with the open file behind `fh`, or EBADF.
+  int GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const;
+  uint64_t AddFile(std::shared_ptr<OpenFile> file);
+  std::shared_ptr<OpenFile> RemoveFile(uint64_t fh);
+
+  const PassthroughOptions options_;
+  InodeTable inodes_;
+  mutable absl::Mutex files_mu_;
+  HandleTable<OpenFile> files_ ABSL_GUARDED_BY(files_mu_);
+  std::atomic<unsigned> proto_minor_{0};
+};
+
+}  // namespace sim
+
+#endif  // SIM_PASSTHROUGH_FS_H_

@@ -1,0 +1,321 @@
+// Handlers of open files and the data path.
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "sim/passthrough_ops.h"
+#include "sim/request_context.h"
+
+namespace sim {
+namespace {
+
+// Open flags a driver may pass. O_CREAT/O_EXCL/O_NOCTTY/O_NOFOLLOW/O_CLOEXEC
+// are dropped (the device decides how it opens), O_DIRECT too (guest buffers
+// need not be aligned).
+constexpr int kPassedOpenFlags = O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK |
+                                 O_SYNC | O_DSYNC | O_NOATIME | O_LARGEFILE;
+
+// 0 and the flags to open with, or the errno refusing `flags`.
+int FilterOpenFlags(int flags, int* out) {
+  if ((flags & O_ACCMODE) == O_ACCMODE) return EINVAL;
+  if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE) return EINVAL;
+  if (flags & O_DIRECTORY)
+    return ENOTDIR;  // OPEN is for files; OPENDIR for directories
+  *out = (flags & kPassedOpenFlags) | O_CLOEXEC;
+  return 0;
+}
+
+// Counts `bytes` in a counter of the current request, if any.
+void Count(std::atomic<uint64_t> DataPathCounters::*counter, uint64_t bytes) {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx != nullptr && ctx->counters != nullptr)
+    (ctx->counters->*counter) += bytes;
+}
+
+// The current request's writable buffers past the reply header, as at most
+// `size` bytes of iovecs; empty when there is no such request or less room than
+// `size`.
+absl::InlinedVector<iovec, 8> ReplyPayloadSpace(size_t size) {
+  absl::InlinedVector<iovec, 8> iov;
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr || ctx->reply_capacity < sizeof(fuse_out_header) + size)
+    return iov;
+  size_t skip = sizeof(fuse_out_header);
+  size_t left = size;
+  for (const GuestBuffer& b : ctx->reply_buffers) {
+    if (left == 0) break;
+    if (b.size <= skip) {
+      skip -= b.size;
+      continue;
+    }
+    const size_t n = std::min<size_t>(b.size - skip, left);
+    iov.push_back({b.data + skip, n});
+    skip = 0;
+    left -= n;
+  }
+  return iov;
+}
+
+// preadv/pwritev until `iov` is done, EOF or an error: the byte count or
+// -errno.
+template <typename Op>
+ssize_t TransferAll(Op op, absl::InlinedVector<iovec, 8> iov, off_t off) {
+  size_t done = 0;
+  size_t first = 0;
+  while (first < iov.size()) {
+    const ssize_t n =
+        op(iov.data() + first,
+           static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX)),
+           off + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return done > 0 ? static_cast<ssize_t>(done) : -errno;
+    }
+    if (n == 0) break;
+    done += n;
+    size_t left = n;
+    while (first < iov.size() && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return static_cast<ssize_t>(done);
+}
+
+}  // namespace
+
+void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  int flags;
+  if (int err = FilterOpenFlags(fi->flags, &flags); err != 0)
+    return ReplyErrno(req, err);
+  switch (inode->type) {
+    case S_IFREG:
+      break;
+    case S_IFIFO:
+      flags |=
+          O_NONBLOCK;  // a device thread never waits for a fifo's other end
+      break;
+    case S_IFDIR:
+      return ReplyErrno(req, EISDIR);
+    case S_IFLNK:
+      return ReplyErrno(req, ELOOP);  // as open(O_NOFOLLOW) would
+    case S_IFSOCK:
+      return ReplyErrno(req, ENXIO);
+    default:
+      return ReplyErrno(req,
+                        EPERM);  // device nodes are not opened for the driver
+  }
+  // Reopening the O_PATH descriptor of a non-symlink through /proc follows no
+  // path.
+  const int fd = open(ProcPath(inode->fd).c_str(), flags);
+  if (fd < 0) return ReplyErrno(req, errno);
+  fi->fh =
+      Fs(req).AddFile(std::make_shared<OpenFile>(fd, ino, /*is_dir=*/false));
+  fi->keep_cache = 0;
+  fi->direct_io = 0;
+  fuse_reply_open(req, fi);
+}
+
+void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
+                            const char* name, mode_t mode, fuse_file_info* fi) {
+  std::shared_ptr<Inode> parent;
+  if (!GetInode(req, parent_id, &parent)) return;
+  if (int err = CheckNewName(name); err != 0) return ReplyErrno(req, err);
+  if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG)
+    return ReplyErrno(req, EINVAL);
+  int flags;
+  if (int err = FilterOpenFlags(fi->flags, &flags); err != 0)
+    return ReplyErrno(req, err);
+  flags |= (fi->flags & O_EXCL) | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
+  const int fd = openat(parent->fd, name, flags, mode & 07777);
+  if (fd < 0) return ReplyErrno(req, errno);
+  struct stat st;
+  int err = fstat(fd, &st) == 0 ? 0 : errno;
+  // An existing non-regular file (fifo, device node) is not opened through
+  // CREATE.
+  if (err == 0 && !S_ISREG(st.st_mode)) err = EEXIST;
+  if (err != 0) {
+    close(fd);
+    return ReplyErrno(req, err);
+  }
+  const int path_fd = open(ProcPath(fd).c_str(), O_PATH | O_CLOEXEC);
+  if (path_fd < 0) {
+    const int err = errno;
+    close(fd);
+    return ReplyErrno(req, err);
+  }
+  PassthroughFs& fs = Fs(req);
+  const uint64_t nodeid = fs.inodes().Ref(path_fd, st);
+  fuse_entry_param e;
+  FillEntry(fs, nodeid, st, &e);
+  fi->fh = fs.AddFile(std::make_shared<OpenFile>(fd, nodeid, /*is_dir=*/false));
+  fi->keep_cache = 0;
+  fi->direct_io = 0;
+  fuse_reply_create(req, &e, fi);
+}
+
+void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
+                          off_t off, fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  if (size > Fs(req).options().max_write || off < 0)
+    return ReplyErrno(req, EINVAL);
+  // Straight into the guest's buffers when the whole reply fits there: the
+  // reply iovec then points at its own destination and the reply capture copies
+  // only the header.
+  absl::InlinedVector<iovec, 8> dest = ReplyPayloadSpace(size);
+  if (!dest.empty() || size == 0) {
+    const ssize_t n =
+        TransferAll([&](const iovec* v, int c,
+                        off_t o) { return preadv(file->fd, v, c, o); },
+                    dest, off);
+    if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
+    Count(&DataPathCounters::read_bytes_direct, n);
+    absl::InlinedVector<iovec, 8> reply;
+    size_t left = n;
+    for (const iovec& v : dest) {
+      if (left == 0) break;
+      reply.push_back({v.iov_base, std::min(left, v.iov_len)});
+      left -= reply.back().iov_len;
+    }
+    fuse_reply_iov(req, reply.data(), static_cast<int>(reply.size()));
+    return;
+  }
+  // No room in the guest for the whole size: read privately; the reply capture
+  // then decides whether what was read fits.
+  std::vector<char> buf(size);
+  ssize_t n;
+  do {
+    n = pread(file->fd, buf.data(), size, off);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ReplyErrno(req, errno);
+  fuse_reply_buf(req, buf.data(), n);
+}
+
+void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
+                              off_t off, fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  if (off < 0) return ReplyErrno(req, EINVAL);
+  RequestContext* ctx = CurrentRequest();
+  const fuse_buf& first = bufv->buf[bufv->idx];
+  if (first.flags & FUSE_BUF_IS_FD) {
+    // FuseServer hands libfuse a pipe holding only the copied headers; the
+    // payload is still in guest memory and goes to the host from there.
+    if (ctx == nullptr || first.fd != ctx->write_payload_fd)
+      return ReplyErrno(req, EIO);
+    absl::InlinedVector<iovec, 8> src(ctx->write_payload.begin(),
+                                      ctx->write_payload.end());
+    const ssize_t n =
+        TransferAll([&](const iovec* v, int c,
+                        off_t o) { return pwritev(file->fd, v, c, o); },
+                    src, off);
+    bufv->idx = bufv->count;  // consumed
+    if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
+    Count(&DataPathCounters::write_bytes_direct, n);
+    fuse_reply_write(req, n);
+    return;
+  }
+  fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(bufv));
+  out.buf[0].flags =
+      static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  out.buf[0].fd = file->fd;
+  out.buf[0].pos = off;
+  const ssize_t n =
+      fuse_buf_copy(&out, bufv, static_cast<fuse_buf_copy_flags>(0));
+  if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
+  Count(&DataPathCounters::write_bytes_from_copy, n);
+  fuse_reply_write(req, n);
+}
+
+void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  // Closing a duplicate reports delayed write errors without closing the
+  // handle.
+  const int dup_fd = dup(file->fd);
+  if (dup_fd < 0) return ReplyErrno(req, errno);
+  fuse_reply_err(req, close(dup_fd) == 0 ? 0 : errno);
+}
+
+void PassthroughOps::Release(fuse_req_t req, fuse_ino_t ino,
+                             fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  Fs(req).RemoveFile(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void PassthroughOps::Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+                           fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  const int res = datasync ? fdatasync(file->fd) : fsync(file->fd);
+  fuse_reply_err(req, res == 0 ? 0 : errno);
+}
+
+void PassthroughOps::Lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
+                           int whence, fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  const off_t res = lseek(file->fd, off, whence);
+  if (res < 0) return ReplyErrno(req, errno);
+  fuse_reply_lseek(req, res);
+}
+
+void PassthroughOps::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+                               off_t offset, off_t length, fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  fuse_reply_err(req,
+                 fallocate(file->fd, mode, offset, length) == 0 ? 0 : errno);
+}
+
+void PassthroughOps::CopyFileRange(fuse_req_t req, fuse_ino_t ino_in,
+                                   off_t off_in, fuse_file_info* fi_in,
+                                   fuse_ino_t ino_out, off_t off_out,
+                                   fuse_file_info* fi_out, size_t len,
+                                   int flags) {
+  std::shared_ptr<OpenFile> in;
+  if (!GetOpenFile(req, ino_in, fi_in, /*want_dir=*/false, &in)) return;
+  std::shared_ptr<OpenFile> out;
+  if (!GetOpenFile(req, ino_out, fi_out, /*want_dir=*/false, &out)) return;
+  loff_t in_pos = off_in;
+  loff_t out_pos = off_out;
+  const ssize_t n =
+      copy_file_range(in->fd, &in_pos, out->fd, &out_pos, len, flags);
+  if (n < 0) return ReplyErrno(req, errno);
+  fuse_reply_write(req, n);
+}
+
+void PassthroughOps::Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
+                          fuse_pollhandle* ph) {
+  // The device never sends poll notifications: it answers the current
+  // readiness.
+  if (ph != nullptr) fuse_pollhandle_destroy(ph);
+  std::shared_ptr<OpenFile> file;
+  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
+  pollfd p{file->fd,
+           static_cast<short>(fi->poll_events ? fi->poll_events
+                                              : (POLLIN | POLLOUT)),
+           0};
+  if (poll(&p, 1, 0) < 0) return ReplyErrno(req, errno);
+  fuse_reply_poll(req, p.revents);
+}
+
+}  // namespace sim

@@ -1,0 +1,125 @@
+// Handlers that create, link, rename and remove names in the share.
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sim/passthrough_ops.h"
+
+namespace sim {
+namespace {
+
+// Resolves `parent_id` and checks `name` before anything on the host is
+// touched; replies with the error and returns false when either is bad.
+bool PrepareNewName(fuse_req_t req, fuse_ino_t parent_id, const char* name,
+                    std::shared_ptr<Inode>* parent) {
+  if (!PassthroughOps::GetInode(req, parent_id, parent)) return false;
+  if (int err = PassthroughOps::CheckNewName(name); err != 0) {
+    fuse_reply_err(req, err);
+    return false;
+  }
+  return true;
+}
+
+// Replies with the entry of the name just created under `parent`.
+void ReplyCreated(fuse_req_t req, fuse_ino_t parent_id, const Inode& parent,
+                  const char* name) {
+  fuse_entry_param e;
+  if (int err = PassthroughOps::DoLookup(PassthroughOps::Fs(req), parent_id,
+                                         parent, name, &e);
+      err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_entry(req, &e);
+}
+
+}  // namespace
+
+void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
+                           const char* name, mode_t mode, dev_t /*rdev*/) {
+  std::shared_ptr<Inode> parent;
+  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  const mode_t type = mode & S_IFMT;
+  if (type == S_IFCHR || type == S_IFBLK) return ReplyErrno(req, EPERM);
+  if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK) {
+    return ReplyErrno(req, EINVAL);
+  }
+  if (mknodat(parent->fd, name, type | (mode & 07777), 0) != 0) {
+    return ReplyErrno(req, errno);
+  }
+  ReplyCreated(req, parent_id, *parent, name);
+}
+
+void PassthroughOps::Mkdir(fuse_req_t req, fuse_ino_t parent_id,
+                           const char* name, mode_t mode) {
+  std::shared_ptr<Inode> parent;
+  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  if (mkdirat(parent->fd, name, mode & 07777) != 0)
+    return ReplyErrno(req, errno);
+  ReplyCreated(req, parent_id, *parent, name);
+}
+
+void PassthroughOps::Symlink(fuse_req_t req, const char* link,
+                             fuse_ino_t parent_id, const char* name) {
+  std::shared_ptr<Inode> parent;
+  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  // The target is stored as text and never resolved by the device.
+  if (symlinkat(link, parent->fd, name) != 0) return ReplyErrno(req, errno);
+  ReplyCreated(req, parent_id, *parent, name);
+}
+
+void PassthroughOps::Link(fuse_req_t req, fuse_ino_t ino,
+                          fuse_ino_t newparent_id, const char* newname) {
+  std::shared_ptr<Inode> inode;
+  if (!GetInode(req, ino, &inode)) return;
+  std::shared_ptr<Inode> newparent;
+  if (!PrepareNewName(req, newparent_id, newname, &newparent)) return;
+  if (linkat(inode->fd, "", newparent->fd, newname, AT_EMPTY_PATH) != 0) {
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it, link through the
+    // descriptor's /proc entry, which is safe for an inode that is not a
+    // symlink.
+    if (errno != ENOENT || S_ISLNK(inode->type) ||
+        linkat(AT_FDCWD, ProcPath(inode->fd).c_str(), newparent->fd, newname,
+               AT_SYMLINK_FOLLOW) != 0) {
+      return ReplyErrno(req, errno);
+    }
+  }
+  ReplyCreated(req, newparent_id, *newparent, newname);
+}
+
+void PassthroughOps::Unlink(fuse_req_t req, fuse_ino_t parent_id,
+                            const char* name) {
+  std::shared_ptr<Inode> parent;
+  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  fuse_reply_err(req, unlinkat(parent->fd, name, 0) == 0 ? 0 : errno);
+}
+
+void PassthroughOps::Rmdir(fuse_req_t req, fuse_ino_t parent_id,
+                           const char* name) {
+  std::shared_ptr<Inode> parent;
+  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  fuse_reply_err(req,
+                 unlinkat(parent->fd, name, AT_REMOVEDIR) == 0 ? 0 : errno);
+}
+
+void PassthroughOps::Rename(fuse_req_t req, fuse_ino_t parent_id,
+                            const char* name, fuse_ino_t newparent_id,
+                            const char* newname, unsigned int flags) {
+  std::shared_ptr<Inode> parent;
+  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  std::shared_ptr<Inode> newparent;
+  if (!PrepareNewName(req, newparent_id, newname, &newparent)) return;
+  // RENAME_WHITEOUT would create a device node; only the two portable flags
+  // pass.
+  if (flags & ~static_cast<unsigned int>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+    return ReplyErrno(req, EINVAL);
+  }
+  const int res = renameat2(parent->fd, name, newparent->fd, newname, flags);
+  fuse_reply_err(req, res == 0 ? 0 : errno);
+}
+
+}  // namespace sim

@@ -1,0 +1,138 @@
+// Internal to PassthroughFs: the open-file record and the libfuse handler
+// functions, defined across passthrough_fs*.cc by area (entries, files,
+// directories, xattrs).
+#ifndef SIM_PASSTHROUGH_OPS_H_
+#define SIM_PASSTHROUGH_OPS_H_
+
+#include <dirent.h>
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "sim/inode_table.h"
+#include "sim/passthrough_fs.h"
+
+namespace sim {
+
+struct OpenFile {
+  OpenFile(int fd, uint64_t nodeid, bool is_dir)
+      : fd(fd), nodeid(nodeid), is_dir(is_dir) {}
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+
+  const int fd;
+  const uint64_t nodeid;
+  const bool is_dir;
+
+  // Directory stream state; READDIRs on one handle are serialised.
+  absl::Mutex mu;
+  DIR* dir ABSL_GUARDED_BY(mu) = nullptr;
+  // Offset of the next entry the stream will return.
+  off_t offset ABSL_GUARDED_BY(mu) = 0;
+};
+
+struct PassthroughOps {
+  static PassthroughFs& Fs(fuse_req_t req) {
+    return *static_cast<PassthroughFs*>(fuse_req_userdata(req));
+  }
+  // 0 when `name` is one ordinary component; EINVAL for "", ".", ".." or a '/';
+  // ENAMETOOLONG above NAME_MAX.
+  static int CheckNewName(const char* name);
+  static std::string ProcPath(int fd);
+  // Resolves a node id; replies with the error and returns false when invalid.
+  static bool GetInode(fuse_req_t req, fuse_ino_t ino,
+                       std::shared_ptr<Inode>* out);
+  // Resolves a file handle that must belong to `ino` (EBADF otherwise); replies
+  // with the error and returns false when invalid.
+  static bool GetOpenFile(fuse_req_t req, fuse_ino_t ino,
+                          const fuse_file_info* fi, bool want_dir,
+                          std::shared_ptr<OpenFile>* out);
+  // Looks `name` up under `parent` and adds a lookup to the result: 0 or an
+  // errno.
+  static int DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
+                      const Inode& parent, const char* name,
+                      fuse_entry_param* e);
+  static void FillEntry(PassthroughFs& fs, uint64_t nodeid,
+                        const struct stat& st, fuse_entry_param* e);
+  static void ReplyErrno(fuse_req_t req, int err) { fuse_reply_err(req, err); }
+
+  // passthrough_fs.cc: session, entries and attributes.
+  static void Init(void* userdata, fuse_conn_info* conn);
+  static void Destroy(void* userdata);
+  static void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  static void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+  static void ForgetMulti(fuse_req_t req, size_t count,
+                          fuse_forget_data* forgets);
+  static void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  static void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
+                      int valid, fuse_file_info* fi);
+  static void Readlink(fuse_req_t req, fuse_ino_t ino);
+  static void Statfs(fuse_req_t req, fuse_ino_t ino);
+  static void Access(fuse_req_t req, fuse_ino_t ino, int mask);
+
+  // passthrough_fs_namespace.cc: creating, linking, renaming and removing
+  // names.
+  static void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name,
+                    mode_t mode, dev_t rdev);
+  static void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
+                    mode_t mode);
+  static void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent,
+                      const char* name);
+  static void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+                   const char* newname);
+  static void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+  static void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+  static void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
+                     fuse_ino_t newparent, const char* newname,
+                     unsigned int flags);
+
+  // passthrough_fs_file.cc: open files and the data path.
+  static void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  static void Create(fuse_req_t req, fuse_ino_t parent, const char* name,
+                     mode_t mode, fuse_file_info* fi);
+  static void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   fuse_file_info* fi);
+  static void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
+                       off_t off, fuse_file_info* fi);
+  static void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  static void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  static void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+                    fuse_file_info* fi);
+  static void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                    fuse_file_info* fi);
+  static void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+                        off_t length, fuse_file_info* fi);
+  static void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                            fuse_file_info* fi_in, fuse_ino_t ino_out,
+                            off_t off_out, fuse_file_info* fi_out, size_t len,
+                            int flags);
+  static void Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
+                   fuse_pollhandle* ph);
+
+  // passthrough_fs_dir.cc: directory handles.
+  static void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  static void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      fuse_file_info* fi);
+  static void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+                          off_t off, fuse_file_info* fi);
+  static void Releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  static void Fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+                       fuse_file_info* fi);
+
+  // passthrough_fs_xattr.cc: extended attributes.
+  static void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
+                       const char* value, size_t size, int flags);
+  static void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
+                       size_t size);
+  static void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+  static void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+};
+
+}  // namespace sim
+
+#endif  // SIM_PASSTHROUGH_OPS_H_

@@ -1,0 +1,68 @@
+// A simulated virtio device as a driver sees it: a driver::RegisterIo (PCI
+// function or virtio-mmio block) over a VirtioDeviceModel running a
+// DeviceBackend on guest memory.
+//
+//   auto memory = sim::GuestMemory::Create(64 << 20);
+//   sim::SimPlatform platform(*memory);
+//   auto device = sim::MakeDevice(*memory, std::make_unique<sim::EchoDevice>(),
+//                                 {.transport = sim::Transport::kMmio});
+//   SomeTransport transport(platform, *device);   // the driver sees a
+//   RegisterIo
+//   ... device->model().violations() ...
+#ifndef SIM_SIM_DEVICE_H_
+#define SIM_SIM_DEVICE_H_
+
+#include <functional>
+#include <memory>
+
+#include "driver/platform.h"
+#include "sim/device_backend.h"
+#include "sim/guest_memory.h"
+#include "sim/violation.h"
+#include "sim/virtio_device_model.h"
+
+namespace sim {
+
+enum class Transport : uint8_t { kPci, kMmio };
+
+struct DeviceOptions {
+  Transport transport = Transport::kPci;
+  NotifyMode notify_mode = NotifyMode::kInline;
+  bool strict = true;
+  bool offer_indirect_desc = true;  // VIRTIO_RING_F_INDIRECT_DESC
+  bool offer_event_idx = true;      // VIRTIO_RING_F_EVENT_IDX
+  std::function<void(const ViolationRecord&)> on_violation;
+};
+
+class SimDevice : public driver::RegisterIo {
+ public:
+  SimDevice(const GuestMemory& memory, std::unique_ptr<DeviceBackend> backend,
+            const DeviceOptions& options);
+  ~SimDevice() override;
+
+  uint32_t Read(driver::RegisterSpace space, uint32_t offset,
+                unsigned width) override;
+  void Write(driver::RegisterSpace space, uint32_t offset, unsigned width,
+             uint32_t value) override;
+  void SetInterruptHandler(InterruptHandler handler, void* context) override;
+
+  Transport transport() const { return transport_; }
+  VirtioDeviceModel& model() { return *model_; }
+  DeviceBackend& backend() { return model_->backend(); }
+  std::vector<ViolationRecord> violations() const {
+    return model_->violations();
+  }
+
+ private:
+  const Transport transport_;
+  std::unique_ptr<VirtioDeviceModel> model_;
+  std::unique_ptr<driver::RegisterIo> registers_;
+};
+
+std::unique_ptr<SimDevice> MakeDevice(const GuestMemory& memory,
+                                      std::unique_ptr<DeviceBackend> backend,
+                                      const DeviceOptions& options = {});
+
+}  // namespace sim
+
+#endif  // SIM_SIM_DEVICE_H_

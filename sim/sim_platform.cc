@@ -1,0 +1,89 @@
+#include "sim/sim_platform.h"
+
+#include <sched.h>
+#include <time.h>
+
+#include <cstdio>
+#include <mutex>
+
+namespace sim {
+namespace {
+
+class MutexLock : public driver::Lock {
+ public:
+  void Acquire() override { mutex_.lock(); }
+  void Release() override { mutex_.unlock(); }
+
+ private:
+  std::mutex mutex_;
+};
+
+const char* LevelName(driver::LogLevel level) {
+  switch (level) {
+    case driver::LogLevel::kDebug:
+      return "debug";
+    case driver::LogLevel::kInfo:
+      return "info";
+    case driver::LogLevel::kWarning:
+      return "warning";
+    case driver::LogLevel::kError:
+      return "error";
+  }
+  return "log";
+}
+
+}  // namespace
+
+SimPlatform::SimPlatform(const GuestMemory& memory, LogSink sink)
+    : memory_(memory), allocator_(memory), sink_(std::move(sink)) {}
+
+driver::Result<driver::DmaRegion> SimPlatform::AllocateDma(size_t size,
+                                                           size_t alignment) {
+  std::optional<uint64_t> bus = allocator_.Allocate(size, alignment);
+  if (!bus.has_value()) return driver::Error{ENOMEM};
+  return driver::DmaRegion{memory_.HostPointer(*bus, size), *bus, size};
+}
+
+void SimPlatform::FreeDma(const driver::DmaRegion& region) {
+  allocator_.Free(region.bus);
+}
+
+bool SimPlatform::BusAddressOf(const void* p, size_t size, uint64_t* bus) {
+  std::optional<uint64_t> address = memory_.BusAddressOf(p, size);
+  if (!address.has_value()) return false;
+  *bus = *address;
+  return true;
+}
+
+uint64_t SimPlatform::MonotonicNanos() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u +
+         static_cast<uint64_t>(now.tv_nsec);
+}
+
+void SimPlatform::Log(driver::LogLevel level, const char* message) {
+  if (sink_) {
+    sink_(level, message);
+  } else {
+    fprintf(stderr, "[%s] %s\n", LevelName(level), message);
+  }
+}
+
+std::unique_ptr<driver::Lock> SimPlatform::CreateLock() {
+  return std::make_unique<MutexLock>();
+}
+
+void SimPlatform::Relax() {
+  // A few pauses let a spinning partner on another core make progress cheaply;
+  // the yield keeps a polling loop from starving the device thread on a busy
+  // machine.
+  for (int i = 0; i < 8; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  sched_yield();
+}
+
+}  // namespace sim

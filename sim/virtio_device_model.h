@@ -1,0 +1,221 @@
+// The transport-independent virtio device: features, status, queue
+// configuration, notifications, interrupts, device configuration and strict
+// checking. The register models (PciRegisters, MmioRegisters) translate
+// register accesses into calls here; the DeviceBackend supplies the device
+// type.
+//
+// Threading: every public method is thread-safe. The interrupt handler, the
+// violation callback and the backend's HandleChain/Activate/Reset are called
+// without the model's lock held, so they may call back into the model (read the
+// ISR, complete chains, write registers). Complete() may be called from any
+// thread, also from inside HandleChain.
+#ifndef SIM_VIRTIO_DEVICE_MODEL_H_
+#define SIM_VIRTIO_DEVICE_MODEL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "driver/platform.h"
+#include "sim/device_backend.h"
+#include "sim/device_queue.h"
+#include "sim/guest_memory.h"
+#include "sim/violation.h"
+
+namespace sim {
+
+enum class NotifyMode : uint8_t {
+  // A notify processes the queue synchronously in the notifying thread:
+  // deterministic.
+  kInline,
+  // A notify wakes the device's own thread, which processes the queue.
+  kThread,
+};
+
+// Per-queue configuration fields, common to both transports.
+enum class QueueField : uint8_t {
+  kSize,
+  kDescLow,
+  kDescHigh,
+  kDriverLow,
+  kDriverHigh,
+  kDeviceLow,
+  kDeviceHigh,
+  kEnable,
+};
+
+struct ModelOptions {
+  NotifyMode notify_mode = NotifyMode::kInline;
+  bool strict = true;
+  // Transport feature bits offered in addition to the backend's.
+  // VIRTIO_F_VERSION_1 is always offered: this is a modern-only device.
+  bool offer_indirect_desc = true;
+  bool offer_event_idx = true;
+  // Called for every violation recorded (not under the model's lock).
+  std::function<void(const ViolationRecord&)> on_violation;
+};
+
+struct ModelCounters {
+  uint64_t notifications = 0;  // Accepted queue notifications.
+  uint64_t chains_popped = 0;
+  uint64_t chains_completed = 0;  // Used elements written.
+  uint64_t interrupts = 0;  // Interrupts raised (used buffer or config change).
+  uint64_t resets = 0;      // Device resets (status written 0).
+};
+
+class VirtioDeviceModel : public ChainCompleter {
+ public:
+  // ISR bits (spec 4.1.4.5 / 4.2.2): used buffer, configuration change.
+  static constexpr uint8_t kIsrQueue = 0x1;
+  static constexpr uint8_t kIsrConfig = 0x2;
+
+  VirtioDeviceModel(const GuestMemory& memory,
+                    std::unique_ptr<DeviceBackend> backend,
+                    ModelOptions options);
+  // Stops the device thread (kThread) and resets the backend.
+  ~VirtioDeviceModel() override;
+  VirtioDeviceModel(const VirtioDeviceModel&) = delete;
+  VirtioDeviceModel& operator=(const VirtioDeviceModel&) = delete;
+
+  // --- Identity and features
+  // ------------------------------------------------------------
+  uint32_t device_id() const;
+  uint16_t num_queues() const;
+  uint16_t max_queue_size()
+      const;  // The backend's, capped at kMaxSplitQueueSize.
+  uint64_t device_features() const { return device_features_; }
+  // 32-bit windows of the feature words; `select` > 1 reads 0.
+  uint32_t ReadDeviceFeatures(uint32_t select) const;
+  uint32_t ReadDriverFeatures(uint32_t select) const;
+  void WriteDriverFeatures(uint32_t select, uint32_t value);
+  uint64_t driver_features() const;
+
+  // --- Status
+  // ---------------------------------------------------------------------------
+  uint8_t ReadStatus() const;
+  // 0 resets the device (and the backend).
+  void WriteStatus(uint8_t status);
+
+  // --- Queues
+  // ---------------------------------------------------------------------------
+  bool QueueExists(uint32_t queue) const { return queue < num_queues(); }
+  // Fields of a queue that does not exist read 0 (size 0 means "no such
+  // queue").
+  uint32_t ReadQueueField(uint32_t queue, QueueField field) const;
+  void WriteQueueField(uint32_t queue, QueueField field, uint32_t value);
+  // The driver's notification (doorbell) for `queue`.
+  void Notify(uint32_t queue);
+
+  // --- Interrupts
+  // ----------------------------------------------------------------------- PCI
+  // ISR read: returns and clears the bits.
+  uint8_t ReadAndClearIsr();
+  // MMIO InterruptStatus / InterruptACK.
+  uint8_t ReadIsr() const;
+  void AcknowledgeIsr(uint8_t bits);
+  void SetInterruptHandler(driver::RegisterIo::InterruptHandler handler,
+                           void* context);
+
+  // --- Device configuration space
+  // ------------------------------------------------------
+  uint32_t config_size() const;
+  uint8_t config_generation() const;
+  // `width` is 1, 2 or 4. Out of range or misaligned: a violation, and reads
+  // give 0.
+  uint32_t ReadConfig(uint32_t offset, unsigned width);
+  void WriteConfig(uint32_t offset, unsigned width, uint32_t value);
+  // The device changed its configuration: bump the generation, raise a config
+  // interrupt.
+  void NotifyConfigChanged();
+
+  // --- ChainCompleter
+  // -------------------------------------------------------------------
+  void Complete(uint16_t queue, uint16_t head, uint32_t used_length) override;
+
+  // --- Checking and diagnostics
+  // -------------------------------------------------------- Reports a rule
+  // broken at the register level (used by the register models). Strict rules
+  // are dropped in lenient mode.
+  void ReportViolation(Violation violation, std::string message,
+                       std::optional<uint16_t> queue = std::nullopt);
+  std::vector<ViolationRecord> violations() const;
+  void ClearViolations();
+  bool strict() const { return options_.strict; }
+  NotifyMode notify_mode() const { return options_.notify_mode; }
+  ModelCounters counters() const;
+  // Whether a violation stopped `queue` (or the whole device) until reset.
+  bool queue_stopped(uint16_t queue) const;
+  DeviceBackend& backend() { return *backend_; }
+  const GuestMemory& memory() const { return memory_; }
+
+ private:
+  struct QueueState {
+    QueueLayout layout;
+    bool enabled = false;
+    bool stopped = false;  // A violation stopped it until reset.
+    std::optional<DeviceQueue> ring;
+  };
+  // Work each public entry point finishes after dropping the lock.
+  struct Deferred {
+    std::vector<ViolationRecord> violations;
+    bool interrupt = false;
+  };
+
+  void ResetLocked();
+  // Records `record` when its rule is enforced in this mode; false when it is
+  // not.
+  bool ViolateLocked(ViolationRecord record);
+  void RaiseLocked(uint8_t isr_bits);
+  void DeliverDeferred();
+  bool CanProcessLocked(uint16_t queue) const;
+  void ScheduleLocked(uint16_t queue);
+  void ProcessQueue(uint16_t queue);
+  void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length);
+  void Activate();
+  void DeviceThreadMain();
+
+  const GuestMemory& memory_;
+  const std::unique_ptr<DeviceBackend> backend_;
+  const ModelOptions options_;
+  const uint64_t device_features_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;  // busy_handlers_ dropped to 0.
+  uint64_t driver_features_ = 0;
+  bool driver_features_unsupported_ = false;  // Bits above 63 were written.
+  uint8_t status_ = 0;
+  bool device_stopped_ = false;  // A device-wide violation; until reset.
+  bool active_ = false;          // Backend activated (DRIVER_OK seen).
+  uint64_t epoch_ = 0;           // Bumped on every reset.
+  uint8_t isr_ = 0;
+  uint8_t config_generation_ = 0;
+  std::vector<QueueState> queues_;
+  std::vector<bool> processing_;  // A thread is processing the queue.
+  std::vector<bool> rerun_;       // Another notify arrived while it was.
+  unsigned busy_handlers_ = 0;    // HandleChain calls in progress.
+  std::vector<ViolationRecord> violations_;
+  ModelCounters counters_;
+  Deferred deferred_;
+
+  // The interrupt handler; its own lock, held while it runs, so that removing
+  // it waits for a running call. Recursive: the handler may notify, which may
+  // interrupt again.
+  std::recursive_mutex handler_mutex_;
+  driver::RegisterIo::InterruptHandler handler_ = nullptr;
+  void* handler_context_ = nullptr;
+
+  // kThread: queues notified and not yet processed by the device thread.
+  std::condition_variable work_;
+  std::vector<bool> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sim
+
+#endif  // SIM_VIRTIO_DEVICE_MODEL_H_

@@ -1,0 +1,581 @@
+// Every FUSE operation through the raw endpoint against a temporary share, each result
+// compared with what the same system call does on the host directory.
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/raw_fuse_endpoint.h"
+#include "tests/sim/fuse_test_util.h"
+
+namespace sim {
+namespace {
+
+using testing::Bytes;
+using testing::DirentNames;
+using testing::FuseClient;
+using testing::Reply;
+using testing::TempShare;
+
+constexpr uint64_t kRoot = FUSE_ROOT_ID;
+
+// errno of a host call that returned -1, or 0.
+int HostErr(int res) { return res == 0 ? 0 : errno; }
+
+struct stat HostStat(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(lstat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+void ExpectAttrMatches(const fuse_attr& attr, const struct stat& st) {
+  EXPECT_EQ(attr.ino, st.st_ino);
+  EXPECT_EQ(attr.mode, st.st_mode);
+  EXPECT_EQ(attr.nlink, st.st_nlink);
+  EXPECT_EQ(attr.uid, st.st_uid);
+  EXPECT_EQ(attr.gid, st.st_gid);
+  EXPECT_EQ(attr.size, static_cast<uint64_t>(st.st_size));
+  EXPECT_EQ(attr.blocks, static_cast<uint64_t>(st.st_blocks));
+  EXPECT_EQ(attr.mtime, static_cast<uint64_t>(st.st_mtim.tv_sec));
+  EXPECT_EQ(attr.mtimensec, static_cast<uint32_t>(st.st_mtim.tv_nsec));
+  EXPECT_EQ(attr.atime, static_cast<uint64_t>(st.st_atim.tv_sec));
+}
+
+class FuseServerOpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PassthroughOptions options;
+    options.share_dir = share_.share();
+    options.entry_timeout = 2.5;
+    options.attr_timeout = 0.0;
+    auto endpoint = RawFuseEndpoint::Create(options);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+    endpoint_ = *std::move(endpoint);
+    client_ = std::make_unique<FuseClient>(*endpoint_);
+    init_ = client_->Init();
+    ASSERT_EQ(init_.error(), 0);
+  }
+
+  FuseClient& c() { return *client_; }
+  std::string P(const std::string& rel) const { return share_.SharePath(rel); }
+
+  // Creates `rel` on the host with `content` and looks it up: its node id.
+  uint64_t HostFile(const std::string& rel, const std::string& content) {
+    share_.WriteFile(rel, content);
+    return c().MustLookup(kRoot, rel).nodeid;
+  }
+
+  TempShare share_;
+  std::unique_ptr<RawFuseEndpoint> endpoint_;
+  std::unique_ptr<FuseClient> client_;
+  Reply init_;
+};
+
+TEST_F(FuseServerOpsTest, InitAdvertisesOneMebibyteTransfers) {
+  const auto out = init_.As<fuse_init_out>();
+  EXPECT_EQ(out.major, FUSE_KERNEL_VERSION);
+  EXPECT_GE(out.max_write, 1u << 20);
+  EXPECT_TRUE(out.flags & FUSE_MAX_PAGES);
+  EXPECT_GE(out.max_pages, 256u);
+  // A second INIT in the same session is refused.
+  EXPECT_NE(c().Init().error(), 0);
+}
+
+TEST_F(FuseServerOpsTest, RequestsBeforeInitAreRefused) {
+  PassthroughOptions options;
+  options.share_dir = share_.share();
+  auto fresh = RawFuseEndpoint::Create(options);
+  ASSERT_TRUE(fresh.ok());
+  FuseClient client(**fresh);
+  EXPECT_EQ(client.Getattr(kRoot).error(), EIO);
+  EXPECT_EQ(client.Init().error(), 0);
+  EXPECT_EQ(client.Getattr(kRoot).error(), 0);
+}
+
+TEST_F(FuseServerOpsTest, LookupMatchesHostStatAndTimeouts) {
+  share_.WriteFile("file", "hello");
+  const Reply r = c().Lookup(kRoot, "file");
+  ASSERT_EQ(r.error(), 0);
+  const auto e = r.As<fuse_entry_out>();
+  EXPECT_NE(e.nodeid, 0u);
+  EXPECT_NE(e.nodeid, kRoot);
+  ExpectAttrMatches(e.attr, HostStat(P("file")));
+  EXPECT_EQ(e.entry_valid, 2u);
+  EXPECT_EQ(e.entry_valid_nsec, 500000000u);
+  EXPECT_EQ(e.attr_valid, 0u);
+  EXPECT_EQ(e.attr_valid_nsec, 0u);
+  // The same inode gets the same node id.
+  EXPECT_EQ(c().MustLookup(kRoot, "file").nodeid, e.nodeid);
+
+  struct stat st;
+  const int host_err = HostErr(lstat(P("missing").c_str(), &st));
+  EXPECT_EQ(c().Lookup(kRoot, "missing").error(), host_err);
+  EXPECT_EQ(host_err, ENOENT);
+}
+
+TEST_F(FuseServerOpsTest, LookupDotAndDotDotStayInsideTheShare) {
+  ASSERT_EQ(mkdir(P("sub").c_str(), 0755), 0);
+  EXPECT_EQ(c().MustLookup(kRoot, ".").nodeid, kRoot);
+  EXPECT_EQ(c().MustLookup(kRoot, "..").nodeid, kRoot);
+  const uint64_t sub = c().MustLookup(kRoot, "sub").nodeid;
+  EXPECT_EQ(c().MustLookup(sub, ".").nodeid, sub);
+  EXPECT_EQ(c().MustLookup(sub, "..").nodeid, kRoot);
+  ExpectAttrMatches(c().MustLookup(kRoot, "..").attr, HostStat(share_.share()));
+}
+
+TEST_F(FuseServerOpsTest, GetattrMatchesHost) {
+  const uint64_t file = HostFile("f", "0123456789");
+  Reply r = c().Getattr(file);
+  ASSERT_EQ(r.error(), 0);
+  ExpectAttrMatches(r.As<fuse_attr_out>().attr, HostStat(P("f")));
+  r = c().Getattr(kRoot);
+  ASSERT_EQ(r.error(), 0);
+  ExpectAttrMatches(r.As<fuse_attr_out>().attr, HostStat(share_.share()));
+  // GETATTR through an open handle.
+  const uint64_t fh = c().MustOpen(file, O_RDONLY);
+  fuse_getattr_in in{};
+  in.getattr_flags = FUSE_GETATTR_FH;
+  in.fh = fh;
+  r = c().Call(FUSE_GETATTR, file, Bytes().Add(in));
+  ASSERT_EQ(r.error(), 0);
+  ExpectAttrMatches(r.As<fuse_attr_out>().attr, HostStat(P("f")));
+}
+
+TEST_F(FuseServerOpsTest, SetattrModeOwnerSizeAndTimes) {
+  const uint64_t file = HostFile("f", "0123456789");
+  fuse_setattr_in in{};
+  in.valid = FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE | FATTR_ATIME | FATTR_MTIME;
+  in.mode = S_IFREG | 0600;
+  in.uid = 1234;
+  in.gid = 5678;
+  in.size = 4;
+  in.atime = 1000;
+  in.atimensec = 5;
+  in.mtime = 2000;
+  in.mtimensec = 7;
+  Reply r = c().Call(FUSE_SETATTR, file, Bytes().Add(in));
+  ASSERT_EQ(r.error(), 0);
+  struct stat st = HostStat(P("f"));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 5678u);
+  EXPECT_EQ(st.st_size, 4);
+  EXPECT_EQ(st.st_atim.tv_sec, 1000);
+  EXPECT_EQ(st.st_atim.tv_nsec, 5);
+  EXPECT_EQ(st.st_mtim.tv_sec, 2000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 7);
+  ExpectAttrMatches(r.As<fuse_attr_out>().attr, st);
+
+  // The _NOW variants and FATTR_FH (truncate and times through the open handle).
+  const uint64_t fh = c().MustOpen(file, O_RDWR);
+  struct timespec before;
+  clock_gettime(CLOCK_REALTIME, &before);
+  fuse_setattr_in now{};
+  now.valid = FATTR_FH | FATTR_SIZE | FATTR_MTIME | FATTR_MTIME_NOW | FATTR_ATIME |
+              FATTR_ATIME_NOW;
+  now.fh = fh;
+  now.size = 100;
+  r = c().Call(FUSE_SETATTR, file, Bytes().Add(now));
+  ASSERT_EQ(r.error(), 0);
+  st = HostStat(P("f"));
+  EXPECT_EQ(st.st_size, 100);
+  EXPECT_GE(st.st_mtim.tv_sec, before.tv_sec - 1);
+  EXPECT_GE(st.st_atim.tv_sec, before.tv_sec - 1);
+
+  // A forged handle with FATTR_FH is refused.
+  now.fh = fh ^ 0x5a5a0000;
+  EXPECT_EQ(c().Call(FUSE_SETATTR, file, Bytes().Add(now)).error(), EBADF);
+  // Truncating a directory fails like truncate(2) on the host does.
+  fuse_setattr_in dir_size{};
+  dir_size.valid = FATTR_SIZE;
+  EXPECT_EQ(c().Call(FUSE_SETATTR, kRoot, Bytes().Add(dir_size)).error(),
+            HostErr(truncate(share_.share().c_str(), 0)));
+}
+
+TEST_F(FuseServerOpsTest, SymlinkAndReadlinkStoreTheTargetVerbatim) {
+  const std::string target = "../outside/secret";
+  Reply r = c().Call(FUSE_SYMLINK, kRoot, Bytes().Name("link").Name(target));
+  ASSERT_EQ(r.error(), 0);
+  const auto e = r.As<fuse_entry_out>();
+  ExpectAttrMatches(e.attr, HostStat(P("link")));
+  char buf[256] = {};
+  ASSERT_GT(readlink(P("link").c_str(), buf, sizeof(buf)), 0);
+  EXPECT_EQ(std::string(buf), target);
+  r = c().Call(FUSE_READLINK, e.nodeid);
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.payload_string(), target);
+  // READLINK of a non-symlink fails like readlink(2).
+  EXPECT_EQ(c().Call(FUSE_READLINK, kRoot).error(),
+            HostErr(readlink(share_.share().c_str(), buf, sizeof(buf)) < 0 ? -1 : 0));
+  // SYMLINK over an existing name.
+  EXPECT_EQ(c().Call(FUSE_SYMLINK, kRoot, Bytes().Name("link").Name("x")).error(), EEXIST);
+}
+
+TEST_F(FuseServerOpsTest, MknodMakesFifosAndFilesButNoDevices) {
+  fuse_mknod_in in{};
+  in.mode = S_IFIFO | 0644;
+  Reply r = c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("fifo"));
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_TRUE(S_ISFIFO(HostStat(P("fifo")).st_mode));
+  ExpectAttrMatches(r.As<fuse_entry_out>().attr, HostStat(P("fifo")));
+  in.mode = S_IFREG | 0640;
+  ASSERT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("reg")).error(), 0);
+  EXPECT_TRUE(S_ISREG(HostStat(P("reg")).st_mode));
+  in.mode = S_IFCHR | 0644;
+  in.rdev = makedev(1, 3);
+  EXPECT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("null")).error(), EPERM);
+  struct stat st;
+  EXPECT_NE(lstat(P("null").c_str(), &st), 0);
+  in.mode = S_IFREG | 0640;
+  EXPECT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("reg")).error(),
+            HostErr(mknod(P("reg").c_str(), S_IFREG | 0640, 0)));
+}
+
+TEST_F(FuseServerOpsTest, MkdirUnlinkRmdirMatchHost) {
+  Reply r = c().Mkdir(kRoot, "d", 0750);
+  ASSERT_EQ(r.error(), 0);
+  struct stat st = HostStat(P("d"));
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  ExpectAttrMatches(r.As<fuse_entry_out>().attr, st);
+  const uint64_t d = r.As<fuse_entry_out>().nodeid;
+  EXPECT_EQ(c().Mkdir(kRoot, "d").error(), HostErr(mkdir(P("d").c_str(), 0755)));
+  share_.WriteFile("d/f", "x");
+  EXPECT_EQ(c().Call(FUSE_RMDIR, kRoot, Bytes().Name("d")).error(),
+            HostErr(rmdir(P("d").c_str())));
+  EXPECT_EQ(c().Call(FUSE_UNLINK, kRoot, Bytes().Name("d")).error(),
+            HostErr(unlink(P("d").c_str())));
+  EXPECT_EQ(c().Call(FUSE_UNLINK, d, Bytes().Name("f")).error(), 0);
+  EXPECT_NE(lstat(P("d/f").c_str(), &st), 0);
+  EXPECT_EQ(c().Call(FUSE_UNLINK, d, Bytes().Name("f")).error(), ENOENT);
+  EXPECT_EQ(c().Call(FUSE_RMDIR, kRoot, Bytes().Name("d")).error(), 0);
+  EXPECT_NE(lstat(P("d").c_str(), &st), 0);
+}
+
+TEST_F(FuseServerOpsTest, RenameAndRename2Flags) {
+  share_.WriteFile("a", "A");
+  share_.WriteFile("b", "B");
+  ASSERT_EQ(mkdir(P("dir").c_str(), 0755), 0);
+  const uint64_t dir = c().MustLookup(kRoot, "dir").nodeid;
+  fuse_rename_in rn{};
+  rn.newdir = dir;
+  ASSERT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("a").Name("moved")).error(), 0);
+  EXPECT_EQ(testing::Reply{}.error(), -1);
+  struct stat st;
+  EXPECT_NE(lstat(P("a").c_str(), &st), 0);
+  EXPECT_EQ(lstat(P("dir/moved").c_str(), &st), 0);
+
+  share_.WriteFile("c", "C");
+  fuse_rename2_in r2{};
+  r2.newdir = kRoot;
+  r2.flags = RENAME_NOREPLACE;
+  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c")).error(),
+            HostErr(renameat2(AT_FDCWD, P("b").c_str(), AT_FDCWD, P("c").c_str(),
+                              RENAME_NOREPLACE)));
+  r2.flags = RENAME_EXCHANGE;
+  ASSERT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c")).error(), 0);
+  char buf[4] = {};
+  FILE* f = fopen(P("b").c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(fread(buf, 1, 1, f), 1u);
+  fclose(f);
+  EXPECT_EQ(buf[0], 'C');
+  r2.flags = RENAME_WHITEOUT;
+  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c")).error(), EINVAL);
+  r2.flags = 0;
+  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("nope").Name("x")).error(),
+            HostErr(rename(P("nope").c_str(), P("x").c_str())));
+}
+
+TEST_F(FuseServerOpsTest, LinkReachesTheSameNode) {
+  const uint64_t file = HostFile("orig", "data");
+  fuse_link_in in{};
+  in.oldnodeid = file;
+  Reply r = c().Call(FUSE_LINK, kRoot, Bytes().Add(in).Name("second"));
+  ASSERT_EQ(r.error(), 0);
+  const auto e = r.As<fuse_entry_out>();
+  EXPECT_EQ(e.nodeid, file);
+  EXPECT_EQ(HostStat(P("orig")).st_nlink, 2u);
+  ExpectAttrMatches(e.attr, HostStat(P("second")));
+  in.oldnodeid = kRoot;  // directories cannot be linked
+  EXPECT_EQ(c().Call(FUSE_LINK, kRoot, Bytes().Add(in).Name("rootlink")).error(),
+            HostErr(link(share_.share().c_str(), P("rootlink").c_str())));
+}
+
+TEST_F(FuseServerOpsTest, OpenReadWriteReleaseMatchHost) {
+  const uint64_t file = HostFile("f", "hello world");
+  const uint64_t fh = c().MustOpen(file, O_RDWR);
+  Reply r = c().Read(file, fh, 6, 100);
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.payload_string(), "world");
+  r = c().Write(file, fh, 6, "WORLD!");
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.As<fuse_write_out>().size, 6u);
+  char buf[64] = {};
+  const int fd = open(P("f").c_str(), O_RDONLY);
+  ASSERT_GE(read(fd, buf, sizeof(buf)), 0);
+  close(fd);
+  EXPECT_EQ(std::string(buf), "hello WORLD!");
+  r = c().Read(file, fh, 1000, 10);  // past EOF
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.payload_size(), 0u);
+  EXPECT_EQ(c().Release(file, fh).error(), 0);
+  EXPECT_EQ(c().Read(file, fh, 0, 10).error(), EBADF);
+
+  // Read-only handles cannot write, as on the host.
+  const uint64_t ro = c().MustOpen(file, O_RDONLY);
+  const int host_fd = open(P("f").c_str(), O_RDONLY);
+  const int host_err = write(host_fd, "x", 1) < 0 ? errno : 0;
+  close(host_fd);
+  EXPECT_EQ(c().Write(file, ro, 0, "x").error(), host_err);
+  // O_TRUNC through OPEN.
+  c().MustOpen(file, O_WRONLY | O_TRUNC);
+  EXPECT_EQ(HostStat(P("f")).st_size, 0);
+  // Directories are opened with OPENDIR, files with OPEN.
+  EXPECT_EQ(c().Open(kRoot, O_RDONLY).error(), EISDIR);
+  EXPECT_EQ(c().Opendir(file).error(), ENOTDIR);
+}
+
+TEST_F(FuseServerOpsTest, CreateMatchesHost) {
+  Reply r = c().Create(kRoot, "new", O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_EQ(r.error(), 0);
+  const auto e = r.As<fuse_entry_out>();
+  fuse_open_out open_out;
+  memcpy(&open_out, r.payload() + sizeof(fuse_entry_out), sizeof(open_out));
+  const struct stat st = HostStat(P("new"));
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  ExpectAttrMatches(e.attr, st);
+  ASSERT_EQ(c().Write(e.nodeid, open_out.fh, 0, "abc").error(), 0);
+  EXPECT_EQ(HostStat(P("new")).st_size, 3);
+  EXPECT_EQ(c().Create(kRoot, "new", O_RDWR | O_CREAT | O_EXCL).error(),
+            HostErr(open(P("new").c_str(), O_RDWR | O_CREAT | O_EXCL, 0600) < 0 ? -1 : 0));
+}
+
+TEST_F(FuseServerOpsTest, StatfsMatchesHost) {
+  Reply r = c().Call(FUSE_STATFS, kRoot);
+  ASSERT_EQ(r.error(), 0);
+  const auto out = r.As<fuse_statfs_out>();
+  struct statvfs sv;
+  ASSERT_EQ(statvfs(share_.share().c_str(), &sv), 0);
+  EXPECT_EQ(out.st.bsize, sv.f_bsize);
+  EXPECT_EQ(out.st.blocks, sv.f_blocks);
+  EXPECT_EQ(out.st.namelen, sv.f_namemax);
+  EXPECT_EQ(out.st.frsize, sv.f_frsize);
+}
+
+TEST_F(FuseServerOpsTest, FlushFsyncAccessPoll) {
+  const uint64_t file = HostFile("f", "x");
+  const uint64_t fh = c().MustOpen(file, O_RDWR);
+  fuse_flush_in flush{};
+  flush.fh = fh;
+  EXPECT_EQ(c().Call(FUSE_FLUSH, file, Bytes().Add(flush)).error(), 0);
+  fuse_fsync_in sync{};
+  sync.fh = fh;
+  EXPECT_EQ(c().Call(FUSE_FSYNC, file, Bytes().Add(sync)).error(), 0);
+  sync.fsync_flags = 1;  // datasync
+  EXPECT_EQ(c().Call(FUSE_FSYNC, file, Bytes().Add(sync)).error(), 0);
+  for (int mask : {F_OK, R_OK, W_OK, X_OK, R_OK | W_OK}) {
+    fuse_access_in in{};
+    in.mask = mask;
+    EXPECT_EQ(c().Call(FUSE_ACCESS, file, Bytes().Add(in)).error(),
+              HostErr(access(P("f").c_str(), mask)))
+        << mask;
+  }
+  fuse_poll_in poll_in{};
+  poll_in.fh = fh;
+  poll_in.events = POLLIN | POLLOUT;
+  Reply r = c().Call(FUSE_POLL, file, Bytes().Add(poll_in));
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.As<fuse_poll_out>().revents, static_cast<uint32_t>(POLLIN | POLLOUT));
+}
+
+TEST_F(FuseServerOpsTest, ReaddirPagesThroughALargeDirectoryLikeTheHost) {
+  ASSERT_EQ(mkdir(P("big").c_str(), 0755), 0);
+  std::set<std::string> host_names;
+  for (int i = 0; i < 300; ++i) {
+    const std::string name = "entry_with_a_rather_long_name_" + std::to_string(i);
+    share_.WriteFile("big/" + name, "");
+  }
+  DIR* dir = opendir(P("big").c_str());
+  ASSERT_NE(dir, nullptr);
+  while (dirent* d = readdir(dir)) host_names.insert(d->d_name);
+  closedir(dir);
+
+  const uint64_t big = c().MustLookup(kRoot, "big").nodeid;
+  for (bool plus : {false, true}) {
+    const size_t baseline = endpoint_->server().fs().inodes().size();
+    const Reply open_reply = c().Opendir(big);
+    ASSERT_EQ(open_reply.error(), 0);
+    const uint64_t fh = open_reply.As<fuse_open_out>().fh;
+    std::multiset<std::string> names;
+    uint64_t offset = 0;
+    int pages = 0;
+    std::vector<uint64_t> looked_up;
+    while (true) {
+      Reply r = c().Readdir(big, fh, offset, 4096, plus);
+      ASSERT_EQ(r.error(), 0);
+      if (r.payload_size() == 0) break;
+      ASSERT_LE(r.payload_size(), 4096u);
+      ++pages;
+      // Walk the records for the names and the offset to continue from.
+      size_t pos = 0;
+      while (pos < r.payload_size()) {
+        fuse_entry_out entry{};
+        if (plus) {
+          memcpy(&entry, r.payload() + pos, sizeof(entry));
+          pos += sizeof(entry);
+        }
+        fuse_dirent d;
+        memcpy(&d, r.payload() + pos, FUSE_NAME_OFFSET);
+        const std::string name(reinterpret_cast<const char*>(r.payload() + pos + FUSE_NAME_OFFSET),
+                               d.namelen);
+        names.insert(name);
+        if (plus && name != "." && name != "..") {
+          EXPECT_NE(entry.nodeid, 0u) << name;
+          looked_up.push_back(entry.nodeid);
+        }
+        offset = d.off;
+        pos += FUSE_DIRENT_SIZE(&d);
+      }
+    }
+    EXPECT_GT(pages, 3);
+    EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), host_names);
+    EXPECT_EQ(names.size(), host_names.size());  // no duplicates across pages
+    if (plus) {
+      EXPECT_EQ(looked_up.size(), 300u);
+      EXPECT_EQ(endpoint_->server().fs().inodes().size(), baseline + 300);
+      for (uint64_t id : looked_up) c().Forget(id, 1);
+      EXPECT_EQ(endpoint_->server().fs().inodes().size(), baseline);
+    }
+    fuse_fsync_in sync{};
+    sync.fh = fh;
+    EXPECT_EQ(c().Call(FUSE_FSYNCDIR, big, Bytes().Add(sync)).error(), 0);
+    EXPECT_EQ(c().Release(big, fh, /*dir=*/true).error(), 0);
+    EXPECT_EQ(c().Readdir(big, fh, 0, 4096).error(), EBADF);
+  }
+  EXPECT_EQ(endpoint_->server().fs().open_file_count(), 0u);
+}
+
+TEST_F(FuseServerOpsTest, LseekDataAndHoleMatchHost) {
+  const uint64_t file = HostFile("sparse", "");
+  const uint64_t fh = c().MustOpen(file, O_RDWR);
+  const std::string block(4096, 'x');
+  ASSERT_EQ(c().Write(file, fh, 1 << 20, block).error(), 0);
+  const int host_fd = open(P("sparse").c_str(), O_RDONLY);
+  ASSERT_GE(host_fd, 0);
+  for (int whence : {SEEK_SET, SEEK_END, SEEK_DATA, SEEK_HOLE}) {
+    for (uint64_t off : {0ull, 4096ull, (1ull << 20) + 100}) {
+      fuse_lseek_in in{};
+      in.fh = fh;
+      in.offset = off;
+      in.whence = whence;
+      Reply r = c().Call(FUSE_LSEEK, file, Bytes().Add(in));
+      const off_t host = lseek(host_fd, off, whence);
+      if (host < 0) {
+        EXPECT_EQ(r.error(), errno);
+      } else {
+        ASSERT_EQ(r.error(), 0) << whence << " " << off;
+        EXPECT_EQ(r.As<fuse_lseek_out>().offset, static_cast<uint64_t>(host));
+      }
+    }
+  }
+  close(host_fd);
+}
+
+TEST_F(FuseServerOpsTest, FallocateAndCopyFileRangeMatchHost) {
+  const uint64_t src = HostFile("src", std::string(10000, 's'));
+  const uint64_t dst = HostFile("dst", "");
+  const uint64_t src_fh = c().MustOpen(src, O_RDONLY);
+  const uint64_t dst_fh = c().MustOpen(dst, O_RDWR);
+  fuse_fallocate_in fa{};
+  fa.fh = dst_fh;
+  fa.length = 65536;
+  ASSERT_EQ(c().Call(FUSE_FALLOCATE, dst, Bytes().Add(fa)).error(), 0);
+  EXPECT_EQ(HostStat(P("dst")).st_size, 65536);
+  fa.mode = 0x7f;  // no such mode combination
+  const int host_fd = open(P("dst").c_str(), O_RDWR);
+  EXPECT_EQ(c().Call(FUSE_FALLOCATE, dst, Bytes().Add(fa)).error(),
+            HostErr(fallocate(host_fd, 0x7f, 0, 65536)));
+  close(host_fd);
+
+  fuse_copy_file_range_in cp{};
+  cp.fh_in = src_fh;
+  cp.off_in = 100;
+  cp.nodeid_out = dst;
+  cp.fh_out = dst_fh;
+  cp.off_out = 10;
+  cp.len = 5000;
+  Reply r = c().Call(FUSE_COPY_FILE_RANGE, src, Bytes().Add(cp));
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.As<fuse_write_out>().size, 5000u);
+  r = c().Read(dst, dst_fh, 10, 5000);
+  EXPECT_EQ(r.payload_string(), std::string(5000, 's'));
+}
+
+TEST_F(FuseServerOpsTest, XattrsMatchHost) {
+  const uint64_t file = HostFile("f", "x");
+  share_.WriteFile("ref", "x");
+  const std::string ref = P("ref");
+  const std::string value = std::string("v\0lue", 5);
+  fuse_setxattr_in set{};
+  set.size = static_cast<uint32_t>(value.size());
+  Bytes set_args;
+  set_args.Add(set.size).Add(set.flags).Name("user.test").Raw(value);
+  const int host_set = HostErr(setxattr(ref.c_str(), "user.test", value.data(), value.size(), 0));
+  EXPECT_EQ(c().Call(FUSE_SETXATTR, file, set_args).error(), host_set);
+
+  fuse_getxattr_in get{};
+  get.size = 0;
+  Reply r = c().Call(FUSE_GETXATTR, file, Bytes().Add(get).Name("user.test"));
+  const ssize_t host_len = getxattr(ref.c_str(), "user.test", nullptr, 0);
+  if (host_len < 0) {
+    EXPECT_EQ(r.error(), errno);
+  } else {
+    ASSERT_EQ(r.error(), 0);
+    EXPECT_EQ(r.As<fuse_getxattr_out>().size, static_cast<uint32_t>(host_len));
+    get.size = 64;
+    r = c().Call(FUSE_GETXATTR, file, Bytes().Add(get).Name("user.test"));
+    ASSERT_EQ(r.error(), 0);
+    EXPECT_EQ(r.payload_string(), value);
+    get.size = 2;  // too small, as on the host
+    char small[2];
+    EXPECT_EQ(c().Call(FUSE_GETXATTR, file, Bytes().Add(get).Name("user.test")).error(),
+              getxattr(ref.c_str(), "user.test", small, 2) < 0 ? errno : 0);
+  }
+  get.size = 1024;
+  r = c().Call(FUSE_LISTXATTR, file, Bytes().Add(get));
+  char host_list[1024];
+  const ssize_t host_list_len = listxattr(ref.c_str(), host_list, sizeof(host_list));
+  if (host_list_len < 0) {
+    EXPECT_EQ(r.error(), errno);
+  } else {
+    ASSERT_EQ(r.error(), 0);
+    EXPECT_EQ(r.payload_string(), std::string(host_list, host_list_len));
+  }
+  EXPECT_EQ(c().Call(FUSE_REMOVEXATTR, file, Bytes().Name("user.test")).error(),
+            HostErr(removexattr(ref.c_str(), "user.test")));
+  EXPECT_EQ(c().Call(FUSE_REMOVEXATTR, file, Bytes().Name("user.test")).error(),
+            HostErr(removexattr(ref.c_str(), "user.test")));
+}
+
+TEST_F(FuseServerOpsTest, DestroyReleasesEverything) {
+  const uint64_t file = HostFile("f", "x");
+  c().MustOpen(file, O_RDONLY);
+  EXPECT_EQ(c().Call(FUSE_DESTROY, 0).error(), 0);
+  EXPECT_EQ(endpoint_->server().fs().open_file_count(), 0u);
+  EXPECT_EQ(endpoint_->server().fs().inodes().size(), 1u);
+}
+
+}  // namespace
+}  // namespace sim

@@ -1,0 +1,48 @@
+// Compile-time proof that vfs/abi.h spells Linux's values. The uapi headers come first, so
+// that no glibc header (which would hide the S_IF* macros) has been seen yet.
+#include <asm-generic/poll.h>
+#include <linux/fcntl.h>
+#include <linux/limits.h>
+#include <linux/stat.h>
+
+#include "vfs/abi.h"
+
+namespace vfs {
+
+static_assert(kTypeMask == S_IFMT);
+static_assert(kTypeSocket == S_IFSOCK);
+static_assert(kTypeSymlink == S_IFLNK);
+static_assert(kTypeRegular == S_IFREG);
+static_assert(kTypeBlockDevice == S_IFBLK);
+static_assert(kTypeDirectory == S_IFDIR);
+static_assert(kTypeCharDevice == S_IFCHR);
+static_assert(kTypeFifo == S_IFIFO);
+static_assert(kPermissionMask ==
+              (S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG | S_IRWXO));
+static_assert(kAnyExecute == (S_IXUSR | S_IXGRP | S_IXOTH));
+
+static_assert(kOpenAccessMode == O_ACCMODE);
+static_assert(kOpenReadOnly == O_RDONLY);
+static_assert(kOpenWriteOnly == O_WRONLY);
+static_assert(kOpenReadWrite == O_RDWR);
+static_assert(kOpenCreate == O_CREAT);
+static_assert(kOpenExclusive == O_EXCL);
+static_assert(kOpenNoCtty == O_NOCTTY);
+static_assert(kOpenTruncate == O_TRUNC);
+static_assert(kOpenAppend == O_APPEND);
+static_assert(kOpenNonBlock == O_NONBLOCK);
+static_assert(kOpenDirectory == O_DIRECTORY);
+static_assert(kOpenNoFollow == O_NOFOLLOW);
+static_assert(kOpenCloseOnExec == O_CLOEXEC);
+static_assert(kOpenPath == O_PATH);
+static_assert(kOpenTmpFile == __O_TMPFILE);
+
+static_assert(kPollIn == POLLIN);
+static_assert(kPollOut == POLLOUT);
+static_assert(kPollErr == POLLERR);
+static_assert(kPollHup == POLLHUP);
+
+static_assert(kNameMax == NAME_MAX);
+static_assert(kPathMax == PATH_MAX);
+
+}  // namespace vfs

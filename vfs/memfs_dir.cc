@@ -1,0 +1,312 @@
+// memfs directories: the entry table, namespace operations and directory reading.
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "vfs/memfs_nodes.h"
+
+namespace vfs::memfs {
+namespace {
+
+// tmpfs's BOGO_DIRENT_SIZE: what each entry adds to a directory's st_size.
+constexpr int64_t kBogoDirentSize = 20;
+
+class OpenDirectory final : public OpenFile {
+ public:
+  OpenDirectory(RefPtr<Directory> dir, int flags)
+      : OpenFile(dir->fs().platform(), dir, flags), dir_(std::move(dir)) {}
+
+ protected:
+  Result<void> ReadDirectory(DirentWriter& out, uint64_t position) override {
+    return dir_->ReadEntries(out, position);
+  }
+
+ private:
+  RefPtr<Directory> dir_;
+};
+
+uint64_t HashName(std::string_view name) {
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a.
+  for (char c : name) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+}  // namespace
+
+// ---- EntryTable. ----
+
+EntryTable::EntryTable() : buckets_(16, nullptr) {}
+
+EntryTable::~EntryTable() {
+  for (Entry* entry : ordered_) delete entry;
+}
+
+size_t EntryTable::Bucket(std::string_view name) const {
+  return HashName(name) & (buckets_.size() - 1);
+}
+
+EntryTable::Entry* EntryTable::Find(std::string_view name) const {
+  for (Entry* e = buckets_[Bucket(name)]; e; e = e->next_in_bucket) {
+    if (e->name == name) return e;
+  }
+  return nullptr;
+}
+
+void EntryTable::Grow() {
+  std::vector<Entry*> old(buckets_.size() * 2, nullptr);
+  old.swap(buckets_);
+  for (Entry* entry : ordered_) {
+    size_t b = Bucket(entry->name.view());
+    entry->next_in_bucket = buckets_[b];
+    buckets_[b] = entry;
+  }
+}
+
+void EntryTable::Insert(std::string_view name, RefPtr<MemNode> node) {
+  if (ordered_.size() + 1 > buckets_.size()) Grow();
+  auto* entry = new Entry{KString(name), std::move(node), next_position_++, nullptr};
+  size_t b = Bucket(name);
+  entry->next_in_bucket = buckets_[b];
+  buckets_[b] = entry;
+  ordered_.push_back(entry);  // Positions only grow: the order stays sorted.
+}
+
+RefPtr<MemNode> EntryTable::Remove(Entry* entry) {
+  for (Entry** link = &buckets_[Bucket(entry->name.view())]; *link;
+       link = &(*link)->next_in_bucket) {
+    if (*link == entry) {
+      *link = entry->next_in_bucket;
+      break;
+    }
+  }
+  ordered_.erase(LowerBound(entry->position));
+  RefPtr<MemNode> node = std::move(entry->node);
+  delete entry;
+  return node;
+}
+
+std::vector<EntryTable::Entry*>::const_iterator EntryTable::LowerBound(
+    uint64_t position) const {
+  return std::lower_bound(
+      ordered_.begin(), ordered_.end(), position,
+      [](const Entry* e, uint64_t p) { return e->position < p; });
+}
+
+const EntryTable::Entry* EntryTable::FirstFrom(uint64_t position) const {
+  auto it = LowerBound(position);
+  return it == ordered_.end() ? nullptr : *it;
+}
+
+const EntryTable::Entry* EntryTable::After(const Entry* entry) const {
+  return FirstFrom(entry->position + 1);
+}
+
+// ---- Directory. ----
+
+Directory::Directory(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode, Directory* parent)
+    : MemNode(std::move(fs), ino, kTypeDirectory, mode), parent_(parent) {
+  AddLinks(2);  // Its entry in the parent (or the mount) and its own ".".
+}
+
+Directory::~Directory() = default;
+
+void Directory::FillSize(Stat& st) const {
+  st.st_size = static_cast<int64_t>(entry_count_.load(std::memory_order_relaxed) + 2) *
+               kBogoDirentSize;
+  st.st_blocks = 0;
+}
+
+Result<RefPtr<OpenFile>> Directory::Open(int flags) {
+  return RefPtr<OpenFile>(MakeRef<OpenDirectory>(RefPtr<Directory>(this), flags));
+}
+
+Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
+  driver::LockGuard guard(fs().tree_lock());
+  EntryTable::Entry* entry = entries_.Find(name);
+  if (!entry) return Error{ENOENT};
+  return RefPtr<Node>(entry->node);
+}
+
+Result<void> Directory::CheckCanAdd(std::string_view name) const {
+  if (removed_) return Error{ENOENT};
+  if (entries_.Find(name)) return Error{EEXIST};
+  return {};
+}
+
+void Directory::AddEntry(std::string_view name, RefPtr<MemNode> node) {
+  entries_.Insert(name, std::move(node));
+  entry_count_.store(entries_.size(), std::memory_order_relaxed);
+  Touch(/*contents=*/true);
+}
+
+RefPtr<MemNode> Directory::DetachEntry(EntryTable::Entry* entry) {
+  RefPtr<MemNode> node = entries_.Remove(entry);
+  entry_count_.store(entries_.size(), std::memory_order_relaxed);
+  Touch(/*contents=*/true);
+  return node;
+}
+
+void Directory::RemoveEntry(EntryTable::Entry* entry) {
+  RefPtr<MemNode> node = DetachEntry(entry);
+  if (node->is_directory()) {
+    auto* dir = static_cast<Directory*>(node.get());
+    dir->removed_ = true;
+    dir->parent_ = nullptr;
+    dir->AddLinks(-static_cast<int>(dir->links()));
+    AddLinks(-1);  // Its ".." no longer names this directory.
+  } else {
+    node->AddLinks(-1);
+  }
+}
+
+bool Directory::Contains(const Directory* dir) const {
+  for (const Directory* d = dir; d; d = d->parent_) {
+    if (d == this) return true;
+  }
+  return false;
+}
+
+Result<RefPtr<OpenFile>> Directory::Create(std::string_view name, uint32_t mode,
+                                           int flags) {
+  RefPtr<File> file;
+  {
+    driver::LockGuard guard(fs().tree_lock());
+    TRY(CheckCanAdd(name));
+    uint64_t ino;
+    if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
+    file = MakeRef<File>(RefPtr<MemFs>(&fs()), ino, mode);
+    AddEntry(name, file);
+  }
+  return file->Open(flags & ~kOpenTruncate);
+}
+
+Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
+  driver::LockGuard guard(fs().tree_lock());
+  TRY(CheckCanAdd(name));
+  uint64_t ino;
+  if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
+  AddEntry(name, MakeRef<Directory>(RefPtr<MemFs>(&fs()), ino, mode, this));
+  AddLinks(1);  // The new directory's "..".
+  return {};
+}
+
+Result<void> Directory::Symlink(std::string_view name, std::string_view target) {
+  driver::LockGuard guard(fs().tree_lock());
+  TRY(CheckCanAdd(name));
+  uint64_t ino;
+  if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
+  AddEntry(name, MakeRef<memfs::Symlink>(RefPtr<MemFs>(&fs()), ino, target));
+  return {};
+}
+
+Result<void> Directory::Link(std::string_view name, Node& target) {
+  if (target.is_directory()) return Error{EPERM};
+  auto& node = static_cast<MemNode&>(target);
+  driver::LockGuard guard(fs().tree_lock());
+  TRY(CheckCanAdd(name));
+  // A file already unlinked everywhere cannot come back (Linux: ENOENT).
+  if (node.links() == 0) return Error{ENOENT};
+  node.AddLinks(1);
+  AddEntry(name, RefPtr<MemNode>(&node));
+  return {};
+}
+
+Result<void> Directory::Unlink(std::string_view name) {
+  RefPtr<MemNode> keep;  // The last reference may go only after the tree lock.
+  driver::LockGuard guard(fs().tree_lock());
+  EntryTable::Entry* entry = entries_.Find(name);
+  if (!entry) return Error{ENOENT};
+  if (entry->node->is_directory()) return Error{EISDIR};
+  keep = entry->node;
+  RemoveEntry(entry);
+  return {};
+}
+
+Result<void> Directory::Rmdir(std::string_view name) {
+  RefPtr<MemNode> keep;
+  driver::LockGuard guard(fs().tree_lock());
+  EntryTable::Entry* entry = entries_.Find(name);
+  if (!entry) return Error{ENOENT};
+  if (!entry->node->is_directory()) return Error{ENOTDIR};
+  if (static_cast<Directory*>(entry->node.get())->entries_.size() != 0) {
+    return Error{ENOTEMPTY};
+  }
+  keep = entry->node;
+  RemoveEntry(entry);
+  return {};
+}
+
+// The checks follow Linux's order: lookups, then the ancestry traps of lock_rename, then
+// "same inode is a no-op", then the type rules, then emptiness.
+Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
+                               std::string_view new_name) {
+  auto& new_dir = static_cast<Directory&>(new_dir_node);
+  RefPtr<MemNode> source, replaced;  // Released after the tree lock.
+  driver::LockGuard guard(fs().tree_lock());
+  if (removed_ || new_dir.removed_) return Error{ENOENT};
+  EntryTable::Entry* from = entries_.Find(old_name);
+  if (!from) return Error{ENOENT};
+  source = from->node;
+  EntryTable::Entry* to = new_dir.entries_.Find(new_name);
+  if (this != &new_dir) {
+    if (source->is_directory() &&
+        static_cast<Directory*>(source.get())->Contains(&new_dir)) {
+      return Error{EINVAL};
+    }
+    if (to && to->node->is_directory() &&
+        static_cast<Directory*>(to->node.get())->Contains(this)) {
+      return Error{ENOTEMPTY};
+    }
+  }
+  if (to && to->node == source) return {};
+  if (to) {
+    if (source->is_directory()) {
+      if (!to->node->is_directory()) return Error{ENOTDIR};
+      if (static_cast<Directory*>(to->node.get())->entries_.size() != 0) {
+        return Error{ENOTEMPTY};
+      }
+    } else if (to->node->is_directory()) {
+      return Error{EISDIR};
+    }
+    replaced = to->node;
+    new_dir.RemoveEntry(to);
+  }
+  // Move the entry. The node keeps its links; a directory's ".." changes parent.
+  DetachEntry(entries_.Find(old_name));
+  source->Touch(/*contents=*/false);
+  if (source->is_directory() && this != &new_dir) {
+    static_cast<Directory*>(source.get())->parent_ = &new_dir;
+    AddLinks(-1);
+    new_dir.AddLinks(1);
+  }
+  new_dir.AddEntry(new_name, source);
+  return {};
+}
+
+Result<void> Directory::ReadEntries(DirentWriter& out, uint64_t position) {
+  driver::LockGuard guard(fs().tree_lock());
+  if (position == 0) {
+    if (!out.Add(ino(), 1, DirentTypeOf(kTypeDirectory), ".")) return {};
+    position = 1;
+  }
+  if (position == 1) {
+    uint64_t parent_ino = parent_ ? parent_->ino() : ino();
+    if (!out.Add(parent_ino, kFirstEntryPosition, DirentTypeOf(kTypeDirectory), "..")) {
+      return {};
+    }
+    position = kFirstEntryPosition;
+  }
+  for (const EntryTable::Entry* e = entries_.FirstFrom(position - kFirstEntryPosition); e;
+       e = entries_.After(e)) {
+    uint64_t next = e->position + 1 + kFirstEntryPosition;
+    if (!out.Add(e->node->ino(), next, DirentTypeOf(e->node->type()), e->name.view())) {
+      break;
+    }
+  }
+  return {};
+}
+
+}  // namespace vfs::memfs

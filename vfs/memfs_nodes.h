@@ -1,0 +1,191 @@
+// The nodes of vfs::MemFs (internal to memfs_*.cc).
+//
+// Locking: MemFs::tree_lock() guards every directory's entries, each directory's parent
+// and removed flag, and link counts; a node's own lock guards its attributes and, for a
+// file, its pages. The tree lock is taken first when both are needed.
+#ifndef VFS_MEMFS_NODES_H_
+#define VFS_MEMFS_NODES_H_
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "vfs/dirent.h"
+#include "vfs/kstring.h"
+#include "vfs/memfs.h"
+#include "vfs/node.h"
+#include "vfs/open_file.h"
+
+namespace vfs::memfs {
+
+class Directory;
+
+// What every memfs node has: an inode number and the attributes stat reports.
+class MemNode : public Node {
+ public:
+  MemNode(RefPtr<MemFs> fs, uint64_t ino, uint32_t type, uint32_t mode);
+  ~MemNode() override;
+
+  Result<Stat> GetAttr() override;
+  Result<Stat> SetAttr(const AttrChange& change) override;
+  Result<StatFs> GetFsStat() override { return fs_->GetFsStat(); }
+
+  MemFs& fs() const { return *fs_; }
+  uint64_t ino() const { return ino_; }
+
+  // Link count changes (tree lock held).
+  void AddLinks(int delta);
+  uint32_t links() const { return nlink_; }
+  // Marks a change of the node's metadata (ctime), or contents too (mtime).
+  void Touch(bool contents);
+
+ protected:
+  // Touch, with the node lock held.
+  void TouchLocked(bool contents);
+
+  // Size and blocks for stat (node lock held).
+  virtual void FillSize(Stat& st) const = 0;
+  // Applies a size change (node lock held); EISDIR / EINVAL when the node has no size.
+  virtual Result<void> Resize(uint64_t size) = 0;
+
+  std::unique_ptr<driver::Lock> lock_;
+
+ private:
+  RefPtr<MemFs> fs_;
+  const uint64_t ino_;
+  uint32_t mode_;  // Permission bits.
+  uint32_t nlink_ = 0;
+  uint32_t uid_ = 0;
+  uint32_t gid_ = 0;
+  Timespec atime_, mtime_, ctime_;
+};
+
+// A regular file: its contents in pages, absent pages reading as zeros.
+class File final : public MemNode {
+ public:
+  File(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode);
+  ~File() override;
+
+  Result<RefPtr<OpenFile>> Open(int flags) override;
+
+  Result<size_t> Read(std::span<std::byte> buffer, uint64_t offset);
+  Result<size_t> Write(std::span<const std::byte> data, uint64_t* offset, bool append);
+
+ protected:
+  void FillSize(Stat& st) const override;
+  Result<void> Resize(uint64_t size) override;
+
+ private:
+  using Page = std::array<std::byte, MemFs::kPageSize>;
+  struct PageSlot {
+    uint64_t index;
+    std::unique_ptr<Page> page;
+  };
+
+  // The page holding byte `index * kPageSize`, or null for a hole.
+  Page* FindPage(uint64_t index);
+  // The page, allocated if it was a hole; null when the filesystem is full.
+  Page* PageForWrite(uint64_t index);
+
+  uint64_t size_ = 0;
+  std::vector<PageSlot> pages_;  // Sorted by index.
+};
+
+class Symlink final : public MemNode {
+ public:
+  Symlink(RefPtr<MemFs> fs, uint64_t ino, std::string_view target);
+
+  Result<KString> ReadLink() override { return target_.Copy(); }
+
+ protected:
+  void FillSize(Stat& st) const override;
+  Result<void> Resize(uint64_t) override { return Error{EINVAL}; }
+
+ private:
+  const KString target_;
+};
+
+// The entries of one directory: found by name through a hash table, listed in the order
+// they were added. Each entry keeps the position it was given when added, so a reader
+// resumes after a removal or an addition exactly where it stopped.
+class EntryTable {
+ public:
+  struct Entry {
+    KString name;
+    RefPtr<MemNode> node;
+    uint64_t position;
+    Entry* next_in_bucket;
+  };
+
+  EntryTable();
+  ~EntryTable();
+
+  Entry* Find(std::string_view name) const;
+  void Insert(std::string_view name, RefPtr<MemNode> node);
+  // Removes `entry`; returns its node.
+  RefPtr<MemNode> Remove(Entry* entry);
+  // The first entry whose position is `position` or later; null past the end.
+  const Entry* FirstFrom(uint64_t position) const;
+  const Entry* After(const Entry* entry) const;
+  size_t size() const { return ordered_.size(); }
+
+ private:
+  std::vector<Entry*>::const_iterator LowerBound(uint64_t position) const;
+  size_t Bucket(std::string_view name) const;
+  void Grow();
+
+  std::vector<Entry*> ordered_;  // Owned; sorted by position.
+  std::vector<Entry*> buckets_;
+  uint64_t next_position_ = 0;
+};
+
+class Directory final : public MemNode {
+ public:
+  // Positions 0 and 1 are "." and ".."; entries come after.
+  static constexpr uint64_t kFirstEntryPosition = 2;
+
+  Directory(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode, Directory* parent);
+  ~Directory() override;
+
+  Result<RefPtr<OpenFile>> Open(int flags) override;
+  Result<RefPtr<Node>> Lookup(std::string_view name) override;
+  Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode, int flags) override;
+  Result<void> Mkdir(std::string_view name, uint32_t mode) override;
+  Result<void> Symlink(std::string_view name, std::string_view target) override;
+  Result<void> Link(std::string_view name, Node& target) override;
+  Result<void> Unlink(std::string_view name) override;
+  Result<void> Rmdir(std::string_view name) override;
+  Result<void> Rename(std::string_view old_name, Node& new_dir,
+                      std::string_view new_name) override;
+
+  Result<void> ReadEntries(DirentWriter& out, uint64_t position);
+
+ protected:
+  void FillSize(Stat& st) const override;
+  Result<void> Resize(uint64_t) override { return Error{EISDIR}; }
+
+ private:
+  // With the tree lock held: ENOENT once removed, EEXIST when `name` is taken.
+  Result<void> CheckCanAdd(std::string_view name) const;
+  // With the tree lock held: whether this directory is `dir` or one of its ancestors.
+  bool Contains(const Directory* dir) const;
+  // With the tree lock held: takes the entry out of the table (and updates times).
+  RefPtr<MemNode> DetachEntry(EntryTable::Entry* entry);
+  // DetachEntry, and the link counts of a removal.
+  void RemoveEntry(EntryTable::Entry* entry);
+  void AddEntry(std::string_view name, RefPtr<MemNode> node);
+
+  EntryTable entries_;
+  std::atomic<size_t> entry_count_{0};  // entries_.size(), for stat without the tree lock.
+  Directory* parent_;  // Null for the root and once removed.
+  bool removed_ = false;
+};
+
+}  // namespace vfs::memfs
+
+#endif  // VFS_MEMFS_NODES_H_
