@@ -1,15 +1,13 @@
 // driver::Platform on bare x86_64 under QEMU.
 //
 // - DMA memory is ordinary RAM from the kernel heap: the image identity-maps
-// RAM, so a
-//   buffer's CPU address is its bus address, and any RAM buffer of the driver's
-//   callers (heap, stack, static data) can go to the device directly
-//   (BusAddressOf).
+//   RAM, so a buffer's CPU address is its bus address, and any RAM buffer of
+//   the driver's callers (heap, stack, static data) can go to the device
+//   directly (BusAddressOf).
 // - Time is the TSC (boot/tsc_clock.h), calibrated against the PIT.
 // - Log lines go to the serial console.
 // - Locks are spinlocks. The image runs on one CPU with interrupts off, so a
-// lock is never
-//   contended; the spinlock is still a correct one.
+//   lock is never contended; the spinlock is still a correct one.
 #ifndef BOOT_BARE_METAL_PLATFORM_H_
 #define BOOT_BARE_METAL_PLATFORM_H_
 

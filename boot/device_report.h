@@ -2,13 +2,12 @@
 // the other:
 //
 // - ReadIdentityDirect: the image's own plain register accesses through the
-// RegisterIo,
-//   following the virtio register layouts (<linux/virtio_pci.h>,
+//   RegisterIo, following the virtio register layouts (<linux/virtio_pci.h>,
 //   <linux/virtio_mmio.h>). It proves the bare-metal RegisterIo (config space,
 //   BARs, MMIO) on the real device.
 // - ReadIdentityThroughDriver: the unmodified driver's transport
-// (driver::PciTransport or
-//   driver::MmioTransport) probing the same RegisterIo.
+//   (driver::PciTransport or driver::MmioTransport) probing the same
+//   RegisterIo.
 #ifndef BOOT_DEVICE_REPORT_H_
 #define BOOT_DEVICE_REPORT_H_
 

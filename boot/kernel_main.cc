@@ -1,14 +1,19 @@
 // The image's main function: find the virtio-fs device, read its identity
-// directly and through the driver's transport, require both to agree, then run
-// the conformance scenarios. Command-line words (QEMU -append):
-//   virtiofs.tag=TAG         the tag the device must report
-//   pci.reassign_bars        ignore the firmware's BAR addresses and assign our
-//   own
+// directly and through the driver's transport, require both to agree, run one
+// FUSE session through the driver (boot/fuse_session_check.h), then the
+// conformance scenarios.
+//
+// Command-line words (QEMU -append):
+//   virtiofs.tag=TAG    the tag the device must report
+//   pci.reassign_bars   ignore the firmware's BAR addresses, assign our own
+//   boot.fault_test     execute an invalid instruction first: a CPU exception
+//                       must end the run as a failure (a negative control)
 #include <cstring>
 
 #include "boot/bare_metal_platform.h"
 #include "boot/boot_info.h"
 #include "boot/device_report.h"
+#include "boot/fuse_session_check.h"
 #include "boot/scenario_runner.h"
 #include "boot/serial_console.h"
 #include "boot/tsc_clock.h"
@@ -62,6 +67,11 @@ Outcome KernelMain(const BootInfo& info) {
                static_cast<unsigned long long>(info.heap.base),
                static_cast<unsigned long long>(info.heap.size >> 20));
 
+  if (CommandLineHas(info.command_line, "boot.fault_test")) {
+    SerialWrite("boot: fault test: executing ud2\n");
+    asm volatile("ud2");
+  }
+
   TscClock clock;
   const bool calibrated = clock.Calibrate();
   SerialPrintf(
@@ -106,6 +116,8 @@ Outcome KernelMain(const BootInfo& info) {
                  expected_tag);
     ok = false;
   }
+
+  if (!RunFuseSessionCheck(platform, device)) ok = false;
 
   conformance::Environment environment;
   const ScenarioTotals totals = RunAllScenarios(environment);

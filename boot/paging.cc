@@ -75,8 +75,8 @@ bool MapDeviceMemory(uint64_t base, uint64_t size) {
     directory[(address >> 21) & 511] = address | kDeviceFlags | kLarge;
     address += k2MiB;
   }
-  WriteCr3(ReadCr3());  // Flush the TLB: an entry may have changed, not just
-                        // been added.
+  // Flush the TLB: an entry may have changed, not just been added.
+  WriteCr3(ReadCr3());
   return true;
 }
 

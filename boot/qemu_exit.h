@@ -1,8 +1,8 @@
-// Ending the run: QEMU's isa-debug-exit device (-device
-// isa-debug-exit,iobase=0xf4, iosize=0x04) makes QEMU exit with status (value
-// << 1) | 1 when the guest writes `value` to port 0xf4. The two outcomes map to
-// statuses no other way of ending QEMU produces (QEMU itself exits 0 on a guest
-// shutdown or a triple fault under -no-reboot, 1 on its own errors):
+// Ending the run: QEMU's isa-debug-exit device
+// (-device isa-debug-exit,iobase=0xf4,iosize=0x04) makes QEMU exit with status
+// (value << 1) | 1 when the guest writes `value` to port 0xf4. The two outcomes
+// map to statuses no other way of ending QEMU produces (QEMU itself exits 0 on
+// a guest shutdown or a triple fault under -no-reboot, 1 on its own errors):
 //
 //   kPass: QEMU exits 33    kFail: QEMU exits 35
 #ifndef BOOT_QEMU_EXIT_H_

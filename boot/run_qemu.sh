@@ -126,9 +126,14 @@ echo "run_qemu: $transport transport: $QEMU ${qemu_args[*]}"
 setsid timeout -k 5 "$limit" "$QEMU" "${qemu_args[@]}" </dev/null >"$work/qemu.log" 2>&1 &
 qemu_group=$!
 groups+=("$qemu_group")
-tail -n +1 -s 0.2 -f --pid="$qemu_group" "$serial_log" 2>/dev/null
+# On a terminal, follow the console live; otherwise (tests, logs) print it whole once
+# QEMU is gone, so that no last line can be lost to tail's polling.
+if [[ -t 1 ]]; then
+  tail -n +1 -s 0.2 -f --pid="$qemu_group" "$serial_log" 2>/dev/null
+fi
 wait "$qemu_group"
 status=$?
+[[ -t 1 ]] || cat "$serial_log"
 
 verdict_ok=0
 case $status in

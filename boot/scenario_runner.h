@@ -1,6 +1,5 @@
 // The image's harness for the conformance scenarios (conformance/scenario.h):
-// runs every registered scenario and prints one line each on the serial
-// console,
+// runs every registered scenario and prints one line each on the serial port,
 //   PASS name
 //   FAIL name: file:line CHECK_EQ(...): 1 != 2
 // then "scenarios: N passed, M failed".

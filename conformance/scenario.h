@@ -3,7 +3,7 @@
 // virtio-fs device).
 //
 //   SCENARIO(write_then_read_back) {
-//     const int fd = vfs::open(Path(ctx, "a").c_str(), O_CREAT | O_RDWR, 0644);
+//     const int fd = vfs::open("/share/a", O_CREAT | O_RDWR, 0644);
 //     CHECK_TRUE(fd >= 0);
 //     CHECK_EQ(vfs::write(fd, "hi", 2), 2);
 //     CHECK_OK(vfs::close(fd));
@@ -31,8 +31,7 @@ namespace conformance {
 
 // What scenarios run against; each harness fills it in.
 struct Environment {
-  // The directory scenarios create their files in (a mount of the device under
-  // test).
+  // Where scenarios create their files: a mount of the device under test.
   const char* root = "/";
 };
 

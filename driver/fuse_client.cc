@@ -167,6 +167,9 @@ Result<uint32_t> FuseClient::Transact(Transaction& t) {
 }
 
 Result<void> FuseClient::Init(const InitOptions& options) {
+  // A new INIT (after a device reset) ends the old session whatever its
+  // outcome.
+  ready_.store(false, std::memory_order_release);
   fuse_init_in in = {};
   in.major = FUSE_KERNEL_VERSION;
   in.minor = FUSE_KERNEL_MINOR_VERSION;
@@ -213,8 +216,6 @@ Result<void> FuseClient::Init(const InitOptions& options) {
   negotiated.max_read = max_bytes;
   negotiated.max_write = out.max_write < max_bytes ? out.max_write : max_bytes;
 
-  // A new session (after a device reset) replaces the old one's limits.
-  ready_.store(false, std::memory_order_release);
   negotiated_ = negotiated;
   ready_.store(true, std::memory_order_release);
   Logf(platform_, LogLevel::kInfo,

@@ -66,6 +66,10 @@ Result<std::unique_ptr<VirtioFs>> VirtioFs::Create(
 }
 
 Result<void> VirtioFs::Start(const Options& options) {
+  // virtio-fs has no device-type feature bits this driver uses. The
+  // configuration is read after FEATURES_OK, as the spec orders, because it
+  // decides how many queues to set up.
+  TRY(device_.BeginInitialize(/*wanted_features=*/0));
   Transport& transport = device_.transport();
   uint32_t offered_queues = 0;
   TRY(transport.ReadConfigConsistent([&]() -> Result<void> {
@@ -93,7 +97,7 @@ Result<void> VirtioFs::Start(const Options& options) {
     queues_[i].lock = platform_.CreateLock();
     specs[i] = {options.queue_size, &VirtioFs::OnUsedBuffer, this};
   }
-  TRY(device_.Initialize(/*wanted_features=*/0, specs));
+  TRY(device_.FinishInitialize(specs));
   Logf(platform_, LogLevel::kInfo,
        "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
        transport.name(), request_queues_);

@@ -10,11 +10,14 @@ file_type=$(od -An -c -N4 "$image" | tr -d ' ')
 [[ $file_type == 177ELF ]] || fail "$image is not an ELF file"
 undefined=$(nm -u "$image" || true)
 [[ -z $undefined ]] || fail "undefined symbols in the freestanding image: $undefined"
+# Keep nm's output: `nm | grep -q` under pipefail fails when grep stops reading early.
+symbols=$(nm "$image")
+demangled=$(nm -C "$image")
 for forbidden in printf malloc pthread_create fopen; do
-  if nm "$image" | grep -qw "$forbidden"; then fail "$forbidden is linked in"; fi
+  if grep -qw "$forbidden" <<<"$symbols"; then fail "$forbidden is linked in"; fi
 done
-nm -C "$image" | grep -q 'operator new' || fail "runtime's operator new not linked in"
-echo "PASS: $image links freestanding with $(nm "$image" | wc -l) symbols, none undefined"
+grep -q 'operator new' <<<"$demangled" || fail "runtime's operator new not linked in"
+echo "PASS: $image links freestanding with $(wc -l <<<"$symbols") symbols, none undefined"
 
 # Negative control: the same link must reject a call into libc.
 work=$(mktemp -d)

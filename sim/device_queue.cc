@@ -22,14 +22,16 @@ uint64_t UsedBytes(uint32_t size) {
 
 // Ring indices and flags are shared with a driver running concurrently: access
 // them atomically. Alignment was checked when the queue was configured.
-uint16_t Load16(const uint8_t* p) {
+uint16_t Load16(const uint8_t* p,
+                std::memory_order order = std::memory_order_relaxed) {
   return std::atomic_ref<uint16_t>(
              *reinterpret_cast<uint16_t*>(const_cast<uint8_t*>(p)))
-      .load(std::memory_order_relaxed);
+      .load(order);
 }
-void Store16(uint8_t* p, uint16_t value) {
+void Store16(uint8_t* p, uint16_t value,
+             std::memory_order order = std::memory_order_relaxed) {
   std::atomic_ref<uint16_t>(*reinterpret_cast<uint16_t*>(p))
-      .store(value, std::memory_order_relaxed);
+      .store(value, order);
 }
 
 std::string Hex(uint64_t value) {
@@ -93,7 +95,10 @@ DeviceQueue::DeviceQueue(const GuestMemory& memory, uint16_t index,
       in_flight_writable_(layout.size, 0) {}
 
 uint16_t DeviceQueue::LoadAvailIdx() const {
-  return Load16(avail_ + offsetof(vring_avail, idx));
+  // Acquire: the ring entries and descriptors it publishes are read after it
+  // (the spec's read barrier, as an acquire load so that ThreadSanitizer sees
+  // it too).
+  return Load16(avail_ + offsetof(vring_avail, idx), std::memory_order_acquire);
 }
 
 void DeviceQueue::PublishAvailEvent() {
@@ -120,9 +125,6 @@ DeviceQueue::PopStatus DeviceQueue::Pop(DescriptorChain* chain,
     avail_idx = LoadAvailIdx();
     if (avail_idx == last_avail_idx_) return PopStatus::kEmpty;
   }
-  // The ring entries and descriptors are read only after the index that
-  // published them.
-  std::atomic_thread_fence(std::memory_order_acquire);
   uint16_t pending = static_cast<uint16_t>(avail_idx - last_avail_idx_);
   if (pending > layout_.size) {
     Fail(violation, Violation::kAvailIndexJump,
@@ -271,9 +273,9 @@ bool DeviceQueue::PushUsed(uint16_t head, uint32_t length) {
       used_ + offsetof(vring_used, ring) + sizeof(vring_used_elem) * slot,
       &element, sizeof(element));
   used_idx_++;
-  // The element must be visible before the index that publishes it.
-  std::atomic_thread_fence(std::memory_order_release);
-  Store16(used_ + offsetof(vring_used, idx), used_idx_);
+  // Release: the element is visible before the index that publishes it.
+  Store16(used_ + offsetof(vring_used, idx), used_idx_,
+          std::memory_order_release);
   pushed_since_decision_ = true;
   return true;
 }

@@ -198,12 +198,12 @@ FuseServer::FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request)
     : fs_(std::move(fs)), max_request_(max_request) {}
 
 FuseServer::~FuseServer() {
-  absl::MutexLock lock(&session_mu_);
+  std::lock_guard<std::shared_mutex> lock(session_mu_);
   if (session_ != nullptr) fuse_session_destroy(session_);
 }
 
 absl::Status FuseServer::StartSession() {
-  absl::MutexLock lock(&session_mu_);
+  std::lock_guard<std::shared_mutex> lock(session_mu_);
   return StartSessionLocked();
 }
 
@@ -236,7 +236,7 @@ absl::Status FuseServer::StartSessionLocked() {
 }
 
 absl::Status FuseServer::Reset() {
-  absl::MutexLock lock(&session_mu_);
+  std::lock_guard<std::shared_mutex> lock(session_mu_);
   if (session_ != nullptr) fuse_session_destroy(session_);
   session_ = nullptr;
   // The handlers' destroy() ran only if INIT had; release unconditionally.
@@ -251,7 +251,7 @@ uint64_t FuseServer::requests_processed(uint32_t opcode) const {
 
 uint32_t FuseServer::Process(std::span<const GuestBuffer> request,
                              std::span<const GuestBuffer> reply) {
-  absl::ReaderMutexLock lock(&session_mu_);
+  std::shared_lock<std::shared_mutex> lock(session_mu_);
   const uint64_t provided = TotalSize(request);
   if (provided < kInHeader || session_ == nullptr) return 0;
   // The header is read from guest memory exactly once; everything after uses

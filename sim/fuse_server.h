@@ -42,11 +42,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <span>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "sim/device_backend.h"
 #include "sim/passthrough_fs.h"
 #include "sim/request_context.h"
@@ -86,12 +87,16 @@ class FuseServer {
  private:
   FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request);
   absl::Status StartSession();
-  absl::Status StartSessionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_mu_);
+  // With session_mu_ held exclusively.
+  absl::Status StartSessionLocked();
 
   const std::unique_ptr<PassthroughFs> fs_;
   const uint32_t max_request_;
-  mutable absl::Mutex session_mu_;
-  fuse_session* session_ ABSL_GUARDED_BY(session_mu_) = nullptr;
+  // Shared by Process, exclusive for Reset. std:: mutexes (not absl::Mutex,
+  // whose system build is not instrumented) keep ThreadSanitizer runs
+  // meaningful.
+  mutable std::shared_mutex session_mu_;
+  fuse_session* session_ = nullptr;
   DataPathCounters counters_;
   std::array<std::atomic<uint64_t>, kCountedOpcodes + 1> opcode_counts_{};
 };

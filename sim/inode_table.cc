@@ -24,7 +24,7 @@ InodeTable::InodeTable(int root_fd, const struct stat& root_stat)
 }
 
 uint64_t InodeTable::Ref(int fd, const struct stat& st) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const Key key{st.st_dev, st.st_ino};
   if (auto it = by_key_.find(key); it != by_key_.end()) {
     std::shared_ptr<Entry> entry;
@@ -43,7 +43,7 @@ uint64_t InodeTable::Ref(int fd, const struct stat& st) {
 }
 
 int InodeTable::RefExisting(uint64_t nodeid) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry> entry;
   if (int err = table_.Get(nodeid, &entry); err != 0) return err;
   ++entry->nlookup;
@@ -51,7 +51,7 @@ int InodeTable::RefExisting(uint64_t nodeid) {
 }
 
 int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry> entry;
   if (int err = table_.Get(nodeid, &entry); err != 0) return err;
   *out = entry->inode;
@@ -61,7 +61,7 @@ int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
 void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
   if (nodeid == kRootId) return;
   std::shared_ptr<Entry> freed;  // closed after the lock is released
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry> entry;
   if (table_.Get(nodeid, &entry) != 0) return;
   // A driver forgetting more than it looked up is clamped to zero.
@@ -73,7 +73,7 @@ void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
 
 void InodeTable::Clear() {
   std::vector<std::shared_ptr<Entry>> freed;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<uint64_t> ids;
   table_.ForEach([&](uint64_t id, const std::shared_ptr<Entry>&) {
     if (id != kRootId) ids.push_back(id);
@@ -84,12 +84,12 @@ void InodeTable::Clear() {
 }
 
 size_t InodeTable::size() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return table_.size();
 }
 
 uint64_t InodeTable::lookup_count(uint64_t nodeid) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry> entry;
   if (table_.Get(nodeid, &entry) != 0) return 0;
   return entry->nlookup;

@@ -15,10 +15,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "sim/handle_table.h"
 
 namespace sim {
@@ -71,9 +71,9 @@ class InodeTable {
   using Key = std::pair<dev_t, ino_t>;
 
   std::shared_ptr<Inode> root_;
-  mutable absl::Mutex mu_;
-  HandleTable<Entry> table_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<Key, uint64_t> by_key_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  HandleTable<Entry> table_;
+  absl::flat_hash_map<Key, uint64_t> by_key_;
 };
 
 }  // namespace sim

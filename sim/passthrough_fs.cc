@@ -50,7 +50,7 @@ int StatFd(int fd, struct stat* st) {
 }  // namespace
 
 OpenFile::~OpenFile() {
-  absl::MutexLock lock(&mu);
+  std::lock_guard<std::mutex> lock(mu);
   if (dir != nullptr) {
     closedir(dir);  // closes fd
   } else {
@@ -82,7 +82,7 @@ PassthroughFs::PassthroughFs(const PassthroughOptions& options, int root_fd,
 PassthroughFs::~PassthroughFs() = default;
 
 size_t PassthroughFs::open_file_count() const {
-  absl::MutexLock lock(&files_mu_);
+  std::lock_guard<std::mutex> lock(files_mu_);
   return files_.size();
 }
 
@@ -90,7 +90,7 @@ void PassthroughFs::ReleaseAll() {
   std::vector<std::shared_ptr<OpenFile>>
       closed;  // closed once the lock is released
   {
-    absl::MutexLock lock(&files_mu_);
+    std::lock_guard<std::mutex> lock(files_mu_);
     std::vector<uint64_t> handles;
     files_.ForEach([&](uint64_t fh, const std::shared_ptr<OpenFile>&) {
       handles.push_back(fh);
@@ -101,17 +101,17 @@ void PassthroughFs::ReleaseAll() {
 }
 
 int PassthroughFs::GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const {
-  absl::MutexLock lock(&files_mu_);
+  std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Get(fh, out) == 0 ? 0 : EBADF;
 }
 
 uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenFile> file) {
-  absl::MutexLock lock(&files_mu_);
+  std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Insert(std::move(file));
 }
 
 std::shared_ptr<OpenFile> PassthroughFs::RemoveFile(uint64_t fh) {
-  absl::MutexLock lock(&files_mu_);
+  std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Remove(fh);
 }
 
@@ -370,7 +370,8 @@ void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
 void PassthroughOps::Readlink(fuse_req_t req, fuse_ino_t ino) {
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
-  // readlinkat(fd, "") answers ENOENT for a non-symlink; readlink(2) answers EINVAL.
+  // readlinkat(fd, "") answers ENOENT for a non-symlink; readlink(2) answers
+  // EINVAL.
   if (!S_ISLNK(inode->type)) return ReplyErrno(req, EINVAL);
   char buf[PATH_MAX + 1];
   const ssize_t n = readlinkat(inode->fd, "", buf, sizeof(buf));

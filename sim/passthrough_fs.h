@@ -21,10 +21,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "sim/handle_table.h"
 #include "sim/inode_table.h"
 
@@ -83,8 +83,8 @@ class PassthroughFs {
 
   const PassthroughOptions options_;
   InodeTable inodes_;
-  mutable absl::Mutex files_mu_;
-  HandleTable<OpenFile> files_ ABSL_GUARDED_BY(files_mu_);
+  mutable std::mutex files_mu_;
+  HandleTable<OpenFile> files_;
   std::atomic<unsigned> proto_minor_{0};
 };
 

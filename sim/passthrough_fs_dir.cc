@@ -32,7 +32,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   size_t used = 0;
   int err = 0;
   {
-    absl::MutexLock lock(&file->mu);
+    std::lock_guard<std::mutex> lock(file->mu);
     if (off != file->offset) {
       seekdir(file->dir, off);
       file->offset = off;
@@ -117,7 +117,7 @@ void PassthroughOps::Opendir(fuse_req_t req, fuse_ino_t ino,
   }
   auto file = std::make_shared<OpenFile>(fd, ino, /*is_dir=*/true);
   {
-    absl::MutexLock lock(&file->mu);
+    std::lock_guard<std::mutex> lock(file->mu);
     file->dir = dir;
   }
   fi->fh = Fs(req).AddFile(std::move(file));

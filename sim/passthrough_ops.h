@@ -10,9 +10,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "sim/inode_table.h"
 #include "sim/passthrough_fs.h"
 
@@ -30,10 +30,10 @@ struct OpenFile {
   const bool is_dir;
 
   // Directory stream state; READDIRs on one handle are serialised.
-  absl::Mutex mu;
-  DIR* dir ABSL_GUARDED_BY(mu) = nullptr;
+  std::mutex mu;
+  DIR* dir = nullptr;
   // Offset of the next entry the stream will return.
-  off_t offset ABSL_GUARDED_BY(mu) = 0;
+  off_t offset = 0;
 };
 
 struct PassthroughOps {

@@ -12,11 +12,14 @@ namespace sim {
 
 absl::StatusOr<std::unique_ptr<VirtioFsDevice>> VirtioFsDevice::Create(
     const VirtioFsOptions& options) {
-  if (options.tag.empty() || options.tag.size() > sizeof(virtio_fs_config::tag)) {
+  if (options.tag.empty() ||
+      options.tag.size() > sizeof(virtio_fs_config::tag)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("virtio-fs tag must be 1 to ", sizeof(virtio_fs_config::tag), " bytes"));
+        absl::StrCat("virtio-fs tag must be 1 to ",
+                     sizeof(virtio_fs_config::tag), " bytes"));
   }
-  if (options.num_request_queues < 1 || options.num_request_queues > kMaxRequestQueues) {
+  if (options.num_request_queues < 1 ||
+      options.num_request_queues > kMaxRequestQueues) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_request_queues must be 1 to ", kMaxRequestQueues));
   }
@@ -26,7 +29,8 @@ absl::StatusOr<std::unique_ptr<VirtioFsDevice>> VirtioFsDevice::Create(
   fs_options.attr_timeout = options.attr_timeout;
   auto server = FuseServer::Create(fs_options);
   if (!server.ok()) return server.status();
-  return std::unique_ptr<VirtioFsDevice>(new VirtioFsDevice(options, *std::move(server)));
+  return std::unique_ptr<VirtioFsDevice>(
+      new VirtioFsDevice(options, *std::move(server)));
 }
 
 VirtioFsDevice::VirtioFsDevice(const VirtioFsOptions& options,
@@ -34,7 +38,8 @@ VirtioFsDevice::VirtioFsDevice(const VirtioFsOptions& options,
     : server_(std::move(server)) {
   memset(&config_, 0, sizeof(config_));
   memcpy(config_.tag, options.tag.data(), options.tag.size());
-  config_.num_request_queues = options.num_request_queues;  // little-endian host
+  config_.num_request_queues =
+      options.num_request_queues;  // little-endian host
 }
 
 uint32_t VirtioFsDevice::device_id() const { return VIRTIO_ID_FS; }
@@ -43,18 +48,21 @@ uint16_t VirtioFsDevice::num_queues() const {
   return static_cast<uint16_t>(1 + config_.num_request_queues);
 }
 
-void VirtioFsDevice::ReadConfig(uint32_t offset, void* out, uint32_t length) const {
+void VirtioFsDevice::ReadConfig(uint32_t offset, void* out,
+                                uint32_t length) const {
   // The model has checked offset + length against config_size().
   memcpy(out, reinterpret_cast<const uint8_t*>(&config_) + offset, length);
 }
 
-void VirtioFsDevice::Activate(uint64_t /*negotiated_features*/, ChainCompleter& /*completer*/) {
+void VirtioFsDevice::Activate(uint64_t /*negotiated_features*/,
+                              ChainCompleter& /*completer*/) {
   // Chains are completed synchronously by HandleChain; nothing is deferred.
 }
 
 void VirtioFsDevice::Reset() { server_->Reset().IgnoreError(); }
 
-std::optional<uint32_t> VirtioFsDevice::HandleChain(const DescriptorChain& chain) {
+std::optional<uint32_t> VirtioFsDevice::HandleChain(
+    const DescriptorChain& chain) {
   return server_->Process(std::span<const GuestBuffer>(chain.readable),
                           std::span<const GuestBuffer>(chain.writable));
 }

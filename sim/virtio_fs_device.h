@@ -1,8 +1,9 @@
-// The virtio-fs device type (VIRTIO_ID_FS): queue 0 is the high-priority queue (FORGET,
-// BATCH_FORGET, INTERRUPT), queues 1..num_request_queues carry ordinary requests. Every
-// chain is one FUSE request handed to FuseServer::Process and completed at once with the
-// bytes written as its used length. A device reset tears the FUSE session down; the next
-// FUSE_INIT starts a new one and node ids of the old session are stale.
+// The virtio-fs device type (VIRTIO_ID_FS): queue 0 is the high-priority queue
+// (FORGET, BATCH_FORGET, INTERRUPT), queues 1..num_request_queues carry
+// ordinary requests. Every chain is one FUSE request handed to
+// FuseServer::Process and completed at once with the bytes written as its used
+// length. A device reset tears the FUSE session down; the next FUSE_INIT starts
+// a new one and node ids of the old session are stale.
 #ifndef SIM_VIRTIO_FS_DEVICE_H_
 #define SIM_VIRTIO_FS_DEVICE_H_
 
@@ -44,18 +45,21 @@ class VirtioFsDevice : public DeviceBackend {
   uint16_t num_queues() const override;
   uint32_t config_size() const override { return sizeof(virtio_fs_config); }
   void ReadConfig(uint32_t offset, void* out, uint32_t length) const override;
-  void Activate(uint64_t negotiated_features, ChainCompleter& completer) override;
+  void Activate(uint64_t negotiated_features,
+                ChainCompleter& completer) override;
   void Reset() override;
   std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override;
 
-  // Requests of `opcode` the device has processed (see FuseServer::requests_processed).
+  // Requests of `opcode` the device has processed (see
+  // FuseServer::requests_processed).
   uint64_t requests_processed(uint32_t opcode) const {
     return server_->requests_processed(opcode);
   }
   FuseServer& server() { return *server_; }
 
  private:
-  VirtioFsDevice(const VirtioFsOptions& options, std::unique_ptr<FuseServer> server);
+  VirtioFsDevice(const VirtioFsOptions& options,
+                 std::unique_ptr<FuseServer> server);
 
   virtio_fs_config config_;
   std::unique_ptr<FuseServer> server_;

@@ -1,12 +1,13 @@
-// Linux ABI values the VFS speaks at its system-call boundary: file type and permission
-// bits of st_mode, open(2) flags, lseek whence, access(2) modes, poll events and
-// dirent d_type values.
+// Linux ABI values the VFS speaks at its system-call boundary: file type and
+// permission bits of st_mode, open(2) flags, lseek whence, access(2) modes,
+// poll events and dirent d_type values.
 //
-// The values are Linux's own. They are spelled here, under names of their own, because the
-// uapi headers that define them (<linux/stat.h>, <asm-generic/fcntl.h>, <asm-generic/poll.h>)
-// either hide them when glibc is present or collide with glibc's <fcntl.h> and <poll.h>
-// (struct flock, struct pollfd), and callers of vfs/posix.h include those. abi_check.cc
-// compares every value with the uapi header at compile time.
+// The values are Linux's own. They are spelled here, under names of their own,
+// because the uapi headers that define them (<linux/stat.h>,
+// <asm-generic/fcntl.h>, <asm-generic/poll.h>) either hide them when glibc is
+// present or collide with glibc's <fcntl.h> and <poll.h> (struct flock, struct
+// pollfd), and callers of vfs/posix.h include those. abi_check.cc compares
+// every value with the uapi header at compile time.
 #ifndef VFS_ABI_H_
 #define VFS_ABI_H_
 
@@ -24,23 +25,24 @@ inline constexpr uint32_t kTypeBlockDevice = 0060000;
 inline constexpr uint32_t kTypeDirectory = 0040000;
 inline constexpr uint32_t kTypeCharDevice = 0020000;
 inline constexpr uint32_t kTypeFifo = 0010000;
-// st_mode: permission bits (S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG | S_IRWXO).
+// st_mode: permission bits (S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG |
+// S_IRWXO).
 inline constexpr uint32_t kPermissionMask = 07777;
 inline constexpr uint32_t kAnyExecute = 0111;  // S_IXUSR | S_IXGRP | S_IXOTH
 
 // open(2) flags.
-inline constexpr int kOpenAccessMode = 03;  // O_ACCMODE
-inline constexpr int kOpenReadOnly = 00;    // O_RDONLY
-inline constexpr int kOpenWriteOnly = 01;   // O_WRONLY
-inline constexpr int kOpenReadWrite = 02;   // O_RDWR
-inline constexpr int kOpenCreate = 0100;    // O_CREAT
-inline constexpr int kOpenExclusive = 0200;  // O_EXCL
-inline constexpr int kOpenNoCtty = 0400;     // O_NOCTTY
-inline constexpr int kOpenTruncate = 01000;  // O_TRUNC
-inline constexpr int kOpenAppend = 02000;    // O_APPEND
-inline constexpr int kOpenNonBlock = 04000;  // O_NONBLOCK
-inline constexpr int kOpenDirectory = 0200000;  // O_DIRECTORY
-inline constexpr int kOpenNoFollow = 0400000;   // O_NOFOLLOW
+inline constexpr int kOpenAccessMode = 03;         // O_ACCMODE
+inline constexpr int kOpenReadOnly = 00;           // O_RDONLY
+inline constexpr int kOpenWriteOnly = 01;          // O_WRONLY
+inline constexpr int kOpenReadWrite = 02;          // O_RDWR
+inline constexpr int kOpenCreate = 0100;           // O_CREAT
+inline constexpr int kOpenExclusive = 0200;        // O_EXCL
+inline constexpr int kOpenNoCtty = 0400;           // O_NOCTTY
+inline constexpr int kOpenTruncate = 01000;        // O_TRUNC
+inline constexpr int kOpenAppend = 02000;          // O_APPEND
+inline constexpr int kOpenNonBlock = 04000;        // O_NONBLOCK
+inline constexpr int kOpenDirectory = 0200000;     // O_DIRECTORY
+inline constexpr int kOpenNoFollow = 0400000;      // O_NOFOLLOW
 inline constexpr int kOpenCloseOnExec = 02000000;  // O_CLOEXEC
 inline constexpr int kOpenPath = 010000000;        // O_PATH
 inline constexpr int kOpenTmpFile = 020000000;     // __O_TMPFILE
@@ -51,7 +53,7 @@ inline constexpr int kSeekCur = 1;
 inline constexpr int kSeekEnd = 2;
 
 // access(2) modes.
-inline constexpr int kAccessExists = 0;  // F_OK
+inline constexpr int kAccessExists = 0;   // F_OK
 inline constexpr int kAccessExecute = 1;  // X_OK
 inline constexpr int kAccessWrite = 2;    // W_OK
 inline constexpr int kAccessRead = 4;     // R_OK
@@ -62,7 +64,8 @@ inline constexpr uint32_t kPollOut = 0x004;
 inline constexpr uint32_t kPollErr = 0x008;
 inline constexpr uint32_t kPollHup = 0x010;
 
-// linux_dirent64 d_type: the file type bits shifted down, as Linux (and FUSE) define them.
+// linux_dirent64 d_type: the file type bits shifted down, as Linux (and FUSE)
+// define them.
 inline constexpr uint8_t kDirentUnknown = 0;  // DT_UNKNOWN
 inline constexpr uint8_t DirentTypeOf(uint32_t mode) {
   return static_cast<uint8_t>((mode & kTypeMask) >> 12);

@@ -1,5 +1,6 @@
-// Compile-time proof that vfs/abi.h spells Linux's values. The uapi headers come first, so
-// that no glibc header (which would hide the S_IF* macros) has been seen yet.
+// Compile-time proof that vfs/abi.h spells Linux's values. The uapi headers
+// come first, so that no glibc header (which would hide the S_IF* macros) has
+// been seen yet.
 #include <asm-generic/poll.h>
 #include <linux/fcntl.h>
 #include <linux/limits.h>

@@ -1,5 +1,6 @@
-// Validity-limited caching of attributes, for filesystems whose truth lives elsewhere
-// (FUSE returns entry_valid and attr_valid with each reply; zero means "ask every time").
+// Validity-limited caching of attributes, for filesystems whose truth lives
+// elsewhere (FUSE returns entry_valid and attr_valid with each reply; zero
+// means "ask every time").
 #ifndef VFS_ATTR_CACHE_H_
 #define VFS_ATTR_CACHE_H_
 
@@ -11,20 +12,23 @@
 
 namespace vfs {
 
-// The monotonic time until which something fetched at `now` stays valid, given a
-// validity of `seconds` + `nanoseconds` (saturating). A zero validity gives `now`, which
-// is already expired: the next use asks again.
+// The monotonic time until which something fetched at `now` stays valid, given
+// a validity of `seconds` + `nanoseconds` (saturating). A zero validity gives
+// `now`, which is already expired: the next use asks again.
 uint64_t ValidUntil(uint64_t now, uint64_t seconds, uint32_t nanoseconds);
 
 // Whether a deadline from ValidUntil has not yet passed at `now`.
-inline bool StillValid(uint64_t valid_until, uint64_t now) { return now < valid_until; }
+inline bool StillValid(uint64_t valid_until, uint64_t now) {
+  return now < valid_until;
+}
 
 // A node's cached attributes and how long they hold (thread-safe).
 class AttrCache {
  public:
   explicit AttrCache(driver::Platform& platform);
 
-  // The cached attributes when they are still valid; false when the caller must ask.
+  // The cached attributes when they are still valid; false when the caller must
+  // ask.
   bool Get(Stat* out);
   void Set(const Stat& attributes, uint64_t valid_until);
   // Forgets them (after a change whose result the device did not report).

@@ -29,4 +29,3 @@ bool DirentWriter::Add(uint64_t ino, uint64_t next_position, uint8_t type,
 }
 
 }  // namespace vfs
-

@@ -4,8 +4,9 @@
 
 namespace vfs {
 
-// Every OpenFile released here is released after the lock is dropped: its last release
-// may call into a filesystem (FUSE RELEASE), which may block on a device.
+// Every OpenFile released here is released after the lock is dropped: its last
+// release may call into a filesystem (FUSE RELEASE), which may block on a
+// device.
 
 FdTable::FdTable(driver::Platform& platform) : lock_(platform.CreateLock()) {}
 

@@ -22,8 +22,8 @@ class FdTable {
 
   // The lowest free descriptor, now naming `file`. EMFILE when none is free.
   Result<int> Install(RefPtr<OpenFile> file, bool close_on_exec);
-  // The file `fd` names (EBADF). The reference keeps it alive even if `fd` is closed by
-  // another thread meanwhile.
+  // The file `fd` names (EBADF). The reference keeps it alive even if `fd` is
+  // closed by another thread meanwhile.
   Result<RefPtr<OpenFile>> Get(int fd);
   Result<void> Close(int fd);
   // A new lowest descriptor for the same open file, close-on-exec clear.

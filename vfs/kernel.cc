@@ -50,7 +50,8 @@ Result<void> Kernel::Unmount(std::string_view path) {
     if (!where->mount()->mountpoint()) return Error{EBUSY};
     mount = where->mount();
   }
-  // Only the table's reference and `mount` remain unless something uses the mount.
+  // Only the table's reference and `mount` remain unless something uses the
+  // mount.
   return mounts_.Remove(std::move(mount));
 }
 

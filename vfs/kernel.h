@@ -1,6 +1,6 @@
-// vfs::Kernel: the VFS state of the one process this kernel runs: its mount table,
-// descriptor table, root and current directory, and umask. vfs/posix.h acts on the
-// kernel that Boot brought up.
+// vfs::Kernel: the VFS state of the one process this kernel runs: its mount
+// table, descriptor table, root and current directory, and umask. vfs/posix.h
+// acts on the kernel that Boot brought up.
 #ifndef VFS_KERNEL_H_
 #define VFS_KERNEL_H_
 
@@ -44,11 +44,12 @@ class Kernel {
     return umask_.exchange(mask & 0777, std::memory_order_relaxed);
   }
 
-  // Mounts the filesystem whose root is `root` on the directory at `path` (symlinks
-  // followed). ENOTDIR, ENOENT, EBUSY (the namespace root).
+  // Mounts the filesystem whose root is `root` on the directory at `path`
+  // (symlinks followed). ENOTDIR, ENOENT, EBUSY (the namespace root).
   Result<void> Mount(std::string_view path, RefPtr<Node> root);
-  // Unmounts what is mounted at `path`. EINVAL when nothing is, EBUSY while files are
-  // open on it, a current directory lies in it, or something is mounted inside it.
+  // Unmounts what is mounted at `path`. EINVAL when nothing is, EBUSY while
+  // files are open on it, a current directory lies in it, or something is
+  // mounted inside it.
   Result<void> Unmount(std::string_view path);
 
   // Closes every descriptor, returns to "/" and drops every mount.
@@ -68,9 +69,10 @@ struct BootOptions {
   MemFsOptions root_fs;
 };
 
-// Boots the VFS of this process: a MemFs at "/" holding "/tmp" (mode 1777), the current
-// directory at "/". EBUSY when already booted. Boot, Shutdown and the calls of
-// vfs/posix.h must not race with each other; calls among themselves may.
+// Boots the VFS of this process: a MemFs at "/" holding "/tmp" (mode 1777), the
+// current directory at "/". EBUSY when already booted. Boot, Shutdown and the
+// calls of vfs/posix.h must not race with each other; calls among themselves
+// may.
 Result<void> Boot(driver::Platform& platform, const BootOptions& options = {});
 // Closes everything and frees the namespace; Boot may run again afterwards.
 void Shutdown();

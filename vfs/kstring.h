@@ -1,5 +1,6 @@
-// KString: an owned, immutable, NUL-terminated string for kernel code, which cannot use
-// std::string (libstdc++ instantiates it out of line, so it does not link freestanding).
+// KString: an owned, immutable, NUL-terminated string for kernel code, which
+// cannot use std::string (libstdc++ instantiates it out of line, so it does not
+// link freestanding).
 #ifndef VFS_KSTRING_H_
 #define VFS_KSTRING_H_
 

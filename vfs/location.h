@@ -1,10 +1,11 @@
 // vfs::Location and vfs::Mount: where in the namespace a path walk stands.
 //
-// A Location is a node on a mount plus the way back up: its parent location and the name
-// it has there. Locations are made as a walk goes down, and only live as long as someone
-// holds them (a walk in progress, the current directory, an open file, a mount). ".."
-// follows the parent link, which is how it leaves a mounted filesystem's root for the
-// directory it is mounted on; getcwd reads the names back up.
+// A Location is a node on a mount plus the way back up: its parent location and
+// the name it has there. Locations are made as a walk goes down, and only live
+// as long as someone holds them (a walk in progress, the current directory, an
+// open file, a mount). ".." follows the parent link, which is how it leaves a
+// mounted filesystem's root for the directory it is mounted on; getcwd reads
+// the names back up.
 #ifndef VFS_LOCATION_H_
 #define VFS_LOCATION_H_
 

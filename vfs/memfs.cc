@@ -7,13 +7,17 @@
 namespace vfs {
 
 MemFs::MemFs(driver::Platform& platform, const MemFsOptions& options)
-    : platform_(platform), options_(options), tree_lock_(platform.CreateLock()) {}
+    : platform_(platform),
+      options_(options),
+      tree_lock_(platform.CreateLock()) {}
 
-RefPtr<Node> MemFs::Create(driver::Platform& platform, const MemFsOptions& options) {
+RefPtr<Node> MemFs::Create(driver::Platform& platform,
+                           const MemFsOptions& options) {
   RefPtr<MemFs> fs(new MemFs(platform, options));
   uint64_t ino = 0;
   fs->AllocateNode(&ino);
-  return MakeRef<memfs::Directory>(fs, ino, options.root_mode & kPermissionMask, nullptr);
+  return MakeRef<memfs::Directory>(fs, ino, options.root_mode & kPermissionMask,
+                                   nullptr);
 }
 
 bool MemFs::AllocateNode(uint64_t* ino) {
@@ -36,7 +40,9 @@ bool MemFs::AllocatePage() {
   return true;
 }
 
-void MemFs::FreePages(uint64_t count) { pages_.fetch_sub(count, std::memory_order_relaxed); }
+void MemFs::FreePages(uint64_t count) {
+  pages_.fetch_sub(count, std::memory_order_relaxed);
+}
 
 StatFs MemFs::GetFsStat() const {
   uint64_t capacity = options_.capacity_bytes / kPageSize;

@@ -1,4 +1,5 @@
-// memfs directories: the entry table, namespace operations and directory reading.
+// memfs directories: the entry table, namespace operations and directory
+// reading.
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -67,7 +68,8 @@ void EntryTable::Grow() {
 
 void EntryTable::Insert(std::string_view name, RefPtr<MemNode> node) {
   if (ordered_.size() + 1 > buckets_.size()) Grow();
-  auto* entry = new Entry{KString(name), std::move(node), next_position_++, nullptr};
+  auto* entry =
+      new Entry{KString(name), std::move(node), next_position_++, nullptr};
   size_t b = Bucket(name);
   entry->next_in_bucket = buckets_[b];
   buckets_[b] = entry;
@@ -106,7 +108,8 @@ const EntryTable::Entry* EntryTable::After(const Entry* entry) const {
 
 // ---- Directory. ----
 
-Directory::Directory(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode, Directory* parent)
+Directory::Directory(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode,
+                     Directory* parent)
     : MemNode(std::move(fs), ino, kTypeDirectory, mode), parent_(parent) {
   AddLinks(2);  // Its entry in the parent (or the mount) and its own ".".
 }
@@ -114,13 +117,15 @@ Directory::Directory(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode, Directory* p
 Directory::~Directory() = default;
 
 void Directory::FillSize(Stat& st) const {
-  st.st_size = static_cast<int64_t>(entry_count_.load(std::memory_order_relaxed) + 2) *
-               kBogoDirentSize;
+  st.st_size =
+      static_cast<int64_t>(entry_count_.load(std::memory_order_relaxed) + 2) *
+      kBogoDirentSize;
   st.st_blocks = 0;
 }
 
 Result<RefPtr<OpenFile>> Directory::Open(int flags) {
-  return RefPtr<OpenFile>(MakeRef<OpenDirectory>(RefPtr<Directory>(this), flags));
+  return RefPtr<OpenFile>(
+      MakeRef<OpenDirectory>(RefPtr<Directory>(this), flags));
 }
 
 Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
@@ -193,7 +198,8 @@ Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
   return {};
 }
 
-Result<void> Directory::Symlink(std::string_view name, std::string_view target) {
+Result<void> Directory::Symlink(std::string_view name,
+                                std::string_view target) {
   driver::LockGuard guard(fs().tree_lock());
   TRY(CheckCanAdd(name));
   uint64_t ino;
@@ -239,8 +245,9 @@ Result<void> Directory::Rmdir(std::string_view name) {
   return {};
 }
 
-// The checks follow Linux's order: lookups, then the ancestry traps of lock_rename, then
-// "same inode is a no-op", then the type rules, then emptiness.
+// The checks follow Linux's order: lookups, then the ancestry traps of
+// lock_rename, then "same inode is a no-op", then the type rules, then
+// emptiness.
 Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
                                std::string_view new_name) {
   auto& new_dir = static_cast<Directory&>(new_dir_node);
@@ -274,7 +281,8 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
     replaced = to->node;
     new_dir.RemoveEntry(to);
   }
-  // Move the entry. The node keeps its links; a directory's ".." changes parent.
+  // Move the entry. The node keeps its links; a directory's ".." changes
+  // parent.
   DetachEntry(entries_.Find(old_name));
   source->Touch(/*contents=*/false);
   if (source->is_directory() && this != &new_dir) {
@@ -294,15 +302,18 @@ Result<void> Directory::ReadEntries(DirentWriter& out, uint64_t position) {
   }
   if (position == 1) {
     uint64_t parent_ino = parent_ ? parent_->ino() : ino();
-    if (!out.Add(parent_ino, kFirstEntryPosition, DirentTypeOf(kTypeDirectory), "..")) {
+    if (!out.Add(parent_ino, kFirstEntryPosition, DirentTypeOf(kTypeDirectory),
+                 "..")) {
       return {};
     }
     position = kFirstEntryPosition;
   }
-  for (const EntryTable::Entry* e = entries_.FirstFrom(position - kFirstEntryPosition); e;
-       e = entries_.After(e)) {
+  for (const EntryTable::Entry* e =
+           entries_.FirstFrom(position - kFirstEntryPosition);
+       e; e = entries_.After(e)) {
     uint64_t next = e->position + 1 + kFirstEntryPosition;
-    if (!out.Add(e->node->ino(), next, DirentTypeOf(e->node->type()), e->name.view())) {
+    if (!out.Add(e->node->ino(), next, DirentTypeOf(e->node->type()),
+                 e->name.view())) {
       break;
     }
   }

@@ -69,7 +69,8 @@ File::Page* File::PageForWrite(uint64_t index) {
 Result<size_t> File::Read(std::span<std::byte> buffer, uint64_t offset) {
   driver::LockGuard guard(*lock_);
   if (offset >= size_) return size_t{0};
-  size_t length = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size_ - offset));
+  size_t length =
+      static_cast<size_t>(std::min<uint64_t>(buffer.size(), size_ - offset));
   size_t done = 0;
   while (done < length) {
     uint64_t at = offset + done;
@@ -91,8 +92,8 @@ Result<size_t> File::Write(std::span<const std::byte> data, uint64_t* offset,
   if (append) *offset = size_;
   if (data.empty()) return size_t{0};
   if (*offset >= kMaxFileSize) return Error{EFBIG};
-  size_t length =
-      static_cast<size_t>(std::min<uint64_t>(data.size(), kMaxFileSize - *offset));
+  size_t length = static_cast<size_t>(
+      std::min<uint64_t>(data.size(), kMaxFileSize - *offset));
   size_t done = 0;
   while (done < length) {
     uint64_t at = *offset + done;
@@ -118,8 +119,8 @@ void File::FillSize(Stat& st) const {
 Result<void> File::Resize(uint64_t size) {
   if (size > kMaxFileSize) return Error{EFBIG};
   if (size < size_) {
-    // Drop the pages wholly past the end, and zero the tail of the last one, so that
-    // growing the file again reads zeros there.
+    // Drop the pages wholly past the end, and zero the tail of the last one, so
+    // that growing the file again reads zeros there.
     uint64_t keep = (size + kPageSize - 1) / kPageSize;
     auto first_dropped = std::lower_bound(
         pages_.begin(), pages_.end(), keep,
@@ -128,7 +129,8 @@ Result<void> File::Resize(uint64_t size) {
     pages_.erase(first_dropped, pages_.end());
     if (size % kPageSize != 0) {
       if (Page* page = FindPage(size / kPageSize)) {
-        memset(page->data() + size % kPageSize, 0, kPageSize - size % kPageSize);
+        memset(page->data() + size % kPageSize, 0,
+               kPageSize - size % kPageSize);
       }
     }
   }

@@ -1,8 +1,9 @@
 // The nodes of vfs::MemFs (internal to memfs_*.cc).
 //
-// Locking: MemFs::tree_lock() guards every directory's entries, each directory's parent
-// and removed flag, and link counts; a node's own lock guards its attributes and, for a
-// file, its pages. The tree lock is taken first when both are needed.
+// Locking: MemFs::tree_lock() guards every directory's entries, each
+// directory's parent and removed flag, and link counts; a node's own lock
+// guards its attributes and, for a file, its pages. The tree lock is taken
+// first when both are needed.
 #ifndef VFS_MEMFS_NODES_H_
 #define VFS_MEMFS_NODES_H_
 
@@ -50,7 +51,8 @@ class MemNode : public Node {
 
   // Size and blocks for stat (node lock held).
   virtual void FillSize(Stat& st) const = 0;
-  // Applies a size change (node lock held); EISDIR / EINVAL when the node has no size.
+  // Applies a size change (node lock held); EISDIR / EINVAL when the node has
+  // no size.
   virtual Result<void> Resize(uint64_t size) = 0;
 
   std::unique_ptr<driver::Lock> lock_;
@@ -74,7 +76,8 @@ class File final : public MemNode {
   Result<RefPtr<OpenFile>> Open(int flags) override;
 
   Result<size_t> Read(std::span<std::byte> buffer, uint64_t offset);
-  Result<size_t> Write(std::span<const std::byte> data, uint64_t* offset, bool append);
+  Result<size_t> Write(std::span<const std::byte> data, uint64_t* offset,
+                       bool append);
 
  protected:
   void FillSize(Stat& st) const override;
@@ -110,9 +113,10 @@ class Symlink final : public MemNode {
   const KString target_;
 };
 
-// The entries of one directory: found by name through a hash table, listed in the order
-// they were added. Each entry keeps the position it was given when added, so a reader
-// resumes after a removal or an addition exactly where it stopped.
+// The entries of one directory: found by name through a hash table, listed in
+// the order they were added. Each entry keeps the position it was given when
+// added, so a reader resumes after a removal or an addition exactly where it
+// stopped.
 class EntryTable {
  public:
   struct Entry {
@@ -154,7 +158,8 @@ class Directory final : public MemNode {
 
   Result<RefPtr<OpenFile>> Open(int flags) override;
   Result<RefPtr<Node>> Lookup(std::string_view name) override;
-  Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode, int flags) override;
+  Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
+                                  int flags) override;
   Result<void> Mkdir(std::string_view name, uint32_t mode) override;
   Result<void> Symlink(std::string_view name, std::string_view target) override;
   Result<void> Link(std::string_view name, Node& target) override;
@@ -172,16 +177,19 @@ class Directory final : public MemNode {
  private:
   // With the tree lock held: ENOENT once removed, EEXIST when `name` is taken.
   Result<void> CheckCanAdd(std::string_view name) const;
-  // With the tree lock held: whether this directory is `dir` or one of its ancestors.
+  // With the tree lock held: whether this directory is `dir` or one of its
+  // ancestors.
   bool Contains(const Directory* dir) const;
-  // With the tree lock held: takes the entry out of the table (and updates times).
+  // With the tree lock held: takes the entry out of the table (and updates
+  // times).
   RefPtr<MemNode> DetachEntry(EntryTable::Entry* entry);
   // DetachEntry, and the link counts of a removal.
   void RemoveEntry(EntryTable::Entry* entry);
   void AddEntry(std::string_view name, RefPtr<MemNode> node);
 
   EntryTable entries_;
-  std::atomic<size_t> entry_count_{0};  // entries_.size(), for stat without the tree lock.
+  std::atomic<size_t> entry_count_{
+      0};              // entries_.size(), for stat without the tree lock.
   Directory* parent_;  // Null for the root and once removed.
   bool removed_ = false;
 };

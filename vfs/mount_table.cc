@@ -4,7 +4,8 @@
 
 namespace vfs {
 
-MountTable::MountTable(driver::Platform& platform) : lock_(platform.CreateLock()) {}
+MountTable::MountTable(driver::Platform& platform)
+    : lock_(platform.CreateLock()) {}
 
 MountTable::~MountTable() { Clear(); }
 
@@ -14,13 +15,16 @@ RefPtr<Mount> MountTable::MountRoot(RefPtr<Node> root) {
   return root_;
 }
 
-Result<RefPtr<Mount>> MountTable::Add(RefPtr<Location> where, RefPtr<Node> root) {
-  if (!where->node()->is_directory() || !root->is_directory()) return Error{ENOTDIR};
+Result<RefPtr<Mount>> MountTable::Add(RefPtr<Location> where,
+                                      RefPtr<Node> root) {
+  if (!where->node()->is_directory() || !root->is_directory())
+    return Error{ENOTDIR};
   if (!where->parent()) return Error{EBUSY};
   Mount* parent = where->mount().get();
   Node* covered = where->node().get();
   driver::LockGuard guard(*lock_);
-  auto mount = MakeRef<Mount>(std::move(root), std::move(where), next_device_++);
+  auto mount =
+      MakeRef<Mount>(std::move(root), std::move(where), next_device_++);
   entries_.push_back({mount, parent, covered});
   covered->mounts_.fetch_add(1, std::memory_order_release);
   return mount;
@@ -39,7 +43,8 @@ RefPtr<Mount> MountTable::MountedOn(const Mount& mount, const Node& node) {
 }
 
 Result<void> MountTable::Remove(RefPtr<Mount> mount) {
-  RefPtr<Mount> removed;  // Released after the lock, so no filesystem runs under it.
+  RefPtr<Mount>
+      removed;  // Released after the lock, so no filesystem runs under it.
   {
     driver::LockGuard guard(*lock_);
     size_t i = 0;

@@ -1,8 +1,8 @@
 // vfs::MountTable: which filesystem is mounted on which directory.
 //
-// A mount covers a directory node as seen through one mount (the pair mount, node); a
-// path walk that reaches that pair continues at the mounted root instead. Mounts stack:
-// mounting on a mount's root covers it in turn.
+// A mount covers a directory node as seen through one mount (the pair mount,
+// node); a path walk that reaches that pair continues at the mounted root
+// instead. Mounts stack: mounting on a mount's root covers it in turn.
 #ifndef VFS_MOUNT_TABLE_H_
 #define VFS_MOUNT_TABLE_H_
 
@@ -26,16 +26,17 @@ class MountTable {
   // Mounts `root` as the namespace root. Once, first.
   RefPtr<Mount> MountRoot(RefPtr<Node> root);
 
-  // Mounts `root` on the directory at `where`. ENOTDIR when `where` is no directory,
-  // EBUSY when it is the namespace root.
+  // Mounts `root` on the directory at `where`. ENOTDIR when `where` is no
+  // directory, EBUSY when it is the namespace root.
   Result<RefPtr<Mount>> Add(RefPtr<Location> where, RefPtr<Node> root);
 
   // What is mounted on `node` seen through `mount`; null when nothing is.
   RefPtr<Mount> MountedOn(const Mount& mount, const Node& node);
 
-  // Unmounts `mount`. EINVAL when it is not mounted (or is the root), EBUSY while anything
-  // but the table and the caller's `mount` holds it: open files, current directories,
-  // locations of walks in progress and mounts below it all hold a reference.
+  // Unmounts `mount`. EINVAL when it is not mounted (or is the root), EBUSY
+  // while anything but the table and the caller's `mount` holds it: open files,
+  // current directories, locations of walks in progress and mounts below it all
+  // hold a reference.
   Result<void> Remove(RefPtr<Mount> mount);
 
   // Drops every mount, innermost first, busy or not (shutdown).
@@ -44,8 +45,8 @@ class MountTable {
  private:
   struct Entry {
     RefPtr<Mount> mount;
-    Mount* parent;      // The mount the covered node belongs to.
-    Node* mountpoint;   // The covered node, held by mount->mountpoint().
+    Mount* parent;     // The mount the covered node belongs to.
+    Node* mountpoint;  // The covered node, held by mount->mountpoint().
   };
 
   std::unique_ptr<driver::Lock> lock_;

@@ -4,8 +4,8 @@
 
 namespace vfs {
 
-// Without an operation Linux answers EPERM for a change of the namespace, ENOTDIR when the
-// node is no directory, EINVAL for readlink of a non-symlink.
+// Without an operation Linux answers EPERM for a change of the namespace,
+// ENOTDIR when the node is no directory, EINVAL for readlink of a non-symlink.
 namespace {
 Error DirectoryOnly(const Node& node, int otherwise) {
   return Error{node.is_directory() ? otherwise : ENOTDIR};
@@ -29,9 +29,15 @@ Result<void> Node::Mkdir(std::string_view, uint32_t) {
 Result<void> Node::Symlink(std::string_view, std::string_view) {
   return DirectoryOnly(*this, EPERM);
 }
-Result<void> Node::Link(std::string_view, Node&) { return DirectoryOnly(*this, EPERM); }
-Result<void> Node::Unlink(std::string_view) { return DirectoryOnly(*this, EPERM); }
-Result<void> Node::Rmdir(std::string_view) { return DirectoryOnly(*this, EPERM); }
+Result<void> Node::Link(std::string_view, Node&) {
+  return DirectoryOnly(*this, EPERM);
+}
+Result<void> Node::Unlink(std::string_view) {
+  return DirectoryOnly(*this, EPERM);
+}
+Result<void> Node::Rmdir(std::string_view) {
+  return DirectoryOnly(*this, EPERM);
+}
 Result<void> Node::Rename(std::string_view, Node&, std::string_view) {
   return DirectoryOnly(*this, EPERM);
 }

@@ -1,20 +1,27 @@
-// vfs::Node: a file, directory or symlink of some filesystem, as the VFS sees it.
+// vfs::Node: a file, directory or symlink of some filesystem, as the VFS sees
+// it.
 //
-// A filesystem type plugs in by deriving from Node (and from OpenFile for what open(2)
-// returns) and mounting its root node. The VFS walks paths one component at a time with
-// Lookup, and keeps a node only as long as it holds a reference: when the last RefPtr
-// goes, OnLastReference runs (a FUSE client sends FORGET there).
+// A filesystem type plugs in by deriving from Node (and from OpenFile for what
+// open(2) returns) and mounting its root node. The VFS walks paths one
+// component at a time with Lookup, and keeps a node only as long as it holds a
+// reference: when the last RefPtr goes, OnLastReference runs (a FUSE client
+// sends FORGET there).
 //
 // Contract for every method:
-//  - `name` is one component: never empty, never "." or "..", no '/', at most kNameMax
-//    bytes. The VFS handles ".", "..", symlinks, mount points and trailing slashes.
+//  - `name` is one component: never empty, never "." or "..", no '/', at most
+//  kNameMax
+//    bytes. The VFS handles ".", "..", symlinks, mount points and trailing
+//    slashes.
 //  - A directory method is only called on a node whose type() is a directory.
-//  - Two nodes passed together (Rename, Link) are of the same mount, hence the same
+//  - Two nodes passed together (Rename, Link) are of the same mount, hence the
+//  same
 //    filesystem: an implementation may static_cast them to its own type.
-//  - Calls come from any thread, concurrently; an implementation locks what it shares.
-//    The VFS holds none of its own locks while it calls a node, so a node may block
-//    (wait for a device).
-//  - Errors are positive errno values. The defaults below return what Linux returns when
+//  - Calls come from any thread, concurrently; an implementation locks what it
+//  shares.
+//    The VFS holds none of its own locks while it calls a node, so a node may
+//    block (wait for a device).
+//  - Errors are positive errno values. The defaults below return what Linux
+//  returns when
 //    a filesystem lacks the operation.
 #ifndef VFS_NODE_H_
 #define VFS_NODE_H_
@@ -38,8 +45,9 @@ class OpenFile;
 
 class Node : public RefCounted {
  public:
-  // `type` is the file type bits of st_mode (kTypeDirectory, kTypeRegular...). A node's
-  // type never changes: the VFS decides on it without asking for attributes.
+  // `type` is the file type bits of st_mode (kTypeDirectory, kTypeRegular...).
+  // A node's type never changes: the VFS decides on it without asking for
+  // attributes.
   explicit Node(uint32_t type) : type_(type & kTypeMask) {}
 
   uint32_t type() const { return type_; }
@@ -52,10 +60,10 @@ class Node : public RefCounted {
   virtual Result<Stat> GetAttr() = 0;
   // Applies `change` (chmod, truncate, utimes) and returns the new attributes.
   virtual Result<Stat> SetAttr(const AttrChange& change);
-  // Opens the node. `flags` are open(2)'s minus what the VFS consumed (O_CREAT, O_EXCL,
-  // O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC): the access mode, O_APPEND, O_NONBLOCK, O_SYNC and
-  // O_TRUNC, which the filesystem applies to a regular file. Directories are opened
-  // read-only, to read entries from.
+  // Opens the node. `flags` are open(2)'s minus what the VFS consumed (O_CREAT,
+  // O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC): the access mode, O_APPEND,
+  // O_NONBLOCK, O_SYNC and O_TRUNC, which the filesystem applies to a regular
+  // file. Directories are opened read-only, to read entries from.
   virtual Result<RefPtr<OpenFile>> Open(int flags);
   // Statistics of the filesystem the node is on.
   virtual Result<StatFs> GetFsStat();
@@ -67,10 +75,11 @@ class Node : public RefCounted {
   // ---- Directories. ----
   // The child called `name`; ENOENT when there is none.
   virtual Result<RefPtr<Node>> Lookup(std::string_view name);
-  // Creates the regular file `name` (EEXIST if the name is taken) and opens it with
-  // `flags` (as for Open), in one step as FUSE's CREATE does. `mode` is permission bits,
-  // the umask already applied.
-  virtual Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode, int flags);
+  // Creates the regular file `name` (EEXIST if the name is taken) and opens it
+  // with `flags` (as for Open), in one step as FUSE's CREATE does. `mode` is
+  // permission bits, the umask already applied.
+  virtual Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
+                                          int flags);
   virtual Result<void> Mkdir(std::string_view name, uint32_t mode);
   virtual Result<void> Symlink(std::string_view name, std::string_view target);
   // Adds `name` as a new hard link to `target` (not a directory).
@@ -79,14 +88,17 @@ class Node : public RefCounted {
   virtual Result<void> Unlink(std::string_view name);
   // Removes the empty directory `name` (ENOTDIR, ENOTEMPTY).
   virtual Result<void> Rmdir(std::string_view name);
-  // rename(2) of `old_name` here to `new_name` in `new_dir`, replacing what is there
-  // under POSIX's rules (EISDIR, ENOTDIR, ENOTEMPTY, EINVAL for a directory moved below
-  // itself). The VFS has already refused "." and "..", mount points and cross-mount moves.
+  // rename(2) of `old_name` here to `new_name` in `new_dir`, replacing what is
+  // there under POSIX's rules (EISDIR, ENOTDIR, ENOTEMPTY, EINVAL for a
+  // directory moved below itself). The VFS has already refused "." and "..",
+  // mount points and cross-mount moves.
   virtual Result<void> Rename(std::string_view old_name, Node& new_dir,
                               std::string_view new_name);
 
   // True while something is mounted on this node (kept by the mount table).
-  bool has_mounts() const { return mounts_.load(std::memory_order_acquire) != 0; }
+  bool has_mounts() const {
+    return mounts_.load(std::memory_order_acquire) != 0;
+  }
 
  private:
   friend class MountTable;

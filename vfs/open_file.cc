@@ -8,7 +8,8 @@
 namespace vfs {
 namespace {
 
-// Linux caps one read or write at MAX_RW_COUNT (INT_MAX rounded down to a page).
+// Linux caps one read or write at MAX_RW_COUNT (INT_MAX rounded down to a
+// page).
 constexpr size_t kMaxTransfer = 0x7ffff000;
 constexpr uint64_t kMaxOffset = std::numeric_limits<int64_t>::max();
 
@@ -20,11 +21,15 @@ Span Clamp(Span span) {
 }  // namespace
 
 OpenFile::OpenFile(driver::Platform& platform, RefPtr<Node> node, int flags)
-    : node_(std::move(node)), flags_(flags), position_lock_(platform.CreateLock()) {}
+    : node_(std::move(node)),
+      flags_(flags),
+      position_lock_(platform.CreateLock()) {}
 
 OpenFile::~OpenFile() = default;
 
-void OpenFile::SetLocation(RefPtr<Location> location) { location_ = std::move(location); }
+void OpenFile::SetLocation(RefPtr<Location> location) {
+  location_ = std::move(location);
+}
 
 Result<size_t> OpenFile::Read(std::span<std::byte> buffer) {
   if (!readable()) return Error{EBADF};
@@ -51,8 +56,10 @@ Result<size_t> OpenFile::Pread(std::span<std::byte> buffer, int64_t offset) {
   return ReadAt(Clamp(buffer), static_cast<uint64_t>(offset));
 }
 
-// As on Linux, pwrite on an O_APPEND file appends; the file offset does not move.
-Result<size_t> OpenFile::Pwrite(std::span<const std::byte> data, int64_t offset) {
+// As on Linux, pwrite on an O_APPEND file appends; the file offset does not
+// move.
+Result<size_t> OpenFile::Pwrite(std::span<const std::byte> data,
+                                int64_t offset) {
   if (!writable()) return Error{EBADF};
   if (offset < 0) return Error{EINVAL};
   uint64_t at = static_cast<uint64_t>(offset);
@@ -126,13 +133,17 @@ Result<void> OpenFile::Fchmod(uint32_t mode) {
 
 Result<uint32_t> OpenFile::Poll(uint32_t events) { return PollReady(events); }
 
-Result<size_t> OpenFile::ReadAt(std::span<std::byte>, uint64_t) { return Error{EINVAL}; }
+Result<size_t> OpenFile::ReadAt(std::span<std::byte>, uint64_t) {
+  return Error{EINVAL};
+}
 
 Result<size_t> OpenFile::WriteAt(std::span<const std::byte>, uint64_t*, bool) {
   return Error{EINVAL};
 }
 
-Result<void> OpenFile::ReadDirectory(DirentWriter&, uint64_t) { return Error{ENOTDIR}; }
+Result<void> OpenFile::ReadDirectory(DirentWriter&, uint64_t) {
+  return Error{ENOTDIR};
+}
 
 Result<Stat> OpenFile::GetAttr() { return node_->GetAttr(); }
 

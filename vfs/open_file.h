@@ -1,9 +1,11 @@
-// vfs::OpenFile: an open file description, what open(2) creates and dup(2) shares.
+// vfs::OpenFile: an open file description, what open(2) creates and dup(2)
+// shares.
 //
-// The public methods are the system-call level operations the descriptor layer calls:
-// they check the access mode, keep the file offset (shared by every descriptor dup'ed
-// from one open), and serialise the calls that move it. A filesystem derives from
-// OpenFile and overrides the protected hooks, which see explicit offsets only.
+// The public methods are the system-call level operations the descriptor layer
+// calls: they check the access mode, keep the file offset (shared by every
+// descriptor dup'ed from one open), and serialise the calls that move it. A
+// filesystem derives from OpenFile and overrides the protected hooks, which see
+// explicit offsets only.
 #ifndef VFS_OPEN_FILE_H_
 #define VFS_OPEN_FILE_H_
 
@@ -34,8 +36,8 @@ class OpenFile : public RefCounted {
   bool readable() const { return (flags_ & kOpenAccessMode) != kOpenWriteOnly; }
   bool writable() const { return (flags_ & kOpenAccessMode) != kOpenReadOnly; }
 
-  // Records where the file was opened (keeps its mount busy, gives fstat its st_dev).
-  // The VFS calls it once, before the file is shared.
+  // Records where the file was opened (keeps its mount busy, gives fstat its
+  // st_dev). The VFS calls it once, before the file is shared.
   void SetLocation(RefPtr<Location> location);
 
   // ---- System-call operations. ----
@@ -45,27 +47,30 @@ class OpenFile : public RefCounted {
   Result<size_t> Pwrite(std::span<const std::byte> data, int64_t offset);
   Result<uint64_t> Lseek(int64_t offset, int whence);
   Result<Stat> Fstat();
-  // Fills `buffer` with linux_dirent64 records from the current position on, and moves
-  // the position past them. EINVAL when not even one entry fits.
+  // Fills `buffer` with linux_dirent64 records from the current position on,
+  // and moves the position past them. EINVAL when not even one entry fits.
   Result<size_t> Getdents64(std::span<std::byte> buffer);
   Result<void> Ftruncate(int64_t length);
   Result<void> Fsync(bool data_only);
   Result<void> Fchmod(uint32_t mode);
-  // The subset of `events` (kPollIn, kPollOut) that would not block, plus error states.
+  // The subset of `events` (kPollIn, kPollOut) that would not block, plus error
+  // states.
   Result<uint32_t> Poll(uint32_t events);
 
  protected:
-  // ---- Filesystem hooks. Defaults behave like a file with no such operation. ----
-  // Reads at `offset`; 0 at end of file.
+  // ---- Filesystem hooks. Defaults behave like a file with no such operation.
+  // ---- Reads at `offset`; 0 at end of file.
   virtual Result<size_t> ReadAt(std::span<std::byte> buffer, uint64_t offset);
-  // Writes at *offset, or at the current end of file when `append`, and leaves *offset
-  // just past the written bytes.
-  virtual Result<size_t> WriteAt(std::span<const std::byte> data, uint64_t* offset,
-                                 bool append);
-  // Adds entries to `out` from directory position `position` on (0 is the start), until
-  // Add refuses one or the directory ends. Positions are the filesystem's cookies.
+  // Writes at *offset, or at the current end of file when `append`, and leaves
+  // *offset just past the written bytes.
+  virtual Result<size_t> WriteAt(std::span<const std::byte> data,
+                                 uint64_t* offset, bool append);
+  // Adds entries to `out` from directory position `position` on (0 is the
+  // start), until Add refuses one or the directory ends. Positions are the
+  // filesystem's cookies.
   virtual Result<void> ReadDirectory(DirentWriter& out, uint64_t position);
-  // Attributes through the open file (FUSE passes its file handle); default: the node's.
+  // Attributes through the open file (FUSE passes its file handle); default:
+  // the node's.
   virtual Result<Stat> GetAttr();
   virtual Result<Stat> SetAttr(const AttrChange& change);
   virtual Result<void> Sync(bool data_only);
@@ -75,8 +80,9 @@ class OpenFile : public RefCounted {
   RefPtr<Node> node_;
   const int flags_;
   RefPtr<Location> location_;
-  // Serialises read, write, lseek and getdents64 on this description: each both uses and
-  // moves the offset, and POSIX wants them atomic with respect to each other.
+  // Serialises read, write, lseek and getdents64 on this description: each both
+  // uses and moves the offset, and POSIX wants them atomic with respect to each
+  // other.
   std::unique_ptr<driver::Lock> position_lock_;
   uint64_t position_ = 0;
 };

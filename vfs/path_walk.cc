@@ -42,7 +42,8 @@ Result<RefPtr<Location>> PathWalker::FollowSymlink(const RefPtr<Location>& dir,
   return Walk(dir, target.view(), /*follow_final=*/true);
 }
 
-Result<RefPtr<Location>> PathWalker::Walk(RefPtr<Location> start, std::string_view path,
+Result<RefPtr<Location>> PathWalker::Walk(RefPtr<Location> start,
+                                          std::string_view path,
                                           bool follow_final) {
   if (path.empty()) return Error{ENOENT};
   RefPtr<Location> current = path[0] == '/' ? root_ : std::move(start);
@@ -82,7 +83,8 @@ Result<ParentPath> PathWalker::ResolveParentFrom(const RefPtr<Location>& start,
   begin = begin == std::string_view::npos ? 0 : begin + 1;
   std::string_view name = path.substr(begin, end - begin);
   // The prefix keeps its slash, so the walk insists that it names a directory.
-  result.dir = begin == 0 ? start : TRY(Walk(start, path.substr(0, begin), true));
+  result.dir =
+      begin == 0 ? start : TRY(Walk(start, path.substr(0, begin), true));
   if (name == ".") {
     result.last = ParentPath::Last::kDot;
   } else if (name == "..") {

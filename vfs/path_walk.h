@@ -1,11 +1,13 @@
 // vfs::PathWalker: turns a path into a Location, one component at a time.
 //
-// Absolute paths start at the namespace root, relative ones at the current directory.
-// "." stays, ".." follows the location's parent (so it leaves a mounted root for the
-// directory it covers, and stays at the namespace root), runs of slashes count as one, a
-// trailing slash demands a directory (and follows a final symlink). Symlinks met on the
-// way are followed; a final one only when asked. One walker counts every symlink it
-// follows, across calls, and fails with ELOOP past kMaxSymlinkFollows, as Linux does.
+// Absolute paths start at the namespace root, relative ones at the current
+// directory.
+// "." stays, ".." follows the location's parent (so it leaves a mounted root
+// for the directory it covers, and stays at the namespace root), runs of
+// slashes count as one, a trailing slash demands a directory (and follows a
+// final symlink). Symlinks met on the way are followed; a final one only when
+// asked. One walker counts every symlink it follows, across calls, and fails
+// with ELOOP past kMaxSymlinkFollows, as Linux does.
 //
 // The walker holds no lock: each step is a filesystem Lookup, which may block.
 #ifndef VFS_PATH_WALK_H_
@@ -21,8 +23,8 @@
 
 namespace vfs {
 
-// A path resolved up to its last component, for the calls that create, remove or
-// rename that component.
+// A path resolved up to its last component, for the calls that create, remove
+// or rename that component.
 struct ParentPath {
   enum class Last {
     kName,    // An ordinary name.
@@ -55,9 +57,10 @@ class PathWalker {
   Result<ParentPath> ResolveParentFrom(const RefPtr<Location>& start,
                                        std::string_view path);
 
-  // One component `name` (may be "." or "..") of the directory `dir`, crossing into
-  // whatever is mounted on the result. Does not follow a symlink.
-  Result<RefPtr<Location>> Step(const RefPtr<Location>& dir, std::string_view name);
+  // One component `name` (may be "." or "..") of the directory `dir`, crossing
+  // into whatever is mounted on the result. Does not follow a symlink.
+  Result<RefPtr<Location>> Step(const RefPtr<Location>& dir,
+                                std::string_view name);
 
   // Counts one more symlink followed: ELOOP past the limit.
   Result<void> CountSymlink();
@@ -66,7 +69,8 @@ class PathWalker {
   Result<RefPtr<Location>> Walk(RefPtr<Location> start, std::string_view path,
                                 bool follow_final);
   // Follows the symlink `link`, found in `dir`.
-  Result<RefPtr<Location>> FollowSymlink(const RefPtr<Location>& dir, Node& link);
+  Result<RefPtr<Location>> FollowSymlink(const RefPtr<Location>& dir,
+                                         Node& link);
 
   MountTable& mounts_;
   RefPtr<Location> root_;

@@ -1,10 +1,12 @@
-// The system-call layer of the VFS: POSIX's calls under POSIX's names, in namespace vfs.
+// The system-call layer of the VFS: POSIX's calls under POSIX's names, in
+// namespace vfs.
 //
-// Each returns what the system call returns on success (0, a descriptor, a byte count,
-// an offset) or a negative errno value, as a kernel's system-call entry points do. They
-// act on the kernel that vfs::Boot brought up (-ENOSYS before it). Flags, modes and
-// whence use Linux's values (glibc's O_*, S_*, SEEK_* macros are the same numbers).
-// Paths are NUL-terminated; over kPathMax bytes including the NUL is ENAMETOOLONG.
+// Each returns what the system call returns on success (0, a descriptor, a byte
+// count, an offset) or a negative errno value, as a kernel's system-call entry
+// points do. They act on the kernel that vfs::Boot brought up (-ENOSYS before
+// it). Flags, modes and whence use Linux's values (glibc's O_*, S_*, SEEK_*
+// macros are the same numbers). Paths are NUL-terminated; over kPathMax bytes
+// including the NUL is ENAMETOOLONG.
 #ifndef VFS_POSIX_H_
 #define VFS_POSIX_H_
 
@@ -43,8 +45,8 @@ int fchmod(int fd, uint32_t mode);
 // Fills `buffer` with Dirent64 records; 0 at the end of the directory.
 int64_t getdents64(int fd, void* buffer, size_t count);
 int chdir(const char* path);
-// As Linux's system call: the length of the path written, including its NUL; -ERANGE
-// when `size` is too small.
+// As Linux's system call: the length of the path written, including its NUL;
+// -ERANGE when `size` is too small.
 int64_t getcwd(char* buffer, size_t size);
 int dup(int fd);
 int dup2(int old_fd, int new_fd);
@@ -54,11 +56,13 @@ int chmod(const char* path, uint32_t mode);
 int access(const char* path, int mode);
 // Sets the umask; returns the previous one.
 uint32_t umask(uint32_t mask);
-// The open file's readiness for `events` (kPollIn, kPollOut), as poll(2) reports one fd.
+// The open file's readiness for `events` (kPollIn, kPollOut), as poll(2)
+// reports one fd.
 int poll_one(int fd, uint32_t events);
 
-// Mounting (not POSIX calls: the filesystem is given as its root node). mount puts `root`
-// on the directory `target`; umount removes what is mounted there (EBUSY while in use).
+// Mounting (not POSIX calls: the filesystem is given as its root node). mount
+// puts `root` on the directory `target`; umount removes what is mounted there
+// (EBUSY while in use).
 int mount(const char* target, RefPtr<Node> root);
 int umount(const char* target);
 

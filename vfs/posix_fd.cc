@@ -40,7 +40,8 @@ Result<size_t> Pread(int fd, void* buffer, size_t count, int64_t offset) {
   return file->Pread(bytes, offset);
 }
 
-Result<size_t> Pwrite(int fd, const void* buffer, size_t count, int64_t offset) {
+Result<size_t> Pwrite(int fd, const void* buffer, size_t count,
+                      int64_t offset) {
   RefPtr<OpenFile> file = TRY(FileOf(fd));
   auto bytes = TRY(UserBuffer(static_cast<const std::byte*>(buffer), count));
   return file->Pwrite(bytes, offset);
@@ -76,7 +77,9 @@ int close(int fd) {
   return static_cast<int>(Return(close(fd)));
 }
 
-int64_t read(int fd, void* buffer, size_t count) { return Return(Read(fd, buffer, count)); }
+int64_t read(int fd, void* buffer, size_t count) {
+  return Return(Read(fd, buffer, count));
+}
 
 int64_t write(int fd, const void* buffer, size_t count) {
   return Return(Write(fd, buffer, count));
@@ -98,9 +101,13 @@ int64_t lseek(int fd, int64_t offset, int whence) {
   return Return(seek());
 }
 
-int fstat(int fd, Stat* out) { return static_cast<int>(Return(Fstat(fd, out))); }
+int fstat(int fd, Stat* out) {
+  return static_cast<int>(Return(Fstat(fd, out)));
+}
 
-int fstatfs(int fd, StatFs* out) { return static_cast<int>(Return(Fstatfs(fd, out))); }
+int fstatfs(int fd, StatFs* out) {
+  return static_cast<int>(Return(Fstatfs(fd, out)));
+}
 
 int ftruncate(int fd, int64_t length) {
   auto truncate = [&]() -> Result<void> {

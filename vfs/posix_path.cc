@@ -1,5 +1,5 @@
-// System calls on paths. The checks and their order follow Linux's fs/namei.c and
-// fs/open.c, so that a caller sees the errno Linux would give.
+// System calls on paths. The checks and their order follow Linux's fs/namei.c
+// and fs/open.c, so that a caller sees the errno Linux would give.
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -15,16 +15,19 @@ using syscall::CurrentOrError;
 using syscall::Return;
 using syscall::UserPath;
 
-int AsInt(const Result<void>& result) { return static_cast<int>(Return(result)); }
+int AsInt(const Result<void>& result) {
+  return static_cast<int>(Return(result));
+}
 
 // Whether `found`, looked up in `dir`, is the root of something mounted there.
 bool IsMountpoint(const Location& dir, const Location& found) {
   return found.mount() != dir.mount();
 }
 
-// The last component of `parent` for a call that creates it (mkdir, link, symlink, as
-// Linux's filename_create): EEXIST when it exists or is "." or "..", ENOENT when it
-// does not but the path ended in a slash (a directory was asked for).
+// The last component of `parent` for a call that creates it (mkdir, link,
+// symlink, as Linux's filename_create): EEXIST when it exists or is "." or
+// "..", ENOENT when it does not but the path ended in a slash (a directory was
+// asked for).
 Result<void> CheckCreatable(PathWalker& walker, const ParentPath& parent,
                             bool allow_trailing_slash) {
   if (parent.last != Last::kName) return Error{EEXIST};
@@ -40,8 +43,9 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
   if (flags & (kOpenPath | kOpenTmpFile)) return Error{EOPNOTSUPP};
   if ((flags & kOpenAccessMode) == kOpenAccessMode) return Error{EINVAL};
   if ((flags & kOpenCreate) && (flags & kOpenDirectory)) return Error{EINVAL};
-  const int fs_flags = flags & ~(kOpenCreate | kOpenExclusive | kOpenNoFollow |
-                                 kOpenDirectory | kOpenCloseOnExec | kOpenNoCtty);
+  const int fs_flags =
+      flags & ~(kOpenCreate | kOpenExclusive | kOpenNoFollow | kOpenDirectory |
+                kOpenCloseOnExec | kOpenNoCtty);
   PathWalker walker = kernel->Walker();
   RefPtr<Location> location;
   RefPtr<OpenFile> file;
@@ -50,20 +54,23 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
   } else {
     ParentPath parent = TRY(walker.ResolveParent(path));
     for (;;) {
-      if (parent.last != Last::kName || parent.trailing_slash) return Error{EISDIR};
-      Result<RefPtr<Location>> found = walker.Step(parent.dir, parent.name.view());
+      if (parent.last != Last::kName || parent.trailing_slash)
+        return Error{EISDIR};
+      Result<RefPtr<Location>> found =
+          walker.Step(parent.dir, parent.name.view());
       if (!found.ok() && found.error() == ENOENT) {
         uint32_t permissions = mode & kPermissionMask & ~kernel->umask();
-        Result<RefPtr<OpenFile>> created =
-            parent.dir->node()->Create(parent.name.view(), permissions, fs_flags);
+        Result<RefPtr<OpenFile>> created = parent.dir->node()->Create(
+            parent.name.view(), permissions, fs_flags);
         if (!created.ok()) {
           // Someone else created it meanwhile: without O_EXCL, open theirs.
           if (created.error() == EEXIST && !(flags & kOpenExclusive)) continue;
           return Error{created.error()};
         }
         file = std::move(created).value();
-        location = MakeRef<Location>(parent.dir, parent.name.view(), parent.dir->mount(),
-                                     RefPtr<Node>(&file->node()));
+        location =
+            MakeRef<Location>(parent.dir, parent.name.view(),
+                              parent.dir->mount(), RefPtr<Node>(&file->node()));
         break;
       }
       location = TRY(std::move(found));
@@ -82,14 +89,15 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
     if (node.is_symlink()) return Error{ELOOP};  // Only with O_NOFOLLOW.
     if ((flags & kOpenCreate) && node.is_directory()) return Error{EISDIR};
     if ((flags & kOpenDirectory) && !node.is_directory()) return Error{ENOTDIR};
-    if (node.is_directory() &&
-        ((flags & kOpenAccessMode) != kOpenReadOnly || (flags & kOpenTruncate))) {
+    if (node.is_directory() && ((flags & kOpenAccessMode) != kOpenReadOnly ||
+                                (flags & kOpenTruncate))) {
       return Error{EISDIR};
     }
     file = TRY(node.Open(fs_flags));
   }
   file->SetLocation(std::move(location));
-  return kernel->files().Install(std::move(file), (flags & kOpenCloseOnExec) != 0);
+  return kernel->files().Install(std::move(file),
+                                 (flags & kOpenCloseOnExec) != 0);
 }
 
 Result<void> StatPath(const char* user_path, Stat* out, bool follow) {
@@ -165,14 +173,17 @@ Result<void> Rename(const char* user_old, const char* user_new) {
   if (from.dir->mount() != to.dir->mount()) return Error{EXDEV};
   if (from.last != Last::kName || to.last != Last::kName) return Error{EBUSY};
   RefPtr<Location> source = TRY(walker.Step(from.dir, from.name.view()));
-  if (!source->node()->is_directory() && (from.trailing_slash || to.trailing_slash)) {
+  if (!source->node()->is_directory() &&
+      (from.trailing_slash || to.trailing_slash)) {
     return Error{ENOTDIR};
   }
   if (IsMountpoint(*from.dir, *source)) return Error{EBUSY};
   Result<RefPtr<Location>> target = walker.Step(to.dir, to.name.view());
-  if (target.ok() && IsMountpoint(*to.dir, *target.value())) return Error{EBUSY};
+  if (target.ok() && IsMountpoint(*to.dir, *target.value()))
+    return Error{EBUSY};
   source.reset();
-  return from.dir->node()->Rename(from.name.view(), *to.dir->node(), to.name.view());
+  return from.dir->node()->Rename(from.name.view(), *to.dir->node(),
+                                  to.name.view());
 }
 
 Result<void> Link(const char* user_old, const char* user_new) {
@@ -180,7 +191,8 @@ Result<void> Link(const char* user_old, const char* user_new) {
   std::string_view new_path = TRY(UserPath(user_new));
   Kernel* kernel = TRY(CurrentOrError());
   PathWalker walker = kernel->Walker();
-  RefPtr<Location> source = TRY(walker.Resolve(old_path, /*follow_final=*/false));
+  RefPtr<Location> source =
+      TRY(walker.Resolve(old_path, /*follow_final=*/false));
   ParentPath to = TRY(walker.ResolveParent(new_path));
   TRY(CheckCreatable(walker, to, /*allow_trailing_slash=*/false));
   if (source->mount() != to.dir->mount()) return Error{EXDEV};
@@ -271,10 +283,11 @@ Result<void> Chmod(const char* user_path, uint32_t mode) {
   return {};
 }
 
-// A single root user: everything is readable and writable; execution needs an execute
-// bit somewhere (or a directory), as for root on Linux.
+// A single root user: everything is readable and writable; execution needs an
+// execute bit somewhere (or a directory), as for root on Linux.
 Result<void> Access(const char* user_path, int mode) {
-  if (mode & ~(kAccessRead | kAccessWrite | kAccessExecute)) return Error{EINVAL};
+  if (mode & ~(kAccessRead | kAccessWrite | kAccessExecute))
+    return Error{EINVAL};
   RefPtr<Location> location = TRY(ResolveFollowing(user_path));
   if ((mode & kAccessExecute) && !location->node()->is_directory()) {
     Stat st = TRY(location->node()->GetAttr());
@@ -304,8 +317,12 @@ int open(const char* path, int flags, uint32_t mode) {
   return static_cast<int>(Return(Open(checked.value(), flags, mode)));
 }
 
-int stat(const char* path, Stat* out) { return AsInt(StatPath(path, out, true)); }
-int lstat(const char* path, Stat* out) { return AsInt(StatPath(path, out, false)); }
+int stat(const char* path, Stat* out) {
+  return AsInt(StatPath(path, out, true));
+}
+int lstat(const char* path, Stat* out) {
+  return AsInt(StatPath(path, out, false));
+}
 int mkdir(const char* path, uint32_t mode) { return AsInt(Mkdir(path, mode)); }
 int rmdir(const char* path) { return AsInt(Rmdir(path)); }
 int unlink(const char* path) { return AsInt(Unlink(path)); }
@@ -321,9 +338,13 @@ int symlink(const char* target, const char* link_path) {
 int64_t readlink(const char* path, char* buffer, size_t size) {
   return Return(Readlink(path, buffer, size));
 }
-int truncate(const char* path, int64_t length) { return AsInt(Truncate(path, length)); }
+int truncate(const char* path, int64_t length) {
+  return AsInt(Truncate(path, length));
+}
 int chdir(const char* path) { return AsInt(Chdir(path)); }
-int64_t getcwd(char* buffer, size_t size) { return Return(Getcwd(buffer, size)); }
+int64_t getcwd(char* buffer, size_t size) {
+  return Return(Getcwd(buffer, size));
+}
 int statfs(const char* path, StatFs* out) { return AsInt(Statfs(path, out)); }
 int chmod(const char* path, uint32_t mode) { return AsInt(Chmod(path, mode)); }
 int access(const char* path, int mode) { return AsInt(Access(path, mode)); }

@@ -1,8 +1,9 @@
-// Intrusive reference counting for objects the VFS shares between threads and tables:
-// nodes, open files, mounts and locations.
+// Intrusive reference counting for objects the VFS shares between threads and
+// tables: nodes, open files, mounts and locations.
 //
-// The count lives in the object, so a filesystem sees the moment the VFS lets go of one of
-// its objects (OnLastReference) and can act on it: the virtio-fs node sends FORGET there.
+// The count lives in the object, so a filesystem sees the moment the VFS lets
+// go of one of its objects (OnLastReference) and can act on it: the virtio-fs
+// node sends FORGET there.
 #ifndef VFS_REF_COUNTED_H_
 #define VFS_REF_COUNTED_H_
 
@@ -19,9 +20,10 @@ class RefCounted {
 
   void AddRef() { count_.fetch_add(1, std::memory_order_relaxed); }
 
-  // Takes a reference only if the object is still alive (count above zero). A filesystem
-  // that finds objects through its own table (by inode or node id) uses this, because the
-  // object it finds may be on its way to OnLastReference on another thread.
+  // Takes a reference only if the object is still alive (count above zero). A
+  // filesystem that finds objects through its own table (by inode or node id)
+  // uses this, because the object it finds may be on its way to OnLastReference
+  // on another thread.
   bool TryAddRef() {
     uint32_t count = count_.load(std::memory_order_relaxed);
     while (count != 0) {
@@ -38,16 +40,17 @@ class RefCounted {
     if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) OnLastReference();
   }
 
-  // A snapshot; exact only while the caller excludes everyone who could take a new one.
+  // A snapshot; exact only while the caller excludes everyone who could take a
+  // new one.
   uint32_t ref_count() const { return count_.load(std::memory_order_acquire); }
 
  protected:
   RefCounted() = default;
   virtual ~RefCounted() = default;
 
-  // Runs when the last reference is released. The default deletes the object; an override
-  // may first tell the filesystem or device, and must end by deleting it (or handing it to
-  // someone who will).
+  // Runs when the last reference is released. The default deletes the object;
+  // an override may first tell the filesystem or device, and must end by
+  // deleting it (or handing it to someone who will).
   virtual void OnLastReference() { delete this; }
 
  private:
@@ -95,7 +98,9 @@ class RefPtr {
   T* operator->() const { return object_; }
   T& operator*() const { return *object_; }
   explicit operator bool() const { return object_ != nullptr; }
-  bool operator==(const RefPtr& other) const { return object_ == other.object_; }
+  bool operator==(const RefPtr& other) const {
+    return object_ == other.object_;
+  }
 
  private:
   T* object_ = nullptr;

@@ -19,8 +19,8 @@ struct Timespec {
   bool operator==(const Timespec&) const = default;
 };
 
-// What stat(2) reports. st_dev is filled in by the VFS (one device number per mount);
-// everything else comes from the filesystem.
+// What stat(2) reports. st_dev is filled in by the VFS (one device number per
+// mount); everything else comes from the filesystem.
 struct Stat {
   uint64_t st_dev = 0;
   uint64_t st_ino = 0;
@@ -52,8 +52,8 @@ struct StatFs {
   uint64_t f_flags = 0;
 };
 
-// A change of attributes (chmod, truncate, utimes, chown), as FUSE's SETATTR and the
-// kernel's iattr express it: `valid` says which fields are meant.
+// A change of attributes (chmod, truncate, utimes, chown), as FUSE's SETATTR
+// and the kernel's iattr express it: `valid` says which fields are meant.
 struct AttrChange {
   static constexpr uint32_t kMode = 1u << 0;
   static constexpr uint32_t kUid = 1u << 1;
@@ -61,8 +61,10 @@ struct AttrChange {
   static constexpr uint32_t kSize = 1u << 3;
   static constexpr uint32_t kAtime = 1u << 4;
   static constexpr uint32_t kMtime = 1u << 5;
-  static constexpr uint32_t kAtimeNow = 1u << 6;  // Set atime to the current time.
-  static constexpr uint32_t kMtimeNow = 1u << 7;  // Set mtime to the current time.
+  static constexpr uint32_t kAtimeNow = 1u
+                                        << 6;  // Set atime to the current time.
+  static constexpr uint32_t kMtimeNow = 1u
+                                        << 7;  // Set mtime to the current time.
 
   uint32_t valid = 0;
   uint32_t mode = 0;  // Permission bits only.

@@ -1,4 +1,5 @@
-// Helpers shared by the system-call entry points of posix_*.cc (internal to vfs/).
+// Helpers shared by the system-call entry points of posix_*.cc (internal to
+// vfs/).
 #ifndef VFS_SYSCALL_H_
 #define VFS_SYSCALL_H_
 
@@ -18,8 +19,9 @@ inline Result<Kernel*> CurrentOrError() {
   return kernel;
 }
 
-// A path argument, checked as Linux's getname does: EFAULT for null, ENAMETOOLONG when it
-// does not fit in kPathMax bytes with its NUL, ENOENT when empty.
+// A path argument, checked as Linux's getname does: EFAULT for null,
+// ENAMETOOLONG when it does not fit in kPathMax bytes with its NUL, ENOENT when
+// empty.
 inline Result<std::string_view> UserPath(const char* path) {
   if (!path) return Error{EFAULT};
   size_t length = 0;

@@ -475,6 +475,15 @@ TEST_F(HostileInitTest, AbsurdMaxWriteIsEproto) {
   ExpectGoodInitWorks();
 }
 
+TEST_F(HostileInitTest, AFailedReInitEndsTheOldSession) {
+  ASSERT_TRUE(client_.Init().ok());
+  fuse_init_out init = GoodInit();
+  init.major = 8;
+  EXPECT_EQ(InitWith([init](const SeenRequest& r) { return Ok(r, init); }).error(), EPROTO);
+  EXPECT_EQ(client_.GetAttr(1).error(), ENOTCONN);
+  ExpectGoodInitWorks();
+}
+
 TEST_F(HostileInitTest, HugeLimitsAreCappedNotTrusted) {
   fuse_init_out init = GoodInit(/*max_write=*/UINT32_MAX, /*max_pages=*/65535);
   init.max_readahead = UINT32_MAX;

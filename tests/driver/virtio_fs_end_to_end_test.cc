@@ -17,19 +17,13 @@
 #include <vector>
 
 #include "driver/fuse_client.h"
-#include "driver/mmio_transport.h"
-#include "driver/pci_transport.h"
 #include "driver/virtio_fs.h"
 #include "gtest/gtest.h"
-#include "sim/guest_memory.h"
-#include "sim/sim_device.h"
-#include "sim/sim_platform.h"
-#include "sim/virtio_fs_device.h"
+#include "sim/machine.h"
 
 namespace {
 
 using driver::FuseClient;
-using driver::VirtioFs;
 
 class TempDir {
  public:
@@ -55,66 +49,19 @@ std::string ReadHostFile(const std::string& path) {
   return data;
 }
 
-// One simulated machine: guest memory, the device on a share, the driver and
-// the client.
-class Machine {
- public:
-  Machine(const std::string& share, sim::Transport transport,
-          sim::NotifyMode mode, uint16_t request_queues = 1) {
-    memory_ = sim::GuestMemory::Create(64 << 20);
-    platform_ = std::make_unique<sim::SimPlatform>(*memory_);
-    sim::VirtioFsOptions fs_options;
-    fs_options.share_dir = share;
-    fs_options.tag = "root";
-    fs_options.num_request_queues = request_queues;
-    auto backend = sim::VirtioFsDevice::Create(fs_options);
-    EXPECT_TRUE(backend.ok()) << backend.status();
-    backend_ = backend->get();
-    device_ = sim::MakeDevice(
-        *memory_, std::move(*backend),
-        {.transport = transport, .notify_mode = mode, .strict = true});
-    std::unique_ptr<driver::Transport> probed;
-    if (transport == sim::Transport::kPci) {
-      auto t = driver::PciTransport::Probe(*platform_, *device_);
-      EXPECT_TRUE(t.ok()) << t.error();
-      if (t.ok()) probed = std::move(t).value();
-    } else {
-      auto t = driver::MmioTransport::Probe(*platform_, *device_);
-      EXPECT_TRUE(t.ok()) << t.error();
-      if (t.ok()) probed = std::move(t).value();
-    }
-    auto fs = VirtioFs::Create(
-        *platform_, std::move(probed),
-        {.queue_size = 64, .max_request_queues = request_queues});
-    EXPECT_TRUE(fs.ok()) << fs.error();
-    if (fs.ok()) fs_ = std::move(fs).value();
-    if (fs_) {
-      client_ = std::make_unique<FuseClient>(*platform_, *fs_);
-      auto init = client_->Init();
-      EXPECT_TRUE(init.ok()) << init.error();
-    }
-  }
-
-  ~Machine() {
-    client_.reset();
-    fs_.reset();
-  }
-
-  bool up() const { return client_ && client_->initialized(); }
-  FuseClient& client() { return *client_; }
-  VirtioFs& fs() { return *fs_; }
-  sim::SimDevice& device() { return *device_; }
-  sim::VirtioFsDevice& backend() { return *backend_; }
-  sim::SimPlatform& platform() { return *platform_; }
-
- private:
-  std::unique_ptr<sim::GuestMemory> memory_;
-  std::unique_ptr<sim::SimPlatform> platform_;
-  sim::VirtioFsDevice* backend_ = nullptr;
-  std::unique_ptr<sim::SimDevice> device_;
-  std::unique_ptr<VirtioFs> fs_;
-  std::unique_ptr<FuseClient> client_;
-};
+// A simulated machine on `share`; fails the test when it does not come up.
+std::unique_ptr<sim::Machine> Boot(const std::string& share,
+                                   sim::Transport transport,
+                                   sim::NotifyMode mode,
+                                   uint16_t request_queues = 1) {
+  auto machine = sim::Machine::Create({.share_dir = share,
+                                       .transport = transport,
+                                       .notify_mode = mode,
+                                       .queue_size = 64,
+                                       .request_queues = request_queues});
+  EXPECT_TRUE(machine.ok()) << machine.status();
+  return machine.ok() ? std::move(*machine) : nullptr;
+}
 
 class VirtioFsEndToEnd : public ::testing::TestWithParam<
                              std::tuple<sim::Transport, sim::NotifyMode>> {
@@ -123,17 +70,19 @@ class VirtioFsEndToEnd : public ::testing::TestWithParam<
 };
 
 TEST_P(VirtioFsEndToEnd, ConfigTagAndQueues) {
-  Machine m(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()), 2);
-  ASSERT_TRUE(m.up());
-  EXPECT_STREQ(m.fs().tag(), "root");
-  EXPECT_EQ(m.fs().request_queues(), 2);
-  EXPECT_TRUE(m.device().violations().empty());
+  auto m =
+      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()), 2);
+  ASSERT_NE(m, nullptr);
+  EXPECT_STREQ(m->virtio_fs().tag(), "root");
+  EXPECT_EQ(m->virtio_fs().request_queues(), 2);
+  EXPECT_TRUE(m->device().violations().empty());
 }
 
 TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
-  Machine m(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
-  ASSERT_TRUE(m.up());
-  FuseClient& c = m.client();
+  auto m =
+      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  ASSERT_NE(m, nullptr);
+  FuseClient& c = m->client();
 
   auto created = c.Create(FUSE_ROOT_ID, "hello.txt", O_RDWR, 0644);
   ASSERT_TRUE(created.ok()) << created.error();
@@ -172,13 +121,14 @@ TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
   struct stat st;
   EXPECT_NE(::stat((share_.path() + "/hello.txt").c_str(), &st), 0);
   EXPECT_EQ(c.Lookup(FUSE_ROOT_ID, "hello.txt").error(), ENOENT);
-  EXPECT_TRUE(m.device().violations().empty());
+  EXPECT_TRUE(m->device().violations().empty());
 }
 
 TEST_P(VirtioFsEndToEnd, LargeTransfersSplitAndCompleteInFull) {
-  Machine m(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
-  ASSERT_TRUE(m.up());
-  FuseClient& c = m.client();
+  auto m =
+      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  ASSERT_NE(m, nullptr);
+  FuseClient& c = m->client();
   // 3 MiB + 5 bytes: several requests of the negotiated size, and a tail.
   std::vector<uint8_t> data(3 * 1024 * 1024 + 5);
   for (size_t i = 0; i < data.size(); ++i)
@@ -197,16 +147,17 @@ TEST_P(VirtioFsEndToEnd, LargeTransfersSplitAndCompleteInFull) {
   EXPECT_EQ(read.value(), data.size());
   back.resize(data.size());
   EXPECT_EQ(back, data);
-  EXPECT_GE(m.backend().requests_processed(FUSE_READ), 3u);
+  EXPECT_GE(m->fs_device().requests_processed(FUSE_READ), 3u);
   ASSERT_TRUE(c.Release(f.value().entry.nodeid, f.value().handle.fh).ok());
 }
 
 TEST_P(VirtioFsEndToEnd, BuffersInGuestMemoryGoToTheDeviceWithoutBounce) {
-  Machine m(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
-  ASSERT_TRUE(m.up());
-  FuseClient& c = m.client();
+  auto m =
+      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  ASSERT_NE(m, nullptr);
+  FuseClient& c = m->client();
   const size_t size = 256 * 1024;
-  auto region = m.platform().AllocateDma(size, 4096);
+  auto region = m->platform().AllocateDma(size, 4096);
   ASSERT_TRUE(region.ok());
   auto* guest = static_cast<uint8_t*>(region.value().cpu);
   for (size_t i = 0; i < size; ++i)
@@ -224,14 +175,15 @@ TEST_P(VirtioFsEndToEnd, BuffersInGuestMemoryGoToTheDeviceWithoutBounce) {
       size);
   for (size_t i = 0; i < size; ++i)
     ASSERT_EQ(guest[i], static_cast<uint8_t>(i ^ (i >> 8)));
-  m.platform().FreeDma(region.value());
+  m->platform().FreeDma(region.value());
   ASSERT_TRUE(c.Release(f.value().entry.nodeid, f.value().handle.fh).ok());
 }
 
 TEST_P(VirtioFsEndToEnd, ConcurrentCallersEachGetTheirOwnReply) {
-  Machine m(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()), 2);
-  ASSERT_TRUE(m.up());
-  FuseClient& c = m.client();
+  auto m =
+      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()), 2);
+  ASSERT_NE(m, nullptr);
+  FuseClient& c = m->client();
   constexpr int kThreads = 4, kFiles = 25;
   std::vector<std::thread> threads;
   std::vector<int> failures(kThreads, 0);
@@ -267,22 +219,23 @@ TEST_P(VirtioFsEndToEnd, ConcurrentCallersEachGetTheirOwnReply) {
       EXPECT_EQ(ReadHostFile(share_.path() + "/" + name), name);
     }
   }
-  EXPECT_EQ(m.backend().requests_processed(FUSE_FORGET),
+  EXPECT_EQ(m->fs_device().requests_processed(FUSE_FORGET),
             uint64_t{kThreads * kFiles});
-  EXPECT_TRUE(m.device().violations().empty());
+  EXPECT_TRUE(m->device().violations().empty());
 }
 
 TEST_P(VirtioFsEndToEnd, DeviceResetIsRecoveredWithANewSession) {
-  Machine m(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
-  ASSERT_TRUE(m.up());
-  auto f = m.client().Create(FUSE_ROOT_ID, "before", O_RDWR, 0600);
+  auto m =
+      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  ASSERT_NE(m, nullptr);
+  auto f = m->client().Create(FUSE_ROOT_ID, "before", O_RDWR, 0600);
   ASSERT_TRUE(f.ok());
-  ASSERT_TRUE(m.fs().Recover().ok());
-  // The old session is gone with the reset: a new client session starts with
-  // INIT.
-  FuseClient fresh(m.platform(), m.fs());
-  ASSERT_TRUE(fresh.Init().ok());
-  EXPECT_TRUE(fresh.Lookup(FUSE_ROOT_ID, "before").ok());
+  ASSERT_TRUE(m->Recover().ok());
+  // The reset ended the old session: its node ids are stale, names resolve again.
+  EXPECT_NE(m->client().GetAttr(f.value().entry.nodeid).error(), 0);
+  auto again = m->client().Lookup(FUSE_ROOT_ID, "before");
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(again.value().attr.mode & S_IFMT, S_IFREG);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,6 +1,6 @@
-// Hostile requests through the raw endpoint: each gets an errno (or nothing, when not
-// even a header arrived), the session survives, and nothing outside the share is read,
-// written or created.
+// Hostile requests through the raw endpoint: each gets an errno (or nothing,
+// when not even a header arrived), the session survives, and nothing outside
+// the share is read, written or created.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,8 +29,10 @@ class FuseServerHostileTest : public ::testing::Test {
     share_.WriteFile("file", "inside");
     ASSERT_EQ(mkdir(share_.SharePath("dir").c_str(), 0755), 0);
     // Symlinks leading out of the share, relative and absolute.
-    ASSERT_EQ(symlink("../outside/secret", share_.SharePath("evil").c_str()), 0);
-    ASSERT_EQ(symlink((share_.outside() + "/dir").c_str(), share_.SharePath("evil_dir").c_str()),
+    ASSERT_EQ(symlink("../outside/secret", share_.SharePath("evil").c_str()),
+              0);
+    ASSERT_EQ(symlink((share_.outside() + "/dir").c_str(),
+                      share_.SharePath("evil_dir").c_str()),
               0);
     ASSERT_EQ(symlink("..", share_.SharePath("up").c_str()), 0);
     PassthroughOptions options;
@@ -59,12 +61,14 @@ class FuseServerHostileTest : public ::testing::Test {
 
 TEST_F(FuseServerHostileTest, BadNamesAreRefusedBeforeTheHost) {
   const std::string too_long(NAME_MAX + 1, 'n');
-  for (const std::string& name : {std::string("../outside/secret"), std::string("a/b"),
-                                  std::string("/etc/passwd"), std::string("")}) {
+  for (const std::string& name :
+       {std::string("../outside/secret"), std::string("a/b"),
+        std::string("/etc/passwd"), std::string("")}) {
     EXPECT_EQ(c().Lookup(kRoot, name).error(), EINVAL) << name;
     EXPECT_EQ(c().Mkdir(kRoot, name).error(), EINVAL) << name;
     EXPECT_EQ(c().Create(kRoot, name, O_RDWR).error(), EINVAL) << name;
-    EXPECT_EQ(c().Call(FUSE_UNLINK, kRoot, Bytes().Name(name)).error(), EINVAL) << name;
+    EXPECT_EQ(c().Call(FUSE_UNLINK, kRoot, Bytes().Name(name)).error(), EINVAL)
+        << name;
   }
   EXPECT_EQ(c().Lookup(kRoot, too_long).error(), ENAMETOOLONG);
   EXPECT_EQ(c().Mkdir(kRoot, too_long).error(), ENAMETOOLONG);
@@ -75,13 +79,18 @@ TEST_F(FuseServerHostileTest, BadNamesAreRefusedBeforeTheHost) {
     EXPECT_EQ(c().Create(dir, dot, O_RDWR).error(), EINVAL);
     EXPECT_EQ(c().Call(FUSE_RMDIR, dir, Bytes().Name(dot)).error(), EINVAL);
     EXPECT_EQ(c().Call(FUSE_UNLINK, dir, Bytes().Name(dot)).error(), EINVAL);
-    EXPECT_EQ(c().Call(FUSE_SYMLINK, dir, Bytes().Name(dot).Name("x")).error(), EINVAL);
+    EXPECT_EQ(c().Call(FUSE_SYMLINK, dir, Bytes().Name(dot).Name("x")).error(),
+              EINVAL);
     fuse_rename_in rn{};
     rn.newdir = kRoot;
-    EXPECT_EQ(c().Call(FUSE_RENAME, dir, Bytes().Add(rn).Name(dot).Name("moved")).error(),
-              EINVAL);
-    EXPECT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file").Name(dot)).error(),
-              EINVAL);
+    EXPECT_EQ(
+        c().Call(FUSE_RENAME, dir, Bytes().Add(rn).Name(dot).Name("moved"))
+            .error(),
+        EINVAL);
+    EXPECT_EQ(
+        c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file").Name(dot))
+            .error(),
+        EINVAL);
   }
   struct stat st;
   EXPECT_EQ(stat(share_.SharePath("dir").c_str(), &st), 0);
@@ -93,7 +102,8 @@ TEST_F(FuseServerHostileTest, ForgedStaleAndZeroNodeIds) {
   EXPECT_EQ(c().Getattr(12345).error(), EINVAL);
   EXPECT_EQ(c().Getattr(~0ull).error(), EINVAL);
   EXPECT_EQ(c().Getattr(reinterpret_cast<uint64_t>(this)).error(), EINVAL);
-  EXPECT_EQ(c().Getattr((7ull << 32) | kRoot).error(), ESTALE);  // root slot, wrong generation
+  EXPECT_EQ(c().Getattr((7ull << 32) | kRoot).error(),
+            ESTALE);  // root slot, wrong generation
   EXPECT_EQ(c().Lookup(0, "file").error(), EINVAL);
   EXPECT_EQ(c().Mkdir(999, "x").error(), EINVAL);
   const uint64_t file = c().MustLookup(kRoot, "file").nodeid;
@@ -103,7 +113,8 @@ TEST_F(FuseServerHostileTest, ForgedStaleAndZeroNodeIds) {
   EXPECT_EQ(c().Open(file, O_RDONLY).error(), ESTALE);
   fuse_link_in link_in{};
   link_in.oldnodeid = file;
-  EXPECT_EQ(c().Call(FUSE_LINK, kRoot, Bytes().Add(link_in).Name("l")).error(), ESTALE);
+  EXPECT_EQ(c().Call(FUSE_LINK, kRoot, Bytes().Add(link_in).Name("l")).error(),
+            ESTALE);
   // FORGET of garbage ids is silently ignored and never frees the root.
   EXPECT_TRUE(c().Forget(0, 1).bytes.empty());
   EXPECT_TRUE(c().Forget(kRoot, 1000).bytes.empty());
@@ -116,23 +127,27 @@ TEST_F(FuseServerHostileTest, ForgedAndMismatchedFileHandles) {
   const uint64_t dir = c().MustLookup(kRoot, "dir").nodeid;
   const uint64_t fh = c().MustOpen(file, O_RDWR);
   const uint64_t dh = c().Opendir(dir).As<fuse_open_out>().fh;
-  for (uint64_t forged : {0ull, 1ull, fh + 1, fh + (1ull << 32), ~0ull, 3ull /* an fd */}) {
+  for (uint64_t forged : std::vector<uint64_t>{
+           0, 1, fh + 100, fh + (1ull << 32), ~0ull, 3 /* an fd */}) {
     EXPECT_EQ(c().Read(file, forged, 0, 10).error(), EBADF) << forged;
     EXPECT_EQ(c().Write(file, forged, 0, "x").error(), EBADF) << forged;
     EXPECT_EQ(c().Readdir(dir, forged, 0, 4096).error(), EBADF) << forged;
     EXPECT_EQ(c().Release(file, forged).error(), EBADF) << forged;
   }
-  EXPECT_EQ(c().Read(dir, dh, 0, 10).error(), EBADF);       // a directory handle
+  EXPECT_EQ(c().Read(dir, dh, 0, 10).error(), EBADF);  // a directory handle
   EXPECT_EQ(c().Readdir(file, fh, 0, 4096).error(), EBADF);  // a file handle
-  EXPECT_EQ(c().Read(kRoot, fh, 0, 10).error(), EBADF);      // another node's handle
+  EXPECT_EQ(c().Read(kRoot, fh, 0, 10).error(),
+            EBADF);  // another node's handle
   EXPECT_EQ(c().Read(file, fh, 0, 10).payload_string(), "inside");
 }
 
 TEST_F(FuseServerHostileTest, TruncatedAndMislabelledLengths) {
-  const std::vector<uint8_t> good = c().Build(FUSE_GETATTR, kRoot, Bytes().Add(fuse_getattr_in{}));
+  const std::vector<uint8_t> good =
+      c().Build(FUSE_GETATTR, kRoot, Bytes().Add(fuse_getattr_in{}));
   // Not even a header: nothing is written.
   for (size_t n = 0; n < sizeof(fuse_in_header); ++n) {
-    EXPECT_TRUE(c().Send(std::vector<uint8_t>(good.begin(), good.begin() + n)).bytes.empty());
+    EXPECT_TRUE(c().Send(std::vector<uint8_t>(good.begin(), good.begin() + n))
+                    .bytes.empty());
   }
   // in.len larger and smaller than the bytes provided.
   for (uint32_t len : {0u, 1u, 40u, 55u, 57u, 4096u, 0xffffffffu}) {
@@ -143,26 +158,36 @@ TEST_F(FuseServerHostileTest, TruncatedAndMislabelledLengths) {
   }
   // A header whose arguments are missing.
   EXPECT_EQ(c().Call(FUSE_GETATTR, kRoot).error(), EINVAL);
-  EXPECT_EQ(c().Call(FUSE_READ, kRoot, Bytes().Add(uint32_t{0})).error(), EINVAL);
-  EXPECT_EQ(c().Call(FUSE_SETATTR, kRoot, Bytes().Add(fuse_getattr_in{})).error(), EINVAL);
+  EXPECT_EQ(c().Call(FUSE_READ, kRoot, Bytes().Add(uint32_t{0})).error(),
+            EINVAL);
+  EXPECT_EQ(
+      c().Call(FUSE_SETATTR, kRoot, Bytes().Add(fuse_getattr_in{})).error(),
+      EINVAL);
   // A WRITE announcing more payload than it carries.
   const uint64_t file = c().MustLookup(kRoot, "file").nodeid;
   const uint64_t fh = c().MustOpen(file, O_RDWR);
   fuse_write_in w{};
   w.fh = fh;
   w.size = 1000;
-  EXPECT_EQ(c().Call(FUSE_WRITE, file, Bytes().Add(w).Raw("short")).error(), EINVAL);
-  w.size = 0xffffffff;
-  EXPECT_EQ(c().Call(FUSE_WRITE, file, Bytes().Add(w).Raw(std::string(70000, 'z'))).error(),
+  EXPECT_EQ(c().Call(FUSE_WRITE, file, Bytes().Add(w).Raw("short")).error(),
             EINVAL);
-  // BATCH_FORGET with a count past its array; SETXATTR with a value past the request.
+  w.size = 0xffffffff;
+  EXPECT_EQ(
+      c().Call(FUSE_WRITE, file, Bytes().Add(w).Raw(std::string(70000, 'z')))
+          .error(),
+      EINVAL);
+  // BATCH_FORGET with a count past its array; SETXATTR with a value past the
+  // request.
   fuse_batch_forget_in batch{};
   batch.count = 1u << 30;
-  EXPECT_EQ(c().Call(FUSE_BATCH_FORGET, 0, Bytes().Add(batch).Add(fuse_forget_one{})).error(),
-            EINVAL);
+  EXPECT_EQ(
+      c().Call(FUSE_BATCH_FORGET, 0, Bytes().Add(batch).Add(fuse_forget_one{}))
+          .error(),
+      EINVAL);
   fuse_setxattr_in set{};
   set.size = 1u << 20;
-  EXPECT_EQ(c().Call(FUSE_SETXATTR, file, Bytes().Add(set.size).Add(set.flags).Name("user.x"))
+  EXPECT_EQ(c().Call(FUSE_SETXATTR, file,
+                     Bytes().Add(set.size).Add(set.flags).Name("user.x"))
                 .error(),
             EINVAL);
   // A READ larger than max_write, and one whose reply does not fit the buffers.
@@ -173,36 +198,50 @@ TEST_F(FuseServerHostileTest, TruncatedAndMislabelledLengths) {
   Reply r = c().Read(big, big_fh, 0, 100000, /*reply_capacity=*/4096);
   EXPECT_EQ(r.error(), ERANGE);
   EXPECT_EQ(r.bytes.size(), sizeof(fuse_out_header));
-  EXPECT_TRUE(c().Read(big, big_fh, 0, 100, /*reply_capacity=*/8).bytes.empty());
+  EXPECT_TRUE(
+      c().Read(big, big_fh, 0, 100, /*reply_capacity=*/8).bytes.empty());
   // A request larger than any the device accepts.
-  EXPECT_EQ(c().Call(FUSE_LOOKUP, kRoot, Bytes().Raw(std::string(2 << 20, 'a')).Name("")).error(),
+  EXPECT_EQ(c().Call(FUSE_LOOKUP, kRoot,
+                     Bytes().Raw(std::string(2 << 20, 'a')).Name(""))
+                .error(),
             EINVAL);
 }
 
 TEST_F(FuseServerHostileTest, UnterminatedNamesAndMissingSecondNames) {
   EXPECT_EQ(c().Call(FUSE_LOOKUP, kRoot, Bytes().Raw("file")).error(), EINVAL);
   EXPECT_EQ(c().Call(FUSE_LOOKUP, kRoot).error(), EINVAL);
-  EXPECT_EQ(c().Call(FUSE_SYMLINK, kRoot, Bytes().Name("only_one")).error(), EINVAL);
+  EXPECT_EQ(c().Call(FUSE_SYMLINK, kRoot, Bytes().Name("only_one")).error(),
+            EINVAL);
   fuse_rename_in rn{};
   rn.newdir = kRoot;
-  EXPECT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file")).error(), EINVAL);
-  EXPECT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file").Raw("x")).error(), EINVAL);
+  EXPECT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file")).error(),
+            EINVAL);
+  EXPECT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file").Raw("x"))
+                .error(),
+            EINVAL);
   fuse_mkdir_in mk{};
-  EXPECT_EQ(c().Call(FUSE_MKDIR, kRoot, Bytes().Add(mk).Raw("noterm")).error(), EINVAL);
+  EXPECT_EQ(c().Call(FUSE_MKDIR, kRoot, Bytes().Add(mk).Raw("noterm")).error(),
+            EINVAL);
   struct stat st;
   EXPECT_NE(lstat(share_.SharePath("noterm").c_str(), &st), 0);
 }
 
 TEST_F(FuseServerHostileTest, UnknownAndRefusedOpcodes) {
-  for (uint32_t opcode : {0u, 52u, 999u, 4095u, static_cast<uint32_t>(CUSE_INIT), 0xffffffffu,
-                          static_cast<uint32_t>(FUSE_INTERRUPT),
-                          static_cast<uint32_t>(FUSE_NOTIFY_REPLY)}) {
-    EXPECT_EQ(c().Call(opcode, kRoot, Bytes().Raw(std::string(64, '\0'))).error(), ENOSYS)
+  for (uint32_t opcode :
+       {0u, 52u, 999u, 4095u, static_cast<uint32_t>(CUSE_INIT), 0xffffffffu,
+        static_cast<uint32_t>(FUSE_INTERRUPT),
+        static_cast<uint32_t>(FUSE_NOTIFY_REPLY)}) {
+    EXPECT_EQ(
+        c().Call(opcode, kRoot, Bytes().Raw(std::string(64, '\0'))).error(),
+        ENOSYS)
         << opcode;
   }
-  // Opcodes libfuse knows but the device has no handler for: libfuse answers ENOSYS.
-  EXPECT_EQ(c().Call(FUSE_GETLK, kRoot, Bytes().Add(fuse_lk_in{})).error(), ENOSYS);
-  EXPECT_EQ(c().Call(FUSE_BMAP, kRoot, Bytes().Add(fuse_bmap_in{})).error(), ENOSYS);
+  // Opcodes libfuse knows but the device has no handler for: libfuse answers
+  // ENOSYS.
+  EXPECT_EQ(c().Call(FUSE_GETLK, kRoot, Bytes().Add(fuse_lk_in{})).error(),
+            ENOSYS);
+  EXPECT_EQ(c().Call(FUSE_BMAP, kRoot, Bytes().Add(fuse_bmap_in{})).error(),
+            ENOSYS);
 }
 
 TEST_F(FuseServerHostileTest, SymlinksOutOfTheShareAreNeverFollowed) {
@@ -213,15 +252,18 @@ TEST_F(FuseServerHostileTest, SymlinksOutOfTheShareAreNeverFollowed) {
   EXPECT_EQ(evil.attr.ino, link_st.st_ino);
   EXPECT_EQ(c().Open(evil.nodeid, O_RDONLY).error(), ELOOP);
   EXPECT_EQ(c().Open(evil.nodeid, O_RDWR | O_TRUNC).error(), ELOOP);
-  EXPECT_EQ(c().Call(FUSE_READLINK, evil.nodeid).payload_string(), "../outside/secret");
+  EXPECT_EQ(c().Call(FUSE_READLINK, evil.nodeid).payload_string(),
+            "../outside/secret");
   EXPECT_EQ(c().Create(kRoot, "evil", O_RDWR | O_TRUNC).error(), ELOOP);
   EXPECT_EQ(c().Opendir(evil.nodeid).error(), ENOTDIR);
   fuse_setattr_in set{};
   set.valid = FATTR_SIZE;
-  EXPECT_EQ(c().Call(FUSE_SETATTR, evil.nodeid, Bytes().Add(set)).error(), EINVAL);
+  EXPECT_EQ(c().Call(FUSE_SETATTR, evil.nodeid, Bytes().Add(set)).error(),
+            EINVAL);
   set.valid = FATTR_MODE;
   set.mode = 0777;
-  EXPECT_EQ(c().Call(FUSE_SETATTR, evil.nodeid, Bytes().Add(set)).error(), EOPNOTSUPP);
+  EXPECT_EQ(c().Call(FUSE_SETATTR, evil.nodeid, Bytes().Add(set)).error(),
+            EOPNOTSUPP);
   set.valid = FATTR_MTIME | FATTR_ATIME;  // times of the link itself
   EXPECT_EQ(c().Call(FUSE_SETATTR, evil.nodeid, Bytes().Add(set)).error(), 0);
   set.valid = FATTR_UID;
@@ -229,14 +271,17 @@ TEST_F(FuseServerHostileTest, SymlinksOutOfTheShareAreNeverFollowed) {
   EXPECT_EQ(c().Call(FUSE_SETATTR, evil.nodeid, Bytes().Add(set)).error(), 0);
   fuse_setxattr_in setx{};
   setx.size = 1;
-  EXPECT_EQ(c().Call(FUSE_SETXATTR, evil.nodeid,
-                     Bytes().Add(setx.size).Add(setx.flags).Name("user.x").Raw("v"))
-                .error(),
-            EOPNOTSUPP);
+  EXPECT_EQ(
+      c().Call(FUSE_SETXATTR, evil.nodeid,
+               Bytes().Add(setx.size).Add(setx.flags).Name("user.x").Raw("v"))
+          .error(),
+      EOPNOTSUPP);
   fuse_getxattr_in getx{};
   getx.size = 100;
-  EXPECT_EQ(c().Call(FUSE_GETXATTR, evil.nodeid, Bytes().Add(getx).Name("user.x")).error(),
-            EOPNOTSUPP);
+  EXPECT_EQ(
+      c().Call(FUSE_GETXATTR, evil.nodeid, Bytes().Add(getx).Name("user.x"))
+          .error(),
+      EOPNOTSUPP);
 
   // A symlink to a directory outside is not a directory to the device.
   const uint64_t evil_dir = c().MustLookup(kRoot, "evil_dir").nodeid;
@@ -246,15 +291,23 @@ TEST_F(FuseServerHostileTest, SymlinksOutOfTheShareAreNeverFollowed) {
   EXPECT_EQ(c().Create(evil_dir, "made", O_RDWR).error(), ENOTDIR);
   fuse_mknod_in mknod{};
   mknod.mode = S_IFREG | 0644;
-  EXPECT_EQ(c().Call(FUSE_MKNOD, evil_dir, Bytes().Add(mknod).Name("made")).error(), ENOTDIR);
-  EXPECT_EQ(c().Call(FUSE_SYMLINK, evil_dir, Bytes().Name("made").Name("x")).error(), ENOTDIR);
+  EXPECT_EQ(
+      c().Call(FUSE_MKNOD, evil_dir, Bytes().Add(mknod).Name("made")).error(),
+      ENOTDIR);
+  EXPECT_EQ(
+      c().Call(FUSE_SYMLINK, evil_dir, Bytes().Name("made").Name("x")).error(),
+      ENOTDIR);
   fuse_link_in link_in{};
   link_in.oldnodeid = c().MustLookup(kRoot, "file").nodeid;
-  EXPECT_EQ(c().Call(FUSE_LINK, evil_dir, Bytes().Add(link_in).Name("made")).error(), ENOTDIR);
+  EXPECT_EQ(
+      c().Call(FUSE_LINK, evil_dir, Bytes().Add(link_in).Name("made")).error(),
+      ENOTDIR);
   fuse_rename_in rn{};
   rn.newdir = evil_dir;
-  EXPECT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file").Name("made")).error(),
-            ENOTDIR);
+  EXPECT_EQ(
+      c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("file").Name("made"))
+          .error(),
+      ENOTDIR);
   const uint64_t up = c().MustLookup(kRoot, "up").nodeid;
   EXPECT_EQ(c().Lookup(up, "outside").error(), ENOTDIR);
   struct stat st;
@@ -264,11 +317,12 @@ TEST_F(FuseServerHostileTest, SymlinksOutOfTheShareAreNeverFollowed) {
 
 TEST_F(FuseServerHostileTest, RandomBytesNeverBreakTheSession) {
   std::mt19937 rng(1234);
-  const uint32_t opcodes[] = {FUSE_LOOKUP,  FUSE_GETATTR, FUSE_SETATTR,  FUSE_MKNOD,
-                              FUSE_MKDIR,   FUSE_RENAME,  FUSE_RENAME2,  FUSE_SYMLINK,
-                              FUSE_LINK,    FUSE_OPEN,    FUSE_READ,     FUSE_WRITE,
-                              FUSE_SETXATTR, FUSE_GETXATTR, FUSE_BATCH_FORGET, FUSE_IOCTL,
-                              FUSE_READDIRPLUS, FUSE_CREATE, FUSE_INIT, FUSE_POLL};
+  const uint32_t opcodes[] = {
+      FUSE_LOOKUP,      FUSE_GETATTR,  FUSE_SETATTR,      FUSE_MKNOD,
+      FUSE_MKDIR,       FUSE_RENAME,   FUSE_RENAME2,      FUSE_SYMLINK,
+      FUSE_LINK,        FUSE_OPEN,     FUSE_READ,         FUSE_WRITE,
+      FUSE_SETXATTR,    FUSE_GETXATTR, FUSE_BATCH_FORGET, FUSE_IOCTL,
+      FUSE_READDIRPLUS, FUSE_CREATE,   FUSE_INIT,         FUSE_POLL};
   for (int i = 0; i < 3000; ++i) {
     const size_t len = rng() % 200;
     std::vector<uint8_t> bytes(len);

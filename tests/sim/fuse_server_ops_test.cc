@@ -1,5 +1,5 @@
-// Every FUSE operation through the raw endpoint against a temporary share, each result
-// compared with what the same system call does on the host directory.
+// Every FUSE operation through the raw endpoint against a temporary share, each
+// result compared with what the same system call does on the host directory.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -93,6 +93,20 @@ TEST_F(FuseServerOpsTest, InitAdvertisesOneMebibyteTransfers) {
   EXPECT_NE(c().Init().error(), 0);
 }
 
+TEST_F(FuseServerOpsTest, InitWithoutMaxPagesKeepsTheClassicLimit) {
+  // libfuse 3.14 only raises max_write past 32 pages for a driver that sets
+  // FUSE_MAX_PAGES (as Linux does); others get the classic 128 KiB.
+  PassthroughOptions options;
+  options.share_dir = share_.share();
+  auto fresh = RawFuseEndpoint::Create(options);
+  ASSERT_TRUE(fresh.ok());
+  FuseClient client(**fresh);
+  const Reply r = client.Init(FUSE_BIG_WRITES);
+  ASSERT_EQ(r.error(), 0);
+  EXPECT_EQ(r.As<fuse_init_out>().max_write, 32u * 4096);
+  EXPECT_FALSE(r.As<fuse_init_out>().flags & FUSE_MAX_PAGES);
+}
+
 TEST_F(FuseServerOpsTest, RequestsBeforeInitAreRefused) {
   PassthroughOptions options;
   options.share_dir = share_.share();
@@ -156,7 +170,8 @@ TEST_F(FuseServerOpsTest, GetattrMatchesHost) {
 TEST_F(FuseServerOpsTest, SetattrModeOwnerSizeAndTimes) {
   const uint64_t file = HostFile("f", "0123456789");
   fuse_setattr_in in{};
-  in.valid = FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE | FATTR_ATIME | FATTR_MTIME;
+  in.valid = FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE | FATTR_ATIME |
+             FATTR_MTIME;
   in.mode = S_IFREG | 0600;
   in.uid = 1234;
   in.gid = 5678;
@@ -178,13 +193,14 @@ TEST_F(FuseServerOpsTest, SetattrModeOwnerSizeAndTimes) {
   EXPECT_EQ(st.st_mtim.tv_nsec, 7);
   ExpectAttrMatches(r.As<fuse_attr_out>().attr, st);
 
-  // The _NOW variants and FATTR_FH (truncate and times through the open handle).
+  // The _NOW variants and FATTR_FH (truncate and times through the open
+  // handle).
   const uint64_t fh = c().MustOpen(file, O_RDWR);
   struct timespec before;
   clock_gettime(CLOCK_REALTIME, &before);
   fuse_setattr_in now{};
-  now.valid = FATTR_FH | FATTR_SIZE | FATTR_MTIME | FATTR_MTIME_NOW | FATTR_ATIME |
-              FATTR_ATIME_NOW;
+  now.valid = FATTR_FH | FATTR_SIZE | FATTR_MTIME | FATTR_MTIME_NOW |
+              FATTR_ATIME | FATTR_ATIME_NOW;
   now.fh = fh;
   now.size = 100;
   r = c().Call(FUSE_SETATTR, file, Bytes().Add(now));
@@ -217,10 +233,13 @@ TEST_F(FuseServerOpsTest, SymlinkAndReadlinkStoreTheTargetVerbatim) {
   ASSERT_EQ(r.error(), 0);
   EXPECT_EQ(r.payload_string(), target);
   // READLINK of a non-symlink fails like readlink(2).
-  EXPECT_EQ(c().Call(FUSE_READLINK, kRoot).error(),
-            HostErr(readlink(share_.share().c_str(), buf, sizeof(buf)) < 0 ? -1 : 0));
+  EXPECT_EQ(
+      c().Call(FUSE_READLINK, kRoot).error(),
+      HostErr(readlink(share_.share().c_str(), buf, sizeof(buf)) < 0 ? -1 : 0));
   // SYMLINK over an existing name.
-  EXPECT_EQ(c().Call(FUSE_SYMLINK, kRoot, Bytes().Name("link").Name("x")).error(), EEXIST);
+  EXPECT_EQ(
+      c().Call(FUSE_SYMLINK, kRoot, Bytes().Name("link").Name("x")).error(),
+      EEXIST);
 }
 
 TEST_F(FuseServerOpsTest, MknodMakesFifosAndFilesButNoDevices) {
@@ -231,11 +250,13 @@ TEST_F(FuseServerOpsTest, MknodMakesFifosAndFilesButNoDevices) {
   EXPECT_TRUE(S_ISFIFO(HostStat(P("fifo")).st_mode));
   ExpectAttrMatches(r.As<fuse_entry_out>().attr, HostStat(P("fifo")));
   in.mode = S_IFREG | 0640;
-  ASSERT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("reg")).error(), 0);
+  ASSERT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("reg")).error(),
+            0);
   EXPECT_TRUE(S_ISREG(HostStat(P("reg")).st_mode));
   in.mode = S_IFCHR | 0644;
   in.rdev = makedev(1, 3);
-  EXPECT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("null")).error(), EPERM);
+  EXPECT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("null")).error(),
+            EPERM);
   struct stat st;
   EXPECT_NE(lstat(P("null").c_str(), &st), 0);
   in.mode = S_IFREG | 0640;
@@ -250,7 +271,8 @@ TEST_F(FuseServerOpsTest, MkdirUnlinkRmdirMatchHost) {
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   ExpectAttrMatches(r.As<fuse_entry_out>().attr, st);
   const uint64_t d = r.As<fuse_entry_out>().nodeid;
-  EXPECT_EQ(c().Mkdir(kRoot, "d").error(), HostErr(mkdir(P("d").c_str(), 0755)));
+  EXPECT_EQ(c().Mkdir(kRoot, "d").error(),
+            HostErr(mkdir(P("d").c_str(), 0755)));
   share_.WriteFile("d/f", "x");
   EXPECT_EQ(c().Call(FUSE_RMDIR, kRoot, Bytes().Name("d")).error(),
             HostErr(rmdir(P("d").c_str())));
@@ -270,7 +292,10 @@ TEST_F(FuseServerOpsTest, RenameAndRename2Flags) {
   const uint64_t dir = c().MustLookup(kRoot, "dir").nodeid;
   fuse_rename_in rn{};
   rn.newdir = dir;
-  ASSERT_EQ(c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("a").Name("moved")).error(), 0);
+  ASSERT_EQ(
+      c().Call(FUSE_RENAME, kRoot, Bytes().Add(rn).Name("a").Name("moved"))
+          .error(),
+      0);
   EXPECT_EQ(testing::Reply{}.error(), -1);
   struct stat st;
   EXPECT_NE(lstat(P("a").c_str(), &st), 0);
@@ -280,11 +305,14 @@ TEST_F(FuseServerOpsTest, RenameAndRename2Flags) {
   fuse_rename2_in r2{};
   r2.newdir = kRoot;
   r2.flags = RENAME_NOREPLACE;
-  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c")).error(),
-            HostErr(renameat2(AT_FDCWD, P("b").c_str(), AT_FDCWD, P("c").c_str(),
-                              RENAME_NOREPLACE)));
+  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c"))
+                .error(),
+            HostErr(renameat2(AT_FDCWD, P("b").c_str(), AT_FDCWD,
+                              P("c").c_str(), RENAME_NOREPLACE)));
   r2.flags = RENAME_EXCHANGE;
-  ASSERT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c")).error(), 0);
+  ASSERT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c"))
+                .error(),
+            0);
   char buf[4] = {};
   FILE* f = fopen(P("b").c_str(), "r");
   ASSERT_NE(f, nullptr);
@@ -292,10 +320,14 @@ TEST_F(FuseServerOpsTest, RenameAndRename2Flags) {
   fclose(f);
   EXPECT_EQ(buf[0], 'C');
   r2.flags = RENAME_WHITEOUT;
-  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c")).error(), EINVAL);
+  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("b").Name("c"))
+                .error(),
+            EINVAL);
   r2.flags = 0;
-  EXPECT_EQ(c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("nope").Name("x")).error(),
-            HostErr(rename(P("nope").c_str(), P("x").c_str())));
+  EXPECT_EQ(
+      c().Call(FUSE_RENAME2, kRoot, Bytes().Add(r2).Name("nope").Name("x"))
+          .error(),
+      HostErr(rename(P("nope").c_str(), P("x").c_str())));
 }
 
 TEST_F(FuseServerOpsTest, LinkReachesTheSameNode) {
@@ -309,8 +341,9 @@ TEST_F(FuseServerOpsTest, LinkReachesTheSameNode) {
   EXPECT_EQ(HostStat(P("orig")).st_nlink, 2u);
   ExpectAttrMatches(e.attr, HostStat(P("second")));
   in.oldnodeid = kRoot;  // directories cannot be linked
-  EXPECT_EQ(c().Call(FUSE_LINK, kRoot, Bytes().Add(in).Name("rootlink")).error(),
-            HostErr(link(share_.share().c_str(), P("rootlink").c_str())));
+  EXPECT_EQ(
+      c().Call(FUSE_LINK, kRoot, Bytes().Add(in).Name("rootlink")).error(),
+      HostErr(link(share_.share().c_str(), P("rootlink").c_str())));
 }
 
 TEST_F(FuseServerOpsTest, OpenReadWriteReleaseMatchHost) {
@@ -358,8 +391,10 @@ TEST_F(FuseServerOpsTest, CreateMatchesHost) {
   ExpectAttrMatches(e.attr, st);
   ASSERT_EQ(c().Write(e.nodeid, open_out.fh, 0, "abc").error(), 0);
   EXPECT_EQ(HostStat(P("new")).st_size, 3);
-  EXPECT_EQ(c().Create(kRoot, "new", O_RDWR | O_CREAT | O_EXCL).error(),
-            HostErr(open(P("new").c_str(), O_RDWR | O_CREAT | O_EXCL, 0600) < 0 ? -1 : 0));
+  EXPECT_EQ(
+      c().Create(kRoot, "new", O_RDWR | O_CREAT | O_EXCL).error(),
+      HostErr(open(P("new").c_str(), O_RDWR | O_CREAT | O_EXCL, 0600) < 0 ? -1
+                                                                          : 0));
 }
 
 TEST_F(FuseServerOpsTest, StatfsMatchesHost) {
@@ -397,14 +432,16 @@ TEST_F(FuseServerOpsTest, FlushFsyncAccessPoll) {
   poll_in.events = POLLIN | POLLOUT;
   Reply r = c().Call(FUSE_POLL, file, Bytes().Add(poll_in));
   ASSERT_EQ(r.error(), 0);
-  EXPECT_EQ(r.As<fuse_poll_out>().revents, static_cast<uint32_t>(POLLIN | POLLOUT));
+  EXPECT_EQ(r.As<fuse_poll_out>().revents,
+            static_cast<uint32_t>(POLLIN | POLLOUT));
 }
 
 TEST_F(FuseServerOpsTest, ReaddirPagesThroughALargeDirectoryLikeTheHost) {
   ASSERT_EQ(mkdir(P("big").c_str(), 0755), 0);
   std::set<std::string> host_names;
   for (int i = 0; i < 300; ++i) {
-    const std::string name = "entry_with_a_rather_long_name_" + std::to_string(i);
+    const std::string name =
+        "entry_with_a_rather_long_name_" + std::to_string(i);
     share_.WriteFile("big/" + name, "");
   }
   DIR* dir = opendir(P("big").c_str());
@@ -438,8 +475,9 @@ TEST_F(FuseServerOpsTest, ReaddirPagesThroughALargeDirectoryLikeTheHost) {
         }
         fuse_dirent d;
         memcpy(&d, r.payload() + pos, FUSE_NAME_OFFSET);
-        const std::string name(reinterpret_cast<const char*>(r.payload() + pos + FUSE_NAME_OFFSET),
-                               d.namelen);
+        const std::string name(
+            reinterpret_cast<const char*>(r.payload() + pos + FUSE_NAME_OFFSET),
+            d.namelen);
         names.insert(name);
         if (plus && name != "." && name != "..") {
           EXPECT_NE(entry.nodeid, 0u) << name;
@@ -532,7 +570,8 @@ TEST_F(FuseServerOpsTest, XattrsMatchHost) {
   set.size = static_cast<uint32_t>(value.size());
   Bytes set_args;
   set_args.Add(set.size).Add(set.flags).Name("user.test").Raw(value);
-  const int host_set = HostErr(setxattr(ref.c_str(), "user.test", value.data(), value.size(), 0));
+  const int host_set = HostErr(
+      setxattr(ref.c_str(), "user.test", value.data(), value.size(), 0));
   EXPECT_EQ(c().Call(FUSE_SETXATTR, file, set_args).error(), host_set);
 
   fuse_getxattr_in get{};
@@ -550,13 +589,15 @@ TEST_F(FuseServerOpsTest, XattrsMatchHost) {
     EXPECT_EQ(r.payload_string(), value);
     get.size = 2;  // too small, as on the host
     char small[2];
-    EXPECT_EQ(c().Call(FUSE_GETXATTR, file, Bytes().Add(get).Name("user.test")).error(),
+    EXPECT_EQ(c().Call(FUSE_GETXATTR, file, Bytes().Add(get).Name("user.test"))
+                  .error(),
               getxattr(ref.c_str(), "user.test", small, 2) < 0 ? errno : 0);
   }
   get.size = 1024;
   r = c().Call(FUSE_LISTXATTR, file, Bytes().Add(get));
   char host_list[1024];
-  const ssize_t host_list_len = listxattr(ref.c_str(), host_list, sizeof(host_list));
+  const ssize_t host_list_len =
+      listxattr(ref.c_str(), host_list, sizeof(host_list));
   if (host_list_len < 0) {
     EXPECT_EQ(r.error(), errno);
   } else {

@@ -31,7 +31,8 @@ std::string ReadAll(const std::string& path) {
 
 TempShare::TempShare() {
   const char* tmp = getenv("TEST_TMPDIR");
-  std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/vfs-share-XXXXXX";
+  std::string pattern =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/vfs-share-XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
@@ -52,7 +53,8 @@ TempShare::~TempShare() {
   nftw(base_.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-void TempShare::WriteFile(std::string_view rel, std::string_view content) const {
+void TempShare::WriteFile(std::string_view rel,
+                          std::string_view content) const {
   std::ofstream out(SharePath(rel), std::ios::binary | std::ios::trunc);
   out << content;
 }
@@ -66,8 +68,8 @@ std::string TempShare::SnapshotOutside() const {
       [](const char* path, const struct stat* st, int, struct FTW*) -> int {
         std::ostringstream line;
         line << path << " mode=" << std::oct << st->st_mode << std::dec
-             << " size=" << st->st_size << " mtime=" << st->st_mtim.tv_sec << "."
-             << st->st_mtim.tv_nsec << " nlink=" << st->st_nlink;
+             << " size=" << st->st_size << " mtime=" << st->st_mtim.tv_sec
+             << "." << st->st_mtim.tv_nsec << " nlink=" << st->st_nlink;
         sink->push_back(line.str());
         return 0;
       },
@@ -76,14 +78,16 @@ std::string TempShare::SnapshotOutside() const {
   std::string out;
   std::sort(lines.begin(), lines.end());
   for (const std::string& l : lines) {
-    if (l.rfind(share_ + "/", 0) == 0 || l.rfind(share_ + " ", 0) == 0) continue;
+    if (l.rfind(share_ + "/", 0) == 0 || l.rfind(share_ + " ", 0) == 0)
+      continue;
     out += l + "\n";
   }
   out += "secret=" + ReadAll(outside_ + "/secret") + "\n";
   return out;
 }
 
-std::vector<uint8_t> FuseClient::Build(uint32_t opcode, uint64_t nodeid, const Bytes& args) {
+std::vector<uint8_t> FuseClient::Build(uint32_t opcode, uint64_t nodeid,
+                                       const Bytes& args) {
   fuse_in_header in{};
   in.len = static_cast<uint32_t>(sizeof(in) + args.data().size());
   in.opcode = opcode;
@@ -95,7 +99,8 @@ std::vector<uint8_t> FuseClient::Build(uint32_t opcode, uint64_t nodeid, const B
   return bytes;
 }
 
-Reply FuseClient::Send(const std::vector<uint8_t>& bytes, size_t reply_capacity) {
+Reply FuseClient::Send(const std::vector<uint8_t>& bytes,
+                       size_t reply_capacity) {
   return Reply{endpoint_.Transact(bytes, reply_capacity)};
 }
 
@@ -150,8 +155,8 @@ Reply FuseClient::Opendir(uint64_t nodeid) {
   return Call(FUSE_OPENDIR, nodeid, Bytes().Add(fuse_open_in{}));
 }
 
-Reply FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset, uint32_t size,
-                       size_t reply_capacity) {
+Reply FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                       uint32_t size, size_t reply_capacity) {
   fuse_read_in in{};
   in.fh = fh;
   in.offset = offset;
@@ -159,7 +164,8 @@ Reply FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset, uint32_t s
   return Call(FUSE_READ, nodeid, Bytes().Add(in), reply_capacity);
 }
 
-Reply FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset, std::string_view data) {
+Reply FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                        std::string_view data) {
   fuse_write_in in{};
   in.fh = fh;
   in.offset = offset;
@@ -173,8 +179,8 @@ Reply FuseClient::Release(uint64_t nodeid, uint64_t fh, bool dir) {
   return Call(dir ? FUSE_RELEASEDIR : FUSE_RELEASE, nodeid, Bytes().Add(in));
 }
 
-Reply FuseClient::Readdir(uint64_t nodeid, uint64_t fh, uint64_t offset, uint32_t size,
-                          bool plus) {
+Reply FuseClient::Readdir(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                          uint32_t size, bool plus) {
   fuse_read_in in{};
   in.fh = fh;
   in.offset = offset;
@@ -211,8 +217,9 @@ std::vector<std::string> DirentNames(const Reply& reply, bool plus) {
     fuse_dirent d;
     memcpy(&d, p + dirent_at, FUSE_NAME_OFFSET);
     if (dirent_at + FUSE_NAME_OFFSET + d.namelen > size) break;
-    names.emplace_back(reinterpret_cast<const char*>(p + dirent_at + FUSE_NAME_OFFSET),
-                       d.namelen);
+    names.emplace_back(
+        reinterpret_cast<const char*>(p + dirent_at + FUSE_NAME_OFFSET),
+        d.namelen);
     pos = dirent_at + FUSE_DIRENT_SIZE(&d);
   }
   return names;

@@ -1,5 +1,6 @@
-// Helpers for device-side FUSE tests: a temporary share with a canary directory beside
-// it, and a small client that builds raw FUSE requests and parses the replies.
+// Helpers for device-side FUSE tests: a temporary share with a canary directory
+// beside it, and a small client that builds raw FUSE requests and parses the
+// replies.
 #ifndef TESTS_SIM_FUSE_TEST_UTIL_H_
 #define TESTS_SIM_FUSE_TEST_UTIL_H_
 
@@ -16,8 +17,9 @@
 
 namespace sim::testing {
 
-// mkdtemp() base holding "share/" (exported) and "outside/" (a canary the device must
-// never touch: a file with known content and a directory). Removed on destruction.
+// mkdtemp() base holding "share/" (exported) and "outside/" (a canary the
+// device must never touch: a file with known content and a directory). Removed
+// on destruction.
 class TempShare {
  public:
   TempShare();
@@ -25,11 +27,14 @@ class TempShare {
   const std::string& base() const { return base_; }
   const std::string& share() const { return share_; }
   const std::string& outside() const { return outside_; }
-  std::string SharePath(std::string_view rel) const { return share_ + "/" + std::string(rel); }
+  std::string SharePath(std::string_view rel) const {
+    return share_ + "/" + std::string(rel);
+  }
   // Writes a file under the share.
   void WriteFile(std::string_view rel, std::string_view content) const;
-  // A listing of everything under "outside/" with each entry's type, size, mode, mtime
-  // and content: equal before and after means the device left it alone.
+  // A listing of everything under "outside/" with each entry's type, size,
+  // mode, mtime and content: equal before and after means the device left it
+  // alone.
   std::string SnapshotOutside() const;
 
  private:
@@ -76,9 +81,12 @@ struct Reply {
   size_t payload_size() const {
     return has_header() ? bytes.size() - sizeof(fuse_out_header) : 0;
   }
-  const uint8_t* payload() const { return bytes.data() + sizeof(fuse_out_header); }
+  const uint8_t* payload() const {
+    return bytes.data() + sizeof(fuse_out_header);
+  }
   std::string payload_string() const {
-    return std::string(reinterpret_cast<const char*>(payload()), payload_size());
+    return std::string(reinterpret_cast<const char*>(payload()),
+                       payload_size());
   }
   template <typename T>
   T As() const {
@@ -98,19 +106,23 @@ class FuseClient {
   // Sends `bytes` exactly as given.
   Reply Send(const std::vector<uint8_t>& bytes,
              size_t reply_capacity = RawFuseEndpoint::kDefaultReplyCapacity);
-  std::vector<uint8_t> Build(uint32_t opcode, uint64_t nodeid, const Bytes& args);
+  std::vector<uint8_t> Build(uint32_t opcode, uint64_t nodeid,
+                             const Bytes& args);
   uint64_t last_unique() const { return unique_; }
 
-  Reply Init(uint32_t flags = FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS | FUSE_BIG_WRITES);
+  Reply Init(uint32_t flags = FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS |
+                              FUSE_BIG_WRITES);
   Reply Lookup(uint64_t parent, std::string_view name);
   Reply Getattr(uint64_t nodeid);
   Reply Mkdir(uint64_t parent, std::string_view name, uint32_t mode = 0755);
-  Reply Create(uint64_t parent, std::string_view name, uint32_t flags, uint32_t mode = 0644);
+  Reply Create(uint64_t parent, std::string_view name, uint32_t flags,
+               uint32_t mode = 0644);
   Reply Open(uint64_t nodeid, uint32_t flags);
   Reply Opendir(uint64_t nodeid);
   Reply Read(uint64_t nodeid, uint64_t fh, uint64_t offset, uint32_t size,
              size_t reply_capacity = RawFuseEndpoint::kDefaultReplyCapacity);
-  Reply Write(uint64_t nodeid, uint64_t fh, uint64_t offset, std::string_view data);
+  Reply Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
+              std::string_view data);
   Reply Release(uint64_t nodeid, uint64_t fh, bool dir = false);
   Reply Readdir(uint64_t nodeid, uint64_t fh, uint64_t offset, uint32_t size,
                 bool plus = false);

@@ -34,7 +34,9 @@ class InodeTableTest : public ::testing::Test {
   InodeTableTest() {
     share_.WriteFile("a", "a");
     share_.WriteFile("b", "b");
-    EXPECT_EQ(link(share_.SharePath("a").c_str(), share_.SharePath("a_link").c_str()), 0);
+    EXPECT_EQ(
+        link(share_.SharePath("a").c_str(), share_.SharePath("a_link").c_str()),
+        0);
     Opened root = OpenPath(share_.share());
     table_ = std::make_unique<InodeTable>(root.fd, root.st);
   }

@@ -91,8 +91,7 @@ class TestRing {
   // Makes `head` available: ring entry, then (release) the index.
   void Publish(uint16_t head) {
     Store16(layout_.driver + 4 + 2ull * (avail_idx_ % size_), head);
-    std::atomic_thread_fence(std::memory_order_release);
-    Store16(layout_.driver + 2, ++avail_idx_);
+    Store16(layout_.driver + 2, ++avail_idx_, std::memory_order_release);
   }
   void SetAvailIdx(uint16_t idx) {
     avail_idx_ = idx;
@@ -105,9 +104,7 @@ class TestRing {
   }
 
   uint16_t UsedIdx() const {
-    uint16_t idx = Load16(layout_.device + 2);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    return idx;
+    return Load16(layout_.device + 2, std::memory_order_acquire);
   }
   uint16_t UsedFlags() const { return Load16(layout_.device); }
   uint16_t AvailEvent() const {
@@ -133,13 +130,15 @@ class TestRing {
   }
 
  private:
-  uint16_t Load16(uint64_t bus) const {
+  uint16_t Load16(uint64_t bus,
+                  std::memory_order order = std::memory_order_relaxed) const {
     return std::atomic_ref<uint16_t>(*reinterpret_cast<uint16_t*>(Host(bus, 2)))
-        .load(std::memory_order_relaxed);
+        .load(order);
   }
-  void Store16(uint64_t bus, uint16_t value) {
+  void Store16(uint64_t bus, uint16_t value,
+               std::memory_order order = std::memory_order_relaxed) {
     std::atomic_ref<uint16_t>(*reinterpret_cast<uint16_t*>(Host(bus, 2)))
-        .store(value, std::memory_order_relaxed);
+        .store(value, order);
   }
 
   const sim::GuestMemory& memory_;

@@ -1,5 +1,6 @@
-// A driver::Platform for hosted VFS tests: std::mutex locks, the host's monotonic clock,
-// heap memory for DMA. (The VFS needs only locks and time; the simulator has the full one.)
+// A driver::Platform for hosted VFS tests: std::mutex locks, the host's
+// monotonic clock, heap memory for DMA. (The VFS needs only locks and time; the
+// simulator has the full one.)
 #ifndef TESTS_VFS_HOST_PLATFORM_H_
 #define TESTS_VFS_HOST_PLATFORM_H_
 
@@ -19,19 +20,24 @@ namespace vfs_test {
 
 class HostPlatform : public driver::Platform {
  public:
-  driver::Result<driver::DmaRegion> AllocateDma(size_t size, size_t alignment) override {
-    void* p = std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+  driver::Result<driver::DmaRegion> AllocateDma(size_t size,
+                                                size_t alignment) override {
+    void* p = std::aligned_alloc(
+        alignment, (size + alignment - 1) / alignment * alignment);
     if (!p) return driver::Error{ENOMEM};
     memset(p, 0, size);
     return driver::DmaRegion{p, reinterpret_cast<uint64_t>(p), size};
   }
-  void FreeDma(const driver::DmaRegion& region) override { std::free(region.cpu); }
+  void FreeDma(const driver::DmaRegion& region) override {
+    std::free(region.cpu);
+  }
   bool BusAddressOf(const void*, size_t, uint64_t*) override { return false; }
 
   uint64_t MonotonicNanos() override {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + ts.tv_nsec + offset_nanos_;
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + ts.tv_nsec +
+           offset_nanos_;
   }
   // Moves the clock forward (for cache expiry tests).
   void Advance(uint64_t nanos) { offset_nanos_ += nanos; }

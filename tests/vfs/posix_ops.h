@@ -1,10 +1,12 @@
-// Runs the same POSIX operations on the VFS (vfs::) and on the host kernel (real system
-// calls), so that tests can require the VFS to answer exactly as Linux does.
+// Runs the same POSIX operations on the VFS (vfs::) and on the host kernel
+// (real system calls), so that tests can require the VFS to answer exactly as
+// Linux does.
 //
-// PosixOps is one side: the POSIX calls, each returning the result or a negative errno,
-// with paths under that side's own root directory. OpRunner applies an Op (a call with its
-// arguments, descriptors named by slot so both sides can use their own numbers) and
-// describes the outcome as a string: equal strings on both sides mean equal behaviour.
+// PosixOps is one side: the POSIX calls, each returning the result or a
+// negative errno, with paths under that side's own root directory. OpRunner
+// applies an Op (a call with its arguments, descriptors named by slot so both
+// sides can use their own numbers) and describes the outcome as a string: equal
+// strings on both sides mean equal behaviour.
 #ifndef TESTS_VFS_POSIX_OPS_H_
 #define TESTS_VFS_POSIX_OPS_H_
 
@@ -31,7 +33,8 @@ class PosixOps {
   virtual int64_t Read(int fd, void* buffer, size_t count) = 0;
   virtual int64_t Write(int fd, const void* buffer, size_t count) = 0;
   virtual int64_t Pread(int fd, void* buffer, size_t count, int64_t offset) = 0;
-  virtual int64_t Pwrite(int fd, const void* buffer, size_t count, int64_t offset) = 0;
+  virtual int64_t Pwrite(int fd, const void* buffer, size_t count,
+                         int64_t offset) = 0;
   virtual int64_t Lseek(int fd, int64_t offset, int whence) = 0;
   virtual int64_t Stat(const std::string& path, vfs::Stat* out) = 0;
   virtual int64_t Lstat(const std::string& path, vfs::Stat* out) = 0;
@@ -41,8 +44,10 @@ class PosixOps {
   virtual int64_t Unlink(const std::string& path) = 0;
   virtual int64_t Rename(const std::string& from, const std::string& to) = 0;
   virtual int64_t Link(const std::string& from, const std::string& to) = 0;
-  virtual int64_t Symlink(const std::string& target, const std::string& path) = 0;
-  virtual int64_t Readlink(const std::string& path, char* buffer, size_t size) = 0;
+  virtual int64_t Symlink(const std::string& target,
+                          const std::string& path) = 0;
+  virtual int64_t Readlink(const std::string& path, char* buffer,
+                           size_t size) = 0;
   virtual int64_t Truncate(const std::string& path, int64_t length) = 0;
   virtual int64_t Ftruncate(int fd, int64_t length) = 0;
   virtual int64_t Fsync(int fd) = 0;
@@ -69,7 +74,8 @@ class VfsOps : public PosixOps {
   int64_t Read(int fd, void* buffer, size_t count) override;
   int64_t Write(int fd, const void* buffer, size_t count) override;
   int64_t Pread(int fd, void* buffer, size_t count, int64_t offset) override;
-  int64_t Pwrite(int fd, const void* buffer, size_t count, int64_t offset) override;
+  int64_t Pwrite(int fd, const void* buffer, size_t count,
+                 int64_t offset) override;
   int64_t Lseek(int fd, int64_t offset, int whence) override;
   int64_t Stat(const std::string& path, vfs::Stat* out) override;
   int64_t Lstat(const std::string& path, vfs::Stat* out) override;
@@ -101,7 +107,8 @@ class HostOps : public PosixOps {
   int64_t Read(int fd, void* buffer, size_t count) override;
   int64_t Write(int fd, const void* buffer, size_t count) override;
   int64_t Pread(int fd, void* buffer, size_t count, int64_t offset) override;
-  int64_t Pwrite(int fd, const void* buffer, size_t count, int64_t offset) override;
+  int64_t Pwrite(int fd, const void* buffer, size_t count,
+                 int64_t offset) override;
   int64_t Lseek(int fd, int64_t offset, int whence) override;
   int64_t Stat(const std::string& path, vfs::Stat* out) override;
   int64_t Lstat(const std::string& path, vfs::Stat* out) override;
@@ -123,8 +130,9 @@ class HostOps : public PosixOps {
   int64_t Access(const std::string& path, int mode) override;
 };
 
-// One call. Paths are relative to the side's root; `target` is a symlink's target as
-// given (relative targets behave alike on both sides). Descriptors are slots.
+// One call. Paths are relative to the side's root; `target` is a symlink's
+// target as given (relative targets behave alike on both sides). Descriptors
+// are slots.
 struct Op {
   enum class Kind {
     kOpen,       // slot <- open(path, flags, mode)
@@ -148,7 +156,8 @@ struct Op {
     kFtruncate,  // ftruncate(slot, offset)
     kFsync,      // fsync(slot)
     kGetdents,   // getdents64(slot, size) once
-    kListDir,    // getdents64(slot, size) until the end; the sorted names and types
+    kListDir,    // getdents64(slot, size) until the end; the sorted names and
+                 // types
     kDup,        // slot2 <- dup(slot)
     kDup2,       // slot2 <- dup2(slot, kDup2Base + slot2)
     kChmod,      // chmod(path, mode)
@@ -180,8 +189,9 @@ class OpRunner {
   explicit OpRunner(PosixOps& ops) : ops_(ops) {}
   ~OpRunner();  // Closes what is still open.
 
-  // The outcome of `op`: the result (descriptors shown as "fd", not their number), and
-  // the bytes read, the stat fields both sides define, or the sorted listing.
+  // The outcome of `op`: the result (descriptors shown as "fd", not their
+  // number), and the bytes read, the stat fields both sides define, or the
+  // sorted listing.
   std::string Apply(const Op& op);
 
  private:

@@ -1,0 +1,185 @@
+// The device model's behaviour outside the strict rules: lenient mode, resets,
+// feature offers, completions from the backend, the threaded device.
+#include "sim/virtio_device_model.h"
+
+#include <gtest/gtest.h>
+#include <linux/virtio_config.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sim/echo_device.h"
+#include "tests/sim/test_driver.h"
+
+namespace sim {
+namespace {
+
+using sim_test::Bit;
+using sim_test::Machine;
+using sim_test::TestRing;
+
+constexpr uint8_t kAck = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+constexpr uint8_t kDriver = VIRTIO_CONFIG_S_DRIVER;
+
+TEST(VirtioDeviceModelTest, TransportFeaturesAreConfigurable) {
+  Machine all(DeviceOptions{});
+  uint64_t offered = all.driver->DeviceFeatures();
+  EXPECT_EQ(offered, Bit(VIRTIO_F_VERSION_1) |
+                         Bit(VIRTIO_RING_F_INDIRECT_DESC) |
+                         Bit(VIRTIO_RING_F_EVENT_IDX));
+  Machine bare(
+      DeviceOptions{.offer_indirect_desc = false, .offer_event_idx = false},
+      std::make_unique<EchoDevice>(EchoDevice::Options{.features = Bit(3)}));
+  EXPECT_EQ(bare.driver->DeviceFeatures(), Bit(VIRTIO_F_VERSION_1) | Bit(3));
+  ASSERT_TRUE(bare.driver->Init());
+  EXPECT_EQ(bare.echo->negotiated_features(), Bit(VIRTIO_F_VERSION_1) | Bit(3));
+  EXPECT_EQ(bare.driver->Echo("bare"), "bare");
+}
+
+TEST(VirtioDeviceModelTest, LenientModeToleratesProtocolSlips) {
+  Machine machine(DeviceOptions{.strict = false});
+  auto& driver = *machine.driver;
+  driver.SetStatus(kDriver);  // No ACKNOWLEDGE first.
+  EXPECT_EQ(driver.Status(), kDriver);
+  EXPECT_EQ(machine.model().ReadConfig(EchoDevice::kConfigSize, 4),
+            0u);  // Out of range.
+  EXPECT_TRUE(machine.device->violations().empty());
+  EXPECT_FALSE(driver.Status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+  // A readable buffer after a writable one is accepted and sorted by its flag.
+  ASSERT_TRUE(driver.Init());
+  TestRing& ring = driver.ring();
+  uint64_t out = ring.Buffer(8);
+  ring.SetDesc(0, out, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+  ring.SetDesc(1, ring.BufferWith("late"), 4, 0);
+  ring.Publish(0);
+  driver.Notify(0);
+  ASSERT_EQ(ring.UsedIdx(), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(ring.Host(out, 4)), 4), "late");
+  driver.Notify(5);  // No such queue: ignored.
+  EXPECT_TRUE(machine.device->violations().empty());
+  EXPECT_EQ(driver.Echo("fine"), "fine");
+}
+
+TEST(VirtioDeviceModelTest, LenientModeStillRefusesUnsafeChains) {
+  Machine machine(DeviceOptions{.strict = false});
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init());
+  TestRing& ring = driver.ring();
+  ring.SetDesc(0, machine.memory->end(), 16, VRING_DESC_F_WRITE);
+  ring.Publish(0);
+  driver.Notify(0);
+  EXPECT_EQ(ring.UsedIdx(), 0);
+  ASSERT_EQ(machine.ViolationNames(),
+            std::vector<std::string>{"descriptor outside guest memory"});
+  EXPECT_TRUE(driver.Status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+  EXPECT_TRUE(machine.model().queue_stopped(0));
+  ASSERT_TRUE(driver.Init());
+  EXPECT_EQ(driver.Echo("recovered"), "recovered");
+}
+
+TEST(VirtioDeviceModelTest, LenientModeProcessesBuffersNotifiedBeforeDriverOk) {
+  Machine machine(DeviceOptions{.strict = false});
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Negotiate());
+  TestRing ring(*machine.memory, *machine.allocator, 8);
+  driver.ConfigureQueue(0, ring.layout());
+  driver.EnableQueue(0);
+  ring.SetDesc(0, ring.BufferWith("early"), 5, VRING_DESC_F_NEXT, 1);
+  ring.SetDesc(1, ring.Buffer(8), 8, VRING_DESC_F_WRITE);
+  ring.Publish(0);
+  driver.Notify(0);
+  EXPECT_EQ(ring.UsedIdx(),
+            0);  // The device does not consume before DRIVER_OK...
+  driver.AddStatus(VIRTIO_CONFIG_S_DRIVER_OK);
+  EXPECT_EQ(ring.UsedIdx(), 1);  // ...and does at DRIVER_OK.
+  EXPECT_EQ(ring.Used(0).len, 5u);
+}
+
+TEST(VirtioDeviceModelTest, ResetDropsHeldChainsAndLateCompletions) {
+  for (NotifyMode mode : {NotifyMode::kInline, NotifyMode::kThread}) {
+    Machine machine(DeviceOptions{.notify_mode = mode});
+    auto& driver = *machine.driver;
+    ASSERT_TRUE(driver.Init());
+    machine.echo->Hold();
+    TestRing& ring = driver.ring();
+    ring.SetDesc(0, ring.Buffer(4), 4, VRING_DESC_F_WRITE);
+    ring.Publish(0);
+    driver.Notify(0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (machine.echo->held().empty() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(machine.echo->held().size(), 1u);
+    driver.SetStatus(0);
+    EXPECT_TRUE(machine.echo->held().empty());
+    EXPECT_FALSE(machine.echo->active());
+    // A completion arriving after the reset is dropped, not written anywhere.
+    machine.model().Complete(0, 0, 4);
+    EXPECT_EQ(ring.UsedIdx(), 0);
+    EXPECT_EQ(machine.model().counters().resets,
+              2u);  // Init's reset and this one.
+    machine.echo->CompleteImmediately();
+    ASSERT_TRUE(driver.Init());
+    EXPECT_EQ(driver.Echo("after reset"), "after reset");
+  }
+}
+
+TEST(VirtioDeviceModelTest, CompletionsOfUnknownChainsAreIgnored) {
+  Machine machine;
+  ASSERT_TRUE(machine.driver->Init());
+  machine.model().Complete(0, 3, 10);  // Never popped.
+  machine.model().Complete(9, 0, 10);  // No such queue.
+  EXPECT_EQ(machine.driver->ring().UsedIdx(), 0);
+  EXPECT_EQ(machine.model().counters().chains_completed, 0u);
+  EXPECT_EQ(machine.driver->Echo("ok"), "ok");
+}
+
+TEST(VirtioDeviceModelTest, ThreadedDeviceServesQueuesNotifiedConcurrently) {
+  Machine machine(
+      DeviceOptions{.notify_mode = NotifyMode::kThread},
+      std::make_unique<EchoDevice>(EchoDevice::Options{.num_queues = 2}));
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
+  constexpr int kRounds = 2000;
+  auto worker = [&](uint16_t queue) {
+    TestRing& ring = driver.ring(queue);
+    uint64_t in = ring.BufferWith("q");
+    uint64_t out = ring.Buffer(4);
+    ring.SetDesc(0, in, 1, VRING_DESC_F_NEXT, 1);
+    ring.SetDesc(1, out, 4, VRING_DESC_F_WRITE);
+    for (int i = 0; i < kRounds; ++i) {
+      ring.Publish(0);
+      driver.Notify(queue);
+      ASSERT_TRUE(ring.WaitUsedIdx(static_cast<uint16_t>(i + 1)));
+    }
+  };
+  std::thread a(worker, 0);
+  std::thread b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
+  EXPECT_TRUE(machine.device->violations().empty());
+}
+
+TEST(VirtioDeviceModelTest, InterruptHandlerMayReadRegisters) {
+  Machine machine;
+  struct Context {
+    sim_test::TestDriver* driver;
+    std::vector<uint8_t> isr;
+  } context{machine.driver.get(), {}};
+  machine.device->SetInterruptHandler(
+      [](void* c) {
+        auto* ctx = static_cast<Context*>(c);
+        ctx->isr.push_back(ctx->driver->TakeIsr());
+      },
+      &context);
+  ASSERT_TRUE(machine.driver->Init());
+  ASSERT_EQ(machine.driver->Echo("irq"), "irq");
+  EXPECT_EQ(context.isr, std::vector<uint8_t>{VirtioDeviceModel::kIsrQueue});
+}
+
+}  // namespace
+}  // namespace sim
