@@ -445,7 +445,7 @@ TEST_F(HostCompareTest, GetdentsResumesWithSmallBuffers) {
   std::vector<Op> ops = {MkdirOp("d")};
   // Same-length names, so both sides fit the same number of records per call.
   for (int i = 0; i < 30; ++i) {
-    char name[16];
+    char name[32];
     snprintf(name, sizeof(name), "d/entry%02d", i);
     ops.push_back(OpenOp(0, name, O_CREAT | O_WRONLY));
     ops.push_back(CloseOp(0));
