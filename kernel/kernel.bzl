@@ -25,12 +25,14 @@ FREESTANDING_COPTS = [
 def _freestanding_label(dep):
     return dep + "_freestanding"
 
-def kernel_library(name, srcs = [], hdrs = [], deps = [], system_deps = [], visibility = None):
+def kernel_library(name, srcs = [], hdrs = [], deps = [], system_deps = [], alwayslink = False, visibility = None):
     """A library of kernel code: `name` (hosted) and `name_freestanding`.
 
     Args:
       deps: other kernel_library labels, written with an explicit target name.
       system_deps: header-only targets shared by both variants.
+      alwayslink: link every object even when nothing references it (for objects that
+        only register themselves through static constructors, such as scenarios).
     """
     native.cc_library(
         name = name,
@@ -38,6 +40,7 @@ def kernel_library(name, srcs = [], hdrs = [], deps = [], system_deps = [], visi
         hdrs = hdrs,
         copts = KERNEL_COPTS,
         deps = deps + system_deps,
+        alwayslink = alwayslink,
         visibility = visibility,
     )
     native.cc_library(
@@ -47,6 +50,7 @@ def kernel_library(name, srcs = [], hdrs = [], deps = [], system_deps = [], visi
         copts = KERNEL_COPTS + FREESTANDING_COPTS,
         deps = [_freestanding_label(d) for d in deps] + system_deps,
         linkstatic = True,
+        alwayslink = alwayslink,
         visibility = visibility,
     )
 
