@@ -32,6 +32,7 @@
 //   "valid"      numbers
 //   "flags"      open(2) flags, symbolic ("O_RDWR|O_CREAT")
 //   "mode"       octal string ("0644")
+//   "version"    INIT: the protocol version the driver offers ("7.38")
 //   "replied"    whether the device wrote a reply header
 //   "result"     0 or the byte count / value of a successful reply
 //   "error"      errno name ("ENOENT") on failure, else absent

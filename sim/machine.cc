@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "driver/mmio_transport.h"
 #include "driver/pci_transport.h"
+#include "sim/tracing_backend.h"
+#include "vfs/posix.h"
 
 namespace sim {
 namespace {
@@ -46,7 +48,12 @@ absl::Status Machine::Boot() {
       VirtioFsDevice::Create(fs_options);
   if (!backend.ok()) return backend.status();
   fs_device_ = backend->get();
-  device_ = MakeDevice(*memory_, std::move(*backend),
+  std::unique_ptr<DeviceBackend> device_backend = std::move(*backend);
+  if (options_.on_fuse_request) {
+    device_backend = std::make_unique<TracingBackend>(
+        std::move(device_backend), options_.on_fuse_request);
+  }
+  device_ = MakeDevice(*memory_, std::move(device_backend),
                        {.transport = options_.transport,
                         .notify_mode = options_.notify_mode,
                         .strict = options_.strict,
@@ -72,10 +79,38 @@ absl::Status Machine::Boot() {
   client_ = std::make_unique<driver::FuseClient>(*platform_, *virtio_fs_);
   driver::Result<void> init = client_->Init();
   if (!init.ok()) return DriverError("FUSE_INIT", init.error());
+  if (options_.mount_vfs) return MountShare();
+  return absl::OkStatus();
+}
+
+absl::Status Machine::MountShare() {
+  if (vfs::CurrentKernel() != nullptr) {
+    return absl::FailedPreconditionError(
+        "a VFS is already booted in this process (one per process): destroy "
+        "the other machine or vfs::Shutdown() first, or set mount_vfs = false");
+  }
+  driver::Result<void> booted = vfs::Boot(*platform_);
+  if (!booted.ok()) return DriverError("VFS boot", booted.error());
+  kernel_ = vfs::CurrentKernel();
+  share_fs_ = vfs::FuseFs::Create(
+      *platform_, *client_, {.max_cached_entries = options_.entry_cache_size});
+  const std::string where = mount_point();
+  if (int r = vfs::mkdir(where.c_str(), 0755); r < 0) {
+    return DriverError(absl::StrCat("mkdir ", where).c_str(), -r);
+  }
+  if (int r = vfs::mount(where.c_str(), share_fs_->Root()); r < 0) {
+    return DriverError(absl::StrCat("mount ", where).c_str(), -r);
+  }
   return absl::OkStatus();
 }
 
 Machine::~Machine() {
+  // The VFS first: closing its files and dropping its nodes sends RELEASEs and
+  // FORGETs while the session still runs.
+  if (kernel_ && vfs::CurrentKernel() == kernel_) vfs::Shutdown();
+  kernel_ = nullptr;
+  if (share_fs_) share_fs_->Disconnect();
+  share_fs_.reset();
   // Top down: the session, then the driver (which resets the device), then the
   // device.
   if (client_ && client_->initialized()) (void)client_->Destroy();
@@ -87,11 +122,15 @@ Machine::~Machine() {
 }
 
 absl::Status Machine::Recover() {
+  // The old session's node ids and handles die with the reset: the share's
+  // nodes and open files go stale and nothing more is sent for them.
+  if (share_fs_) share_fs_->Disconnect();
   driver::Result<void> reset = virtio_fs_->Recover();
   if (!reset.ok()) return DriverError("device reset", reset.error());
   client_ = std::make_unique<driver::FuseClient>(*platform_, *virtio_fs_);
   driver::Result<void> init = client_->Init();
   if (!init.ok()) return DriverError("FUSE_INIT after reset", init.error());
+  if (share_fs_) share_fs_->Connect(*client_);
   return absl::OkStatus();
 }
 

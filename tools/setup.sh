@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev     # Google Benchmark
   libfuse3-dev         # libfuse 3: the device's FUSE protocol handling
   fuse3                # fusermount3, for the kernel FUSE mount benchmark back end
+  gnuplot-nox          # the benchmark report's PNG chart (bench/report.py)
   libedit-dev          # line editing and history for the interactive shell
   pkg-config
   python3              # .ci/run counts test cases from the JUnit XML Bazel writes

@@ -1,0 +1,468 @@
+// The file system benchmarks: every operation measured by the same code over
+// four back ends on the same files (see bench/backends.h), in one run.
+//
+// Names are "<operation>/<back end>" (Google Benchmark appends "/real_time",
+// "/threads:2" ...); bench/report.py groups them into one table. Times are
+// wall-clock (UseRealTime): the FUSE server and the device thread work on
+// other threads than the caller. Counters:
+//   fuse_req_per_op  FUSE requests the simulated device processed per
+//                    iteration (sim back ends only)
+//   peak_rss_MiB     the process's peak resident memory during the benchmark
+//                    (VmHWM, reset before each run)
+//
+// Flags besides Google Benchmark's:
+//   --work_dir=DIR       where the share and mount points are made (default
+//                        $TEST_TMPDIR, $TMPDIR or /tmp); removed at exit
+//   --stream_bytes=N     size of the streaming file (default 1 GiB)
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "bench/backends.h"
+#include "bench/memory_usage.h"
+#include "bench/share.h"
+#include "benchmark/benchmark.h"
+
+namespace bench {
+namespace {
+
+Backends* g_backends = nullptr;
+int64_t g_stream_bytes = 1ll << 30;
+
+// Buffer size of each getdents64 call: glibc's readdir uses 32 KiB.
+constexpr size_t kDirentBufferBytes = 32 << 10;
+
+// The back end for this benchmark, or null after marking the benchmark
+// skipped with the reason.
+Backend* Bring(benchmark::State& state, Kind kind, bool caches) {
+  absl::StatusOr<Backend*> backend = g_backends->Get(kind, caches);
+  if (!backend.ok()) {
+    const std::string why =
+        absl::StrCat(absl::IsUnavailable(backend.status()) ? "skipped: " : "failed: ",
+                     backend.status().message());
+    state.SkipWithError(why.c_str());
+    return nullptr;
+  }
+  return *backend;
+}
+
+// Marks the benchmark failed by a call that returned `result` < 0.
+void Fail(benchmark::State& state, const char* what, int64_t result) {
+  const std::string why =
+      absl::StrCat(what, " failed: ", std::strerror(static_cast<int>(-result)));
+  state.SkipWithError(why.c_str());
+}
+
+// A buffer of the back end for the benchmark's data, freed on scope exit.
+class Buffer {
+ public:
+  Buffer(Backend& backend, size_t size)
+      : backend_(backend), size_(size), data_(backend.AllocateBuffer(size)) {
+    if (data_ != nullptr) std::memset(data_, 0x5a, size);
+  }
+  ~Buffer() { backend_.FreeBuffer(data_, size_); }
+  void* data() const { return data_; }
+
+ private:
+  Backend& backend_;
+  size_t size_;
+  void* data_;
+};
+
+// The counters of one benchmark run: FUSE requests per iteration (when the
+// back end counts them) and the peak resident memory. Thread 0 keeps them.
+class RunCounters {
+ public:
+  RunCounters(benchmark::State& state, Backend& backend)
+      : state_(state), backend_(backend) {
+    if (state_.thread_index() != 0) return;
+    ResetPeakResident();
+    requests_before_ = backend_.FuseRequests();
+  }
+  ~RunCounters() {
+    if (state_.thread_index() != 0) return;
+    if (requests_before_ >= 0) {
+      state_.counters["fuse_req_per_op"] = benchmark::Counter(
+          static_cast<double>(backend_.FuseRequests() - requests_before_),
+          benchmark::Counter::kAvgIterations);
+    }
+    state_.counters["peak_rss_MiB"] =
+        static_cast<double>(PeakResidentBytes()) / (1 << 20);
+  }
+
+ private:
+  benchmark::State& state_;
+  Backend& backend_;
+  int64_t requests_before_ = -1;
+};
+
+void SeqRead(benchmark::State& state, Kind kind, size_t chunk) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
+  if (fd < 0) return Fail(state, "open", fd);
+  Buffer buffer(*b, chunk);
+  int64_t bytes = 0;
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      int64_t n = b->Read(fd, buffer.data(), chunk);
+      if (n == 0) {  // End of file: start over, still one read per iteration.
+        b->Lseek(fd, 0, SEEK_SET);
+        n = b->Read(fd, buffer.data(), chunk);
+      }
+      if (n <= 0) {
+        Fail(state, "read", n == 0 ? -EIO : n);
+        break;
+      }
+      bytes += n;
+    }
+  }
+  b->Close(fd);
+  state.SetBytesProcessed(bytes);
+}
+
+void SeqWrite(benchmark::State& state, Kind kind, size_t chunk) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  // Overwrites from offset 0 without truncating, wrapping at kWriteWrapBytes.
+  const int fd = b->Open(b->Path(kWritePath).c_str(), O_WRONLY | O_CREAT, 0644);
+  if (fd < 0) return Fail(state, "open", fd);
+  Buffer buffer(*b, chunk);
+  int64_t bytes = 0;
+  int64_t offset = 0;
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      if (offset + static_cast<int64_t>(chunk) > kWriteWrapBytes) {
+        b->Lseek(fd, 0, SEEK_SET);
+        offset = 0;
+      }
+      const int64_t n = b->Write(fd, buffer.data(), chunk);
+      if (n <= 0) {
+        Fail(state, "write", n == 0 ? -EIO : n);
+        break;
+      }
+      bytes += n;
+      offset += n;
+    }
+  }
+  b->Close(fd);
+  state.SetBytesProcessed(bytes);
+}
+
+void RandomPread(benchmark::State& state, Kind kind, size_t chunk) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
+  if (fd < 0) return Fail(state, "open", fd);
+  Buffer buffer(*b, chunk);
+  std::mt19937_64 random(42);
+  std::vector<int64_t> offsets(1 << 16);
+  for (int64_t& o : offsets)
+    o = static_cast<int64_t>(random() % (kDataFileBytes / chunk)) * chunk;
+  int64_t bytes = 0;
+  size_t next = 0;
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      const int64_t n = b->Pread(fd, buffer.data(), chunk, offsets[next]);
+      next = (next + 1) & (offsets.size() - 1);
+      if (n <= 0) {
+        Fail(state, "pread", n == 0 ? -EIO : n);
+        break;
+      }
+      bytes += n;
+    }
+  }
+  b->Close(fd);
+  state.SetBytesProcessed(bytes);
+}
+
+void StatPath(benchmark::State& state, Kind kind, bool caches) {
+  Backend* b = Bring(state, kind, caches);
+  if (b == nullptr) return;
+  const std::string path = b->Path(kStatPath);
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      int64_t size = 0;
+      const int r = b->Stat(path.c_str(), &size);
+      if (r != 0 || size != 100) {
+        Fail(state, "stat", r != 0 ? r : -EIO);
+        break;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void OpenClose(benchmark::State& state, Kind kind) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  const std::string path = b->Path(kStatPath);
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      const int fd = b->Open(path.c_str(), O_RDONLY);
+      if (fd < 0) {
+        Fail(state, "open", fd);
+        break;
+      }
+      b->Close(fd);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void CreateUnlink(benchmark::State& state, Kind kind) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  const std::string path = b->Path(absl::StrCat(kCreateDir, "/created"));
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      const int fd = b->Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0) {
+        Fail(state, "create", fd);
+        break;
+      }
+      b->Close(fd);
+      const int r = b->Unlink(path.c_str());
+      if (r != 0) {
+        Fail(state, "unlink", r);
+        break;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// One iteration lists the whole directory: open, getdents64 until 0, close.
+void Getdents(benchmark::State& state, Kind kind, int entries) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  const std::string path = b->Path(ListingDir(entries));
+  Buffer buffer(*b, kDirentBufferBytes);
+  int64_t listed = 0;
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      const int fd = b->Open(path.c_str(), O_RDONLY | O_DIRECTORY);
+      if (fd < 0) {
+        Fail(state, "open", fd);
+        break;
+      }
+      int64_t seen = 0;
+      int64_t n;
+      while ((n = b->Getdents64(fd, buffer.data(), kDirentBufferBytes)) > 0) {
+        const char* p = static_cast<const char*>(buffer.data());
+        for (int64_t at = 0; at < n;) {
+          uint16_t reclen;
+          std::memcpy(&reclen, p + at + 16, sizeof(reclen));  // d_reclen
+          if (reclen == 0) break;
+          at += reclen;
+          ++seen;
+        }
+      }
+      b->Close(fd);
+      // Every file, plus "." and ".." where the file system reports them.
+      if (n < 0 || seen < entries || seen > entries + 2) {
+        Fail(state, "getdents64", n < 0 ? n : -EIO);
+        break;
+      }
+      listed += seen;
+    }
+  }
+  state.SetItemsProcessed(listed);
+}
+
+// Two threads, each reading its own half of the data file sequentially with
+// pread, both on the same back end at once.
+void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
+  if (fd < 0) return Fail(state, "open", fd);
+  Buffer buffer(*b, chunk);
+  const int64_t half = kDataFileBytes / state.threads();
+  const int64_t begin = half * state.thread_index();
+  int64_t offset = 0;
+  int64_t bytes = 0;
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      const int64_t n = b->Pread(fd, buffer.data(), chunk, begin + offset);
+      if (n <= 0) {
+        Fail(state, "pread", n == 0 ? -EIO : n);
+        break;
+      }
+      bytes += n;
+      offset += n;
+      if (offset + static_cast<int64_t>(chunk) > half) offset = 0;
+    }
+  }
+  b->Close(fd);
+  state.SetBytesProcessed(bytes);
+}
+
+// Reads the whole streaming file with 1 MiB calls: the peak resident memory
+// shows whether anything on the way holds on to what went through.
+void Stream(benchmark::State& state, Kind kind) {
+  if (absl::Status s = EnsureStreamFile(g_backends->share_dir(), g_stream_bytes);
+      !s.ok()) {
+    state.SkipWithError(std::string(s.message()).c_str());
+    return;
+  }
+  Backend* b = Bring(state, kind, true);
+  if (b == nullptr) return;
+  constexpr size_t kChunk = 1 << 20;
+  Buffer buffer(*b, kChunk);
+  int64_t bytes = 0;
+  {
+    RunCounters counters(state, *b);
+    for (auto _ : state) {
+      const int fd = b->Open(b->Path(kStreamPath).c_str(), O_RDONLY);
+      if (fd < 0) {
+        Fail(state, "open", fd);
+        break;
+      }
+      int64_t total = 0;
+      int64_t n;
+      while ((n = b->Read(fd, buffer.data(), kChunk)) > 0) total += n;
+      b->Close(fd);
+      if (n < 0 || total != g_stream_bytes) {
+        Fail(state, "read", n < 0 ? n : -EIO);
+        break;
+      }
+      bytes += total;
+    }
+  }
+  state.SetBytesProcessed(bytes);
+}
+
+std::string SizeName(size_t bytes) {
+  return bytes >= (1 << 20) ? absl::StrCat(bytes >> 20, "MiB")
+                            : absl::StrCat(bytes >> 10, "KiB");
+}
+
+// Registers every operation of one back end; caches-off runs come last so that
+// a simulated machine is rebooted once for them.
+void RegisterKind(Kind kind) {
+  const std::string k = KindName(kind);
+  auto reg = [&](const std::string& op, auto fn) {
+    return benchmark::RegisterBenchmark((op + "/" + k).c_str(), fn)
+        ->UseRealTime();
+  };
+  for (size_t chunk : {4 << 10, 64 << 10, 1 << 20}) {
+    reg("seq_read_" + SizeName(chunk),
+        [=](benchmark::State& s) { SeqRead(s, kind, chunk); });
+  }
+  for (size_t chunk : {4 << 10, 64 << 10, 1 << 20}) {
+    reg("seq_write_" + SizeName(chunk),
+        [=](benchmark::State& s) { SeqWrite(s, kind, chunk); });
+  }
+  reg("rand_pread_4KiB",
+      [=](benchmark::State& s) { RandomPread(s, kind, 4 << 10); });
+  reg("stat_cached", [=](benchmark::State& s) { StatPath(s, kind, true); });
+  reg("open_close", [=](benchmark::State& s) { OpenClose(s, kind); });
+  reg("create_unlink", [=](benchmark::State& s) { CreateUnlink(s, kind); });
+  for (int entries : {10, 1000, 10000}) {
+    reg(absl::StrCat("getdents64_", entries),
+        [=](benchmark::State& s) { Getdents(s, kind, entries); });
+  }
+  reg("read_2threads_64KiB",
+      [=](benchmark::State& s) { ParallelRead(s, kind, 64 << 10); })
+      ->Threads(2);
+  reg("stream_1GiB", [=](benchmark::State& s) { Stream(s, kind); })
+      ->Iterations(1);
+  reg("stat_uncached", [=](benchmark::State& s) { StatPath(s, kind, false); });
+}
+
+// Removes "--name=value" from argv; true with the value when present.
+bool TakeFlag(int* argc, char** argv, const char* name, std::string* value) {
+  const std::string prefix = absl::StrCat("--", name, "=");
+  for (int i = 1; i < *argc; ++i) {
+    if (absl::StartsWith(argv[i], prefix)) {
+      *value = argv[i] + prefix.size();
+      for (int j = i; j + 1 < *argc; ++j) argv[j] = argv[j + 1];
+      --*argc;
+      return true;
+    }
+  }
+  return false;
+}
+
+void OnSignal(int sig) {
+  DetachAllFuseMounts();
+  _exit(128 + sig);
+}
+
+std::string DefaultWorkDir() {
+  for (const char* var : {"TEST_TMPDIR", "TMPDIR"}) {
+    const char* v = getenv(var);
+    if (v != nullptr && *v != '\0') return v;
+  }
+  return "/tmp";
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  std::string work_parent = bench::DefaultWorkDir();
+  std::string value;
+  bench::TakeFlag(&argc, argv, "work_dir", &work_parent);
+  if (bench::TakeFlag(&argc, argv, "stream_bytes", &value) &&
+      (!absl::SimpleAtoi(value, &bench::g_stream_bytes) ||
+       bench::g_stream_bytes <= 0)) {
+    std::fprintf(stderr, "fsbench: bad --stream_bytes=%s\n", value.c_str());
+    return 2;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+
+  std::string work_dir = work_parent + "/fsbench-XXXXXX";
+  if (mkdtemp(work_dir.data()) == nullptr) {
+    std::perror("fsbench: mkdtemp");
+    return 1;
+  }
+  signal(SIGINT, bench::OnSignal);
+  signal(SIGTERM, bench::OnSignal);
+  absl::StatusOr<std::unique_ptr<bench::Backends>> backends =
+      bench::Backends::Create(work_dir);
+  if (!backends.ok()) {
+    std::fprintf(stderr, "fsbench: %s\n",
+                 std::string(backends.status().message()).c_str());
+    bench::RemoveTree(work_dir);
+    return 1;
+  }
+  bench::g_backends = backends->get();
+  benchmark::AddCustomContext(
+      "io_buffers", "sim back ends: guest memory (SimPlatform::AllocateDma)");
+#ifdef __OPTIMIZE__
+  benchmark::AddCustomContext("fsbench_build", "optimized");
+#else
+  benchmark::AddCustomContext("fsbench_build", "not optimized");
+#endif
+  benchmark::AddCustomContext("fuse_server",
+                              "sim::PassthroughFs, fuse_session_loop_mt");
+  for (bench::Kind kind : bench::kAllKinds) bench::RegisterKind(kind);
+  benchmark::RunSpecifiedBenchmarks();
+  bench::g_backends = nullptr;
+  backends->reset();
+  bench::RemoveTree(work_dir);
+  benchmark::Shutdown();
+  return 0;
+}

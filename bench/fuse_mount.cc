@@ -1,0 +1,115 @@
+#include "bench/fuse_mount.h"
+
+#include <fcntl.h>
+#include <fuse3/fuse_lowlevel.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace bench {
+namespace {
+
+// Mount points a signal handler may have to detach: fixed storage, since a
+// handler can neither allocate nor lock.
+constexpr int kMaxMounts = 8;
+std::array<char[PATH_MAX], kMaxMounts> live_mount_points;
+std::array<std::atomic<bool>, kMaxMounts> live_mount_used{};
+
+void RememberMount(const std::string& path) {
+  for (int i = 0; i < kMaxMounts; ++i) {
+    bool expected = false;
+    if (live_mount_used[i].compare_exchange_strong(expected, true)) {
+      std::strncpy(live_mount_points[i], path.c_str(), PATH_MAX - 1);
+      live_mount_points[i][PATH_MAX - 1] = '\0';
+      return;
+    }
+  }
+}
+
+void ForgetMount(const std::string& path) {
+  for (int i = 0; i < kMaxMounts; ++i) {
+    if (live_mount_used[i].load() && path == live_mount_points[i]) {
+      live_mount_used[i].store(false);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void DetachAllFuseMounts() {
+  for (int i = 0; i < kMaxMounts; ++i) {
+    if (live_mount_used[i].load()) umount2(live_mount_points[i], MNT_DETACH);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(
+    const std::string& share_dir, const std::string& mount_point,
+    double entry_timeout, double attr_timeout) {
+  const int probe = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (probe < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open /dev/fuse: ", std::strerror(errno)));
+  }
+  close(probe);
+
+  sim::PassthroughOptions options;
+  options.share_dir = share_dir;
+  options.entry_timeout = entry_timeout;
+  options.attr_timeout = attr_timeout;
+  absl::StatusOr<std::unique_ptr<sim::PassthroughFs>> fs =
+      sim::PassthroughFs::Create(options);
+  if (!fs.ok()) return fs.status();
+
+  // libfuse's own option parsing: the file system's name in /proc/mounts.
+  const char* argv[] = {"fsbench", "-o", "fsname=fsbench-passthrough"};
+  fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
+  fuse_session* session =
+      fuse_session_new(&args, &sim::PassthroughFs::Ops(),
+                       sizeof(fuse_lowlevel_ops), fs->get());
+  fuse_opt_free_args(&args);
+  if (session == nullptr) return absl::InternalError("fuse_session_new failed");
+  if (fuse_session_mount(session, mount_point.c_str()) != 0) {
+    fuse_session_destroy(session);
+    return absl::UnavailableError(absl::StrCat(
+        "fuse_session_mount on ", mount_point,
+        " failed (no permission to mount FUSE here; see libfuse's message)"));
+  }
+  RememberMount(mount_point);
+  return std::unique_ptr<FuseMount>(
+      new FuseMount(std::move(*fs), session, mount_point));
+}
+
+FuseMount::FuseMount(std::unique_ptr<sim::PassthroughFs> fs,
+                     fuse_session* session, std::string mount_point)
+    : fs_(std::move(fs)),
+      session_(session),
+      mount_point_(std::move(mount_point)) {
+  loop_ = std::thread([session = session_] {
+    // libfuse's multithreaded loop, as its passthrough examples run by
+    // default: worker threads are added while requests wait.
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(config, 0);
+    fuse_session_loop_mt(session, config);
+    fuse_loop_cfg_destroy(config);
+  });
+}
+
+FuseMount::~FuseMount() {
+  // Unmounting aborts the connection: the loop's reads of /dev/fuse fail and
+  // the loop returns.
+  fuse_session_exit(session_);
+  fuse_session_unmount(session_);
+  loop_.join();
+  ForgetMount(mount_point_);
+  fuse_session_destroy(session_);
+}
+
+}  // namespace bench

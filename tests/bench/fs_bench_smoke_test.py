@@ -1,0 +1,79 @@
+"""Runs fs_bench briefly over a few operations and checks every back end produced figures,
+so that `bazel test //...` catches a broken benchmark. usage: fs_bench_smoke_test.py FS_BENCH
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from bench import report
+
+OPERATIONS = ["seq_read_64KiB", "seq_write_4KiB", "rand_pread_4KiB", "stat_cached",
+              "open_close", "create_unlink", "getdents64_10", "read_2threads_64KiB",
+              "stream_1GiB"]
+STREAM_BYTES = 8 << 20
+
+FS_BENCH = None
+
+
+def fuse_usable():
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+class FsBenchSmokeTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        tmp = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
+        out = os.path.join(tmp, "fs_bench.json")
+        proc = subprocess.run(
+            [FS_BENCH, "--benchmark_min_time=0.01",
+             "--benchmark_filter=^(%s)/" % "|".join(OPERATIONS),
+             "--benchmark_out=" + out, "--benchmark_out_format=json",
+             "--stream_bytes=%d" % STREAM_BYTES, "--work_dir=" + tmp],
+            capture_output=True, text=True, timeout=240)
+        cls.stderr = proc.stderr
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        with open(out) as f:
+            cls.results = report.load_results(json.load(f))
+        # The work directory is removed at exit, mount points included.
+        assert not [d for d in os.listdir(tmp) if d.startswith("fsbench-")], os.listdir(tmp)
+
+    def test_every_operation_ran_on_host_and_both_simulated_machines(self):
+        for op in OPERATIONS:
+            for backend in ["host", "sim-inline", "sim-thread"]:
+                r = self.results.get((op, backend))
+                self.assertIsNotNone(r, (op, backend))
+                self.assertIsNone(r.error, (op, backend))
+                self.assertGreater(r.time_ns, 0, (op, backend))
+
+    def test_fuse_mount_ran_unless_dev_fuse_is_unusable(self):
+        for op in OPERATIONS:
+            r = self.results.get((op, "fuse"))
+            self.assertIsNotNone(r, op)
+            if fuse_usable():
+                self.assertIsNone(r.error, op)
+            else:
+                self.assertTrue(r.error.startswith("skipped: cannot open /dev/fuse"), r.error)
+
+    def test_sim_counters(self):
+        for backend in ["sim-inline", "sim-thread"]:
+            read = self.results[("seq_read_64KiB", backend)]
+            self.assertGreaterEqual(read.fuse_req_per_op, 1.0)
+            self.assertLess(read.fuse_req_per_op, 2.0)  # One READ per 64 KiB call.
+            # Cached stat: the entry and attribute caches answer, not the device.
+            self.assertLess(self.results[("stat_cached", backend)].fuse_req_per_op, 0.5)
+            self.assertGreater(read.peak_rss_mib, 0)
+            self.assertGreater(self.results[("stream_1GiB", backend)].bytes_per_second,
+                               0)
+
+
+if __name__ == "__main__":
+    FS_BENCH = os.path.abspath(sys.argv.pop(1))
+    unittest.main()

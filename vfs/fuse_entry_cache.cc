@@ -1,0 +1,150 @@
+#include "vfs/fuse_entry_cache.h"
+
+#include <utility>
+
+namespace vfs {
+namespace {
+
+uint64_t Hash(const void* dir, std::string_view name) {
+  uint64_t hash = 14695981039346656037ull ^  // FNV-1a, seeded by the dir.
+                  reinterpret_cast<uintptr_t>(dir);
+  for (char c : name) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash ^ (hash >> 29);
+}
+
+size_t BucketCountFor(size_t capacity) {
+  size_t count = 16;
+  while (count < 2 * capacity) count *= 2;
+  return count;
+}
+
+}  // namespace
+
+EntryCache::EntryCache(driver::Platform& platform, size_t capacity)
+    : lock_(platform.CreateLock()),
+      capacity_(capacity > 0 ? capacity : 1),
+      buckets_(BucketCountFor(capacity_), nullptr) {}
+
+EntryCache::~EntryCache() {
+  DroppedNodes dropped;
+  Clear(dropped);
+}
+
+size_t EntryCache::Bucket(const Children* dir, std::string_view name) const {
+  return Hash(dir, name) & (buckets_.size() - 1);
+}
+
+EntryCache::Entry* EntryCache::Find(const Children* dir,
+                                    std::string_view name) const {
+  for (Entry* e = buckets_[Bucket(dir, name)]; e; e = e->hash_next) {
+    if (e->dir == dir && e->name == name) return e;
+  }
+  return nullptr;
+}
+
+void EntryCache::MoveToFront(Entry* entry) {
+  if (lru_head_ == entry) return;
+  // Unlink.
+  entry->lru_prev->lru_next = entry->lru_next;
+  if (entry->lru_next) {
+    entry->lru_next->lru_prev = entry->lru_prev;
+  } else {
+    lru_tail_ = entry->lru_prev;
+  }
+  // Push at the head.
+  entry->lru_prev = nullptr;
+  entry->lru_next = lru_head_;
+  lru_head_->lru_prev = entry;
+  lru_head_ = entry;
+}
+
+void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
+  for (Entry** link = &buckets_[Bucket(entry->dir, entry->name.view())]; *link;
+       link = &(*link)->hash_next) {
+    if (*link == entry) {
+      *link = entry->hash_next;
+      break;
+    }
+  }
+  if (entry->lru_prev) {
+    entry->lru_prev->lru_next = entry->lru_next;
+  } else {
+    lru_head_ = entry->lru_next;
+  }
+  if (entry->lru_next) {
+    entry->lru_next->lru_prev = entry->lru_prev;
+  } else {
+    lru_tail_ = entry->lru_prev;
+  }
+  if (entry->sibling_prev) {
+    entry->sibling_prev->sibling_next = entry->sibling_next;
+  } else {
+    entry->dir->head_ = entry->sibling_next;
+  }
+  if (entry->sibling_next)
+    entry->sibling_next->sibling_prev = entry->sibling_prev;
+  dropped.push_back(std::move(entry->child));
+  delete entry;
+  --size_;
+}
+
+RefPtr<Node> EntryCache::FindValid(const Children& dir, std::string_view name,
+                                   uint64_t now) {
+  driver::LockGuard guard(*lock_);
+  Entry* entry = Find(&dir, name);
+  if (!entry || now >= entry->valid_until) return nullptr;
+  MoveToFront(entry);
+  return entry->child;
+}
+
+void EntryCache::Insert(Children& dir, std::string_view name,
+                        RefPtr<Node> child, uint64_t valid_until,
+                        DroppedNodes& dropped) {
+  driver::LockGuard guard(*lock_);
+  if (Entry* old = Find(&dir, name)) Erase(old, dropped);
+  while (size_ >= capacity_ && lru_tail_) Erase(lru_tail_, dropped);
+  auto* entry =
+      new Entry{&dir,    KString(name), std::move(child), valid_until, nullptr,
+                nullptr, nullptr,       nullptr,          nullptr};
+  size_t bucket = Bucket(&dir, name);
+  entry->hash_next = buckets_[bucket];
+  buckets_[bucket] = entry;
+  entry->lru_next = lru_head_;
+  if (lru_head_) lru_head_->lru_prev = entry;
+  lru_head_ = entry;
+  if (!lru_tail_) lru_tail_ = entry;
+  entry->sibling_next = dir.head_;
+  if (dir.head_) dir.head_->sibling_prev = entry;
+  dir.head_ = entry;
+  ++size_;
+}
+
+Node* EntryCache::Remove(Children& dir, std::string_view name,
+                         DroppedNodes& dropped) {
+  driver::LockGuard guard(*lock_);
+  Entry* entry = Find(&dir, name);
+  if (!entry) return nullptr;
+  Node* child = entry->child.get();
+  Erase(entry, dropped);
+  return child;
+}
+
+void EntryCache::RemoveChildren(Children& dir, DroppedNodes& dropped) {
+  driver::LockGuard guard(*lock_);
+  while (dir.head_) Erase(dir.head_, dropped);
+}
+
+void EntryCache::Clear(DroppedNodes& dropped) {
+  driver::LockGuard guard(*lock_);
+  while (lru_head_) Erase(lru_head_, dropped);
+}
+
+size_t EntryCache::size() const {
+  driver::LockGuard guard(*lock_);
+  return size_;
+}
+
+}  // namespace vfs

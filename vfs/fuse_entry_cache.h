@@ -1,0 +1,111 @@
+// vfs::EntryCache: the name cache of a filesystem whose truth lives in a device
+// (FUSE): which node a name in a directory led to, and until when the device
+// allows that answer to be reused (FUSE's entry_valid; zero: ask every time).
+//
+// Since the VFS keeps no dentry cache and asks the filesystem at every path
+// step, this is where a remote filesystem avoids a LOOKUP per step. An entry
+// holds a reference to the child node, so a cached name keeps its node (and
+// the device's lookup count) alive, as a dentry keeps its inode in Linux.
+// Entries also outlive their validity: an expired entry is not an answer, but
+// it still tells which node a removed or renamed name referred to, so that
+// node's attributes can be invalidated.
+//
+// The total number of entries is bounded: past `capacity`, the least recently
+// used entry is dropped. Each directory owns a Children list head; a directory
+// drops its entries when it goes away (RemoveChildren), which releases its
+// children in turn.
+//
+// Thread-safe. References to dropped nodes are handed back to the caller in a
+// DroppedNodes, to be released after the cache's lock is gone: releasing the
+// last reference to a node runs its filesystem's teardown, which may use this
+// cache again.
+#ifndef VFS_FUSE_ENTRY_CACHE_H_
+#define VFS_FUSE_ENTRY_CACHE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "driver/platform.h"
+#include "vfs/kstring.h"
+#include "vfs/node.h"
+#include "vfs/ref_counted.h"
+
+namespace vfs {
+
+// Nodes an EntryCache call let go of; releasing them is the caller's job (it
+// happens when this object is destroyed, after the cache's lock).
+using DroppedNodes = std::vector<RefPtr<Node>>;
+
+class EntryCache {
+ private:
+  struct Entry;
+
+ public:
+  // The entries of one directory. Guarded by the cache's lock; a directory
+  // holds one and must call RemoveChildren before it goes away.
+  class Children {
+   public:
+    Children() = default;
+    Children(const Children&) = delete;
+    Children& operator=(const Children&) = delete;
+
+   private:
+    friend class EntryCache;
+    Entry* head_ = nullptr;
+  };
+
+  EntryCache(driver::Platform& platform, size_t capacity);
+  ~EntryCache();  // Expects no entries left (Clear first).
+  EntryCache(const EntryCache&) = delete;
+  EntryCache& operator=(const EntryCache&) = delete;
+
+  // The child `name` of `dir` when its entry is still valid at `now`.
+  RefPtr<Node> FindValid(const Children& dir, std::string_view name,
+                         uint64_t now);
+  // Adds or replaces the entry `name` of `dir`.
+  void Insert(Children& dir, std::string_view name, RefPtr<Node> child,
+              uint64_t valid_until, DroppedNodes& dropped);
+  // Removes the entry `name` of `dir`, valid or not; returns its child (null
+  // when there was none). The child is also added to `dropped`.
+  Node* Remove(Children& dir, std::string_view name, DroppedNodes& dropped);
+  // Removes every entry of `dir`.
+  void RemoveChildren(Children& dir, DroppedNodes& dropped);
+  // Removes every entry.
+  void Clear(DroppedNodes& dropped);
+
+  size_t size() const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct Entry {
+    Children* dir;
+    KString name;
+    RefPtr<Node> child;
+    uint64_t valid_until;
+    Entry* hash_next;
+    Entry* lru_prev;  // Toward the most recently used.
+    Entry* lru_next;
+    Entry* sibling_prev;
+    Entry* sibling_next;
+  };
+
+  size_t Bucket(const Children* dir, std::string_view name) const;
+  Entry* Find(const Children* dir, std::string_view name) const;
+  // Unlinks `entry` from every list, moves its child to `dropped` and frees it.
+  void Erase(Entry* entry, DroppedNodes& dropped);
+  void MoveToFront(Entry* entry);
+
+  std::unique_ptr<driver::Lock> lock_;
+  const size_t capacity_;
+  std::vector<Entry*> buckets_;  // A power of two, at least twice capacity_.
+  Entry* lru_head_ = nullptr;    // Most recently used.
+  Entry* lru_tail_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace vfs
+
+#endif  // VFS_FUSE_ENTRY_CACHE_H_

@@ -1,0 +1,204 @@
+// vfs::FuseFs: the node table, lookup counting and FORGET, and sessions.
+#include "vfs/fuse_fs.h"
+
+#include <utility>
+
+#include "vfs/fuse_fs_nodes.h"
+
+namespace vfs {
+namespace {
+
+using fusefs::FuseNode;
+
+RefPtr<FuseNode> MakeNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
+                          uint64_t session) {
+  switch (type) {
+    case kTypeDirectory:
+      return MakeRef<fusefs::Directory>(std::move(fs), nodeid, session);
+    case kTypeRegular:
+      return MakeRef<fusefs::File>(std::move(fs), nodeid, session);
+    case kTypeSymlink:
+      return MakeRef<fusefs::Symlink>(std::move(fs), nodeid, session);
+    default:  // Devices, FIFOs, sockets: attributes only.
+      return MakeRef<FuseNode>(std::move(fs), nodeid, type, session);
+  }
+}
+
+size_t BucketOf(uint64_t nodeid, size_t buckets) {
+  return static_cast<size_t>((nodeid * 0x9e3779b97f4a7c15ull) >> 20) &
+         (buckets - 1);
+}
+
+}  // namespace
+
+FuseFs::FuseFs(driver::Platform& platform, driver::FuseClient& client,
+               const FuseFsOptions& options)
+    : platform_(platform),
+      client_(&client),
+      entries_(platform, options.max_cached_entries),
+      table_lock_(platform.CreateLock()),
+      buckets_(64, nullptr) {}
+
+FuseFs::~FuseFs() = default;
+
+RefPtr<FuseFs> FuseFs::Create(driver::Platform& platform,
+                              driver::FuseClient& client,
+                              const FuseFsOptions& options) {
+  return RefPtr<FuseFs>(new FuseFs(platform, client, options));
+}
+
+Result<driver::FuseClient*> FuseFs::ClientFor(uint64_t session) const {
+  if (session != kAnySession && session != this->session()) {
+    return Error{ESTALE};
+  }
+  driver::FuseClient* client = client_.load(std::memory_order_acquire);
+  if (!client) return Error{EIO};
+  return client;
+}
+
+// ---- Node table. ----
+
+FuseNode* FuseFs::FindLocked(uint64_t nodeid) const {
+  for (FuseNode* n = buckets_[BucketOf(nodeid, buckets_.size())]; n;
+       n = n->table_next_) {
+    if (n->nodeid() == nodeid) return n;
+  }
+  return nullptr;
+}
+
+void FuseFs::GrowLocked() {
+  std::vector<FuseNode*> old(buckets_.size() * 2, nullptr);
+  old.swap(buckets_);
+  for (FuseNode* head : old) {
+    while (head) {
+      FuseNode* next = head->table_next_;
+      size_t b = BucketOf(head->nodeid(), buckets_.size());
+      head->table_next_ = buckets_[b];
+      buckets_[b] = head;
+      head = next;
+    }
+  }
+}
+
+void FuseFs::InsertLocked(FuseNode* node) {
+  if (nodes_ + 1 > buckets_.size()) GrowLocked();
+  size_t b = BucketOf(node->nodeid(), buckets_.size());
+  node->table_next_ = buckets_[b];
+  buckets_[b] = node;
+  ++nodes_;
+}
+
+void FuseFs::RemoveLocked(FuseNode* node) {
+  for (FuseNode** link = &buckets_[BucketOf(node->nodeid(), buckets_.size())];
+       *link; link = &(*link)->table_next_) {
+    if (*link == node) {
+      *link = node->table_next_;
+      node->table_next_ = nullptr;
+      --nodes_;
+      return;
+    }
+  }
+}
+
+size_t FuseFs::live_nodes() const {
+  driver::LockGuard guard(*table_lock_);
+  return nodes_;
+}
+
+// ---- Nodes come and go. ----
+
+RefPtr<Node> FuseFs::Root() {
+  driver::LockGuard guard(*table_lock_);
+  FuseNode* found = FindLocked(FUSE_ROOT_ID);
+  if (found && found->TryAddRef()) {
+    return RefPtr<Node>(RefPtr<FuseNode>::Adopt(found));
+  }
+  // A root on its way out (its last reference just went) is replaced.
+  if (found) RemoveLocked(found);
+  RefPtr<FuseNode> root =
+      MakeNode(RefPtr<FuseFs>(this), FUSE_ROOT_ID, kTypeDirectory, kAnySession);
+  InsertLocked(root.get());
+  return RefPtr<Node>(std::move(root));
+}
+
+RefPtr<FuseNode> FuseFs::Instantiate(const driver::Entry& entry,
+                                     uint64_t session, uint64_t attr_version) {
+  const uint32_t type = entry.attr.mode & kTypeMask;
+  RefPtr<FuseNode> node;
+  {
+    driver::LockGuard guard(*table_lock_);
+    FuseNode* found = FindLocked(entry.nodeid);
+    // A node whose type differs is another file that reused the id (as Linux's
+    // fuse_iget, the old node is left to its holders); one whose last
+    // reference just went is being retired and will forget its own lookups.
+    if (found && found->type() == type && found->TryAddRef()) {
+      node = RefPtr<FuseNode>::Adopt(found);
+    } else {
+      if (found) RemoveLocked(found);
+      node = MakeNode(RefPtr<FuseFs>(this), entry.nodeid, type,
+                      entry.nodeid == FUSE_ROOT_ID ? kAnySession : session);
+      InsertLocked(node.get());
+    }
+    ++node->nlookup_;
+  }
+  node->CacheAttr(entry.attr, entry.attr_valid_ns, attr_version);
+  return node;
+}
+
+void FuseFs::Retire(FuseNode* node) {
+  RefPtr<FuseFs> self(this);  // The node's reference goes with it.
+  {
+    driver::LockGuard guard(*table_lock_);
+    RemoveLocked(node);
+    ++retiring_;
+    if (node->nlookup_ > 0 && node->nodeid() != FUSE_ROOT_ID &&
+        node->session() == session()) {
+      pending_forgets_.push_back(
+          fuse_forget_one{node->nodeid(), node->nlookup_});
+    }
+  }
+  // A directory's destructor releases the names cached under it: those nodes
+  // retire in turn (nested), adding their forgets to the same batch.
+  delete node;
+  std::vector<fuse_forget_one> forgets;
+  {
+    driver::LockGuard guard(*table_lock_);
+    if (--retiring_ == 0) forgets.swap(pending_forgets_);
+  }
+  if (!forgets.empty()) SendForgets(forgets);
+}
+
+void FuseFs::SendForgets(const std::vector<fuse_forget_one>& forgets) {
+  Result<driver::FuseClient*> client = ClientFor(kAnySession);
+  if (!client.ok()) return;  // Disconnected: the session forgot everything.
+  // FORGET has no reply; a failure means the transport is gone, and the
+  // device's session (and its lookup counts) with it.
+  Result<void> sent = client.value()->ForgetMany(forgets);
+  (void)sent;
+}
+
+// ---- Sessions. ----
+
+void FuseFs::Disconnect() {
+  {
+    driver::LockGuard guard(*table_lock_);
+    session_.fetch_add(1, std::memory_order_acq_rel);
+    client_.store(nullptr, std::memory_order_release);
+    // Only the root outlives its session: node ids of the next one may name
+    // other files.
+    FuseNode* root = FindLocked(FUSE_ROOT_ID);
+    for (FuseNode*& head : buckets_) head = nullptr;
+    nodes_ = 0;
+    if (root) InsertLocked(root);
+    pending_forgets_.clear();
+  }
+  InvalidateAllAttributes();
+  DroppedNodes dropped;  // Released after the cache's lock, stale: no FORGET.
+  entries_.Clear(dropped);
+}
+
+void FuseFs::Connect(driver::FuseClient& client) {
+  client_.store(&client, std::memory_order_release);
+}
+
+}  // namespace vfs

@@ -1,0 +1,143 @@
+// vfs::FuseFs: a filesystem served by a FUSE device (virtio-fs) through
+// driver::FuseClient, as the VFS sees it: the share's root directory is a
+// vfs::Node to mount, and every VFS call on it or below becomes FUSE requests.
+//
+//   RefPtr<FuseFs> fs = FuseFs::Create(platform, client);
+//   vfs::mkdir("/root", 0755);
+//   vfs::mount("/root", fs->Root());
+//
+// Node identity: one node object per FUSE node id while anything references
+// it (the VFS recognises mount points by node, and the device's lookup counts
+// are kept per node). Every entry the device returns (LOOKUP, CREATE, MKNOD,
+// MKDIR, SYMLINK, LINK) counts one lookup on its node; when the node's last
+// reference goes, FORGET gives them all back (BATCH_FORGET when many nodes go
+// at once, e.g. at unmount). The root (FUSE_ROOT_ID) is never forgotten.
+//
+// Caches, as Linux's FUSE client keeps them: names in an EntryCache for the
+// entry_valid the device gave, attributes per node for attr_valid (zero: ask
+// every time). Changes made through this filesystem invalidate what they
+// touch; changes made behind its back show once the validity runs out.
+//
+// Sessions: Disconnect() ends the FUSE session (a device reset): every node and
+// open file of it becomes stale (ESTALE, nothing more is sent for it, no FORGET
+// or RELEASE), the caches are emptied; the root node stays usable and, after
+// Connect() with the client of the new session, paths resolve again.
+#ifndef VFS_FUSE_FS_H_
+#define VFS_FUSE_FS_H_
+
+#include <linux/fuse.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "driver/fuse_client.h"
+#include "driver/platform.h"
+#include "driver/result.h"
+#include "vfs/fuse_entry_cache.h"
+#include "vfs/node.h"
+#include "vfs/ref_counted.h"
+
+namespace vfs {
+
+namespace fusefs {
+class FuseNode;
+}  // namespace fusefs
+
+struct FuseFsOptions {
+  // Names cached at most (least recently used dropped first).
+  size_t max_cached_entries = 4096;
+};
+
+class FuseFs : public RefCounted {
+ public:
+  // FUSE's statfs f_type (FUSE_SUPER_MAGIC).
+  static constexpr uint64_t kMagic = 0x65735546;
+  // Node ids of other sessions than the current one are stale.
+  static constexpr uint64_t kAnySession = ~uint64_t{0};
+
+  // A filesystem on the session `client` serves (Init done).
+  static RefPtr<FuseFs> Create(driver::Platform& platform,
+                               driver::FuseClient& client,
+                               const FuseFsOptions& options = {});
+
+  // The root directory, to mount. The same object while it is referenced.
+  RefPtr<Node> Root();
+
+  // Ends the session (see above). Not concurrent with other calls.
+  void Disconnect();
+  // Serves the new session of `client` (Init done). Not concurrent with other
+  // calls.
+  void Connect(driver::FuseClient& client);
+
+  // Nodes alive, names cached (for tests and statistics).
+  size_t live_nodes() const;
+  size_t cached_entries() const { return entries_.size(); }
+
+  // ---- For the nodes and open files (vfs/fuse_fs_*.cc). ----
+  driver::Platform& platform() const { return platform_; }
+  EntryCache& entries() { return entries_; }
+  uint64_t session() const { return session_.load(std::memory_order_acquire); }
+  // The client to reach the device for something of `session`: ESTALE when
+  // that session has ended, EIO while disconnected.
+  Result<driver::FuseClient*> ClientFor(uint64_t session) const;
+  // The node of `entry` (one lookup the device counted, now owned by the node),
+  // created or found; its attributes are refreshed from the entry when no
+  // change since `attr_version` (see AttrVersion) makes them stale.
+  RefPtr<fusefs::FuseNode> Instantiate(const driver::Entry& entry,
+                                       uint64_t session, uint64_t attr_version);
+  // Attribute versions: read one before a request whose reply carries
+  // attributes; a change recorded after it makes that reply too old to cache.
+  uint64_t AttrVersion() const {
+    return attr_version_.load(std::memory_order_acquire);
+  }
+  uint64_t NextAttrVersion() {
+    return attr_version_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  }
+  // Invalidates the cached attributes of every node.
+  void InvalidateAllAttributes() {
+    all_invalid_before_.store(NextAttrVersion(), std::memory_order_release);
+  }
+  uint64_t all_invalid_before() const {
+    return all_invalid_before_.load(std::memory_order_acquire);
+  }
+  // Called by a node whose last reference went: unregisters it, gives its
+  // lookups back and deletes it.
+  void Retire(fusefs::FuseNode* node);
+
+ protected:
+  ~FuseFs() override;
+
+ private:
+  FuseFs(driver::Platform& platform, driver::FuseClient& client,
+         const FuseFsOptions& options);
+
+  // Node table (table_lock_ held).
+  fusefs::FuseNode* FindLocked(uint64_t nodeid) const;
+  void InsertLocked(fusefs::FuseNode* node);
+  void RemoveLocked(fusefs::FuseNode* node);
+  void GrowLocked();
+  void SendForgets(const std::vector<fuse_forget_one>& forgets);
+
+  driver::Platform& platform_;
+  std::atomic<driver::FuseClient*> client_;
+  std::atomic<uint64_t> session_{1};
+  EntryCache entries_;
+  std::atomic<uint64_t> attr_version_{1};
+  std::atomic<uint64_t> all_invalid_before_{0};
+
+  // Guards the node table, each node's lookup count and the forget queue.
+  std::unique_ptr<driver::Lock> table_lock_;
+  std::vector<fusefs::FuseNode*> buckets_;  // Chained through the nodes.
+  size_t nodes_ = 0;
+  // Forgets of nodes retired while a retirement is in progress (a directory's
+  // cached children go with it): sent together when the outermost one ends.
+  std::vector<fuse_forget_one> pending_forgets_;
+  int retiring_ = 0;
+};
+
+}  // namespace vfs
+
+#endif  // VFS_FUSE_FS_H_

@@ -1,0 +1,115 @@
+// vfs::FuseFs regular files: OPEN, and the open file description over a FUSE
+// file handle (READ, WRITE, GETATTR/SETATTR through the handle, FSYNC, FLUSH
+// and RELEASE).
+#include <utility>
+
+#include "vfs/fuse_fs_nodes.h"
+
+namespace vfs::fusefs {
+namespace {
+
+class OpenRegularFile final : public OpenFile {
+ public:
+  OpenRegularFile(RefPtr<File> file, int flags,
+                  const driver::OpenHandle& handle, uint64_t session)
+      : OpenFile(file->fs().platform(), file, flags),
+        file_(std::move(file)),
+        fh_(handle.fh),
+        session_(session) {}
+
+  // The last descriptor of the description is gone: FLUSH, then RELEASE, as
+  // Linux does on the final close (nothing is sent for an ended session).
+  ~OpenRegularFile() override {
+    Result<driver::FuseClient*> client = file_->fs().ClientFor(session_);
+    if (!client.ok()) return;
+    // Neither can be reported to anyone any more; a device without FLUSH
+    // answers ENOSYS, which Linux also ignores.
+    Result<void> flushed = client.value()->Flush(file_->nodeid(), fh_);
+    (void)flushed;
+    Result<void> released = client.value()->Release(
+        file_->nodeid(), fh_, static_cast<uint32_t>(flags()));
+    (void)released;
+  }
+
+ protected:
+  Result<size_t> ReadAt(std::span<std::byte> buffer, uint64_t offset) override {
+    driver::FuseClient* client = TRY(Client());
+    return client->Read(
+        file_->nodeid(), fh_, offset,
+        std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()),
+                           buffer.size()));
+  }
+
+  // FUSE has no atomic append of its own (the device may open the host file
+  // with O_APPEND, but the client must know where the data went): as Linux
+  // does, the size is asked and the data written there, under the node's
+  // append lock so that appenders through this client do not interleave.
+  Result<size_t> WriteAt(std::span<const std::byte> data, uint64_t* offset,
+                         bool append) override {
+    driver::FuseClient* client = TRY(Client());
+    std::span<const uint8_t> bytes(
+        reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    if (!append) return WriteAndAdvance(*client, bytes, offset);
+    driver::LockGuard guard(file_->append_lock());
+    Stat st = TRY(file_->FreshAttr(fh_));
+    *offset = static_cast<uint64_t>(st.st_size);
+    return WriteAndAdvance(*client, bytes, offset);
+  }
+
+  Result<Stat> GetAttr() override { return file_->FetchAttr(fh_); }
+  Result<Stat> SetAttr(const AttrChange& change) override {
+    return file_->ChangeAttr(change, fh_);
+  }
+
+  Result<void> Sync(bool data_only) override {
+    driver::FuseClient* client = TRY(Client());
+    Result<void> synced = client->Fsync(file_->nodeid(), fh_, data_only);
+    // A device without FSYNC has nothing to write back (Linux: no_fsync).
+    if (!synced.ok() && synced.error() == ENOSYS) return {};
+    return synced;
+  }
+
+ private:
+  Result<driver::FuseClient*> Client() const {
+    return file_->fs().ClientFor(session_);
+  }
+
+  Result<size_t> WriteAndAdvance(driver::FuseClient& client,
+                                 std::span<const uint8_t> bytes,
+                                 uint64_t* offset) {
+    Result<size_t> written = client.Write(file_->nodeid(), fh_, *offset, bytes);
+    // Size and times changed (even a failed write may have written some).
+    file_->InvalidateAttr();
+    if (!written.ok()) return written;
+    *offset += written.value();
+    return written;
+  }
+
+  RefPtr<File> file_;
+  const uint64_t fh_;
+  const uint64_t session_;
+};
+
+}  // namespace
+
+File::File(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
+    : FuseNode(std::move(fs), nodeid, kTypeRegular, session),
+      append_lock_(this->fs().platform().CreateLock()) {}
+
+RefPtr<OpenFile> File::MakeOpenFile(RefPtr<File> file, int flags,
+                                    const driver::OpenHandle& handle,
+                                    uint64_t session) {
+  return RefPtr<OpenFile>(
+      MakeRef<OpenRegularFile>(std::move(file), flags, handle, session));
+}
+
+Result<RefPtr<OpenFile>> File::Open(int flags) {
+  driver::FuseClient* client = TRY(Client());
+  const uint64_t session = fs().session();
+  driver::OpenHandle handle =
+      TRY(client->Open(nodeid(), static_cast<uint32_t>(flags)));
+  if (flags & kOpenTruncate) InvalidateAttr();
+  return MakeOpenFile(RefPtr<File>(this), flags, handle, session);
+}
+
+}  // namespace vfs::fusefs

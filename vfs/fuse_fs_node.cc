@@ -1,0 +1,159 @@
+// vfs::FuseFs nodes: attributes (cached for attr_valid), SETATTR, STATFS,
+// READLINK.
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "vfs/fuse_fs_nodes.h"
+
+namespace vfs::fusefs {
+namespace {
+
+constexpr size_t kPathMax = 4096;
+constexpr int64_t kDefaultBlockSize = 4096;
+
+driver::FuseTime ToFuseTime(const Timespec& t) {
+  return {static_cast<uint64_t>(t.tv_sec), static_cast<uint32_t>(t.tv_nsec)};
+}
+
+driver::SetAttrRequest ToSetAttr(const AttrChange& change) {
+  driver::SetAttrRequest request;
+  if (change.valid & AttrChange::kMode) {
+    request.mode = change.mode & kPermissionMask;
+  }
+  if (change.valid & AttrChange::kUid) request.uid = change.uid;
+  if (change.valid & AttrChange::kGid) request.gid = change.gid;
+  if (change.valid & AttrChange::kSize) request.size = change.size;
+  if (change.valid & AttrChange::kAtime) {
+    request.atime = ToFuseTime(change.atime);
+  } else if (change.valid & AttrChange::kAtimeNow) {
+    request.atime_now = true;
+  }
+  if (change.valid & AttrChange::kMtime) {
+    request.mtime = ToFuseTime(change.mtime);
+  } else if (change.valid & AttrChange::kMtimeNow) {
+    request.mtime_now = true;
+  }
+  return request;
+}
+
+}  // namespace
+
+Stat ToStat(const fuse_attr& attr) {
+  Stat st;
+  st.st_ino = attr.ino;
+  st.st_mode = attr.mode;
+  st.st_nlink = attr.nlink;
+  st.st_uid = attr.uid;
+  st.st_gid = attr.gid;
+  st.st_rdev = attr.rdev;
+  st.st_size = static_cast<int64_t>(attr.size);
+  st.st_blocks = static_cast<int64_t>(attr.blocks);
+  st.st_blksize = attr.blksize ? attr.blksize : kDefaultBlockSize;
+  st.st_atim = {static_cast<int64_t>(attr.atime), attr.atimensec};
+  st.st_mtim = {static_cast<int64_t>(attr.mtime), attr.mtimensec};
+  st.st_ctim = {static_cast<int64_t>(attr.ctime), attr.ctimensec};
+  return st;
+}
+
+uint64_t Deadline(uint64_t now, uint64_t nanos) {
+  uint64_t until;
+  if (__builtin_add_overflow(now, nanos, &until)) {
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return until;
+}
+
+FuseNode::FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
+                   uint64_t session)
+    : Node(type),
+      fs_(std::move(fs)),
+      nodeid_(nodeid),
+      session_(session),
+      attr_lock_(fs_->platform().CreateLock()) {}
+
+bool FuseNode::CachedAttr(Stat* out) {
+  const uint64_t now = fs_->platform().MonotonicNanos();
+  driver::LockGuard guard(*attr_lock_);
+  if (now >= attr_valid_until_ || attr_version_ < fs_->all_invalid_before()) {
+    return false;
+  }
+  *out = attr_;
+  return true;
+}
+
+void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
+                         uint64_t version) {
+  if (valid_ns == 0) return;  // Ask every time.
+  const uint64_t now = fs_->platform().MonotonicNanos();
+  driver::LockGuard guard(*attr_lock_);
+  // A change recorded after the request was sent: its reply may predate it.
+  if (version < changed_version_) return;
+  attr_ = ToStat(attr);
+  attr_valid_until_ = Deadline(now, valid_ns);
+  attr_version_ = version;
+}
+
+void FuseNode::InvalidateAttr() {
+  const uint64_t version = fs_->NextAttrVersion();
+  driver::LockGuard guard(*attr_lock_);
+  changed_version_ = version;
+  attr_valid_until_ = 0;
+}
+
+Result<Stat> FuseNode::FetchAttr(std::optional<uint64_t> fh) {
+  Stat st;
+  if (CachedAttr(&st)) return st;
+  return FreshAttr(fh);
+}
+
+Result<Stat> FuseNode::FreshAttr(std::optional<uint64_t> fh) {
+  driver::FuseClient* client = TRY(Client());
+  const uint64_t version = fs_->AttrVersion();
+  driver::Attributes attributes = TRY(client->GetAttr(nodeid_, fh));
+  // A node's type never changes; another one means the id was reused behind
+  // our back (Linux marks such an inode bad).
+  if ((attributes.attr.mode & kTypeMask) != type()) return Error{EIO};
+  CacheAttr(attributes.attr, attributes.valid_ns, version);
+  return ToStat(attributes.attr);
+}
+
+Result<Stat> FuseNode::ChangeAttr(const AttrChange& change,
+                                  std::optional<uint64_t> fh) {
+  driver::FuseClient* client = TRY(Client());
+  driver::SetAttrRequest request = ToSetAttr(change);
+  request.fh = fh;
+  // Whatever GETATTR is in flight now predates the change.
+  InvalidateAttr();
+  const uint64_t version = fs_->AttrVersion();
+  driver::Attributes attributes = TRY(client->SetAttr(nodeid_, request));
+  if ((attributes.attr.mode & kTypeMask) != type()) return Error{EIO};
+  CacheAttr(attributes.attr, attributes.valid_ns, version);
+  return ToStat(attributes.attr);
+}
+
+Result<StatFs> FuseNode::GetFsStat() {
+  driver::FuseClient* client = TRY(Client());
+  fuse_kstatfs kst = TRY(client->StatFs(nodeid_));
+  StatFs st;
+  st.f_type = FuseFs::kMagic;
+  st.f_bsize = kst.bsize;
+  st.f_frsize = kst.frsize ? kst.frsize : kst.bsize;
+  st.f_blocks = kst.blocks;
+  st.f_bfree = kst.bfree;
+  st.f_bavail = kst.bavail;
+  st.f_files = kst.files;
+  st.f_ffree = kst.ffree;
+  st.f_namelen = kst.namelen;
+  return st;
+}
+
+Result<KString> Symlink::ReadLink() {
+  driver::FuseClient* client = TRY(Client());
+  std::unique_ptr<char[]> buffer(new char[kPathMax]);
+  size_t length =
+      TRY(client->ReadLink(nodeid(), std::span<char>(buffer.get(), kPathMax)));
+  return KString(std::string_view(buffer.get(), length));
+}
+
+}  // namespace vfs::fusefs

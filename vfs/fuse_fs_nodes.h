@@ -1,0 +1,146 @@
+// The nodes of vfs::FuseFs (internal to fuse_fs*.cc).
+//
+// A FuseNode is one FUSE node id of one session: its lookup count (owned by
+// FuseFs's table lock) and its cached attributes (own lock). Directories own
+// the names cached under them; regular files open into OpenRegularFile (in
+// fuse_fs_file.cc), directories into OpenDirectory (fuse_fs_dir.cc).
+#ifndef VFS_FUSE_FS_NODES_H_
+#define VFS_FUSE_FS_NODES_H_
+
+#include <linux/fuse.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "driver/fuse_client.h"
+#include "vfs/fuse_entry_cache.h"
+#include "vfs/fuse_fs.h"
+#include "vfs/kstring.h"
+#include "vfs/node.h"
+#include "vfs/open_file.h"
+#include "vfs/stat.h"
+
+namespace vfs::fusefs {
+
+// fuse_attr as stat(2) reports it (st_dev is the VFS's).
+Stat ToStat(const fuse_attr& attr);
+// `now` plus `nanos`, saturating.
+uint64_t Deadline(uint64_t now, uint64_t nanos);
+
+class FuseNode : public Node {
+ public:
+  FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type, uint64_t session);
+
+  Result<Stat> GetAttr() override { return FetchAttr(std::nullopt); }
+  Result<Stat> SetAttr(const AttrChange& change) override {
+    return ChangeAttr(change, std::nullopt);
+  }
+  Result<StatFs> GetFsStat() override;
+
+  FuseFs& fs() const { return *fs_; }
+  uint64_t nodeid() const { return nodeid_; }
+  // The session the node id belongs to (FuseFs::kAnySession for the root).
+  uint64_t session() const { return session_; }
+  Result<driver::FuseClient*> Client() const {
+    return fs_->ClientFor(session_);
+  }
+
+  // Attributes, cached while the device allows; through `fh` when given.
+  Result<Stat> FetchAttr(std::optional<uint64_t> fh);
+  // Attributes asked from the device, whatever is cached.
+  Result<Stat> FreshAttr(std::optional<uint64_t> fh);
+  // SETATTR of `change` (through `fh` when given, FATTR_FH).
+  Result<Stat> ChangeAttr(const AttrChange& change, std::optional<uint64_t> fh);
+  // Caches `attr` for `valid_ns` unless the node changed after `version`
+  // (FuseFs::AttrVersion read before the request that returned it).
+  void CacheAttr(const fuse_attr& attr, uint64_t valid_ns, uint64_t version);
+  // Forgets the cached attributes: something changed them.
+  void InvalidateAttr();
+
+ protected:
+  ~FuseNode() override = default;
+  void OnLastReference() override { fs_->Retire(this); }
+
+ private:
+  friend class vfs::FuseFs;
+
+  bool CachedAttr(Stat* out);
+
+  RefPtr<FuseFs> fs_;
+  const uint64_t nodeid_;
+  const uint64_t session_;
+  // Guarded by FuseFs's table lock.
+  uint64_t nlookup_ = 0;
+  FuseNode* table_next_ = nullptr;
+
+  std::unique_ptr<driver::Lock> attr_lock_;
+  Stat attr_;
+  uint64_t attr_valid_until_ = 0;
+  uint64_t attr_version_ = 0;     // Of the request that returned attr_.
+  uint64_t changed_version_ = 0;  // Of the last invalidation.
+};
+
+class Symlink final : public FuseNode {
+ public:
+  Symlink(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
+      : FuseNode(std::move(fs), nodeid, kTypeSymlink, session) {}
+
+  Result<KString> ReadLink() override;
+};
+
+class File final : public FuseNode {
+ public:
+  File(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session);
+
+  Result<RefPtr<OpenFile>> Open(int flags) override;
+
+  // The open file description of `handle`, opened with `flags` in `session`.
+  static RefPtr<OpenFile> MakeOpenFile(RefPtr<File> file, int flags,
+                                       const driver::OpenHandle& handle,
+                                       uint64_t session);
+
+  // Held across an O_APPEND write: the size asked for and the write at it.
+  driver::Lock& append_lock() { return *append_lock_; }
+
+ private:
+  std::unique_ptr<driver::Lock> append_lock_;
+};
+
+class Directory final : public FuseNode {
+ public:
+  Directory(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
+      : FuseNode(std::move(fs), nodeid, kTypeDirectory, session) {}
+
+  Result<RefPtr<OpenFile>> Open(int flags) override;
+  Result<RefPtr<Node>> Lookup(std::string_view name) override;
+  Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
+                                  int flags) override;
+  Result<void> Mkdir(std::string_view name, uint32_t mode) override;
+  Result<void> Symlink(std::string_view name, std::string_view target) override;
+  Result<void> Link(std::string_view name, Node& target) override;
+  Result<void> Unlink(std::string_view name) override;
+  Result<void> Rmdir(std::string_view name) override;
+  Result<void> Rename(std::string_view old_name, Node& new_dir,
+                      std::string_view new_name) override;
+
+ protected:
+  // Drops the names cached here (the root: every name, so no cached
+  // reference can outlive the mount).
+  ~Directory() override;
+
+ private:
+  // The node of a new `entry` for `name` (one lookup counted), cached there.
+  RefPtr<FuseNode> Adopt(std::string_view name, const driver::Entry& entry,
+                         uint64_t session, uint64_t attr_version);
+  // `name` was removed or renamed: drops it from the cache and invalidates
+  // the attributes of the node it named (its link count or ctime changed).
+  void DropName(std::string_view name);
+
+  EntryCache::Children children_;
+};
+
+}  // namespace vfs::fusefs
+
+#endif  // VFS_FUSE_FS_NODES_H_
