@@ -34,8 +34,8 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
     const std::string& work_dir) {
   std::unique_ptr<Backends> backends(new Backends(work_dir));
   if (mkdir(backends->share_dir_.c_str(), 0755) != 0) {
-    return absl::InternalError(absl::StrCat(
-        "mkdir ", backends->share_dir_, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("mkdir ", backends->share_dir_,
+                                            ": ", std::strerror(errno)));
   }
   if (absl::Status s = CreateShare(backends->share_dir_); !s.ok()) return s;
   return backends;

@@ -28,8 +28,8 @@
 namespace bench {
 
 enum class Kind { kHost, kFuse, kSimInline, kSimThread };
-inline constexpr Kind kAllKinds[] = {Kind::kHost, Kind::kFuse,
-                                     Kind::kSimInline, Kind::kSimThread};
+inline constexpr Kind kAllKinds[] = {Kind::kHost, Kind::kFuse, Kind::kSimInline,
+                                     Kind::kSimThread};
 const char* KindName(Kind kind);
 
 class Backends {

@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "bench/backends.h"
 #include "bench/memory_usage.h"
 #include "bench/share.h"
@@ -48,9 +48,9 @@ constexpr size_t kDirentBufferBytes = 32 << 10;
 Backend* Bring(benchmark::State& state, Kind kind, bool caches) {
   absl::StatusOr<Backend*> backend = g_backends->Get(kind, caches);
   if (!backend.ok()) {
-    const std::string why =
-        absl::StrCat(absl::IsUnavailable(backend.status()) ? "skipped: " : "failed: ",
-                     backend.status().message());
+    const std::string why = absl::StrCat(
+        absl::IsUnavailable(backend.status()) ? "skipped: " : "failed: ",
+        backend.status().message());
     state.SkipWithError(why.c_str());
     return nullptr;
   }
@@ -320,7 +320,8 @@ void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
 // Reads the whole streaming file with 1 MiB calls: the peak resident memory
 // shows whether anything on the way holds on to what went through.
 void Stream(benchmark::State& state, Kind kind) {
-  if (absl::Status s = EnsureStreamFile(g_backends->share_dir(), g_stream_bytes);
+  if (absl::Status s =
+          EnsureStreamFile(g_backends->share_dir(), g_stream_bytes);
       !s.ok()) {
     state.SkipWithError(std::string(s.message()).c_str());
     return;
@@ -382,11 +383,12 @@ void RegisterKind(Kind kind) {
     reg(absl::StrCat("getdents64_", entries),
         [=](benchmark::State& s) { Getdents(s, kind, entries); });
   }
-  reg("read_2threads_64KiB",
-      [=](benchmark::State& s) { ParallelRead(s, kind, 64 << 10); })
-      ->Threads(2);
-  reg("stream_1GiB", [=](benchmark::State& s) { Stream(s, kind); })
-      ->Iterations(1);
+  reg("read_2threads_64KiB", [=](benchmark::State& s) {
+    ParallelRead(s, kind, 64 << 10);
+  })->Threads(2);
+  reg("stream_1GiB", [=](benchmark::State& s) {
+    Stream(s, kind);
+  })->Iterations(1);
   reg("stat_uncached", [=](benchmark::State& s) { StatPath(s, kind, false); });
 }
 

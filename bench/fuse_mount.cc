@@ -71,9 +71,8 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(
   // libfuse's own option parsing: the file system's name in /proc/mounts.
   const char* argv[] = {"fsbench", "-o", "fsname=fsbench-passthrough"};
   fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
-  fuse_session* session =
-      fuse_session_new(&args, &sim::PassthroughFs::Ops(),
-                       sizeof(fuse_lowlevel_ops), fs->get());
+  fuse_session* session = fuse_session_new(
+      &args, &sim::PassthroughFs::Ops(), sizeof(fuse_lowlevel_ops), fs->get());
   fuse_opt_free_args(&args);
   if (session == nullptr) return absl::InternalError("fuse_session_new failed");
   if (fuse_session_mount(session, mount_point.c_str()) != 0) {

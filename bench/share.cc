@@ -28,11 +28,12 @@ absl::Status MakeDir(const std::string& path) {
 // Writes `bytes` bytes of a non-zero pattern (no holes: every page is real
 // data the host reads from its page cache) into `path`.
 absl::Status WriteFile(const std::string& path, int64_t bytes) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0644);
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("create " + path);
   std::vector<char> chunk(1 << 20);
-  for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 7 + 1);
+  for (size_t i = 0; i < chunk.size(); ++i)
+    chunk[i] = static_cast<char>(i * 7 + 1);
   int64_t done = 0;
   while (done < bytes) {
     const size_t n = static_cast<size_t>(

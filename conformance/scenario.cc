@@ -1,6 +1,7 @@
 #include "conformance/scenario.h"
 
 #include <cstdarg>
+#include <string_view>
 
 #include "driver/format.h"
 
@@ -23,6 +24,63 @@ void Context::Fail(const char* file, int line, const char* format, ...) {
   va_end(args);
   ++failures_;
   reporter_.Failure(file, line, message);
+}
+
+PathText Context::Path(const char* format, ...) {
+  PathText path;
+  const char* root = environment_.root;
+  size_t length = driver::Format(path.text, sizeof(path.text), "%s", root);
+  // No "//" when the root is "/".
+  if (length == 0 || root[length - 1] != '/') {
+    length += driver::Format(path.text + length, sizeof(path.text) - length,
+                             "/");
+  }
+  if (length < sizeof(path.text)) {
+    va_list args;
+    va_start(args, format);
+    length += driver::FormatV(path.text + length, sizeof(path.text) - length,
+                              format, args);
+    va_end(args);
+  }
+  if (length >= sizeof(path.text)) {
+    Fail(__FILE__, __LINE__, "path \"%s...\" does not fit in %zu bytes",
+         path.text, sizeof(path.text));
+  }
+  return path;
+}
+
+void Context::ExpectHostFile(const char* relative_path, uint64_t size) {
+  ExpectOnHost(HostExpectation::Kind::kFile, relative_path, size);
+}
+
+void Context::ExpectHostAbsent(const char* relative_path) {
+  ExpectOnHost(HostExpectation::Kind::kAbsent, relative_path, 0);
+}
+
+void Context::ExpectOnHost(HostExpectation::Kind kind,
+                           const char* relative_path, uint64_t size) {
+  // Relative, and confined to the share: the runner refuses anything else.
+  const std::string_view path(relative_path);
+  bool confined = !path.empty() && path.front() != '/';
+  for (size_t start = 0; confined && start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view component = path.substr(start, end - start);
+    if (component.empty() || component == "." || component == "..") {
+      confined = false;
+    }
+    start = end + 1;
+  }
+  for (const char c : path) {
+    if (c == ' ' || c == '\n' || c == '\r') confined = false;
+  }
+  if (!confined) {
+    Fail(__FILE__, __LINE__,
+         "host expectation for \"%s\": not a plain relative path",
+         relative_path);
+    return;
+  }
+  reporter_.ExpectOnHost(HostExpectation{kind, relative_path, size});
 }
 
 ScenarioRegistration::ScenarioRegistration(Scenario* scenario) {

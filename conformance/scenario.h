@@ -3,11 +3,12 @@
 // virtio-fs device).
 //
 //   SCENARIO(write_then_read_back) {
-//     const int fd = vfs::open("/share/a", O_CREAT | O_RDWR, 0644);
-//     CHECK_TRUE(fd >= 0);
+//     const int fd = vfs::open(ctx.Path("a"), O_CREAT | O_RDWR, 0644);
+//     CHECK_OK(fd);
 //     CHECK_EQ(vfs::write(fd, "hi", 2), 2);
 //     CHECK_OK(vfs::close(fd));
-//   }
+//     ctx.ExpectHostFile("a", 2);  // Or unlink it: scenarios leave nothing
+//   }                              // they do not declare.
 //
 // SCENARIO registers the scenario in a process-wide list at static
 // initialisation (the image runs .init_array, so the same works there). A CHECK
@@ -31,15 +32,38 @@ namespace conformance {
 
 // What scenarios run against; each harness fills it in.
 struct Environment {
-  // Where scenarios create their files: a mount of the device under test.
+  // Where scenarios create their files: the root directory of a mount of the
+  // device under test (the share's root: host expectations are relative to
+  // it).
   const char* root = "/";
 };
 
-// Receives a scenario's failed checks.
+// What a scenario declares it leaves on the host, in the shared directory
+// below the device: `path` is relative to the share's root (no leading '/', no
+// ".." component). The image prints it for the runner ("HOST-EXPECT file PATH
+// SIZE", "HOST-EXPECT absent PATH"); the hosted harness checks the share
+// directory itself after the scenario. Either way any other change the
+// scenario makes to the share fails the run.
+struct HostExpectation {
+  enum class Kind { kFile, kAbsent };
+  Kind kind;
+  const char* path;
+  uint64_t size;  // kFile: the file's size in bytes.
+};
+
+// Receives a scenario's failed checks and host expectations.
 class Reporter {
  public:
   virtual ~Reporter() = default;
   virtual void Failure(const char* file, int line, const char* message) = 0;
+  virtual void ExpectOnHost(const HostExpectation& expectation) = 0;
+};
+
+// A path below Environment::root, built by Context::Path.
+struct PathText {
+  char text[320];
+  const char* c_str() const { return text; }
+  operator const char*() const { return text; }  // NOLINT: for vfs:: calls.
 };
 
 // The `ctx` a scenario body sees.
@@ -55,7 +79,19 @@ class Context {
   [[gnu::format(printf, 4, 5)]] void Fail(const char* file, int line,
                                           const char* format, ...);
 
+  // environment().root + "/" + the formatted relative path. A path that does
+  // not fit fails the scenario (and comes back truncated).
+  [[gnu::format(printf, 2, 3)]] PathText Path(const char* format, ...);
+
+  // Declares what this scenario leaves on the host (see HostExpectation):
+  // a regular file of `size` bytes at `relative_path`, or nothing there.
+  void ExpectHostFile(const char* relative_path, uint64_t size);
+  void ExpectHostAbsent(const char* relative_path);
+
  private:
+  void ExpectOnHost(HostExpectation::Kind kind, const char* relative_path,
+                    uint64_t size);
+
   const Environment& environment_;
   Reporter& reporter_;
   int failures_ = 0;

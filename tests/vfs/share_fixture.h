@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,16 +71,22 @@ class ShareTest : public ::testing::Test {
   void TearDown() override { machine_.reset(); }
 
   // Boots the machine; fails the test when it does not come up.
-  void BootMachine(const ShareConfig& config, size_t entry_cache_size = 4096) {
+  // `trace` sees every request the device handles (from the device's thread in
+  // kThread mode).
+  void BootMachine(
+      const ShareConfig& config, size_t entry_cache_size = 4096,
+      std::function<void(const sim::FuseTraceEvent&)> trace = nullptr) {
     ASSERT_FALSE(share_.path().empty());
     ASSERT_FALSE(twin_.path().empty());
-    auto machine = sim::Machine::Create({.share_dir = share_.path(),
-                                         .transport = config.transport,
-                                         .notify_mode = config.notify_mode,
-                                         .queue_size = 128,
-                                         .entry_timeout = config.timeout,
-                                         .attr_timeout = config.timeout,
-                                         .entry_cache_size = entry_cache_size});
+    auto machine = sim::Machine::Create(
+        {.share_dir = share_dir_.empty() ? share_.path() : share_dir_,
+         .transport = config.transport,
+         .notify_mode = config.notify_mode,
+         .queue_size = 128,
+         .entry_timeout = config.timeout,
+         .attr_timeout = config.timeout,
+         .on_fuse_request = std::move(trace),
+         .entry_cache_size = entry_cache_size});
     ASSERT_TRUE(machine.ok()) << machine.status();
     machine_ = std::move(*machine);
     ::umask(022);
@@ -111,6 +118,7 @@ class ShareTest : public ::testing::Test {
   }
 
   ScratchDir share_{"share"};
+  std::string share_dir_;  // Shares this directory instead of share_ if set.
   ScratchDir twin_{"twin"};
   std::unique_ptr<sim::Machine> machine_;
 };
