@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "sim/passthrough_ops.h"
@@ -18,7 +20,19 @@ bool IsDotOrDotDot(const char* name) {
   return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 }
 
+// One directory entry as the reply loop sees it; `name` points into the
+// stream's buffer or into the handle's pending entry.
+struct DirEntryView {
+  ino_t ino;
+  off_t next_offset;
+  unsigned char type;
+  const char* name;
+};
+
 // Fills one READDIR(PLUS) reply from the handle's stream, starting at `off`.
+// The stream stays where it is between replies: a READDIR at the handle's
+// offset continues from there (its pending entry first), any other offset
+// seeks.
 void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    fuse_file_info* fi, bool plus) {
   std::shared_ptr<OpenFile> file;
@@ -36,20 +50,40 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     if (off != file->offset) {
       seekdir(file->dir, off);
       file->offset = off;
+      file->pending.reset();
     }
+    // Taken out of the handle for this reply; put back if it does not fit.
+    std::optional<OpenFile::PendingDirEntry> resumed = std::move(file->pending);
+    file->pending.reset();
     while (true) {
-      errno = 0;
-      const dirent* entry = readdir(file->dir);
-      if (entry == nullptr) {
-        err = errno;
-        break;
+      DirEntryView entry;
+      if (resumed.has_value()) {
+        entry = {resumed->ino, resumed->next_offset, resumed->type,
+                 resumed->name.c_str()};
+      } else {
+        errno = 0;
+        const dirent* next = readdir(file->dir);
+        if (next == nullptr) {
+          err = errno;
+          break;
+        }
+        entry = {next->d_ino, next->d_off, next->d_type, next->d_name};
       }
+      // Keeps the entry for the next READDIR at file->offset.
+      auto keep_pending = [&] {
+        if (resumed.has_value()) {
+          file->pending = std::move(resumed);
+        } else {
+          file->pending = OpenFile::PendingDirEntry{
+              entry.ino, entry.next_offset, entry.type, entry.name};
+        }
+      };
       struct stat st;
       memset(&st, 0, sizeof(st));
-      st.st_ino = entry->d_ino;
-      st.st_mode = DTTOIF(entry->d_type);
+      st.st_ino = entry.ino;
+      st.st_mode = DTTOIF(entry.type);
       // The root's ".." lies outside the share: describe it as the root itself.
-      if (ino == InodeTable::kRootId && strcmp(entry->d_name, "..") == 0) {
+      if (ino == InodeTable::kRootId && strcmp(entry.name, "..") == 0) {
         st.st_ino = fs.inodes().root()->ino;
       }
       size_t len;
@@ -57,39 +91,40 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_entry_param e;
         memset(&e, 0, sizeof(e));
         e.attr = st;
-        len = fuse_add_direntry_plus(req, nullptr, 0, entry->d_name, &e, 0);
-        if (used + len > size) {
-          seekdir(file->dir,
-                  file->offset);  // this entry goes in the next reply
+        len = fuse_add_direntry_plus(req, nullptr, 0, entry.name, &e, 0);
+        if (used + len > size) {  // this entry goes in the next reply
+          keep_pending();
           break;
         }
         // Every entry but "." and ".." is looked up: the driver will FORGET it.
-        if (!IsDotOrDotDot(entry->d_name)) {
+        if (!IsDotOrDotDot(entry.name)) {
           const int lookup_err =
-              PassthroughOps::DoLookup(fs, ino, *dir_inode, entry->d_name, &e);
+              PassthroughOps::DoLookup(fs, ino, *dir_inode, entry.name, &e);
           if (lookup_err == ENOENT) {  // removed since readdir saw it
-            file->offset = entry->d_off;
+            file->offset = entry.next_offset;
+            resumed.reset();
             continue;
           }
-          if (lookup_err != 0) {
+          if (lookup_err != 0) {  // the next READDIR tries this entry again
             err = lookup_err;
-            seekdir(file->dir, file->offset);
+            keep_pending();
             break;
           }
         }
-        fuse_add_direntry_plus(req, buf.data() + used, size - used,
-                               entry->d_name, &e, entry->d_off);
+        fuse_add_direntry_plus(req, buf.data() + used, size - used, entry.name,
+                               &e, entry.next_offset);
       } else {
-        len = fuse_add_direntry(req, nullptr, 0, entry->d_name, &st, 0);
+        len = fuse_add_direntry(req, nullptr, 0, entry.name, &st, 0);
         if (used + len > size) {
-          seekdir(file->dir, file->offset);
+          keep_pending();
           break;
         }
-        fuse_add_direntry(req, buf.data() + used, size - used, entry->d_name,
-                          &st, entry->d_off);
+        fuse_add_direntry(req, buf.data() + used, size - used, entry.name, &st,
+                          entry.next_offset);
       }
       used += len;
-      file->offset = entry->d_off;
+      file->offset = entry.next_offset;
+      resumed.reset();
     }
   }
   // An error after some entries still returns those entries.

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "sim/inode_table.h"
@@ -29,11 +30,24 @@ struct OpenFile {
   const uint64_t nodeid;
   const bool is_dir;
 
+  // An entry taken from a directory stream but not yet replied.
+  struct PendingDirEntry {
+    ino_t ino;
+    off_t next_offset;
+    unsigned char type;
+    std::string name;
+  };
+
   // Directory stream state; READDIRs on one handle are serialised.
   std::mutex mu;
   DIR* dir = nullptr;
-  // Offset of the next entry the stream will return.
+  // Offset of the next entry a READDIR starting here returns.
   off_t offset = 0;
+  // The entry at `offset` when the last reply had no room for it: the stream
+  // is already past it. Pushing it back with seekdir instead would drop the
+  // stream's buffer and make the host walk the directory again (ext4 restarts
+  // its htree scan) on every reply.
+  std::optional<PendingDirEntry> pending;
 };
 
 struct PassthroughOps {

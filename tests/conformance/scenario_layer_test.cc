@@ -20,12 +20,23 @@ struct Report {
   std::string message;
 };
 
+struct Expectation {
+  HostExpectation::Kind kind;
+  std::string path;
+  uint64_t size;
+};
+
 class RecordingReporter final : public Reporter {
  public:
   void Failure(const char* file, int line, const char* message) override {
     reports.push_back(Report{file, line, message});
   }
+  void ExpectOnHost(const HostExpectation& expectation) override {
+    expectations.push_back(
+        Expectation{expectation.kind, expectation.path, expectation.size});
+  }
   std::vector<Report> reports;
+  std::vector<Expectation> expectations;
 };
 
 bool reached_after_check = false;
@@ -61,12 +72,40 @@ void PassingBody(Context& ctx) {
   reached_after_check = true;
 }
 
-std::vector<Report> RunBody(ScenarioBody body) {
+std::vector<Report> RunBody(ScenarioBody body,
+                            RecordingReporter* out = nullptr,
+                            const char* root = "/") {
   reached_after_check = false;
   RecordingReporter reporter;
   Scenario scenario{"under_test", body, __FILE__, __LINE__, nullptr};
-  RunScenario(scenario, Environment{}, reporter);
+  Environment environment;
+  environment.root = root;
+  RunScenario(scenario, environment, reporter);
+  if (out) *out = reporter;
   return reporter.reports;
+}
+
+std::string built_path;
+
+void PathBody(Context& ctx) {
+  built_path = ctx.Path("dir/entry-%04d", 7).c_str();
+}
+
+void LongPathBody(Context& ctx) {
+  const std::string name(400, 'x');
+  built_path = ctx.Path("%s", name.c_str()).c_str();
+}
+
+void ExpectationsBody(Context& ctx) {
+  ctx.ExpectHostFile("big.bin", 3 << 20);
+  ctx.ExpectHostAbsent("seed/gone.txt");
+}
+
+void BadExpectationBody(Context& ctx) {
+  ctx.ExpectHostFile("/etc/passwd", 1);
+  ctx.ExpectHostAbsent("a/../../b");
+  ctx.ExpectHostAbsent("two words");
+  ctx.ExpectHostAbsent("");
 }
 
 TEST(ScenarioLayerTest,
@@ -118,8 +157,40 @@ TEST(ScenarioLayerTest, LongStringsAreTruncated) {
             "...");
 }
 
+TEST(ScenarioLayerTest, PathJoinsRootAndFormattedName) {
+  EXPECT_TRUE(RunBody(&PathBody, nullptr, "/root").empty());
+  EXPECT_EQ(built_path, "/root/dir/entry-0007");
+  EXPECT_TRUE(RunBody(&PathBody, nullptr, "/").empty());
+  EXPECT_EQ(built_path, "/dir/entry-0007");
+}
+
+TEST(ScenarioLayerTest, PathThatDoesNotFitFailsTheScenario) {
+  const auto reports = RunBody(&LongPathBody, nullptr, "/root");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NE(reports[0].message.find("does not fit"), std::string::npos)
+      << reports[0].message;
+  EXPECT_LT(built_path.size(), sizeof(PathText::text));
+}
+
+TEST(ScenarioLayerTest, HostExpectationsReachTheReporter) {
+  RecordingReporter reporter;
+  EXPECT_TRUE(RunBody(&ExpectationsBody, &reporter).empty());
+  ASSERT_EQ(reporter.expectations.size(), 2u);
+  EXPECT_EQ(reporter.expectations[0].kind, HostExpectation::Kind::kFile);
+  EXPECT_EQ(reporter.expectations[0].path, "big.bin");
+  EXPECT_EQ(reporter.expectations[0].size, uint64_t{3} << 20);
+  EXPECT_EQ(reporter.expectations[1].kind, HostExpectation::Kind::kAbsent);
+  EXPECT_EQ(reporter.expectations[1].path, "seed/gone.txt");
+}
+
+TEST(ScenarioLayerTest, HostExpectationsOutsideTheShareAreRefused) {
+  RecordingReporter reporter;
+  EXPECT_EQ(RunBody(&BadExpectationBody, &reporter).size(), 4u);
+  EXPECT_TRUE(reporter.expectations.empty());
+}
+
 TEST(ScenarioLayerTest, SmokeScenariosAreRegistered) {
-  // Linked in through //tests/conformance:scenarios_hosted.
+  // Linked in through //conformance:all (alwayslink).
   std::vector<std::string> names;
   for (const Scenario* s = FirstScenario(); s; s = s->next)
     names.push_back(s->name);
@@ -130,6 +201,9 @@ TEST(ScenarioLayerTest, SmokeScenariosAreRegistered) {
   EXPECT_NE(
       std::find(names.begin(), names.end(), "result_carries_errno_through_try"),
       names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(),
+                      "large_directory_listed_whole_and_once"),
+            names.end());
 }
 
 }  // namespace

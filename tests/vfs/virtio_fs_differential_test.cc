@@ -15,8 +15,8 @@
 // Running it longer (environment variables, read by every case):
 //   DIFF_OPS=<n>    operations per case (default 2000)
 //   DIFF_SEED=<s>   seed of every case instead of its own
-// e.g.
-//   bazel test //tests/vfs:virtio_fs_differential_test \
+// e.g. (one line)
+//   bazel test //tests/vfs:virtio_fs_differential_test
 //     --test_env=DIFF_OPS=200000 --test_env=DIFF_SEED=42 --test_timeout=3600
 #include <dirent.h>
 #include <fcntl.h>
