@@ -1,24 +1,33 @@
 // The image's main function: find the virtio-fs device, read its identity
-// directly and through the driver's transport, require both to agree, run one
-// FUSE session through the driver (boot/fuse_session_check.h), then the
-// conformance scenarios.
+// directly and through the driver's transport, require both to agree, mount
+// its share in the VFS through the unmodified driver (boot/share_session.h),
+// run every conformance scenario on it (boot/scenario_runner.h), tear it all
+// down and require the driver to have given back all its DMA memory.
 //
 // Command-line words (QEMU -append):
 //   virtiofs.tag=TAG    the tag the device must report
 //   pci.reassign_bars   ignore the firmware's BAR addresses, assign our own
 //   boot.fault_test     execute an invalid instruction first: a CPU exception
 //                       must end the run as a failure (a negative control)
+//   boot.undeclared_file_test
+//                       after the scenarios, leave a file in the share without
+//                       announcing it: the runner's share check must fail the
+//                       run although the guest passes (a negative control)
 #include <cstring>
+#include <memory>
 
 #include "boot/bare_metal_platform.h"
 #include "boot/boot_info.h"
 #include "boot/device_report.h"
-#include "boot/fuse_session_check.h"
 #include "boot/scenario_runner.h"
 #include "boot/serial_console.h"
+#include "boot/share_session.h"
 #include "boot/tsc_clock.h"
 #include "boot/virtio_fs_device.h"
+#include "driver/format.h"
 #include "kernel/runtime.h"
+#include "vfs/abi.h"
+#include "vfs/posix.h"
 
 namespace boot {
 namespace {
@@ -44,6 +53,17 @@ bool CommandLineValue(const char* line, const char* key, char* out,
     }
   }
   return false;
+}
+
+// The negative control of the runner's share check: a file no HOST-EXPECT
+// line announces.
+bool LeaveUndeclaredFile(const char* mount_point) {
+  char path[64];
+  driver::Format(path, sizeof(path), "%s/undeclared-by-guest.txt", mount_point);
+  const int fd = vfs::open(path, vfs::kOpenCreate | vfs::kOpenWriteOnly, 0644);
+  if (fd < 0) return false;
+  const bool written = vfs::write(fd, "surprise\n", 9) == 9;
+  return vfs::close(fd) == 0 && written;
 }
 
 bool SameIdentity(const DeviceIdentity& a, const DeviceIdentity& b) {
@@ -117,15 +137,28 @@ Outcome KernelMain(const BootInfo& info) {
     ok = false;
   }
 
-  if (!RunFuseSessionCheck(platform, device)) ok = false;
-
-  conformance::Environment environment;
-  const ScenarioTotals totals = RunAllScenarios(environment);
+  // Mounted at "/<tag>", as sim::Machine mounts the simulated share.
+  char mount_point[sizeof(direct.tag) + 1];
+  driver::Format(mount_point, sizeof(mount_point), "/%s", direct.tag);
+  std::unique_ptr<ShareSession> share =
+      ShareSession::Start(platform, device, mount_point);
+  if (!share) return Outcome::kFail;
+  const ScenarioTotals totals = RunAllScenarios(*share);
   if (totals.failed != 0 || totals.passed == 0) ok = false;
+  if (CommandLineHas(info.command_line, "boot.undeclared_file_test")) {
+    SerialWrite("boot: undeclared file test: leaving a file unannounced\n");
+    if (!LeaveUndeclaredFile(mount_point)) ok = false;
+  }
+  if (!share->Stop()) ok = false;
+  share.reset();
 
   SerialPrintf("boot: heap in use %llu bytes, DMA in use %llu bytes\n",
                static_cast<unsigned long long>(kernel::HeapBytesInUse()),
                static_cast<unsigned long long>(platform.dma_bytes_in_use()));
+  if (platform.dma_bytes_in_use() != 0) {
+    SerialWrite("boot: FAIL the driver kept DMA memory after its teardown\n");
+    ok = false;
+  }
   return ok ? Outcome::kPass : Outcome::kFail;
 }
 

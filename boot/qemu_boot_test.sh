@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Boots the image under QEMU on both transports (q35 + vhost-user-fs-pci, microvm +
-# vhost-user-fs-device), once more with the image assigning the PCI BARs itself, and twice
-# as negative controls that must fail: a device tag the guest does not expect, and a CPU
-# exception. The pass verdict is only worth something if these turn into failures.
+# vhost-user-fs-device), running every conformance scenario against virtiofsd and checking
+# the files they leave on the host; once more with the image assigning the PCI BARs
+# itself; and three times as negative controls that must fail: a device tag the guest
+# does not expect, a file the guest leaves without announcing it, and a CPU exception.
+# The pass verdict is only worth something if these turn into failures.
 #
 # usage: qemu_boot_test.sh RUNNER IMAGE
 set -uo pipefail
@@ -35,24 +37,41 @@ expect() {
   grep -qE -- "$2" "$logs/$1.log" || fail "$1: no line matching '$2'"
 }
 
+# What every passing run must show: the share mounted through the driver and the VFS,
+# each conformance scenario passed (one line per scenario family at least), the files
+# the scenarios left checked on the host.
+expect_scenarios() {
+  local run=$1 scenario
+  expect "$run" '^share: mounted at /root'
+  for scenario in create_write_read_back reads_file_the_host_wrote \
+    removes_file_the_host_wrote large_file_over_several_requests truncate_and_ftruncate \
+    large_directory_listed_whole_and_once mkdir_and_rmdir rename_files rename_directories \
+    hard_links_share_one_file symlinks_followed_or_not \
+    stat_reports_type_size_mode_and_links errors_for_missing_names \
+    errors_for_existing_names errors_for_wrong_file_types errors_for_wrong_access_modes \
+    errors_for_names_too_long format_renders_numbers_and_strings; do
+    expect "$run" "^PASS $scenario \\([0-9]+ ms\\)"
+  done
+  expect "$run" '^scenarios: [1-9][0-9]* passed, 0 failed'
+  expect "$run" '^HOST-EXPECT file large_file.bin [0-9]+'
+  expect "$run" '^HOST-EXPECT absent seed/remove-me.txt'
+  expect "$run" '^boot: heap in use [0-9]+ bytes, DMA in use 0 bytes'
+  expect "$run" '^run_qemu: guest PASSED \(QEMU status 33\)'
+  expect "$run" '^run_qemu: share check passed \(2 announced path'
+  if grep -qE '(^|: )FAIL ' "$logs/$run.log"; then fail "$run: a FAIL line"; fi
+}
+
 run pci 0 --transport pci
 expect pci '^boot: virtio-fs device found on pci'
 expect pci '^driver: pci transport probed'
 expect pci '^driver: device type 26, .*tag "root"'
-expect pci '^fuse: read seed/hello.txt'
-expect pci '^fuse: wrote and read back written-by-guest.txt'
-expect pci '^PASS format_renders_numbers_and_strings'
-expect pci '^run_qemu: guest PASSED \(QEMU status 33\)'
-expect pci '^run_qemu: share check passed \(1 announced path'
+expect_scenarios pci
 
 run mmio 0 --transport mmio
 expect mmio '^boot: virtio-fs device found on mmio'
 expect mmio '^driver: mmio transport probed'
 expect mmio '^driver: device type 26, .*tag "root"'
-expect mmio '^fuse: wrote and read back written-by-guest.txt'
-expect mmio '^PASS result_carries_errno_through_try'
-expect mmio '^run_qemu: guest PASSED \(QEMU status 33\)'
-expect mmio '^run_qemu: share check passed \(1 announced path'
+expect_scenarios mmio
 
 run pci_image_assigned_bars 0 --transport pci --append pci.reassign_bars
 expect pci_image_assigned_bars 'BAR4 memory 64-bit at 0x[0-9a-f]+, [0-9]+ bytes \(assigned by the image\)'
@@ -61,6 +80,11 @@ expect pci_image_assigned_bars '^driver: pci transport probed'
 run wrong_tag 1 --transport mmio --device-tag elsewhere
 expect wrong_tag '^boot: FAIL tag "elsewhere", expected "root"'
 expect wrong_tag '^run_qemu: guest FAILED \(QEMU status 35\)'
+
+run undeclared_file 1 --transport mmio --append boot.undeclared_file_test
+expect undeclared_file '^run_qemu: guest PASSED \(QEMU status 33\)'
+expect undeclared_file '^run_qemu: SHARE: the share changed in ways the guest did not announce'
+expect undeclared_file 'undeclared-by-guest.txt'
 
 run cpu_exception 1 --transport pci --append boot.fault_test
 expect cpu_exception '^boot: CPU exception 6 \(invalid opcode\)'

@@ -88,10 +88,16 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 1' INT TERM HUP
 
-# ---- The share: seed files the scenarios may read, and a manifest to compare against.
+# ---- The share: the seed files of conformance/host_share.h (keep them in step), and a
+# manifest to compare against: type, permissions, and for files size and content
+# (directory sizes are filesystem noise).
 mkdir -p "$share/seed"
 printf 'hello from the host\n' >"$share/seed/hello.txt"
-manifest() { (cd "$share" && find . -printf '%y %m %s %p\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+printf 'the guest removes this file\n' >"$share/seed/remove-me.txt"
+manifest() {
+  (cd "$share" && find . \( -type d -printf '%y %m %p\n' \) -o \( ! -type d -printf '%y %m %s %l %p\n' \) | sort &&
+    find . -type f -exec sha256sum {} + | sort)
+}
 manifest >"$work/share.before"
 
 # ---- virtiofsd. setsid: its own process group (timeout and the daemon's threads in it).

@@ -1,6 +1,7 @@
 #include "boot/scenario_runner.h"
 
 #include "boot/serial_console.h"
+#include "conformance/scenario.h"
 
 namespace boot {
 namespace {
@@ -8,8 +9,18 @@ namespace {
 class SerialReporter final : public conformance::Reporter {
  public:
   explicit SerialReporter(const char* scenario) : scenario_(scenario) {}
+
   void Failure(const char* file, int line, const char* message) override {
     SerialPrintf("FAIL %s: %s:%d %s\n", scenario_, file, line, message);
+  }
+
+  void ExpectOnHost(const conformance::HostExpectation& expectation) override {
+    if (expectation.kind == conformance::HostExpectation::Kind::kFile) {
+      SerialPrintf("HOST-EXPECT file %s %llu\n", expectation.path,
+                   static_cast<unsigned long long>(expectation.size));
+    } else {
+      SerialPrintf("HOST-EXPECT absent %s\n", expectation.path);
+    }
   }
 
  private:
@@ -18,13 +29,30 @@ class SerialReporter final : public conformance::Reporter {
 
 }  // namespace
 
-ScenarioTotals RunAllScenarios(const conformance::Environment& environment) {
+ScenarioTotals RunAllScenarios(ShareSession& share) {
+  conformance::Environment environment;
+  environment.root = share.mount_point();
+  driver::Platform& platform = share.platform();
   ScenarioTotals totals;
   for (const conformance::Scenario* s = conformance::FirstScenario(); s;
        s = s->next) {
     SerialReporter reporter(s->name);
-    if (conformance::RunScenario(*s, environment, reporter)) {
-      SerialPrintf("PASS %s\n", s->name);
+    const uint64_t start = platform.MonotonicNanos();
+    bool passed = conformance::RunScenario(*s, environment, reporter);
+    const uint64_t elapsed_ms = (platform.MonotonicNanos() - start) / 1000000;
+    if (const int remounted = share.Remount(); remounted < 0) {
+      // Only news when the scenario passed: a failed check may leave files.
+      if (passed) {
+        SerialPrintf(
+            "FAIL %s: left files or directories open on the share (umount: "
+            "error %d)\n",
+            s->name, -remounted);
+      }
+      passed = false;
+    }
+    if (passed) {
+      SerialPrintf("PASS %s (%llu ms)\n", s->name,
+                   static_cast<unsigned long long>(elapsed_ms));
       ++totals.passed;
     } else {
       ++totals.failed;

@@ -1,12 +1,17 @@
 // The image's harness for the conformance scenarios (conformance/scenario.h):
-// runs every registered scenario and prints one line each on the serial port,
-//   PASS name
+// runs every registered scenario on the mounted share and prints, on the serial
+// port,
+//   HOST-EXPECT file PATH SIZE      what a scenario declares it leaves on the
+//   HOST-EXPECT absent PATH         host (checked by boot/run_qemu.sh)
+//   PASS name (12 ms)
 //   FAIL name: file:line CHECK_EQ(...): 1 != 2
-// then "scenarios: N passed, M failed".
+// then "scenarios: N passed, M failed". After each scenario the share is
+// unmounted and mounted again: a scenario that leaves a file open on it fails
+// (the hosted suite checks the same with vfs::umount).
 #ifndef BOOT_SCENARIO_RUNNER_H_
 #define BOOT_SCENARIO_RUNNER_H_
 
-#include "conformance/scenario.h"
+#include "boot/share_session.h"
 
 namespace boot {
 
@@ -15,7 +20,7 @@ struct ScenarioTotals {
   int failed = 0;
 };
 
-ScenarioTotals RunAllScenarios(const conformance::Environment& environment);
+ScenarioTotals RunAllScenarios(ShareSession& share);
 
 }  // namespace boot
 

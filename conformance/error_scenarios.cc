@@ -47,12 +47,12 @@ SCENARIO(errors_for_existing_names) {
   const PathText dir = ctx.Path("errors_existing_dir");
   CHECK_OK(WriteFile(file, "exists"));
   CHECK_OK(vfs::mkdir(dir, 0755));
-  CHECK_ERRNO(vfs::open(file, kOpenCreate | kOpenExclusive | kOpenWriteOnly,
-                        0644),
-              EEXIST);
-  CHECK_ERRNO(vfs::open(dir, kOpenCreate | kOpenExclusive | kOpenWriteOnly,
-                        0644),
-              EEXIST);
+  CHECK_ERRNO(
+      vfs::open(file, kOpenCreate | kOpenExclusive | kOpenWriteOnly, 0644),
+      EEXIST);
+  CHECK_ERRNO(
+      vfs::open(dir, kOpenCreate | kOpenExclusive | kOpenWriteOnly, 0644),
+      EEXIST);
   CHECK_ERRNO(vfs::mkdir(file, 0755), EEXIST);
   CHECK_ERRNO(vfs::mkdir(dir, 0755), EEXIST);
   CHECK_ERRNO(vfs::symlink("anything", file), EEXIST);

@@ -17,13 +17,15 @@ uint8_t PatternByte(uint64_t offset, uint32_t seed) {
 }
 
 void FillPattern(std::span<uint8_t> out, uint64_t offset, uint32_t seed) {
-  for (size_t i = 0; i < out.size(); ++i) out[i] = PatternByte(offset + i, seed);
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = PatternByte(offset + i, seed);
 }
 
 int64_t FindPatternMismatch(std::span<const uint8_t> data, uint64_t offset,
                             uint32_t seed) {
   for (size_t i = 0; i < data.size(); ++i) {
-    if (data[i] != PatternByte(offset + i, seed)) return static_cast<int64_t>(i);
+    if (data[i] != PatternByte(offset + i, seed))
+      return static_cast<int64_t>(i);
   }
   return -1;
 }

@@ -35,8 +35,8 @@ std::string_view Text(const char* buffer, int64_t length) {
 
 SCENARIO(create_write_read_back) {
   const PathText path = ctx.Path("create_write_read_back.txt");
-  const int fd = vfs::open(path, kOpenCreate | kOpenExclusive | kOpenReadWrite,
-                           0644);
+  const int fd =
+      vfs::open(path, kOpenCreate | kOpenExclusive | kOpenReadWrite, 0644);
   CHECK_OK(fd);
   constexpr std::string_view kHello = "hello, virtio-fs\n";
   CHECK_EQ(vfs::write(fd, kHello.data(), kHello.size()),
@@ -83,8 +83,8 @@ SCENARIO(create_write_read_back) {
   CHECK_EQ(Text(again + 100, 8), std::string_view("end+tail"));
 
   // O_TRUNC empties it; O_CREAT without O_EXCL opens the existing file.
-  const int truncated = vfs::open(path, kOpenCreate | kOpenTruncate |
-                                            kOpenReadWrite, 0600);
+  const int truncated =
+      vfs::open(path, kOpenCreate | kOpenTruncate | kOpenReadWrite, 0600);
   CHECK_OK(truncated);
   CHECK_OK(vfs::fstat(truncated, &st));
   CHECK_EQ(st.st_size, int64_t{0});
@@ -184,12 +184,13 @@ SCENARIO(large_file_over_several_requests) {
   CHECK_EQ(ReadAll(again, back.data(), back.size()), int64_t(kLargeFileSize));
   CHECK_OK(vfs::close(again));
   CHECK_EQ(FindPatternMismatch({back.data(), kPatchAt}, 0, 1), int64_t{-1});
-  CHECK_EQ(FindPatternMismatch({back.data() + kPatchAt, kPatchSize}, kPatchAt, 2),
-           int64_t{-1});
+  CHECK_EQ(
+      FindPatternMismatch({back.data() + kPatchAt, kPatchSize}, kPatchAt, 2),
+      int64_t{-1});
   const size_t tail = kPatchAt + kPatchSize;
-  CHECK_EQ(FindPatternMismatch({back.data() + tail, kLargeFileSize - tail},
-                               tail, 1),
-           int64_t{-1});
+  CHECK_EQ(
+      FindPatternMismatch({back.data() + tail, kLargeFileSize - tail}, tail, 1),
+      int64_t{-1});
   // Left on the host: the runner checks its size there.
   ctx.ExpectHostFile(kLargeFileName, kLargeFileSize);
 }
@@ -200,8 +201,8 @@ SCENARIO(truncate_and_ftruncate) {
   // On the heap: the image's stack is small.
   std::vector<uint8_t> data(kSize);
   FillPattern(data, 0, 3);
-  const int fd = vfs::open(path, kOpenCreate | kOpenExclusive | kOpenReadWrite,
-                           0644);
+  const int fd =
+      vfs::open(path, kOpenCreate | kOpenExclusive | kOpenReadWrite, 0644);
   CHECK_OK(fd);
   CHECK_EQ(WriteAll(fd, data.data(), kSize), int64_t(kSize));
 

@@ -20,9 +20,13 @@ using vfs::kOpenReadOnly;
 using vfs::kOpenWriteOnly;
 
 // The content of `path` as text (up to 63 bytes), "<error>" when unreadable.
+// A value (CHECK_EQ keeps a copy): a string_view of a temporary would dangle.
 struct Content {
   char text[64];
-  operator std::string_view() const { return text; }  // NOLINT
+  operator std::string_view() const { return text; }  // NOLINT: for Describe.
+  friend bool operator==(const Content& content, std::string_view expected) {
+    return std::string_view(content.text) == expected;
+  }
 };
 Content ContentOf(const char* path) {
   Content content;
@@ -47,7 +51,7 @@ SCENARIO(rename_files) {
 
   CHECK_OK(vfs::rename(a, b));
   CHECK_ERRNO(vfs::stat(a, &st), ENOENT);
-  CHECK_EQ(std::string_view(ContentOf(b)), std::string_view("alpha"));
+  CHECK_EQ(ContentOf(b), std::string_view("alpha"));
   CHECK_OK(vfs::stat(b, &st));
   CHECK_EQ(st.st_ino, alpha_ino);  // The same file under a new name.
 
@@ -55,7 +59,7 @@ SCENARIO(rename_files) {
   CHECK_OK(WriteFile(c, "charlie, longer"));
   CHECK_OK(vfs::rename(b, c));
   CHECK_ERRNO(vfs::stat(b, &st), ENOENT);
-  CHECK_EQ(std::string_view(ContentOf(c)), std::string_view("alpha"));
+  CHECK_EQ(ContentOf(c), std::string_view("alpha"));
   CHECK_OK(vfs::stat(c, &st));
   CHECK_EQ(st.st_ino, alpha_ino);
   CHECK_EQ(st.st_size, int64_t{5});
@@ -63,7 +67,7 @@ SCENARIO(rename_files) {
 
   // Onto itself: nothing happens.
   CHECK_OK(vfs::rename(c, c));
-  CHECK_EQ(std::string_view(ContentOf(c)), std::string_view("alpha"));
+  CHECK_EQ(ContentOf(c), std::string_view("alpha"));
 
   // Into another directory and back.
   const PathText dir = ctx.Path("rename_dir");
@@ -71,7 +75,7 @@ SCENARIO(rename_files) {
   CHECK_OK(vfs::mkdir(dir, 0755));
   CHECK_OK(vfs::rename(c, moved));
   CHECK_ERRNO(vfs::stat(c, &st), ENOENT);
-  CHECK_EQ(std::string_view(ContentOf(moved)), std::string_view("alpha"));
+  CHECK_EQ(ContentOf(moved), std::string_view("alpha"));
 
   // Missing sources and parents.
   CHECK_ERRNO(vfs::rename(a, b), ENOENT);
@@ -93,14 +97,13 @@ SCENARIO(rename_directories) {
   CHECK_OK(vfs::rename(d1, d2));
   vfs::Stat st;
   CHECK_ERRNO(vfs::stat(d1, &st), ENOENT);
-  CHECK_EQ(std::string_view(ContentOf(ctx.Path("rename_d2/inner"))),
-           std::string_view("inner"));
+  CHECK_EQ(ContentOf(ctx.Path("rename_d2/inner")), std::string_view("inner"));
 
   // Over an empty directory: replaced.
   CHECK_OK(vfs::mkdir(empty, 0755));
   CHECK_OK(vfs::rename(d2, empty));
   CHECK_ERRNO(vfs::stat(d2, &st), ENOENT);
-  CHECK_EQ(std::string_view(ContentOf(ctx.Path("rename_empty/inner"))),
+  CHECK_EQ(ContentOf(ctx.Path("rename_empty/inner")),
            std::string_view("inner"));
 
   // Over a directory that is not empty, over a file, onto a directory, into
@@ -112,9 +115,9 @@ SCENARIO(rename_directories) {
   CHECK_ERRNO(vfs::rename(empty, file), ENOTDIR);
   CHECK_ERRNO(vfs::rename(file, full), EISDIR);
   CHECK_ERRNO(vfs::rename(empty, ctx.Path("rename_empty/inside")), EINVAL);
-  CHECK_EQ(std::string_view(ContentOf(ctx.Path("rename_empty/inner"))),
+  CHECK_EQ(ContentOf(ctx.Path("rename_empty/inner")),
            std::string_view("inner"));
-  CHECK_EQ(std::string_view(ContentOf(file)), std::string_view("file"));
+  CHECK_EQ(ContentOf(file), std::string_view("file"));
 
   CHECK_OK(vfs::unlink(ctx.Path("rename_empty/inner")));
   CHECK_OK(vfs::rmdir(empty));
@@ -144,8 +147,7 @@ SCENARIO(hard_links_share_one_file) {
   CHECK_OK(fd);
   CHECK_EQ(vfs::write(fd, "+more", 5), int64_t{5});
   CHECK_OK(vfs::close(fd));
-  CHECK_EQ(std::string_view(ContentOf(original)),
-           std::string_view("shared+more"));
+  CHECK_EQ(ContentOf(original), std::string_view("shared+more"));
   CHECK_OK(vfs::stat(original, &st));
   CHECK_EQ(st.st_size, int64_t{11});
 
@@ -161,8 +163,7 @@ SCENARIO(hard_links_share_one_file) {
   CHECK_OK(vfs::unlink(original));
   CHECK_OK(vfs::stat(alias, &alias_st));
   CHECK_EQ(alias_st.st_nlink, 1u);
-  CHECK_EQ(std::string_view(ContentOf(alias)),
-           std::string_view("shared+more"));
+  CHECK_EQ(ContentOf(alias), std::string_view("shared+more"));
   // A link into a subdirectory counts the same.
   CHECK_OK(vfs::mkdir(dir, 0755));
   const PathText nested = ctx.Path("link_dir/nested");
@@ -203,7 +204,7 @@ SCENARIO(symlinks_followed_or_not) {
   CHECK_EQ(st.st_mode & vfs::kTypeMask, vfs::kTypeSymlink);
   CHECK_EQ(st.st_size, int64_t(kRelative.size()));
   CHECK_TRUE(st.st_ino != target_st.st_ino);
-  CHECK_EQ(std::string_view(ContentOf(link)), kContent);
+  CHECK_EQ(ContentOf(link), kContent);
   CHECK_ERRNO(vfs::open(link, kOpenReadOnly | kOpenNoFollow), ELOOP);
   CHECK_ERRNO(vfs::readlink(target, buffer, sizeof(buffer)), EINVAL);
   CHECK_ERRNO(vfs::symlink("anything", link), EEXIST);
@@ -216,10 +217,10 @@ SCENARIO(symlinks_followed_or_not) {
   CHECK_OK(vfs::mkdir(dir, 0755));
   CHECK_OK(WriteFile(ctx.Path("symlink_dir/f"), "in dir"));
   CHECK_OK(vfs::symlink("symlink_dir", dir_link));
-  CHECK_EQ(std::string_view(ContentOf(ctx.Path("symlink_dir_link/f"))),
+  CHECK_EQ(ContentOf(ctx.Path("symlink_dir_link/f")),
            std::string_view("in dir"));
   CHECK_OK(vfs::symlink(target, absolute));
-  CHECK_EQ(std::string_view(ContentOf(absolute)), kContent);
+  CHECK_EQ(ContentOf(absolute), kContent);
 
   // Dangling: lstat and readlink work, stat and open do not.
   const PathText dangling = ctx.Path("symlink_dangling");

@@ -32,8 +32,8 @@ PathText Context::Path(const char* format, ...) {
   size_t length = driver::Format(path.text, sizeof(path.text), "%s", root);
   // No "//" when the root is "/".
   if (length == 0 || root[length - 1] != '/') {
-    length += driver::Format(path.text + length, sizeof(path.text) - length,
-                             "/");
+    length +=
+        driver::Format(path.text + length, sizeof(path.text) - length, "/");
   }
   if (length < sizeof(path.text)) {
     va_list args;

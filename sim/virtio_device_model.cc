@@ -5,6 +5,7 @@
 #define VIRTIO_RING_NO_LEGACY
 #include <linux/virtio_ring.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -58,6 +59,7 @@ VirtioDeviceModel::~VirtioDeviceModel() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
+      work_posted_.store(true, std::memory_order_release);
     }
     work_.notify_all();
     thread_.join();
@@ -399,7 +401,10 @@ bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
 
 void VirtioDeviceModel::ScheduleLocked(uint16_t queue) {
   pending_[queue] = true;
-  work_.notify_one();
+  work_posted_.store(true, std::memory_order_release);
+  // A polling thread sees work_posted_ by itself; only a sleeping one needs
+  // the wake-up (and its system call).
+  if (thread_sleeping_) work_.notify_one();
 }
 
 void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
@@ -634,26 +639,55 @@ bool VirtioDeviceModel::queue_stopped(uint16_t queue) const {
 }
 
 void VirtioDeviceModel::DeviceThreadMain() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::vector<uint16_t> ready;
   for (;;) {
-    std::vector<uint16_t> ready;
-    work_.wait(lock, [&] {
-      if (stopping_) return true;
-      for (bool pending : pending_) {
-        if (pending) return true;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      const auto has_work = [&] {
+        if (stopping_) return true;
+        for (bool pending : pending_) {
+          if (pending) return true;
+        }
+        return false;
+      };
+      if (!has_work()) {
+        // Polled for kDevicePollNanos and nothing came: block. A notify
+        // from here on sees thread_sleeping_ and wakes the thread.
+        thread_sleeping_ = true;
+        work_.wait(lock, has_work);
+        thread_sleeping_ = false;
       }
-      return false;
-    });
-    if (stopping_) return;
-    for (uint16_t q = 0; q < pending_.size(); ++q) {
-      if (pending_[q]) {
-        pending_[q] = false;
-        ready.push_back(q);
+      if (stopping_) return;
+      work_posted_.store(false, std::memory_order_relaxed);
+      ready.clear();
+      for (uint16_t q = 0; q < pending_.size(); ++q) {
+        if (pending_[q]) {
+          pending_[q] = false;
+          ready.push_back(q);
+        }
       }
     }
-    lock.unlock();
     for (uint16_t q : ready) ProcessQueue(q);
-    lock.lock();
+    PollForWork();
+  }
+}
+
+void VirtioDeviceModel::PollForWork() {
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
+  for (unsigned turn = 1;; ++turn) {
+    if (work_posted_.load(std::memory_order_acquire)) return;
+    // Cheap pauses; the clock and, rarely, a yield (so that a waiting driver
+    // thread on this core is not starved) every few of them.
+    for (int i = 0; i < 16; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (turn % 8 == 0) {
+      if (now() >= deadline) return;
+      if (turn % 64 == 0) std::this_thread::yield();
+    }
   }
 }
 

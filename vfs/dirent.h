@@ -39,6 +39,8 @@ class DirentWriter {
   }
 
   size_t bytes_written() const { return used_; }
+  // Bytes of the buffer still free (a filesystem sizes its reads by it).
+  size_t room() const { return buffer_.size() - used_; }
   size_t entries() const { return entries_; }
   // True once an entry was refused for lack of space.
   bool full() const { return full_; }

@@ -15,6 +15,13 @@ uint64_t Hash(const void* dir, std::string_view name) {
   return hash ^ (hash >> 29);
 }
 
+// `now` plus `nanos`, saturating.
+uint64_t Deadline(uint64_t now, uint64_t nanos) {
+  uint64_t until;
+  if (__builtin_add_overflow(now, nanos, &until)) return ~uint64_t{0};
+  return until;
+}
+
 size_t BucketCountFor(size_t capacity) {
   size_t count = 16;
   while (count < 2 * capacity) count *= 2;
@@ -86,29 +93,34 @@ void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
   }
   if (entry->sibling_next)
     entry->sibling_next->sibling_prev = entry->sibling_prev;
-  dropped.push_back(std::move(entry->child));
+  if (entry->child) dropped.push_back(std::move(entry->child));
   delete entry;
   --size_;
 }
 
-RefPtr<Node> EntryCache::FindValid(const Children& dir, std::string_view name,
-                                   uint64_t now) {
+EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
+                                    uint64_t now) {
   driver::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
-  if (!entry || now >= entry->valid_until) return nullptr;
+  if (!entry || now >= entry->valid_until) return {};
   MoveToFront(entry);
-  return entry->child;
+  if (!entry->child) return {Answer::Kind::kAbsent, nullptr};
+  return {Answer::Kind::kPresent, entry->child};
 }
 
-void EntryCache::Insert(Children& dir, std::string_view name,
-                        RefPtr<Node> child, uint64_t valid_until,
-                        DroppedNodes& dropped) {
+RefPtr<Node> EntryCache::Peek(const Children& dir, std::string_view name) {
   driver::LockGuard guard(*lock_);
-  if (Entry* old = Find(&dir, name)) Erase(old, dropped);
+  Entry* entry = Find(&dir, name);
+  return entry ? entry->child : nullptr;
+}
+
+void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
+                     uint64_t now, uint64_t valid_ns, DroppedNodes& dropped) {
   while (size_ >= capacity_ && lru_tail_) Erase(lru_tail_, dropped);
-  auto* entry =
-      new Entry{&dir,    KString(name), std::move(child), valid_until, nullptr,
-                nullptr, nullptr,       nullptr,          nullptr};
+  auto* entry = new Entry{
+      &dir,     KString(name), std::move(child), Deadline(now, valid_ns),
+      valid_ns, nullptr,       nullptr,          nullptr,
+      nullptr,  nullptr};
   size_t bucket = Bucket(&dir, name);
   entry->hash_next = buckets_[bucket];
   buckets_[bucket] = entry;
@@ -122,6 +134,14 @@ void EntryCache::Insert(Children& dir, std::string_view name,
   ++size_;
 }
 
+void EntryCache::Insert(Children& dir, std::string_view name,
+                        RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
+                        DroppedNodes& dropped) {
+  driver::LockGuard guard(*lock_);
+  if (Entry* old = Find(&dir, name)) Erase(old, dropped);
+  Add(dir, name, std::move(child), now, valid_ns, dropped);
+}
+
 Node* EntryCache::Remove(Children& dir, std::string_view name,
                          DroppedNodes& dropped) {
   driver::LockGuard guard(*lock_);
@@ -129,6 +149,21 @@ Node* EntryCache::Remove(Children& dir, std::string_view name,
   if (!entry) return nullptr;
   Node* child = entry->child.get();
   Erase(entry, dropped);
+  return child;
+}
+
+Node* EntryCache::RemoveAsAbsent(Children& dir, std::string_view name,
+                                 const Node* removed, uint64_t now,
+                                 DroppedNodes& dropped) {
+  driver::LockGuard guard(*lock_);
+  Entry* entry = Find(&dir, name);
+  if (!entry) return nullptr;
+  Node* child = entry->child.get();
+  const uint64_t valid_ns = entry->valid_ns;
+  Erase(entry, dropped);
+  if (child && child == removed && valid_ns > 0) {
+    Add(dir, name, nullptr, now, valid_ns, dropped);
+  }
   return child;
 }
 

@@ -10,6 +10,11 @@
 // it still tells which node a removed or renamed name referred to, so that
 // node's attributes can be invalidated.
 //
+// An entry may also say that a name does not exist (a negative entry, as a
+// negative dentry in Linux), for the validity the device gave the name while
+// it existed: the client puts one where it removed a name itself. Any entry
+// inserted for the name replaces it; once expired it answers nothing.
+//
 // The total number of entries is bounded: past `capacity`, the least recently
 // used entry is dropped. Each directory owns a Children list head; a directory
 // drops its entries when it goes away (RemoveChildren), which releases its
@@ -62,15 +67,38 @@ class EntryCache {
   EntryCache(const EntryCache&) = delete;
   EntryCache& operator=(const EntryCache&) = delete;
 
-  // The child `name` of `dir` when its entry is still valid at `now`.
-  RefPtr<Node> FindValid(const Children& dir, std::string_view name,
-                         uint64_t now);
-  // Adds or replaces the entry `name` of `dir`.
+  // What the cache knows of a name at some moment.
+  struct Answer {
+    enum class Kind {
+      kUnknown,  // No valid entry: ask the device.
+      kPresent,  // `node` is the child.
+      kAbsent,   // The name does not exist.
+    };
+    Kind kind = Kind::kUnknown;
+    RefPtr<Node> node;  // kPresent only.
+  };
+
+  // The answer for `name` of `dir` at `now` (kUnknown once the entry expired).
+  Answer Find(const Children& dir, std::string_view name, uint64_t now);
+  // The node the entry `name` of `dir` names, valid or not; null when there
+  // is no entry or a negative one.
+  RefPtr<Node> Peek(const Children& dir, std::string_view name);
+  // Adds or replaces the entry `name` of `dir`: `child` is the node, the
+  // device allowed the answer to be reused for `valid_ns` from `now`.
   void Insert(Children& dir, std::string_view name, RefPtr<Node> child,
-              uint64_t valid_until, DroppedNodes& dropped);
+              uint64_t now, uint64_t valid_ns, DroppedNodes& dropped);
   // Removes the entry `name` of `dir`, valid or not; returns its child (null
-  // when there was none). The child is also added to `dropped`.
+  // when there was none or the entry was negative). The child is also added
+  // to `dropped`.
   Node* Remove(Children& dir, std::string_view name, DroppedNodes& dropped);
+  // The client removed the name `name` of `dir`, which named `removed`: when
+  // the entry still names `removed` (nothing replaced it meanwhile), it
+  // becomes a negative entry, valid for the validity the name had from `now`
+  // (none when that was zero: the entry is removed). Any other entry is
+  // removed. Returns the child the entry held, as Remove.
+  Node* RemoveAsAbsent(Children& dir, std::string_view name,
+                       const Node* removed, uint64_t now,
+                       DroppedNodes& dropped);
   // Removes every entry of `dir`.
   void RemoveChildren(Children& dir, DroppedNodes& dropped);
   // Removes every entry.
@@ -83,8 +111,9 @@ class EntryCache {
   struct Entry {
     Children* dir;
     KString name;
-    RefPtr<Node> child;
+    RefPtr<Node> child;  // Null: the name does not exist.
     uint64_t valid_until;
+    uint64_t valid_ns;  // The validity the device gave the name.
     Entry* hash_next;
     Entry* lru_prev;  // Toward the most recently used.
     Entry* lru_next;
@@ -97,6 +126,10 @@ class EntryCache {
   // Unlinks `entry` from every list, moves its child to `dropped` and frees it.
   void Erase(Entry* entry, DroppedNodes& dropped);
   void MoveToFront(Entry* entry);
+  // Adds a new entry (none for its name exists), evicting the least recently
+  // used beyond capacity.
+  void Add(Children& dir, std::string_view name, RefPtr<Node> child,
+           uint64_t now, uint64_t valid_ns, DroppedNodes& dropped);
 
   std::unique_ptr<driver::Lock> lock_;
   const size_t capacity_;

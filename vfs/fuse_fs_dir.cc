@@ -9,15 +9,31 @@
 namespace vfs::fusefs {
 namespace {
 
-// One READDIR reply's worth of entries, as Linux reads a page per request.
-constexpr size_t kDirPageSize = 4096;
-static_assert(kDirPageSize >= driver::FuseClient::kMinDirBufferSize);
+// READDIR sizes: each request is sized from the room in the caller's
+// getdents64 buffer (as Linux does since 6.x), at least a page and at most
+// what one request may carry (the negotiated max_read, capped here so that an
+// open directory never holds more than this much).
+constexpr size_t kMinReadDirSize = 4096;
+constexpr size_t kMaxReadDirSize = 128 * 1024;
+static_assert(kMinReadDirSize >= driver::FuseClient::kMinDirBufferSize);
+
+// The size of a READDIR for a caller with `room` bytes left in its buffer.
+size_t ReadDirSize(size_t room, uint32_t max_read) {
+  size_t most = max_read < kMaxReadDirSize ? max_read : kMaxReadDirSize;
+  if (most < kMinReadDirSize) most = kMinReadDirSize;
+  if (room < kMinReadDirSize) return kMinReadDirSize;
+  return room < most ? room : most;
+}
 
 // An open directory. getdents64 positions are the device's own offsets (0 is
 // the start, each entry's next_offset the position after it), so a reader
-// resumes exactly where it stopped. The last READDIR reply is kept: a
-// getdents64 that continues where the previous one stopped takes its entries
-// from there before asking the device for more.
+// resumes exactly where it stopped. Each getdents64 sends at most one READDIR,
+// as Linux does: a FUSE record is never smaller than the linux_dirent64 it
+// becomes, so a reply sized to the caller's room fits it whole, and one more
+// request would only find the end a call early (and then be asked again). A
+// reply the caller had no room for (a buffer smaller than a page) is kept: the
+// next getdents64, if it continues where this one stopped, takes its entries
+// from there first.
 class OpenDirectory final : public OpenFile {
  public:
   OpenDirectory(RefPtr<Directory> dir, int flags,
@@ -25,8 +41,7 @@ class OpenDirectory final : public OpenFile {
       : OpenFile(dir->fs().platform(), dir, flags),
         dir_(std::move(dir)),
         fh_(handle.fh),
-        session_(session),
-        page_(new uint8_t[kDirPageSize]) {}
+        session_(session) {}
 
   ~OpenDirectory() override {
     Result<driver::FuseClient*> client = dir_->fs().ClientFor(session_);
@@ -37,40 +52,28 @@ class OpenDirectory final : public OpenFile {
 
  protected:
   // Called with the description's position lock held, which also guards the
-  // page.
+  // kept reply.
   Result<void> ReadDirectory(DirentWriter& out, uint64_t position) override {
-    size_t skip = 0;
     // Position 0 is a fresh start (or a rewind): it sees the directory as it
     // is now.
-    if (page_valid_ && position != 0 && position == resume_position_) {
-      skip = resume_index_;
-    } else {
-      TRY(Fetch(position));
-    }
-    for (;;) {
+    if (!(kept_ && position != 0 && position == next_position_)) {
+      TRY(Fetch(position, out.room()));
       if (entries_.empty()) {
-        page_valid_ = false;  // The end; asking again later sees additions.
+        kept_ = false;  // The end; asking again later sees additions.
         return {};
       }
-      size_t index = 0;
-      for (driver::DirEntry entry : entries_) {
-        if (index++ < skip) continue;
-        if (!out.Add(entry.ino, entry.next_offset,
-                     static_cast<uint8_t>(entry.type), entry.name)) {
-          resume_index_ = index - 1;
-          resume_position_ = position;
-          return {};
-        }
-        position = entry.next_offset;
-      }
-      skip = 0;
-      Result<void> fetched = Fetch(position);
-      if (!fetched.ok()) {
-        // What was added stands; the error comes on the next call.
-        if (out.entries() > 0) return {};
-        return fetched;
-      }
     }
+    for (; next_ != entries_.end(); ++next_) {
+      driver::DirEntry entry = *next_;
+      if (!out.Add(entry.ino, entry.next_offset,
+                   static_cast<uint8_t>(entry.type), entry.name)) {
+        next_position_ = position;
+        return {};  // Kept, from this entry on.
+      }
+      position = entry.next_offset;
+    }
+    kept_ = false;  // All returned: the next call asks the device.
+    return {};
   }
 
   Result<void> Sync(bool data_only) override {
@@ -81,29 +84,38 @@ class OpenDirectory final : public OpenFile {
   }
 
  private:
-  // One READDIR from `position` into the page.
-  Result<void> Fetch(uint64_t position) {
-    page_valid_ = false;
+  // One READDIR from `position`, sized for a caller with `room` bytes, into
+  // the reply buffer (allocated on first use, grown when a caller has more
+  // room, never past kMaxReadDirSize).
+  Result<void> Fetch(uint64_t position, size_t room) {
+    kept_ = false;
     driver::FuseClient* client = TRY(dir_->fs().ClientFor(session_));
-    entries_ =
-        TRY(client->ReadDir(dir_->nodeid(), fh_, position,
-                            std::span<uint8_t>(page_.get(), kDirPageSize)));
-    page_valid_ = true;
-    resume_index_ = 0;
-    resume_position_ = position;
+    const size_t size = ReadDirSize(room, client->negotiated().max_read);
+    if (size > capacity_) {
+      entries_ = {};
+      next_ = entries_.end();
+      buffer_.reset(new uint8_t[size]);
+      capacity_ = size;
+    }
+    entries_ = TRY(client->ReadDir(dir_->nodeid(), fh_, position,
+                                   std::span<uint8_t>(buffer_.get(), size)));
+    next_ = entries_.begin();
+    next_position_ = position;
+    kept_ = true;
     return {};
   }
 
   RefPtr<Directory> dir_;
   const uint64_t fh_;
   const uint64_t session_;
-  std::unique_ptr<uint8_t[]> page_;
-  driver::DirentList entries_;  // Points into page_ while page_valid_.
-  bool page_valid_ = false;
-  // The first entry of the page not yet returned, and the position it starts
+  std::unique_ptr<uint8_t[]> buffer_;
+  size_t capacity_ = 0;
+  driver::DirentList entries_;  // Points into buffer_ while kept_.
+  bool kept_ = false;
+  // The first entry of the reply not yet returned, and the position it starts
   // at (where the caller will resume).
-  size_t resume_index_ = 0;
-  uint64_t resume_position_ = 0;
+  driver::DirentList::Iterator next_ = entries_.end();
+  uint64_t next_position_ = 0;
 };
 
 }  // namespace
@@ -134,17 +146,27 @@ RefPtr<FuseNode> Directory::Adopt(std::string_view name,
   // lookup, but says which node a later unlink or rename of the name touches.
   const uint64_t now = fs().platform().MonotonicNanos();
   DroppedNodes dropped;
-  fs().entries().Insert(children_, name, node,
-                        Deadline(now, entry.entry_valid_ns), dropped);
+  fs().entries().Insert(children_, name, node, now, entry.entry_valid_ns,
+                        dropped);
   return node;
 }
 
-void Directory::DropName(std::string_view name) {
+void Directory::DropName(std::string_view name, const RefPtr<Node>& removed,
+                         bool absent) {
   DroppedNodes dropped;
-  Node* child = fs().entries().Remove(children_, name, dropped);
-  if (child) {
-    static_cast<FuseNode*>(child)->InvalidateAttr();
+  Node* child;
+  if (absent && removed) {
+    const uint64_t now = fs().platform().MonotonicNanos();
+    child = fs().entries().RemoveAsAbsent(children_, name, removed.get(), now,
+                                          dropped);
   } else {
+    child = fs().entries().Remove(children_, name, dropped);
+  }
+  if (removed) static_cast<FuseNode*>(removed.get())->InvalidateAttr();
+  if (child && child != removed.get()) {
+    static_cast<FuseNode*>(child)->InvalidateAttr();
+  }
+  if (!child && !removed) {
     // The node may still be alive (an open file) with attributes cached:
     // without knowing which, none can be trusted.
     fs().InvalidateAllAttributes();
@@ -153,9 +175,9 @@ void Directory::DropName(std::string_view name) {
 
 Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   const uint64_t now = fs().platform().MonotonicNanos();
-  if (RefPtr<Node> cached = fs().entries().FindValid(children_, name, now)) {
-    return cached;
-  }
+  EntryCache::Answer cached = fs().entries().Find(children_, name, now);
+  if (cached.kind == EntryCache::Answer::Kind::kPresent) return cached.node;
+  if (cached.kind == EntryCache::Answer::Kind::kAbsent) return Error{ENOENT};
   driver::FuseClient* client = TRY(Client());
   const uint64_t session = fs().session();
   const uint64_t attr_version = fs().AttrVersion();
@@ -168,6 +190,10 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
     return Error{entry.error()};
   }
   return RefPtr<Node>(Adopt(name, entry.value(), session, attr_version));
+}
+
+bool Directory::PrefersCreateFirst(std::string_view name) {
+  return !fs().entries().Peek(children_, name);
 }
 
 Result<RefPtr<OpenFile>> Directory::Create(std::string_view name, uint32_t mode,
@@ -230,17 +256,20 @@ Result<void> Directory::Link(std::string_view name, Node& target) {
 
 Result<void> Directory::Unlink(std::string_view name) {
   driver::FuseClient* client = TRY(Client());
+  // The node the VFS just looked the name up to (it checked its type).
+  RefPtr<Node> removed = fs().entries().Peek(children_, name);
   TRY(client->Unlink(nodeid(), name));
   InvalidateAttr();
-  DropName(name);
+  DropName(name, removed, /*absent=*/true);
   return {};
 }
 
 Result<void> Directory::Rmdir(std::string_view name) {
   driver::FuseClient* client = TRY(Client());
+  RefPtr<Node> removed = fs().entries().Peek(children_, name);
   TRY(client->Rmdir(nodeid(), name));
   InvalidateAttr();
-  DropName(name);
+  DropName(name, removed, /*absent=*/true);
   return {};
 }
 
@@ -249,12 +278,22 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir,
   auto& target_dir = static_cast<Directory&>(new_dir);
   driver::FuseClient* client = TRY(Client());
   TRY(target_dir.Client());
+  RefPtr<Node> moved = fs().entries().Peek(children_, old_name);
+  RefPtr<Node> replaced = fs().entries().Peek(target_dir.children_, new_name);
   TRY(client->Rename(nodeid(), old_name, target_dir.nodeid(), new_name));
   InvalidateAttr();
   target_dir.InvalidateAttr();
+  // The old name is certainly gone unless the rename did nothing: the same
+  // name, or two hard links of one file (POSIX leaves both). A directory has
+  // no other link; otherwise the replaced name must be known to be another
+  // file.
+  const bool same_name = this == &target_dir && old_name == new_name;
+  const bool old_gone =
+      !same_name && moved &&
+      (moved->is_directory() || (replaced && replaced != moved));
   // The moved node (its ctime) and the one it replaced (its link count).
-  target_dir.DropName(new_name);
-  DropName(old_name);
+  target_dir.DropName(new_name, replaced, /*absent=*/false);
+  DropName(old_name, moved, old_gone);
   return {};
 }
 

@@ -117,6 +117,9 @@ class Directory final : public FuseNode {
   Result<RefPtr<Node>> Lookup(std::string_view name) override;
   Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
                                   int flags) override;
+  // No positive entry cached for `name` (none, or a negative one): CREATE
+  // alone most likely succeeds, where a LOOKUP would come first.
+  bool PrefersCreateFirst(std::string_view name) override;
   Result<void> Mkdir(std::string_view name, uint32_t mode) override;
   Result<void> Symlink(std::string_view name, std::string_view target) override;
   Result<void> Link(std::string_view name, Node& target) override;
@@ -134,9 +137,14 @@ class Directory final : public FuseNode {
   // The node of a new `entry` for `name` (one lookup counted), cached there.
   RefPtr<FuseNode> Adopt(std::string_view name, const driver::Entry& entry,
                          uint64_t session, uint64_t attr_version);
-  // `name` was removed or renamed: drops it from the cache and invalidates
-  // the attributes of the node it named (its link count or ctime changed).
-  void DropName(std::string_view name);
+  // `name` was removed or renamed away: drops it from the cache and
+  // invalidates the attributes of the node it named (its link count or ctime
+  // changed). `removed` is the node the name was known to name before the
+  // request (null when unknown); when `absent` is true the name certainly no
+  // longer exists, and the entry becomes a negative one if it still names
+  // `removed`.
+  void DropName(std::string_view name, const RefPtr<Node>& removed,
+                bool absent);
 
   EntryCache::Children children_;
 };

@@ -80,6 +80,14 @@ class Node : public RefCounted {
   // permission bits, the umask already applied.
   virtual Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
                                           int flags);
+  // Whether open(2) with O_CREAT should call Create for `name` before looking
+  // it up (as Linux's atomic_open): true where a lookup would cost a request
+  // and the name is not known to exist. The VFS looks the name up when Create
+  // fails, so the answer changes the cost, never the outcome.
+  virtual bool PrefersCreateFirst(std::string_view name) {
+    (void)name;
+    return false;
+  }
   virtual Result<void> Mkdir(std::string_view name, uint32_t mode);
   virtual Result<void> Symlink(std::string_view name, std::string_view target);
   // Adds `name` as a new hard link to `target` (not a directory).

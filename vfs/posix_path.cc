@@ -53,27 +53,55 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
     location = TRY(walker.Resolve(path, !(flags & kOpenNoFollow)));
   } else {
     ParentPath parent = TRY(walker.ResolveParent(path));
+    const uint32_t permissions = mode & kPermissionMask & ~kernel->umask();
     for (;;) {
       if (parent.last != Last::kName || parent.trailing_slash)
         return Error{EISDIR};
-      Result<RefPtr<Location>> found =
-          walker.Step(parent.dir, parent.name.view());
-      if (!found.ok() && found.error() == ENOENT) {
-        uint32_t permissions = mode & kPermissionMask & ~kernel->umask();
-        Result<RefPtr<OpenFile>> created = parent.dir->node()->Create(
-            parent.name.view(), permissions, fs_flags);
-        if (!created.ok()) {
-          // Someone else created it meanwhile: without O_EXCL, open theirs.
-          if (created.error() == EEXIST && !(flags & kOpenExclusive)) continue;
-          return Error{created.error()};
+      Node& dir = *parent.dir->node();
+      const std::string_view name = parent.name.view();
+      // As Linux's atomic_open: where the filesystem expects the name to be
+      // absent, create first (one request where a lookup and a create would
+      // be two), and look the name up only when that fails.
+      int create_error = 0;
+      if (dir.is_directory() && dir.PrefersCreateFirst(name)) {
+        Result<RefPtr<OpenFile>> created =
+            dir.Create(name, permissions, fs_flags);
+        if (created.ok()) {
+          file = std::move(created).value();
+        } else {
+          create_error = created.error();
+          if (create_error == EEXIST && (flags & kOpenExclusive)) {
+            return Error{EEXIST};
+          }
         }
-        file = std::move(created).value();
-        location =
-            MakeRef<Location>(parent.dir, parent.name.view(),
-                              parent.dir->mount(), RefPtr<Node>(&file->node()));
+      }
+      if (!file) {
+        Result<RefPtr<Location>> found = walker.Step(parent.dir, name);
+        if (!found.ok() && found.error() == ENOENT) {
+          // Absent, and creating it just failed otherwise than for a name
+          // that exists: that failure is the answer.
+          if (create_error != 0 && create_error != EEXIST) {
+            return Error{create_error};
+          }
+          Result<RefPtr<OpenFile>> created =
+              dir.Create(name, permissions, fs_flags);
+          if (!created.ok()) {
+            // Someone else created it meanwhile: without O_EXCL, open theirs.
+            if (created.error() == EEXIST && !(flags & kOpenExclusive)) {
+              continue;
+            }
+            return Error{created.error()};
+          }
+          file = std::move(created).value();
+        } else {
+          location = TRY(std::move(found));
+        }
+      }
+      if (file) {
+        location = MakeRef<Location>(parent.dir, name, parent.dir->mount(),
+                                     RefPtr<Node>(&file->node()));
         break;
       }
-      location = TRY(std::move(found));
       if (flags & kOpenExclusive) return Error{EEXIST};
       if (!location->node()->is_symlink()) break;
       if (flags & kOpenNoFollow) return Error{ELOOP};

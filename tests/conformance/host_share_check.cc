@@ -48,10 +48,9 @@ std::string Describe(const fs::path& path) {
 
 // `path` is `declared` or lies below it.
 bool Covers(const std::string& declared, const std::string& path) {
-  return path == declared ||
-         (path.size() > declared.size() &&
-          path.compare(0, declared.size(), declared) == 0 &&
-          path[declared.size()] == '/');
+  return path == declared || (path.size() > declared.size() &&
+                              path.compare(0, declared.size(), declared) == 0 &&
+                              path[declared.size()] == '/');
 }
 
 }  // namespace
@@ -103,7 +102,8 @@ std::vector<std::string> CheckShare(
     struct stat st;
     const bool exists = ::lstat(where.c_str(), &st) == 0;
     if (expected.kind == conformance::HostExpectation::Kind::kAbsent) {
-      if (exists) problems.push_back(expected.path + ": exists, expected absent");
+      if (exists)
+        problems.push_back(expected.path + ": exists, expected absent");
       continue;
     }
     if (!exists) {

@@ -62,8 +62,9 @@ TEST_F(HostShareCheckTest, UntouchedSharePasses) {
 TEST_F(HostShareCheckTest, DeclaredFileAndRemovalPass) {
   Write(Path("left.bin"), std::string(1000, 'x'));
   ASSERT_EQ(unlink(Path(conformance::kSeedRemovePath).c_str()), 0);
-  const auto problems = Check({{Kind::kFile, "left.bin", 1000},
-                               {Kind::kAbsent, conformance::kSeedRemovePath, 0}});
+  const auto problems =
+      Check({{Kind::kFile, "left.bin", 1000},
+             {Kind::kAbsent, conformance::kSeedRemovePath, 0}});
   EXPECT_TRUE(problems.empty()) << Joined(problems);
 }
 
@@ -76,7 +77,8 @@ TEST_F(HostShareCheckTest, UndeclaredLeftoverFails) {
 
 TEST_F(HostShareCheckTest, UndeclaredRemovalAndChangeFail) {
   ASSERT_EQ(unlink(Path(conformance::kSeedRemovePath).c_str()), 0);
-  Write(Path(conformance::kSeedReadPath), "HELLO FROM THE HOST\n");  // Same size.
+  Write(Path(conformance::kSeedReadPath),
+        "HELLO FROM THE HOST\n");  // Same size.
   const auto problems = Check();
   EXPECT_EQ(problems.size(), 2u) << Joined(problems);
 }

@@ -72,8 +72,7 @@ void PassingBody(Context& ctx) {
   reached_after_check = true;
 }
 
-std::vector<Report> RunBody(ScenarioBody body,
-                            RecordingReporter* out = nullptr,
+std::vector<Report> RunBody(ScenarioBody body, RecordingReporter* out = nullptr,
                             const char* root = "/") {
   reached_after_check = false;
   RecordingReporter reporter;

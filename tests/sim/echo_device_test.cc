@@ -199,7 +199,13 @@ TEST_P(EchoDeviceTest, EventIdxSuppression) {
   machine_.device->SetInterruptHandler(nullptr,
                                        nullptr);  // Waits for a running one.
   EXPECT_EQ(interrupts.load(), 1);
-  // The device asked to be notified about the next buffer.
+  // The device asked to be notified about the next buffer. It publishes that
+  // when it finds the ring empty, which a device thread may do after the
+  // reply is already back.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ring.AvailEvent() != 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
   EXPECT_EQ(ring.AvailEvent(), 5);
 }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <set>
 #include <string>
 
@@ -503,6 +504,120 @@ TEST_F(FuseServerOpsTest, ReaddirPagesThroughALargeDirectoryLikeTheHost) {
     EXPECT_EQ(c().Call(FUSE_FSYNCDIR, big, Bytes().Add(sync)).error(), 0);
     EXPECT_EQ(c().Release(big, fh, /*dir=*/true).error(), 0);
     EXPECT_EQ(c().Readdir(big, fh, 0, 4096).error(), EBADF);
+  }
+  EXPECT_EQ(endpoint_->server().fs().open_file_count(), 0u);
+}
+
+// One READDIR(PLUS) reply decoded: names, the offset after each, node ids.
+struct DirPage {
+  std::vector<std::string> names;
+  std::vector<uint64_t> next_offsets;
+  std::vector<uint64_t> nodeids;  // READDIRPLUS only, 0 for "." and ".."
+};
+
+DirPage DecodeDirPage(const Reply& r, bool plus) {
+  DirPage page;
+  size_t pos = 0;
+  while (pos < r.payload_size()) {
+    fuse_entry_out entry{};
+    if (plus) {
+      memcpy(&entry, r.payload() + pos, sizeof(entry));
+      pos += sizeof(entry);
+    }
+    fuse_dirent d;
+    memcpy(&d, r.payload() + pos, FUSE_NAME_OFFSET);
+    page.names.emplace_back(
+        reinterpret_cast<const char*>(r.payload() + pos + FUSE_NAME_OFFSET),
+        d.namelen);
+    page.next_offsets.push_back(d.off);
+    page.nodeids.push_back(entry.nodeid);
+    pos += FUSE_DIRENT_SIZE(&d);
+  }
+  return page;
+}
+
+// Replies end wherever the next entry does not fit; the device keeps that
+// entry for a READDIR continuing there, and a READDIR at any other offset
+// (backwards, forwards, repeated, after a reply with room for nothing) must
+// still start exactly at that offset. READDIRPLUS adds one lookup per entry
+// it returns, never for an entry it kept back.
+TEST_F(FuseServerOpsTest, ReaddirAtAnyOffsetReturnsEachEntryOnceFromThere) {
+  ASSERT_EQ(mkdir(P("d").c_str(), 0755), 0);
+  constexpr int kEntries = 150;
+  for (int i = 0; i < kEntries; ++i) {
+    share_.WriteFile("d/e" + std::to_string(i), "");
+  }
+  const uint64_t d = c().MustLookup(kRoot, "d").nodeid;
+  InodeTable& inodes = endpoint_->server().fs().inodes();
+  for (bool plus : {false, true}) {
+    SCOPED_TRACE(plus ? "READDIRPLUS" : "READDIR");
+    const size_t baseline = inodes.size();
+    const Reply open_reply = c().Opendir(d);
+    ASSERT_EQ(open_reply.error(), 0);
+    const uint64_t fh = open_reply.As<fuse_open_out>().fh;
+    std::map<uint64_t, uint64_t> returned;  // node id -> times returned
+    auto read_page = [&](uint64_t offset, uint32_t size) {
+      Reply r = c().Readdir(d, fh, offset, size, plus);
+      EXPECT_EQ(r.error(), 0);
+      EXPECT_LE(r.payload_size(), size);
+      DirPage page = DecodeDirPage(r, plus);
+      for (uint64_t id : page.nodeids) {
+        if (id != 0) ++returned[id];
+      }
+      return page;
+    };
+    // The whole listing in replies of uneven sizes, each one or more entries.
+    const uint32_t kSizes[] = {200, 4096, 350, 1000, 170};
+    std::vector<std::string> order;   // names in stream order
+    std::vector<uint64_t> starts{0};  // starts[i]: the offset of entry i
+    for (int i = 0;; ++i) {
+      DirPage page = read_page(starts.back(), kSizes[i % 5]);
+      if (page.names.empty()) break;
+      for (size_t k = 0; k < page.names.size(); ++k) {
+        order.push_back(page.names[k]);
+        starts.push_back(page.next_offsets[k]);
+      }
+    }
+    ASSERT_EQ(order.size(), kEntries + 2u);
+    ASSERT_EQ(std::set<std::string>(order.begin(), order.end()).size(),
+              order.size());
+
+    // Continuing from any entry's offset gives the rest in the same order;
+    // a reply with no room keeps its entry for the next READDIR there.
+    for (size_t from : {size_t{40}, size_t{3}, size_t{120}, size_t{120},
+                        size_t{0}, order.size() - 1, size_t{77}}) {
+      SCOPED_TRACE(from);
+      EXPECT_TRUE(read_page(starts[from], 1).names.empty());
+      std::vector<std::string> rest;
+      uint64_t offset = starts[from];
+      for (int i = 0;; ++i) {
+        DirPage page = read_page(offset, kSizes[(i + from) % 5]);
+        if (page.names.empty()) break;
+        rest.insert(rest.end(), page.names.begin(), page.names.end());
+        offset = page.next_offsets.back();
+        if (rest.size() >= 30) break;  // enough to check the order
+      }
+      const size_t expected =
+          std::min<size_t>(rest.size(), order.size() - from);
+      ASSERT_GT(rest.size(), 0u);
+      EXPECT_EQ(rest,
+                std::vector<std::string>(order.begin() + from,
+                                         order.begin() + from + expected));
+    }
+
+    if (plus) {
+      // Exactly one lookup per time the entry was returned.
+      EXPECT_EQ(returned.size(), static_cast<size_t>(kEntries));
+      EXPECT_EQ(inodes.size(), baseline + kEntries);
+      for (const auto& [id, times] : returned) {
+        EXPECT_EQ(inodes.lookup_count(id), times) << id;
+        c().Forget(id, times);
+      }
+      EXPECT_EQ(inodes.size(), baseline);
+    } else {
+      EXPECT_TRUE(returned.empty());
+    }
+    EXPECT_EQ(c().Release(d, fh, /*dir=*/true).error(), 0);
   }
   EXPECT_EQ(endpoint_->server().fs().open_file_count(), 0u);
 }
