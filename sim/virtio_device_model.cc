@@ -675,19 +675,18 @@ void VirtioDeviceModel::DeviceThreadMain() {
 void VirtioDeviceModel::PollForWork() {
   const auto now = [] { return std::chrono::steady_clock::now(); };
   const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
-  for (unsigned turn = 1;; ++turn) {
-    if (work_posted_.load(std::memory_order_acquire)) return;
-    // Cheap pauses; the clock and, rarely, a yield (so that a waiting driver
-    // thread on this core is not starved) every few of them.
-    for (int i = 0; i < 16; ++i) {
+  for (;;) {
+    // About a microsecond and a half of pauses, watching for a notify...
+    for (int i = 0; i < 64; ++i) {
+      if (work_posted_.load(std::memory_order_acquire)) return;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
-    if (turn % 8 == 0) {
-      if (now() >= deadline) return;
-      if (turn % 64 == 0) std::this_thread::yield();
-    }
+    if (now() >= deadline) return;
+    // ... then a yield: on a busy machine the driver thread waiting for this
+    // device may share its core, and must not wait for the poll to time out.
+    std::this_thread::yield();
   }
 }
 

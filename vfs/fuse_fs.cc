@@ -198,6 +198,7 @@ void FuseFs::Disconnect() {
 }
 
 void FuseFs::Connect(driver::FuseClient& client) {
+  no_flush_.store(false, std::memory_order_release);  // A new device session.
   client_.store(&client, std::memory_order_release);
 }
 

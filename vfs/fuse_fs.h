@@ -16,7 +16,11 @@
 // Caches, as Linux's FUSE client keeps them: names in an EntryCache for the
 // entry_valid the device gave, attributes per node for attr_valid (zero: ask
 // every time). Changes made through this filesystem invalidate what they
-// touch; changes made behind its back show once the validity runs out.
+// touch; changes made behind its back show once the validity runs out. A name
+// this filesystem removed (UNLINK, RMDIR, RENAME away) is cached as absent for
+// the entry_valid it had (a negative dentry; never with zero timeouts), and
+// open(O_CREAT) of a name not known to exist sends CREATE without a LOOKUP
+// first (Node::PrefersCreateFirst, Linux's atomic_open).
 //
 // Sessions: Disconnect() ends the FUSE session (a device reset): every node and
 // open file of it becomes stale (ESTALE, nothing more is sent for it, no FORGET
@@ -103,6 +107,13 @@ class FuseFs : public RefCounted {
   uint64_t all_invalid_before() const {
     return all_invalid_before_.load(std::memory_order_acquire);
   }
+  // The device answered FLUSH with ENOSYS in this session: no more FLUSH.
+  bool no_flush() const { return no_flush_.load(std::memory_order_acquire); }
+  void set_no_flush(uint64_t session) {
+    if (session == this->session()) {
+      no_flush_.store(true, std::memory_order_release);
+    }
+  }
   // Called by a node whose last reference went: unregisters it, gives its
   // lookups back and deletes it.
   void Retire(fusefs::FuseNode* node);
@@ -127,6 +138,7 @@ class FuseFs : public RefCounted {
   EntryCache entries_;
   std::atomic<uint64_t> attr_version_{1};
   std::atomic<uint64_t> all_invalid_before_{0};
+  std::atomic<bool> no_flush_{false};
 
   // Guards the node table, each node's lookup count and the forget queue.
   std::unique_ptr<driver::Lock> table_lock_;

@@ -10,7 +10,7 @@ namespace vfs::fusefs {
 namespace {
 
 // READDIR sizes: each request is sized from the room in the caller's
-// getdents64 buffer (as Linux does since 6.x), at least a page and at most
+// getdents64 buffer (as recent Linux does), at least a page and at most
 // what one request may carry (the negotiated max_read, capped here so that an
 // open directory never holds more than this much).
 constexpr size_t kMinReadDirSize = 4096;

@@ -15,17 +15,25 @@ class OpenRegularFile final : public OpenFile {
       : OpenFile(file->fs().platform(), file, flags),
         file_(std::move(file)),
         fh_(handle.fh),
-        session_(session) {}
+        session_(session),
+        flush_on_close_((handle.open_flags & FOPEN_NOFLUSH) == 0) {}
 
   // The last descriptor of the description is gone: FLUSH, then RELEASE, as
   // Linux does on the final close (nothing is sent for an ended session).
+  // FLUSH is how the device learns of the close (delayed write errors, POSIX
+  // locks), so it is skipped only where Linux skips it: the device said so at
+  // open (FOPEN_NOFLUSH; this client never caches writes), or it answered
+  // ENOSYS once (Linux's no_flush).
   ~OpenRegularFile() override {
     Result<driver::FuseClient*> client = file_->fs().ClientFor(session_);
     if (!client.ok()) return;
-    // Neither can be reported to anyone any more; a device without FLUSH
-    // answers ENOSYS, which Linux also ignores.
-    Result<void> flushed = client.value()->Flush(file_->nodeid(), fh_);
-    (void)flushed;
+    if (flush_on_close_ && !file_->fs().no_flush()) {
+      // Nobody to report an error to any more.
+      Result<void> flushed = client.value()->Flush(file_->nodeid(), fh_);
+      if (!flushed.ok() && flushed.error() == ENOSYS) {
+        file_->fs().set_no_flush(session_);
+      }
+    }
     Result<void> released = client.value()->Release(
         file_->nodeid(), fh_, static_cast<uint32_t>(flags()));
     (void)released;
@@ -88,6 +96,7 @@ class OpenRegularFile final : public OpenFile {
   RefPtr<File> file_;
   const uint64_t fh_;
   const uint64_t session_;
+  const bool flush_on_close_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <linux/virtio_config.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -160,6 +161,55 @@ TEST(VirtioDeviceModelTest, ThreadedDeviceServesQueuesNotifiedConcurrently) {
   std::thread b(worker, 1);
   a.join();
   b.join();
+  EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
+  EXPECT_TRUE(machine.device->violations().empty());
+}
+
+// The device thread polls for a while after its last chain, then sleeps. A
+// notify racing with that transition must never be lost: requests from two
+// threads, spaced from back to back to well past the poll time, each complete
+// (a lost wake-up would leave one waiting until the timeout). Also checks that
+// notifies arriving while the thread polls reach it without a wake-up.
+TEST(VirtioDeviceModelTest, ThreadedDeviceNeverMissesANotifyAroundItsSleep) {
+  Machine machine(
+      DeviceOptions{.notify_mode = NotifyMode::kThread},
+      std::make_unique<EchoDevice>(EchoDevice::Options{.num_queues = 2}));
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
+  constexpr int kRounds = 600;
+  // Gaps around the poll time, where the thread decides to sleep.
+  const std::vector<std::chrono::nanoseconds> gaps = {
+      std::chrono::nanoseconds(0),
+      std::chrono::nanoseconds(kDevicePollNanos / 2),
+      std::chrono::nanoseconds(kDevicePollNanos),
+      std::chrono::nanoseconds(kDevicePollNanos + kDevicePollNanos / 4),
+      std::chrono::nanoseconds(3 * kDevicePollNanos)};
+  std::atomic<int> lost{0};
+  auto worker = [&](uint16_t queue) {
+    TestRing& ring = driver.ring(queue);
+    uint64_t in = ring.BufferWith("s");
+    uint64_t out = ring.Buffer(4);
+    ring.SetDesc(0, in, 1, VRING_DESC_F_NEXT, 1);
+    ring.SetDesc(1, out, 4, VRING_DESC_F_WRITE);
+    for (int i = 0; i < kRounds; ++i) {
+      const auto gap = gaps[(i * 7 + queue) % gaps.size()];
+      const auto until = std::chrono::steady_clock::now() + gap;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      ring.Publish(0);
+      driver.Notify(queue);
+      if (!ring.WaitUsedIdx(static_cast<uint16_t>(i + 1),
+                            std::chrono::milliseconds(2000))) {
+        ++lost;
+        return;
+      }
+    }
+  };
+  std::thread a(worker, 0);
+  std::thread b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(lost.load(), 0);
   EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
   EXPECT_TRUE(machine.device->violations().empty());
 }

@@ -15,6 +15,14 @@ using vfs::DroppedNodes;
 using vfs::EntryCache;
 using vfs::RefPtr;
 
+// The node a valid positive entry names, null otherwise.
+RefPtr<vfs::Node> FoundNode(EntryCache& cache, const EntryCache::Children& dir,
+                            std::string_view name, uint64_t now) {
+  EntryCache::Answer answer = cache.Find(dir, name, now);
+  return answer.kind == EntryCache::Answer::Kind::kPresent ? answer.node
+                                                           : nullptr;
+}
+
 // A node that counts how many of its kind are alive.
 class CountedNode : public vfs::Node {
  public:
@@ -27,6 +35,8 @@ class CountedNode : public vfs::Node {
  private:
   int* alive_;
 };
+
+using Kind = EntryCache::Answer::Kind;
 
 class EntryCacheTest : public ::testing::Test {
  protected:
@@ -41,13 +51,13 @@ TEST_F(EntryCacheTest, AnswersOnlyWhileValid) {
   EntryCache::Children dir;
   DroppedNodes dropped;
   RefPtr<vfs::Node> node = NewNode();
-  cache.Insert(dir, "a", node, /*valid_until=*/100, dropped);
+  cache.Insert(dir, "a", node, /*now=*/0, /*valid_ns=*/100, dropped);
   EXPECT_TRUE(dropped.empty());
-  EXPECT_EQ(cache.FindValid(dir, "a", 99).get(), node.get());
-  EXPECT_EQ(cache.FindValid(dir, "a", 100), nullptr);  // Expired.
-  EXPECT_EQ(cache.FindValid(dir, "b", 0), nullptr);
+  EXPECT_EQ(FoundNode(cache, dir, "a", 99).get(), node.get());
+  EXPECT_EQ(FoundNode(cache, dir, "a", 100), nullptr);  // Expired.
+  EXPECT_EQ(FoundNode(cache, dir, "b", 0), nullptr);
   EntryCache::Children other;
-  EXPECT_EQ(cache.FindValid(other, "a", 0), nullptr);  // Per directory.
+  EXPECT_EQ(FoundNode(cache, other, "a", 0), nullptr);  // Per directory.
   // Still there for removal when expired: it names the node.
   EXPECT_EQ(cache.Remove(dir, "a", dropped), node.get());
   EXPECT_EQ(cache.size(), 0u);
@@ -59,32 +69,32 @@ TEST_F(EntryCacheTest, InsertReplacesAndHandsBackTheOldNode) {
   EntryCache cache(platform_, 8);
   EntryCache::Children dir;
   DroppedNodes dropped;
-  cache.Insert(dir, "a", NewNode(), 100, dropped);
+  cache.Insert(dir, "a", NewNode(), 0, 100, dropped);
   RefPtr<vfs::Node> second = NewNode();
-  cache.Insert(dir, "a", second, 100, dropped);
+  cache.Insert(dir, "a", second, 0, 100, dropped);
   EXPECT_EQ(cache.size(), 1u);
   ASSERT_EQ(dropped.size(), 1u);
   EXPECT_EQ(alive_, 2);  // The old node lives until `dropped` lets it go.
   dropped.clear();
   EXPECT_EQ(alive_, 1);
-  EXPECT_EQ(cache.FindValid(dir, "a", 0).get(), second.get());
+  EXPECT_EQ(FoundNode(cache, dir, "a", 0).get(), second.get());
 }
 
 TEST_F(EntryCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBound) {
   EntryCache cache(platform_, 3);
   EntryCache::Children dir;
   DroppedNodes dropped;
-  cache.Insert(dir, "a", NewNode(), 100, dropped);
-  cache.Insert(dir, "b", NewNode(), 100, dropped);
-  cache.Insert(dir, "c", NewNode(), 100, dropped);
-  ASSERT_NE(cache.FindValid(dir, "a", 0), nullptr);  // "b" is now the oldest.
-  cache.Insert(dir, "d", NewNode(), 100, dropped);
+  cache.Insert(dir, "a", NewNode(), 0, 100, dropped);
+  cache.Insert(dir, "b", NewNode(), 0, 100, dropped);
+  cache.Insert(dir, "c", NewNode(), 0, 100, dropped);
+  ASSERT_NE(FoundNode(cache, dir, "a", 0), nullptr);  // "b" is now the oldest.
+  cache.Insert(dir, "d", NewNode(), 0, 100, dropped);
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_EQ(dropped.size(), 1u);
-  EXPECT_EQ(cache.FindValid(dir, "b", 0), nullptr);
-  EXPECT_NE(cache.FindValid(dir, "a", 0), nullptr);
-  EXPECT_NE(cache.FindValid(dir, "c", 0), nullptr);
-  EXPECT_NE(cache.FindValid(dir, "d", 0), nullptr);
+  EXPECT_EQ(FoundNode(cache, dir, "b", 0), nullptr);
+  EXPECT_NE(FoundNode(cache, dir, "a", 0), nullptr);
+  EXPECT_NE(FoundNode(cache, dir, "c", 0), nullptr);
+  EXPECT_NE(FoundNode(cache, dir, "d", 0), nullptr);
   dropped.clear();
   EXPECT_EQ(alive_, 3);
   cache.Clear(dropped);
@@ -97,21 +107,87 @@ TEST_F(EntryCacheTest, RemovesOneDirectorysEntries) {
   EntryCache::Children one, two;
   DroppedNodes dropped;
   for (int i = 0; i < 20; ++i) {
-    cache.Insert(one, std::to_string(i), NewNode(), 100, dropped);
-    cache.Insert(two, std::to_string(i), NewNode(), 100, dropped);
+    cache.Insert(one, std::to_string(i), NewNode(), 0, 100, dropped);
+    cache.Insert(two, std::to_string(i), NewNode(), 0, 100, dropped);
   }
   EXPECT_EQ(cache.size(), 40u);
   cache.RemoveChildren(one, dropped);
   EXPECT_EQ(dropped.size(), 20u);
   EXPECT_EQ(cache.size(), 20u);
-  EXPECT_EQ(cache.FindValid(one, "3", 0), nullptr);
-  EXPECT_NE(cache.FindValid(two, "3", 0), nullptr);
+  EXPECT_EQ(FoundNode(cache, one, "3", 0), nullptr);
+  EXPECT_NE(FoundNode(cache, two, "3", 0), nullptr);
   dropped.clear();
   EXPECT_EQ(alive_, 20);
   cache.RemoveChildren(two, dropped);
   dropped.clear();
   EXPECT_EQ(alive_, 0);
   EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(EntryCacheTest, ARemovedNameIsAbsentForTheValidityItHad) {
+  EntryCache cache(platform_, 8);
+  EntryCache::Children dir;
+  DroppedNodes dropped;
+  RefPtr<vfs::Node> node = NewNode();
+  cache.Insert(dir, "a", node, /*now=*/0, /*valid_ns=*/100, dropped);
+  EXPECT_EQ(cache.RemoveAsAbsent(dir, "a", node.get(), /*now=*/50, dropped),
+            node.get());
+  EXPECT_EQ(dropped.size(), 1u);  // The node is let go of.
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.Find(dir, "a", 149).kind, Kind::kAbsent);
+  EXPECT_EQ(cache.Find(dir, "a", 150).kind, Kind::kUnknown);  // Expired.
+  EXPECT_EQ(cache.Peek(dir, "a"), nullptr);
+  // Creating the name replaces the negative entry.
+  RefPtr<vfs::Node> again = NewNode();
+  cache.Insert(dir, "a", again, /*now=*/60, /*valid_ns=*/100, dropped);
+  EntryCache::Answer answer = cache.Find(dir, "a", 70);
+  EXPECT_EQ(answer.kind, Kind::kPresent);
+  EXPECT_EQ(answer.node.get(), again.get());
+  EXPECT_EQ(cache.Peek(dir, "a").get(), again.get());
+}
+
+TEST_F(EntryCacheTest, NoNegativeEntryWithoutValidityOrForAnotherNode) {
+  EntryCache cache(platform_, 8);
+  EntryCache::Children dir;
+  DroppedNodes dropped;
+  // Zero validity (the device wants every lookup asked): nothing stays.
+  RefPtr<vfs::Node> uncached = NewNode();
+  cache.Insert(dir, "a", uncached, 0, /*valid_ns=*/0, dropped);
+  EXPECT_EQ(cache.RemoveAsAbsent(dir, "a", uncached.get(), 0, dropped),
+            uncached.get());
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.Find(dir, "a", 0).kind, Kind::kUnknown);
+  // The entry names another node than the one removed (the name was made
+  // again meanwhile): it is only dropped.
+  RefPtr<vfs::Node> removed = NewNode();
+  RefPtr<vfs::Node> newer = NewNode();
+  cache.Insert(dir, "b", newer, 0, 100, dropped);
+  EXPECT_EQ(cache.RemoveAsAbsent(dir, "b", removed.get(), 0, dropped),
+            newer.get());
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.Find(dir, "b", 0).kind, Kind::kUnknown);
+  // No entry: nothing to say.
+  EXPECT_EQ(cache.RemoveAsAbsent(dir, "c", removed.get(), 0, dropped), nullptr);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(EntryCacheTest, NegativeEntriesCountTowardTheBound) {
+  EntryCache cache(platform_, 2);
+  EntryCache::Children dir;
+  DroppedNodes dropped;
+  for (int i = 0; i < 10; ++i) {
+    RefPtr<vfs::Node> node = NewNode();
+    const std::string name = std::to_string(i);
+    cache.Insert(dir, name, node, 0, 100, dropped);
+    cache.RemoveAsAbsent(dir, name, node.get(), 0, dropped);
+    EXPECT_LE(cache.size(), 2u);
+  }
+  EXPECT_EQ(cache.Find(dir, "9", 0).kind, Kind::kAbsent);
+  EXPECT_EQ(cache.Find(dir, "0", 0).kind, Kind::kUnknown);  // Evicted.
+  cache.RemoveChildren(dir, dropped);
+  EXPECT_EQ(cache.size(), 0u);
+  dropped.clear();
+  EXPECT_EQ(alive_, 0);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // getdents64 on the virtio-fs share: a directory of 10 000 entries with
 // 200-byte names, created on the host, is listed whole through vfs::, each
 // entry exactly once, with small and large buffers; positions are the device's
-// offsets, so a reader can seek back to any d_off and resume there; and the
-// last READDIR reply is reused, so small buffers do not re-read the directory
-// (reference defect 5: one READDIR at offset 0 per getdents).
+// offsets, so a reader can seek back to any d_off and resume there; each
+// READDIR is sized from the caller's buffer (a page at least, 128 KiB at
+// most), one per getdents64 call; and a reply a small buffer could not take
+// whole is reused, so small buffers do not re-read the directory (reference
+// defect 5: one READDIR at offset 0 per getdents).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -55,6 +57,18 @@ std::vector<Listed> ReadAll(int fd, size_t buffer_size, int* calls) {
     }
   }
   return out;
+}
+
+// READDIRs a listing of the big directory takes when each is `size` bytes:
+// the records with a 200-byte name take 224 bytes (a fuse_dirent is never
+// smaller than the linux_dirent64 it becomes, so each reply fits the caller's
+// buffer whole), plus the one that finds the end. "." and ".." are smaller:
+// wherever the host puts them, they may save one.
+void ExpectReadDirsOfSize(uint64_t used, size_t size) {
+  const size_t per_reply = size / 224;
+  const uint64_t most = (kEntries + 2 + per_reply - 1) / per_reply + 1;
+  EXPECT_LE(used, most) << size;
+  EXPECT_GE(used, most - 1) << size;
 }
 
 class BigDirectoryTest : public ShareTest,
@@ -125,11 +139,10 @@ TEST_P(BigDirectoryTest, ListedWholeWithSmallBuffers) {
   std::vector<Listed> listed = ReadAll(fd, 512, &calls);
   ExpectWhole(listed);
   EXPECT_GE(calls, kEntries / 2);
-  // Each READDIR reply (a 4 KiB page, ~18 records) serves several calls
-  // instead of being asked again for each.
+  // READDIRs are at least a page: each reply (18 records) serves several
+  // calls instead of being asked again for each.
   const uint64_t used = Requests(FUSE_READDIR) - readdirs;
-  EXPECT_LT(used, static_cast<uint64_t>(kEntries / 10));
-  EXPECT_GT(used, static_cast<uint64_t>(kEntries / 20));
+  ExpectReadDirsOfSize(used, 4096);
   // At the end it stays at the end.
   char buffer[512];
   EXPECT_EQ(vfs::getdents64(fd, buffer, sizeof(buffer)), 0);
@@ -139,13 +152,34 @@ TEST_P(BigDirectoryTest, ListedWholeWithSmallBuffers) {
 TEST_P(BigDirectoryTest, ListedWholeWithALargeBuffer) {
   int fd = vfs::open("/root/big", O_RDONLY | O_DIRECTORY);
   ASSERT_GE(fd, 0);
+  uint64_t readdirs = Requests(FUSE_READDIR);
   int calls = 0;
   std::vector<Listed> listed = ReadAll(fd, 1 << 20, &calls);
   ExpectWhole(listed);
-  EXPECT_LE(calls, 4);  // 2.2 MB of records in 1 MiB calls.
-  // Rewinding lists it all again.
+  // One READDIR per getdents64 (as Linux), sized to the caller's buffer but
+  // never more than 128 KiB: an open directory's reply buffer is bounded.
+  uint64_t used = Requests(FUSE_READDIR) - readdirs;
+  EXPECT_EQ(used, static_cast<uint64_t>(calls) + 1);
+  ExpectReadDirsOfSize(used, 128 * 1024);
+  // Rewinding lists it all again; 64 KiB calls take 64 KiB READDIRs.
   ASSERT_EQ(vfs::lseek(fd, 0, SEEK_SET), 0);
+  readdirs = Requests(FUSE_READDIR);
   ExpectWhole(ReadAll(fd, 64 * 1024, &calls));
+  used = Requests(FUSE_READDIR) - readdirs;
+  EXPECT_EQ(used, static_cast<uint64_t>(calls) + 1);
+  ExpectReadDirsOfSize(used, 64 * 1024);
+  EXPECT_EQ(vfs::close(fd), 0);
+}
+
+TEST_P(BigDirectoryTest, GlibcSizedBuffersTakeAReadDirPerCall) {
+  int fd = vfs::open("/root/big", O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  const uint64_t readdirs = Requests(FUSE_READDIR);
+  int calls = 0;
+  ExpectWhole(ReadAll(fd, 32 * 1024, &calls));  // glibc's readdir buffer.
+  const uint64_t used = Requests(FUSE_READDIR) - readdirs;
+  EXPECT_EQ(used, static_cast<uint64_t>(calls) + 1);
+  ExpectReadDirsOfSize(used, 32 * 1024);  // 4 KiB ones: eight times more.
   EXPECT_EQ(vfs::close(fd), 0);
 }
 
