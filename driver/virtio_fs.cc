@@ -18,14 +18,20 @@ constexpr uint16_t kHighPriorityQueue = 0;
 // interrupts a waiter would otherwise never learn that the device needs a
 // reset.
 constexpr unsigned kStatusPollInterval = 1024;
+// The bus address recorded for a buffer the device cannot reach where it is:
+// it goes through the bounce area.
+constexpr uint64_t kBounced = ~uint64_t{0};
+// Pending::home of a record allocated for one request.
+constexpr uint16_t kNoHome = 0xFFFF;
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
 
-// One request in flight. Heap-allocated: when its queue breaks, the caller
-// returns but the chain (and its bounce buffer) may still be in the device's
-// hands, so the record then belongs to whoever completes or abandons the chain.
+// One request in flight: a queue's slot, or heap-allocated when the slots are
+// all taken. When its queue breaks, the caller returns but the chain (and its
+// bounce area) may still be in the device's hands, so the record then belongs
+// to whoever completes or abandons the chain, and only then goes back.
 struct VirtioFs::Pending {
   // Where the device's reply bytes go once the chain is back.
   struct ReplyPiece {
@@ -34,11 +40,28 @@ struct VirtioFs::Pending {
     bool bounced = false;
   };
 
+  // Ready for a new request (the record may have carried one before).
+  void Reset() {
+    done.store(false, std::memory_order_relaxed);
+    error = 0;
+    used_length = 0;
+    orphaned = false;
+    bounce = DmaRegion{};
+    owns_bounce = false;
+    reply_count = 0;
+  }
+
   std::atomic<bool> done{false};
   int error = 0;             // Written before `done`, read after it.
   uint32_t used_length = 0;  // Likewise.
   bool orphaned = false;     // The caller left; under the queue lock.
-  DmaRegion bounce;
+  uint16_t queue = 0;        // The queue its chain went on.
+  // The queue whose slot this is, or kNoHome.
+  uint16_t home = kNoHome;
+  Pending* next_free = nullptr;  // In the home queue's free list.
+  DmaRegion slot_area;           // A slot's own bounce area.
+  DmaRegion bounce;              // slot_area, or an allocation (owns_bounce).
+  bool owns_bounce = false;
   std::array<ReplyPiece, kMaxBuffers> reply;
   size_t reply_count = 0;
 };
@@ -46,7 +69,19 @@ struct VirtioFs::Pending {
 VirtioFs::VirtioFs(Platform& platform, std::unique_ptr<Transport> transport)
     : platform_(platform), device_(platform, std::move(transport)) {}
 
-VirtioFs::~VirtioFs() { device_.Shutdown(&VirtioFs::OnAbandoned, this); }
+VirtioFs::~VirtioFs() {
+  device_.Shutdown(&VirtioFs::OnAbandoned, this);
+  for (Queue& queue : queues_) {
+    if (queue.slots != nullptr && queue.free_count != kSlotsPerQueue) {
+      // A device that could not be reset still holds some slot's chain and
+      // may write its bounce area: keep that memory, as the chain's other
+      // buffers are kept.
+      continue;
+    }
+    delete[] queue.slots;
+    if (queue.slot_bounce.cpu) platform_.FreeDma(queue.slot_bounce);
+  }
+}
 
 Result<std::unique_ptr<VirtioFs>> VirtioFs::Create(
     Platform& platform, std::unique_ptr<Transport> transport,
@@ -95,6 +130,7 @@ Result<void> VirtioFs::Start(const Options& options) {
   std::vector<VirtioDevice::QueueSpec> specs(total);
   for (size_t i = 0; i < total; ++i) {
     queues_[i].lock = platform_.CreateLock();
+    TRY(AllocateSlots(queues_[i], static_cast<uint16_t>(i)));
     specs[i] = {options.queue_size, &VirtioFs::OnUsedBuffer, this};
   }
   TRY(device_.FinishInitialize(specs));
@@ -102,6 +138,76 @@ Result<void> VirtioFs::Start(const Options& options) {
        "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
        transport.name(), request_queues_);
   return {};
+}
+
+Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
+  queue.slot_bounce =
+      TRY(platform_.AllocateDma(kSlotsPerQueue * kSlotBounceBytes, 64));
+  queue.slots = new (std::nothrow) Pending[kSlotsPerQueue];
+  if (queue.slots == nullptr) return Error{ENOMEM};
+  for (size_t i = kSlotsPerQueue; i-- > 0;) {
+    Pending& slot = queue.slots[i];
+    slot.home = index;
+    slot.slot_area = {
+        static_cast<char*>(queue.slot_bounce.cpu) + i * kSlotBounceBytes,
+        queue.slot_bounce.bus + i * kSlotBounceBytes, kSlotBounceBytes};
+    slot.next_free = queue.free_slots;
+    queue.free_slots = &slot;
+  }
+  queue.free_count = kSlotsPerQueue;
+  return {};
+}
+
+Result<VirtioFs::Pending*> VirtioFs::Acquire(uint16_t queue,
+                                             size_t bounce_bytes) {
+  Pending* pending = nullptr;
+  {
+    Queue& q = queues_[queue];
+    LockGuard guard(*q.lock);
+    if (q.free_slots != nullptr) {
+      pending = q.free_slots;
+      q.free_slots = pending->next_free;
+      q.free_count--;
+    }
+  }
+  if (pending == nullptr) {
+    pending = new (std::nothrow) Pending;
+    if (pending == nullptr) return Error{ENOMEM};
+  }
+  pending->Reset();
+  if (bounce_bytes <= pending->slot_area.size) {
+    pending->bounce = pending->slot_area;
+    return pending;
+  }
+  Result<DmaRegion> region = platform_.AllocateDma(bounce_bytes, 64);
+  if (!region.ok()) {
+    Release(pending);
+    return Error{region.error()};
+  }
+  pending->bounce = region.value();
+  pending->owns_bounce = true;
+  return pending;
+}
+
+void VirtioFs::ReleaseLocked(Pending* pending) {
+  if (pending->owns_bounce) {
+    platform_.FreeDma(pending->bounce);
+    pending->owns_bounce = false;
+  }
+  if (pending->home == kNoHome) {
+    delete pending;
+    return;
+  }
+  Queue& home = queues_[pending->home];
+  pending->next_free = home.free_slots;
+  home.free_slots = pending;
+  home.free_count++;
+}
+
+void VirtioFs::Release(Pending* pending) {
+  if (pending->home == kNoHome) return ReleaseLocked(pending);
+  LockGuard guard(*queues_[pending->home].lock);
+  ReleaseLocked(pending);
 }
 
 uint16_t VirtioFs::PickQueue(FuseLane lane) {
@@ -116,13 +222,29 @@ Result<uint32_t> VirtioFs::Exchange(FuseLane lane,
   if (request.empty() || request.size() + reply.size() > kMaxBuffers)
     return Error{EINVAL};
   if (!device_.is_live()) return Error{EIO};
-  Pending* pending = new (std::nothrow) Pending;
-  if (!pending) return Error{ENOMEM};
+  // Where the device finds each buffer: its bus address, or kBounced for a
+  // piece copied through the bounce area (which holds them all).
+  std::array<uint64_t, kMaxBuffers> request_bus;
+  std::array<uint64_t, kMaxBuffers> reply_bus;
+  size_t bounce_bytes = 0;
+  const auto locate = [&](const void* data, size_t size, uint64_t* bus) {
+    if (size != 0 && !platform_.BusAddressOf(data, size, bus)) {
+      *bus = kBounced;
+      bounce_bytes += RoundUp(size, 8);
+    }
+  };
+  for (size_t i = 0; i < request.size(); ++i)
+    locate(request[i].data, request[i].size, &request_bus[i]);
+  for (size_t i = 0; i < reply.size(); ++i)
+    locate(reply[i].data, reply[i].size, &reply_bus[i]);
+
   const uint16_t queue = PickQueue(lane);
-  Result<void> submitted = Submit(queue, *pending, request, reply);
+  Pending* pending = TRY(Acquire(queue, bounce_bytes));
+  Result<void> submitted = Submit(queue, *pending, request, reply,
+                                  {request_bus.data(), request.size()},
+                                  {reply_bus.data(), reply.size()});
   if (!submitted.ok()) {
-    if (pending->bounce.cpu) platform_.FreeDma(pending->bounce);
-    delete pending;
+    Release(pending);
     return Error{submitted.error()};
   }
   return Wait(queue, *pending);
@@ -130,28 +252,18 @@ Result<uint32_t> VirtioFs::Exchange(FuseLane lane,
 
 Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
                               std::span<const ConstBuffer> request,
-                              std::span<const MutableBuffer> reply) {
-  // One bounce buffer holds every piece the device cannot reach where it is.
-  size_t bounce_bytes = 0;
-  uint64_t bus = 0;
-  for (const ConstBuffer& b : request) {
-    if (b.size && !platform_.BusAddressOf(b.data, b.size, &bus))
-      bounce_bytes += RoundUp(b.size, 8);
-  }
-  for (const MutableBuffer& b : reply) {
-    if (b.size && !platform_.BusAddressOf(b.data, b.size, &bus))
-      bounce_bytes += RoundUp(b.size, 8);
-  }
-  if (bounce_bytes)
-    pending.bounce = TRY(platform_.AllocateDma(bounce_bytes, 64));
-
+                              std::span<const MutableBuffer> reply,
+                              std::span<const uint64_t> request_bus,
+                              std::span<const uint64_t> reply_bus) {
+  pending.queue = queue;
   std::array<Segment, kMaxBuffers> readable;
   std::array<Segment, kMaxBuffers> writable;
   size_t readable_count = 0, writable_count = 0, offset = 0;
-  for (const ConstBuffer& b : request) {
+  for (size_t i = 0; i < request.size(); ++i) {
+    const ConstBuffer& b = request[i];
     if (!b.size) continue;
-    if (platform_.BusAddressOf(b.data, b.size, &bus)) {
-      readable[readable_count++] = {bus, b.size};
+    if (request_bus[i] != kBounced) {
+      readable[readable_count++] = {request_bus[i], b.size};
       continue;
     }
     std::memcpy(static_cast<char*>(pending.bounce.cpu) + offset, b.data,
@@ -160,12 +272,14 @@ Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
     offset += RoundUp(b.size, 8);
   }
   if (readable_count == 0) return Error{EINVAL};
-  for (const MutableBuffer& b : reply) {
+  for (size_t i = 0; i < reply.size(); ++i) {
+    const MutableBuffer& b = reply[i];
     if (!b.size) continue;
     Pending::ReplyPiece& piece = pending.reply[pending.reply_count++];
+    piece = {};
     piece.destination = b;
-    if (platform_.BusAddressOf(b.data, b.size, &bus)) {
-      writable[writable_count++] = {bus, b.size};
+    if (reply_bus[i] != kBounced) {
+      writable[writable_count++] = {reply_bus[i], b.size};
       continue;
     }
     piece.bounced = true;
@@ -185,9 +299,12 @@ Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
       if (added.ok()) break;
       if (added.error() != ENOSPC) return added;
       // The ring is full: make room from what the device has returned, else
-      // wait for it.
+      // wait for it without the lock (the interrupt handler that returns the
+      // device's buffers takes it). Room for a shorter chain is not enough:
+      // only what reaping frees tells whether to try again at once.
+      const uint16_t free_before = ring.num_free();
       Reap(queue);
-      if (ring.num_free() == 0 || ring.broken()) {
+      if (ring.num_free() == free_before || ring.broken()) {
         queues_[queue].lock->Release();
         platform_.Relax();
         queues_[queue].lock->Acquire();
@@ -243,8 +360,7 @@ Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
       before += size;
     }
   }
-  if (pending.bounce.cpu) platform_.FreeDma(pending.bounce);
-  delete &pending;
+  Release(&pending);
   return result;
 }
 
@@ -263,8 +379,7 @@ void VirtioFs::Reap(uint16_t queue) {
 
 void VirtioFs::Finish(Pending* pending, int error, uint32_t used_length) {
   if (pending->orphaned) {
-    if (pending->bounce.cpu) platform_.FreeDma(pending->bounce);
-    delete pending;
+    ReleaseLocked(pending);
     return;
   }
   pending->error = error;
@@ -285,7 +400,12 @@ void VirtioFs::OnUsedBuffer(void* context, uint16_t queue) {
 }
 
 void VirtioFs::OnAbandoned(void* context, void* token) {
-  static_cast<VirtioFs*>(context)->Finish(static_cast<Pending*>(token), EIO, 0);
+  // Called while the device is stopped (Recover, the destructor), with no
+  // queue lock held.
+  auto* fs = static_cast<VirtioFs*>(context);
+  auto* pending = static_cast<Pending*>(token);
+  LockGuard guard(*fs->queues_[pending->queue].lock);
+  fs->Finish(pending, EIO, 0);
 }
 
 }  // namespace driver

@@ -68,22 +68,44 @@ class VirtioFs final : public FuseChannel {
   // Most buffers one request may have, request and reply pieces together.
   static constexpr size_t kMaxBuffers = 16;
 
+  // Requests of one queue that can be in flight without an allocation: each
+  // has its record and a bounce area for the FUSE headers (and names) that
+  // the caller keeps outside DMA memory. More, or larger bounces, allocate.
+  static constexpr size_t kSlotsPerQueue = 16;
+  static constexpr size_t kSlotBounceBytes = 2048;
+
  private:
   struct Pending;
   struct Queue {
     std::unique_ptr<Lock> lock;
+    // kSlotsPerQueue records and their bounce areas (one DMA region), and
+    // the free ones, linked through Pending::next_free; under `lock`.
+    Pending* slots = nullptr;
+    DmaRegion slot_bounce;
+    Pending* free_slots = nullptr;
+    size_t free_count = 0;
   };
 
   VirtioFs(Platform& platform, std::unique_ptr<Transport> transport);
   Result<void> Start(const Options& options);
+  Result<void> AllocateSlots(Queue& queue, uint16_t index);
   uint16_t PickQueue(FuseLane lane);
+  // A record for a request on `queue` with `bounce_bytes` of bounce area.
+  Result<Pending*> Acquire(uint16_t queue, size_t bounce_bytes);
+  // Gives back a record whose chain the device no longer holds. Holds the
+  // queue lock when the record is a slot.
+  void ReleaseLocked(Pending* pending);
+  void Release(Pending* pending);
   Result<void> Submit(uint16_t queue, Pending& pending,
                       std::span<const ConstBuffer> request,
-                      std::span<const MutableBuffer> reply);
+                      std::span<const MutableBuffer> reply,
+                      std::span<const uint64_t> request_bus,
+                      std::span<const uint64_t> reply_bus);
   Result<uint32_t> Wait(uint16_t queue, Pending& pending);
   // Pops every returned chain of `queue` and completes its request. Holds the
   // lock.
   void Reap(uint16_t queue);
+  // Holds the lock of the record's queue.
   void Finish(Pending* pending, int error, uint32_t used_length);
 
   static void OnUsedBuffer(void* context, uint16_t queue);

@@ -183,36 +183,39 @@ DeviceQueue::WalkStatus DeviceQueue::Walk(uint16_t head, DescriptorChain* chain,
     }
     vring_desc desc;
     std::memcpy(&desc, table + kDescSize * index, kDescSize);  // Read once.
-    const std::string where =
-        std::string(indirect ? "indirect descriptor " : "descriptor ") +
-        std::to_string(index);
+    // Named only when a rule is broken: the common path builds no strings.
+    const auto where = [&] {
+      return std::string(indirect ? "indirect descriptor " : "descriptor ") +
+             std::to_string(index);
+    };
     if (desc.flags & VRING_DESC_F_INDIRECT) {
       if (indirect) {
         return failed(Violation::kIndirectInIndirect,
-                      where +
+                      where() +
                           " is INDIRECT inside an "
                           "indirect table");
       }
       if (!features_.indirect_desc && features_.strict) {
         return failed(
             Violation::kIndirectNotNegotiated,
-            where +
+            where() +
                 " is INDIRECT but VIRTIO_RING_F_INDIRECT_DESC was not "
                 "negotiated");
       }
       if (desc.flags & VRING_DESC_F_NEXT) {
         return failed(Violation::kIndirectWithNext,
-                      where + " has both INDIRECT and NEXT");
+                      where() + " has both INDIRECT and NEXT");
       }
       if (desc.len == 0 || desc.len % kDescSize != 0) {
         return failed(Violation::kIndirectTableLengthInvalid,
-                      where + " has table length " + std::to_string(desc.len) +
+                      where() + " has table length " +
+                          std::to_string(desc.len) +
                           ", not a nonzero multiple of 16");
       }
       const uint8_t* next_table = memory_.HostPointer(desc.addr, desc.len);
       if (next_table == nullptr) {
         return failed(Violation::kDescriptorOutOfBounds,
-                      where + " indirect table [" + Hex(desc.addr) + ", +" +
+                      where() + " indirect table [" + Hex(desc.addr) + ", +" +
                           std::to_string(desc.len) +
                           ") is outside guest memory");
       }
@@ -232,7 +235,7 @@ DeviceQueue::WalkStatus DeviceQueue::Walk(uint16_t head, DescriptorChain* chain,
     uint8_t* data = memory_.HostPointer(desc.addr, desc.len);
     if (data == nullptr) {
       return failed(Violation::kDescriptorOutOfBounds,
-                    where + " buffer [" + Hex(desc.addr) + ", +" +
+                    where() + " buffer [" + Hex(desc.addr) + ", +" +
                         std::to_string(desc.len) +
                         ") is outside guest memory [" + Hex(memory_.base()) +
                         ", " + Hex(memory_.end()) + ")");
@@ -244,7 +247,7 @@ DeviceQueue::WalkStatus DeviceQueue::Walk(uint16_t head, DescriptorChain* chain,
       if (!chain->writable.empty() && features_.strict) {
         return failed(
             Violation::kReadableAfterWritable,
-            where + " is device-readable but follows a device-writable one");
+            where() + " is device-readable but follows a device-writable one");
       }
       chain->readable.push_back(GuestBuffer{data, desc.len});
       chain->readable_bytes += desc.len;
@@ -252,7 +255,7 @@ DeviceQueue::WalkStatus DeviceQueue::Walk(uint16_t head, DescriptorChain* chain,
     if (!(desc.flags & VRING_DESC_F_NEXT)) return WalkStatus::kOk;
     if (desc.next >= table_size) {
       return failed(Violation::kNextIndexOutOfRange,
-                    where + " has next " + std::to_string(desc.next) +
+                    where() + " has next " + std::to_string(desc.next) +
                         ", table size " + std::to_string(table_size));
     }
     index = desc.next;

@@ -49,6 +49,7 @@ VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
   processing_.assign(queues_.size(), false);
   rerun_.assign(queues_.size(), false);
   pending_.assign(queues_.size(), false);
+  chains_.resize(queues_.size());
   if (options_.notify_mode == NotifyMode::kThread) {
     thread_ = std::thread([this] { DeviceThreadMain(); });
   }
@@ -418,7 +419,9 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
     }
     processing_[queue] = true;
   }
-  DescriptorChain chain;
+  // This thread alone walks the queue now; its chain's vectors keep their
+  // capacity from one request to the next.
+  DescriptorChain& chain = chains_[queue];
   for (;;) {
     uint64_t epoch;
     {
@@ -513,13 +516,19 @@ void VirtioDeviceModel::RaiseLocked(uint8_t isr_bits) {
   isr_ |= isr_bits;
   counters_.interrupts++;
   deferred_.interrupt = true;
+  has_deferred_.store(true, std::memory_order_relaxed);
 }
 
 void VirtioDeviceModel::DeliverDeferred() {
+  // Most calls find nothing to deliver: skip the lock then. Whoever deferred
+  // something set the flag under the lock and calls this afterwards, so it
+  // sees its own store (or another thread has delivered the work already).
+  if (!has_deferred_.load(std::memory_order_relaxed)) return;
   Deferred deferred;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     std::swap(deferred, deferred_);
+    has_deferred_.store(false, std::memory_order_relaxed);
   }
   if (options_.on_violation) {
     for (const ViolationRecord& record : deferred.violations)
@@ -615,6 +624,7 @@ bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
   RaiseLocked(kIsrConfig);
   violations_.push_back(record);
   deferred_.violations.push_back(std::move(record));
+  has_deferred_.store(true, std::memory_order_relaxed);
   return true;
 }
 

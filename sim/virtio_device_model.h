@@ -206,10 +206,14 @@ class VirtioDeviceModel : public ChainCompleter {
   std::vector<QueueState> queues_;
   std::vector<bool> processing_;  // A thread is processing the queue.
   std::vector<bool> rerun_;       // Another notify arrived while it was.
-  unsigned busy_handlers_ = 0;    // HandleChain calls in progress.
+  // Per queue, the chain being handled; used by the processing thread only.
+  std::vector<DescriptorChain> chains_;
+  unsigned busy_handlers_ = 0;  // HandleChain calls in progress.
   std::vector<ViolationRecord> violations_;
   ModelCounters counters_;
   Deferred deferred_;
+  // deferred_ holds something; written under mutex_, read without it.
+  std::atomic<bool> has_deferred_{false};
 
   // The interrupt handler; its own lock, held while it runs, so that removing
   // it waits for a running call. Recursive: the handler may notify, which may
