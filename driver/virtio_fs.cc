@@ -134,6 +134,14 @@ Result<void> VirtioFs::Start(const Options& options) {
     specs[i] = {options.queue_size, &VirtioFs::OnUsedBuffer, this};
   }
   TRY(device_.FinishInitialize(specs));
+  // Every caller polls for its own chain, so a used-buffer interrupt would only
+  // add an interrupt-status read and a second reap to each request. Suppressing
+  // them is a hint the device may ignore; configuration interrupts
+  // (DEVICE_NEEDS_RESET) still come.
+  for (size_t i = 0; i < total; ++i) {
+    LockGuard guard(*queues_[i].lock);
+    device_.queue(static_cast<uint16_t>(i)).DisableInterrupts();
+  }
   Logf(platform_, LogLevel::kInfo,
        "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
        transport.name(), request_queues_);
