@@ -92,7 +92,7 @@ unsigned PciRegisterIo::DecodeBar(unsigned n, BarPolicy policy) {
     mask = (uint64_t{high_mask} << 32) | (low_mask & PCI_BASE_ADDRESS_MEM_MASK);
   }
   const unsigned slots = bar.is_64bit ? 2 : 1;
-  // An unimplemented BAR reads back all zeroes (the 64-bit case: both halves).
+  // A BAR the device does not implement reads back all zeroes (the 64-bit case: both halves).
   const uint64_t writable =
       bar.is_64bit ? mask : (low_mask & PCI_BASE_ADDRESS_MEM_MASK);
   if ((writable & PCI_BASE_ADDRESS_MEM_MASK) == 0) {
