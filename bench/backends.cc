@@ -93,8 +93,8 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches) {
       options.entry_timeout = timeout;
       options.attr_timeout = timeout;
       // The driver's bring-up lines would interleave with the results.
-      options.log_sink = [](driver::LogLevel level, const char* message) {
-        if (level >= driver::LogLevel::kWarning)
+      options.log_sink = [](base::LogLevel level, const char* message) {
+        if (level >= base::LogLevel::kWarning)
           std::fprintf(stderr, "fsbench: driver: %s\n", message);
       };
       absl::StatusOr<std::unique_ptr<SimBackend>> sim =

@@ -60,7 +60,7 @@ int64_t SimBackend::Getdents64(int fd, void* buffer, size_t count) {
 }
 
 void* SimBackend::AllocateBuffer(size_t size) {
-  driver::Result<driver::DmaRegion> region =
+  base::Result<base::DmaRegion> region =
       machine_->platform().AllocateDma(size, 4096);
   if (!region.ok()) return nullptr;
   std::lock_guard<std::mutex> lock(buffers_mu_);

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/platform.h"
 #include "bench/backend.h"
-#include "driver/platform.h"
 #include "sim/machine.h"
 
 namespace bench {
@@ -54,7 +54,7 @@ class SimBackend : public Backend {
   std::unique_ptr<sim::Machine> machine_;
   const std::string root_;
   std::mutex buffers_mu_;
-  std::map<void*, driver::DmaRegion> buffers_;
+  std::map<void*, base::DmaRegion> buffers_;
 };
 
 }  // namespace bench

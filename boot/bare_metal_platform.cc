@@ -23,15 +23,15 @@ constexpr size_t kMaxDmaAlignment = size_t{1} << 21;
 // std::nothrow itself lives in libstdc++, which the image does not link.
 constexpr std::nothrow_t kNoThrow{};
 
-const char* LevelName(driver::LogLevel level) {
+const char* LevelName(base::LogLevel level) {
   switch (level) {
-    case driver::LogLevel::kDebug:
+    case base::LogLevel::kDebug:
       return "debug";
-    case driver::LogLevel::kInfo:
+    case base::LogLevel::kInfo:
       return "info";
-    case driver::LogLevel::kWarning:
+    case base::LogLevel::kWarning:
       return "warning";
-    case driver::LogLevel::kError:
+    case base::LogLevel::kError:
       return "error";
   }
   return "?";
@@ -47,18 +47,18 @@ void SpinLock::Acquire() {
 
 void SpinLock::Release() { held_.store(false, std::memory_order_release); }
 
-driver::Result<driver::DmaRegion> BareMetalPlatform::AllocateDma(
-    size_t size, size_t alignment) {
+base::Result<base::DmaRegion> BareMetalPlatform::AllocateDma(size_t size,
+                                                             size_t alignment) {
   if (alignment == 0) alignment = 1;
   if (size == 0 || (alignment & (alignment - 1)) != 0 ||
       alignment > kMaxDmaAlignment || size > (size_t{1} << 40)) {
-    return driver::Error{EINVAL};
+    return base::Error{EINVAL};
   }
   // The runtime's nothrow new has no aligned form: over-allocate and align by
   // hand, so that running out is ENOMEM for the driver rather than a panic.
   const size_t total = size + alignment + sizeof(DmaHeader);
   auto* block = static_cast<unsigned char*>(::operator new(total, kNoThrow));
-  if (block == nullptr) return driver::Error{ENOMEM};
+  if (block == nullptr) return base::Error{ENOMEM};
   const uintptr_t first =
       reinterpret_cast<uintptr_t>(block) + sizeof(DmaHeader);
   const uintptr_t aligned =
@@ -66,10 +66,10 @@ driver::Result<driver::DmaRegion> BareMetalPlatform::AllocateDma(
   reinterpret_cast<DmaHeader*>(aligned)[-1] = DmaHeader{block, size};
   memset(reinterpret_cast<void*>(aligned), 0, size);
   dma_bytes_in_use_ += size;
-  return driver::DmaRegion{reinterpret_cast<void*>(aligned), aligned, size};
+  return base::DmaRegion{reinterpret_cast<void*>(aligned), aligned, size};
 }
 
-void BareMetalPlatform::FreeDma(const driver::DmaRegion& region) {
+void BareMetalPlatform::FreeDma(const base::DmaRegion& region) {
   if (region.cpu == nullptr) return;
   const DmaHeader header = static_cast<const DmaHeader*>(region.cpu)[-1];
   dma_bytes_in_use_ -= header.size;
@@ -86,11 +86,11 @@ bool BareMetalPlatform::BusAddressOf(const void* p, size_t size,
 
 uint64_t BareMetalPlatform::MonotonicNanos() { return clock_.Nanos(); }
 
-void BareMetalPlatform::Log(driver::LogLevel level, const char* message) {
+void BareMetalPlatform::Log(base::LogLevel level, const char* message) {
   SerialPrintf("[%s] %s\n", LevelName(level), message);
 }
 
-std::unique_ptr<driver::Lock> BareMetalPlatform::CreateLock() {
+std::unique_ptr<base::Lock> BareMetalPlatform::CreateLock() {
   return std::make_unique<SpinLock>();
 }
 

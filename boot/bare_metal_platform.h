@@ -1,4 +1,4 @@
-// driver::Platform on bare x86_64 under QEMU.
+// base::Platform on bare x86_64 under QEMU.
 //
 // - DMA memory is ordinary RAM from the kernel heap: the image identity-maps
 //   RAM, so a buffer's CPU address is its bus address, and any RAM buffer of
@@ -16,14 +16,14 @@
 #include <cstdint>
 #include <memory>
 
+#include "base/platform.h"
+#include "base/result.h"
 #include "boot/memory_map.h"
 #include "boot/tsc_clock.h"
-#include "driver/platform.h"
-#include "driver/result.h"
 
 namespace boot {
 
-class SpinLock final : public driver::Lock {
+class SpinLock final : public base::Lock {
  public:
   void Acquire() override;
   void Release() override;
@@ -32,19 +32,19 @@ class SpinLock final : public driver::Lock {
   std::atomic<bool> held_{false};
 };
 
-class BareMetalPlatform final : public driver::Platform {
+class BareMetalPlatform final : public base::Platform {
  public:
   // `ram` and `clock` must outlive the platform.
   BareMetalPlatform(const MemoryMap& ram, TscClock& clock)
       : ram_(ram), clock_(clock) {}
 
-  driver::Result<driver::DmaRegion> AllocateDma(size_t size,
-                                                size_t alignment) override;
-  void FreeDma(const driver::DmaRegion& region) override;
+  base::Result<base::DmaRegion> AllocateDma(size_t size,
+                                            size_t alignment) override;
+  void FreeDma(const base::DmaRegion& region) override;
   bool BusAddressOf(const void* p, size_t size, uint64_t* bus) override;
   uint64_t MonotonicNanos() override;
-  void Log(driver::LogLevel level, const char* message) override;
-  std::unique_ptr<driver::Lock> CreateLock() override;
+  void Log(base::LogLevel level, const char* message) override;
+  std::unique_ptr<base::Lock> CreateLock() override;
   void Relax() override;
 
   // Bytes of DMA memory handed out and not yet freed (for leak checks).

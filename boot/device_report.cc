@@ -15,8 +15,8 @@
 namespace boot {
 namespace {
 
-using driver::RegisterIo;
-using driver::RegisterSpace;
+using base::RegisterIo;
+using base::RegisterSpace;
 
 constexpr uint32_t kVirtioMmioMagic = 0x74726976;
 
@@ -85,10 +85,9 @@ bool ReadPciDirect(VirtioFsDevice& device, DeviceIdentity* identity) {
       };
       if (read(offsetof(virtio_pci_cap, cap_vndr), 1) == PCI_CAP_ID_VNDR) {
         const uint32_t type = read(offsetof(virtio_pci_cap, cfg_type), 1);
-        Window window{
-            driver::PciBar(read(offsetof(virtio_pci_cap, bar), 1) % 6),
-            read(offsetof(virtio_pci_cap, offset), 4),
-            read(offsetof(virtio_pci_cap, length), 4)};
+        Window window{base::PciBar(read(offsetof(virtio_pci_cap, bar), 1) % 6),
+                      read(offsetof(virtio_pci_cap, offset), 4),
+                      read(offsetof(virtio_pci_cap, length), 4)};
         SerialPrintf(
             "direct:   capability at 0x%02x: %s, BAR%u offset 0x%x length %u\n",
             position, CapabilityTypeName(type),
@@ -178,8 +177,7 @@ bool ReadIdentityDirect(VirtioFsDevice& device, DeviceIdentity* identity) {
   return ok;
 }
 
-bool ReadIdentityThroughDriver(driver::Platform& platform,
-                               VirtioFsDevice& device,
+bool ReadIdentityThroughDriver(base::Platform& platform, VirtioFsDevice& device,
                                DeviceIdentity* identity) {
   *identity = DeviceIdentity{};
   std::unique_ptr<driver::Transport> transport;
@@ -202,8 +200,8 @@ bool ReadIdentityThroughDriver(driver::Platform& platform,
   }
   identity->device_type = transport->device_id();
   identity->features = transport->ReadDeviceFeatures();
-  const driver::Result<void> config =
-      transport->ReadConfigConsistent([&]() -> driver::Result<void> {
+  const base::Result<void> config =
+      transport->ReadConfigConsistent([&]() -> base::Result<void> {
         TRY(transport->ReadConfigBytes(offsetof(virtio_fs_config, tag),
                                        identity->tag,
                                        sizeof(virtio_fs_config::tag)));

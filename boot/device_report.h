@@ -15,8 +15,8 @@
 
 #include <cstdint>
 
+#include "base/platform.h"
 #include "boot/virtio_fs_device.h"
-#include "driver/platform.h"
 
 namespace boot {
 
@@ -30,8 +30,7 @@ struct DeviceIdentity {
 // Both print what they read on the serial console; false when the device is not
 // a usable virtio-fs device.
 bool ReadIdentityDirect(VirtioFsDevice& device, DeviceIdentity* identity);
-bool ReadIdentityThroughDriver(driver::Platform& platform,
-                               VirtioFsDevice& device,
+bool ReadIdentityThroughDriver(base::Platform& platform, VirtioFsDevice& device,
                                DeviceIdentity* identity);
 
 }  // namespace boot

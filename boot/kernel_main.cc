@@ -16,6 +16,8 @@
 #include <cstring>
 #include <memory>
 
+#include "base/abi.h"
+#include "base/format.h"
 #include "boot/bare_metal_platform.h"
 #include "boot/boot_info.h"
 #include "boot/device_report.h"
@@ -24,9 +26,7 @@
 #include "boot/share_session.h"
 #include "boot/tsc_clock.h"
 #include "boot/virtio_fs_device.h"
-#include "driver/format.h"
 #include "kernel/runtime.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 
 namespace boot {
@@ -59,8 +59,9 @@ bool CommandLineValue(const char* line, const char* key, char* out,
 // line announces.
 bool LeaveUndeclaredFile(const char* mount_point) {
   char path[64];
-  driver::Format(path, sizeof(path), "%s/undeclared-by-guest.txt", mount_point);
-  const int fd = vfs::open(path, vfs::kOpenCreate | vfs::kOpenWriteOnly, 0644);
+  base::Format(path, sizeof(path), "%s/undeclared-by-guest.txt", mount_point);
+  const int fd =
+      vfs::open(path, base::kOpenCreate | base::kOpenWriteOnly, 0644);
   if (fd < 0) return false;
   const bool written = vfs::write(fd, "surprise\n", 9) == 9;
   return vfs::close(fd) == 0 && written;
@@ -139,7 +140,7 @@ Outcome KernelMain(const BootInfo& info) {
 
   // Mounted at "/<tag>", as sim::Machine mounts the simulated share.
   char mount_point[sizeof(direct.tag) + 1];
-  driver::Format(mount_point, sizeof(mount_point), "/%s", direct.tag);
+  base::Format(mount_point, sizeof(mount_point), "/%s", direct.tag);
   std::unique_ptr<ShareSession> share =
       ShareSession::Start(platform, device, mount_point);
   if (!share) return Outcome::kFail;

@@ -2,9 +2,9 @@
 
 #include <linux/virtio_mmio.h>
 
+#include "base/format.h"
 #include "boot/mmio.h"
 #include "boot/paging.h"
-#include "driver/format.h"
 
 namespace boot {
 namespace {
@@ -26,21 +26,21 @@ uint64_t FindVirtioMmioDevice(uint32_t device_id) {
   return 0;
 }
 
-MmioRegisterIo::MmioRegisterIo(driver::Platform& platform, uint64_t base,
+MmioRegisterIo::MmioRegisterIo(base::Platform& platform, uint64_t base,
                                uint32_t size)
     : platform_(platform), base_(base), size_(size) {
   MapDeviceMemory(base, size);
 }
 
-bool MmioRegisterIo::InWindow(driver::RegisterSpace space, uint32_t offset,
+bool MmioRegisterIo::InWindow(base::RegisterSpace space, uint32_t offset,
                               unsigned width) {
-  if (space == driver::RegisterSpace::kMmio &&
+  if (space == base::RegisterSpace::kMmio &&
       (width == 1 || width == 2 || width == 4) &&
       uint64_t{offset} + width <= size_) {
     return true;
   }
-  driver::Logf(
-      platform_, driver::LogLevel::kWarning,
+  base::Logf(
+      platform_, base::LogLevel::kWarning,
       "virtio-mmio at 0x%llx: access outside the register block (space %u, "
       "offset 0x%x, width %u)",
       static_cast<unsigned long long>(base_), static_cast<unsigned>(space),
@@ -48,14 +48,14 @@ bool MmioRegisterIo::InWindow(driver::RegisterSpace space, uint32_t offset,
   return false;
 }
 
-uint32_t MmioRegisterIo::Read(driver::RegisterSpace space, uint32_t offset,
+uint32_t MmioRegisterIo::Read(base::RegisterSpace space, uint32_t offset,
                               unsigned width) {
   if (!InWindow(space, offset, width))
     return width >= 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
   return MmioRead(base_ + offset, width);
 }
 
-void MmioRegisterIo::Write(driver::RegisterSpace space, uint32_t offset,
+void MmioRegisterIo::Write(base::RegisterSpace space, uint32_t offset,
                            unsigned width, uint32_t value) {
   if (InWindow(space, offset, width)) MmioWrite(base_ + offset, width, value);
 }

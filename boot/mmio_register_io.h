@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 
 namespace boot {
 
@@ -21,22 +21,22 @@ inline constexpr unsigned kMicrovmVirtioMmioSlots = 24;
 // `device_id`, or 0 when none has.
 uint64_t FindVirtioMmioDevice(uint32_t device_id);
 
-class MmioRegisterIo final : public driver::RegisterIo {
+class MmioRegisterIo final : public base::RegisterIo {
  public:
-  MmioRegisterIo(driver::Platform& platform, uint64_t base, uint32_t size);
+  MmioRegisterIo(base::Platform& platform, uint64_t base, uint32_t size);
 
-  uint32_t Read(driver::RegisterSpace space, uint32_t offset,
+  uint32_t Read(base::RegisterSpace space, uint32_t offset,
                 unsigned width) override;
-  void Write(driver::RegisterSpace space, uint32_t offset, unsigned width,
+  void Write(base::RegisterSpace space, uint32_t offset, unsigned width,
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
   uint64_t base() const { return base_; }
 
  private:
-  bool InWindow(driver::RegisterSpace space, uint32_t offset, unsigned width);
+  bool InWindow(base::RegisterSpace space, uint32_t offset, unsigned width);
 
-  driver::Platform& platform_;
+  base::Platform& platform_;
   uint64_t base_;
   uint32_t size_;
   InterruptHandler interrupt_handler_ = nullptr;

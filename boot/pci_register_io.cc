@@ -2,16 +2,16 @@
 
 #include <linux/pci_regs.h>
 
+#include "base/format.h"
 #include "boot/mmio.h"
 #include "boot/paging.h"
 #include "boot/x86.h"
-#include "driver/format.h"
 
 namespace boot {
 namespace {
 
-using driver::LogLevel;
-using driver::RegisterSpace;
+using base::LogLevel;
+using base::RegisterSpace;
 
 // Address windows for BARs the image assigns itself. On QEMU's PC machines
 // every address that is neither RAM nor another device reaches the PCI bus;
@@ -39,7 +39,7 @@ uint32_t AllOnes(unsigned width) {
 
 }  // namespace
 
-PciRegisterIo::PciRegisterIo(driver::Platform& platform, PciAddress address,
+PciRegisterIo::PciRegisterIo(base::Platform& platform, PciAddress address,
                              BarPolicy policy)
     : platform_(platform), address_(address) {
   DecodeBars(policy);
@@ -92,7 +92,8 @@ unsigned PciRegisterIo::DecodeBar(unsigned n, BarPolicy policy) {
     mask = (uint64_t{high_mask} << 32) | (low_mask & PCI_BASE_ADDRESS_MEM_MASK);
   }
   const unsigned slots = bar.is_64bit ? 2 : 1;
-  // A BAR the device does not implement reads back all zeroes (the 64-bit case: both halves).
+  // A BAR the device does not implement reads back all zeroes (the 64-bit case:
+  // both halves).
   const uint64_t writable =
       bar.is_64bit ? mask : (low_mask & PCI_BASE_ADDRESS_MEM_MASK);
   if ((writable & PCI_BASE_ADDRESS_MEM_MASK) == 0) {
@@ -104,10 +105,10 @@ unsigned PciRegisterIo::DecodeBar(unsigned n, BarPolicy policy) {
   if (base == 0 || policy == BarPolicy::kReassignAll) {
     base = AllocateFromWindow(bar.is_64bit ? window64 : window32, bar.size);
     if (base == 0) {
-      driver::Logf(platform_, LogLevel::kError,
-                   "pci %02x:%02x.%u: no room for BAR%u (%llu bytes)",
-                   address_.bus, address_.device, address_.function, n,
-                   static_cast<unsigned long long>(bar.size));
+      base::Logf(platform_, LogLevel::kError,
+                 "pci %02x:%02x.%u: no room for BAR%u (%llu bytes)",
+                 address_.bus, address_.device, address_.function, n,
+                 static_cast<unsigned long long>(bar.size));
       bar = Bar{};
       return slots;
     }
@@ -118,11 +119,11 @@ unsigned PciRegisterIo::DecodeBar(unsigned n, BarPolicy policy) {
     bar.assigned_by_image = true;
   }
   if (!MapDeviceMemory(base, bar.size)) {
-    driver::Logf(platform_, LogLevel::kError,
-                 "pci %02x:%02x.%u: BAR%u at 0x%llx is beyond the physical "
-                 "address width",
-                 address_.bus, address_.device, address_.function, n,
-                 static_cast<unsigned long long>(base));
+    base::Logf(platform_, LogLevel::kError,
+               "pci %02x:%02x.%u: BAR%u at 0x%llx is beyond the physical "
+               "address width",
+               address_.bus, address_.device, address_.function, n,
+               static_cast<unsigned long long>(base));
     bar = Bar{};
     return slots;
   }
@@ -141,10 +142,10 @@ const PciRegisterIo::Bar* PciRegisterIo::BarFor(RegisterSpace space,
       uint64_t{offset} + width <= bars_[n].size) {
     return &bars_[n];
   }
-  driver::Logf(platform_, LogLevel::kWarning,
-               "pci %02x:%02x.%u: access outside BAR%u (offset 0x%x, width %u)",
-               address_.bus, address_.device, address_.function, n, offset,
-               width);
+  base::Logf(platform_, LogLevel::kWarning,
+             "pci %02x:%02x.%u: access outside BAR%u (offset 0x%x, width %u)",
+             address_.bus, address_.device, address_.function, n, offset,
+             width);
   return nullptr;
 }
 

@@ -15,12 +15,12 @@
 
 #include <cstdint>
 
+#include "base/platform.h"
 #include "boot/pci_config.h"
-#include "driver/platform.h"
 
 namespace boot {
 
-class PciRegisterIo final : public driver::RegisterIo {
+class PciRegisterIo final : public base::RegisterIo {
  public:
   enum class BarPolicy {
     kKeepFirmwareAddresses,  // Assign only BARs left at 0.
@@ -35,12 +35,12 @@ class PciRegisterIo final : public driver::RegisterIo {
     uint64_t size = 0;
   };
 
-  PciRegisterIo(driver::Platform& platform, PciAddress address,
+  PciRegisterIo(base::Platform& platform, PciAddress address,
                 BarPolicy policy = BarPolicy::kKeepFirmwareAddresses);
 
-  uint32_t Read(driver::RegisterSpace space, uint32_t offset,
+  uint32_t Read(base::RegisterSpace space, uint32_t offset,
                 unsigned width) override;
-  void Write(driver::RegisterSpace space, uint32_t offset, unsigned width,
+  void Write(base::RegisterSpace space, uint32_t offset, unsigned width,
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
@@ -54,10 +54,9 @@ class PciRegisterIo final : public driver::RegisterIo {
   unsigned DecodeBar(unsigned n, BarPolicy policy);
   // The BAR of `space` when [offset, offset + width) lies inside it, else
   // nullptr.
-  const Bar* BarFor(driver::RegisterSpace space, uint32_t offset,
-                    unsigned width);
+  const Bar* BarFor(base::RegisterSpace space, uint32_t offset, unsigned width);
 
-  driver::Platform& platform_;
+  base::Platform& platform_;
   PciAddress address_;
   Bar bars_[6];
   InterruptHandler interrupt_handler_ = nullptr;

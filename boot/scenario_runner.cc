@@ -32,7 +32,7 @@ class SerialReporter final : public conformance::Reporter {
 ScenarioTotals RunAllScenarios(ShareSession& share) {
   conformance::Environment environment;
   environment.root = share.mount_point();
-  driver::Platform& platform = share.platform();
+  base::Platform& platform = share.platform();
   ScenarioTotals totals;
   for (const conformance::Scenario* s = conformance::FirstScenario(); s;
        s = s->next) {

@@ -3,8 +3,8 @@
 #include <cstdarg>
 #include <cstdint>
 
+#include "base/format.h"
 #include "boot/x86.h"
-#include "driver/format.h"
 
 namespace boot {
 namespace {
@@ -69,7 +69,7 @@ void SerialPrintf(const char* format, ...) {
   char line[512];
   va_list args;
   va_start(args, format);
-  size_t length = driver::FormatV(line, sizeof(line), format, args);
+  size_t length = base::FormatV(line, sizeof(line), format, args);
   va_end(args);
   if (length >= sizeof(line)) length = sizeof(line) - 1;
   SerialWrite(line, length);

@@ -13,8 +13,8 @@
 namespace boot {
 namespace {
 
-driver::Result<std::unique_ptr<driver::Transport>> Probe(
-    driver::Platform& platform, VirtioFsDevice& device) {
+base::Result<std::unique_ptr<driver::Transport>> Probe(base::Platform& platform,
+                                                       VirtioFsDevice& device) {
   if (device.bus == VirtioFsDevice::Bus::kPci) {
     return std::unique_ptr<driver::Transport>(
         TRY(driver::PciTransport::Probe(platform, *device.io)));
@@ -29,7 +29,7 @@ void ReportFailure(const char* step, int error) {
 
 }  // namespace
 
-std::unique_ptr<ShareSession> ShareSession::Start(driver::Platform& platform,
+std::unique_ptr<ShareSession> ShareSession::Start(base::Platform& platform,
                                                   VirtioFsDevice& device,
                                                   const char* mount_point) {
   std::unique_ptr<ShareSession> session(

@@ -8,9 +8,9 @@
 
 #include <memory>
 
+#include "base/platform.h"
 #include "boot/virtio_fs_device.h"
 #include "driver/fuse_client.h"
-#include "driver/platform.h"
 #include "driver/virtio_fs.h"
 #include "vfs/fuse_fs.h"
 
@@ -20,7 +20,7 @@ class ShareSession {
  public:
   // Brings the share up and mounts it at `mount_point` (a directory it makes
   // in the VFS root); prints each step. Null when a step fails.
-  static std::unique_ptr<ShareSession> Start(driver::Platform& platform,
+  static std::unique_ptr<ShareSession> Start(base::Platform& platform,
                                              VirtioFsDevice& device,
                                              const char* mount_point);
   ~ShareSession();
@@ -28,7 +28,7 @@ class ShareSession {
   ShareSession& operator=(const ShareSession&) = delete;
 
   const char* mount_point() const { return mount_point_; }
-  driver::Platform& platform() const { return platform_; }
+  base::Platform& platform() const { return platform_; }
 
   // Unmounts the share and mounts it again: 0, or the negative errno of the
   // first unmount (-EBUSY while a file or directory on it is open; every
@@ -42,10 +42,10 @@ class ShareSession {
   bool Stop();
 
  private:
-  ShareSession(driver::Platform& platform, const char* mount_point)
+  ShareSession(base::Platform& platform, const char* mount_point)
       : platform_(platform), mount_point_(mount_point) {}
 
-  driver::Platform& platform_;
+  base::Platform& platform_;
   const char* mount_point_;
   std::unique_ptr<driver::VirtioFs> virtio_fs_;
   std::unique_ptr<driver::FuseClient> client_;

@@ -4,7 +4,7 @@
 
 namespace boot {
 
-bool FindVirtioFsDevice(driver::Platform& platform,
+bool FindVirtioFsDevice(base::Platform& platform,
                         PciRegisterIo::BarPolicy bar_policy,
                         VirtioFsDevice* device) {
   PciAddress address;

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "base/platform.h"
 #include "boot/pci_config.h"
 #include "boot/pci_register_io.h"
-#include "driver/platform.h"
 
 namespace boot {
 
@@ -20,7 +20,7 @@ inline constexpr uint16_t kVirtioFsPciDeviceId = 0x1040 + kVirtioFsDeviceType;
 
 struct VirtioFsDevice {
   enum class Bus { kPci, kMmio } bus = Bus::kPci;
-  std::unique_ptr<driver::RegisterIo> io;
+  std::unique_ptr<base::RegisterIo> io;
   PciAddress pci;          // When bus == kPci.
   uint64_t mmio_base = 0;  // When bus == kMmio.
 
@@ -28,7 +28,7 @@ struct VirtioFsDevice {
 };
 
 // The first virtio-fs device, PCI first. False when there is none.
-bool FindVirtioFsDevice(driver::Platform& platform,
+bool FindVirtioFsDevice(base::Platform& platform,
                         PciRegisterIo::BarPolicy bar_policy,
                         VirtioFsDevice* device);
 

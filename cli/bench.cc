@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/abi.h"
 #include "cli/commands.h"
 #include "cli/guest_fs.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 
 namespace cli {
@@ -94,7 +94,8 @@ Measured Time(Body&& body) {
 int WriteFile(const FileApi& api, const std::string& path, size_t bytes) {
   std::string chunk(kChunk, 'v');
   int fd = api.open(
-      path, vfs::kOpenWriteOnly | vfs::kOpenCreate | vfs::kOpenTruncate, 0644);
+      path, base::kOpenWriteOnly | base::kOpenCreate | base::kOpenTruncate,
+      0644);
   if (fd < 0) return fd;
   for (size_t done = 0; done < bytes; done += kChunk) {
     int64_t n = api.write(fd, chunk.data(), kChunk);
@@ -108,7 +109,7 @@ int WriteFile(const FileApi& api, const std::string& path, size_t bytes) {
 
 int ReadFile(const FileApi& api, const std::string& path, size_t bytes) {
   std::string chunk(kChunk, '\0');
-  int fd = api.open(path, vfs::kOpenReadOnly, 0);
+  int fd = api.open(path, base::kOpenReadOnly, 0);
   if (fd < 0) return fd;
   size_t total = 0;
   for (;;) {
@@ -136,7 +137,7 @@ int CreateLoop(const FileApi& api, const std::string& dir) {
   for (int i = 0; i < kCreateLoops; ++i) {
     std::string path = absl::StrCat(dir, "/.vfsim-bench-", i);
     int fd = api.open(
-        path, vfs::kOpenWriteOnly | vfs::kOpenCreate | vfs::kOpenExclusive,
+        path, base::kOpenWriteOnly | base::kOpenCreate | base::kOpenExclusive,
         0644);
     if (fd < 0) return fd;
     api.close(fd);

@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/abi.h"
 #include "cli/bench.h"
 #include "cli/guest_fs.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 
 namespace cli {
@@ -47,7 +47,7 @@ bool Operands(const std::vector<std::string>& args, const std::string& allowed,
 bool IsDirectory(const std::string& path) {
   vfs::Stat st;
   return vfs::stat(path.c_str(), &st) == 0 &&
-         (st.st_mode & vfs::kTypeMask) == vfs::kTypeDirectory;
+         (st.st_mode & base::kTypeMask) == base::kTypeDirectory;
 }
 
 std::string BaseName(const std::string& path) {
@@ -97,9 +97,9 @@ int Write(const std::vector<std::string>& args, const CommandContext& context) {
   } else {
     data = absl::StrJoin(operands.begin() + 1, operands.end(), " ") + "\n";
   }
-  int flags = vfs::kOpenWriteOnly | vfs::kOpenCreate |
-              (options.find('a') != std::string::npos ? vfs::kOpenAppend
-                                                      : vfs::kOpenTruncate);
+  int flags = base::kOpenWriteOnly | base::kOpenCreate |
+              (options.find('a') != std::string::npos ? base::kOpenAppend
+                                                      : base::kOpenTruncate);
   int result = WriteWholeFile(operands[0], data, flags);
   if (result < 0) return ReportError("write", operands[0], result);
   return kSuccess;
@@ -172,7 +172,8 @@ int Rm(const std::vector<std::string>& args) {
     } else {
       vfs::Stat st;
       result = vfs::lstat(path.c_str(), &st);
-      if (result == 0 && (st.st_mode & vfs::kTypeMask) == vfs::kTypeDirectory) {
+      if (result == 0 &&
+          (st.st_mode & base::kTypeMask) == base::kTypeDirectory) {
         result = -EISDIR;
       } else if (result == 0) {
         result = vfs::unlink(path.c_str());
@@ -233,7 +234,7 @@ int Cd(const std::vector<std::string>& args, CommandContext& context) {
 }
 
 int Pwd() {
-  char cwd[vfs::kPathMax];
+  char cwd[base::kPathMax];
   int64_t result = vfs::getcwd(cwd, sizeof(cwd));
   if (result < 0) return ReportError("pwd", ".", static_cast<int>(result));
   printf("%s\n", cwd);

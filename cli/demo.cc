@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/abi.h"
 #include "cli/commands.h"
 #include "cli/guest_fs.h"
 #include "sim/fuse_trace.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 
 namespace cli {
@@ -159,7 +159,7 @@ int RunDemo(Session& session, bool on_sample_share) {
   for (const GuestDirEntry& entry : entries) {
     absl::StrAppend(
         &names, names.empty() ? "" : "  ", entry.name,
-        entry.type == vfs::DirentTypeOf(vfs::kTypeDirectory) ? "/" : "");
+        entry.type == base::DirentTypeOf(base::kTypeDirectory) ? "/" : "");
   }
   demo.Note(absl::StrCat(entries.size(),
                          " entries: ", names.empty() ? "(empty)" : names));
@@ -169,7 +169,7 @@ int RunDemo(Session& session, bool on_sample_share) {
   std::string notes = demo.Path("notes.txt");
   int fd = vfs::open(
       notes.c_str(),
-      vfs::kOpenWriteOnly | vfs::kOpenCreate | vfs::kOpenExclusive, 0644);
+      base::kOpenWriteOnly | base::kOpenCreate | base::kOpenExclusive, 0644);
   if (!demo.Call(
           absl::StrCat("open(\"", notes, "\", O_WRONLY|O_CREAT|O_EXCL, 0644)"),
           fd)) {
@@ -185,7 +185,7 @@ int RunDemo(Session& session, bool on_sample_share) {
   if (!ok) return stop();
 
   demo.Step(++step, "Read it back");
-  fd = vfs::open(notes.c_str(), vfs::kOpenReadOnly);
+  fd = vfs::open(notes.c_str(), base::kOpenReadOnly);
   if (!demo.Call(absl::StrCat("open(\"", notes, "\", O_RDONLY)"), fd)) {
     demo.ShowRequests("");
     return stop();
@@ -242,7 +242,7 @@ int RunDemo(Session& session, bool on_sample_share) {
   if (ok) {
     demo.Note(absl::StrFormat(
         "%s, mode %04o (%s), size %d, inode %u, %u link%s",
-        FileTypeName(st.st_mode), st.st_mode & vfs::kPermissionMask,
+        FileTypeName(st.st_mode), st.st_mode & base::kPermissionMask,
         ModeString(st.st_mode), st.st_size, st.st_ino, st.st_nlink,
         st.st_nlink == 1 ? "" : "s"));
   }
@@ -261,7 +261,7 @@ int RunDemo(Session& session, bool on_sample_share) {
   demo.Step(++step, "Open a file that does not exist");
   std::string missing = demo.Path("missing.txt");
   ok = demo.Call(absl::StrCat("open(\"", missing, "\", O_RDONLY)"),
-                 vfs::open(missing.c_str(), vfs::kOpenReadOnly),
+                 vfs::open(missing.c_str(), base::kOpenReadOnly),
                  /*expect_error=*/true);
   demo.Note("the device's ENOENT reaches the guest unchanged");
   demo.ShowRequests("the negative entry was cached");

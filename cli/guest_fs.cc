@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "vfs/abi.h"
+#include "base/abi.h"
 #include "vfs/dirent.h"
 #include "vfs/posix.h"
 
@@ -14,7 +14,7 @@ namespace cli {
 
 int ListDirectory(const std::string& path, std::vector<GuestDirEntry>* out) {
   out->clear();
-  int fd = vfs::open(path.c_str(), vfs::kOpenReadOnly | vfs::kOpenDirectory);
+  int fd = vfs::open(path.c_str(), base::kOpenReadOnly | base::kOpenDirectory);
   if (fd < 0) return fd;
   alignas(8) char buffer[8192];
   for (;;) {
@@ -45,7 +45,7 @@ int ListDirectory(const std::string& path, std::vector<GuestDirEntry>* out) {
 
 int ReadWholeFile(const std::string& path, std::string* out) {
   out->clear();
-  int fd = vfs::open(path.c_str(), vfs::kOpenReadOnly);
+  int fd = vfs::open(path.c_str(), base::kOpenReadOnly);
   if (fd < 0) return fd;
   char buffer[65536];
   for (;;) {
@@ -81,7 +81,7 @@ int WriteWholeFile(const std::string& path, const std::string& data,
 }
 
 int ReadLinkTarget(const std::string& path, std::string* out) {
-  char buffer[vfs::kPathMax];
+  char buffer[base::kPathMax];
   int64_t n = vfs::readlink(path.c_str(), buffer, sizeof(buffer));
   if (n < 0) return static_cast<int>(n);
   out->assign(buffer, static_cast<size_t>(n));
@@ -92,7 +92,7 @@ int RemoveTree(const std::string& path) {
   vfs::Stat st;
   int result = vfs::lstat(path.c_str(), &st);
   if (result < 0) return result;
-  if ((st.st_mode & vfs::kTypeMask) != vfs::kTypeDirectory) {
+  if ((st.st_mode & base::kTypeMask) != base::kTypeDirectory) {
     return vfs::unlink(path.c_str());
   }
   std::vector<GuestDirEntry> entries;
@@ -112,7 +112,7 @@ std::string ErrorText(int negative_errno) {
 std::string DisplayPath(const std::string& path) {
   std::string full = path;
   if (full.empty() || full[0] != '/') {
-    char cwd[vfs::kPathMax];
+    char cwd[base::kPathMax];
     std::string base = vfs::getcwd(cwd, sizeof(cwd)) > 0 ? cwd : "/";
     full = JoinPath(base, path);
   }
@@ -130,23 +130,23 @@ std::string DisplayPath(const std::string& path) {
 
 std::string ModeString(uint32_t mode) {
   std::string out(10, '-');
-  switch (mode & vfs::kTypeMask) {
-    case vfs::kTypeDirectory:
+  switch (mode & base::kTypeMask) {
+    case base::kTypeDirectory:
       out[0] = 'd';
       break;
-    case vfs::kTypeSymlink:
+    case base::kTypeSymlink:
       out[0] = 'l';
       break;
-    case vfs::kTypeCharDevice:
+    case base::kTypeCharDevice:
       out[0] = 'c';
       break;
-    case vfs::kTypeBlockDevice:
+    case base::kTypeBlockDevice:
       out[0] = 'b';
       break;
-    case vfs::kTypeFifo:
+    case base::kTypeFifo:
       out[0] = 'p';
       break;
-    case vfs::kTypeSocket:
+    case base::kTypeSocket:
       out[0] = 's';
       break;
     default:
@@ -163,20 +163,20 @@ std::string ModeString(uint32_t mode) {
 }
 
 std::string FileTypeName(uint32_t mode) {
-  switch (mode & vfs::kTypeMask) {
-    case vfs::kTypeDirectory:
+  switch (mode & base::kTypeMask) {
+    case base::kTypeDirectory:
       return "directory";
-    case vfs::kTypeSymlink:
+    case base::kTypeSymlink:
       return "symbolic link";
-    case vfs::kTypeRegular:
+    case base::kTypeRegular:
       return "regular file";
-    case vfs::kTypeCharDevice:
+    case base::kTypeCharDevice:
       return "character special file";
-    case vfs::kTypeBlockDevice:
+    case base::kTypeBlockDevice:
       return "block special file";
-    case vfs::kTypeFifo:
+    case base::kTypeFifo:
       return "fifo";
-    case vfs::kTypeSocket:
+    case base::kTypeSocket:
       return "socket";
     default:
       return "unknown";

@@ -5,19 +5,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/abi.h"
 #include "cli/commands.h"
 #include "cli/guest_fs.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 
 namespace cli {
 namespace {
 
 bool IsDirectoryMode(uint32_t mode) {
-  return (mode & vfs::kTypeMask) == vfs::kTypeDirectory;
+  return (mode & base::kTypeMask) == base::kTypeDirectory;
 }
 bool IsSymlinkMode(uint32_t mode) {
-  return (mode & vfs::kTypeMask) == vfs::kTypeSymlink;
+  return (mode & base::kTypeMask) == base::kTypeSymlink;
 }
 
 std::string TimeString(const vfs::Timespec& time, bool with_nanos) {
@@ -72,7 +72,7 @@ int ListOne(const std::string& path, bool long_format, bool all,
     std::string child = JoinPath(path, entry.name);
     if (!long_format) {
       printf("%s%s\n", entry.name.c_str(),
-             entry.type == vfs::DirentTypeOf(vfs::kTypeDirectory) ? "/" : "");
+             entry.type == base::DirentTypeOf(base::kTypeDirectory) ? "/" : "");
       continue;
     }
     vfs::Stat child_st;
@@ -207,7 +207,7 @@ int StatCommand(const std::vector<std::string>& args) {
            static_cast<unsigned long long>(st.st_dev),
            static_cast<unsigned long long>(st.st_ino), st.st_nlink);
     printf("Access: (%04o/%s)  Uid: (%5u)   Gid: (%5u)\n",
-           st.st_mode & vfs::kPermissionMask, ModeString(st.st_mode).c_str(),
+           st.st_mode & base::kPermissionMask, ModeString(st.st_mode).c_str(),
            st.st_uid, st.st_gid);
     printf("Access: %s\n", TimeString(st.st_atim, true).c_str());
     printf("Modify: %s\n", TimeString(st.st_mtim, true).c_str());

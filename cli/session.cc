@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "vfs/abi.h"
+#include "base/abi.h"
 #include "vfs/posix.h"
 
 namespace cli {
@@ -18,8 +18,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Boot(
   };
   // The driver's warnings and errors always; its informational lines with
   // the trace.
-  options.log_sink = [&recorder](driver::LogLevel level, const char* message) {
-    if (level >= driver::LogLevel::kWarning || recorder.printing()) {
+  options.log_sink = [&recorder](base::LogLevel level, const char* message) {
+    if (level >= base::LogLevel::kWarning || recorder.printing()) {
       fprintf(stderr, "driver: %s\n", message);
     }
   };
@@ -57,7 +57,7 @@ bool Session::CheckDevice() {
     fprintf(stderr,
             "virtio: the device set DEVICE_NEEDS_RESET; resetting it and "
             "starting a new FUSE session\n");
-    char cwd[vfs::kPathMax];
+    char cwd[base::kPathMax];
     std::string where = vfs::getcwd(cwd, sizeof(cwd)) > 0 ? cwd : "/";
     absl::Status recovered = machine_->Recover();
     // A current directory inside the share is stale in the new session:

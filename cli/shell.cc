@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/abi.h"
 #include "cli/commands.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 
 namespace cli {
@@ -26,7 +26,7 @@ std::string HistoryPath() {
 }
 
 std::string Prompt() {
-  char cwd[vfs::kPathMax];
+  char cwd[base::kPathMax];
   std::string where = vfs::getcwd(cwd, sizeof(cwd)) > 0 ? cwd : "?";
   return absl::StrCat("vfsim:", where, "$ ");
 }

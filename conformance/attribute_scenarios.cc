@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/abi.h"
 #include "conformance/file_helpers.h"
 #include "conformance/scenario.h"
-#include "vfs/abi.h"
 #include "vfs/fuse_fs.h"
 #include "vfs/posix.h"
 #include "vfs/stat.h"
@@ -16,9 +16,9 @@
 namespace conformance {
 namespace {
 
-using vfs::kOpenCreate;
-using vfs::kOpenExclusive;
-using vfs::kOpenReadWrite;
+using base::kOpenCreate;
+using base::kOpenExclusive;
+using base::kOpenReadWrite;
 
 bool NotBefore(const vfs::Timespec& later, const vfs::Timespec& earlier) {
   return later.tv_sec > earlier.tv_sec ||
@@ -49,10 +49,10 @@ SCENARIO(stat_reports_type_size_mode_and_links) {
 
   vfs::Stat st, dir_st;
   CHECK_OK(vfs::stat(dir, &dir_st));
-  CHECK_EQ(dir_st.st_mode, vfs::kTypeDirectory | 0750u);
+  CHECK_EQ(dir_st.st_mode, base::kTypeDirectory | 0750u);
   CHECK_TRUE(dir_st.st_nlink >= 1);  // 2 on most hosts, 1 on some (btrfs).
   CHECK_OK(vfs::fstat(fd, &st));
-  CHECK_EQ(st.st_mode, vfs::kTypeRegular | 0640u);
+  CHECK_EQ(st.st_mode, base::kTypeRegular | 0640u);
   CHECK_EQ(st.st_nlink, 1u);
   CHECK_EQ(st.st_size, int64_t{0});
   CHECK_EQ(st.st_uid, dir_st.st_uid);  // Both made with the same credentials.
@@ -86,11 +86,11 @@ SCENARIO(stat_reports_type_size_mode_and_links) {
   // go back.
   CHECK_OK(vfs::chmod(file, 0604));
   CHECK_OK(vfs::stat(file, &st));
-  CHECK_EQ(st.st_mode, vfs::kTypeRegular | 0604u);
+  CHECK_EQ(st.st_mode, base::kTypeRegular | 0604u);
   CHECK_TRUE(NotBefore(st.st_ctim, by_fd.st_ctim));
   CHECK_OK(vfs::fchmod(fd, 0600));
   CHECK_OK(vfs::fstat(fd, &st));
-  CHECK_EQ(st.st_mode, vfs::kTypeRegular | 0600u);
+  CHECK_EQ(st.st_mode, base::kTypeRegular | 0600u);
   CHECK_OK(vfs::close(fd));
 
   // The umask applies to what is created.
@@ -99,18 +99,18 @@ SCENARIO(stat_reports_type_size_mode_and_links) {
   CHECK_OK(masked_fd);
   CHECK_OK(vfs::close(masked_fd));
   CHECK_OK(vfs::stat(masked, &st));
-  CHECK_EQ(st.st_mode, vfs::kTypeRegular | 0644u);
+  CHECK_EQ(st.st_mode, base::kTypeRegular | 0644u);
 
   // lstat of something that is not a link is stat.
   CHECK_OK(vfs::lstat(file, &by_path));
-  CHECK_EQ(by_path.st_mode, vfs::kTypeRegular | 0600u);
-  CHECK_EQ(vfs::access(file, vfs::kAccessRead), 0);
+  CHECK_EQ(by_path.st_mode, base::kTypeRegular | 0600u);
+  CHECK_EQ(vfs::access(file, base::kAccessRead), 0);
 
   // The share is a device of its own, apart from the root filesystem.
   vfs::Stat root_st, share_st;
   CHECK_OK(vfs::stat("/", &root_st));
   CHECK_OK(vfs::stat(ctx.environment().root, &share_st));
-  CHECK_EQ(share_st.st_mode & vfs::kTypeMask, vfs::kTypeDirectory);
+  CHECK_EQ(share_st.st_mode & base::kTypeMask, base::kTypeDirectory);
   CHECK_EQ(share_st.st_dev, dir_st.st_dev);
   CHECK_TRUE(share_st.st_dev != root_st.st_dev);
 
@@ -131,7 +131,7 @@ SCENARIO(statfs_describes_a_fuse_filesystem) {
   CHECK_TRUE(fs.f_namelen > 0);
   // By descriptor, the same filesystem.
   const int fd = vfs::open(ctx.environment().root,
-                           vfs::kOpenReadOnly | vfs::kOpenDirectory);
+                           base::kOpenReadOnly | base::kOpenDirectory);
   CHECK_OK(fd);
   vfs::StatFs by_fd;
   const int result = vfs::fstatfs(fd, &by_fd);

@@ -6,20 +6,20 @@
 #include <string_view>
 #include <vector>
 
+#include "base/abi.h"
 #include "conformance/file_helpers.h"
 #include "conformance/scenario.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 #include "vfs/stat.h"
 
 namespace conformance {
 namespace {
 
-using vfs::kOpenCreate;
-using vfs::kOpenDirectory;
-using vfs::kOpenExclusive;
-using vfs::kOpenReadOnly;
-using vfs::kOpenWriteOnly;
+using base::kOpenCreate;
+using base::kOpenDirectory;
+using base::kOpenExclusive;
+using base::kOpenReadOnly;
+using base::kOpenWriteOnly;
 
 SCENARIO(mkdir_and_rmdir) {
   const PathText dir = ctx.Path("mkdir_and_rmdir");
@@ -28,7 +28,7 @@ SCENARIO(mkdir_and_rmdir) {
   CHECK_OK(vfs::mkdir(dir, 0755));
   vfs::Stat st;
   CHECK_OK(vfs::stat(dir, &st));
-  CHECK_EQ(st.st_mode & vfs::kTypeMask, vfs::kTypeDirectory);
+  CHECK_EQ(st.st_mode & base::kTypeMask, base::kTypeDirectory);
   CHECK_ERRNO(vfs::mkdir(dir, 0755), EEXIST);
   CHECK_OK(vfs::mkdir(sub, 0700));
   CHECK_OK(WriteFile(file, "x"));
@@ -70,7 +70,7 @@ SCENARIO(empty_directory_lists_dot_and_dot_dot) {
   CHECK_EQ(other, 0);
   CHECK_EQ(vfs::getdents64(fd, buffer, sizeof(buffer)), int64_t{0});
   // A buffer too small for one record.
-  CHECK_EQ(vfs::lseek(fd, 0, vfs::kSeekSet), int64_t{0});
+  CHECK_EQ(vfs::lseek(fd, 0, base::kSeekSet), int64_t{0});
   CHECK_ERRNO(vfs::getdents64(fd, buffer, 8), EINVAL);
   CHECK_OK(vfs::close(fd));
   CHECK_OK(vfs::rmdir(dir));
@@ -137,9 +137,9 @@ SCENARIO(large_directory_listed_whole_and_once) {
       ++seen[number];
       ++listed;
       // DT_UNKNOWN is what a host filesystem without d_type reports.
-      const uint8_t type = vfs::DirentTypeOf(
-          IsDirectoryEntry(number) ? vfs::kTypeDirectory : vfs::kTypeRegular);
-      if (e.type != type && e.type != vfs::kDirentUnknown) right_types = false;
+      const uint8_t type = base::DirentTypeOf(
+          IsDirectoryEntry(number) ? base::kTypeDirectory : base::kTypeRegular);
+      if (e.type != type && e.type != base::kDirentUnknown) right_types = false;
     });
     CHECK_TRUE(calls <= 4 * kEntries);  // Not looping forever.
   }
@@ -152,7 +152,7 @@ SCENARIO(large_directory_listed_whole_and_once) {
   CHECK_TRUE(calls >= kEntries * 32 / int{sizeof(buffer)});
 
   // Rewound, the whole listing again, in bigger steps.
-  CHECK_EQ(vfs::lseek(fd, 0, vfs::kSeekSet), int64_t{0});
+  CHECK_EQ(vfs::lseek(fd, 0, base::kSeekSet), int64_t{0});
   std::vector<char> big(16384);
   int again = 0;
   for (;;) {

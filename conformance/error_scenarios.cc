@@ -6,21 +6,21 @@
 #include <cstring>
 #include <vector>
 
+#include "base/abi.h"
 #include "conformance/file_helpers.h"
 #include "conformance/scenario.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 #include "vfs/stat.h"
 
 namespace conformance {
 namespace {
 
-using vfs::kOpenCreate;
-using vfs::kOpenDirectory;
-using vfs::kOpenExclusive;
-using vfs::kOpenReadOnly;
-using vfs::kOpenReadWrite;
-using vfs::kOpenWriteOnly;
+using base::kOpenCreate;
+using base::kOpenDirectory;
+using base::kOpenExclusive;
+using base::kOpenReadOnly;
+using base::kOpenReadWrite;
+using base::kOpenWriteOnly;
 
 SCENARIO(errors_for_missing_names) {
   const PathText missing = ctx.Path("errors_missing");
@@ -137,13 +137,13 @@ SCENARIO(errors_for_wrong_access_modes) {
   CHECK_ERRNO(vfs::write(100000, "x", 1), EBADF);
 
   // The invalid access mode O_ACCMODE.
-  CHECK_ERRNO(vfs::open(file, vfs::kOpenAccessMode), EINVAL);
+  CHECK_ERRNO(vfs::open(file, base::kOpenAccessMode), EINVAL);
   CHECK_OK(vfs::unlink(file));
 }
 
 SCENARIO(errors_for_names_too_long) {
   // NAME_MAX bytes is a name; one more is not.
-  std::vector<char> name(vfs::kNameMax + 1, 'n');
+  std::vector<char> name(base::kNameMax + 1, 'n');
   name.back() = '\0';
   const PathText longest = ctx.Path("%s", name.data());
   CHECK_OK(WriteFile(longest, "long"));
@@ -163,7 +163,7 @@ SCENARIO(errors_for_names_too_long) {
   // A path of PATH_MAX bytes or more (with its NUL), each component short.
   const char* root = ctx.environment().root;
   std::vector<char> path(root, root + strlen(root));
-  while (path.size() < vfs::kPathMax + 8) {
+  while (path.size() < base::kPathMax + 8) {
     path.push_back('/');
     path.push_back('d');
   }

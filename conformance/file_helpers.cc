@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "vfs/abi.h"
+#include "base/abi.h"
 #include "vfs/posix.h"
 
 namespace conformance {
@@ -56,7 +56,8 @@ int64_t ReadAll(int fd, void* data, size_t size) {
 
 int WriteFile(const char* path, std::string_view content) {
   const int fd = vfs::open(
-      path, vfs::kOpenWriteOnly | vfs::kOpenCreate | vfs::kOpenTruncate, 0644);
+      path, base::kOpenWriteOnly | base::kOpenCreate | base::kOpenTruncate,
+      0644);
   if (fd < 0) return fd;
   const int64_t written = WriteAll(fd, content.data(), content.size());
   const int closed = vfs::close(fd);
@@ -65,7 +66,7 @@ int WriteFile(const char* path, std::string_view content) {
 }
 
 int64_t ReadFile(const char* path, char* buffer, size_t capacity) {
-  const int fd = vfs::open(path, vfs::kOpenReadOnly);
+  const int fd = vfs::open(path, base::kOpenReadOnly);
   if (fd < 0) return fd;
   const int64_t count = ReadAll(fd, buffer, capacity);
   const int closed = vfs::close(fd);

@@ -8,26 +8,26 @@
 #include <string_view>
 #include <vector>
 
+#include "base/abi.h"
 #include "conformance/file_helpers.h"
 #include "conformance/host_share.h"
 #include "conformance/scenario.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 #include "vfs/stat.h"
 
 namespace conformance {
 namespace {
 
-using vfs::kOpenAppend;
-using vfs::kOpenCreate;
-using vfs::kOpenExclusive;
-using vfs::kOpenReadOnly;
-using vfs::kOpenReadWrite;
-using vfs::kOpenTruncate;
-using vfs::kOpenWriteOnly;
-using vfs::kSeekCur;
-using vfs::kSeekEnd;
-using vfs::kSeekSet;
+using base::kOpenAppend;
+using base::kOpenCreate;
+using base::kOpenExclusive;
+using base::kOpenReadOnly;
+using base::kOpenReadWrite;
+using base::kOpenTruncate;
+using base::kOpenWriteOnly;
+using base::kSeekCur;
+using base::kSeekEnd;
+using base::kSeekSet;
 
 std::string_view Text(const char* buffer, int64_t length) {
   return std::string_view(buffer, length < 0 ? 0 : static_cast<size_t>(length));
@@ -88,7 +88,7 @@ SCENARIO(create_write_read_back) {
   CHECK_OK(truncated);
   CHECK_OK(vfs::fstat(truncated, &st));
   CHECK_EQ(st.st_size, int64_t{0});
-  CHECK_EQ(st.st_mode & vfs::kPermissionMask, 0644u);  // Not re-created.
+  CHECK_EQ(st.st_mode & base::kPermissionMask, 0644u);  // Not re-created.
   CHECK_OK(vfs::close(truncated));
 
   CHECK_OK(vfs::unlink(path));
@@ -99,14 +99,14 @@ SCENARIO(reads_file_the_host_wrote) {
   const PathText path = ctx.Path("%s", kSeedReadPath);
   vfs::Stat st;
   CHECK_OK(vfs::stat(path, &st));
-  CHECK_EQ(st.st_mode & vfs::kTypeMask, vfs::kTypeRegular);
+  CHECK_EQ(st.st_mode & base::kTypeMask, base::kTypeRegular);
   CHECK_EQ(st.st_size, int64_t(strlen(kSeedReadContent)));
   char buffer[128];
   const int64_t length = ReadFile(path, buffer, sizeof(buffer));
   CHECK_EQ(Text(buffer, length), std::string_view(kSeedReadContent));
   // Listed in its directory.
   const int dir = vfs::open(ctx.Path("%s", kSeedDirectory),
-                            kOpenReadOnly | vfs::kOpenDirectory);
+                            kOpenReadOnly | base::kOpenDirectory);
   CHECK_OK(dir);
   alignas(8) char entries[1024];
   const int64_t listed = vfs::getdents64(dir, entries, sizeof(entries));

@@ -5,19 +5,19 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/abi.h"
 #include "conformance/file_helpers.h"
 #include "conformance/scenario.h"
-#include "vfs/abi.h"
 #include "vfs/posix.h"
 #include "vfs/stat.h"
 
 namespace conformance {
 namespace {
 
-using vfs::kOpenAppend;
-using vfs::kOpenNoFollow;
-using vfs::kOpenReadOnly;
-using vfs::kOpenWriteOnly;
+using base::kOpenAppend;
+using base::kOpenNoFollow;
+using base::kOpenReadOnly;
+using base::kOpenWriteOnly;
 
 // The content of `path` as text (up to 63 bytes), "<error>" when unreadable.
 // A value (CHECK_EQ keeps a copy): a string_view of a temporary would dangle.
@@ -197,11 +197,11 @@ SCENARIO(symlinks_followed_or_not) {
   vfs::Stat st, target_st;
   CHECK_OK(vfs::stat(target, &target_st));
   CHECK_OK(vfs::stat(link, &st));
-  CHECK_EQ(st.st_mode & vfs::kTypeMask, vfs::kTypeRegular);
+  CHECK_EQ(st.st_mode & base::kTypeMask, base::kTypeRegular);
   CHECK_EQ(st.st_size, int64_t(kContent.size()));
   CHECK_EQ(st.st_ino, target_st.st_ino);
   CHECK_OK(vfs::lstat(link, &st));
-  CHECK_EQ(st.st_mode & vfs::kTypeMask, vfs::kTypeSymlink);
+  CHECK_EQ(st.st_mode & base::kTypeMask, base::kTypeSymlink);
   CHECK_EQ(st.st_size, int64_t(kRelative.size()));
   CHECK_TRUE(st.st_ino != target_st.st_ino);
   CHECK_EQ(ContentOf(link), kContent);
@@ -227,7 +227,7 @@ SCENARIO(symlinks_followed_or_not) {
   CHECK_OK(vfs::symlink("symlink_nowhere", dangling));
   CHECK_ERRNO(vfs::stat(dangling, &st), ENOENT);
   CHECK_OK(vfs::lstat(dangling, &st));
-  CHECK_EQ(st.st_mode & vfs::kTypeMask, vfs::kTypeSymlink);
+  CHECK_EQ(st.st_mode & base::kTypeMask, base::kTypeSymlink);
   CHECK_ERRNO(vfs::open(dangling, kOpenReadOnly), ENOENT);
 
   // Removing a link leaves its target.

@@ -3,7 +3,7 @@
 #include <cstdarg>
 #include <string_view>
 
-#include "driver/format.h"
+#include "base/format.h"
 
 namespace conformance {
 namespace {
@@ -20,7 +20,7 @@ void Context::Fail(const char* file, int line, const char* format, ...) {
   char message[384];
   va_list args;
   va_start(args, format);
-  driver::FormatV(message, sizeof(message), format, args);
+  base::FormatV(message, sizeof(message), format, args);
   va_end(args);
   ++failures_;
   reporter_.Failure(file, line, message);
@@ -29,17 +29,16 @@ void Context::Fail(const char* file, int line, const char* format, ...) {
 PathText Context::Path(const char* format, ...) {
   PathText path;
   const char* root = environment_.root;
-  size_t length = driver::Format(path.text, sizeof(path.text), "%s", root);
+  size_t length = base::Format(path.text, sizeof(path.text), "%s", root);
   // No "//" when the root is "/".
   if (length == 0 || root[length - 1] != '/') {
-    length +=
-        driver::Format(path.text + length, sizeof(path.text) - length, "/");
+    length += base::Format(path.text + length, sizeof(path.text) - length, "/");
   }
   if (length < sizeof(path.text)) {
     va_list args;
     va_start(args, format);
-    length += driver::FormatV(path.text + length, sizeof(path.text) - length,
-                              format, args);
+    length += base::FormatV(path.text + length, sizeof(path.text) - length,
+                            format, args);
     va_end(args);
   }
   if (length >= sizeof(path.text)) {
@@ -106,18 +105,18 @@ bool RunScenario(const Scenario& scenario, const Environment& environment,
 
 ValueText DescribeSigned(long long value) {
   ValueText out;
-  driver::Format(out.text, sizeof(out.text), "%lld", value);
+  base::Format(out.text, sizeof(out.text), "%lld", value);
   return out;
 }
 
 ValueText DescribeUnsigned(unsigned long long value) {
   ValueText out;
-  driver::Format(out.text, sizeof(out.text), "%llu (0x%llx)", value, value);
+  base::Format(out.text, sizeof(out.text), "%llu (0x%llx)", value, value);
   return out;
 }
 
 ValueText DescribeString(std::string_view value) {
-  // driver::Format has no precision ("%.*s"): quote and truncate by hand.
+  // base::Format has no precision ("%.*s"): quote and truncate by hand.
   ValueText out;
   constexpr size_t kMaxShown =
       sizeof(out.text) - 6;  // Quotes, "...", terminator.
@@ -136,7 +135,7 @@ ValueText DescribeString(std::string_view value) {
 
 ValueText DescribePointer(const void* value) {
   ValueText out;
-  driver::Format(out.text, sizeof(out.text), "%p", value);
+  base::Format(out.text, sizeof(out.text), "%p", value);
   return out;
 }
 

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "driver/result.h"
+#include "base/result.h"
 
 namespace conformance {
 
@@ -151,11 +151,11 @@ ValueText Describe(const T& value) {
   }
 }
 
-// The positive errno a call reported, 0 for success: a driver::Result's error,
+// The positive errno a call reported, 0 for success: a base::Result's error,
 // or a system-call style int (negative errno on failure, anything >= 0 on
 // success).
 template <typename T>
-int ErrorOf(const driver::Result<T>& result) {
+int ErrorOf(const base::Result<T>& result) {
   return result.error();
 }
 inline int ErrorOf(long long syscall_return) {
@@ -207,7 +207,7 @@ inline int ErrorOf(long long syscall_return) {
     }                                                                        \
   } while (0)
 
-// `call` succeeded: a driver::Result that is ok, or a system-call style int >=
+// `call` succeeded: a base::Result that is ok, or a system-call style int >=
 // 0.
 #define CHECK_OK(call)                                              \
   do {                                                              \

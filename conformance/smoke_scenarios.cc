@@ -4,19 +4,19 @@
 // rely on to report.
 #include <string_view>
 
+#include "base/format.h"
+#include "base/result.h"
 #include "conformance/scenario.h"
-#include "driver/format.h"
-#include "driver/result.h"
 
 namespace conformance {
 namespace {
 
-driver::Result<int> Half(int value) {
-  if (value % 2 != 0) return driver::Error{EINVAL};
+base::Result<int> Half(int value) {
+  if (value % 2 != 0) return base::Error{EINVAL};
   return value / 2;
 }
 
-driver::Result<int> Quarter(int value) {
+base::Result<int> Quarter(int value) {
   const int half = TRY(Half(value));
   return TRY(Half(half));
 }
@@ -24,14 +24,14 @@ driver::Result<int> Quarter(int value) {
 SCENARIO(format_renders_numbers_and_strings) {
   char buffer[64];
   const size_t length =
-      driver::Format(buffer, sizeof(buffer), "%s=%d/%x/%05u/%lld", "n", -42,
-                     0xbeefu, 7u, -9000000000LL);
+      base::Format(buffer, sizeof(buffer), "%s=%d/%x/%05u/%lld", "n", -42,
+                   0xbeefu, 7u, -9000000000LL);
   CHECK_EQ(std::string_view(buffer),
            std::string_view("n=-42/beef/00007/-9000000000"));
   CHECK_EQ(length, std::string_view(buffer).size());
   // Truncation keeps the terminator and still reports the full length.
   char small[4];
-  CHECK_EQ(driver::Format(small, sizeof(small), "%d", 123456), size_t{6});
+  CHECK_EQ(base::Format(small, sizeof(small), "%d", 123456), size_t{6});
   CHECK_EQ(std::string_view(small), std::string_view("123"));
 }
 
@@ -40,8 +40,8 @@ SCENARIO(result_carries_errno_through_try) {
   CHECK_EQ(Quarter(8).value(), 2);
   CHECK_ERRNO(Quarter(6), EINVAL);  // 6 / 2 = 3 is odd: the second Half fails.
   CHECK_ERRNO(Quarter(5), EINVAL);
-  CHECK_ERRNO(driver::FromNegatedErrno(-ENOENT), ENOENT);
-  CHECK_OK(driver::FromNegatedErrno(0));
+  CHECK_ERRNO(base::FromNegatedErrno(-ENOENT), ENOENT);
+  CHECK_OK(base::FromNegatedErrno(0));
   CHECK_ERRNO(-EEXIST, EEXIST);  // A system-call style return.
   CHECK_OK(3);
 }

@@ -4,10 +4,11 @@
 
 #include <cstring>
 
+#include "base/abi.h"
+
 namespace driver {
 namespace {
 
-constexpr uint32_t kNameMax = 255;
 constexpr uint32_t kMaxDirentType = 15;  // d_type is S_IFMT >> 12.
 
 size_t NameOffset(DirentFormat format) {
@@ -69,7 +70,7 @@ DirentCheck CheckDirents(std::span<const uint8_t> bytes, DirentFormat format) {
       check.malformed = "dirent namelen is 0";
       return check;
     }
-    if (dirent.namelen > kNameMax) {
+    if (dirent.namelen > base::kNameMax) {
       check.malformed = "dirent namelen exceeds NAME_MAX";
       return check;
     }
@@ -108,7 +109,7 @@ size_t DirentList::Iterator::RecordLength() const {
   fuse_dirent dirent;
   std::memcpy(&dirent, at_ + DirentOffset(format_), FUSE_NAME_OFFSET);
   const size_t length =
-      RecordSize(format_, dirent.namelen > kNameMax ? 0 : dirent.namelen);
+      RecordSize(format_, dirent.namelen > base::kNameMax ? 0 : dirent.namelen);
   return length < left ? length : left;
 }
 

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <span>
 
-#include "driver/result.h"
+#include "base/result.h"
 
 namespace driver {
 
@@ -53,9 +53,9 @@ class FuseChannel {
   //
   // Safe to call from several threads at once; each call waits only for its own
   // reply. The buffers must stay valid until the call returns.
-  virtual Result<uint32_t> Exchange(FuseLane lane,
-                                    std::span<const ConstBuffer> request,
-                                    std::span<const MutableBuffer> reply) = 0;
+  virtual base::Result<uint32_t> Exchange(
+      FuseLane lane, std::span<const ConstBuffer> request,
+      std::span<const MutableBuffer> reply) = 0;
 
   // The largest data payload (READ reply data, WRITE request data) one exchange
   // can carry on top of the FUSE headers. The client splits larger transfers to

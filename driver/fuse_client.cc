@@ -5,17 +5,17 @@
 #include <array>
 #include <cstring>
 
-#include "driver/format.h"
+#include "base/abi.h"
+#include "base/format.h"
 
 namespace driver {
 namespace {
 
-constexpr size_t kNameMax = 255;
 constexpr size_t kMaxNames = 2;
 constexpr size_t kMaxDataSegments = 4;
 // fuse_in_header, the largest In struct, and two NUL-terminated names.
 constexpr size_t kRequestHeadSize =
-    sizeof(fuse_in_header) + kMaxInSize + kMaxNames * (kNameMax + 1);
+    sizeof(fuse_in_header) + kMaxInSize + kMaxNames * (base::kNameMax + 1);
 constexpr size_t kReplyHeadSize = sizeof(fuse_out_header) + kMaxFixedOutSize;
 
 // Servers older than 7.12 use shorter MKNOD, MKDIR and CREATE requests; none
@@ -32,7 +32,7 @@ constexpr uint32_t kInitFlags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC |
 
 }  // namespace
 
-FuseClient::FuseClient(Platform& platform, FuseChannel& channel)
+FuseClient::FuseClient(base::Platform& platform, FuseChannel& channel)
     : platform_(platform), channel_(channel) {}
 
 void FuseClient::SetCredentials(const Credentials& credentials) {
@@ -49,41 +49,41 @@ Credentials FuseClient::credentials() const {
   return credentials;
 }
 
-Result<void> FuseClient::CheckReady() const {
-  if (!initialized()) return Error{ENOTCONN};
+base::Result<void> FuseClient::CheckReady() const {
+  if (!initialized()) return base::Error{ENOTCONN};
   return {};
 }
 
-Result<void> FuseClient::CheckName(std::string_view name) {
-  if (name.empty()) return Error{EINVAL};
-  if (name.size() > kNameMax) return Error{ENAMETOOLONG};
+base::Result<void> FuseClient::CheckName(std::string_view name) {
+  if (name.empty()) return base::Error{EINVAL};
+  if (name.size() > base::kNameMax) return base::Error{ENAMETOOLONG};
   for (char c : name) {
-    if (c == '/' || c == '\0') return Error{EINVAL};
+    if (c == '/' || c == '\0') return base::Error{EINVAL};
   }
   return {};
 }
 
-Result<void> FuseClient::CheckNodeId(uint64_t nodeid) {
+base::Result<void> FuseClient::CheckNodeId(uint64_t nodeid) {
   // Node id 0 is never a node: FUSE uses it for "no entry".
-  if (nodeid == 0) return Error{EINVAL};
+  if (nodeid == 0) return base::Error{EINVAL};
   return {};
 }
 
-Error FuseClient::RejectReply(uint32_t opcode, uint64_t unique,
-                              const char* reason) {
-  Logf(platform_, LogLevel::kWarning,
-       "fuse: refused reply to opcode %u unique %llu: %s", opcode,
-       static_cast<unsigned long long>(unique), reason);
-  return Error{EIO};
+base::Error FuseClient::RejectReply(uint32_t opcode, uint64_t unique,
+                                    const char* reason) {
+  base::Logf(platform_, base::LogLevel::kWarning,
+             "fuse: refused reply to opcode %u unique %llu: %s", opcode,
+             static_cast<unsigned long long>(unique), reason);
+  return base::Error{EIO};
 }
 
-Result<uint32_t> FuseClient::Transact(Transaction& t) {
+base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
   if (t.opcode != FUSE_INIT) TRY(CheckReady());
   if (t.in_size > kMaxInSize || t.tail.names.size() > kMaxNames ||
       t.tail.data.size() > kMaxDataSegments ||
       t.data.size() > kMaxDataSegments ||
       (t.shape != ReplyShape::kData && !t.data.empty())) {
-    return Error{EINVAL};
+    return base::Error{EINVAL};
   }
 
   // The request's small parts, contiguous on this stack: header, In, names.
@@ -92,7 +92,7 @@ Result<uint32_t> FuseClient::Transact(Transaction& t) {
   std::memcpy(head + head_size, t.in, t.in_size);
   head_size += t.in_size;
   for (std::string_view name : t.tail.names) {
-    if (name.size() > kNameMax) return Error{ENAMETOOLONG};
+    if (name.size() > base::kNameMax) return base::Error{ENAMETOOLONG};
     std::memcpy(head + head_size, name.data(), name.size());
     head_size += name.size();
     head[head_size++] = '\0';
@@ -108,7 +108,7 @@ Result<uint32_t> FuseClient::Transact(Transaction& t) {
     request[request_count++] = segment;
     total += segment.size;
   }
-  if (total > UINT32_MAX) return Error{EINVAL};
+  if (total > UINT32_MAX) return base::Error{EINVAL};
 
   t.unique = next_unique_.fetch_add(2, std::memory_order_relaxed);
   fuse_in_header header = {};
@@ -152,7 +152,7 @@ Result<uint32_t> FuseClient::Transact(Transaction& t) {
   if (used >= sizeof(out)) std::memcpy(&out, reply_head, sizeof(out));
   ReplyHeaderCheck check = CheckReplyHeader(used, capacity, out, t.unique);
   if (check.malformed) return RejectReply(t.opcode, t.unique, check.malformed);
-  if (check.error != 0) return Error{check.error};
+  if (check.error != 0) return base::Error{check.error};
   const size_t max_payload =
       t.shape == ReplyShape::kFixed ? t.out_max : data_capacity;
   if (const char* reason = CheckPayloadSize(t.shape, check.payload_size,
@@ -166,7 +166,7 @@ Result<uint32_t> FuseClient::Transact(Transaction& t) {
   return check.payload_size;
 }
 
-Result<void> FuseClient::Init(const InitOptions& options) {
+base::Result<void> FuseClient::Init(const InitOptions& options) {
   // A new INIT (after a device reset) ends the old session whatever its
   // outcome.
   ready_.store(false, std::memory_order_release);
@@ -178,20 +178,21 @@ Result<void> FuseClient::Init(const InitOptions& options) {
   Reply<OpInit> reply = TRY(Call<OpInit>(0, in));
   const fuse_init_out& out = reply.out;
   if (out.major != FUSE_KERNEL_VERSION) {
-    Logf(platform_, LogLevel::kError, "fuse: device speaks FUSE %u.%u, not %u",
-         out.major, out.minor, FUSE_KERNEL_VERSION);
-    return Error{EPROTO};
+    base::Logf(platform_, base::LogLevel::kError,
+               "fuse: device speaks FUSE %u.%u, not %u", out.major, out.minor,
+               FUSE_KERNEL_VERSION);
+    return base::Error{EPROTO};
   }
   if (out.minor < kMinMinorVersion) {
-    Logf(platform_, LogLevel::kError,
-         "fuse: device speaks FUSE 7.%u, older than 7.%u", out.minor,
-         kMinMinorVersion);
-    return Error{EPROTO};
+    base::Logf(platform_, base::LogLevel::kError,
+               "fuse: device speaks FUSE 7.%u, older than 7.%u", out.minor,
+               kMinMinorVersion);
+    return base::Error{EPROTO};
   }
   if (out.max_write < kMinMaxWrite) {
-    Logf(platform_, LogLevel::kError,
-         "fuse: device's max_write %u is below a page", out.max_write);
-    return Error{EPROTO};
+    base::Logf(platform_, base::LogLevel::kError,
+               "fuse: device's max_write %u is below a page", out.max_write);
+    return base::Error{EPROTO};
   }
 
   Negotiated negotiated;
@@ -210,30 +211,31 @@ Result<void> FuseClient::Init(const InitOptions& options) {
   uint32_t max_bytes = max_pages * kPageSize;
   if (channel_.MaxDataBytes() < max_bytes) max_bytes = channel_.MaxDataBytes();
   if (max_bytes == 0) {
-    Logf(platform_, LogLevel::kError, "fuse: the channel carries no data");
-    return Error{EPROTO};
+    base::Logf(platform_, base::LogLevel::kError,
+               "fuse: the channel carries no data");
+    return base::Error{EPROTO};
   }
   negotiated.max_read = max_bytes;
   negotiated.max_write = out.max_write < max_bytes ? out.max_write : max_bytes;
 
   negotiated_ = negotiated;
   ready_.store(true, std::memory_order_release);
-  Logf(platform_, LogLevel::kInfo,
-       "fuse: session 7.%u, max_read %u, max_write %u, max_readahead %u",
-       negotiated.minor, negotiated.max_read, negotiated.max_write,
-       negotiated.max_readahead);
+  base::Logf(platform_, base::LogLevel::kInfo,
+             "fuse: session 7.%u, max_read %u, max_write %u, max_readahead %u",
+             negotiated.minor, negotiated.max_read, negotiated.max_write,
+             negotiated.max_readahead);
   return {};
 }
 
-Result<void> FuseClient::Destroy() {
-  Result<Reply<OpDestroy>> reply = Call<OpDestroy>(0, NoArgs{});
+base::Result<void> FuseClient::Destroy() {
+  base::Result<Reply<OpDestroy>> reply = Call<OpDestroy>(0, NoArgs{});
   // Whatever the device answered, the session is over.
   ready_.store(false, std::memory_order_release);
-  if (!reply.ok()) return Error{reply.error()};
+  if (!reply.ok()) return base::Error{reply.error()};
   return {};
 }
 
-Result<void> FuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
+base::Result<void> FuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
   TRY(CheckReady());
   TRY(CheckNodeId(nodeid));
   if (nlookup == 0) return {};
@@ -243,7 +245,8 @@ Result<void> FuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
   return {};
 }
 
-Result<void> FuseClient::ForgetMany(std::span<const fuse_forget_one> forgets) {
+base::Result<void> FuseClient::ForgetMany(
+    std::span<const fuse_forget_one> forgets) {
   TRY(CheckReady());
   for (const fuse_forget_one& forget : forgets) TRY(CheckNodeId(forget.nodeid));
   if (forgets.empty()) return {};
@@ -264,14 +267,14 @@ Result<void> FuseClient::ForgetMany(std::span<const fuse_forget_one> forgets) {
   return {};
 }
 
-Result<Entry> FuseClient::AcceptNewEntry(uint32_t opcode, uint64_t unique,
-                                         const fuse_entry_out& out,
-                                         uint32_t expected_type) {
+base::Result<Entry> FuseClient::AcceptNewEntry(uint32_t opcode, uint64_t unique,
+                                               const fuse_entry_out& out,
+                                               uint32_t expected_type) {
   if (const char* reason = CheckNewEntry(out, expected_type)) {
     // The device counted a lookup for a real node even though the reply is
     // refused: give it back, as Linux does, so its inode table does not leak.
     if (out.nodeid != 0 && out.nodeid != FUSE_ROOT_ID) {
-      Result<void> forgot = Forget(out.nodeid, 1);
+      base::Result<void> forgot = Forget(out.nodeid, 1);
       (void)forgot;
     }
     return RejectReply(opcode, unique, reason);

@@ -26,12 +26,12 @@
 #include <span>
 #include <string_view>
 
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/dirent_parser.h"
 #include "driver/fuse_channel.h"
 #include "driver/fuse_ops.h"
 #include "driver/fuse_reply.h"
-#include "driver/platform.h"
-#include "driver/result.h"
 
 namespace driver {
 
@@ -120,13 +120,13 @@ class FuseClient {
   // name: a smaller buffer would make a non-empty directory look finished.
   static constexpr size_t kMinDirBufferSize = FUSE_NAME_OFFSET_DIRENTPLUS + 256;
 
-  FuseClient(Platform& platform, FuseChannel& channel);
+  FuseClient(base::Platform& platform, FuseChannel& channel);
   FuseClient(const FuseClient&) = delete;
   FuseClient& operator=(const FuseClient&) = delete;
 
   // ---- Connection. ----
-  Result<void> Init(const InitOptions& options = {});
-  Result<void> Destroy();
+  base::Result<void> Init(const InitOptions& options = {});
+  base::Result<void> Destroy();
   bool initialized() const { return ready_.load(std::memory_order_acquire); }
   const Negotiated& negotiated() const { return negotiated_; }
   // The credentials later requests carry.
@@ -137,103 +137,109 @@ class FuseClient {
   // calls below are built on it; it is public for callers that need an
   // operation as is.
   template <typename Op>
-  Result<Reply<Op>> Call(uint64_t nodeid, const typename Op::In& in,
-                         const RequestTail& tail = {},
-                         std::span<const MutableBuffer> data = {});
+  base::Result<Reply<Op>> Call(uint64_t nodeid, const typename Op::In& in,
+                               const RequestTail& tail = {},
+                               std::span<const MutableBuffer> data = {});
 
   // ---- Names and attributes (driver/fuse_client_node.cc). ----
   // `name` is one component: non-empty, no '/' or NUL, at most 255 bytes. A
   // negative entry (nodeid 0) is ENOENT.
-  Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  base::Result<Entry> Lookup(uint64_t parent, std::string_view name);
   // Gives back `nlookup` lookups of a node (high-priority queue, no reply).
-  Result<void> Forget(uint64_t nodeid, uint64_t nlookup);
+  base::Result<void> Forget(uint64_t nodeid, uint64_t nlookup);
   // FORGET for one, BATCH_FORGET (as many requests as needed) for more.
-  Result<void> ForgetMany(std::span<const fuse_forget_one> forgets);
-  Result<Attributes> GetAttr(uint64_t nodeid,
-                             std::optional<uint64_t> fh = std::nullopt);
-  Result<Attributes> SetAttr(uint64_t nodeid, const SetAttrRequest& request);
+  base::Result<void> ForgetMany(std::span<const fuse_forget_one> forgets);
+  base::Result<Attributes> GetAttr(uint64_t nodeid,
+                                   std::optional<uint64_t> fh = std::nullopt);
+  base::Result<Attributes> SetAttr(uint64_t nodeid,
+                                   const SetAttrRequest& request);
   // Returns the length of the target written to `buffer` (not NUL-terminated).
-  Result<size_t> ReadLink(uint64_t nodeid, std::span<char> buffer);
-  Result<Entry> Symlink(uint64_t parent, std::string_view name,
-                        std::string_view target);
+  base::Result<size_t> ReadLink(uint64_t nodeid, std::span<char> buffer);
+  base::Result<Entry> Symlink(uint64_t parent, std::string_view name,
+                              std::string_view target);
   // `mode` includes the file type (S_IFREG, S_IFIFO...).
-  Result<Entry> Mknod(uint64_t parent, std::string_view name, uint32_t mode,
-                      uint32_t rdev, uint32_t umask = 0);
-  Result<Entry> Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
-                      uint32_t umask = 0);
-  Result<void> Unlink(uint64_t parent, std::string_view name);
-  Result<void> Rmdir(uint64_t parent, std::string_view name);
+  base::Result<Entry> Mknod(uint64_t parent, std::string_view name,
+                            uint32_t mode, uint32_t rdev, uint32_t umask = 0);
+  base::Result<Entry> Mkdir(uint64_t parent, std::string_view name,
+                            uint32_t mode, uint32_t umask = 0);
+  base::Result<void> Unlink(uint64_t parent, std::string_view name);
+  base::Result<void> Rmdir(uint64_t parent, std::string_view name);
   // flags: 0 (RENAME) or RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT
   // (RENAME2).
-  Result<void> Rename(uint64_t old_parent, std::string_view old_name,
-                      uint64_t new_parent, std::string_view new_name,
-                      uint32_t flags = 0);
-  Result<Entry> Link(uint64_t nodeid, uint64_t new_parent,
-                     std::string_view new_name);
-  Result<void> Access(uint64_t nodeid, uint32_t mask);
-  Result<fuse_kstatfs> StatFs(uint64_t nodeid);
+  base::Result<void> Rename(uint64_t old_parent, std::string_view old_name,
+                            uint64_t new_parent, std::string_view new_name,
+                            uint32_t flags = 0);
+  base::Result<Entry> Link(uint64_t nodeid, uint64_t new_parent,
+                           std::string_view new_name);
+  base::Result<void> Access(uint64_t nodeid, uint32_t mask);
+  base::Result<fuse_kstatfs> StatFs(uint64_t nodeid);
 
   // ---- Extended attributes (driver/fuse_client_node.cc). ----
-  Result<void> SetXattr(uint64_t nodeid, std::string_view name,
-                        std::span<const uint8_t> value, uint32_t flags);
+  base::Result<void> SetXattr(uint64_t nodeid, std::string_view name,
+                              std::span<const uint8_t> value, uint32_t flags);
   // With an empty buffer: the size the value needs. Otherwise the value's
   // length.
-  Result<size_t> GetXattr(uint64_t nodeid, std::string_view name,
-                          std::span<uint8_t> buffer);
+  base::Result<size_t> GetXattr(uint64_t nodeid, std::string_view name,
+                                std::span<uint8_t> buffer);
   // NUL-terminated names back to back; with an empty buffer: the size they
   // need.
-  Result<size_t> ListXattr(uint64_t nodeid, std::span<char> buffer);
-  Result<void> RemoveXattr(uint64_t nodeid, std::string_view name);
+  base::Result<size_t> ListXattr(uint64_t nodeid, std::span<char> buffer);
+  base::Result<void> RemoveXattr(uint64_t nodeid, std::string_view name);
 
   // ---- Files (driver/fuse_client_file.cc). ----
   // `flags` are open(2) flags; only those FUSE carries are sent (access mode,
   // O_APPEND, O_TRUNC, O_NONBLOCK, O_SYNC, O_DSYNC, O_DIRECT, O_NOATIME).
   // O_CREAT, O_EXCL and O_NOCTTY are the VFS's business and never sent.
-  Result<OpenHandle> Open(uint64_t nodeid, uint32_t flags);
+  base::Result<OpenHandle> Open(uint64_t nodeid, uint32_t flags);
   // O_CREAT is implied; O_EXCL is honoured.
-  Result<CreatedFile> Create(uint64_t parent, std::string_view name,
-                             uint32_t flags, uint32_t mode, uint32_t umask = 0);
+  base::Result<CreatedFile> Create(uint64_t parent, std::string_view name,
+                                   uint32_t flags, uint32_t mode,
+                                   uint32_t umask = 0);
   // Fills `buffer` from `offset` with as many requests as the negotiated size
   // needs; returns fewer bytes only at end of file (or when a later request
   // fails).
-  Result<size_t> Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                      std::span<uint8_t> buffer);
-  Result<size_t> Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                       std::span<const uint8_t> data, uint32_t write_flags = 0);
-  Result<void> Flush(uint64_t nodeid, uint64_t fh, uint64_t lock_owner = 0);
-  Result<void> Fsync(uint64_t nodeid, uint64_t fh, bool datasync);
-  Result<void> Release(uint64_t nodeid, uint64_t fh, uint32_t flags = 0,
-                       uint32_t release_flags = 0, uint64_t lock_owner = 0);
+  base::Result<size_t> Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                            std::span<uint8_t> buffer);
+  base::Result<size_t> Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                             std::span<const uint8_t> data,
+                             uint32_t write_flags = 0);
+  base::Result<void> Flush(uint64_t nodeid, uint64_t fh,
+                           uint64_t lock_owner = 0);
+  base::Result<void> Fsync(uint64_t nodeid, uint64_t fh, bool datasync);
+  base::Result<void> Release(uint64_t nodeid, uint64_t fh, uint32_t flags = 0,
+                             uint32_t release_flags = 0,
+                             uint64_t lock_owner = 0);
   // whence: SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE. Returns the new
   // offset.
-  Result<uint64_t> Lseek(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                         uint32_t whence);
-  Result<void> Fallocate(uint64_t nodeid, uint64_t fh, uint32_t mode,
-                         uint64_t offset, uint64_t length);
+  base::Result<uint64_t> Lseek(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                               uint32_t whence);
+  base::Result<void> Fallocate(uint64_t nodeid, uint64_t fh, uint32_t mode,
+                               uint64_t offset, uint64_t length);
   // Returns the bytes copied (one request: at most ~4 GiB).
-  Result<size_t> CopyFileRange(const FileRange& in, const FileRange& out,
-                               uint64_t length, uint64_t flags = 0);
+  base::Result<size_t> CopyFileRange(const FileRange& in, const FileRange& out,
+                                     uint64_t length, uint64_t flags = 0);
   // Returns the ready events (POLL*).
-  Result<uint32_t> Poll(uint64_t nodeid, uint64_t fh, uint32_t events);
+  base::Result<uint32_t> Poll(uint64_t nodeid, uint64_t fh, uint32_t events);
 
   // ---- Directories (driver/fuse_client_dir.cc). ----
-  Result<OpenHandle> OpenDir(uint64_t nodeid, uint32_t flags = 0);
+  base::Result<OpenHandle> OpenDir(uint64_t nodeid, uint32_t flags = 0);
   // One READDIR from `offset` (0 or a DirEntry::next_offset from an earlier
   // call) into `buffer` (at least kMinDirBufferSize bytes). The entries point
   // into `buffer`; an empty list means the end of the directory.
-  Result<DirentList> ReadDir(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                             std::span<uint8_t> buffer);
+  base::Result<DirentList> ReadDir(uint64_t nodeid, uint64_t fh,
+                                   uint64_t offset, std::span<uint8_t> buffer);
   // READDIRPLUS: each entry also carries its looked-up Entry; the caller owns
   // (and must Forget) every lookup for which DirEntry::HoldsLookup() is true.
-  Result<DirentList> ReadDirPlus(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                                 std::span<uint8_t> buffer);
+  base::Result<DirentList> ReadDirPlus(uint64_t nodeid, uint64_t fh,
+                                       uint64_t offset,
+                                       std::span<uint8_t> buffer);
   // Reads the directory from `offset` to its end, a READDIR per `buffer`-full,
   // calling `visit(const DirEntry&)` for each entry until it returns false.
   template <typename Visit>
-  Result<void> ReadDirAll(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                          std::span<uint8_t> buffer, Visit&& visit);
-  Result<void> ReleaseDir(uint64_t nodeid, uint64_t fh);
-  Result<void> FsyncDir(uint64_t nodeid, uint64_t fh, bool datasync);
+  base::Result<void> ReadDirAll(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                                std::span<uint8_t> buffer, Visit&& visit);
+  base::Result<void> ReleaseDir(uint64_t nodeid, uint64_t fh);
+  base::Result<void> FsyncDir(uint64_t nodeid, uint64_t fh, bool datasync);
 
  private:
   struct Transaction {
@@ -253,27 +259,28 @@ class FuseClient {
   };
 
   // Sends one request and checks its reply; returns the payload size.
-  Result<uint32_t> Transact(Transaction& transaction);
+  base::Result<uint32_t> Transact(Transaction& transaction);
   // Logs why a reply was refused and returns EIO.
-  Error RejectReply(uint32_t opcode, uint64_t unique, const char* reason);
-  Result<void> CheckReady() const;
-  static Result<void> CheckName(std::string_view name);
-  static Result<void> CheckNodeId(uint64_t nodeid);
+  base::Error RejectReply(uint32_t opcode, uint64_t unique, const char* reason);
+  base::Result<void> CheckReady() const;
+  static base::Result<void> CheckName(std::string_view name);
+  static base::Result<void> CheckNodeId(uint64_t nodeid);
   // Checks the entry of a name the device just created; a refused one is
   // forgotten.
-  Result<Entry> AcceptNewEntry(uint32_t opcode, uint64_t unique,
-                               const fuse_entry_out& out,
-                               uint32_t expected_type);
-  Result<DirentList> ReadDirPage(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                                 std::span<uint8_t> buffer,
-                                 DirentFormat format);
-  Result<void> ReleaseHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
-                             uint32_t flags, uint32_t release_flags,
-                             uint64_t lock_owner);
-  Result<void> SyncHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
-                          bool datasync);
+  base::Result<Entry> AcceptNewEntry(uint32_t opcode, uint64_t unique,
+                                     const fuse_entry_out& out,
+                                     uint32_t expected_type);
+  base::Result<DirentList> ReadDirPage(uint64_t nodeid, uint64_t fh,
+                                       uint64_t offset,
+                                       std::span<uint8_t> buffer,
+                                       DirentFormat format);
+  base::Result<void> ReleaseHandle(uint32_t opcode, uint64_t nodeid,
+                                   uint64_t fh, uint32_t flags,
+                                   uint32_t release_flags, uint64_t lock_owner);
+  base::Result<void> SyncHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
+                                bool datasync);
 
-  Platform& platform_;
+  base::Platform& platform_;
   FuseChannel& channel_;
   // The low bit of `unique` is left clear: Linux uses it to mark INTERRUPT
   // requests.
@@ -288,9 +295,10 @@ class FuseClient {
 };
 
 template <typename Op>
-Result<Reply<Op>> FuseClient::Call(uint64_t nodeid, const typename Op::In& in,
-                                   const RequestTail& tail,
-                                   std::span<const MutableBuffer> data) {
+base::Result<Reply<Op>> FuseClient::Call(uint64_t nodeid,
+                                         const typename Op::In& in,
+                                         const RequestTail& tail,
+                                         std::span<const MutableBuffer> data) {
   static_assert(Op::kInSize <= kMaxInSize,
                 "request struct larger than the stack buffer");
   static_assert(kWireSize<typename Op::Out> <= kMaxFixedOutSize,
@@ -309,17 +317,18 @@ Result<Reply<Op>> FuseClient::Call(uint64_t nodeid, const typename Op::In& in,
   transaction.out_min = Op::kMinOutSize;
   transaction.out_max = kWireSize<typename Op::Out>;
   transaction.data = data;
-  Result<uint32_t> size = Transact(transaction);
+  base::Result<uint32_t> size = Transact(transaction);
   reply.unique = transaction.unique;
-  if (!size.ok()) return Error{size.error()};
+  if (!size.ok()) return base::Error{size.error()};
   reply.data_size = size.value();
   return reply;
 }
 
 template <typename Visit>
-Result<void> FuseClient::ReadDirAll(uint64_t nodeid, uint64_t fh,
-                                    uint64_t offset, std::span<uint8_t> buffer,
-                                    Visit&& visit) {
+base::Result<void> FuseClient::ReadDirAll(uint64_t nodeid, uint64_t fh,
+                                          uint64_t offset,
+                                          std::span<uint8_t> buffer,
+                                          Visit&& visit) {
   for (;;) {
     DirentList page = TRY(ReadDir(nodeid, fh, offset, buffer));
     if (page.empty()) return {};

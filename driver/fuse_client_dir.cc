@@ -1,22 +1,24 @@
 // FuseClient: directories.
-#include <fcntl.h>
+#include "driver/fuse_client.h"
 
 #include <array>
 
-#include "driver/fuse_client.h"
+#include "base/abi.h"
 
 namespace driver {
 namespace {
 
 // OPENDIR carries only what a directory handle can use.
-constexpr uint32_t kOpenDirFlagsCarried = O_NONBLOCK | O_NOATIME;
+constexpr uint32_t kOpenDirFlagsCarried =
+    base::kOpenNonBlock | base::kOpenNoAtime;
 
 }  // namespace
 
-Result<OpenHandle> FuseClient::OpenDir(uint64_t nodeid, uint32_t flags) {
+base::Result<OpenHandle> FuseClient::OpenDir(uint64_t nodeid, uint32_t flags) {
   TRY(CheckNodeId(nodeid));
   fuse_open_in in = {};
-  in.flags = O_RDONLY | O_DIRECTORY | (flags & kOpenDirFlagsCarried);
+  in.flags = base::kOpenReadOnly | base::kOpenDirectory |
+             (flags & kOpenDirFlagsCarried);
   Reply<OpOpenDir> reply = TRY(Call<OpOpenDir>(nodeid, in));
   OpenHandle handle;
   handle.fh = reply.out.fh;
@@ -24,25 +26,25 @@ Result<OpenHandle> FuseClient::OpenDir(uint64_t nodeid, uint32_t flags) {
   return handle;
 }
 
-Result<DirentList> FuseClient::ReadDir(uint64_t nodeid, uint64_t fh,
-                                       uint64_t offset,
-                                       std::span<uint8_t> buffer) {
+base::Result<DirentList> FuseClient::ReadDir(uint64_t nodeid, uint64_t fh,
+                                             uint64_t offset,
+                                             std::span<uint8_t> buffer) {
   return ReadDirPage(nodeid, fh, offset, buffer, DirentFormat::kPlain);
 }
 
-Result<DirentList> FuseClient::ReadDirPlus(uint64_t nodeid, uint64_t fh,
-                                           uint64_t offset,
-                                           std::span<uint8_t> buffer) {
+base::Result<DirentList> FuseClient::ReadDirPlus(uint64_t nodeid, uint64_t fh,
+                                                 uint64_t offset,
+                                                 std::span<uint8_t> buffer) {
   return ReadDirPage(nodeid, fh, offset, buffer, DirentFormat::kPlus);
 }
 
-Result<DirentList> FuseClient::ReadDirPage(uint64_t nodeid, uint64_t fh,
-                                           uint64_t offset,
-                                           std::span<uint8_t> buffer,
-                                           DirentFormat format) {
+base::Result<DirentList> FuseClient::ReadDirPage(uint64_t nodeid, uint64_t fh,
+                                                 uint64_t offset,
+                                                 std::span<uint8_t> buffer,
+                                                 DirentFormat format) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckReady());
-  if (buffer.size() < kMinDirBufferSize) return Error{EINVAL};
+  if (buffer.size() < kMinDirBufferSize) return base::Error{EINVAL};
   const uint32_t size = buffer.size() < negotiated_.max_read
                             ? static_cast<uint32_t>(buffer.size())
                             : negotiated_.max_read;
@@ -88,23 +90,25 @@ Result<DirentList> FuseClient::ReadDirPage(uint64_t nodeid, uint64_t fh,
       if (!entry.HoldsLookup()) continue;
       forgets[count++] = fuse_forget_one{entry.entry.nodeid, 1};
       if (count == forgets.size()) {
-        Result<void> forgot = ForgetMany(std::span(forgets.data(), count));
+        base::Result<void> forgot =
+            ForgetMany(std::span(forgets.data(), count));
         (void)forgot;
         count = 0;
       }
     }
-    Result<void> forgot = ForgetMany(std::span(forgets.data(), count));
+    base::Result<void> forgot = ForgetMany(std::span(forgets.data(), count));
     (void)forgot;
   }
   return RejectReply(opcode, unique, malformed);
 }
 
-Result<void> FuseClient::ReleaseDir(uint64_t nodeid, uint64_t fh) {
-  return ReleaseHandle(FUSE_RELEASEDIR, nodeid, fh, O_RDONLY | O_DIRECTORY, 0,
-                       0);
+base::Result<void> FuseClient::ReleaseDir(uint64_t nodeid, uint64_t fh) {
+  return ReleaseHandle(FUSE_RELEASEDIR, nodeid, fh,
+                       base::kOpenReadOnly | base::kOpenDirectory, 0, 0);
 }
 
-Result<void> FuseClient::FsyncDir(uint64_t nodeid, uint64_t fh, bool datasync) {
+base::Result<void> FuseClient::FsyncDir(uint64_t nodeid, uint64_t fh,
+                                        bool datasync) {
   return SyncHandle(FUSE_FSYNCDIR, nodeid, fh, datasync);
 }
 

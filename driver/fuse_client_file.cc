@@ -1,8 +1,7 @@
 // FuseClient: open files.
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include "driver/fuse_client.h"
+
+#include "base/abi.h"
 
 namespace driver {
 namespace {
@@ -11,30 +10,32 @@ namespace {
 // decided by the VFS (CREATE carries the first two); O_NOFOLLOW, O_DIRECTORY
 // and O_CLOEXEC concern the path walk and the descriptor, which are the VFS's
 // too.
-constexpr uint32_t kOpenFlagsCarried = O_ACCMODE | O_APPEND | O_TRUNC |
-                                       O_NONBLOCK | O_SYNC | O_DSYNC |
-                                       O_DIRECT | O_NOATIME;
+constexpr uint32_t kOpenFlagsCarried =
+    base::kOpenAccessMode | base::kOpenAppend | base::kOpenTruncate |
+    base::kOpenNonBlock | base::kOpenSync | base::kOpenDataSync |
+    base::kOpenDirect | base::kOpenNoAtime;
 constexpr uint64_t kMaxOffset = INT64_MAX;
 // One COPY_FILE_RANGE reports its count in 32 bits; Linux asks for at most this
 // much.
 constexpr uint64_t kMaxCopyLength = UINT32_MAX & ~uint64_t{4095};
 
-Result<uint32_t> CarriedOpenFlags(uint32_t flags) {
-  if ((flags & O_ACCMODE) == O_ACCMODE) return Error{EINVAL};
+base::Result<uint32_t> CarriedOpenFlags(uint32_t flags) {
+  if ((flags & base::kOpenAccessMode) == base::kOpenAccessMode)
+    return base::Error{EINVAL};
   return flags & kOpenFlagsCarried;
 }
 
 }  // namespace
 
-Result<OpenHandle> FuseClient::Open(uint64_t nodeid, uint32_t flags) {
+base::Result<OpenHandle> FuseClient::Open(uint64_t nodeid, uint32_t flags) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckReady());
   uint32_t carried = TRY(CarriedOpenFlags(flags));
   // Without FUSE_ATOMIC_O_TRUNC the device expects O_TRUNC as a SETATTR after
   // the open.
-  const bool truncate_after =
-      (carried & O_TRUNC) && !(negotiated_.flags & FUSE_ATOMIC_O_TRUNC);
-  if (truncate_after) carried &= ~static_cast<uint32_t>(O_TRUNC);
+  const bool truncate_after = (carried & base::kOpenTruncate) &&
+                              !(negotiated_.flags & FUSE_ATOMIC_O_TRUNC);
+  if (truncate_after) carried &= ~static_cast<uint32_t>(base::kOpenTruncate);
   fuse_open_in in = {};
   in.flags = carried;
   Reply<OpOpen> reply = TRY(Call<OpOpen>(nodeid, in));
@@ -45,32 +46,33 @@ Result<OpenHandle> FuseClient::Open(uint64_t nodeid, uint32_t flags) {
     SetAttrRequest truncate;
     truncate.size = 0;
     truncate.fh = handle.fh;
-    Result<Attributes> truncated = SetAttr(nodeid, truncate);
+    base::Result<Attributes> truncated = SetAttr(nodeid, truncate);
     if (!truncated.ok()) {
-      Result<void> released = Release(nodeid, handle.fh, carried);
+      base::Result<void> released = Release(nodeid, handle.fh, carried);
       (void)released;
-      return Error{truncated.error()};
+      return base::Error{truncated.error()};
     }
   }
   return handle;
 }
 
-Result<CreatedFile> FuseClient::Create(uint64_t parent, std::string_view name,
-                                       uint32_t flags, uint32_t mode,
-                                       uint32_t umask) {
+base::Result<CreatedFile> FuseClient::Create(uint64_t parent,
+                                             std::string_view name,
+                                             uint32_t flags, uint32_t mode,
+                                             uint32_t umask) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
   uint32_t carried = TRY(CarriedOpenFlags(flags));
   fuse_create_in in = {};
-  in.flags = carried | O_CREAT | (flags & O_EXCL);
-  in.mode = S_IFREG | (mode & 07777);
+  in.flags = carried | base::kOpenCreate | (flags & base::kOpenExclusive);
+  in.mode = base::kTypeRegular | (mode & 07777);
   in.umask = umask;
   const std::string_view names[] = {name};
   RequestTail tail;
   tail.names = names;
   Reply<OpCreate> reply = TRY(Call<OpCreate>(parent, in, tail));
-  Result<Entry> entry =
-      AcceptNewEntry(OpCreate::kOpcode, reply.unique, reply.out.entry, S_IFREG);
+  base::Result<Entry> entry = AcceptNewEntry(
+      OpCreate::kOpcode, reply.unique, reply.out.entry, base::kTypeRegular);
   if (!entry.ok()) {
     // The device opened a handle for the refused entry: close it.
     fuse_release_in release = {};
@@ -78,9 +80,9 @@ Result<CreatedFile> FuseClient::Create(uint64_t parent, std::string_view name,
     release.flags = in.flags;
     const uint64_t nodeid =
         reply.out.entry.nodeid != 0 ? reply.out.entry.nodeid : parent;
-    Result<Reply<OpRelease>> released = Call<OpRelease>(nodeid, release);
+    base::Result<Reply<OpRelease>> released = Call<OpRelease>(nodeid, release);
     (void)released;
-    return Error{entry.error()};
+    return base::Error{entry.error()};
   }
   CreatedFile created;
   created.entry = entry.value();
@@ -89,11 +91,12 @@ Result<CreatedFile> FuseClient::Create(uint64_t parent, std::string_view name,
   return created;
 }
 
-Result<size_t> FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                                std::span<uint8_t> buffer) {
+base::Result<size_t> FuseClient::Read(uint64_t nodeid, uint64_t fh,
+                                      uint64_t offset,
+                                      std::span<uint8_t> buffer) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckReady());
-  if (offset > kMaxOffset) return Error{EINVAL};
+  if (offset > kMaxOffset) return base::Error{EINVAL};
   const uint32_t max_read = negotiated_.max_read;
   size_t done = 0;
   while (done < buffer.size()) {
@@ -106,12 +109,12 @@ Result<size_t> FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
     in.size = chunk;
     // The device reads straight into the caller's buffer.
     const MutableBuffer data[] = {{buffer.data() + done, chunk}};
-    Result<Reply<OpRead>> reply = Call<OpRead>(nodeid, in, {}, data);
+    base::Result<Reply<OpRead>> reply = Call<OpRead>(nodeid, in, {}, data);
     if (!reply.ok()) {
       // Like read(2): bytes already read are returned, the error only if there
       // are none.
       if (done > 0) return done;
-      return Error{reply.error()};
+      return base::Error{reply.error()};
     }
     done += reply.value().data_size;
     if (reply.value().data_size < chunk) break;  // End of file.
@@ -119,12 +122,13 @@ Result<size_t> FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
   return done;
 }
 
-Result<size_t> FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                                 std::span<const uint8_t> data,
-                                 uint32_t write_flags) {
+base::Result<size_t> FuseClient::Write(uint64_t nodeid, uint64_t fh,
+                                       uint64_t offset,
+                                       std::span<const uint8_t> data,
+                                       uint32_t write_flags) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckReady());
-  if (offset > kMaxOffset) return Error{EINVAL};
+  if (offset > kMaxOffset) return base::Error{EINVAL};
   const uint32_t max_write = negotiated_.max_write;
   size_t done = 0;
   while (done < data.size()) {
@@ -139,15 +143,15 @@ Result<size_t> FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
     const ConstBuffer payload[] = {{data.data() + done, chunk}};
     RequestTail tail;
     tail.data = payload;
-    Result<Reply<OpWrite>> reply = Call<OpWrite>(nodeid, in, tail);
+    base::Result<Reply<OpWrite>> reply = Call<OpWrite>(nodeid, in, tail);
     if (!reply.ok()) {
       if (done > 0) return done;
-      return Error{reply.error()};
+      return base::Error{reply.error()};
     }
     const uint32_t written = reply.value().out.size;
     if (written > chunk) {
-      Error error = RejectReply(OpWrite::kOpcode, reply.value().unique,
-                                "wrote more than was sent");
+      base::Error error = RejectReply(OpWrite::kOpcode, reply.value().unique,
+                                      "wrote more than was sent");
       if (done > 0) return done;
       return error;
     }
@@ -157,8 +161,8 @@ Result<size_t> FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
   return done;
 }
 
-Result<void> FuseClient::Flush(uint64_t nodeid, uint64_t fh,
-                               uint64_t lock_owner) {
+base::Result<void> FuseClient::Flush(uint64_t nodeid, uint64_t fh,
+                                     uint64_t lock_owner) {
   TRY(CheckNodeId(nodeid));
   fuse_flush_in in = {};
   in.fh = fh;
@@ -167,8 +171,8 @@ Result<void> FuseClient::Flush(uint64_t nodeid, uint64_t fh,
   return {};
 }
 
-Result<void> FuseClient::SyncHandle(uint32_t opcode, uint64_t nodeid,
-                                    uint64_t fh, bool datasync) {
+base::Result<void> FuseClient::SyncHandle(uint32_t opcode, uint64_t nodeid,
+                                          uint64_t fh, bool datasync) {
   TRY(CheckNodeId(nodeid));
   fuse_fsync_in in = {};
   in.fh = fh;
@@ -181,14 +185,15 @@ Result<void> FuseClient::SyncHandle(uint32_t opcode, uint64_t nodeid,
   return {};
 }
 
-Result<void> FuseClient::Fsync(uint64_t nodeid, uint64_t fh, bool datasync) {
+base::Result<void> FuseClient::Fsync(uint64_t nodeid, uint64_t fh,
+                                     bool datasync) {
   return SyncHandle(FUSE_FSYNC, nodeid, fh, datasync);
 }
 
-Result<void> FuseClient::ReleaseHandle(uint32_t opcode, uint64_t nodeid,
-                                       uint64_t fh, uint32_t flags,
-                                       uint32_t release_flags,
-                                       uint64_t lock_owner) {
+base::Result<void> FuseClient::ReleaseHandle(uint32_t opcode, uint64_t nodeid,
+                                             uint64_t fh, uint32_t flags,
+                                             uint32_t release_flags,
+                                             uint64_t lock_owner) {
   TRY(CheckNodeId(nodeid));
   fuse_release_in in = {};
   in.fh = fh;
@@ -203,14 +208,15 @@ Result<void> FuseClient::ReleaseHandle(uint32_t opcode, uint64_t nodeid,
   return {};
 }
 
-Result<void> FuseClient::Release(uint64_t nodeid, uint64_t fh, uint32_t flags,
-                                 uint32_t release_flags, uint64_t lock_owner) {
+base::Result<void> FuseClient::Release(uint64_t nodeid, uint64_t fh,
+                                       uint32_t flags, uint32_t release_flags,
+                                       uint64_t lock_owner) {
   return ReleaseHandle(FUSE_RELEASE, nodeid, fh, flags, release_flags,
                        lock_owner);
 }
 
-Result<uint64_t> FuseClient::Lseek(uint64_t nodeid, uint64_t fh,
-                                   uint64_t offset, uint32_t whence) {
+base::Result<uint64_t> FuseClient::Lseek(uint64_t nodeid, uint64_t fh,
+                                         uint64_t offset, uint32_t whence) {
   TRY(CheckNodeId(nodeid));
   fuse_lseek_in in = {};
   in.fh = fh;
@@ -224,8 +230,9 @@ Result<uint64_t> FuseClient::Lseek(uint64_t nodeid, uint64_t fh,
   return reply.out.offset;
 }
 
-Result<void> FuseClient::Fallocate(uint64_t nodeid, uint64_t fh, uint32_t mode,
-                                   uint64_t offset, uint64_t length) {
+base::Result<void> FuseClient::Fallocate(uint64_t nodeid, uint64_t fh,
+                                         uint32_t mode, uint64_t offset,
+                                         uint64_t length) {
   TRY(CheckNodeId(nodeid));
   fuse_fallocate_in in = {};
   in.fh = fh;
@@ -236,9 +243,10 @@ Result<void> FuseClient::Fallocate(uint64_t nodeid, uint64_t fh, uint32_t mode,
   return {};
 }
 
-Result<size_t> FuseClient::CopyFileRange(const FileRange& in_range,
-                                         const FileRange& out_range,
-                                         uint64_t length, uint64_t flags) {
+base::Result<size_t> FuseClient::CopyFileRange(const FileRange& in_range,
+                                               const FileRange& out_range,
+                                               uint64_t length,
+                                               uint64_t flags) {
   TRY(CheckNodeId(in_range.nodeid));
   TRY(CheckNodeId(out_range.nodeid));
   fuse_copy_file_range_in in = {};
@@ -258,8 +266,8 @@ Result<size_t> FuseClient::CopyFileRange(const FileRange& in_range,
   return static_cast<size_t>(reply.out.size);
 }
 
-Result<uint32_t> FuseClient::Poll(uint64_t nodeid, uint64_t fh,
-                                  uint32_t events) {
+base::Result<uint32_t> FuseClient::Poll(uint64_t nodeid, uint64_t fh,
+                                        uint32_t events) {
   TRY(CheckNodeId(nodeid));
   fuse_poll_in in = {};
   in.fh = fh;

@@ -1,13 +1,13 @@
 // FuseClient: names, attributes and extended attributes.
-#include <linux/fs.h>
-#include <sys/stat.h>
-
 #include "driver/fuse_client.h"
+
+#include <linux/fs.h>
+
+#include "base/abi.h"
 
 namespace driver {
 namespace {
 
-constexpr size_t kPathMax = 4096;
 constexpr size_t kXattrNameMax = 255;
 constexpr size_t kXattrSizeMax = 65536;
 constexpr uint32_t kNanosPerSecond = 1'000'000'000;
@@ -20,10 +20,10 @@ RequestTail Names(std::span<const std::string_view> names) {
   return tail;
 }
 
-Result<void> CheckXattrName(std::string_view name) {
-  if (name.empty() || name.size() > kXattrNameMax) return Error{ERANGE};
+base::Result<void> CheckXattrName(std::string_view name) {
+  if (name.empty() || name.size() > kXattrNameMax) return base::Error{ERANGE};
   for (char c : name) {
-    if (c == '\0') return Error{EINVAL};
+    if (c == '\0') return base::Error{EINVAL};
   }
   return {};
 }
@@ -34,23 +34,23 @@ uint32_t ClampXattrSize(size_t size) {
 
 }  // namespace
 
-Result<Entry> FuseClient::Lookup(uint64_t parent, std::string_view name) {
+base::Result<Entry> FuseClient::Lookup(uint64_t parent, std::string_view name) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
   const std::string_view names[] = {name};
   Reply<OpLookup> reply = TRY(Call<OpLookup>(parent, NoArgs{}, Names(names)));
   // A zero node id is a negative entry: the name does not exist.
-  if (reply.out.nodeid == 0) return Error{ENOENT};
+  if (reply.out.nodeid == 0) return base::Error{ENOENT};
   if (const char* reason = CheckLookupEntry(reply.out)) {
-    Result<void> forgot = Forget(reply.out.nodeid, 1);
+    base::Result<void> forgot = Forget(reply.out.nodeid, 1);
     (void)forgot;
     return RejectReply(OpLookup::kOpcode, reply.unique, reason);
   }
   return ToEntry(reply.out);
 }
 
-Result<Attributes> FuseClient::GetAttr(uint64_t nodeid,
-                                       std::optional<uint64_t> fh) {
+base::Result<Attributes> FuseClient::GetAttr(uint64_t nodeid,
+                                             std::optional<uint64_t> fh) {
   TRY(CheckNodeId(nodeid));
   fuse_getattr_in in = {};
   if (fh) {
@@ -68,12 +68,12 @@ Result<Attributes> FuseClient::GetAttr(uint64_t nodeid,
   return attributes;
 }
 
-Result<Attributes> FuseClient::SetAttr(uint64_t nodeid,
-                                       const SetAttrRequest& request) {
+base::Result<Attributes> FuseClient::SetAttr(uint64_t nodeid,
+                                             const SetAttrRequest& request) {
   TRY(CheckNodeId(nodeid));
   if ((request.atime && request.atime_now) ||
       (request.mtime && request.mtime_now)) {
-    return Error{EINVAL};
+    return base::Error{EINVAL};
   }
   fuse_setattr_in in = {};
   if (request.mode) {
@@ -93,13 +93,15 @@ Result<Attributes> FuseClient::SetAttr(uint64_t nodeid,
     in.size = *request.size;
   }
   if (request.atime) {
-    if (request.atime->nanoseconds >= kNanosPerSecond) return Error{EINVAL};
+    if (request.atime->nanoseconds >= kNanosPerSecond)
+      return base::Error{EINVAL};
     in.valid |= FATTR_ATIME;
     in.atime = request.atime->seconds;
     in.atimensec = request.atime->nanoseconds;
   }
   if (request.mtime) {
-    if (request.mtime->nanoseconds >= kNanosPerSecond) return Error{EINVAL};
+    if (request.mtime->nanoseconds >= kNanosPerSecond)
+      return base::Error{EINVAL};
     in.valid |= FATTR_MTIME;
     in.mtime = request.mtime->seconds;
     in.mtimensec = request.mtime->nanoseconds;
@@ -123,12 +125,13 @@ Result<Attributes> FuseClient::SetAttr(uint64_t nodeid,
   return attributes;
 }
 
-Result<size_t> FuseClient::ReadLink(uint64_t nodeid, std::span<char> buffer) {
+base::Result<size_t> FuseClient::ReadLink(uint64_t nodeid,
+                                          std::span<char> buffer) {
   TRY(CheckNodeId(nodeid));
   // READLINK does not say how much room there is: the device sends the whole
   // target, up to PATH_MAX, so the buffer must hold that much.
-  if (buffer.size() < kPathMax) return Error{EINVAL};
-  const MutableBuffer data[] = {{buffer.data(), kPathMax}};
+  if (buffer.size() < base::kPathMax) return base::Error{EINVAL};
+  const MutableBuffer data[] = {{buffer.data(), base::kPathMax}};
   Reply<OpReadLink> reply = TRY(Call<OpReadLink>(nodeid, NoArgs{}, {}, data));
   for (size_t i = 0; i < reply.data_size; ++i) {
     if (buffer[i] == '\0') {
@@ -139,14 +142,14 @@ Result<size_t> FuseClient::ReadLink(uint64_t nodeid, std::span<char> buffer) {
   return static_cast<size_t>(reply.data_size);
 }
 
-Result<Entry> FuseClient::Symlink(uint64_t parent, std::string_view name,
-                                  std::string_view target) {
+base::Result<Entry> FuseClient::Symlink(uint64_t parent, std::string_view name,
+                                        std::string_view target) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
-  if (target.empty()) return Error{ENOENT};
-  if (target.size() >= kPathMax) return Error{ENAMETOOLONG};
+  if (target.empty()) return base::Error{ENOENT};
+  if (target.size() >= base::kPathMax) return base::Error{ENAMETOOLONG};
   for (char c : target) {
-    if (c == '\0') return Error{EINVAL};
+    if (c == '\0') return base::Error{EINVAL};
   }
   const std::string_view names[] = {name};
   static constexpr char kNul = '\0';
@@ -155,15 +158,17 @@ Result<Entry> FuseClient::Symlink(uint64_t parent, std::string_view name,
   tail.names = names;
   tail.data = data;
   Reply<OpSymlink> reply = TRY(Call<OpSymlink>(parent, NoArgs{}, tail));
-  return AcceptNewEntry(OpSymlink::kOpcode, reply.unique, reply.out, S_IFLNK);
+  return AcceptNewEntry(OpSymlink::kOpcode, reply.unique, reply.out,
+                        base::kTypeSymlink);
 }
 
-Result<Entry> FuseClient::Mknod(uint64_t parent, std::string_view name,
-                                uint32_t mode, uint32_t rdev, uint32_t umask) {
+base::Result<Entry> FuseClient::Mknod(uint64_t parent, std::string_view name,
+                                      uint32_t mode, uint32_t rdev,
+                                      uint32_t umask) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
   // mknod(2) makes a regular file when no type is given.
-  if ((mode & S_IFMT) == 0) mode |= S_IFREG;
+  if ((mode & base::kTypeMask) == 0) mode |= base::kTypeRegular;
   fuse_mknod_in in = {};
   in.mode = mode;
   in.rdev = rdev;
@@ -171,11 +176,11 @@ Result<Entry> FuseClient::Mknod(uint64_t parent, std::string_view name,
   const std::string_view names[] = {name};
   Reply<OpMknod> reply = TRY(Call<OpMknod>(parent, in, Names(names)));
   return AcceptNewEntry(OpMknod::kOpcode, reply.unique, reply.out,
-                        mode & S_IFMT);
+                        mode & base::kTypeMask);
 }
 
-Result<Entry> FuseClient::Mkdir(uint64_t parent, std::string_view name,
-                                uint32_t mode, uint32_t umask) {
+base::Result<Entry> FuseClient::Mkdir(uint64_t parent, std::string_view name,
+                                      uint32_t mode, uint32_t umask) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
   fuse_mkdir_in in = {};
@@ -183,10 +188,11 @@ Result<Entry> FuseClient::Mkdir(uint64_t parent, std::string_view name,
   in.umask = umask;
   const std::string_view names[] = {name};
   Reply<OpMkdir> reply = TRY(Call<OpMkdir>(parent, in, Names(names)));
-  return AcceptNewEntry(OpMkdir::kOpcode, reply.unique, reply.out, S_IFDIR);
+  return AcceptNewEntry(OpMkdir::kOpcode, reply.unique, reply.out,
+                        base::kTypeDirectory);
 }
 
-Result<void> FuseClient::Unlink(uint64_t parent, std::string_view name) {
+base::Result<void> FuseClient::Unlink(uint64_t parent, std::string_view name) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
   const std::string_view names[] = {name};
@@ -194,7 +200,7 @@ Result<void> FuseClient::Unlink(uint64_t parent, std::string_view name) {
   return {};
 }
 
-Result<void> FuseClient::Rmdir(uint64_t parent, std::string_view name) {
+base::Result<void> FuseClient::Rmdir(uint64_t parent, std::string_view name) {
   TRY(CheckNodeId(parent));
   TRY(CheckName(name));
   const std::string_view names[] = {name};
@@ -202,16 +208,18 @@ Result<void> FuseClient::Rmdir(uint64_t parent, std::string_view name) {
   return {};
 }
 
-Result<void> FuseClient::Rename(uint64_t old_parent, std::string_view old_name,
-                                uint64_t new_parent, std::string_view new_name,
-                                uint32_t flags) {
+base::Result<void> FuseClient::Rename(uint64_t old_parent,
+                                      std::string_view old_name,
+                                      uint64_t new_parent,
+                                      std::string_view new_name,
+                                      uint32_t flags) {
   TRY(CheckNodeId(old_parent));
   TRY(CheckNodeId(new_parent));
   TRY(CheckName(old_name));
   TRY(CheckName(new_name));
-  if ((flags & ~kRenameFlags) != 0) return Error{EINVAL};
+  if ((flags & ~kRenameFlags) != 0) return base::Error{EINVAL};
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
-    return Error{EINVAL};
+    return base::Error{EINVAL};
   const std::string_view names[] = {old_name, new_name};
   if (flags == 0) {
     fuse_rename_in in = {};
@@ -226,8 +234,8 @@ Result<void> FuseClient::Rename(uint64_t old_parent, std::string_view old_name,
   return {};
 }
 
-Result<Entry> FuseClient::Link(uint64_t nodeid, uint64_t new_parent,
-                               std::string_view new_name) {
+base::Result<Entry> FuseClient::Link(uint64_t nodeid, uint64_t new_parent,
+                                     std::string_view new_name) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckNodeId(new_parent));
   TRY(CheckName(new_name));
@@ -238,7 +246,7 @@ Result<Entry> FuseClient::Link(uint64_t nodeid, uint64_t new_parent,
   return AcceptNewEntry(OpLink::kOpcode, reply.unique, reply.out, 0);
 }
 
-Result<void> FuseClient::Access(uint64_t nodeid, uint32_t mask) {
+base::Result<void> FuseClient::Access(uint64_t nodeid, uint32_t mask) {
   TRY(CheckNodeId(nodeid));
   fuse_access_in in = {};
   in.mask = mask;
@@ -246,18 +254,18 @@ Result<void> FuseClient::Access(uint64_t nodeid, uint32_t mask) {
   return {};
 }
 
-Result<fuse_kstatfs> FuseClient::StatFs(uint64_t nodeid) {
+base::Result<fuse_kstatfs> FuseClient::StatFs(uint64_t nodeid) {
   TRY(CheckNodeId(nodeid));
   Reply<OpStatFs> reply = TRY(Call<OpStatFs>(nodeid, NoArgs{}));
   return reply.out.st;
 }
 
-Result<void> FuseClient::SetXattr(uint64_t nodeid, std::string_view name,
-                                  std::span<const uint8_t> value,
-                                  uint32_t flags) {
+base::Result<void> FuseClient::SetXattr(uint64_t nodeid, std::string_view name,
+                                        std::span<const uint8_t> value,
+                                        uint32_t flags) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckXattrName(name));
-  if (value.size() > kXattrSizeMax) return Error{E2BIG};
+  if (value.size() > kXattrSizeMax) return base::Error{E2BIG};
   TRY(CheckReady());
   fuse_setxattr_in in = {};
   in.size = static_cast<uint32_t>(value.size());
@@ -275,8 +283,9 @@ Result<void> FuseClient::SetXattr(uint64_t nodeid, std::string_view name,
   return {};
 }
 
-Result<size_t> FuseClient::GetXattr(uint64_t nodeid, std::string_view name,
-                                    std::span<uint8_t> buffer) {
+base::Result<size_t> FuseClient::GetXattr(uint64_t nodeid,
+                                          std::string_view name,
+                                          std::span<uint8_t> buffer) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckXattrName(name));
   const std::string_view names[] = {name};
@@ -293,7 +302,8 @@ Result<size_t> FuseClient::GetXattr(uint64_t nodeid, std::string_view name,
   return static_cast<size_t>(reply.data_size);
 }
 
-Result<size_t> FuseClient::ListXattr(uint64_t nodeid, std::span<char> buffer) {
+base::Result<size_t> FuseClient::ListXattr(uint64_t nodeid,
+                                           std::span<char> buffer) {
   TRY(CheckNodeId(nodeid));
   fuse_getxattr_in in = {};
   if (buffer.empty()) {
@@ -309,7 +319,8 @@ Result<size_t> FuseClient::ListXattr(uint64_t nodeid, std::span<char> buffer) {
   return static_cast<size_t>(reply.data_size);
 }
 
-Result<void> FuseClient::RemoveXattr(uint64_t nodeid, std::string_view name) {
+base::Result<void> FuseClient::RemoveXattr(uint64_t nodeid,
+                                           std::string_view name) {
   TRY(CheckNodeId(nodeid));
   TRY(CheckXattrName(name));
   const std::string_view names[] = {name};

@@ -1,8 +1,8 @@
 #include "driver/fuse_reply.h"
 
-#include <sys/stat.h>
-
 #include <cstdint>
+
+#include "base/abi.h"
 
 namespace driver {
 namespace {
@@ -14,14 +14,14 @@ constexpr uint64_t kNanosPerSecond = 1'000'000'000;
 constexpr uint64_t kMaxFileSize = INT64_MAX;
 
 bool IsKnownFileType(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-    case S_IFDIR:
-    case S_IFLNK:
-    case S_IFCHR:
-    case S_IFBLK:
-    case S_IFIFO:
-    case S_IFSOCK:
+  switch (mode & base::kTypeMask) {
+    case base::kTypeRegular:
+    case base::kTypeDirectory:
+    case base::kTypeSymlink:
+    case base::kTypeCharDevice:
+    case base::kTypeBlockDevice:
+    case base::kTypeFifo:
+    case base::kTypeSocket:
       return true;
     default:
       return false;
@@ -96,7 +96,8 @@ const char* CheckNewEntry(const fuse_entry_out& entry, uint32_t expected_type) {
     return "new entry has nodeid 0 or the root's";
   }
   if (const char* reason = CheckAttr(entry.attr)) return reason;
-  if (expected_type != 0 && (entry.attr.mode & S_IFMT) != expected_type) {
+  if (expected_type != 0 &&
+      (entry.attr.mode & base::kTypeMask) != expected_type) {
     return "new entry has another file type than was created";
   }
   return nullptr;

@@ -2,42 +2,43 @@
 
 #include <linux/virtio_mmio.h>
 
-#include "driver/format.h"
+#include "base/format.h"
 
 namespace driver {
 
-Result<std::unique_ptr<MmioTransport>> MmioTransport::Probe(Platform& platform,
-                                                            RegisterIo& io) {
+base::Result<std::unique_ptr<MmioTransport>> MmioTransport::Probe(
+    base::Platform& platform, base::RegisterIo& io) {
   const uint32_t magic =
-      io.Read(RegisterSpace::kMmio, VIRTIO_MMIO_MAGIC_VALUE, 4);
+      io.Read(base::RegisterSpace::kMmio, VIRTIO_MMIO_MAGIC_VALUE, 4);
   if (magic != kVirtioMmioMagic) {
-    Logf(platform, LogLevel::kWarning, "virtio-mmio: bad magic value 0x%x",
-         magic);
-    return Error{ENODEV};
+    base::Logf(platform, base::LogLevel::kWarning,
+               "virtio-mmio: bad magic value 0x%x", magic);
+    return base::Error{ENODEV};
   }
   const uint32_t version =
-      io.Read(RegisterSpace::kMmio, VIRTIO_MMIO_VERSION, 4);
+      io.Read(base::RegisterSpace::kMmio, VIRTIO_MMIO_VERSION, 4);
   if (version == 1) {
-    Logf(platform, LogLevel::kError,
-         "virtio-mmio: legacy device (version 1) is not supported; only virtio "
-         "1.x "
-         "(version 2) devices are (QEMU: -global "
-         "virtio-mmio.force-legacy=false)");
-    return Error{ENODEV};
+    base::Logf(
+        platform, base::LogLevel::kError,
+        "virtio-mmio: legacy device (version 1) is not supported; only virtio "
+        "1.x "
+        "(version 2) devices are (QEMU: -global "
+        "virtio-mmio.force-legacy=false)");
+    return base::Error{ENODEV};
   }
   if (version != kVirtioMmioVersion) {
-    Logf(platform, LogLevel::kError, "virtio-mmio: unknown version %u",
-         version);
-    return Error{ENODEV};
+    base::Logf(platform, base::LogLevel::kError,
+               "virtio-mmio: unknown version %u", version);
+    return base::Error{ENODEV};
   }
   const uint32_t device_id =
-      io.Read(RegisterSpace::kMmio, VIRTIO_MMIO_DEVICE_ID, 4);
-  if (device_id == 0) return Error{ENODEV};  // An empty slot.
+      io.Read(base::RegisterSpace::kMmio, VIRTIO_MMIO_DEVICE_ID, 4);
+  if (device_id == 0) return base::Error{ENODEV};  // An empty slot.
   return std::unique_ptr<MmioTransport>(
       new MmioTransport(platform, io, device_id));
 }
 
-MmioTransport::MmioTransport(Platform& platform, RegisterIo& io,
+MmioTransport::MmioTransport(base::Platform& platform, base::RegisterIo& io,
                              uint32_t device_id)
     : Transport(platform), io_(io), device_id_(device_id) {}
 
@@ -78,11 +79,11 @@ uint16_t MmioTransport::MaxQueueSize(uint16_t queue) {
   return max > UINT16_MAX ? 0 : static_cast<uint16_t>(max);
 }
 
-Result<void> MmioTransport::EnableQueue(uint16_t queue, uint16_t size,
-                                        const QueueAddresses& addresses) {
+base::Result<void> MmioTransport::EnableQueue(uint16_t queue, uint16_t size,
+                                              const QueueAddresses& addresses) {
   const uint16_t max_size = MaxQueueSize(queue);  // Also selects the queue.
-  if (max_size == 0 || size == 0 || size > max_size) return Error{EINVAL};
-  if (Read(VIRTIO_MMIO_QUEUE_READY) != 0) return Error{EINVAL};
+  if (max_size == 0 || size == 0 || size > max_size) return base::Error{EINVAL};
+  if (Read(VIRTIO_MMIO_QUEUE_READY) != 0) return base::Error{EINVAL};
   Write(VIRTIO_MMIO_QUEUE_NUM, size);
   auto write64 = [&](uint32_t low_offset, uint32_t high_offset,
                      uint64_t value) {
@@ -116,12 +117,14 @@ uint32_t MmioTransport::ConfigGeneration() {
   return Read(VIRTIO_MMIO_CONFIG_GENERATION);
 }
 
-Result<uint32_t> MmioTransport::ReadConfig(uint32_t offset, unsigned width) {
+base::Result<uint32_t> MmioTransport::ReadConfig(uint32_t offset,
+                                                 unsigned width) {
   if ((width != 1 && width != 2 && width != 4) || offset % width != 0 ||
       uint64_t{offset} + width > kVirtioMmioConfigLimit) {
-    return Error{EINVAL};
+    return base::Error{EINVAL};
   }
-  return io_.Read(RegisterSpace::kMmio, VIRTIO_MMIO_CONFIG + offset, width);
+  return io_.Read(base::RegisterSpace::kMmio, VIRTIO_MMIO_CONFIG + offset,
+                  width);
 }
 
 }  // namespace driver

@@ -10,8 +10,8 @@
 #include <memory>
 #include <vector>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/transport.h"
 
 namespace driver {
@@ -30,36 +30,37 @@ class MmioTransport final : public Transport {
  public:
   // Checks the magic value, version 2 and a non-zero device id (0 is an empty
   // slot). ENODEV otherwise. `platform` and `io` must outlive the result.
-  static Result<std::unique_ptr<MmioTransport>> Probe(Platform& platform,
-                                                      RegisterIo& io);
+  static base::Result<std::unique_ptr<MmioTransport>> Probe(
+      base::Platform& platform, base::RegisterIo& io);
 
   const char* name() const override { return "mmio"; }
   uint32_t device_id() const override { return device_id_; }
-  RegisterIo& io() override { return io_; }
+  base::RegisterIo& io() override { return io_; }
   uint8_t ReadStatus() override;
   void WriteStatus(uint8_t status) override;
   uint64_t ReadDeviceFeatures() override;
   void WriteDriverFeatures(uint64_t features) override;
   uint16_t NumQueues() override;
   uint16_t MaxQueueSize(uint16_t queue) override;
-  Result<void> EnableQueue(uint16_t queue, uint16_t size,
-                           const QueueAddresses& addresses) override;
+  base::Result<void> EnableQueue(uint16_t queue, uint16_t size,
+                                 const QueueAddresses& addresses) override;
   void NotifyQueue(uint16_t queue) override;
   uint32_t ReadAndAckInterrupt() override;
   uint32_t ConfigGeneration() override;
-  Result<uint32_t> ReadConfig(uint32_t offset, unsigned width) override;
+  base::Result<uint32_t> ReadConfig(uint32_t offset, unsigned width) override;
 
  private:
-  MmioTransport(Platform& platform, RegisterIo& io, uint32_t device_id);
+  MmioTransport(base::Platform& platform, base::RegisterIo& io,
+                uint32_t device_id);
 
   uint32_t Read(uint32_t offset) {
-    return io_.Read(RegisterSpace::kMmio, offset, 4);
+    return io_.Read(base::RegisterSpace::kMmio, offset, 4);
   }
   void Write(uint32_t offset, uint32_t value) {
-    io_.Write(RegisterSpace::kMmio, offset, 4, value);
+    io_.Write(base::RegisterSpace::kMmio, offset, 4, value);
   }
 
-  RegisterIo& io_;
+  base::RegisterIo& io_;
   uint32_t device_id_;
   // Queues enabled since probe: only those get doorbells.
   std::vector<uint8_t> enabled_;

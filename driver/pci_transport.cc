@@ -3,7 +3,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_pci.h>
 
-#include "driver/format.h"
+#include "base/format.h"
 
 namespace driver {
 namespace {
@@ -35,70 +35,78 @@ const char* CapabilityName(uint8_t cfg_type) {
 
 }  // namespace
 
-Result<std::unique_ptr<PciTransport>> PciTransport::Probe(Platform& platform,
-                                                          RegisterIo& io) {
-  const uint32_t vendor = io.Read(RegisterSpace::kPciConfig, PCI_VENDOR_ID, 2);
-  const uint32_t device = io.Read(RegisterSpace::kPciConfig, PCI_DEVICE_ID, 2);
-  if (vendor != kVirtioPciVendorId) return Error{ENODEV};
+base::Result<std::unique_ptr<PciTransport>> PciTransport::Probe(
+    base::Platform& platform, base::RegisterIo& io) {
+  const uint32_t vendor =
+      io.Read(base::RegisterSpace::kPciConfig, PCI_VENDOR_ID, 2);
+  const uint32_t device =
+      io.Read(base::RegisterSpace::kPciConfig, PCI_DEVICE_ID, 2);
+  if (vendor != kVirtioPciVendorId) return base::Error{ENODEV};
   if (device < kVirtioPciModernDeviceIdBase ||
       device > kVirtioPciModernDeviceIdLast) {
-    Logf(platform, LogLevel::kWarning,
-         "virtio-pci: device id 0x%x is not a modern (virtio 1.x only) device",
-         device);
-    return Error{ENODEV};
+    base::Logf(
+        platform, base::LogLevel::kWarning,
+        "virtio-pci: device id 0x%x is not a modern (virtio 1.x only) device",
+        device);
+    return base::Error{ENODEV};
   }
   Capabilities caps;
   TRY(WalkCapabilities(platform, io, &caps));
   if (caps.common.length == 0 || caps.notify.length == 0 ||
       caps.isr.length == 0) {
-    Logf(platform, LogLevel::kError,
-         "virtio-pci: missing a required capability (common %u, notify %u, isr "
-         "%u)",
-         caps.common.length, caps.notify.length, caps.isr.length);
-    return Error{ENODEV};
+    base::Logf(
+        platform, base::LogLevel::kError,
+        "virtio-pci: missing a required capability (common %u, notify %u, isr "
+        "%u)",
+        caps.common.length, caps.notify.length, caps.isr.length);
+    return base::Error{ENODEV};
   }
-  const uint32_t command = io.Read(RegisterSpace::kPciConfig, PCI_COMMAND, 2);
-  io.Write(RegisterSpace::kPciConfig, PCI_COMMAND, 2,
+  const uint32_t command =
+      io.Read(base::RegisterSpace::kPciConfig, PCI_COMMAND, 2);
+  io.Write(base::RegisterSpace::kPciConfig, PCI_COMMAND, 2,
            command | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
   return std::unique_ptr<PciTransport>(new PciTransport(
       platform, io, device - kVirtioPciModernDeviceIdBase, caps));
 }
 
-Result<void> PciTransport::WalkCapabilities(Platform& platform, RegisterIo& io,
-                                            Capabilities* caps) {
-  const uint32_t status = io.Read(RegisterSpace::kPciConfig, PCI_STATUS, 2);
+base::Result<void> PciTransport::WalkCapabilities(base::Platform& platform,
+                                                  base::RegisterIo& io,
+                                                  Capabilities* caps) {
+  const uint32_t status =
+      io.Read(base::RegisterSpace::kPciConfig, PCI_STATUS, 2);
   if ((status & PCI_STATUS_CAP_LIST) == 0) {
-    Logf(platform, LogLevel::kError,
-         "virtio-pci: device has no capability list");
-    return Error{ENODEV};
+    base::Logf(platform, base::LogLevel::kError,
+               "virtio-pci: device has no capability list");
+    return base::Error{ENODEV};
   }
   bool visited[PCI_CFG_SPACE_SIZE / 4] = {};
   uint32_t position =
-      io.Read(RegisterSpace::kPciConfig, PCI_CAPABILITY_LIST, 1) & 0xfc;
+      io.Read(base::RegisterSpace::kPciConfig, PCI_CAPABILITY_LIST, 1) & 0xfc;
   for (int count = 0; position != 0; ++count) {
     if (count == kMaxCapabilities || position < kFirstCapabilityOffset ||
         position > PCI_CFG_SPACE_SIZE - 4 || visited[position / 4]) {
-      Logf(platform, LogLevel::kError,
-           "virtio-pci: malformed capability list at 0x%x", position);
-      return Error{EIO};
+      base::Logf(platform, base::LogLevel::kError,
+                 "virtio-pci: malformed capability list at 0x%x", position);
+      return base::Error{EIO};
     }
     visited[position / 4] = true;
     const uint32_t id =
-        io.Read(RegisterSpace::kPciConfig, position + PCI_CAP_LIST_ID, 1);
+        io.Read(base::RegisterSpace::kPciConfig, position + PCI_CAP_LIST_ID, 1);
     if (id == PCI_CAP_ID_VNDR)
       ParseVendorCapability(platform, io, position, caps);
-    position =
-        io.Read(RegisterSpace::kPciConfig, position + PCI_CAP_LIST_NEXT, 1) &
-        0xfc;
+    position = io.Read(base::RegisterSpace::kPciConfig,
+                       position + PCI_CAP_LIST_NEXT, 1) &
+               0xfc;
   }
   return {};
 }
 
-void PciTransport::ParseVendorCapability(Platform& platform, RegisterIo& io,
+void PciTransport::ParseVendorCapability(base::Platform& platform,
+                                         base::RegisterIo& io,
                                          uint32_t position,
                                          Capabilities* caps) {
   auto read = [&](uint32_t field, unsigned width) {
-    return io.Read(RegisterSpace::kPciConfig, position + field, width);
+    return io.Read(base::RegisterSpace::kPciConfig, position + field, width);
   };
   const uint32_t cap_length = read(VIRTIO_PCI_CAP_LEN, 1);
   const uint8_t cfg_type =
@@ -108,9 +116,9 @@ void PciTransport::ParseVendorCapability(Platform& platform, RegisterIo& io,
   // serve.
   if (cap_length < sizeof(virtio_pci_cap) ||
       position + cap_length > PCI_CFG_SPACE_SIZE) {
-    Logf(platform, LogLevel::kWarning,
-         "virtio-pci: ignoring %s capability at 0x%x: length %u",
-         CapabilityName(cfg_type), position, cap_length);
+    base::Logf(platform, base::LogLevel::kWarning,
+               "virtio-pci: ignoring %s capability at 0x%x: length %u",
+               CapabilityName(cfg_type), position, cap_length);
     return;
   }
   const uint32_t bar = read(VIRTIO_PCI_CAP_BAR, 1);
@@ -142,21 +150,21 @@ void PciTransport::ParseVendorCapability(Platform& platform, RegisterIo& io,
       cfg_type == VIRTIO_PCI_CAP_NOTIFY_CFG && cap_length < kNotifyCapMinLength;
   if (bar >= PCI_STD_NUM_BARS || length < min_length || end > UINT32_MAX ||
       bad_notify) {
-    Logf(platform, LogLevel::kWarning,
-         "virtio-pci: ignoring %s capability at 0x%x: bar %u offset 0x%x "
-         "length %u",
-         CapabilityName(cfg_type), position, bar, offset, length);
+    base::Logf(platform, base::LogLevel::kWarning,
+               "virtio-pci: ignoring %s capability at 0x%x: bar %u offset 0x%x "
+               "length %u",
+               CapabilityName(cfg_type), position, bar, offset, length);
     return;
   }
   if (cfg_type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
     caps->notify_off_multiplier = read(VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
   }
-  window->space = PciBar(bar);
+  window->space = base::PciBar(bar);
   window->offset = offset;
   window->length = length;
 }
 
-PciTransport::PciTransport(Platform& platform, RegisterIo& io,
+PciTransport::PciTransport(base::Platform& platform, base::RegisterIo& io,
                            uint32_t device_id, const Capabilities& caps)
     : Transport(platform),
       io_(io),
@@ -209,19 +217,21 @@ uint16_t PciTransport::MaxQueueSize(uint16_t queue) {
   return static_cast<uint16_t>(ReadCommon(VIRTIO_PCI_COMMON_Q_SIZE, 2));
 }
 
-Result<void> PciTransport::EnableQueue(uint16_t queue, uint16_t size,
-                                       const QueueAddresses& addresses) {
+base::Result<void> PciTransport::EnableQueue(uint16_t queue, uint16_t size,
+                                             const QueueAddresses& addresses) {
   const uint16_t max_size = MaxQueueSize(queue);  // Also selects the queue.
-  if (max_size == 0 || size == 0 || size > max_size) return Error{EINVAL};
-  if (ReadCommon(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0) return Error{EINVAL};
+  if (max_size == 0 || size == 0 || size > max_size) return base::Error{EINVAL};
+  if (ReadCommon(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0)
+    return base::Error{EINVAL};
   const uint64_t doorbell = uint64_t{ReadCommon(VIRTIO_PCI_COMMON_Q_NOFF, 2)} *
                             notify_off_multiplier_;
   if (doorbell + 2 > notify_.length) {
-    Logf(platform_, LogLevel::kError,
-         "virtio-pci: queue %u doorbell at 0x%llx is outside the notify window "
-         "(%u)",
-         queue, static_cast<unsigned long long>(doorbell), notify_.length);
-    return Error{EIO};
+    base::Logf(
+        platform_, base::LogLevel::kError,
+        "virtio-pci: queue %u doorbell at 0x%llx is outside the notify window "
+        "(%u)",
+        queue, static_cast<unsigned long long>(doorbell), notify_.length);
+    return base::Error{EIO};
   }
   WriteCommon(VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
   auto write64 = [&](uint32_t low_offset, uint64_t value) {
@@ -252,10 +262,11 @@ uint32_t PciTransport::ConfigGeneration() {
   return ReadCommon(VIRTIO_PCI_COMMON_CFGGENERATION, 1);
 }
 
-Result<uint32_t> PciTransport::ReadConfig(uint32_t offset, unsigned width) {
+base::Result<uint32_t> PciTransport::ReadConfig(uint32_t offset,
+                                                unsigned width) {
   if ((width != 1 && width != 2 && width != 4) || offset % width != 0 ||
       uint64_t{offset} + width > device_.length) {
-    return Error{EINVAL};
+    return base::Error{EINVAL};
   }
   return io_.Read(device_.space, device_.offset + offset, width);
 }

@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/transport.h"
 
 namespace driver {
@@ -32,28 +32,28 @@ class PciTransport final : public Transport {
   // a required capability; EIO when its capability list is malformed. Enables
   // memory decoding and bus mastering in the command register. `platform` and
   // `io` must outlive the result.
-  static Result<std::unique_ptr<PciTransport>> Probe(Platform& platform,
-                                                     RegisterIo& io);
+  static base::Result<std::unique_ptr<PciTransport>> Probe(
+      base::Platform& platform, base::RegisterIo& io);
 
   const char* name() const override { return "pci"; }
   uint32_t device_id() const override { return device_id_; }
-  RegisterIo& io() override { return io_; }
+  base::RegisterIo& io() override { return io_; }
   uint8_t ReadStatus() override;
   void WriteStatus(uint8_t status) override;
   uint64_t ReadDeviceFeatures() override;
   void WriteDriverFeatures(uint64_t features) override;
   uint16_t NumQueues() override;
   uint16_t MaxQueueSize(uint16_t queue) override;
-  Result<void> EnableQueue(uint16_t queue, uint16_t size,
-                           const QueueAddresses& addresses) override;
+  base::Result<void> EnableQueue(uint16_t queue, uint16_t size,
+                                 const QueueAddresses& addresses) override;
   void NotifyQueue(uint16_t queue) override;
   uint32_t ReadAndAckInterrupt() override;
   uint32_t ConfigGeneration() override;
-  Result<uint32_t> ReadConfig(uint32_t offset, unsigned width) override;
+  base::Result<uint32_t> ReadConfig(uint32_t offset, unsigned width) override;
 
   // The register windows found at probe, for diagnostics and tests.
   struct Window {
-    RegisterSpace space = RegisterSpace::kPciBar0;
+    base::RegisterSpace space = base::RegisterSpace::kPciBar0;
     uint32_t offset = 0;  // Within the BAR.
     uint32_t length = 0;  // 0 when the capability is absent.
   };
@@ -70,18 +70,20 @@ class PciTransport final : public Transport {
     uint32_t notify_off_multiplier = 0;
   };
 
-  PciTransport(Platform& platform, RegisterIo& io, uint32_t device_id,
-               const Capabilities& caps);
+  PciTransport(base::Platform& platform, base::RegisterIo& io,
+               uint32_t device_id, const Capabilities& caps);
 
-  static Result<void> WalkCapabilities(Platform& platform, RegisterIo& io,
-                                       Capabilities* caps);
-  static void ParseVendorCapability(Platform& platform, RegisterIo& io,
-                                    uint32_t position, Capabilities* caps);
+  static base::Result<void> WalkCapabilities(base::Platform& platform,
+                                             base::RegisterIo& io,
+                                             Capabilities* caps);
+  static void ParseVendorCapability(base::Platform& platform,
+                                    base::RegisterIo& io, uint32_t position,
+                                    Capabilities* caps);
 
   uint32_t ReadCommon(uint32_t offset, unsigned width);
   void WriteCommon(uint32_t offset, unsigned width, uint32_t value);
 
-  RegisterIo& io_;
+  base::RegisterIo& io_;
   uint32_t device_id_;
   Window common_;
   Window notify_;

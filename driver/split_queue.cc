@@ -2,7 +2,7 @@
 
 #include <linux/virtio_config.h>
 
-#include "driver/format.h"
+#include "base/format.h"
 
 namespace driver {
 namespace {
@@ -55,14 +55,14 @@ constexpr uint64_t kPageSize = 4096;
 
 }  // namespace
 
-SplitQueue::SplitQueue(Platform& platform, uint16_t index)
+SplitQueue::SplitQueue(base::Platform& platform, uint16_t index)
     : platform_(platform), index_(index) {}
 
 SplitQueue::~SplitQueue() { Release(); }
 
-Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
+base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
   if (is_set_up() || size == 0 || size > kMaxSize || (size & (size - 1)) != 0) {
-    return Error{EINVAL};
+    return base::Error{EINVAL};
   }
   const RingLayout layout = LayoutFor(size);
   ring_ = TRY(platform_.AllocateDma(layout.total, kPageSize));
@@ -98,7 +98,7 @@ void SplitQueue::Release(AbandonFn abandoned, void* context) {
     chain = Chain{};
   }
   platform_.FreeDma(ring_);
-  ring_ = DmaRegion{};
+  ring_ = base::DmaRegion{};
   desc_ = nullptr;
   avail_ = nullptr;
   used_ = nullptr;
@@ -131,10 +131,10 @@ uint16_t SplitQueue::TakeDescriptor() {
   return taken;
 }
 
-Result<uint16_t> SplitQueue::AddIndirect(std::span<const Segment> readable,
-                                         std::span<const Segment> writable) {
+base::Result<uint16_t> SplitQueue::AddIndirect(
+    std::span<const Segment> readable, std::span<const Segment> writable) {
   const size_t count = readable.size() + writable.size();
-  const DmaRegion table = TRY(
+  const base::DmaRegion table = TRY(
       platform_.AllocateDma(sizeof(vring_desc) * count, VRING_DESC_ALIGN_SIZE));
   auto* entries = static_cast<vring_desc*>(table.cpu);
   for (size_t i = 0; i < count; ++i) {
@@ -175,24 +175,25 @@ uint16_t SplitQueue::AddDirect(std::span<const Segment> readable,
     // the chain is the new free head.
     desc_[d].next = has_next ? free_head_ : 0;
   }
-  chains_[head].indirect_table = DmaRegion{};
+  chains_[head].indirect_table = base::DmaRegion{};
   chains_[head].descriptors = static_cast<uint16_t>(count);
   return head;
 }
 
-Result<void> SplitQueue::Submit(std::span<const Segment> readable,
-                                std::span<const Segment> writable,
-                                void* token) {
-  if (broken()) return Error{EIO};
-  if (!is_set_up()) return Error{ENODEV};
+base::Result<void> SplitQueue::Submit(std::span<const Segment> readable,
+                                      std::span<const Segment> writable,
+                                      void* token) {
+  if (broken()) return base::Error{EIO};
+  if (!is_set_up()) return base::Error{ENODEV};
   const size_t count = readable.size() + writable.size();
-  if (count == 0 || count > size_ || token == nullptr) return Error{EINVAL};
+  if (count == 0 || count > size_ || token == nullptr)
+    return base::Error{EINVAL};
   uint64_t writable_bytes = 0;
   for (size_t i = 0; i < count; ++i) {
     const bool is_writable = i >= readable.size();
     const size_t length =
         is_writable ? writable[i - readable.size()].length : readable[i].length;
-    if (length == 0 || length > UINT32_MAX) return Error{EINVAL};
+    if (length == 0 || length > UINT32_MAX) return base::Error{EINVAL};
     if (is_writable) writable_bytes += length;
   }
 
@@ -200,19 +201,19 @@ Result<void> SplitQueue::Submit(std::span<const Segment> readable,
   const bool want_indirect =
       indirect_ && count > 1 && count >= indirect_threshold_;
   if (want_indirect && num_free_ >= 1) {
-    Result<uint16_t> indirect = AddIndirect(readable, writable);
+    base::Result<uint16_t> indirect = AddIndirect(readable, writable);
     if (indirect.ok()) {
       head = indirect.value();
     } else if (num_free_ >= count) {
       head =
           AddDirect(readable, writable);  // No memory for a table: go direct.
     } else {
-      return Error{indirect.error()};
+      return base::Error{indirect.error()};
     }
   } else if (num_free_ >= count) {
     head = AddDirect(readable, writable);
   } else {
-    return Error{ENOSPC};
+    return base::Error{ENOSPC};
   }
   chains_[head].token = token;
   chains_[head].writable_bytes = writable_bytes;
@@ -220,9 +221,9 @@ Result<void> SplitQueue::Submit(std::span<const Segment> readable,
 
   // The descriptors must be visible before the ring entry naming them, and the
   // entry before the index that makes it available.
-  WriteBarrier();
+  base::WriteBarrier();
   StoreShared(&avail_->ring[avail_idx_ & (size_ - 1)], head);
-  WriteBarrier();
+  base::WriteBarrier();
   ++avail_idx_;
   StorePublishedIndex(&avail_->idx, avail_idx_);
   // KickPrepare compares 16-bit indices: kick before 65536 additions make them
@@ -235,7 +236,7 @@ bool SplitQueue::KickPrepare() {
   if (!is_set_up() || added_since_kick_ == 0) return false;
   // The new avail idx must be visible before reading whether the device wants a
   // notification, or both sides could decide the other will act.
-  FullBarrier();
+  base::FullBarrier();
   const uint16_t new_idx = avail_idx_;
   const uint16_t old_idx =
       static_cast<uint16_t>(avail_idx_ - added_since_kick_);
@@ -253,8 +254,8 @@ bool SplitQueue::Kick() {
 }
 
 void SplitQueue::ReportBroken(const char* what, uint32_t value) {
-  Logf(platform_, LogLevel::kError, "virtqueue %u: device error: %s (%u)",
-       index_, what, value);
+  base::Logf(platform_, base::LogLevel::kError,
+             "virtqueue %u: device error: %s (%u)", index_, what, value);
   MarkBroken();
 }
 
@@ -262,28 +263,28 @@ bool SplitQueue::HasUsed() const {
   return is_set_up() && LoadShared(&used_->idx) != last_used_idx_;
 }
 
-Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {
-  if (broken()) return Error{EIO};
-  if (!is_set_up()) return Error{ENODEV};
+base::Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {
+  if (broken()) return base::Error{EIO};
+  if (!is_set_up()) return base::Error{ENODEV};
   const uint16_t used_idx = LoadPublishedIndex(&used_->idx);
   if (used_idx == last_used_idx_) return std::optional<UsedBuffer>();
   const uint16_t pending = static_cast<uint16_t>(used_idx - last_used_idx_);
   if (pending > chains_in_flight_) {
     ReportBroken("used index ran ahead of the chains in flight by", pending);
-    return Error{EIO};
+    return base::Error{EIO};
   }
   // The used element must be read only after the index that announced it.
-  ReadBarrier();
+  base::ReadBarrier();
   const vring_used_elem& slot = used_->ring[last_used_idx_ & (size_ - 1)];
   const uint32_t id = __atomic_load_n(&slot.id, __ATOMIC_RELAXED);
   const uint32_t length = __atomic_load_n(&slot.len, __ATOMIC_RELAXED);
   if (id >= size_ || chains_[id].descriptors == 0) {
     ReportBroken("used id is not the head of a chain in flight", id);
-    return Error{EIO};
+    return base::Error{EIO};
   }
   if (length > chains_[id].writable_bytes) {
     ReportBroken("used length exceeds the chain's writable bytes", length);
-    return Error{EIO};
+    return base::Error{EIO};
   }
   const UsedBuffer used{.token = chains_[id].token, .length = length};
   FreeChain(static_cast<uint16_t>(id));
@@ -292,12 +293,12 @@ Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {
     // Ask for an interrupt at the next used entry; the barrier makes the
     // request visible before the caller decides to wait.
     StoreShared(used_event(), last_used_idx_);
-    FullBarrier();
+    base::FullBarrier();
   }
   return std::optional<UsedBuffer>(used);
 }
 
-Result<size_t> SplitQueue::PollUsed(std::span<UsedBuffer> out) {
+base::Result<size_t> SplitQueue::PollUsed(std::span<UsedBuffer> out) {
   size_t count = 0;
   while (count < out.size()) {
     std::optional<UsedBuffer> used = TRY(PopUsed());
@@ -343,7 +344,7 @@ bool SplitQueue::EnableInterrupts() {
   }
   // The device may have returned a chain before it saw the request for
   // interrupts; re-read the used index after making the request visible.
-  FullBarrier();
+  base::FullBarrier();
   return LoadShared(&used_->idx) == last_used_idx_;
 }
 

@@ -34,8 +34,8 @@
 #include <span>
 #include <vector>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/transport.h"
 
 namespace driver {
@@ -68,7 +68,7 @@ class SplitQueue {
   // VIRTIO_RING_F_INDIRECT_DESC is negotiated.
   static constexpr uint16_t kDefaultIndirectThreshold = 2;
 
-  SplitQueue(Platform& platform, uint16_t index);
+  SplitQueue(base::Platform& platform, uint16_t index);
   // Frees the rings like Release(). The device must no longer use them.
   ~SplitQueue();
   SplitQueue(const SplitQueue&) = delete;
@@ -77,7 +77,7 @@ class SplitQueue {
   // Allocates zeroed rings for `size` descriptors (a power of two, 1 ..
   // kMaxSize) and takes the ring features out of the negotiated `features`.
   // EINVAL for a bad size or when already set up, ENOMEM.
-  Result<void> Setup(uint16_t size, uint64_t features);
+  base::Result<void> Setup(uint16_t size, uint64_t features);
   // Frees the rings and every indirect table and forgets all chains, handing
   // the token of each chain still in flight to `abandoned` (when not null).
   // Only once the device was reset: it must not touch the rings any more.
@@ -103,8 +103,8 @@ class SplitQueue {
   // free now (retry after completions); EINVAL for no segments, a null token, a
   // segment of length 0 or above UINT32_MAX, or more segments than the queue
   // size; EIO when broken.
-  Result<void> Submit(std::span<const Segment> readable,
-                      std::span<const Segment> writable, void* token);
+  base::Result<void> Submit(std::span<const Segment> readable,
+                            std::span<const Segment> writable, void* token);
 
   // Whether the device asked to be notified of the chains submitted since the
   // last kick (VRING_USED_F_NO_NOTIFY, or avail_event with EVENT_IDX).
@@ -114,9 +114,9 @@ class SplitQueue {
 
   // The next chain the device returned, or std::nullopt when there is none yet.
   // EIO when the queue is broken or the device wrote an invalid used element.
-  Result<std::optional<UsedBuffer>> PopUsed();
+  base::Result<std::optional<UsedBuffer>> PopUsed();
   // Pops up to out.size() chains; returns how many.
-  Result<size_t> PollUsed(std::span<UsedBuffer> out);
+  base::Result<size_t> PollUsed(std::span<UsedBuffer> out);
   // Whether PopUsed() has something to return (without popping it).
   bool HasUsed() const;
 
@@ -139,13 +139,13 @@ class SplitQueue {
   struct Chain {
     void* token = nullptr;
     uint64_t writable_bytes = 0;
-    DmaRegion indirect_table;  // cpu == nullptr for a direct chain.
+    base::DmaRegion indirect_table;  // cpu == nullptr for a direct chain.
     uint16_t descriptors =
         0;  // Ring descriptors it holds; 0 when not in flight.
   };
 
-  Result<uint16_t> AddIndirect(std::span<const Segment> readable,
-                               std::span<const Segment> writable);
+  base::Result<uint16_t> AddIndirect(std::span<const Segment> readable,
+                                     std::span<const Segment> writable);
   uint16_t AddDirect(std::span<const Segment> readable,
                      std::span<const Segment> writable);
   uint16_t TakeDescriptor();
@@ -159,12 +159,12 @@ class SplitQueue {
     return reinterpret_cast<uint16_t*>(&used_->ring[size_]);
   }
 
-  Platform& platform_;
+  base::Platform& platform_;
   const uint16_t index_;
   NotifyFn notify_ = nullptr;
   void* notify_context_ = nullptr;
 
-  DmaRegion ring_;
+  base::DmaRegion ring_;
   uint16_t size_ = 0;
   vring_desc* desc_ = nullptr;
   vring_avail* avail_ = nullptr;

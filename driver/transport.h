@@ -19,8 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 
 namespace driver {
 
@@ -50,7 +50,7 @@ class Transport {
   // The virtio device type (26 = file system), read at probe.
   virtual uint32_t device_id() const = 0;
   // The device's registers, also where its interrupt handler is installed.
-  virtual RegisterIo& io() = 0;
+  virtual base::RegisterIo& io() = 0;
 
   virtual uint8_t ReadStatus() = 0;
   virtual void WriteStatus(uint8_t status) = 0;
@@ -58,7 +58,7 @@ class Transport {
   // Writes status 0 and waits until the device reads back 0, so that it no
   // longer touches the queues' memory. ETIMEDOUT when it does not within
   // `timeout_nanos`.
-  Result<void> Reset(uint64_t timeout_nanos = kDefaultResetTimeoutNanos);
+  base::Result<void> Reset(uint64_t timeout_nanos = kDefaultResetTimeoutNanos);
 
   // All 64 feature bits, through the select registers.
   virtual uint64_t ReadDeviceFeatures() = 0;
@@ -73,8 +73,8 @@ class Transport {
   // queue does not exist, is already enabled or `size` exceeds its maximum; EIO
   // when the device reports values the driver cannot use (a doorbell outside
   // its window).
-  virtual Result<void> EnableQueue(uint16_t queue, uint16_t size,
-                                   const QueueAddresses& addresses) = 0;
+  virtual base::Result<void> EnableQueue(uint16_t queue, uint16_t size,
+                                         const QueueAddresses& addresses) = 0;
   // Rings the doorbell of an enabled queue (ignored for any other).
   virtual void NotifyQueue(uint16_t queue) = 0;
 
@@ -86,33 +86,35 @@ class Transport {
   // at `offset`, naturally aligned; EINVAL outside the space or for a bad
   // width. Values spanning several accesses can tear: use ReadConfigConsistent.
   virtual uint32_t ConfigGeneration() = 0;
-  virtual Result<uint32_t> ReadConfig(uint32_t offset, unsigned width) = 0;
+  virtual base::Result<uint32_t> ReadConfig(uint32_t offset,
+                                            unsigned width) = 0;
 
-  Result<uint8_t> ReadConfig8(uint32_t offset);
-  Result<uint16_t> ReadConfig16(uint32_t offset);
-  Result<uint32_t> ReadConfig32(uint32_t offset);
+  base::Result<uint8_t> ReadConfig8(uint32_t offset);
+  base::Result<uint16_t> ReadConfig16(uint32_t offset);
+  base::Result<uint32_t> ReadConfig32(uint32_t offset);
   // Two 32-bit accesses, low half first; only meaningful inside
   // ReadConfigConsistent.
-  Result<uint64_t> ReadConfig64(uint32_t offset);
+  base::Result<uint64_t> ReadConfig64(uint32_t offset);
   // `length` bytes with byte accesses (for byte arrays such as virtio-fs's
   // tag).
-  Result<void> ReadConfigBytes(uint32_t offset, void* out, uint32_t length);
+  base::Result<void> ReadConfigBytes(uint32_t offset, void* out,
+                                     uint32_t length);
 
   // Runs `read` (a callable returning Result<void> that reads config fields)
   // until the configuration generation is the same before and after it, so that
   // the fields it read belong together. EAGAIN when the device keeps changing
   // them.
   template <typename ReadFields>
-  Result<void> ReadConfigConsistent(ReadFields&& read);
+  base::Result<void> ReadConfigConsistent(ReadFields&& read);
 
  protected:
-  explicit Transport(Platform& platform) : platform_(platform) {}
+  explicit Transport(base::Platform& platform) : platform_(platform) {}
 
-  Platform& platform_;
+  base::Platform& platform_;
 };
 
 template <typename ReadFields>
-Result<void> Transport::ReadConfigConsistent(ReadFields&& read) {
+base::Result<void> Transport::ReadConfigConsistent(ReadFields&& read) {
   // A device updates its config rarely; a few retries are enough to get past
   // one change.
   constexpr int kAttempts = 16;
@@ -121,7 +123,7 @@ Result<void> Transport::ReadConfigConsistent(ReadFields&& read) {
     TRY(read());
     if (ConfigGeneration() == before) return {};
   }
-  return Error{EAGAIN};
+  return base::Error{EAGAIN};
 }
 
 }  // namespace driver

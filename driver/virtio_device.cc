@@ -1,6 +1,6 @@
 #include "driver/virtio_device.h"
 
-#include "driver/format.h"
+#include "base/format.h"
 
 namespace driver {
 namespace {
@@ -28,30 +28,30 @@ constexpr uint32_t kSpinsPerStatusCheck = 1024;
 
 }  // namespace
 
-VirtioDevice::VirtioDevice(Platform& platform,
+VirtioDevice::VirtioDevice(base::Platform& platform,
                            std::unique_ptr<Transport> transport)
     : platform_(platform), transport_(std::move(transport)) {}
 
 VirtioDevice::~VirtioDevice() { Shutdown(); }
 
-Result<void> VirtioDevice::Initialize(uint64_t wanted_features,
-                                      std::span<const QueueSpec> queues,
-                                      ConfigCallback on_config_change,
-                                      void* config_context) {
+base::Result<void> VirtioDevice::Initialize(uint64_t wanted_features,
+                                            std::span<const QueueSpec> queues,
+                                            ConfigCallback on_config_change,
+                                            void* config_context) {
   TRY(BeginInitialize(wanted_features));
   return FinishInitialize(queues, on_config_change, config_context);
 }
 
-Result<void> VirtioDevice::BeginInitialize(uint64_t wanted_features) {
-  if (!StopAndRelease(nullptr, nullptr)) return Error{ETIMEDOUT};
+base::Result<void> VirtioDevice::BeginInitialize(uint64_t wanted_features) {
+  if (!StopAndRelease(nullptr, nullptr)) return base::Error{ETIMEDOUT};
   wanted_features_ = wanted_features;
   return NegotiateFeatures();
 }
 
-Result<void> VirtioDevice::FinishInitialize(std::span<const QueueSpec> queues,
-                                            ConfigCallback on_config_change,
-                                            void* config_context) {
-  if (!features_ok_ || live_) return Error{EINVAL};
+base::Result<void> VirtioDevice::FinishInitialize(
+    std::span<const QueueSpec> queues, ConfigCallback on_config_change,
+    void* config_context) {
+  if (!features_ok_ || live_) return base::Error{EINVAL};
   specs_.assign(queues.begin(), queues.end());
   on_config_change_ = on_config_change;
   config_context_ = config_context;
@@ -63,9 +63,9 @@ Result<void> VirtioDevice::FinishInitialize(std::span<const QueueSpec> queues,
   return StartQueues();
 }
 
-Result<void> VirtioDevice::Reinitialize(SplitQueue::AbandonFn abandoned,
-                                        void* context) {
-  if (!StopAndRelease(abandoned, context)) return Error{ETIMEDOUT};
+base::Result<void> VirtioDevice::Reinitialize(SplitQueue::AbandonFn abandoned,
+                                              void* context) {
+  if (!StopAndRelease(abandoned, context)) return base::Error{ETIMEDOUT};
   TRY(NegotiateFeatures());
   return StartQueues();
 }
@@ -95,17 +95,17 @@ bool VirtioDevice::StopAndRelease(SplitQueue::AbandonFn abandoned,
   return true;
 }
 
-Error VirtioDevice::Fail(int error, const char* why) {
-  Logf(platform_, LogLevel::kError, "virtio-%s: device %u: %s",
-       transport_->name(), transport_->device_id(), why);
+base::Error VirtioDevice::Fail(int error, const char* why) {
+  base::Logf(platform_, base::LogLevel::kError, "virtio-%s: device %u: %s",
+             transport_->name(), transport_->device_id(), why);
   // As Linux does: what the device shows, plus FAILED.
   status_ = transport_->ReadStatus() | VIRTIO_CONFIG_S_FAILED;
   transport_->WriteStatus(status_);
   for (auto& queue : queues_) queue->MarkBroken();
-  return Error{error};
+  return base::Error{error};
 }
 
-Result<void> VirtioDevice::NegotiateFeatures() {
+base::Result<void> VirtioDevice::NegotiateFeatures() {
   needs_reset_.store(false, std::memory_order_release);
   status_ = VIRTIO_CONFIG_S_ACKNOWLEDGE;
   transport_->WriteStatus(status_);
@@ -132,7 +132,7 @@ Result<void> VirtioDevice::NegotiateFeatures() {
   return {};
 }
 
-Result<void> VirtioDevice::StartQueues() {
+base::Result<void> VirtioDevice::StartQueues() {
   TRY(SetUpQueues());
   transport_->io().SetInterruptHandler(&InterruptThunk, this);
   handler_installed_ = true;
@@ -146,7 +146,7 @@ Result<void> VirtioDevice::StartQueues() {
   return {};
 }
 
-Result<void> VirtioDevice::SetUpQueues() {
+base::Result<void> VirtioDevice::SetUpQueues() {
   const uint16_t available = transport_->NumQueues();
   if (specs_.size() > available) {
     return Fail(ENODEV, "device has fewer queues than requested");
@@ -160,10 +160,11 @@ Result<void> VirtioDevice::SetUpQueues() {
     if (size > SplitQueue::kMaxSize) size = SplitQueue::kMaxSize;
     size = RoundDownToPowerOfTwo(size);
     SplitQueue& queue = *queues_[i];
-    Result<void> setup = queue.Setup(size, features_);
+    base::Result<void> setup = queue.Setup(size, features_);
     if (!setup.ok()) return Fail(setup.error(), "cannot allocate queue rings");
     queue.SetNotifier(&NotifyThunk, this);
-    Result<void> enabled = transport_->EnableQueue(i, size, queue.addresses());
+    base::Result<void> enabled =
+        transport_->EnableQueue(i, size, queue.addresses());
     if (!enabled.ok()) return Fail(enabled.error(), "cannot enable a queue");
   }
   return {};
@@ -178,8 +179,9 @@ bool VirtioDevice::NeedsReset() {
   if (needs_reset_.load(std::memory_order_acquire)) return true;
   if ((transport_->ReadStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) == 0)
     return false;
-  Logf(platform_, LogLevel::kError, "virtio-%s: device %u needs a reset",
-       transport_->name(), transport_->device_id());
+  base::Logf(platform_, base::LogLevel::kError,
+             "virtio-%s: device %u needs a reset", transport_->name(),
+             transport_->device_id());
   MarkNeedsReset();
   return true;
 }
@@ -200,17 +202,18 @@ void VirtioDevice::HandleInterrupt() {
   }
 }
 
-Result<UsedBuffer> VirtioDevice::WaitForUsed(uint16_t queue_index,
-                                             uint64_t timeout_nanos) {
-  if (queue_index >= queues_.size()) return Error{EINVAL};
+base::Result<UsedBuffer> VirtioDevice::WaitForUsed(uint16_t queue_index,
+                                                   uint64_t timeout_nanos) {
+  if (queue_index >= queues_.size()) return base::Error{EINVAL};
   SplitQueue& queue = *queues_[queue_index];
   const uint64_t start = platform_.MonotonicNanos();
   for (uint32_t spins = 1;; ++spins) {
     std::optional<UsedBuffer> used = TRY(queue.PopUsed());
     if (used.has_value()) return *used;
-    if (spins % kSpinsPerStatusCheck == 0 && NeedsReset()) return Error{EIO};
+    if (spins % kSpinsPerStatusCheck == 0 && NeedsReset())
+      return base::Error{EIO};
     if (platform_.MonotonicNanos() - start > timeout_nanos) {
-      return NeedsReset() ? Error{EIO} : Error{ETIMEDOUT};
+      return NeedsReset() ? base::Error{EIO} : base::Error{ETIMEDOUT};
     }
     platform_.Relax();
   }

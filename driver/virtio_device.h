@@ -43,8 +43,8 @@
 #include <span>
 #include <vector>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/split_queue.h"
 #include "driver/transport.h"
 
@@ -75,7 +75,7 @@ class VirtioDevice {
   };
 
   // `transport` comes from PciTransport::Probe or MmioTransport::Probe.
-  VirtioDevice(Platform& platform, std::unique_ptr<Transport> transport);
+  VirtioDevice(base::Platform& platform, std::unique_ptr<Transport> transport);
   // Shutdown().
   ~VirtioDevice();
   VirtioDevice(const VirtioDevice&) = delete;
@@ -83,28 +83,28 @@ class VirtioDevice {
 
   // Brings the device up with queues 0 .. queues.size()-1: BeginInitialize()
   // then FinishInitialize(). Errors: see those.
-  Result<void> Initialize(uint64_t wanted_features,
-                          std::span<const QueueSpec> queues,
-                          ConfigCallback on_config_change = nullptr,
-                          void* config_context = nullptr);
+  base::Result<void> Initialize(uint64_t wanted_features,
+                                std::span<const QueueSpec> queues,
+                                ConfigCallback on_config_change = nullptr,
+                                void* config_context = nullptr);
   // Resets the device (a live one is shut down first, dropping chains in
   // flight) and negotiates features up to FEATURES_OK. The negotiated features
   // are `wanted_features` & the device's & what the driver implements, plus
   // VERSION_1. ENODEV when the device lacks VERSION_1 or refuses the features
   // (FEATURES_OK not kept); ETIMEDOUT when the reset does not complete.
-  Result<void> BeginInitialize(uint64_t wanted_features);
+  base::Result<void> BeginInitialize(uint64_t wanted_features);
   // Sets up queues 0 .. queues.size()-1 and sets DRIVER_OK. EINVAL before
   // BeginInitialize or for a queue size of 0; ENODEV when a requested queue
   // does not exist; ENOMEM; EIO when the device needs a reset at once.
-  Result<void> FinishInitialize(std::span<const QueueSpec> queues,
-                                ConfigCallback on_config_change = nullptr,
-                                void* config_context = nullptr);
+  base::Result<void> FinishInitialize(std::span<const QueueSpec> queues,
+                                      ConfigCallback on_config_change = nullptr,
+                                      void* config_context = nullptr);
   // Resets the device, releases the queues (each chain still in flight is
   // handed to `abandoned`, its buffers no longer in the device's hands) and
   // brings it up again with Initialize's arguments. The SplitQueue objects stay
   // the same.
-  Result<void> Reinitialize(SplitQueue::AbandonFn abandoned = nullptr,
-                            void* context = nullptr);
+  base::Result<void> Reinitialize(SplitQueue::AbandonFn abandoned = nullptr,
+                                  void* context = nullptr);
   // Removes the interrupt handler, resets the device and releases the queues.
   void Shutdown(SplitQueue::AbandonFn abandoned = nullptr,
                 void* context = nullptr);
@@ -127,7 +127,7 @@ class VirtioDevice {
   // Polls `queue` until a chain comes back, the device needs a reset (EIO), the
   // queue is broken (EIO) or `timeout_nanos` pass (ETIMEDOUT). The caller holds
   // the queue's lock: this is the polling path for callers without interrupts.
-  Result<UsedBuffer> WaitForUsed(uint16_t queue, uint64_t timeout_nanos);
+  base::Result<UsedBuffer> WaitForUsed(uint16_t queue, uint64_t timeout_nanos);
 
   // What the installed interrupt handler runs: reads and acknowledges the
   // interrupt status, checks for NEEDS_RESET on a config change, calls the
@@ -136,11 +136,11 @@ class VirtioDevice {
 
  private:
   // The two halves of the bring-up, with the stored arguments.
-  Result<void> NegotiateFeatures();
-  Result<void> StartQueues();
-  Result<void> SetUpQueues();
+  base::Result<void> NegotiateFeatures();
+  base::Result<void> StartQueues();
+  base::Result<void> SetUpQueues();
   // Sets FAILED (keeping the other bits) and returns `error`.
-  Error Fail(int error, const char* why);
+  base::Error Fail(int error, const char* why);
   // Removes the handler, resets the device and releases the queues. False when
   // the reset timed out: the rings are then kept, since the device may still
   // use them.
@@ -149,7 +149,7 @@ class VirtioDevice {
   static void InterruptThunk(void* context);
   static void NotifyThunk(void* context, uint16_t queue);
 
-  Platform& platform_;
+  base::Platform& platform_;
   const std::unique_ptr<Transport> transport_;
   uint64_t wanted_features_ = 0;
   std::vector<QueueSpec> specs_;

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <new>
 
-#include "driver/format.h"
+#include "base/format.h"
 #include "driver/split_queue.h"
 
 namespace driver {
@@ -46,7 +46,7 @@ struct VirtioFs::Pending {
     error = 0;
     used_length = 0;
     orphaned = false;
-    bounce = DmaRegion{};
+    bounce = base::DmaRegion{};
     owns_bounce = false;
     reply_count = 0;
   }
@@ -59,14 +59,15 @@ struct VirtioFs::Pending {
   // The queue whose slot this is, or kNoHome.
   uint16_t home = kNoHome;
   Pending* next_free = nullptr;  // In the home queue's free list.
-  DmaRegion slot_area;           // A slot's own bounce area.
-  DmaRegion bounce;              // slot_area, or an allocation (owns_bounce).
+  base::DmaRegion slot_area;     // A slot's own bounce area.
+  base::DmaRegion bounce;        // slot_area, or an allocation (owns_bounce).
   bool owns_bounce = false;
   std::array<ReplyPiece, kMaxBuffers> reply;
   size_t reply_count = 0;
 };
 
-VirtioFs::VirtioFs(Platform& platform, std::unique_ptr<Transport> transport)
+VirtioFs::VirtioFs(base::Platform& platform,
+                   std::unique_ptr<Transport> transport)
     : platform_(platform), device_(platform, std::move(transport)) {}
 
 VirtioFs::~VirtioFs() {
@@ -83,31 +84,31 @@ VirtioFs::~VirtioFs() {
   }
 }
 
-Result<std::unique_ptr<VirtioFs>> VirtioFs::Create(
-    Platform& platform, std::unique_ptr<Transport> transport,
+base::Result<std::unique_ptr<VirtioFs>> VirtioFs::Create(
+    base::Platform& platform, std::unique_ptr<Transport> transport,
     const Options& options) {
-  if (!transport) return Error{EINVAL};
+  if (!transport) return base::Error{EINVAL};
   if (transport->device_id() != kVirtioFsDeviceId) {
-    Logf(platform, LogLevel::kError,
-         "virtio-fs: device type %u is not a file system",
-         transport->device_id());
-    return Error{ENODEV};
+    base::Logf(platform, base::LogLevel::kError,
+               "virtio-fs: device type %u is not a file system",
+               transport->device_id());
+    return base::Error{ENODEV};
   }
   std::unique_ptr<VirtioFs> fs(new (std::nothrow)
                                    VirtioFs(platform, std::move(transport)));
-  if (!fs) return Error{ENOMEM};
+  if (!fs) return base::Error{ENOMEM};
   TRY(fs->Start(options));
   return fs;
 }
 
-Result<void> VirtioFs::Start(const Options& options) {
+base::Result<void> VirtioFs::Start(const Options& options) {
   // virtio-fs has no device-type feature bits this driver uses. The
   // configuration is read after FEATURES_OK, as the spec orders, because it
   // decides how many queues to set up.
   TRY(device_.BeginInitialize(/*wanted_features=*/0));
   Transport& transport = device_.transport();
   uint32_t offered_queues = 0;
-  TRY(transport.ReadConfigConsistent([&]() -> Result<void> {
+  TRY(transport.ReadConfigConsistent([&]() -> base::Result<void> {
     TRY(transport.ReadConfigBytes(offsetof(virtio_fs_config, tag), tag_,
                                   sizeof(virtio_fs_config::tag)));
     offered_queues = TRY(
@@ -117,9 +118,10 @@ Result<void> VirtioFs::Start(const Options& options) {
   tag_[sizeof(virtio_fs_config::tag)] =
       '\0';  // The device need not terminate it.
   if (offered_queues == 0 || options.max_request_queues == 0) {
-    Logf(platform_, LogLevel::kError,
-         "virtio-fs: no request queue (device offers %u)", offered_queues);
-    return Error{ENODEV};
+    base::Logf(platform_, base::LogLevel::kError,
+               "virtio-fs: no request queue (device offers %u)",
+               offered_queues);
+    return base::Error{ENODEV};
   }
   request_queues_ = static_cast<uint16_t>(
       offered_queues < options.max_request_queues ? offered_queues
@@ -139,20 +141,20 @@ Result<void> VirtioFs::Start(const Options& options) {
   // them is a hint the device may ignore; configuration interrupts
   // (DEVICE_NEEDS_RESET) still come.
   for (size_t i = 0; i < total; ++i) {
-    LockGuard guard(*queues_[i].lock);
+    base::LockGuard guard(*queues_[i].lock);
     device_.queue(static_cast<uint16_t>(i)).DisableInterrupts();
   }
-  Logf(platform_, LogLevel::kInfo,
-       "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
-       transport.name(), request_queues_);
+  base::Logf(platform_, base::LogLevel::kInfo,
+             "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
+             transport.name(), request_queues_);
   return {};
 }
 
-Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
+base::Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
   queue.slot_bounce =
       TRY(platform_.AllocateDma(kSlotsPerQueue * kSlotBounceBytes, 64));
   queue.slots = new (std::nothrow) Pending[kSlotsPerQueue];
-  if (queue.slots == nullptr) return Error{ENOMEM};
+  if (queue.slots == nullptr) return base::Error{ENOMEM};
   for (size_t i = kSlotsPerQueue; i-- > 0;) {
     Pending& slot = queue.slots[i];
     slot.home = index;
@@ -166,12 +168,12 @@ Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
   return {};
 }
 
-Result<VirtioFs::Pending*> VirtioFs::Acquire(uint16_t queue,
-                                             size_t bounce_bytes) {
+base::Result<VirtioFs::Pending*> VirtioFs::Acquire(uint16_t queue,
+                                                   size_t bounce_bytes) {
   Pending* pending = nullptr;
   {
     Queue& q = queues_[queue];
-    LockGuard guard(*q.lock);
+    base::LockGuard guard(*q.lock);
     if (q.free_slots != nullptr) {
       pending = q.free_slots;
       q.free_slots = pending->next_free;
@@ -180,17 +182,18 @@ Result<VirtioFs::Pending*> VirtioFs::Acquire(uint16_t queue,
   }
   if (pending == nullptr) {
     pending = new (std::nothrow) Pending;
-    if (pending == nullptr) return Error{ENOMEM};
+    if (pending == nullptr) return base::Error{ENOMEM};
   }
   pending->Reset();
   if (bounce_bytes <= pending->slot_area.size) {
     pending->bounce = pending->slot_area;
     return pending;
   }
-  Result<DmaRegion> region = platform_.AllocateDma(bounce_bytes, 64);
+  base::Result<base::DmaRegion> region =
+      platform_.AllocateDma(bounce_bytes, 64);
   if (!region.ok()) {
     Release(pending);
-    return Error{region.error()};
+    return base::Error{region.error()};
   }
   pending->bounce = region.value();
   pending->owns_bounce = true;
@@ -214,7 +217,7 @@ void VirtioFs::ReleaseLocked(Pending* pending) {
 
 void VirtioFs::Release(Pending* pending) {
   if (pending->home == kNoHome) return ReleaseLocked(pending);
-  LockGuard guard(*queues_[pending->home].lock);
+  base::LockGuard guard(*queues_[pending->home].lock);
   ReleaseLocked(pending);
 }
 
@@ -224,12 +227,12 @@ uint16_t VirtioFs::PickQueue(FuseLane lane) {
   return static_cast<uint16_t>(1 + n % request_queues_);
 }
 
-Result<uint32_t> VirtioFs::Exchange(FuseLane lane,
-                                    std::span<const ConstBuffer> request,
-                                    std::span<const MutableBuffer> reply) {
+base::Result<uint32_t> VirtioFs::Exchange(
+    FuseLane lane, std::span<const ConstBuffer> request,
+    std::span<const MutableBuffer> reply) {
   if (request.empty() || request.size() + reply.size() > kMaxBuffers)
-    return Error{EINVAL};
-  if (!device_.is_live()) return Error{EIO};
+    return base::Error{EINVAL};
+  if (!device_.is_live()) return base::Error{EIO};
   // Where the device finds each buffer: its bus address, or kBounced for a
   // piece copied through the bounce area (which holds them all).
   std::array<uint64_t, kMaxBuffers> request_bus;
@@ -248,21 +251,21 @@ Result<uint32_t> VirtioFs::Exchange(FuseLane lane,
 
   const uint16_t queue = PickQueue(lane);
   Pending* pending = TRY(Acquire(queue, bounce_bytes));
-  Result<void> submitted = Submit(queue, *pending, request, reply,
-                                  {request_bus.data(), request.size()},
-                                  {reply_bus.data(), reply.size()});
+  base::Result<void> submitted = Submit(queue, *pending, request, reply,
+                                        {request_bus.data(), request.size()},
+                                        {reply_bus.data(), reply.size()});
   if (!submitted.ok()) {
     Release(pending);
-    return Error{submitted.error()};
+    return base::Error{submitted.error()};
   }
   return Wait(queue, *pending);
 }
 
-Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
-                              std::span<const ConstBuffer> request,
-                              std::span<const MutableBuffer> reply,
-                              std::span<const uint64_t> request_bus,
-                              std::span<const uint64_t> reply_bus) {
+base::Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
+                                    std::span<const ConstBuffer> request,
+                                    std::span<const MutableBuffer> reply,
+                                    std::span<const uint64_t> request_bus,
+                                    std::span<const uint64_t> reply_bus) {
   pending.queue = queue;
   std::array<Segment, kMaxBuffers> readable;
   std::array<Segment, kMaxBuffers> writable;
@@ -279,7 +282,7 @@ Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
     readable[readable_count++] = {pending.bounce.bus + offset, b.size};
     offset += RoundUp(b.size, 8);
   }
-  if (readable_count == 0) return Error{EINVAL};
+  if (readable_count == 0) return base::Error{EINVAL};
   for (size_t i = 0; i < reply.size(); ++i) {
     const MutableBuffer& b = reply[i];
     if (!b.size) continue;
@@ -299,9 +302,9 @@ Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
   SplitQueue& ring = device_.queue(queue);
   bool notify = false;
   {
-    LockGuard guard(*queues_[queue].lock);
+    base::LockGuard guard(*queues_[queue].lock);
     for (;;) {
-      Result<void> added =
+      base::Result<void> added =
           ring.Submit({readable.data(), readable_count},
                       {writable.data(), writable_count}, &pending);
       if (added.ok()) break;
@@ -327,10 +330,10 @@ Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
   return {};
 }
 
-Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
+base::Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
   for (unsigned turn = 1;; ++turn) {
     if (!pending.done.load(std::memory_order_acquire)) {
-      LockGuard guard(*queues_[queue].lock);
+      base::LockGuard guard(*queues_[queue].lock);
       Reap(queue);
       if (!pending.done.load(std::memory_order_acquire)) {
         bool broken = device_.queue(queue).broken() ||
@@ -339,7 +342,7 @@ Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
           // The chain stays with the device until a reset returns it
           // (OnAbandoned).
           pending.orphaned = true;
-          return Error{EIO};
+          return base::Error{EIO};
         }
       }
     }
@@ -347,9 +350,9 @@ Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
     platform_.Relax();
   }
 
-  Result<uint32_t> result = pending.used_length;
+  base::Result<uint32_t> result = pending.used_length;
   if (pending.error) {
-    result = Error{pending.error};
+    result = base::Error{pending.error};
   } else {
     // Copy back what the device wrote into bounced pieces, in chain order.
     size_t before = 0;
@@ -376,7 +379,7 @@ void VirtioFs::Reap(uint16_t queue) {
   SplitQueue& ring = device_.queue(queue);
   std::array<UsedBuffer, 32> used;
   for (;;) {
-    Result<size_t> popped = ring.PollUsed(used);
+    base::Result<size_t> popped = ring.PollUsed(used);
     if (!popped.ok() || popped.value() == 0)
       return;  // A broken ring is seen by waiters.
     for (size_t i = 0; i < popped.value(); ++i) {
@@ -395,15 +398,16 @@ void VirtioFs::Finish(Pending* pending, int error, uint32_t used_length) {
   pending->done.store(true, std::memory_order_release);
 }
 
-Result<void> VirtioFs::Recover() {
-  Logf(platform_, LogLevel::kWarning, "virtio-fs: resetting the device");
+base::Result<void> VirtioFs::Recover() {
+  base::Logf(platform_, base::LogLevel::kWarning,
+             "virtio-fs: resetting the device");
   return device_.Reinitialize(&VirtioFs::OnAbandoned, this);
 }
 
 void VirtioFs::OnUsedBuffer(void* context, uint16_t queue) {
   auto* fs = static_cast<VirtioFs*>(context);
   if (queue >= fs->queues_.size()) return;
-  LockGuard guard(*fs->queues_[queue].lock);
+  base::LockGuard guard(*fs->queues_[queue].lock);
   fs->Reap(queue);
 }
 
@@ -412,7 +416,7 @@ void VirtioFs::OnAbandoned(void* context, void* token) {
   // queue lock held.
   auto* fs = static_cast<VirtioFs*>(context);
   auto* pending = static_cast<Pending*>(token);
-  LockGuard guard(*fs->queues_[pending->queue].lock);
+  base::LockGuard guard(*fs->queues_[pending->queue].lock);
   fs->Finish(pending, EIO, 0);
 }
 

@@ -21,9 +21,9 @@
 #include <span>
 #include <vector>
 
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/fuse_channel.h"
-#include "driver/platform.h"
-#include "driver/result.h"
 #include "driver/transport.h"
 #include "driver/virtio_device.h"
 
@@ -44,8 +44,8 @@ class VirtioFs final : public FuseChannel {
   // Probes `transport` as a virtio-fs device, reads its configuration and
   // brings it up. ENODEV when it is not a virtio-fs device or offers no request
   // queue.
-  static Result<std::unique_ptr<VirtioFs>> Create(
-      Platform& platform, std::unique_ptr<Transport> transport,
+  static base::Result<std::unique_ptr<VirtioFs>> Create(
+      base::Platform& platform, std::unique_ptr<Transport> transport,
       const Options& options);
   ~VirtioFs() override;
 
@@ -54,8 +54,9 @@ class VirtioFs final : public FuseChannel {
   uint16_t request_queues() const { return request_queues_; }
   VirtioDevice& device() { return device_; }
 
-  Result<uint32_t> Exchange(FuseLane lane, std::span<const ConstBuffer> request,
-                            std::span<const MutableBuffer> reply) override;
+  base::Result<uint32_t> Exchange(
+      FuseLane lane, std::span<const ConstBuffer> request,
+      std::span<const MutableBuffer> reply) override;
 
   // Whether the device has reported DEVICE_NEEDS_RESET: every Exchange fails
   // with EIO until Recover().
@@ -63,7 +64,7 @@ class VirtioFs final : public FuseChannel {
   // Resets the device and brings it up again; chains in flight fail with EIO.
   // No Exchange may run concurrently. The device's FUSE session is gone after a
   // reset: the caller starts a new one with FUSE_INIT.
-  Result<void> Recover();
+  base::Result<void> Recover();
 
   // Most buffers one request may have, request and reply pieces together.
   static constexpr size_t kMaxBuffers = 16;
@@ -77,31 +78,31 @@ class VirtioFs final : public FuseChannel {
  private:
   struct Pending;
   struct Queue {
-    std::unique_ptr<Lock> lock;
+    std::unique_ptr<base::Lock> lock;
     // kSlotsPerQueue records and their bounce areas (one DMA region), and
     // the free ones, linked through Pending::next_free; under `lock`.
     Pending* slots = nullptr;
-    DmaRegion slot_bounce;
+    base::DmaRegion slot_bounce;
     Pending* free_slots = nullptr;
     size_t free_count = 0;
   };
 
-  VirtioFs(Platform& platform, std::unique_ptr<Transport> transport);
-  Result<void> Start(const Options& options);
-  Result<void> AllocateSlots(Queue& queue, uint16_t index);
+  VirtioFs(base::Platform& platform, std::unique_ptr<Transport> transport);
+  base::Result<void> Start(const Options& options);
+  base::Result<void> AllocateSlots(Queue& queue, uint16_t index);
   uint16_t PickQueue(FuseLane lane);
   // A record for a request on `queue` with `bounce_bytes` of bounce area.
-  Result<Pending*> Acquire(uint16_t queue, size_t bounce_bytes);
+  base::Result<Pending*> Acquire(uint16_t queue, size_t bounce_bytes);
   // Gives back a record whose chain the device no longer holds. Holds the
   // queue lock when the record is a slot.
   void ReleaseLocked(Pending* pending);
   void Release(Pending* pending);
-  Result<void> Submit(uint16_t queue, Pending& pending,
-                      std::span<const ConstBuffer> request,
-                      std::span<const MutableBuffer> reply,
-                      std::span<const uint64_t> request_bus,
-                      std::span<const uint64_t> reply_bus);
-  Result<uint32_t> Wait(uint16_t queue, Pending& pending);
+  base::Result<void> Submit(uint16_t queue, Pending& pending,
+                            std::span<const ConstBuffer> request,
+                            std::span<const MutableBuffer> reply,
+                            std::span<const uint64_t> request_bus,
+                            std::span<const uint64_t> reply_bus);
+  base::Result<uint32_t> Wait(uint16_t queue, Pending& pending);
   // Pops every returned chain of `queue` and completes its request. Holds the
   // lock.
   void Reap(uint16_t queue);
@@ -111,7 +112,7 @@ class VirtioFs final : public FuseChannel {
   static void OnUsedBuffer(void* context, uint16_t queue);
   static void OnAbandoned(void* context, void* token);
 
-  Platform& platform_;
+  base::Platform& platform_;
   VirtioDevice device_;
   char tag_[37] = {};
   uint16_t request_queues_ = 0;

@@ -1,4 +1,4 @@
-"""Build rules for kernel code (driver/, vfs/, boot/).
+"""Build rules for kernel code (base/, driver/, vfs/, boot/, conformance/).
 
 Kernel code is built twice: once hosted, to link into tests, the simulator and benchmarks,
 and once freestanding, to link into bare-metal images with nothing but the project's own

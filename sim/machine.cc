@@ -50,8 +50,8 @@ absl::Status Machine::Boot() {
   fs_device_ = backend->get();
   std::unique_ptr<DeviceBackend> device_backend = std::move(*backend);
   if (options_.on_fuse_request) {
-    device_backend = std::make_unique<TracingBackend>(
-        std::move(device_backend), options_.on_fuse_request);
+    device_backend = std::make_unique<TracingBackend>(std::move(device_backend),
+                                                      options_.on_fuse_request);
   }
   device_ = MakeDevice(*memory_, std::move(device_backend),
                        {.transport = options_.transport,
@@ -77,7 +77,7 @@ absl::Status Machine::Boot() {
   virtio_fs_ = std::move(fs).value();
 
   client_ = std::make_unique<driver::FuseClient>(*platform_, *virtio_fs_);
-  driver::Result<void> init = client_->Init();
+  base::Result<void> init = client_->Init();
   if (!init.ok()) return DriverError("FUSE_INIT", init.error());
   if (options_.mount_vfs) return MountShare();
   return absl::OkStatus();
@@ -89,7 +89,7 @@ absl::Status Machine::MountShare() {
         "a VFS is already booted in this process (one per process): destroy "
         "the other machine or vfs::Shutdown() first, or set mount_vfs = false");
   }
-  driver::Result<void> booted = vfs::Boot(*platform_);
+  base::Result<void> booted = vfs::Boot(*platform_);
   if (!booted.ok()) return DriverError("VFS boot", booted.error());
   kernel_ = vfs::CurrentKernel();
   share_fs_ = vfs::FuseFs::Create(
@@ -125,10 +125,10 @@ absl::Status Machine::Recover() {
   // The old session's node ids and handles die with the reset: the share's
   // nodes and open files go stale and nothing more is sent for them.
   if (share_fs_) share_fs_->Disconnect();
-  driver::Result<void> reset = virtio_fs_->Recover();
+  base::Result<void> reset = virtio_fs_->Recover();
   if (!reset.ok()) return DriverError("device reset", reset.error());
   client_ = std::make_unique<driver::FuseClient>(*platform_, *virtio_fs_);
-  driver::Result<void> init = client_->Init();
+  base::Result<void> init = client_->Init();
   if (!init.ok()) return DriverError("FUSE_INIT after reset", init.error());
   if (share_fs_) share_fs_->Connect(*client_);
   return absl::OkStatus();

@@ -8,7 +8,7 @@
 namespace sim {
 namespace {
 
-using driver::RegisterSpace;
+using base::RegisterSpace;
 
 std::optional<QueueField> QueueFieldAt(uint32_t offset) {
   switch (offset) {

@@ -11,12 +11,12 @@
 #include <cstdint>
 #include <mutex>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "sim/virtio_device_model.h"
 
 namespace sim {
 
-class MmioRegisters : public driver::RegisterIo {
+class MmioRegisters : public base::RegisterIo {
  public:
   static constexpr uint32_t kMagic = 0x74726976;  // "virt"
   static constexpr uint32_t kVersion = 2;
@@ -24,14 +24,14 @@ class MmioRegisters : public driver::RegisterIo {
 
   explicit MmioRegisters(VirtioDeviceModel& model);
 
-  uint32_t Read(driver::RegisterSpace space, uint32_t offset,
+  uint32_t Read(base::RegisterSpace space, uint32_t offset,
                 unsigned width) override;
-  void Write(driver::RegisterSpace space, uint32_t offset, unsigned width,
+  void Write(base::RegisterSpace space, uint32_t offset, unsigned width,
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
  private:
-  void Invalid(const char* what, driver::RegisterSpace space, uint32_t offset,
+  void Invalid(const char* what, base::RegisterSpace space, uint32_t offset,
                unsigned width);
 
   VirtioDeviceModel& model_;

@@ -10,7 +10,7 @@
 namespace sim {
 namespace {
 
-using driver::RegisterSpace;
+using base::RegisterSpace;
 
 constexpr uint8_t kCommonCap = 0x40;
 constexpr uint8_t kNotifyCap = 0x50;
@@ -155,7 +155,7 @@ void PciRegisters::Invalid(const char* what, RegisterSpace space,
 uint32_t PciRegisters::Read(RegisterSpace space, uint32_t offset,
                             unsigned width) {
   if (space == RegisterSpace::kPciConfig) return ReadConfigSpace(offset, width);
-  if (space == driver::PciBar(kBar)) return ReadBar(offset, width);
+  if (space == base::PciBar(kBar)) return ReadBar(offset, width);
   Invalid("read of a space this function does not have", space, offset, width);
   return 0;
 }
@@ -164,7 +164,7 @@ void PciRegisters::Write(RegisterSpace space, uint32_t offset, unsigned width,
                          uint32_t value) {
   if (space == RegisterSpace::kPciConfig)
     return WriteConfigSpace(offset, width, value);
-  if (space == driver::PciBar(kBar)) return WriteBar(offset, width, value);
+  if (space == base::PciBar(kBar)) return WriteBar(offset, width, value);
   Invalid("write to a space this function does not have", space, offset, width);
 }
 
@@ -221,7 +221,7 @@ void PciRegisters::WriteConfigSpace(uint32_t offset, unsigned width,
 }
 
 uint32_t PciRegisters::ReadBar(uint32_t offset, unsigned width) {
-  const RegisterSpace space = driver::PciBar(kBar);
+  const RegisterSpace space = base::PciBar(kBar);
   if ((width != 1 && width != 2 && width != 4) || offset % width != 0) {
     Invalid("misaligned or bad-width BAR read", space, offset, width);
     return 0;
@@ -238,7 +238,7 @@ uint32_t PciRegisters::ReadBar(uint32_t offset, unsigned width) {
 }
 
 void PciRegisters::WriteBar(uint32_t offset, unsigned width, uint32_t value) {
-  const RegisterSpace space = driver::PciBar(kBar);
+  const RegisterSpace space = base::PciBar(kBar);
   if ((width != 1 && width != 2 && width != 4) || offset % width != 0) {
     Invalid("misaligned or bad-width BAR write", space, offset, width);
     return;
@@ -267,7 +267,7 @@ uint32_t PciRegisters::ReadCommon(uint32_t offset, unsigned width) {
   const CommonField* field = FindCommonField(offset);
   if (field == nullptr || field->width != width) {
     Invalid("common configuration read not of a whole field",
-            driver::PciBar(kBar), kCommonOffset + offset, width);
+            base::PciBar(kBar), kCommonOffset + offset, width);
     return 0;
   }
   uint32_t device_feature_select;
@@ -313,7 +313,7 @@ void PciRegisters::WriteCommon(uint32_t offset, unsigned width,
   const CommonField* field = FindCommonField(offset);
   if (field == nullptr || field->width != width || !field->writable) {
     Invalid("common configuration write not to a whole writable field",
-            driver::PciBar(kBar), kCommonOffset + offset, width);
+            base::PciBar(kBar), kCommonOffset + offset, width);
     return;
   }
   uint32_t driver_feature_select;

@@ -22,12 +22,12 @@
 #include <cstdint>
 #include <mutex>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "sim/virtio_device_model.h"
 
 namespace sim {
 
-class PciRegisters : public driver::RegisterIo {
+class PciRegisters : public base::RegisterIo {
  public:
   static constexpr uint16_t kVendorId = 0x1AF4;
   static constexpr uint16_t kDeviceIdBase = 0x1040;
@@ -45,9 +45,9 @@ class PciRegisters : public driver::RegisterIo {
 
   explicit PciRegisters(VirtioDeviceModel& model);
 
-  uint32_t Read(driver::RegisterSpace space, uint32_t offset,
+  uint32_t Read(base::RegisterSpace space, uint32_t offset,
                 unsigned width) override;
-  void Write(driver::RegisterSpace space, uint32_t offset, unsigned width,
+  void Write(base::RegisterSpace space, uint32_t offset, unsigned width,
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
@@ -58,7 +58,7 @@ class PciRegisters : public driver::RegisterIo {
   void WriteBar(uint32_t offset, unsigned width, uint32_t value);
   uint32_t ReadCommon(uint32_t offset, unsigned width);
   void WriteCommon(uint32_t offset, unsigned width, uint32_t value);
-  void Invalid(const char* what, driver::RegisterSpace space, uint32_t offset,
+  void Invalid(const char* what, base::RegisterSpace space, uint32_t offset,
                unsigned width);
 
   VirtioDeviceModel& model_;

@@ -28,12 +28,12 @@ SimDevice::SimDevice(const GuestMemory& memory,
 // The registers refer to the model: drop them first.
 SimDevice::~SimDevice() { registers_.reset(); }
 
-uint32_t SimDevice::Read(driver::RegisterSpace space, uint32_t offset,
+uint32_t SimDevice::Read(base::RegisterSpace space, uint32_t offset,
                          unsigned width) {
   return registers_->Read(space, offset, width);
 }
 
-void SimDevice::Write(driver::RegisterSpace space, uint32_t offset,
+void SimDevice::Write(base::RegisterSpace space, uint32_t offset,
                       unsigned width, uint32_t value) {
   registers_->Write(space, offset, width, value);
 }

@@ -15,7 +15,7 @@
 #include <functional>
 #include <memory>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "sim/device_backend.h"
 #include "sim/guest_memory.h"
 #include "sim/violation.h"
@@ -34,15 +34,15 @@ struct DeviceOptions {
   std::function<void(const ViolationRecord&)> on_violation;
 };
 
-class SimDevice : public driver::RegisterIo {
+class SimDevice : public base::RegisterIo {
  public:
   SimDevice(const GuestMemory& memory, std::unique_ptr<DeviceBackend> backend,
             const DeviceOptions& options);
   ~SimDevice() override;
 
-  uint32_t Read(driver::RegisterSpace space, uint32_t offset,
+  uint32_t Read(base::RegisterSpace space, uint32_t offset,
                 unsigned width) override;
-  void Write(driver::RegisterSpace space, uint32_t offset, unsigned width,
+  void Write(base::RegisterSpace space, uint32_t offset, unsigned width,
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
@@ -56,7 +56,7 @@ class SimDevice : public driver::RegisterIo {
  private:
   const Transport transport_;
   std::unique_ptr<VirtioDeviceModel> model_;
-  std::unique_ptr<driver::RegisterIo> registers_;
+  std::unique_ptr<base::RegisterIo> registers_;
 };
 
 std::unique_ptr<SimDevice> MakeDevice(const GuestMemory& memory,

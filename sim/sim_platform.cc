@@ -9,7 +9,7 @@
 namespace sim {
 namespace {
 
-class MutexLock : public driver::Lock {
+class MutexLock : public base::Lock {
  public:
   void Acquire() override { mutex_.lock(); }
   void Release() override { mutex_.unlock(); }
@@ -18,15 +18,15 @@ class MutexLock : public driver::Lock {
   std::mutex mutex_;
 };
 
-const char* LevelName(driver::LogLevel level) {
+const char* LevelName(base::LogLevel level) {
   switch (level) {
-    case driver::LogLevel::kDebug:
+    case base::LogLevel::kDebug:
       return "debug";
-    case driver::LogLevel::kInfo:
+    case base::LogLevel::kInfo:
       return "info";
-    case driver::LogLevel::kWarning:
+    case base::LogLevel::kWarning:
       return "warning";
-    case driver::LogLevel::kError:
+    case base::LogLevel::kError:
       return "error";
   }
   return "log";
@@ -37,14 +37,14 @@ const char* LevelName(driver::LogLevel level) {
 SimPlatform::SimPlatform(const GuestMemory& memory, LogSink sink)
     : memory_(memory), allocator_(memory), sink_(std::move(sink)) {}
 
-driver::Result<driver::DmaRegion> SimPlatform::AllocateDma(size_t size,
-                                                           size_t alignment) {
+base::Result<base::DmaRegion> SimPlatform::AllocateDma(size_t size,
+                                                       size_t alignment) {
   std::optional<uint64_t> bus = allocator_.Allocate(size, alignment);
-  if (!bus.has_value()) return driver::Error{ENOMEM};
-  return driver::DmaRegion{memory_.HostPointer(*bus, size), *bus, size};
+  if (!bus.has_value()) return base::Error{ENOMEM};
+  return base::DmaRegion{memory_.HostPointer(*bus, size), *bus, size};
 }
 
-void SimPlatform::FreeDma(const driver::DmaRegion& region) {
+void SimPlatform::FreeDma(const base::DmaRegion& region) {
   allocator_.Free(region.bus);
 }
 
@@ -62,7 +62,7 @@ uint64_t SimPlatform::MonotonicNanos() {
          static_cast<uint64_t>(now.tv_nsec);
 }
 
-void SimPlatform::Log(driver::LogLevel level, const char* message) {
+void SimPlatform::Log(base::LogLevel level, const char* message) {
   if (sink_) {
     sink_(level, message);
   } else {
@@ -70,7 +70,7 @@ void SimPlatform::Log(driver::LogLevel level, const char* message) {
   }
 }
 
-std::unique_ptr<driver::Lock> SimPlatform::CreateLock() {
+std::unique_ptr<base::Lock> SimPlatform::CreateLock() {
   return std::make_unique<MutexLock>();
 }
 

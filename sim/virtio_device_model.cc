@@ -506,7 +506,7 @@ void VirtioDeviceModel::AcknowledgeIsr(uint8_t bits) {
 }
 
 void VirtioDeviceModel::SetInterruptHandler(
-    driver::RegisterIo::InterruptHandler handler, void* context) {
+    base::RegisterIo::InterruptHandler handler, void* context) {
   std::lock_guard<std::recursive_mutex> lock(handler_mutex_);
   handler_ = handler;
   handler_context_ = context;

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "sim/device_backend.h"
 #include "sim/device_queue.h"
 #include "sim/guest_memory.h"
@@ -125,7 +125,7 @@ class VirtioDeviceModel : public ChainCompleter {
   // MMIO InterruptStatus / InterruptACK.
   uint8_t ReadIsr() const;
   void AcknowledgeIsr(uint8_t bits);
-  void SetInterruptHandler(driver::RegisterIo::InterruptHandler handler,
+  void SetInterruptHandler(base::RegisterIo::InterruptHandler handler,
                            void* context);
 
   // --- Device configuration space
@@ -219,7 +219,7 @@ class VirtioDeviceModel : public ChainCompleter {
   // it waits for a running call. Recursive: the handler may notify, which may
   // interrupt again.
   std::recursive_mutex handler_mutex_;
-  driver::RegisterIo::InterruptHandler handler_ = nullptr;
+  base::RegisterIo::InterruptHandler handler_ = nullptr;
   void* handler_context_ = nullptr;
 
   // kThread: queues notified and not yet processed by the device thread.

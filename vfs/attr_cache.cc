@@ -16,24 +16,24 @@ uint64_t ValidUntil(uint64_t now, uint64_t seconds, uint32_t nanoseconds) {
   return until;
 }
 
-AttrCache::AttrCache(driver::Platform& platform)
+AttrCache::AttrCache(base::Platform& platform)
     : platform_(platform), lock_(platform.CreateLock()) {}
 
 bool AttrCache::Get(Stat* out) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (!StillValid(valid_until_, platform_.MonotonicNanos())) return false;
   *out = attributes_;
   return true;
 }
 
 void AttrCache::Set(const Stat& attributes, uint64_t valid_until) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   attributes_ = attributes;
   valid_until_ = valid_until;
 }
 
 void AttrCache::Invalidate() {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   valid_until_ = 0;
 }
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "vfs/stat.h"
 
 namespace vfs {
@@ -25,7 +25,7 @@ inline bool StillValid(uint64_t valid_until, uint64_t now) {
 // A node's cached attributes and how long they hold (thread-safe).
 class AttrCache {
  public:
-  explicit AttrCache(driver::Platform& platform);
+  explicit AttrCache(base::Platform& platform);
 
   // The cached attributes when they are still valid; false when the caller must
   // ask.
@@ -35,8 +35,8 @@ class AttrCache {
   void Invalidate();
 
  private:
-  driver::Platform& platform_;
-  std::unique_ptr<driver::Lock> lock_;
+  base::Platform& platform_;
+  std::unique_ptr<base::Lock> lock_;
   Stat attributes_;
   uint64_t valid_until_ = 0;
 };

@@ -8,7 +8,7 @@ namespace vfs {
 // release may call into a filesystem (FUSE RELEASE), which may block on a
 // device.
 
-FdTable::FdTable(driver::Platform& platform) : lock_(platform.CreateLock()) {}
+FdTable::FdTable(base::Platform& platform) : lock_(platform.CreateLock()) {}
 
 FdTable::~FdTable() { CloseAll(); }
 
@@ -20,7 +20,7 @@ int FdTable::LowestFree() const {
 }
 
 Result<int> FdTable::Install(RefPtr<OpenFile> file, bool close_on_exec) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   int fd = LowestFree();
   if (fd < 0) return Error{EMFILE};
   if (static_cast<size_t>(fd) == slots_.size()) slots_.emplace_back();
@@ -29,7 +29,7 @@ Result<int> FdTable::Install(RefPtr<OpenFile> file, bool close_on_exec) {
 }
 
 Result<RefPtr<OpenFile>> FdTable::Get(int fd) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (fd < 0 || static_cast<size_t>(fd) >= slots_.size() || !slots_[fd].file) {
     return Error{EBADF};
   }
@@ -38,7 +38,7 @@ Result<RefPtr<OpenFile>> FdTable::Get(int fd) {
 
 Result<void> FdTable::Close(int fd) {
   RefPtr<OpenFile> closed;
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (fd < 0 || static_cast<size_t>(fd) >= slots_.size() || !slots_[fd].file) {
     return Error{EBADF};
   }
@@ -53,7 +53,7 @@ Result<int> FdTable::Dup(int fd) {
 
 Result<int> FdTable::Dup2(int old_fd, int new_fd) {
   RefPtr<OpenFile> replaced;
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (old_fd < 0 || static_cast<size_t>(old_fd) >= slots_.size() ||
       !slots_[old_fd].file) {
     return Error{EBADF};
@@ -68,7 +68,7 @@ Result<int> FdTable::Dup2(int old_fd, int new_fd) {
 
 void FdTable::CloseAll() {
   std::vector<Slot> closed;
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   closed.swap(slots_);
 }
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "vfs/open_file.h"
 #include "vfs/ref_counted.h"
 
@@ -17,7 +17,7 @@ class FdTable {
   // RLIMIT_NOFILE's usual soft limit: descriptors are 0 .. kMaxFds - 1.
   static constexpr int kMaxFds = 1024;
 
-  explicit FdTable(driver::Platform& platform);
+  explicit FdTable(base::Platform& platform);
   ~FdTable();
 
   // The lowest free descriptor, now naming `file`. EMFILE when none is free.
@@ -42,7 +42,7 @@ class FdTable {
   // With the lock held: the lowest free slot index, or -1.
   int LowestFree() const;
 
-  std::unique_ptr<driver::Lock> lock_;
+  std::unique_ptr<base::Lock> lock_;
   std::vector<Slot> slots_;
 };
 

@@ -30,7 +30,7 @@ size_t BucketCountFor(size_t capacity) {
 
 }  // namespace
 
-EntryCache::EntryCache(driver::Platform& platform, size_t capacity)
+EntryCache::EntryCache(base::Platform& platform, size_t capacity)
     : lock_(platform.CreateLock()),
       capacity_(capacity > 0 ? capacity : 1),
       buckets_(BucketCountFor(capacity_), nullptr) {}
@@ -100,7 +100,7 @@ void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
 
 EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
                                     uint64_t now) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   if (!entry || now >= entry->valid_until) return {};
   MoveToFront(entry);
@@ -109,7 +109,7 @@ EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
 }
 
 RefPtr<Node> EntryCache::Peek(const Children& dir, std::string_view name) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   return entry ? entry->child : nullptr;
 }
@@ -137,14 +137,14 @@ void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
 void EntryCache::Insert(Children& dir, std::string_view name,
                         RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
                         DroppedNodes& dropped) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (Entry* old = Find(&dir, name)) Erase(old, dropped);
   Add(dir, name, std::move(child), now, valid_ns, dropped);
 }
 
 Node* EntryCache::Remove(Children& dir, std::string_view name,
                          DroppedNodes& dropped) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   if (!entry) return nullptr;
   Node* child = entry->child.get();
@@ -155,7 +155,7 @@ Node* EntryCache::Remove(Children& dir, std::string_view name,
 Node* EntryCache::RemoveAsAbsent(Children& dir, std::string_view name,
                                  const Node* removed, uint64_t now,
                                  DroppedNodes& dropped) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   if (!entry) return nullptr;
   Node* child = entry->child.get();
@@ -168,17 +168,17 @@ Node* EntryCache::RemoveAsAbsent(Children& dir, std::string_view name,
 }
 
 void EntryCache::RemoveChildren(Children& dir, DroppedNodes& dropped) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   while (dir.head_) Erase(dir.head_, dropped);
 }
 
 void EntryCache::Clear(DroppedNodes& dropped) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   while (lru_head_) Erase(lru_head_, dropped);
 }
 
 size_t EntryCache::size() const {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   return size_;
 }
 

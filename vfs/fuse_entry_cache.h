@@ -33,7 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "vfs/kstring.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
@@ -62,7 +62,7 @@ class EntryCache {
     Entry* head_ = nullptr;
   };
 
-  EntryCache(driver::Platform& platform, size_t capacity);
+  EntryCache(base::Platform& platform, size_t capacity);
   ~EntryCache();  // Expects no entries left (Clear first).
   EntryCache(const EntryCache&) = delete;
   EntryCache& operator=(const EntryCache&) = delete;
@@ -131,7 +131,7 @@ class EntryCache {
   void Add(Children& dir, std::string_view name, RefPtr<Node> child,
            uint64_t now, uint64_t valid_ns, DroppedNodes& dropped);
 
-  std::unique_ptr<driver::Lock> lock_;
+  std::unique_ptr<base::Lock> lock_;
   const size_t capacity_;
   std::vector<Entry*> buckets_;  // A power of two, at least twice capacity_.
   Entry* lru_head_ = nullptr;    // Most recently used.

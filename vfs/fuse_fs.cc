@@ -13,11 +13,11 @@ using fusefs::FuseNode;
 RefPtr<FuseNode> MakeNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
                           uint64_t session) {
   switch (type) {
-    case kTypeDirectory:
+    case base::kTypeDirectory:
       return MakeRef<fusefs::Directory>(std::move(fs), nodeid, session);
-    case kTypeRegular:
+    case base::kTypeRegular:
       return MakeRef<fusefs::File>(std::move(fs), nodeid, session);
-    case kTypeSymlink:
+    case base::kTypeSymlink:
       return MakeRef<fusefs::Symlink>(std::move(fs), nodeid, session);
     default:  // Devices, FIFOs, sockets: attributes only.
       return MakeRef<FuseNode>(std::move(fs), nodeid, type, session);
@@ -31,7 +31,7 @@ size_t BucketOf(uint64_t nodeid, size_t buckets) {
 
 }  // namespace
 
-FuseFs::FuseFs(driver::Platform& platform, driver::FuseClient& client,
+FuseFs::FuseFs(base::Platform& platform, driver::FuseClient& client,
                const FuseFsOptions& options)
     : platform_(platform),
       client_(&client),
@@ -41,7 +41,7 @@ FuseFs::FuseFs(driver::Platform& platform, driver::FuseClient& client,
 
 FuseFs::~FuseFs() = default;
 
-RefPtr<FuseFs> FuseFs::Create(driver::Platform& platform,
+RefPtr<FuseFs> FuseFs::Create(base::Platform& platform,
                               driver::FuseClient& client,
                               const FuseFsOptions& options) {
   return RefPtr<FuseFs>(new FuseFs(platform, client, options));
@@ -101,32 +101,32 @@ void FuseFs::RemoveLocked(FuseNode* node) {
 }
 
 size_t FuseFs::live_nodes() const {
-  driver::LockGuard guard(*table_lock_);
+  base::LockGuard guard(*table_lock_);
   return nodes_;
 }
 
 // ---- Nodes come and go. ----
 
 RefPtr<Node> FuseFs::Root() {
-  driver::LockGuard guard(*table_lock_);
+  base::LockGuard guard(*table_lock_);
   FuseNode* found = FindLocked(FUSE_ROOT_ID);
   if (found && found->TryAddRef()) {
     return RefPtr<Node>(RefPtr<FuseNode>::Adopt(found));
   }
   // A root on its way out (its last reference just went) is replaced.
   if (found) RemoveLocked(found);
-  RefPtr<FuseNode> root =
-      MakeNode(RefPtr<FuseFs>(this), FUSE_ROOT_ID, kTypeDirectory, kAnySession);
+  RefPtr<FuseNode> root = MakeNode(RefPtr<FuseFs>(this), FUSE_ROOT_ID,
+                                   base::kTypeDirectory, kAnySession);
   InsertLocked(root.get());
   return RefPtr<Node>(std::move(root));
 }
 
 RefPtr<FuseNode> FuseFs::Instantiate(const driver::Entry& entry,
                                      uint64_t session, uint64_t attr_version) {
-  const uint32_t type = entry.attr.mode & kTypeMask;
+  const uint32_t type = entry.attr.mode & base::kTypeMask;
   RefPtr<FuseNode> node;
   {
-    driver::LockGuard guard(*table_lock_);
+    base::LockGuard guard(*table_lock_);
     FuseNode* found = FindLocked(entry.nodeid);
     // A node whose type differs is another file that reused the id (as Linux's
     // fuse_iget, the old node is left to its holders); one whose last
@@ -148,7 +148,7 @@ RefPtr<FuseNode> FuseFs::Instantiate(const driver::Entry& entry,
 void FuseFs::Retire(FuseNode* node) {
   RefPtr<FuseFs> self(this);  // The node's reference goes with it.
   {
-    driver::LockGuard guard(*table_lock_);
+    base::LockGuard guard(*table_lock_);
     RemoveLocked(node);
     ++retiring_;
     if (node->nlookup_ > 0 && node->nodeid() != FUSE_ROOT_ID &&
@@ -162,7 +162,7 @@ void FuseFs::Retire(FuseNode* node) {
   delete node;
   std::vector<fuse_forget_one> forgets;
   {
-    driver::LockGuard guard(*table_lock_);
+    base::LockGuard guard(*table_lock_);
     if (--retiring_ == 0) forgets.swap(pending_forgets_);
   }
   if (!forgets.empty()) SendForgets(forgets);
@@ -181,7 +181,7 @@ void FuseFs::SendForgets(const std::vector<fuse_forget_one>& forgets) {
 
 void FuseFs::Disconnect() {
   {
-    driver::LockGuard guard(*table_lock_);
+    base::LockGuard guard(*table_lock_);
     session_.fetch_add(1, std::memory_order_acq_rel);
     client_.store(nullptr, std::memory_order_release);
     // Only the root outlives its session: node ids of the next one may name

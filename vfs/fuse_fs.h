@@ -37,9 +37,9 @@
 #include <memory>
 #include <vector>
 
+#include "base/platform.h"
+#include "base/result.h"
 #include "driver/fuse_client.h"
-#include "driver/platform.h"
-#include "driver/result.h"
 #include "vfs/fuse_entry_cache.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
@@ -63,7 +63,7 @@ class FuseFs : public RefCounted {
   static constexpr uint64_t kAnySession = ~uint64_t{0};
 
   // A filesystem on the session `client` serves (Init done).
-  static RefPtr<FuseFs> Create(driver::Platform& platform,
+  static RefPtr<FuseFs> Create(base::Platform& platform,
                                driver::FuseClient& client,
                                const FuseFsOptions& options = {});
 
@@ -81,7 +81,7 @@ class FuseFs : public RefCounted {
   size_t cached_entries() const { return entries_.size(); }
 
   // ---- For the nodes and open files (vfs/fuse_fs_*.cc). ----
-  driver::Platform& platform() const { return platform_; }
+  base::Platform& platform() const { return platform_; }
   EntryCache& entries() { return entries_; }
   uint64_t session() const { return session_.load(std::memory_order_acquire); }
   // The client to reach the device for something of `session`: ESTALE when
@@ -122,7 +122,7 @@ class FuseFs : public RefCounted {
   ~FuseFs() override;
 
  private:
-  FuseFs(driver::Platform& platform, driver::FuseClient& client,
+  FuseFs(base::Platform& platform, driver::FuseClient& client,
          const FuseFsOptions& options);
 
   // Node table (table_lock_ held).
@@ -132,7 +132,7 @@ class FuseFs : public RefCounted {
   void GrowLocked();
   void SendForgets(const std::vector<fuse_forget_one>& forgets);
 
-  driver::Platform& platform_;
+  base::Platform& platform_;
   std::atomic<driver::FuseClient*> client_;
   std::atomic<uint64_t> session_{1};
   EntryCache entries_;
@@ -141,7 +141,7 @@ class FuseFs : public RefCounted {
   std::atomic<bool> no_flush_{false};
 
   // Guards the node table, each node's lookup count and the forget queue.
-  std::unique_ptr<driver::Lock> table_lock_;
+  std::unique_ptr<base::Lock> table_lock_;
   std::vector<fusefs::FuseNode*> buckets_;  // Chained through the nodes.
   size_t nodes_ = 0;
   // Forgets of nodes retired while a retirement is in progress (a directory's

@@ -201,16 +201,17 @@ Result<RefPtr<OpenFile>> Directory::Create(std::string_view name, uint32_t mode,
   driver::FuseClient* client = TRY(Client());
   const uint64_t session = fs().session();
   const uint64_t attr_version = fs().AttrVersion();
-  const uint32_t open_flags = static_cast<uint32_t>(flags | kOpenExclusive);
+  const uint32_t open_flags =
+      static_cast<uint32_t>(flags | base::kOpenExclusive);
   Result<driver::CreatedFile> created =
       client->Create(nodeid(), name, open_flags, mode);
   if (!created.ok() && created.error() == ENOSYS) {
     // No CREATE: MKNOD then OPEN, as Linux falls back.
     driver::Entry entry =
-        TRY(client->Mknod(nodeid(), name, kTypeRegular | mode, 0));
+        TRY(client->Mknod(nodeid(), name, base::kTypeRegular | mode, 0));
     InvalidateAttr();
     RefPtr<FuseNode> node = Adopt(name, entry, session, attr_version);
-    return node->Open(flags & ~kOpenTruncate);
+    return node->Open(flags & ~base::kOpenTruncate);
   }
   if (!created.ok()) return Error{created.error()};
   InvalidateAttr();  // Our mtime changed.

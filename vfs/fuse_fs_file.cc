@@ -58,7 +58,7 @@ class OpenRegularFile final : public OpenFile {
     std::span<const uint8_t> bytes(
         reinterpret_cast<const uint8_t*>(data.data()), data.size());
     if (!append) return WriteAndAdvance(*client, bytes, offset);
-    driver::LockGuard guard(file_->append_lock());
+    base::LockGuard guard(file_->append_lock());
     Stat st = TRY(file_->FreshAttr(fh_));
     *offset = static_cast<uint64_t>(st.st_size);
     return WriteAndAdvance(*client, bytes, offset);
@@ -102,7 +102,7 @@ class OpenRegularFile final : public OpenFile {
 }  // namespace
 
 File::File(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
-    : FuseNode(std::move(fs), nodeid, kTypeRegular, session),
+    : FuseNode(std::move(fs), nodeid, base::kTypeRegular, session),
       append_lock_(this->fs().platform().CreateLock()) {}
 
 RefPtr<OpenFile> File::MakeOpenFile(RefPtr<File> file, int flags,
@@ -117,7 +117,7 @@ Result<RefPtr<OpenFile>> File::Open(int flags) {
   const uint64_t session = fs().session();
   driver::OpenHandle handle =
       TRY(client->Open(nodeid(), static_cast<uint32_t>(flags)));
-  if (flags & kOpenTruncate) InvalidateAttr();
+  if (flags & base::kOpenTruncate) InvalidateAttr();
   return MakeOpenFile(RefPtr<File>(this), flags, handle, session);
 }
 

@@ -9,7 +9,6 @@
 namespace vfs::fusefs {
 namespace {
 
-constexpr size_t kPathMax = 4096;
 constexpr int64_t kDefaultBlockSize = 4096;
 
 driver::FuseTime ToFuseTime(const Timespec& t) {
@@ -19,7 +18,7 @@ driver::FuseTime ToFuseTime(const Timespec& t) {
 driver::SetAttrRequest ToSetAttr(const AttrChange& change) {
   driver::SetAttrRequest request;
   if (change.valid & AttrChange::kMode) {
-    request.mode = change.mode & kPermissionMask;
+    request.mode = change.mode & base::kPermissionMask;
   }
   if (change.valid & AttrChange::kUid) request.uid = change.uid;
   if (change.valid & AttrChange::kGid) request.gid = change.gid;
@@ -74,7 +73,7 @@ FuseNode::FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
 
 bool FuseNode::CachedAttr(Stat* out) {
   const uint64_t now = fs_->platform().MonotonicNanos();
-  driver::LockGuard guard(*attr_lock_);
+  base::LockGuard guard(*attr_lock_);
   if (now >= attr_valid_until_ || attr_version_ < fs_->all_invalid_before()) {
     return false;
   }
@@ -86,7 +85,7 @@ void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
                          uint64_t version) {
   if (valid_ns == 0) return;  // Ask every time.
   const uint64_t now = fs_->platform().MonotonicNanos();
-  driver::LockGuard guard(*attr_lock_);
+  base::LockGuard guard(*attr_lock_);
   // A change recorded after the request was sent: its reply may predate it.
   if (version < changed_version_) return;
   attr_ = ToStat(attr);
@@ -96,7 +95,7 @@ void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
 
 void FuseNode::InvalidateAttr() {
   const uint64_t version = fs_->NextAttrVersion();
-  driver::LockGuard guard(*attr_lock_);
+  base::LockGuard guard(*attr_lock_);
   changed_version_ = version;
   attr_valid_until_ = 0;
 }
@@ -113,7 +112,7 @@ Result<Stat> FuseNode::FreshAttr(std::optional<uint64_t> fh) {
   driver::Attributes attributes = TRY(client->GetAttr(nodeid_, fh));
   // A node's type never changes; another one means the id was reused behind
   // our back (Linux marks such an inode bad).
-  if ((attributes.attr.mode & kTypeMask) != type()) return Error{EIO};
+  if ((attributes.attr.mode & base::kTypeMask) != type()) return Error{EIO};
   CacheAttr(attributes.attr, attributes.valid_ns, version);
   return ToStat(attributes.attr);
 }
@@ -127,7 +126,7 @@ Result<Stat> FuseNode::ChangeAttr(const AttrChange& change,
   InvalidateAttr();
   const uint64_t version = fs_->AttrVersion();
   driver::Attributes attributes = TRY(client->SetAttr(nodeid_, request));
-  if ((attributes.attr.mode & kTypeMask) != type()) return Error{EIO};
+  if ((attributes.attr.mode & base::kTypeMask) != type()) return Error{EIO};
   CacheAttr(attributes.attr, attributes.valid_ns, version);
   return ToStat(attributes.attr);
 }
@@ -150,9 +149,9 @@ Result<StatFs> FuseNode::GetFsStat() {
 
 Result<KString> Symlink::ReadLink() {
   driver::FuseClient* client = TRY(Client());
-  std::unique_ptr<char[]> buffer(new char[kPathMax]);
-  size_t length =
-      TRY(client->ReadLink(nodeid(), std::span<char>(buffer.get(), kPathMax)));
+  std::unique_ptr<char[]> buffer(new char[base::kPathMax]);
+  size_t length = TRY(client->ReadLink(
+      nodeid(), std::span<char>(buffer.get(), base::kPathMax)));
   return KString(std::string_view(buffer.get(), length));
 }
 

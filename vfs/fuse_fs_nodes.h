@@ -75,7 +75,7 @@ class FuseNode : public Node {
   uint64_t nlookup_ = 0;
   FuseNode* table_next_ = nullptr;
 
-  std::unique_ptr<driver::Lock> attr_lock_;
+  std::unique_ptr<base::Lock> attr_lock_;
   Stat attr_;
   uint64_t attr_valid_until_ = 0;
   uint64_t attr_version_ = 0;     // Of the request that returned attr_.
@@ -85,7 +85,7 @@ class FuseNode : public Node {
 class Symlink final : public FuseNode {
  public:
   Symlink(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
-      : FuseNode(std::move(fs), nodeid, kTypeSymlink, session) {}
+      : FuseNode(std::move(fs), nodeid, base::kTypeSymlink, session) {}
 
   Result<KString> ReadLink() override;
 };
@@ -102,16 +102,16 @@ class File final : public FuseNode {
                                        uint64_t session);
 
   // Held across an O_APPEND write: the size asked for and the write at it.
-  driver::Lock& append_lock() { return *append_lock_; }
+  base::Lock& append_lock() { return *append_lock_; }
 
  private:
-  std::unique_ptr<driver::Lock> append_lock_;
+  std::unique_ptr<base::Lock> append_lock_;
 };
 
 class Directory final : public FuseNode {
  public:
   Directory(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
-      : FuseNode(std::move(fs), nodeid, kTypeDirectory, session) {}
+      : FuseNode(std::move(fs), nodeid, base::kTypeDirectory, session) {}
 
   Result<RefPtr<OpenFile>> Open(int flags) override;
   Result<RefPtr<Node>> Lookup(std::string_view name) override;

@@ -9,7 +9,7 @@ Kernel* current_kernel = nullptr;
 
 }  // namespace
 
-Kernel::Kernel(driver::Platform& platform, RefPtr<Node> root)
+Kernel::Kernel(base::Platform& platform, RefPtr<Node> root)
     : platform_(platform),
       mounts_(platform),
       files_(platform),
@@ -24,12 +24,12 @@ Kernel::~Kernel() { Teardown(); }
 PathWalker Kernel::Walker() { return PathWalker(mounts_, root_, cwd()); }
 
 RefPtr<Location> Kernel::cwd() {
-  driver::LockGuard guard(*cwd_lock_);
+  base::LockGuard guard(*cwd_lock_);
   return cwd_;
 }
 
 void Kernel::set_cwd(RefPtr<Location> cwd) {
-  driver::LockGuard guard(*cwd_lock_);
+  base::LockGuard guard(*cwd_lock_);
   std::swap(cwd_, cwd);
   // The old directory is released when `cwd` goes, after the lock.
 }
@@ -62,7 +62,7 @@ void Kernel::Teardown() {
   mounts_.Clear();
 }
 
-Result<void> Boot(driver::Platform& platform, const BootOptions& options) {
+Result<void> Boot(base::Platform& platform, const BootOptions& options) {
   if (current_kernel) return Error{EBUSY};
   auto* kernel = new Kernel(platform, MemFs::Create(platform, options.root_fs));
   Result<void> tmp = kernel->root()->node()->Mkdir("tmp", 01777);

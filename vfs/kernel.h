@@ -9,8 +9,8 @@
 #include <memory>
 #include <string_view>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "vfs/fd_table.h"
 #include "vfs/location.h"
 #include "vfs/memfs.h"
@@ -23,12 +23,12 @@ namespace vfs {
 class Kernel {
  public:
   // A kernel whose namespace root is `root`.
-  Kernel(driver::Platform& platform, RefPtr<Node> root);
+  Kernel(base::Platform& platform, RefPtr<Node> root);
   ~Kernel();
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
-  driver::Platform& platform() const { return platform_; }
+  base::Platform& platform() const { return platform_; }
   MountTable& mounts() { return mounts_; }
   FdTable& files() { return files_; }
 
@@ -56,11 +56,11 @@ class Kernel {
   void Teardown();
 
  private:
-  driver::Platform& platform_;
+  base::Platform& platform_;
   MountTable mounts_;
   FdTable files_;
   RefPtr<Location> root_;
-  std::unique_ptr<driver::Lock> cwd_lock_;
+  std::unique_ptr<base::Lock> cwd_lock_;
   RefPtr<Location> cwd_;
   std::atomic<uint32_t> umask_{022};
 };
@@ -73,7 +73,7 @@ struct BootOptions {
 // current directory at "/". EBUSY when already booted. Boot, Shutdown and the
 // calls of vfs/posix.h must not race with each other; calls among themselves
 // may.
-Result<void> Boot(driver::Platform& platform, const BootOptions& options = {});
+Result<void> Boot(base::Platform& platform, const BootOptions& options = {});
 // Closes everything and frees the namespace; Boot may run again afterwards.
 void Shutdown();
 // The booted kernel, or null.

@@ -6,18 +6,18 @@
 
 namespace vfs {
 
-MemFs::MemFs(driver::Platform& platform, const MemFsOptions& options)
+MemFs::MemFs(base::Platform& platform, const MemFsOptions& options)
     : platform_(platform),
       options_(options),
       tree_lock_(platform.CreateLock()) {}
 
-RefPtr<Node> MemFs::Create(driver::Platform& platform,
+RefPtr<Node> MemFs::Create(base::Platform& platform,
                            const MemFsOptions& options) {
   RefPtr<MemFs> fs(new MemFs(platform, options));
   uint64_t ino = 0;
   fs->AllocateNode(&ino);
-  return MakeRef<memfs::Directory>(fs, ino, options.root_mode & kPermissionMask,
-                                   nullptr);
+  return MakeRef<memfs::Directory>(
+      fs, ino, options.root_mode & base::kPermissionMask, nullptr);
 }
 
 bool MemFs::AllocateNode(uint64_t* ino) {
@@ -57,7 +57,7 @@ StatFs MemFs::GetFsStat() const {
   st.f_bavail = st.f_bfree;
   st.f_files = options_.max_nodes;
   st.f_ffree = nodes < options_.max_nodes ? options_.max_nodes - nodes : 0;
-  st.f_namelen = kNameMax;
+  st.f_namelen = base::kNameMax;
   return st;
 }
 
@@ -68,14 +68,14 @@ MemNode::MemNode(RefPtr<MemFs> fs, uint64_t ino, uint32_t type, uint32_t mode)
       lock_(fs->platform().CreateLock()),
       fs_(std::move(fs)),
       ino_(ino),
-      mode_(mode & kPermissionMask) {
+      mode_(mode & base::kPermissionMask) {
   atime_ = mtime_ = ctime_ = fs_->Now();
 }
 
 MemNode::~MemNode() { fs_->FreeNode(); }
 
 Result<Stat> MemNode::GetAttr() {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   Stat st;
   st.st_ino = ino_;
   st.st_mode = type() | mode_;
@@ -92,13 +92,14 @@ Result<Stat> MemNode::GetAttr() {
 
 Result<Stat> MemNode::SetAttr(const AttrChange& change) {
   {
-    driver::LockGuard guard(*lock_);
+    base::LockGuard guard(*lock_);
     Timespec now = fs_->Now();
     if (change.valid & AttrChange::kSize) {
       TRY(Resize(change.size));
       mtime_ = now;
     }
-    if (change.valid & AttrChange::kMode) mode_ = change.mode & kPermissionMask;
+    if (change.valid & AttrChange::kMode)
+      mode_ = change.mode & base::kPermissionMask;
     if (change.valid & AttrChange::kUid) uid_ = change.uid;
     if (change.valid & AttrChange::kGid) gid_ = change.gid;
     if (change.valid & AttrChange::kAtime) atime_ = change.atime;
@@ -111,13 +112,13 @@ Result<Stat> MemNode::SetAttr(const AttrChange& change) {
 }
 
 void MemNode::AddLinks(int delta) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   nlink_ = static_cast<uint32_t>(static_cast<int>(nlink_) + delta);
   ctime_ = fs_->Now();
 }
 
 void MemNode::Touch(bool contents) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   TouchLocked(contents);
 }
 
@@ -127,7 +128,7 @@ void MemNode::TouchLocked(bool contents) {
 }
 
 Symlink::Symlink(RefPtr<MemFs> fs, uint64_t ino, std::string_view target)
-    : MemNode(std::move(fs), ino, kTypeSymlink, 0777), target_(target) {
+    : MemNode(std::move(fs), ino, base::kTypeSymlink, 0777), target_(target) {
   AddLinks(1);
 }
 

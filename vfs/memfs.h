@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
 #include "vfs/stat.h"
@@ -30,16 +30,16 @@ class MemFs : public RefCounted {
       0x01021994;  // TMPFS_MAGIC, for statfs's f_type.
 
   // A new, empty filesystem; returns its root directory, ready to mount.
-  static RefPtr<Node> Create(driver::Platform& platform,
+  static RefPtr<Node> Create(base::Platform& platform,
                              const MemFsOptions& options = {});
 
-  driver::Platform& platform() const { return platform_; }
+  base::Platform& platform() const { return platform_; }
   Timespec Now() const {
     return Timespec::FromNanos(platform_.MonotonicNanos());
   }
   // Serialises every change to the tree (directory contents, parents, link
   // counts): renames need the whole tree still, and memfs changes are short.
-  driver::Lock& tree_lock() const { return *tree_lock_; }
+  base::Lock& tree_lock() const { return *tree_lock_; }
 
   // Inode and page accounting; false when the filesystem is full.
   bool AllocateNode(uint64_t* ino);
@@ -56,11 +56,11 @@ class MemFs : public RefCounted {
   }
 
  private:
-  MemFs(driver::Platform& platform, const MemFsOptions& options);
+  MemFs(base::Platform& platform, const MemFsOptions& options);
 
-  driver::Platform& platform_;
+  base::Platform& platform_;
   const MemFsOptions options_;
-  std::unique_ptr<driver::Lock> tree_lock_;
+  std::unique_ptr<base::Lock> tree_lock_;
   std::atomic<uint64_t> next_ino_{1};
   std::atomic<uint64_t> nodes_{0};
   std::atomic<uint64_t> pages_{0};

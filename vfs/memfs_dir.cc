@@ -110,7 +110,7 @@ const EntryTable::Entry* EntryTable::After(const Entry* entry) const {
 
 Directory::Directory(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode,
                      Directory* parent)
-    : MemNode(std::move(fs), ino, kTypeDirectory, mode), parent_(parent) {
+    : MemNode(std::move(fs), ino, base::kTypeDirectory, mode), parent_(parent) {
   AddLinks(2);  // Its entry in the parent (or the mount) and its own ".".
 }
 
@@ -129,7 +129,7 @@ Result<RefPtr<OpenFile>> Directory::Open(int flags) {
 }
 
 Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
   return RefPtr<Node>(entry->node);
@@ -178,18 +178,18 @@ Result<RefPtr<OpenFile>> Directory::Create(std::string_view name, uint32_t mode,
                                            int flags) {
   RefPtr<File> file;
   {
-    driver::LockGuard guard(fs().tree_lock());
+    base::LockGuard guard(fs().tree_lock());
     TRY(CheckCanAdd(name));
     uint64_t ino;
     if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
     file = MakeRef<File>(RefPtr<MemFs>(&fs()), ino, mode);
     AddEntry(name, file);
   }
-  return file->Open(flags & ~kOpenTruncate);
+  return file->Open(flags & ~base::kOpenTruncate);
 }
 
 Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   TRY(CheckCanAdd(name));
   uint64_t ino;
   if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
@@ -200,7 +200,7 @@ Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
 
 Result<void> Directory::Symlink(std::string_view name,
                                 std::string_view target) {
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   TRY(CheckCanAdd(name));
   uint64_t ino;
   if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
@@ -211,7 +211,7 @@ Result<void> Directory::Symlink(std::string_view name,
 Result<void> Directory::Link(std::string_view name, Node& target) {
   if (target.is_directory()) return Error{EPERM};
   auto& node = static_cast<MemNode&>(target);
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   TRY(CheckCanAdd(name));
   // A file already unlinked everywhere cannot come back (Linux: ENOENT).
   if (node.links() == 0) return Error{ENOENT};
@@ -222,7 +222,7 @@ Result<void> Directory::Link(std::string_view name, Node& target) {
 
 Result<void> Directory::Unlink(std::string_view name) {
   RefPtr<MemNode> keep;  // The last reference may go only after the tree lock.
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
   if (entry->node->is_directory()) return Error{EISDIR};
@@ -233,7 +233,7 @@ Result<void> Directory::Unlink(std::string_view name) {
 
 Result<void> Directory::Rmdir(std::string_view name) {
   RefPtr<MemNode> keep;
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
   if (!entry->node->is_directory()) return Error{ENOTDIR};
@@ -252,7 +252,7 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
                                std::string_view new_name) {
   auto& new_dir = static_cast<Directory&>(new_dir_node);
   RefPtr<MemNode> source, replaced;  // Released after the tree lock.
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   if (removed_ || new_dir.removed_) return Error{ENOENT};
   EntryTable::Entry* from = entries_.Find(old_name);
   if (!from) return Error{ENOENT};
@@ -295,15 +295,16 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
 }
 
 Result<void> Directory::ReadEntries(DirentWriter& out, uint64_t position) {
-  driver::LockGuard guard(fs().tree_lock());
+  base::LockGuard guard(fs().tree_lock());
   if (position == 0) {
-    if (!out.Add(ino(), 1, DirentTypeOf(kTypeDirectory), ".")) return {};
+    if (!out.Add(ino(), 1, base::DirentTypeOf(base::kTypeDirectory), "."))
+      return {};
     position = 1;
   }
   if (position == 1) {
     uint64_t parent_ino = parent_ ? parent_->ino() : ino();
-    if (!out.Add(parent_ino, kFirstEntryPosition, DirentTypeOf(kTypeDirectory),
-                 "..")) {
+    if (!out.Add(parent_ino, kFirstEntryPosition,
+                 base::DirentTypeOf(base::kTypeDirectory), "..")) {
       return {};
     }
     position = kFirstEntryPosition;
@@ -312,7 +313,7 @@ Result<void> Directory::ReadEntries(DirentWriter& out, uint64_t position) {
            entries_.FirstFrom(position - kFirstEntryPosition);
        e; e = entries_.After(e)) {
     uint64_t next = e->position + 1 + kFirstEntryPosition;
-    if (!out.Add(e->node->ino(), next, DirentTypeOf(e->node->type()),
+    if (!out.Add(e->node->ino(), next, base::DirentTypeOf(e->node->type()),
                  e->name.view())) {
       break;
     }

@@ -33,14 +33,14 @@ class OpenRegularFile final : public OpenFile {
 }  // namespace
 
 File::File(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode)
-    : MemNode(std::move(fs), ino, kTypeRegular, mode) {
+    : MemNode(std::move(fs), ino, base::kTypeRegular, mode) {
   AddLinks(1);
 }
 
 File::~File() { fs().FreePages(pages_.size()); }
 
 Result<RefPtr<OpenFile>> File::Open(int flags) {
-  if (flags & kOpenTruncate) {
+  if (flags & base::kOpenTruncate) {
     AttrChange change;
     change.valid = AttrChange::kSize;
     change.size = 0;
@@ -67,7 +67,7 @@ File::Page* File::PageForWrite(uint64_t index) {
 }
 
 Result<size_t> File::Read(std::span<std::byte> buffer, uint64_t offset) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (offset >= size_) return size_t{0};
   size_t length =
       static_cast<size_t>(std::min<uint64_t>(buffer.size(), size_ - offset));
@@ -88,7 +88,7 @@ Result<size_t> File::Read(std::span<std::byte> buffer, uint64_t offset) {
 
 Result<size_t> File::Write(std::span<const std::byte> data, uint64_t* offset,
                            bool append) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   if (append) *offset = size_;
   if (data.empty()) return size_t{0};
   if (*offset >= kMaxFileSize) return Error{EFBIG};

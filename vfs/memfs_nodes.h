@@ -55,7 +55,7 @@ class MemNode : public Node {
   // no size.
   virtual Result<void> Resize(uint64_t size) = 0;
 
-  std::unique_ptr<driver::Lock> lock_;
+  std::unique_ptr<base::Lock> lock_;
 
  private:
   RefPtr<MemFs> fs_;

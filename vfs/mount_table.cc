@@ -4,13 +4,13 @@
 
 namespace vfs {
 
-MountTable::MountTable(driver::Platform& platform)
+MountTable::MountTable(base::Platform& platform)
     : lock_(platform.CreateLock()) {}
 
 MountTable::~MountTable() { Clear(); }
 
 RefPtr<Mount> MountTable::MountRoot(RefPtr<Node> root) {
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   root_ = MakeRef<Mount>(std::move(root), nullptr, next_device_++);
   return root_;
 }
@@ -22,7 +22,7 @@ Result<RefPtr<Mount>> MountTable::Add(RefPtr<Location> where,
   if (!where->parent()) return Error{EBUSY};
   Mount* parent = where->mount().get();
   Node* covered = where->node().get();
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   auto mount =
       MakeRef<Mount>(std::move(root), std::move(where), next_device_++);
   entries_.push_back({mount, parent, covered});
@@ -32,7 +32,7 @@ Result<RefPtr<Mount>> MountTable::Add(RefPtr<Location> where,
 
 RefPtr<Mount> MountTable::MountedOn(const Mount& mount, const Node& node) {
   if (!node.has_mounts()) return nullptr;
-  driver::LockGuard guard(*lock_);
+  base::LockGuard guard(*lock_);
   // The newest mount on the pair is the one on top.
   for (size_t i = entries_.size(); i-- > 0;) {
     if (entries_[i].parent == &mount && entries_[i].mountpoint == &node) {
@@ -46,7 +46,7 @@ Result<void> MountTable::Remove(RefPtr<Mount> mount) {
   RefPtr<Mount>
       removed;  // Released after the lock, so no filesystem runs under it.
   {
-    driver::LockGuard guard(*lock_);
+    base::LockGuard guard(*lock_);
     size_t i = 0;
     while (i < entries_.size() && entries_[i].mount != mount) ++i;
     if (i == entries_.size()) return Error{EINVAL};
@@ -63,7 +63,7 @@ void MountTable::Clear() {
   std::vector<Entry> entries;
   RefPtr<Mount> root;
   {
-    driver::LockGuard guard(*lock_);
+    base::LockGuard guard(*lock_);
     entries.swap(entries_);
     root = std::move(root_);
     for (Entry& entry : entries) {

@@ -10,8 +10,8 @@
 #include <memory>
 #include <vector>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "vfs/location.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
@@ -20,7 +20,7 @@ namespace vfs {
 
 class MountTable {
  public:
-  explicit MountTable(driver::Platform& platform);
+  explicit MountTable(base::Platform& platform);
   ~MountTable();
 
   // Mounts `root` as the namespace root. Once, first.
@@ -49,7 +49,7 @@ class MountTable {
     Node* mountpoint;  // The covered node, held by mount->mountpoint().
   };
 
-  std::unique_ptr<driver::Lock> lock_;
+  std::unique_ptr<base::Lock> lock_;
   RefPtr<Mount> root_;
   std::vector<Entry> entries_;  // In mount order.
   uint64_t next_device_ = 1;

@@ -30,16 +30,16 @@
 #include <cstdint>
 #include <string_view>
 
-#include "driver/result.h"
-#include "vfs/abi.h"
+#include "base/abi.h"
+#include "base/result.h"
 #include "vfs/kstring.h"
 #include "vfs/ref_counted.h"
 #include "vfs/stat.h"
 
 namespace vfs {
 
-using driver::Error;
-using driver::Result;
+using base::Error;
+using base::Result;
 
 class OpenFile;
 
@@ -48,12 +48,12 @@ class Node : public RefCounted {
   // `type` is the file type bits of st_mode (kTypeDirectory, kTypeRegular...).
   // A node's type never changes: the VFS decides on it without asking for
   // attributes.
-  explicit Node(uint32_t type) : type_(type & kTypeMask) {}
+  explicit Node(uint32_t type) : type_(type & base::kTypeMask) {}
 
   uint32_t type() const { return type_; }
-  bool is_directory() const { return type_ == kTypeDirectory; }
-  bool is_symlink() const { return type_ == kTypeSymlink; }
-  bool is_regular() const { return type_ == kTypeRegular; }
+  bool is_directory() const { return type_ == base::kTypeDirectory; }
+  bool is_symlink() const { return type_ == base::kTypeSymlink; }
+  bool is_regular() const { return type_ == base::kTypeRegular; }
 
   // ---- Any node. ----
   // Attributes; st_dev is filled in by the VFS.

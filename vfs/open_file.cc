@@ -20,7 +20,7 @@ Span Clamp(Span span) {
 
 }  // namespace
 
-OpenFile::OpenFile(driver::Platform& platform, RefPtr<Node> node, int flags)
+OpenFile::OpenFile(base::Platform& platform, RefPtr<Node> node, int flags)
     : node_(std::move(node)),
       flags_(flags),
       position_lock_(platform.CreateLock()) {}
@@ -34,7 +34,7 @@ void OpenFile::SetLocation(RefPtr<Location> location) {
 Result<size_t> OpenFile::Read(std::span<std::byte> buffer) {
   if (!readable()) return Error{EBADF};
   if (node_->is_directory()) return Error{EISDIR};
-  driver::LockGuard guard(*position_lock_);
+  base::LockGuard guard(*position_lock_);
   size_t n = TRY(ReadAt(Clamp(buffer), position_));
   position_ += n;
   return n;
@@ -42,9 +42,10 @@ Result<size_t> OpenFile::Read(std::span<std::byte> buffer) {
 
 Result<size_t> OpenFile::Write(std::span<const std::byte> data) {
   if (!writable()) return Error{EBADF};
-  driver::LockGuard guard(*position_lock_);
+  base::LockGuard guard(*position_lock_);
   uint64_t offset = position_;
-  size_t n = TRY(WriteAt(Clamp(data), &offset, (flags_ & kOpenAppend) != 0));
+  size_t n =
+      TRY(WriteAt(Clamp(data), &offset, (flags_ & base::kOpenAppend) != 0));
   if (n > 0) position_ = offset;
   return n;
 }
@@ -63,20 +64,20 @@ Result<size_t> OpenFile::Pwrite(std::span<const std::byte> data,
   if (!writable()) return Error{EBADF};
   if (offset < 0) return Error{EINVAL};
   uint64_t at = static_cast<uint64_t>(offset);
-  return WriteAt(Clamp(data), &at, (flags_ & kOpenAppend) != 0);
+  return WriteAt(Clamp(data), &at, (flags_ & base::kOpenAppend) != 0);
 }
 
 Result<uint64_t> OpenFile::Lseek(int64_t offset, int whence) {
-  driver::LockGuard guard(*position_lock_);
+  base::LockGuard guard(*position_lock_);
   int64_t base;
   switch (whence) {
-    case kSeekSet:
+    case base::kSeekSet:
       base = 0;
       break;
-    case kSeekCur:
+    case base::kSeekCur:
       base = static_cast<int64_t>(position_);
       break;
-    case kSeekEnd:
+    case base::kSeekEnd:
       // Directory positions are cookies: there is no end to seek from.
       if (node_->is_directory()) return Error{EINVAL};
       base = TRY(GetAttr()).st_size;
@@ -99,7 +100,7 @@ Result<Stat> OpenFile::Fstat() {
 
 Result<size_t> OpenFile::Getdents64(std::span<std::byte> buffer) {
   if (!node_->is_directory()) return Error{ENOTDIR};
-  driver::LockGuard guard(*position_lock_);
+  base::LockGuard guard(*position_lock_);
   DirentWriter out(buffer);
   TRY(ReadDirectory(out, position_));
   if (out.entries() == 0) {
@@ -126,7 +127,7 @@ Result<void> OpenFile::Fsync(bool data_only) { return Sync(data_only); }
 Result<void> OpenFile::Fchmod(uint32_t mode) {
   AttrChange change;
   change.valid = AttrChange::kMode;
-  change.mode = mode & kPermissionMask;
+  change.mode = mode & base::kPermissionMask;
   TRY(SetAttr(change));
   return {};
 }
@@ -155,7 +156,7 @@ Result<void> OpenFile::Sync(bool) { return {}; }
 
 // Regular files and directories never block (POSIX: they always poll ready).
 Result<uint32_t> OpenFile::PollReady(uint32_t events) {
-  return events & (kPollIn | kPollOut);
+  return events & (base::kPollIn | base::kPollOut);
 }
 
 }  // namespace vfs

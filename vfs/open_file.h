@@ -14,8 +14,8 @@
 #include <memory>
 #include <span>
 
-#include "driver/platform.h"
-#include "driver/result.h"
+#include "base/platform.h"
+#include "base/result.h"
 #include "vfs/dirent.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
@@ -28,13 +28,17 @@ class Location;
 class OpenFile : public RefCounted {
  public:
   // `flags` as Node::Open received them.
-  OpenFile(driver::Platform& platform, RefPtr<Node> node, int flags);
+  OpenFile(base::Platform& platform, RefPtr<Node> node, int flags);
   ~OpenFile() override;
 
   Node& node() const { return *node_; }
   int flags() const { return flags_; }
-  bool readable() const { return (flags_ & kOpenAccessMode) != kOpenWriteOnly; }
-  bool writable() const { return (flags_ & kOpenAccessMode) != kOpenReadOnly; }
+  bool readable() const {
+    return (flags_ & base::kOpenAccessMode) != base::kOpenWriteOnly;
+  }
+  bool writable() const {
+    return (flags_ & base::kOpenAccessMode) != base::kOpenReadOnly;
+  }
 
   // Records where the file was opened (keeps its mount busy, gives fstat its
   // st_dev). The VFS calls it once, before the file is shared.
@@ -83,7 +87,7 @@ class OpenFile : public RefCounted {
   // Serialises read, write, lseek and getdents64 on this description: each both
   // uses and moves the offset, and POSIX wants them atomic with respect to each
   // other.
-  std::unique_ptr<driver::Lock> position_lock_;
+  std::unique_ptr<base::Lock> position_lock_;
   uint64_t position_ = 0;
 };
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "vfs/abi.h"
+#include "base/abi.h"
 
 namespace vfs {
 namespace {
@@ -19,7 +19,7 @@ Result<RefPtr<Location>> PathWalker::Step(const RefPtr<Location>& dir,
   if (!dir->node()->is_directory()) return Error{ENOTDIR};
   if (name == ".") return dir;
   if (name == "..") return dir->parent() ? dir->parent() : dir;
-  if (name.size() > kNameMax) return Error{ENAMETOOLONG};
+  if (name.size() > base::kNameMax) return Error{ENAMETOOLONG};
   RefPtr<Node> node = TRY(dir->node()->Lookup(name));
   RefPtr<Mount> mount = dir->mount();
   while (RefPtr<Mount> covering = mounts_.MountedOn(*mount, *node)) {
@@ -30,7 +30,7 @@ Result<RefPtr<Location>> PathWalker::Step(const RefPtr<Location>& dir,
 }
 
 Result<void> PathWalker::CountSymlink() {
-  if (++symlinks_followed_ > kMaxSymlinkFollows) return Error{ELOOP};
+  if (++symlinks_followed_ > base::kMaxSymlinkFollows) return Error{ELOOP};
   return {};
 }
 
@@ -90,7 +90,7 @@ Result<ParentPath> PathWalker::ResolveParentFrom(const RefPtr<Location>& start,
   } else if (name == "..") {
     result.last = ParentPath::Last::kDotDot;
   } else {
-    if (name.size() > kNameMax) return Error{ENAMETOOLONG};
+    if (name.size() > base::kNameMax) return Error{ENAMETOOLONG};
     result.name = KString(name);
   }
   return result;

@@ -15,7 +15,7 @@
 
 #include <string_view>
 
-#include "driver/result.h"
+#include "base/result.h"
 #include "vfs/kstring.h"
 #include "vfs/location.h"
 #include "vfs/mount_table.h"

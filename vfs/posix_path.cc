@@ -40,20 +40,23 @@ Result<void> CheckCreatable(PathWalker& walker, const ParentPath& parent,
 
 Result<int> Open(std::string_view path, int flags, uint32_t mode) {
   Kernel* kernel = TRY(CurrentOrError());
-  if (flags & (kOpenPath | kOpenTmpFile)) return Error{EOPNOTSUPP};
-  if ((flags & kOpenAccessMode) == kOpenAccessMode) return Error{EINVAL};
-  if ((flags & kOpenCreate) && (flags & kOpenDirectory)) return Error{EINVAL};
-  const int fs_flags =
-      flags & ~(kOpenCreate | kOpenExclusive | kOpenNoFollow | kOpenDirectory |
-                kOpenCloseOnExec | kOpenNoCtty);
+  if (flags & (base::kOpenPath | base::kOpenTmpFile)) return Error{EOPNOTSUPP};
+  if ((flags & base::kOpenAccessMode) == base::kOpenAccessMode)
+    return Error{EINVAL};
+  if ((flags & base::kOpenCreate) && (flags & base::kOpenDirectory))
+    return Error{EINVAL};
+  const int fs_flags = flags & ~(base::kOpenCreate | base::kOpenExclusive |
+                                 base::kOpenNoFollow | base::kOpenDirectory |
+                                 base::kOpenCloseOnExec | base::kOpenNoCtty);
   PathWalker walker = kernel->Walker();
   RefPtr<Location> location;
   RefPtr<OpenFile> file;
-  if (!(flags & kOpenCreate)) {
-    location = TRY(walker.Resolve(path, !(flags & kOpenNoFollow)));
+  if (!(flags & base::kOpenCreate)) {
+    location = TRY(walker.Resolve(path, !(flags & base::kOpenNoFollow)));
   } else {
     ParentPath parent = TRY(walker.ResolveParent(path));
-    const uint32_t permissions = mode & kPermissionMask & ~kernel->umask();
+    const uint32_t permissions =
+        mode & base::kPermissionMask & ~kernel->umask();
     for (;;) {
       if (parent.last != Last::kName || parent.trailing_slash)
         return Error{EISDIR};
@@ -70,7 +73,7 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
           file = std::move(created).value();
         } else {
           create_error = created.error();
-          if (create_error == EEXIST && (flags & kOpenExclusive)) {
+          if (create_error == EEXIST && (flags & base::kOpenExclusive)) {
             return Error{EEXIST};
           }
         }
@@ -87,7 +90,7 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
               dir.Create(name, permissions, fs_flags);
           if (!created.ok()) {
             // Someone else created it meanwhile: without O_EXCL, open theirs.
-            if (created.error() == EEXIST && !(flags & kOpenExclusive)) {
+            if (created.error() == EEXIST && !(flags & base::kOpenExclusive)) {
               continue;
             }
             return Error{created.error()};
@@ -102,9 +105,9 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
                                      RefPtr<Node>(&file->node()));
         break;
       }
-      if (flags & kOpenExclusive) return Error{EEXIST};
+      if (flags & base::kOpenExclusive) return Error{EEXIST};
       if (!location->node()->is_symlink()) break;
-      if (flags & kOpenNoFollow) return Error{ELOOP};
+      if (flags & base::kOpenNoFollow) return Error{ELOOP};
       // O_CREAT through a symlink creates its target if that is missing.
       TRY(walker.CountSymlink());
       KString target = TRY(location->node()->ReadLink());
@@ -115,17 +118,20 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
   if (!file) {
     Node& node = *location->node();
     if (node.is_symlink()) return Error{ELOOP};  // Only with O_NOFOLLOW.
-    if ((flags & kOpenCreate) && node.is_directory()) return Error{EISDIR};
-    if ((flags & kOpenDirectory) && !node.is_directory()) return Error{ENOTDIR};
-    if (node.is_directory() && ((flags & kOpenAccessMode) != kOpenReadOnly ||
-                                (flags & kOpenTruncate))) {
+    if ((flags & base::kOpenCreate) && node.is_directory())
+      return Error{EISDIR};
+    if ((flags & base::kOpenDirectory) && !node.is_directory())
+      return Error{ENOTDIR};
+    if (node.is_directory() &&
+        ((flags & base::kOpenAccessMode) != base::kOpenReadOnly ||
+         (flags & base::kOpenTruncate))) {
       return Error{EISDIR};
     }
     file = TRY(node.Open(fs_flags));
   }
   file->SetLocation(std::move(location));
   return kernel->files().Install(std::move(file),
-                                 (flags & kOpenCloseOnExec) != 0);
+                                 (flags & base::kOpenCloseOnExec) != 0);
 }
 
 Result<void> StatPath(const char* user_path, Stat* out, bool follow) {
@@ -306,7 +312,7 @@ Result<void> Chmod(const char* user_path, uint32_t mode) {
   RefPtr<Location> location = TRY(ResolveFollowing(user_path));
   AttrChange change;
   change.valid = AttrChange::kMode;
-  change.mode = mode & kPermissionMask;
+  change.mode = mode & base::kPermissionMask;
   TRY(location->node()->SetAttr(change));
   return {};
 }
@@ -314,12 +320,12 @@ Result<void> Chmod(const char* user_path, uint32_t mode) {
 // A single root user: everything is readable and writable; execution needs an
 // execute bit somewhere (or a directory), as for root on Linux.
 Result<void> Access(const char* user_path, int mode) {
-  if (mode & ~(kAccessRead | kAccessWrite | kAccessExecute))
+  if (mode & ~(base::kAccessRead | base::kAccessWrite | base::kAccessExecute))
     return Error{EINVAL};
   RefPtr<Location> location = TRY(ResolveFollowing(user_path));
-  if ((mode & kAccessExecute) && !location->node()->is_directory()) {
+  if ((mode & base::kAccessExecute) && !location->node()->is_directory()) {
     Stat st = TRY(location->node()->GetAttr());
-    if (!(st.st_mode & kAnyExecute)) return Error{EACCES};
+    if (!(st.st_mode & base::kAnyExecute)) return Error{EACCES};
   }
   return {};
 }

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "vfs/abi.h"
+#include "base/abi.h"
 
 namespace vfs {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "driver/result.h"
-#include "vfs/abi.h"
+#include "base/abi.h"
+#include "base/result.h"
 #include "vfs/kernel.h"
 
 namespace vfs::syscall {
@@ -26,7 +26,7 @@ inline Result<std::string_view> UserPath(const char* path) {
   if (!path) return Error{EFAULT};
   size_t length = 0;
   while (path[length] != '\0') {
-    if (++length >= kPathMax) return Error{ENAMETOOLONG};
+    if (++length >= base::kPathMax) return Error{ENAMETOOLONG};
   }
   if (length == 0) return Error{ENOENT};
   return std::string_view(path, length);

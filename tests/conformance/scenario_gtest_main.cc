@@ -68,8 +68,8 @@ class ScenarioTest : public testing::Test {
          .transport = configuration_->transport,
          .notify_mode = configuration_->notify_mode,
          .log_sink =
-             [](driver::LogLevel level, const char* message) {
-               if (level >= driver::LogLevel::kWarning) {
+             [](base::LogLevel level, const char* message) {
+               if (level >= base::LogLevel::kWarning) {
                  fprintf(stderr, "%s\n", message);
                }
              },

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "conformance/scenario.h"
-#include "driver/result.h"
 
 namespace conformance {
 namespace {
@@ -50,7 +50,7 @@ void FailingEqualityBody(Context& ctx) {
 }
 
 void FailingErrnoBody(Context& ctx) {
-  CHECK_ERRNO(driver::Result<int>(driver::Error{ENOENT}), EEXIST);
+  CHECK_ERRNO(base::Result<int>(base::Error{ENOENT}), EEXIST);
   reached_after_check = true;
 }
 
@@ -66,7 +66,7 @@ void FailingStringBody(Context& ctx) {
 void PassingBody(Context& ctx) {
   CHECK_TRUE(1 + 1 == 2);
   CHECK_EQ(std::string_view("same"), std::string_view("same"));
-  CHECK_OK(driver::Result<int>(7));
+  CHECK_OK(base::Result<int>(7));
   CHECK_OK(0);
   CHECK_ERRNO(-ENOTDIR, ENOTDIR);
   reached_after_check = true;

@@ -42,7 +42,7 @@ constexpr uint64_t kSecond = 1'000'000'000;
 // writable parts zeroed, so that the echo can be checked byte by byte.
 class ChainBuffers {
  public:
-  ChainBuffers(driver::Platform& platform, std::vector<size_t> readable,
+  ChainBuffers(base::Platform& platform, std::vector<size_t> readable,
                std::vector<size_t> writable, uint32_t seed)
       : platform_(platform) {
     size_t total = 0;
@@ -87,8 +87,8 @@ class ChainBuffers {
   }
 
  private:
-  driver::Platform& platform_;
-  driver::DmaRegion region_;
+  base::Platform& platform_;
+  base::DmaRegion region_;
   std::vector<Segment> readable_;
   std::vector<Segment> writable_;
   std::vector<std::pair<uint8_t*, size_t>> writable_views_;
@@ -113,7 +113,7 @@ class EchoEndToEndTest : public ::testing::TestWithParam<Params> {
     memory_ = sim::GuestMemory::Create(32 << 20);
     ASSERT_NE(memory_, nullptr);
     platform_ = std::make_unique<sim::SimPlatform>(
-        *memory_, [this](driver::LogLevel, const char* line) {
+        *memory_, [this](base::LogLevel, const char* line) {
           std::lock_guard<std::mutex> lock(log_mutex_);
           logs_.push_back(line);
         });
@@ -262,7 +262,7 @@ TEST_P(EchoEndToEndTest, ReadsDeviceConfigConsistently) {
   driver::Transport& transport = virtio_->transport();
   uint32_t magic = 0;
   uint16_t num_queues = 0;
-  auto read = transport.ReadConfigConsistent([&]() -> driver::Result<void> {
+  auto read = transport.ReadConfigConsistent([&]() -> base::Result<void> {
     magic = TRY(transport.ReadConfig32(sim::EchoDevice::kConfigMagicOffset));
     num_queues =
         TRY(transport.ReadConfig16(sim::EchoDevice::kConfigNumQueuesOffset));

@@ -1,4 +1,4 @@
-// A driver::Platform over ordinary host memory for unit tests that play the
+// A base::Platform over ordinary host memory for unit tests that play the
 // device themselves. Bus addresses are deliberately far from the host pointers,
 // so a driver that hands the device a pointer instead of a bus address is
 // caught: the test's device translates every bus address through BusToCpu(),
@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 
 namespace driver_test {
 
-class FakeDmaPlatform : public driver::Platform {
+class FakeDmaPlatform : public base::Platform {
  public:
   static constexpr uint64_t kBusBase = 0x7700'0000'0000;
 
@@ -28,26 +28,26 @@ class FakeDmaPlatform : public driver::Platform {
     for (auto& [bus, region] : live_) std::free(region.cpu);
   }
 
-  driver::Result<driver::DmaRegion> AllocateDma(size_t size,
-                                                size_t alignment) override {
+  base::Result<base::DmaRegion> AllocateDma(size_t size,
+                                            size_t alignment) override {
     if (fail_allocations_ > 0) {
       --fail_allocations_;
-      return driver::Error{ENOMEM};
+      return base::Error{ENOMEM};
     }
     const size_t align = alignment < 16 ? 16 : alignment;
     const size_t rounded = (size + align - 1) / align * align;
     void* cpu = std::aligned_alloc(align, rounded);
-    if (cpu == nullptr) return driver::Error{ENOMEM};
+    if (cpu == nullptr) return base::Error{ENOMEM};
     std::memset(cpu, 0, rounded);
     next_bus_ = (next_bus_ + align - 1) / align * align;
-    driver::DmaRegion region{.cpu = cpu, .bus = next_bus_, .size = size};
+    base::DmaRegion region{.cpu = cpu, .bus = next_bus_, .size = size};
     next_bus_ +=
         rounded + 4096;  // A gap, so overruns do not land in a neighbour.
     live_[region.bus] = region;
     return region;
   }
 
-  void FreeDma(const driver::DmaRegion& region) override {
+  void FreeDma(const base::DmaRegion& region) override {
     auto it = live_.find(region.bus);
     if (it == live_.end() || it->second.cpu != region.cpu) {
       bad_frees_++;
@@ -74,10 +74,10 @@ class FakeDmaPlatform : public driver::Platform {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
-  void Log(driver::LogLevel, const char* message) override {
+  void Log(base::LogLevel, const char* message) override {
     logs_.push_back(message);
   }
-  std::unique_ptr<driver::Lock> CreateLock() override {
+  std::unique_ptr<base::Lock> CreateLock() override {
     return std::make_unique<MutexLock>();
   }
   void Relax() override {}
@@ -88,7 +88,7 @@ class FakeDmaPlatform : public driver::Platform {
     auto it = live_.upper_bound(bus);
     if (it == live_.begin()) return nullptr;
     --it;
-    const driver::DmaRegion& region = it->second;
+    const base::DmaRegion& region = it->second;
     if (bus - region.bus > region.size ||
         length > region.size - (bus - region.bus)) {
       return nullptr;
@@ -108,7 +108,7 @@ class FakeDmaPlatform : public driver::Platform {
   }
 
  private:
-  class MutexLock : public driver::Lock {
+  class MutexLock : public base::Lock {
    public:
     void Acquire() override { mutex_.lock(); }
     void Release() override { mutex_.unlock(); }
@@ -117,7 +117,7 @@ class FakeDmaPlatform : public driver::Platform {
     std::mutex mutex_;
   };
 
-  std::map<uint64_t, driver::DmaRegion> live_;
+  std::map<uint64_t, base::DmaRegion> live_;
   uint64_t next_bus_ = kBusBase;
   int bad_frees_ = 0;
   int fail_allocations_ = 0;

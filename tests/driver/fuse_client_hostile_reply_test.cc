@@ -432,7 +432,7 @@ TEST_F(HostileReplyTest, BadReadDirPlusGivesBackTheLookupsBeforeTheBadRecord) {
 class HostileInitTest : public ::testing::Test {
  protected:
   // Answers INIT with `init_reply`, then a good INIT afterwards.
-  driver::Result<void> InitWith(
+  base::Result<void> InitWith(
       std::function<ScriptedReply(const SeenRequest&)> reply) {
     device_.ScriptInit(true);
     device_.SetHandler(reply);
@@ -479,7 +479,9 @@ TEST_F(HostileInitTest, AFailedReInitEndsTheOldSession) {
   ASSERT_TRUE(client_.Init().ok());
   fuse_init_out init = GoodInit();
   init.major = 8;
-  EXPECT_EQ(InitWith([init](const SeenRequest& r) { return Ok(r, init); }).error(), EPROTO);
+  EXPECT_EQ(
+      InitWith([init](const SeenRequest& r) { return Ok(r, init); }).error(),
+      EPROTO);
   EXPECT_EQ(client_.GetAttr(1).error(), ENOTCONN);
   ExpectGoodInitWorks();
 }

@@ -96,7 +96,7 @@ class PassthroughClientTest : public ::testing::Test {
   }
 
   // The node at `path`, walked one component at a time from the root.
-  driver::Result<Entry> Walk(const std::string& path) {
+  base::Result<Entry> Walk(const std::string& path) {
     Entry entry;
     entry.nodeid = FUSE_ROOT_ID;
     size_t start = 0;

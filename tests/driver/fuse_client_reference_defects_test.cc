@@ -68,7 +68,7 @@ TEST_F(ReferenceDefectTest,
 // holds two requests from two threads and answers them in reverse order.
 class TwoInFlightDevice : public ScriptedFuseDevice {
  public:
-  driver::Result<uint32_t> Exchange(
+  base::Result<uint32_t> Exchange(
       driver::FuseLane lane, std::span<const driver::ConstBuffer> request,
       std::span<const driver::MutableBuffer> reply) override {
     fuse_in_header header;
@@ -83,13 +83,13 @@ class TwoInFlightDevice : public ScriptedFuseDevice {
       // Both requests must be in flight before either is answered.
       if (!cv_.wait_for(lock, std::chrono::seconds(10),
                         [&] { return arrived_ == 2; })) {
-        return driver::Error{ETIMEDOUT};
+        return base::Error{ETIMEDOUT};
       }
       // The second to arrive is answered first.
       if (my_turn == 0) {
         if (!cv_.wait_for(lock, std::chrono::seconds(10),
                           [&] { return answered_ == 1; })) {
-          return driver::Error{ETIMEDOUT};
+          return base::Error{ETIMEDOUT};
         }
       }
     }
@@ -130,8 +130,8 @@ TEST(ReferenceDefect2Test, TwoRequestsInFlightAnsweredInReverseOrder) {
   TwoInFlightDevice device;
   FuseClient client(platform, device);
   ASSERT_TRUE(client.Init().ok());
-  driver::Result<driver::Attributes> first = driver::Error{EIO};
-  driver::Result<driver::Attributes> second = driver::Error{EIO};
+  base::Result<driver::Attributes> first = base::Error{EIO};
+  base::Result<driver::Attributes> second = base::Error{EIO};
   std::thread a([&] { first = client.GetAttr(21); });
   // Make sure 21 is the first to arrive, so it is the one answered last.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

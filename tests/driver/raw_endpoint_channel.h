@@ -22,7 +22,7 @@ class RawEndpointChannel : public driver::FuseChannel {
   explicit RawEndpointChannel(sim::RawFuseEndpoint& endpoint)
       : endpoint_(endpoint) {}
 
-  driver::Result<uint32_t> Exchange(
+  base::Result<uint32_t> Exchange(
       driver::FuseLane lane, std::span<const driver::ConstBuffer> request,
       std::span<const driver::MutableBuffer> reply) override {
     std::vector<sim::GuestBuffer> readable;

@@ -17,25 +17,25 @@
 #include <string>
 #include <vector>
 
+#include "base/platform.h"
 #include "driver/fuse_channel.h"
-#include "driver/platform.h"
 
 namespace driver_test {
 
 // Keeps log lines so tests can check that refused replies are logged.
-class LogPlatform : public driver::Platform {
+class LogPlatform : public base::Platform {
  public:
-  driver::Result<driver::DmaRegion> AllocateDma(size_t, size_t) override {
-    return driver::Error{ENOMEM};
+  base::Result<base::DmaRegion> AllocateDma(size_t, size_t) override {
+    return base::Error{ENOMEM};
   }
-  void FreeDma(const driver::DmaRegion&) override {}
+  void FreeDma(const base::DmaRegion&) override {}
   bool BusAddressOf(const void*, size_t, uint64_t*) override { return false; }
   uint64_t MonotonicNanos() override { return 0; }
-  void Log(driver::LogLevel, const char* message) override {
+  void Log(base::LogLevel, const char* message) override {
     std::lock_guard<std::mutex> lock(mutex_);
     logs_.push_back(message);
   }
-  std::unique_ptr<driver::Lock> CreateLock() override { return nullptr; }
+  std::unique_ptr<base::Lock> CreateLock() override { return nullptr; }
   void Relax() override {}
 
   std::vector<std::string> logs() {
@@ -242,7 +242,7 @@ class ScriptedFuseDevice : public driver::FuseChannel {
     requests_.clear();
   }
 
-  driver::Result<uint32_t> Exchange(
+  base::Result<uint32_t> Exchange(
       driver::FuseLane lane, std::span<const driver::ConstBuffer> request,
       std::span<const driver::MutableBuffer> reply) override {
     SeenRequest seen;
@@ -263,7 +263,7 @@ class ScriptedFuseDevice : public driver::FuseChannel {
     ScriptedReply answer = seen.opcode() == FUSE_INIT && !script_init_
                                ? Ok(seen, init_)
                                : handler(seen);
-    if (answer.channel_error) return driver::Error{*answer.channel_error};
+    if (answer.channel_error) return base::Error{*answer.channel_error};
     // Scatter the reply over the buffers, never past them.
     size_t at = 0;
     for (const auto& segment : reply) {

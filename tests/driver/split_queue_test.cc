@@ -55,7 +55,7 @@ class SplitQueueTest : public ::testing::Test {
   FakeDmaPlatform platform_;
   SplitQueue queue_{platform_, 3};
   std::optional<FakeRingDevice> device_;
-  driver::DmaRegion data_;
+  base::DmaRegion data_;
   int notifications_ = 0;
   uint16_t notified_index_ = 0;
 };

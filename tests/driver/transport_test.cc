@@ -21,10 +21,10 @@
 namespace driver_test {
 namespace {
 
-using driver::RegisterSpace;
+using base::RegisterSpace;
 
 // Plain memory behind every register space, with a few hooks.
-class FakeRegisters : public driver::RegisterIo {
+class FakeRegisters : public base::RegisterIo {
  public:
   uint32_t Read(RegisterSpace space, uint32_t offset, unsigned width) override {
     reads_++;
@@ -125,7 +125,7 @@ class PciTransportTest : public ::testing::Test {
     io_.Store(RegisterSpace::kPciConfig, offset, width, value);
   }
   void Bar(uint32_t offset, unsigned width, uint32_t value) {
-    io_.Store(driver::PciBar(4), offset, width, value);
+    io_.Store(base::PciBar(4), offset, width, value);
   }
   void AddCap(uint32_t at, uint32_t next, uint8_t type, uint8_t bar,
               uint32_t offset, uint32_t length, uint8_t cap_len = 16) {
@@ -137,7 +137,7 @@ class PciTransportTest : public ::testing::Test {
     Cfg(at + VIRTIO_PCI_CAP_OFFSET, 4, offset);
     Cfg(at + VIRTIO_PCI_CAP_LENGTH, 4, length);
   }
-  driver::Result<std::unique_ptr<driver::PciTransport>> Probe() {
+  base::Result<std::unique_ptr<driver::PciTransport>> Probe() {
     return driver::PciTransport::Probe(platform_, io_);
   }
 
@@ -150,7 +150,7 @@ TEST_F(PciTransportTest, ProbeFindsEveryVirtioCapability) {
   ASSERT_TRUE(probed.ok()) << probed.error();
   driver::PciTransport& t = *probed.value();
   EXPECT_EQ(t.device_id(), 26u);
-  EXPECT_EQ(t.common_window().space, driver::PciBar(4));
+  EXPECT_EQ(t.common_window().space, base::PciBar(4));
   EXPECT_EQ(t.common_window().offset, kCommon);
   EXPECT_EQ(t.notify_window().offset, kNotify);
   EXPECT_EQ(t.notify_window().length, 0x1000u);
@@ -234,7 +234,7 @@ TEST_F(PciTransportTest, ReservedBarIsIgnoredAndALaterGoodCapabilityUsed) {
   AddCap(0xa0, 0x00, VIRTIO_PCI_CAP_COMMON_CFG, 2, 0x100, 0x38);
   auto probed = Probe();
   ASSERT_TRUE(probed.ok());
-  EXPECT_EQ(probed.value()->common_window().space, driver::PciBar(2));
+  EXPECT_EQ(probed.value()->common_window().space, base::PciBar(2));
   EXPECT_EQ(probed.value()->common_window().offset, 0x100u);
 }
 
@@ -257,18 +257,17 @@ TEST_F(PciTransportTest, DoorbellOutsideTheNotifyWindowIsAnError) {
       0x400);  // 0x400 * 4 = 0x1000: past end.
   const driver::QueueAddresses addresses{0x10000, 0x20000, 0x30000};
   EXPECT_EQ(t->EnableQueue(0, 64, addresses).error(), EIO);
-  EXPECT_EQ(
-      io_.Load(driver::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0u);
+  EXPECT_EQ(io_.Load(base::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_ENABLE, 2),
+            0u);
   Bar(kCommon + VIRTIO_PCI_COMMON_Q_NOFF, 2,
       0x3ff);  // Last doorbell in the window.
   ASSERT_TRUE(t->EnableQueue(0, 64, addresses).ok());
-  EXPECT_EQ(
-      io_.Load(driver::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1u);
-  EXPECT_EQ(io_.Load(driver::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_SIZE, 2),
+  EXPECT_EQ(io_.Load(base::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_ENABLE, 2),
+            1u);
+  EXPECT_EQ(io_.Load(base::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_SIZE, 2),
             64u);
-  EXPECT_EQ(
-      io_.Load(driver::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_USEDLO, 4),
-      0x30000u);
+  EXPECT_EQ(io_.Load(base::PciBar(4), kCommon + VIRTIO_PCI_COMMON_Q_USEDLO, 4),
+            0x30000u);
   t->NotifyQueue(0);
   EXPECT_EQ(io_.writes_.back().offset, kNotify + 0x3ff * 4);
   EXPECT_EQ(io_.writes_.back().value, 0u);
@@ -307,26 +306,26 @@ TEST_F(PciTransportTest, DeviceConfigReadsStayInsideTheWindow) {
 
 TEST_F(PciTransportTest, ConsistentConfigReadRetriesWhileTheGenerationMoves) {
   auto t = std::move(Probe().value());
-  io_.BumpGenerationOnRead(driver::PciBar(4),
+  io_.BumpGenerationOnRead(base::PciBar(4),
                            kCommon + VIRTIO_PCI_COMMON_CFGGENERATION, 3);
   int attempts = 0;
-  auto result = t->ReadConfigConsistent([&]() -> driver::Result<void> {
+  auto result = t->ReadConfigConsistent([&]() -> base::Result<void> {
     ++attempts;
     return {};
   });
   EXPECT_TRUE(result.ok());
   EXPECT_GE(attempts, 2);
 
-  io_.BumpGenerationOnRead(driver::PciBar(4),
+  io_.BumpGenerationOnRead(base::PciBar(4),
                            kCommon + VIRTIO_PCI_COMMON_CFGGENERATION, 1000);
-  EXPECT_EQ(t->ReadConfigConsistent([]() -> driver::Result<void> {
+  EXPECT_EQ(t->ReadConfigConsistent([]() -> base::Result<void> {
                return {};
              }).error(),
             EAGAIN);
   // An error from the reads is passed through.
-  io_.BumpGenerationOnRead(driver::PciBar(4), 0, 0);
-  EXPECT_EQ(t->ReadConfigConsistent([&]() -> driver::Result<void> {
-               return driver::Error{EINVAL};
+  io_.BumpGenerationOnRead(base::PciBar(4), 0, 0);
+  EXPECT_EQ(t->ReadConfigConsistent([&]() -> base::Result<void> {
+               return base::Error{EINVAL};
              }).error(),
             EINVAL);
 }
@@ -334,7 +333,7 @@ TEST_F(PciTransportTest, ConsistentConfigReadRetriesWhileTheGenerationMoves) {
 TEST_F(PciTransportTest, ResetTimesOutWhenTheStatusNeverReadsZero) {
   auto t = std::move(Probe().value());
   t->WriteStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
-  io_.IgnoreWritesTo(driver::PciBar(4), kCommon + VIRTIO_PCI_COMMON_STATUS);
+  io_.IgnoreWritesTo(base::PciBar(4), kCommon + VIRTIO_PCI_COMMON_STATUS);
   EXPECT_EQ(t->Reset(2'000'000).error(), ETIMEDOUT);
   EXPECT_TRUE(platform_.Logged("did not complete reset"));
 }
@@ -356,7 +355,7 @@ class MmioTransportTest : public ::testing::Test {
   void Reg(uint32_t offset, uint32_t value) {
     io_.Store(RegisterSpace::kMmio, offset, 4, value);
   }
-  driver::Result<std::unique_ptr<driver::MmioTransport>> Probe() {
+  base::Result<std::unique_ptr<driver::MmioTransport>> Probe() {
     return driver::MmioTransport::Probe(platform_, io_);
   }
 

@@ -17,12 +17,10 @@ namespace {
 using driver::FeatureBit;
 using driver::VirtioDevice;
 
-class NullRegisterIo : public driver::RegisterIo {
+class NullRegisterIo : public base::RegisterIo {
  public:
-  uint32_t Read(driver::RegisterSpace, uint32_t, unsigned) override {
-    return 0;
-  }
-  void Write(driver::RegisterSpace, uint32_t, unsigned, uint32_t) override {}
+  uint32_t Read(base::RegisterSpace, uint32_t, unsigned) override { return 0; }
+  void Write(base::RegisterSpace, uint32_t, unsigned, uint32_t) override {}
   void SetInterruptHandler(InterruptHandler handler, void*) override {
     handler_installed = handler != nullptr;
   }
@@ -32,12 +30,11 @@ class NullRegisterIo : public driver::RegisterIo {
 // A transport whose device is scripted by the test.
 class ScriptedTransport : public driver::Transport {
  public:
-  explicit ScriptedTransport(driver::Platform& platform)
-      : Transport(platform) {}
+  explicit ScriptedTransport(base::Platform& platform) : Transport(platform) {}
 
   const char* name() const override { return "scripted"; }
   uint32_t device_id() const override { return 26; }
-  driver::RegisterIo& io() override { return io_; }
+  base::RegisterIo& io() override { return io_; }
   uint8_t ReadStatus() override { return status_; }
   void WriteStatus(uint8_t status) override {
     status_log.push_back(status);
@@ -58,16 +55,16 @@ class ScriptedTransport : public driver::Transport {
   uint16_t MaxQueueSize(uint16_t queue) override {
     return queue < num_queues ? max_queue_size : 0;
   }
-  driver::Result<void> EnableQueue(uint16_t queue, uint16_t size,
-                                   const driver::QueueAddresses&) override {
+  base::Result<void> EnableQueue(uint16_t queue, uint16_t size,
+                                 const driver::QueueAddresses&) override {
     enabled.push_back({queue, size});
     return {};
   }
   void NotifyQueue(uint16_t) override {}
   uint32_t ReadAndAckInterrupt() override { return 0; }
   uint32_t ConfigGeneration() override { return 0; }
-  driver::Result<uint32_t> ReadConfig(uint32_t, unsigned) override {
-    return driver::Error{EINVAL};
+  base::Result<uint32_t> ReadConfig(uint32_t, unsigned) override {
+    return base::Error{EINVAL};
   }
 
   uint64_t offered = FeatureBit(VIRTIO_F_VERSION_1);
@@ -93,8 +90,8 @@ class VirtioDeviceTest : public ::testing::Test {
     device_ = std::make_unique<VirtioDevice>(platform_, std::move(transport));
   }
 
-  driver::Result<void> Initialize(uint64_t wanted,
-                                  std::vector<uint16_t> sizes = {64}) {
+  base::Result<void> Initialize(uint64_t wanted,
+                                std::vector<uint16_t> sizes = {64}) {
     std::vector<VirtioDevice::QueueSpec> specs;
     for (uint16_t size : sizes) specs.push_back({.size = size});
     return device_->Initialize(wanted, specs);

@@ -10,7 +10,7 @@
 namespace sim {
 namespace {
 
-using driver::RegisterSpace;
+using base::RegisterSpace;
 using sim_test::Bit;
 using sim_test::Machine;
 
@@ -144,7 +144,7 @@ TEST_F(MmioRegistersTest, BadAccessesReadZeroAndAreReported) {
   ExpectOneInvalidAccess();
   SetReg(VIRTIO_MMIO_GUEST_PAGE_SIZE, 4096);  // Legacy only.
   ExpectOneInvalidAccess();
-  EXPECT_EQ(machine_.device->Read(driver::RegisterSpace::kPciConfig, 0, 4), 0u);
+  EXPECT_EQ(machine_.device->Read(base::RegisterSpace::kPciConfig, 0, 4), 0u);
   ExpectOneInvalidAccess();
   EXPECT_EQ(Reg(VIRTIO_MMIO_MAGIC_VALUE), MmioRegisters::kMagic);
 }

@@ -13,7 +13,7 @@
 namespace sim {
 namespace {
 
-using driver::RegisterSpace;
+using base::RegisterSpace;
 using sim_test::Bit;
 using sim_test::Machine;
 
@@ -26,7 +26,7 @@ class PciRegistersTest : public ::testing::Test {
     machine_.device->Write(RegisterSpace::kPciConfig, offset, width, value);
   }
   uint32_t Bar(uint32_t offset, unsigned width) {
-    return machine_.device->Read(driver::PciBar(4), offset, width);
+    return machine_.device->Read(base::PciBar(4), offset, width);
   }
 
   Machine machine_{DeviceOptions{.transport = Transport::kPci}};
@@ -184,7 +184,7 @@ TEST_F(PciRegistersTest, IsrReadClearsAndNotifyUsesMultiplier) {
   EXPECT_EQ(d.TakeIsr(), 0);  // Cleared by the read.
   EXPECT_EQ(d.notify_multiplier(), 4u);
   // A notify between two queues' addresses is not a notify.
-  machine_.device->Write(driver::PciBar(4), d.notify_offset() + 2, 2, 0);
+  machine_.device->Write(base::PciBar(4), d.notify_offset() + 2, 2, 0);
   ASSERT_EQ(machine_.device->violations().size(), 1u);
   EXPECT_EQ(machine_.device->violations()[0].violation,
             Violation::kRegisterAccessInvalid);
@@ -197,14 +197,14 @@ TEST_F(PciRegistersTest, BadAccessesReadZeroAndAreReported) {
     unsigned width;
   };
   const Case cases[] = {
-      {RegisterSpace::kPciConfig, 256, 4},  // Past configuration space.
-      {RegisterSpace::kPciConfig, 2, 4},    // Misaligned.
-      {RegisterSpace::kPciConfig, 0, 8},    // Bad width.
-      {driver::PciBar(0), 0, 4},            // A BAR that does not exist.
-      {RegisterSpace::kMmio, 0, 4},         // Another transport's space.
-      {driver::PciBar(4), VIRTIO_PCI_COMMON_DF, 2},  // Half of a 32-bit field.
-      {driver::PciBar(4), 0x3FFC, 4},                // Nothing there.
-      {driver::PciBar(4), 0xFFFFFFFC, 4},            // Far outside the BAR.
+      {RegisterSpace::kPciConfig, 256, 4},         // Past configuration space.
+      {RegisterSpace::kPciConfig, 2, 4},           // Misaligned.
+      {RegisterSpace::kPciConfig, 0, 8},           // Bad width.
+      {base::PciBar(0), 0, 4},                     // A BAR that does not exist.
+      {RegisterSpace::kMmio, 0, 4},                // Another transport's space.
+      {base::PciBar(4), VIRTIO_PCI_COMMON_DF, 2},  // Half of a 32-bit field.
+      {base::PciBar(4), 0x3FFC, 4},                // Nothing there.
+      {base::PciBar(4), 0xFFFFFFFC, 4},            // Far outside the BAR.
   };
   for (const Case& c : cases) {
     machine_.model().ClearViolations();

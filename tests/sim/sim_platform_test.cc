@@ -11,7 +11,7 @@ namespace {
 TEST(SimPlatformTest, DmaComesFromGuestMemory) {
   auto memory = GuestMemory::Create(1 << 16);
   SimPlatform platform(*memory);
-  driver::Result<driver::DmaRegion> region = platform.AllocateDma(300, 256);
+  base::Result<base::DmaRegion> region = platform.AllocateDma(300, 256);
   ASSERT_TRUE(region.ok());
   EXPECT_EQ(region.value().size, 300u);
   EXPECT_EQ(region.value().bus % 256, 0u);
@@ -29,7 +29,7 @@ TEST(SimPlatformTest, DmaComesFromGuestMemory) {
 TEST(SimPlatformTest, AllocationFailureIsEnomem) {
   auto memory = GuestMemory::Create(1 << 16);
   SimPlatform platform(*memory);
-  driver::Result<driver::DmaRegion> region = platform.AllocateDma(1 << 20, 8);
+  base::Result<base::DmaRegion> region = platform.AllocateDma(1 << 20, 8);
   ASSERT_FALSE(region.ok());
   EXPECT_EQ(region.error(), ENOMEM);
 }
@@ -37,18 +37,17 @@ TEST(SimPlatformTest, AllocationFailureIsEnomem) {
 TEST(SimPlatformTest, ClockLogAndLock) {
   auto memory = GuestMemory::Create(1 << 16);
   std::vector<std::string> lines;
-  SimPlatform platform(*memory, [&](driver::LogLevel level,
-                                    const char* message) {
+  SimPlatform platform(*memory, [&](base::LogLevel level, const char* message) {
     lines.push_back(std::to_string(static_cast<int>(level)) + ":" + message);
   });
   uint64_t before = platform.MonotonicNanos();
   platform.Relax();
   EXPECT_GE(platform.MonotonicNanos(), before);
-  platform.Log(driver::LogLevel::kWarning, "hello");
+  platform.Log(base::LogLevel::kWarning, "hello");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], "2:hello");
-  std::unique_ptr<driver::Lock> lock = platform.CreateLock();
-  { driver::LockGuard guard(*lock); }
+  std::unique_ptr<base::Lock> lock = platform.CreateLock();
+  { base::LockGuard guard(*lock); }
   lock->Acquire();
   lock->Release();
 }

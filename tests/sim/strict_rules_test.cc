@@ -404,7 +404,7 @@ TEST_P(StrictRulesTest, RegisterAccessOfWrongWidth) {
     // device_status is 8 bits wide.
     EXPECT_EQ(driver().Common(VIRTIO_PCI_COMMON_STATUS, 4), 0u);
   } else {
-    EXPECT_EQ(machine_->device->Read(driver::RegisterSpace::kMmio,
+    EXPECT_EQ(machine_->device->Read(base::RegisterSpace::kMmio,
                                      VIRTIO_MMIO_MAGIC_VALUE, 2),
               0u);
   }

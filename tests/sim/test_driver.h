@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 #include "sim/device_queue.h"
 #include "sim/dma_allocator.h"
 #include "sim/echo_device.h"
@@ -257,7 +257,7 @@ class TestDriver {
   }
   void Notify(uint16_t queue) {
     if (pci()) {
-      device_.Write(driver::PciBar(bar_),
+      device_.Write(base::PciBar(bar_),
                     notify_offset_ + notify_multiplier_ * queue, 2, queue);
     } else {
       SetMmio(VIRTIO_MMIO_QUEUE_NOTIFY, queue);
@@ -267,24 +267,24 @@ class TestDriver {
   uint8_t TakeIsr() {
     if (pci())
       return static_cast<uint8_t>(
-          device_.Read(driver::PciBar(bar_), isr_offset_, 1));
+          device_.Read(base::PciBar(bar_), isr_offset_, 1));
     uint32_t isr = Mmio(VIRTIO_MMIO_INTERRUPT_STATUS);
     SetMmio(VIRTIO_MMIO_INTERRUPT_ACK, isr);
     return static_cast<uint8_t>(isr);
   }
   uint32_t ReadConfig(uint32_t offset, unsigned width) {
     if (pci())
-      return device_.Read(driver::PciBar(bar_), device_cfg_offset_ + offset,
+      return device_.Read(base::PciBar(bar_), device_cfg_offset_ + offset,
                           width);
-    return device_.Read(driver::RegisterSpace::kMmio,
-                        VIRTIO_MMIO_CONFIG + offset, width);
+    return device_.Read(base::RegisterSpace::kMmio, VIRTIO_MMIO_CONFIG + offset,
+                        width);
   }
   void WriteConfig(uint32_t offset, unsigned width, uint32_t value) {
     if (pci()) {
-      device_.Write(driver::PciBar(bar_), device_cfg_offset_ + offset, width,
+      device_.Write(base::PciBar(bar_), device_cfg_offset_ + offset, width,
                     value);
     } else {
-      device_.Write(driver::RegisterSpace::kMmio, VIRTIO_MMIO_CONFIG + offset,
+      device_.Write(base::RegisterSpace::kMmio, VIRTIO_MMIO_CONFIG + offset,
                     width, value);
     }
   }
@@ -352,16 +352,16 @@ class TestDriver {
   // --- Raw register access
   // ---------------------------------------------------------------
   uint32_t Common(uint32_t offset, unsigned width) {
-    return device_.Read(driver::PciBar(bar_), common_offset_ + offset, width);
+    return device_.Read(base::PciBar(bar_), common_offset_ + offset, width);
   }
   void SetCommon(uint32_t offset, unsigned width, uint32_t value) {
-    device_.Write(driver::PciBar(bar_), common_offset_ + offset, width, value);
+    device_.Write(base::PciBar(bar_), common_offset_ + offset, width, value);
   }
   uint32_t Mmio(uint32_t offset) {
-    return device_.Read(driver::RegisterSpace::kMmio, offset, 4);
+    return device_.Read(base::RegisterSpace::kMmio, offset, 4);
   }
   void SetMmio(uint32_t offset, uint32_t value) {
-    device_.Write(driver::RegisterSpace::kMmio, offset, 4, value);
+    device_.Write(base::RegisterSpace::kMmio, offset, 4, value);
   }
   unsigned bar() const { return bar_; }
   uint32_t notify_offset() const { return notify_offset_; }
@@ -371,7 +371,7 @@ class TestDriver {
   // Walks the capability list, as a driver does, for the virtio structures.
   void FindPciCapabilities() {
     auto config = [&](uint32_t offset, unsigned width) {
-      return device_.Read(driver::RegisterSpace::kPciConfig, offset, width);
+      return device_.Read(base::RegisterSpace::kPciConfig, offset, width);
     };
     uint8_t cap = static_cast<uint8_t>(config(PCI_CAPABILITY_LIST, 1));
     for (int guard = 0; cap != 0 && guard < 48; ++guard) {

@@ -26,7 +26,7 @@ RefPtr<vfs::Node> FoundNode(EntryCache& cache, const EntryCache::Children& dir,
 // A node that counts how many of its kind are alive.
 class CountedNode : public vfs::Node {
  public:
-  explicit CountedNode(int* alive) : Node(vfs::kTypeRegular), alive_(alive) {
+  explicit CountedNode(int* alive) : Node(base::kTypeRegular), alive_(alive) {
     ++*alive_;
   }
   ~CountedNode() override { --*alive_; }

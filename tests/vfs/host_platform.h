@@ -1,4 +1,4 @@
-// A driver::Platform for hosted VFS tests: std::mutex locks, the host's
+// A base::Platform for hosted VFS tests: std::mutex locks, the host's
 // monotonic clock, heap memory for DMA. (The VFS needs only locks and time; the
 // simulator has the full one.)
 #ifndef TESTS_VFS_HOST_PLATFORM_H_
@@ -14,21 +14,21 @@
 #include <mutex>
 #include <thread>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 
 namespace vfs_test {
 
-class HostPlatform : public driver::Platform {
+class HostPlatform : public base::Platform {
  public:
-  driver::Result<driver::DmaRegion> AllocateDma(size_t size,
-                                                size_t alignment) override {
+  base::Result<base::DmaRegion> AllocateDma(size_t size,
+                                            size_t alignment) override {
     void* p = std::aligned_alloc(
         alignment, (size + alignment - 1) / alignment * alignment);
-    if (!p) return driver::Error{ENOMEM};
+    if (!p) return base::Error{ENOMEM};
     memset(p, 0, size);
-    return driver::DmaRegion{p, reinterpret_cast<uint64_t>(p), size};
+    return base::DmaRegion{p, reinterpret_cast<uint64_t>(p), size};
   }
-  void FreeDma(const driver::DmaRegion& region) override {
+  void FreeDma(const base::DmaRegion& region) override {
     std::free(region.cpu);
   }
   bool BusAddressOf(const void*, size_t, uint64_t*) override { return false; }
@@ -42,11 +42,11 @@ class HostPlatform : public driver::Platform {
   // Moves the clock forward (for cache expiry tests).
   void Advance(uint64_t nanos) { offset_nanos_ += nanos; }
 
-  void Log(driver::LogLevel, const char* message) override {
+  void Log(base::LogLevel, const char* message) override {
     std::fprintf(stderr, "%s\n", message);
   }
 
-  std::unique_ptr<driver::Lock> CreateLock() override {
+  std::unique_ptr<base::Lock> CreateLock() override {
     locks_created_.fetch_add(1, std::memory_order_relaxed);
     return std::make_unique<MutexLock>();
   }
@@ -55,7 +55,7 @@ class HostPlatform : public driver::Platform {
   uint64_t locks_created() const { return locks_created_.load(); }
 
  private:
-  class MutexLock : public driver::Lock {
+  class MutexLock : public base::Lock {
    public:
     void Acquire() override { mutex_.lock(); }
     void Release() override { mutex_.unlock(); }

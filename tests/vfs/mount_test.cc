@@ -26,8 +26,8 @@ struct Counters {
 
 class CountedFile : public vfs::Node {
  public:
-  CountedFile(driver::Platform& platform, Counters& counters)
-      : Node(vfs::kTypeRegular), platform_(platform), counters_(counters) {
+  CountedFile(base::Platform& platform, Counters& counters)
+      : Node(base::kTypeRegular), platform_(platform), counters_(counters) {
     ++counters_.alive;
   }
   ~CountedFile() override { --counters_.alive; }
@@ -52,14 +52,14 @@ class CountedFile : public vfs::Node {
   }
 
  private:
-  driver::Platform& platform_;
+  base::Platform& platform_;
   Counters& counters_;
 };
 
 class CountedDir : public vfs::Node {
  public:
-  CountedDir(driver::Platform& platform, Counters& counters)
-      : Node(vfs::kTypeDirectory), platform_(platform), counters_(counters) {}
+  CountedDir(base::Platform& platform, Counters& counters)
+      : Node(base::kTypeDirectory), platform_(platform), counters_(counters) {}
 
   vfs::Result<vfs::Stat> GetAttr() override {
     vfs::Stat st;
@@ -75,7 +75,7 @@ class CountedDir : public vfs::Node {
   }
 
  private:
-  driver::Platform& platform_;
+  base::Platform& platform_;
   Counters& counters_;
 };
 

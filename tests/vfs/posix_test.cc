@@ -9,30 +9,32 @@
 #include <string>
 #include <vector>
 
+#include "base/abi.h"
 #include "gtest/gtest.h"
 #include "tests/vfs/vfs_fixture.h"
-#include "vfs/abi.h"
 #include "vfs/memfs.h"
 
 namespace vfs_test {
 namespace {
 
 // vfs's spellings of the Linux values must equal glibc's, which callers use.
-static_assert(vfs::kTypeDirectory == S_IFDIR && vfs::kTypeSymlink == S_IFLNK &&
-              vfs::kTypeRegular == S_IFREG && vfs::kTypeMask == S_IFMT);
-static_assert(vfs::kOpenCreate == O_CREAT && vfs::kOpenExclusive == O_EXCL &&
-              vfs::kOpenTruncate == O_TRUNC && vfs::kOpenAppend == O_APPEND &&
-              vfs::kOpenDirectory == O_DIRECTORY &&
-              vfs::kOpenNoFollow == O_NOFOLLOW &&
-              vfs::kOpenCloseOnExec == O_CLOEXEC &&
-              vfs::kOpenWriteOnly == O_WRONLY && vfs::kOpenReadWrite == O_RDWR);
-static_assert(vfs::kSeekSet == SEEK_SET && vfs::kSeekCur == SEEK_CUR &&
-              vfs::kSeekEnd == SEEK_END);
-static_assert(vfs::kAccessRead == R_OK && vfs::kAccessWrite == W_OK &&
-              vfs::kAccessExecute == X_OK);
-static_assert(vfs::DirentTypeOf(S_IFDIR) == 4 &&
-              vfs::DirentTypeOf(S_IFREG) == 8 &&
-              vfs::DirentTypeOf(S_IFLNK) == 10);
+static_assert(base::kTypeDirectory == S_IFDIR &&
+              base::kTypeSymlink == S_IFLNK && base::kTypeRegular == S_IFREG &&
+              base::kTypeMask == S_IFMT);
+static_assert(base::kOpenCreate == O_CREAT && base::kOpenExclusive == O_EXCL &&
+              base::kOpenTruncate == O_TRUNC && base::kOpenAppend == O_APPEND &&
+              base::kOpenDirectory == O_DIRECTORY &&
+              base::kOpenNoFollow == O_NOFOLLOW &&
+              base::kOpenCloseOnExec == O_CLOEXEC &&
+              base::kOpenWriteOnly == O_WRONLY &&
+              base::kOpenReadWrite == O_RDWR);
+static_assert(base::kSeekSet == SEEK_SET && base::kSeekCur == SEEK_CUR &&
+              base::kSeekEnd == SEEK_END);
+static_assert(base::kAccessRead == R_OK && base::kAccessWrite == W_OK &&
+              base::kAccessExecute == X_OK);
+static_assert(base::DirentTypeOf(S_IFDIR) == 4 &&
+              base::DirentTypeOf(S_IFREG) == 8 &&
+              base::DirentTypeOf(S_IFLNK) == 10);
 
 using PosixTest = VfsTest;
 
@@ -297,10 +299,10 @@ TEST_F(PosixTest, OpenFileSurvivesUnlinkAndIsFreedOnClose) {
 TEST_F(PosixTest, PollReportsRegularFilesReady) {
   WriteFile("/tmp/f", "x");
   int fd = vfs::open("/tmp/f", O_RDONLY);
-  EXPECT_EQ(vfs::poll_one(fd, vfs::kPollIn | vfs::kPollOut),
-            static_cast<int>(vfs::kPollIn | vfs::kPollOut));
+  EXPECT_EQ(vfs::poll_one(fd, base::kPollIn | base::kPollOut),
+            static_cast<int>(base::kPollIn | base::kPollOut));
   EXPECT_EQ(vfs::poll_one(fd, 0), 0);
-  EXPECT_EQ(vfs::poll_one(42, vfs::kPollIn), -EBADF);
+  EXPECT_EQ(vfs::poll_one(42, base::kPollIn), -EBADF);
 }
 
 TEST_F(PosixTest, UnsupportedOpenFlagsAreRefused) {

@@ -95,8 +95,8 @@ TEST_P(SharePosixTest, StatfsFsyncAndPoll) {
   EXPECT_EQ(vfs::fsync(fd), 0);
   EXPECT_EQ(vfs::fdatasync(fd), 0);
   EXPECT_EQ(Requests(FUSE_FSYNC), fsync + 2);
-  EXPECT_EQ(vfs::poll_one(fd, vfs::kPollIn | vfs::kPollOut),
-            static_cast<int>(vfs::kPollIn | vfs::kPollOut));
+  EXPECT_EQ(vfs::poll_one(fd, base::kPollIn | base::kPollOut),
+            static_cast<int>(base::kPollIn | base::kPollOut));
   EXPECT_EQ(vfs::fchmod(fd, 0600), 0);
   vfs::Stat stat;
   ASSERT_EQ(vfs::fstat(fd, &stat), 0);

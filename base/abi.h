@@ -1,6 +1,8 @@
-// Linux ABI values the VFS speaks at its system-call boundary: file type and
-// permission bits of st_mode, open(2) flags, lseek whence, access(2) modes,
-// poll events and dirent d_type values.
+// Linux ABI values all kernel code speaks (the VFS at its system-call boundary,
+// the FUSE client in the requests it builds): file type and permission bits of
+// st_mode, open(2) flags, lseek whence, access(2) modes, poll events, dirent
+// d_type values and the path limits. The one vocabulary for them in kernel
+// code.
 //
 // The values are Linux's own. They are spelled here, under names of their own,
 // because the uapi headers that define them (<linux/stat.h>,
@@ -8,13 +10,13 @@
 // present or collide with glibc's <fcntl.h> and <poll.h> (struct flock, struct
 // pollfd), and callers of vfs/posix.h include those. abi_check.cc compares
 // every value with the uapi header at compile time.
-#ifndef VFS_ABI_H_
-#define VFS_ABI_H_
+#ifndef BASE_ABI_H_
+#define BASE_ABI_H_
 
 #include <cstddef>
 #include <cstdint>
 
-namespace vfs {
+namespace base {
 
 // st_mode: file type (S_IFMT and friends).
 inline constexpr uint32_t kTypeMask = 0170000;
@@ -25,6 +27,10 @@ inline constexpr uint32_t kTypeBlockDevice = 0060000;
 inline constexpr uint32_t kTypeDirectory = 0040000;
 inline constexpr uint32_t kTypeCharDevice = 0020000;
 inline constexpr uint32_t kTypeFifo = 0010000;
+// st_mode: set-id and sticky bits.
+inline constexpr uint32_t kSetUid = 04000;  // S_ISUID
+inline constexpr uint32_t kSetGid = 02000;  // S_ISGID
+inline constexpr uint32_t kSticky = 01000;  // S_ISVTX
 // st_mode: permission bits (S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG |
 // S_IRWXO).
 inline constexpr uint32_t kPermissionMask = 07777;
@@ -41,11 +47,16 @@ inline constexpr int kOpenNoCtty = 0400;           // O_NOCTTY
 inline constexpr int kOpenTruncate = 01000;        // O_TRUNC
 inline constexpr int kOpenAppend = 02000;          // O_APPEND
 inline constexpr int kOpenNonBlock = 04000;        // O_NONBLOCK
+inline constexpr int kOpenDataSync = 010000;       // O_DSYNC
+inline constexpr int kOpenDirect = 040000;         // O_DIRECT
+inline constexpr int kOpenLargeFile = 0100000;     // O_LARGEFILE (glibc: 0)
 inline constexpr int kOpenDirectory = 0200000;     // O_DIRECTORY
 inline constexpr int kOpenNoFollow = 0400000;      // O_NOFOLLOW
+inline constexpr int kOpenNoAtime = 01000000;      // O_NOATIME
 inline constexpr int kOpenCloseOnExec = 02000000;  // O_CLOEXEC
 inline constexpr int kOpenPath = 010000000;        // O_PATH
 inline constexpr int kOpenTmpFile = 020000000;     // __O_TMPFILE
+inline constexpr int kOpenSync = 04010000;         // O_SYNC (__O_SYNC | O_DSYNC)
 
 // lseek(2) whence.
 inline constexpr int kSeekSet = 0;
@@ -76,6 +87,6 @@ inline constexpr size_t kNameMax = 255;
 inline constexpr size_t kPathMax = 4096;
 inline constexpr int kMaxSymlinkFollows = 40;
 
-}  // namespace vfs
+}  // namespace base
 
-#endif  // VFS_ABI_H_
+#endif  // BASE_ABI_H_

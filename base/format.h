@@ -1,15 +1,16 @@
-// A small snprintf for kernel code, which has no libc. Supports %s %c %d %i %u %x %p %%,
-// the length modifiers l, ll and z, a field width and the '0' flag. Always terminates the
-// output; returns the length the full output would have had, like snprintf.
-#ifndef DRIVER_FORMAT_H_
-#define DRIVER_FORMAT_H_
+// A small snprintf for kernel code, which has no libc. Supports %s %c %d %i %u
+// %x %p %%, the length modifiers l, ll and z, a field width and the '0' flag.
+// Always terminates the output; returns the length the full output would have
+// had, like snprintf.
+#ifndef BASE_FORMAT_H_
+#define BASE_FORMAT_H_
 
 #include <cstdarg>
 #include <cstddef>
 
-#include "driver/platform.h"
+#include "base/platform.h"
 
-namespace driver {
+namespace base {
 
 size_t FormatV(char* out, size_t capacity, const char* format, va_list args);
 [[gnu::format(printf, 3, 4)]] size_t Format(char* out, size_t capacity,
@@ -19,6 +20,6 @@ size_t FormatV(char* out, size_t capacity, const char* format, va_list args);
 [[gnu::format(printf, 3, 4)]] void Logf(Platform& platform, LogLevel level,
                                         const char* format, ...);
 
-}  // namespace driver
+}  // namespace base
 
-#endif  // DRIVER_FORMAT_H_
+#endif  // BASE_FORMAT_H_

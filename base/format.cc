@@ -1,8 +1,8 @@
-#include "driver/format.h"
+#include "base/format.h"
 
 #include <cstdint>
 
-namespace driver {
+namespace base {
 namespace {
 
 class Sink {
@@ -13,7 +13,8 @@ class Sink {
     ++length_;
   }
   size_t Finish() {
-    if (capacity_ > 0) out_[length_ < capacity_ ? length_ : capacity_ - 1] = '\0';
+    if (capacity_ > 0)
+      out_[length_ < capacity_ ? length_ : capacity_ - 1] = '\0';
     return length_;
   }
 
@@ -23,8 +24,8 @@ class Sink {
   size_t length_ = 0;
 };
 
-void PutNumber(Sink& sink, uint64_t value, bool negative, unsigned base, int width,
-               char pad) {
+void PutNumber(Sink& sink, uint64_t value, bool negative, unsigned base,
+               int width, char pad) {
   char digits[24];
   int n = 0;
   do {
@@ -74,15 +75,16 @@ size_t FormatV(char* out, size_t capacity, const char* format, va_list args) {
       }
       case 'u':
       case 'x': {
-        uint64_t v = longs ? va_arg(args, unsigned long long) : va_arg(args, unsigned);
+        uint64_t v =
+            longs ? va_arg(args, unsigned long long) : va_arg(args, unsigned);
         PutNumber(sink, v, false, *p == 'u' ? 10 : 16, width, pad);
         break;
       }
       case 'p':
         sink.Put('0');
         sink.Put('x');
-        PutNumber(sink, reinterpret_cast<uintptr_t>(va_arg(args, void*)), false, 16,
-                  width, pad);
+        PutNumber(sink, reinterpret_cast<uintptr_t>(va_arg(args, void*)), false,
+                  16, width, pad);
         break;
       case '%':
         sink.Put('%');
@@ -115,4 +117,4 @@ void Logf(Platform& platform, LogLevel level, const char* format, ...) {
   platform.Log(level, line);
 }
 
-}  // namespace driver
+}  // namespace base

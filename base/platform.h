@@ -3,17 +3,17 @@
 // A kernel provides it from its memory manager, bus code and clock; sim/ provides it over
 // simulated guest memory and register models; boot/ provides it on bare x86_64 (port I/O
 // for PCI configuration space, physical memory for DMA).
-#ifndef DRIVER_PLATFORM_H_
-#define DRIVER_PLATFORM_H_
+#ifndef BASE_PLATFORM_H_
+#define BASE_PLATFORM_H_
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
-#include "driver/result.h"
+#include "base/result.h"
 
-namespace driver {
+namespace base {
 
 // Memory the device can reach by bus address (DMA). `cpu` is where the driver reads and
 // writes it; `bus` is what goes into descriptors and queue address registers.
@@ -100,6 +100,6 @@ inline void WriteBarrier() { std::atomic_thread_fence(std::memory_order_release)
 inline void ReadBarrier() { std::atomic_thread_fence(std::memory_order_acquire); }
 inline void FullBarrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
-}  // namespace driver
+}  // namespace base
 
-#endif  // DRIVER_PLATFORM_H_
+#endif  // BASE_PLATFORM_H_

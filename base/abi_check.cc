@@ -1,4 +1,4 @@
-// Compile-time proof that vfs/abi.h spells Linux's values. The uapi headers
+// Compile-time proof that base/abi.h spells Linux's values. The uapi headers
 // come first, so that no glibc header (which would hide the S_IF* macros) has
 // been seen yet.
 #include <asm-generic/poll.h>
@@ -6,9 +6,9 @@
 #include <linux/limits.h>
 #include <linux/stat.h>
 
-#include "vfs/abi.h"
+#include "base/abi.h"
 
-namespace vfs {
+namespace base {
 
 static_assert(kTypeMask == S_IFMT);
 static_assert(kTypeSocket == S_IFSOCK);
@@ -18,6 +18,9 @@ static_assert(kTypeBlockDevice == S_IFBLK);
 static_assert(kTypeDirectory == S_IFDIR);
 static_assert(kTypeCharDevice == S_IFCHR);
 static_assert(kTypeFifo == S_IFIFO);
+static_assert(kSetUid == S_ISUID);
+static_assert(kSetGid == S_ISGID);
+static_assert(kSticky == S_ISVTX);
 static_assert(kPermissionMask ==
               (S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG | S_IRWXO));
 static_assert(kAnyExecute == (S_IXUSR | S_IXGRP | S_IXOTH));
@@ -32,6 +35,11 @@ static_assert(kOpenNoCtty == O_NOCTTY);
 static_assert(kOpenTruncate == O_TRUNC);
 static_assert(kOpenAppend == O_APPEND);
 static_assert(kOpenNonBlock == O_NONBLOCK);
+static_assert(kOpenDataSync == O_DSYNC);
+static_assert(kOpenDirect == O_DIRECT);
+static_assert(kOpenLargeFile == O_LARGEFILE);
+static_assert(kOpenNoAtime == O_NOATIME);
+static_assert(kOpenSync == O_SYNC);
 static_assert(kOpenDirectory == O_DIRECTORY);
 static_assert(kOpenNoFollow == O_NOFOLLOW);
 static_assert(kOpenCloseOnExec == O_CLOEXEC);
@@ -46,4 +54,4 @@ static_assert(kPollHup == POLLHUP);
 static_assert(kNameMax == NAME_MAX);
 static_assert(kPathMax == PATH_MAX);
 
-}  // namespace vfs
+}  // namespace base
