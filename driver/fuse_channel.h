@@ -16,6 +16,7 @@
 #include <span>
 
 #include "base/result.h"
+#include "driver/fuse_opcodes.h"
 
 namespace driver {
 
@@ -29,14 +30,6 @@ struct ConstBuffer {
 struct MutableBuffer {
   void* data = nullptr;
   size_t size = 0;
-};
-
-// Which queue a request travels on. virtio-fs puts FORGET, BATCH_FORGET and
-// INTERRUPT on the high-priority queue so that they are never stuck behind the
-// requests they release.
-enum class FuseLane : uint8_t {
-  kHighPriority,
-  kRequest,
 };
 
 class FuseChannel {

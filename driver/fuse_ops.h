@@ -3,18 +3,20 @@
 // FuseClient::Call<Op> builds the request from Op::In and returns Op::Out, so a
 // command and its reply cannot be mismatched.
 //
-// Per operation:
+// What an operation's request and reply look like, its queue and whether it
+// carries credentials come from its row of the opcode table
+// (driver/fuse_opcodes.h); an Op only names the structs, and the compiler
+// checks them against the row. Per operation:
 //   kOpcode      the FUSE opcode.
-//   In           the struct after fuse_in_header (NoArgs: none); names and data
-//   follow it. kInSize      how many bytes of In are sent (older layouts are
-//   prefixes of the struct). Out          the struct after fuse_out_header
-//   (NoArgs: none). kReply       kNone: no reply at all (FORGET); kFixed:
-//   exactly Out (at least
+//   In, Out      the structs after fuse_in_header and fuse_out_header (NoArgs:
+//                none); names and data follow In.
+//   kInSize      how many bytes of In are sent (the row's struct, or its compat
+//                form).
+//   kReply       kNone: no reply at all (FORGET); kFixed: exactly Out (at least
 //                kMinOutSize bytes of it for INIT, whose reply grew over
 //                versions); kData: bytes into the caller's buffer, at most as
 //                many as it holds.
-//   kLane        the queue (FORGET and BATCH_FORGET on the high-priority one).
-//   kSendsCredentials  false for requests made on the connection's own behalf.
+//   kLane, kSendsCredentials   the row's.
 #ifndef DRIVER_FUSE_OPS_H_
 #define DRIVER_FUSE_OPS_H_
 
@@ -24,7 +26,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "driver/fuse_channel.h"
+#include "driver/fuse_opcodes.h"
 
 namespace driver {
 
@@ -44,41 +46,52 @@ struct CreateOut {
 static_assert(sizeof(CreateOut) ==
               sizeof(fuse_entry_out) + sizeof(fuse_open_out));
 
-template <uint32_t Opcode, typename InT, typename OutT,
-          ReplyShape Shape = ReplyShape::kFixed>
+// The client's reply shape for a row's reply: a GETXATTR or LISTXATTR asked
+// with size 0 gets a struct, one asked with a buffer gets data.
+constexpr ReplyShape ShapeOf(FuseReply reply, bool wants_struct) {
+  switch (reply) {
+    case FuseReply::kNone:
+      return ReplyShape::kNone;
+    case FuseReply::kData:
+      return ReplyShape::kData;
+    case FuseReply::kDataOrSize:
+      return wants_struct ? ReplyShape::kFixed : ReplyShape::kData;
+    default:
+      return ReplyShape::kFixed;
+  }
+}
+
+// `Compat`: send the row's compat form of the struct.
+template <uint32_t Opcode, typename InT, typename OutT, bool Compat = false>
 struct FuseOp {
+  static constexpr const FuseOpcodeInfo& kInfo = kFuseOpcode<Opcode>;
   static constexpr uint32_t kOpcode = Opcode;
   using In = InT;
   using Out = OutT;
-  static constexpr size_t kInSize = kWireSize<InT>;
-  static constexpr ReplyShape kReply = Shape;
-  static constexpr size_t kMinOutSize = kWireSize<OutT>;
-  static constexpr FuseLane kLane = FuseLane::kRequest;
-  static constexpr bool kSendsCredentials = true;
-  static_assert(Shape == ReplyShape::kFixed || std::is_empty_v<OutT>,
+  static constexpr size_t kInSize =
+      Compat ? kInfo.compat_in_size : kWireSize<InT>;
+  static constexpr ReplyShape kReply =
+      ShapeOf(kInfo.reply, !std::is_empty_v<OutT>);
+  static constexpr size_t kMinOutSize =
+      kInfo.compat_out_size != 0 ? kInfo.compat_out_size : kWireSize<OutT>;
+  static constexpr FuseLane kLane = kInfo.lane;
+  static constexpr bool kSendsCredentials = kInfo.sends_credentials;
+
+  static_assert(kWireSize<InT> == kInfo.in_size,
+                "In is not the opcode's request struct");
+  static_assert(kReply != ReplyShape::kFixed ||
+                    kWireSize<OutT> == FuseReplyStructSize(kInfo.reply),
+                "Out is not the opcode's reply struct");
+  static_assert(kReply == ReplyShape::kFixed || std::is_empty_v<OutT>,
                 "only fixed replies carry a struct");
 };
 
 // ---- Connection. ----
-struct OpInit : FuseOp<FUSE_INIT, fuse_init_in, fuse_init_out> {
-  // Servers before 7.23 reply with the first 24 bytes; the rest then reads as
-  // zero.
-  static constexpr size_t kMinOutSize = FUSE_COMPAT_22_INIT_OUT_SIZE;
-  static constexpr bool kSendsCredentials = false;
-};
-struct OpDestroy : FuseOp<FUSE_DESTROY, NoArgs, NoArgs> {
-  static constexpr bool kSendsCredentials = false;
-};
-struct OpForget
-    : FuseOp<FUSE_FORGET, fuse_forget_in, NoArgs, ReplyShape::kNone> {
-  static constexpr FuseLane kLane = FuseLane::kHighPriority;
-  static constexpr bool kSendsCredentials = false;
-};
+struct OpInit : FuseOp<FUSE_INIT, fuse_init_in, fuse_init_out> {};
+struct OpDestroy : FuseOp<FUSE_DESTROY, NoArgs, NoArgs> {};
+struct OpForget : FuseOp<FUSE_FORGET, fuse_forget_in, NoArgs> {};
 // fuse_batch_forget_in, then `count` fuse_forget_one.
-struct OpBatchForget : FuseOp<FUSE_BATCH_FORGET, fuse_batch_forget_in, NoArgs,
-                              ReplyShape::kNone> {
-  static constexpr FuseLane kLane = FuseLane::kHighPriority;
-  static constexpr bool kSendsCredentials = false;
+struct OpBatchForget : FuseOp<FUSE_BATCH_FORGET, fuse_batch_forget_in, NoArgs> {
 };
 struct OpStatFs : FuseOp<FUSE_STATFS, NoArgs, fuse_statfs_out> {};
 
@@ -87,7 +100,7 @@ struct OpStatFs : FuseOp<FUSE_STATFS, NoArgs, fuse_statfs_out> {};
 struct OpLookup : FuseOp<FUSE_LOOKUP, NoArgs, fuse_entry_out> {};
 struct OpGetAttr : FuseOp<FUSE_GETATTR, fuse_getattr_in, fuse_attr_out> {};
 struct OpSetAttr : FuseOp<FUSE_SETATTR, fuse_setattr_in, fuse_attr_out> {};
-struct OpReadLink : FuseOp<FUSE_READLINK, NoArgs, NoArgs, ReplyShape::kData> {};
+struct OpReadLink : FuseOp<FUSE_READLINK, NoArgs, NoArgs> {};
 // Name, then the link's target.
 struct OpSymlink : FuseOp<FUSE_SYMLINK, NoArgs, fuse_entry_out> {};
 // Name (each of the following).
@@ -105,7 +118,7 @@ struct OpAccess : FuseOp<FUSE_ACCESS, fuse_access_in, NoArgs> {};
 struct OpOpen : FuseOp<FUSE_OPEN, fuse_open_in, fuse_open_out> {};
 // Name.
 struct OpCreate : FuseOp<FUSE_CREATE, fuse_create_in, CreateOut> {};
-struct OpRead : FuseOp<FUSE_READ, fuse_read_in, NoArgs, ReplyShape::kData> {};
+struct OpRead : FuseOp<FUSE_READ, fuse_read_in, NoArgs> {};
 // Data.
 struct OpWrite : FuseOp<FUSE_WRITE, fuse_write_in, fuse_write_out> {};
 struct OpFlush : FuseOp<FUSE_FLUSH, fuse_flush_in, NoArgs> {};
@@ -119,38 +132,32 @@ struct OpPoll : FuseOp<FUSE_POLL, fuse_poll_in, fuse_poll_out> {};
 
 // ---- Directories. ----
 struct OpOpenDir : FuseOp<FUSE_OPENDIR, fuse_open_in, fuse_open_out> {};
-struct OpReadDir
-    : FuseOp<FUSE_READDIR, fuse_read_in, NoArgs, ReplyShape::kData> {};
-struct OpReadDirPlus
-    : FuseOp<FUSE_READDIRPLUS, fuse_read_in, NoArgs, ReplyShape::kData> {};
+struct OpReadDir : FuseOp<FUSE_READDIR, fuse_read_in, NoArgs> {};
+struct OpReadDirPlus : FuseOp<FUSE_READDIRPLUS, fuse_read_in, NoArgs> {};
 struct OpReleaseDir : FuseOp<FUSE_RELEASEDIR, fuse_release_in, NoArgs> {};
 struct OpFsyncDir : FuseOp<FUSE_FSYNCDIR, fuse_fsync_in, NoArgs> {};
 
 // ---- Extended attributes. ----
-// Name, then the value. Without FUSE_SETXATTR_EXT negotiated only the old
-// 8-byte prefix of fuse_setxattr_in is sent.
-struct OpSetXattr : FuseOp<FUSE_SETXATTR, fuse_setxattr_in, NoArgs> {
-  static constexpr size_t kInSize = FUSE_COMPAT_SETXATTR_IN_SIZE;
-};
+// Name, then the value. Without FUSE_SETXATTR_EXT negotiated only the compat
+// prefix of fuse_setxattr_in is sent.
+struct OpSetXattr
+    : FuseOp<FUSE_SETXATTR, fuse_setxattr_in, NoArgs, /*Compat=*/true> {};
 struct OpSetXattrExt : FuseOp<FUSE_SETXATTR, fuse_setxattr_in, NoArgs> {};
 // Name. Asked with size 0, the device replies with the size the value needs;
 // asked with a buffer, it replies with the value itself: two operations, two
 // reply types.
 struct OpGetXattrSize
     : FuseOp<FUSE_GETXATTR, fuse_getxattr_in, fuse_getxattr_out> {};
-struct OpGetXattr
-    : FuseOp<FUSE_GETXATTR, fuse_getxattr_in, NoArgs, ReplyShape::kData> {};
+struct OpGetXattr : FuseOp<FUSE_GETXATTR, fuse_getxattr_in, NoArgs> {};
 struct OpListXattrSize
     : FuseOp<FUSE_LISTXATTR, fuse_getxattr_in, fuse_getxattr_out> {};
-struct OpListXattr
-    : FuseOp<FUSE_LISTXATTR, fuse_getxattr_in, NoArgs, ReplyShape::kData> {};
+struct OpListXattr : FuseOp<FUSE_LISTXATTR, fuse_getxattr_in, NoArgs> {};
 // Name.
 struct OpRemoveXattr : FuseOp<FUSE_REMOVEXATTR, NoArgs, NoArgs> {};
 
-// The largest fixed reply struct and request struct, for the client's stack
-// buffers.
-inline constexpr size_t kMaxFixedOutSize = sizeof(CreateOut);
-inline constexpr size_t kMaxInSize = sizeof(fuse_setattr_in);
+// The largest fixed reply struct and request struct, for the client's buffers.
+inline constexpr size_t kMaxFixedOutSize = MaxFuseReplyStructSize();
+inline constexpr size_t kMaxInSize = MaxFuseInSize();
 
 }  // namespace driver
 

@@ -1,5 +1,7 @@
 #include "driver/fuse_reply.h"
 
+#include <linux/errno.h>
+
 #include <cstdint>
 
 #include "base/abi.h"

@@ -90,8 +90,8 @@ struct FuseTraceEvent {
   uint64_t latency_nanos = 0;
 };
 
-// "LOOKUP", "BATCH_FORGET", ... for every opcode of <linux/fuse.h>; "OP_<n>"
-// for others.
+// "LOOKUP", "BATCH_FORGET", ... for every opcode of <linux/fuse.h> (the opcode
+// table's names); "OP_<n>" for others.
 std::string FuseOpcodeName(uint32_t opcode);
 // "ENOENT", ...; "E<n>" when the number has no name.
 std::string ErrnoName(int error);
@@ -99,6 +99,8 @@ std::string ErrnoName(int error);
 std::string OpenFlagsString(uint32_t flags);
 // "hiprio", "req0", "req1", ...
 std::string QueueName(uint16_t queue);
+// SETATTR's FATTR_* bits: "MODE|SIZE"; unnamed bits in hex.
+std::string SetattrValidString(uint32_t valid);
 
 // Decodes the request: `request` holds the first bytes of the chain's readable
 // part (possibly fewer than the request has), `total_bytes` how many it has.
