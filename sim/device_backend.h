@@ -1,10 +1,11 @@
-// The contract between the generic virtio device model (transports, virtqueues, strict
-// checks) and a device type (the echo test device, virtio-fs).
+// The contract between the generic virtio device model (transports, virtqueues,
+// strict checks) and a device type (the echo test device, virtio-fs).
 //
-// The model owns everything a transport does: feature negotiation, status, queue
-// configuration, notifications and interrupts. It pops each available chain, checks every
-// descriptor against guest memory, and hands the backend the chain as host views of the
-// guest buffers. The backend never sees a guest address.
+// The model owns everything a transport does: feature negotiation, status,
+// queue configuration, notifications and interrupts. It pops each available
+// chain, checks every descriptor against guest memory, and hands the backend
+// the chain as host views of the guest buffers. The backend never sees a guest
+// address.
 #ifndef SIM_DEVICE_BACKEND_H_
 #define SIM_DEVICE_BACKEND_H_
 
@@ -14,14 +15,16 @@
 
 namespace sim {
 
-// A bounds-checked host view of one descriptor's buffer in guest memory. The driver may
-// change the bytes at any time: copy what must stay stable (headers) before using it.
+// A bounds-checked host view of one descriptor's buffer in guest memory. The
+// driver may change the bytes at any time: copy what must stay stable (headers)
+// before using it.
 struct GuestBuffer {
   uint8_t* data;
   uint32_t size;
 };
 
-// One available chain, device-readable buffers first, then device-writable ones.
+// One available chain, device-readable buffers first, then device-writable
+// ones.
 struct DescriptorChain {
   uint16_t queue = 0;
   uint16_t head = 0;
@@ -35,9 +38,10 @@ struct DescriptorChain {
 class ChainCompleter {
  public:
   virtual ~ChainCompleter() = default;
-  // Puts the chain on its queue's used ring with `used_length` bytes written, and
-  // notifies the driver unless it suppressed notifications. Thread-safe.
-  virtual void Complete(uint16_t queue, uint16_t head, uint32_t used_length) = 0;
+  // Puts the chain on its queue's used ring with `used_length` bytes written,
+  // and notifies the driver unless it suppressed notifications. Thread-safe.
+  virtual void Complete(uint16_t queue, uint16_t head,
+                        uint32_t used_length) = 0;
 };
 
 class DeviceBackend {
@@ -45,26 +49,31 @@ class DeviceBackend {
   virtual ~DeviceBackend() = default;
 
   virtual uint32_t device_id() const = 0;
-  // Device-type feature bits (bits 0-23); the model adds the transport bits it supports.
+  // Device-type feature bits (bits 0-23); the model adds the transport bits it
+  // supports.
   virtual uint64_t device_features() const = 0;
   virtual uint16_t num_queues() const = 0;
   virtual uint16_t max_queue_size() const { return 1024; }
 
-  // Device-specific configuration space. The model checks offset and length against
-  // config_size() before calling.
+  // Device-specific configuration space. The model checks offset and length
+  // against config_size() before calling.
   virtual uint32_t config_size() const = 0;
-  virtual void ReadConfig(uint32_t offset, void* out, uint32_t length) const = 0;
+  virtual void ReadConfig(uint32_t offset, void* out,
+                          uint32_t length) const = 0;
   virtual void WriteConfig(uint32_t /*offset*/, const void* /*data*/,
                            uint32_t /*length*/) {}
 
-  // DRIVER_OK was set with these features negotiated. `completer` stays valid until Reset().
-  virtual void Activate(uint64_t negotiated_features, ChainCompleter& completer) = 0;
-  // The driver reset the device (or the model did, after a violation): drop every chain
-  // held and all per-session state.
+  // DRIVER_OK was set with these features negotiated. `completer` stays valid
+  // until Reset().
+  virtual void Activate(uint64_t negotiated_features,
+                        ChainCompleter& completer) = 0;
+  // The driver reset the device (or the model did, after a violation): drop
+  // every chain held and all per-session state.
   virtual void Reset() = 0;
 
-  // Handles one chain. Returns the number of bytes written into the writable buffers to
-  // complete it now, or std::nullopt to complete it later through the ChainCompleter.
+  // Handles one chain. Returns the number of bytes written into the writable
+  // buffers to complete it now, or std::nullopt to complete it later through
+  // the ChainCompleter.
   virtual std::optional<uint32_t> HandleChain(const DescriptorChain& chain) = 0;
 };
 

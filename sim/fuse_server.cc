@@ -1,6 +1,5 @@
 #include "sim/fuse_server.h"
 
-#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -8,132 +7,31 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <memory>
 
-#include "absl/container/inlined_vector.h"
+#include "driver/fuse_opcodes.h"
 #include "sim/fuse_request_check.h"
 
 namespace sim {
 namespace {
 
 constexpr size_t kInHeader = sizeof(fuse_in_header);
-constexpr size_t kWriteHeaders = sizeof(fuse_in_header) + sizeof(fuse_write_in);
+constexpr size_t kOutHeader = sizeof(fuse_out_header);
+// Requests up to this size (every one but a large SETXATTR, BATCH_FORGET or
+// small WRITE) are copied to the processing thread's stack.
+constexpr size_t kStackCopyBytes = 4096;
+// Zero bytes after the private copy: defence in depth behind
+// CheckFuseRequest, should libfuse read past a name.
+constexpr size_t kCopyPadding = 8;
 
-uint64_t TotalSize(std::span<const GuestBuffer> buffers) {
-  uint64_t total = 0;
-  for (const GuestBuffer& b : buffers) total += b.size;
-  return total;
-}
-
-// Copies `len` bytes at `offset` of the concatenated buffers into `dst`.
-void Gather(std::span<const GuestBuffer> buffers, uint64_t offset, void* dst,
-            size_t len) {
-  auto* out = static_cast<uint8_t*>(dst);
-  for (const GuestBuffer& b : buffers) {
-    if (len == 0) return;
-    if (offset >= b.size) {
-      offset -= b.size;
-      continue;
-    }
-    const size_t n = std::min<uint64_t>(b.size - offset, len);
-    memcpy(out, b.data + offset, n);
-    out += n;
-    len -= n;
-    offset = 0;
-  }
-}
-
-// The iovecs covering `len` bytes at `offset` of the concatenated buffers.
-absl::InlinedVector<iovec, 8> Slice(std::span<const GuestBuffer> buffers,
-                                    uint64_t offset, size_t len) {
-  absl::InlinedVector<iovec, 8> iov;
-  for (const GuestBuffer& b : buffers) {
-    if (len == 0) break;
-    if (offset >= b.size) {
-      offset -= b.size;
-      continue;
-    }
-    const size_t n = std::min<uint64_t>(b.size - offset, len);
-    iov.push_back({b.data + offset, n});
-    len -= n;
-    offset = 0;
-  }
-  return iov;
-}
-
-// Writes a bare reply header carrying `err`; returns the used length.
-uint32_t ReplyError(std::span<const GuestBuffer> reply, uint64_t unique,
-                    int err) {
-  if (TotalSize(reply) < sizeof(fuse_out_header)) return 0;
-  const fuse_out_header out{sizeof(fuse_out_header), -err, unique};
-  const auto* src = reinterpret_cast<const uint8_t*>(&out);
-  size_t left = sizeof(out);
-  for (const GuestBuffer& b : reply) {
-    const size_t n = std::min<size_t>(b.size, left);
-    memcpy(b.data, src, n);
-    src += n;
-    left -= n;
-    if (left == 0) break;
-  }
-  return sizeof(out);
-}
-
-// The custom io writev: delivers libfuse's reply to the request being processed
-// on this thread.
-ssize_t CaptureReply(int /*fd*/, struct iovec* iov, int count,
-                     void* /*userdata*/) {
+// The custom io writev: the session's userdata is the PassthroughFs, which
+// knows where its replies go.
+ssize_t SendReply(int /*fd*/, struct iovec* iov, int count, void* userdata) {
   uint64_t total = 0;
   for (int i = 0; i < count; ++i) total += iov[i].iov_len;
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr || count < 1 || iov[0].iov_len < sizeof(fuse_out_header)) {
-    return static_cast<ssize_t>(total);
-  }
-  fuse_out_header out;
-  memcpy(&out, iov[0].iov_base, sizeof(out));
-  // Anything but the one reply to this chain's request (e.g. a notification) is
-  // dropped.
-  if (out.unique != ctx->unique || ctx->replied)
-    return static_cast<ssize_t>(total);
-  ctx->replied = true;
-  if (total > ctx->reply_capacity) {
-    ctx->used_length = ReplyError(ctx->reply_buffers, out.unique, ERANGE);
-    if (ctx->counters != nullptr)
-      ctx->counters->reply_bytes_copied += ctx->used_length;
-    return static_cast<ssize_t>(total);
-  }
-  // Scatter, skipping spans that already sit at their destination (READ
-  // payloads).
-  size_t dst_index = 0;
-  size_t dst_offset = 0;
-  uint64_t copied = 0;
-  uint64_t in_place = 0;
-  for (int i = 0; i < count; ++i) {
-    const auto* src = static_cast<const uint8_t*>(iov[i].iov_base);
-    size_t left = iov[i].iov_len;
-    while (left > 0) {
-      const GuestBuffer& dst = ctx->reply_buffers[dst_index];
-      const size_t n = std::min<size_t>(dst.size - dst_offset, left);
-      uint8_t* to = dst.data + dst_offset;
-      if (to != src) {
-        memcpy(to, src, n);
-        copied += n;
-      } else {
-        in_place += n;
-      }
-      src += n;
-      left -= n;
-      dst_offset += n;
-      if (dst_offset == dst.size) {
-        ++dst_index;
-        dst_offset = 0;
-      }
-    }
-  }
-  if (ctx->counters != nullptr) {
-    ctx->counters->reply_bytes_copied += copied;
-    ctx->counters->reply_bytes_in_place += in_place;
-  }
-  ctx->used_length = static_cast<uint32_t>(total);
+  if (ReplyRouter* router =
+          static_cast<PassthroughFs*>(userdata)->reply_router())
+    router->Deliver(iov, count);
   return static_cast<ssize_t>(total);
 }
 
@@ -141,44 +39,6 @@ ssize_t CaptureReply(int /*fd*/, struct iovec* iov, int count,
 ssize_t NoRead(int /*fd*/, void* /*buf*/, size_t /*len*/, void* /*userdata*/) {
   errno = EIO;
   return -1;
-}
-
-// A per-thread pipe carrying the copied headers of a zero-copy WRITE.
-class HeaderPipe {
- public:
-  HeaderPipe() {
-    if (pipe2(fds_, O_NONBLOCK | O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
-  }
-  ~HeaderPipe() {
-    if (fds_[0] >= 0) close(fds_[0]);
-    if (fds_[1] >= 0) close(fds_[1]);
-  }
-  bool ok() const { return fds_[0] >= 0; }
-  int read_fd() const { return fds_[0]; }
-  bool Put(const void* data, size_t len) {
-    return write(fds_[1], data, len) == static_cast<ssize_t>(len);
-  }
-  // Empties what libfuse did not consume (e.g. a request refused before
-  // dispatch).
-  void Drain() {
-    char scratch[256];
-    while (read(fds_[0], scratch, sizeof(scratch)) > 0) {
-    }
-  }
-
- private:
-  int fds_[2];
-};
-
-HeaderPipe& ThreadHeaderPipe() {
-  static thread_local HeaderPipe pipe;
-  return pipe;
-}
-
-// A per-thread private copy of a request, 8-byte aligned and zero padded.
-std::vector<uint64_t>& ThreadRequestBuffer() {
-  static thread_local std::vector<uint64_t> buffer;
-  return buffer;
 }
 
 }  // namespace
@@ -195,7 +55,9 @@ absl::StatusOr<std::unique_ptr<FuseServer>> FuseServer::Create(
 }
 
 FuseServer::FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request)
-    : fs_(std::move(fs)), max_request_(max_request) {}
+    : fs_(std::move(fs)), max_request_(max_request), router_(fs_->data_path()) {
+  fs_->set_reply_router(&router_);
+}
 
 FuseServer::~FuseServer() {
   std::lock_guard<std::shared_mutex> lock(session_mu_);
@@ -224,7 +86,7 @@ absl::Status FuseServer::StartSessionLocked() {
   }
   fuse_custom_io io;
   memset(&io, 0, sizeof(io));
-  io.writev = CaptureReply;
+  io.writev = SendReply;
   io.read = NoRead;
   if (int err = fuse_session_custom_io(se, &io, fd); err != 0) {
     close(fd);
@@ -249,83 +111,130 @@ uint64_t FuseServer::requests_processed(uint32_t opcode) const {
       std::memory_order_relaxed);
 }
 
-uint32_t FuseServer::Process(std::span<const GuestBuffer> request,
-                             std::span<const GuestBuffer> reply) {
+uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
+                             std::span<const GuestBuffer> reply_buffers) {
   std::shared_lock<std::shared_mutex> lock(session_mu_);
-  const uint64_t provided = TotalSize(request);
-  if (provided < kInHeader || session_ == nullptr) return 0;
-  // The header is read from guest memory exactly once; everything after uses
-  // this copy.
+  ChainReader request(request_buffers);
+  ChainWriter reply(reply_buffers);
+  if (request.size() < kInHeader || session_ == nullptr) return 0;
+  DataPathCounters& counters = fs_->data_path();
+  // The private copy starts with the header, read from guest memory exactly
+  // once; everything after uses the copy.
+  alignas(8) uint8_t stack_copy[kStackCopyBytes + kCopyPadding];
+  request.Read(stack_copy, kInHeader);
+  counters.request_bytes_copied += kInHeader;
   fuse_in_header in;
-  Gather(request, 0, &in, kInHeader);
-  counters_.request_bytes_copied += kInHeader;
+  memcpy(&in, stack_copy, kInHeader);
   opcode_counts_[std::min(in.opcode, kCountedOpcodes)].fetch_add(
       1, std::memory_order_relaxed);
-  if (in.len != provided || in.len > max_request_)
-    return ReplyError(reply, in.unique, EINVAL);
+  if (in.len != request.size() || in.len > max_request_) {
+    return WriteErrorReply(reply, in.unique, EINVAL);
+  }
   const size_t arg_len = in.len - kInHeader;
 
-  RequestContext ctx;
-  ctx.unique = in.unique;
-  ctx.reply_buffers = reply;
-  ctx.reply_capacity = TotalSize(reply);
-  ctx.counters = &counters_;
+  // The data path needs the 7.9 layouts of fuse_read_in and fuse_write_in.
+  if (fs_->proto_minor() >= 9) {
+    if (in.opcode == FUSE_READ) return ProcessRead(in, request, reply);
+    if (in.opcode == FUSE_WRITE &&
+        arg_len >= sizeof(fuse_write_in) + kZeroCopyWriteThreshold) {
+      return ProcessWrite(in, request, reply);
+    }
+  }
 
+  std::unique_ptr<uint64_t[]> heap_copy;
+  uint8_t* copy = stack_copy;
+  if (in.len > kStackCopyBytes) {
+    heap_copy.reset(new uint64_t[(in.len + kCopyPadding + 7) / 8]);
+    copy = reinterpret_cast<uint8_t*>(heap_copy.get());
+    memcpy(copy, &in, kInHeader);
+  }
+  request.Read(copy + kInHeader, arg_len);
+  memset(copy + in.len, 0, kCopyPadding);
+  counters.request_bytes_copied += arg_len;
+  if (int err = CheckFuseRequest(in, copy + kInHeader, arg_len, arg_len);
+      err != 0) {
+    return WriteErrorReply(reply, in.unique, err);
+  }
+  return Dispatch(in, copy, reply);
+}
+
+uint32_t FuseServer::Dispatch(const fuse_in_header& in, uint8_t* copy,
+                              ChainWriter& reply) {
   fuse_buf buf;
   memset(&buf, 0, sizeof(buf));
   buf.size = in.len;
-  HeaderPipe* header_pipe = nullptr;
-  absl::InlinedVector<iovec, 8> payload;
-  // Write payloads below the threshold, and any while the negotiated protocol
-  // is older than 7.9 (libfuse only takes FUSE_BUF_IS_FD writes from 7.9 on),
-  // are copied.
-  if (in.opcode == FUSE_WRITE &&
-      arg_len >= sizeof(fuse_write_in) + kZeroCopyWriteThreshold &&
-      fs_->proto_minor() >= 9 && ThreadHeaderPipe().ok()) {
-    uint8_t headers[kWriteHeaders];
-    memcpy(headers, &in, kInHeader);
-    Gather(request, kInHeader, headers + kInHeader, sizeof(fuse_write_in));
-    counters_.request_bytes_copied += sizeof(fuse_write_in);
-    if (int err = CheckFuseRequest(in, headers + kInHeader,
-                                   sizeof(fuse_write_in), arg_len);
-        err != 0) {
-      return ReplyError(reply, in.unique, err);
-    }
-    fuse_write_in write_in;
-    memcpy(&write_in, headers + kInHeader, sizeof(write_in));
-    payload = Slice(request, kWriteHeaders, write_in.size);
-    header_pipe = &ThreadHeaderPipe();
-    if (!header_pipe->Put(headers, sizeof(headers))) {
-      header_pipe->Drain();
-      return ReplyError(reply, in.unique, EIO);
-    }
-    buf.flags = FUSE_BUF_IS_FD;
-    buf.fd = header_pipe->read_fd();
-    ctx.write_payload_fd = buf.fd;
-    ctx.write_payload = std::span<const iovec>(payload.data(), payload.size());
-  } else {
-    std::vector<uint64_t>& copy = ThreadRequestBuffer();
-    // Zero padding past the request: defence in depth behind CheckFuseRequest.
-    const size_t words = (in.len + 7) / 8 + 1;
-    if (copy.size() < words) copy.resize(words);
-    auto* bytes = reinterpret_cast<uint8_t*>(copy.data());
-    memset(bytes + in.len, 0, words * 8 - in.len);
-    memcpy(bytes, &in, kInHeader);
-    Gather(request, kInHeader, bytes + kInHeader, arg_len);
-    counters_.request_bytes_copied += arg_len;
-    if (int err = CheckFuseRequest(in, bytes + kInHeader, arg_len, arg_len);
-        err != 0) {
-      return ReplyError(reply, in.unique, err);
-    }
-    buf.mem = bytes;
+  buf.mem = copy;
+  // A request the protocol never answers gets no route (and libfuse sends
+  // nothing for it, but for an error before INIT, which has nowhere to go).
+  if (driver::FindFuseOpcode(in.opcode)->reply == driver::FuseReply::kNone) {
+    fuse_session_process_buf(session_, &buf);
+    return 0;
   }
-
-  RequestContext* const outer = CurrentRequest();
-  CurrentRequest() = &ctx;
+  ReplyRouter::Target target;
+  target.unique = in.unique;
+  target.reply = &reply;
+  router_.Add(&target);
   fuse_session_process_buf(session_, &buf);
-  CurrentRequest() = outer;
-  if (header_pipe != nullptr) header_pipe->Drain();
-  return ctx.used_length;
+  router_.Remove();
+  return target.used_length;
+}
+
+uint32_t FuseServer::ProcessRead(const fuse_in_header& in, ChainReader& request,
+                                 ChainWriter& reply) {
+  fuse_read_in read_in;
+  if (!request.Read(&read_in, sizeof(read_in))) {
+    return WriteErrorReply(reply, in.unique, EINVAL);
+  }
+  fs_->data_path().request_bytes_copied += sizeof(read_in);
+  if (reply.capacity() < kOutHeader) return 0;
+  // The payload goes straight after the header; when the chain has less room
+  // than asked, a read that finds more bytes than fit is refused (ERANGE).
+  const uint32_t room = static_cast<uint32_t>(
+      std::min<uint64_t>(read_in.size, reply.capacity() - kOutHeader));
+  IoVecs payload;
+  reply.Views(kOutHeader, room, &payload);
+  ssize_t n =
+      fs_->ReadInto(in.nodeid, read_in.fh, static_cast<int64_t>(read_in.offset),
+                    read_in.size, payload);
+  if (n < 0) return WriteErrorReply(reply, in.unique, static_cast<int>(-n));
+  if (static_cast<uint32_t>(n) == room && room < read_in.size) {
+    uint8_t probe;
+    const iovec more{&probe, 1};
+    if (fs_->ReadInto(in.nodeid, read_in.fh,
+                      static_cast<int64_t>(read_in.offset + room), 1,
+                      {&more, 1}) > 0) {
+      return WriteErrorReply(reply, in.unique, ERANGE);
+    }
+  }
+  fs_->data_path().reply_bytes_in_place += n;
+  const fuse_out_header out{static_cast<uint32_t>(kOutHeader + n), 0,
+                            in.unique};
+  reply.WriteAt(0, &out, sizeof(out));
+  fs_->data_path().reply_bytes_copied += sizeof(out);
+  return out.len;
+}
+
+uint32_t FuseServer::ProcessWrite(const fuse_in_header& in,
+                                  ChainReader& request, ChainWriter& reply) {
+  fuse_write_in write_in;
+  request.Read(&write_in, sizeof(write_in));  // The caller checked the size.
+  fs_->data_path().request_bytes_copied += sizeof(write_in);
+  IoVecs payload;
+  if (write_in.size > request.remaining() ||
+      !request.Slice(write_in.size, &payload)) {
+    return WriteErrorReply(reply, in.unique, EINVAL);
+  }
+  const ssize_t n = fs_->WriteFrom(
+      in.nodeid, write_in.fh, static_cast<int64_t>(write_in.offset), payload);
+  if (n < 0) return WriteErrorReply(reply, in.unique, static_cast<int>(-n));
+  const fuse_write_out written{static_cast<uint32_t>(n), 0};
+  const fuse_out_header out{kOutHeader + sizeof(written), 0, in.unique};
+  const iovec pieces[] = {
+      {const_cast<fuse_out_header*>(&out), sizeof(out)},
+      {const_cast<fuse_write_out*>(&written), sizeof(written)}};
+  const uint32_t used = WriteReply(reply, pieces);
+  fs_->data_path().reply_bytes_copied += used;
+  return used;
 }
 
 }  // namespace sim

@@ -1,62 +1,60 @@
 // The FUSE protocol end of the device: one libfuse session over the passthrough
 // handlers, attached with fuse_session_custom_io (no /dev/fuse, no mount), fed
-// one request at a time from guest buffers.
+// one request at a time from a chain's buffers.
 //
-// Process() copies the request header out of guest memory before looking at it,
-// checks it (header present, in.len equal to the bytes provided, arguments
-// shaped as libfuse will read them), copies the request into a private buffer
-// (except a large WRITE's payload, see below) and hands it to
-// fuse_session_process_buf. libfuse replies synchronously in the calling thread
-// through the custom writev, which routes the reply to the chain being
-// processed (a thread_local RequestContext) and scatters it into the writable
-// buffers. The used length is the number of bytes written:
+// Process() reads the request through a ChainReader: the fuse_in_header comes
+// out of guest memory exactly once, into the device's private copy, and is
+// checked there (header present, in.len equal to the bytes provided, arguments
+// shaped as libfuse will read them: sim/fuse_request_check.h). Then:
+//   - the data path is the device's own, once the session is up (INIT done, no
+//     DESTROY since): a READ's payload is preadv()'d by the host straight into
+//     the chain's writable buffers after the reply header, and a WRITE of at
+//     least kZeroCopyWriteThreshold payload bytes is pwritev()'d straight from
+//     its readable buffers. Only headers are copied; DataPathCounters show it.
+//   - every other request is copied whole into the private buffer and handed
+//     to fuse_session_process_buf. libfuse replies synchronously, through the
+//     custom writev, which the ReplyRouter sends to this chain.
+// The used length is the number of bytes written:
 //   - no reply (FORGET, BATCH_FORGET) or fewer than sizeof(fuse_in_header)
-//   request
-//     bytes: 0;
+//     request bytes: 0;
 //   - a request the device refuses before libfuse sees it (in.len mismatch,
-//   request
-//     larger than max_write + 4 KiB, short arguments, unterminated names:
-//     EINVAL; opcodes libfuse 3.14 does not dispatch, FUSE_INTERRUPT,
+//     request larger than max_write + 4 KiB, short arguments, unterminated
+//     names: EINVAL; opcodes libfuse 3.14 does not dispatch, FUSE_INTERRUPT,
 //     FUSE_NOTIFY_REPLY, CUSE_INIT: ENOSYS): a bare fuse_out_header with that
 //     error;
 //   - a reply larger than the writable space: a bare header with -ERANGE; if
-//   even that
-//     does not fit, 0.
-//
-// Data path: a READ reply's payload is preadv()'d by the handler straight into
-// the writable buffers and the capture copies only the header (one copy, by the
-// host kernel, from its page cache). A WRITE of at least
-// kZeroCopyWriteThreshold payload bytes is not copied: its two headers go
-// through a pipe (libfuse reads only those from a FUSE_BUF_IS_FD buffer when
-// write_buf is set) and the handler pwritev()s the payload straight from guest
-// memory. DataPathCounters show both.
+//     even that does not fit, 0.
 //
 // Thread-safe: Process may run on several threads at once; Reset waits for
-// them.
+// them. No state lives in thread-local storage: a server may be destroyed on
+// any thread, at any time after its last Process returned.
 #ifndef SIM_FUSE_SERVER_H_
 #define SIM_FUSE_SERVER_H_
 
 #include <fuse3/fuse_lowlevel.h>
+#include <linux/fuse.h>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 #include <span>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "sim/chain_io.h"
+#include "sim/data_path_counters.h"
 #include "sim/device_backend.h"
 #include "sim/passthrough_fs.h"
-#include "sim/request_context.h"
+#include "sim/reply_router.h"
 
 namespace sim {
 
 class FuseServer {
  public:
-  // WRITE payloads at least this large stay in guest memory until pwritev.
+  // WRITE payloads at least this large stay in guest memory until pwritev;
+  // smaller ones are copied with the request and written by libfuse's handler.
   static constexpr size_t kZeroCopyWriteThreshold = 64 * 1024;
   // Opcodes below this have their own counter; the others share the last one.
   static constexpr uint32_t kCountedOpcodes = 64;
@@ -81,7 +79,7 @@ class FuseServer {
   // Requests with a complete header seen with `opcode` (opcodes >=
   // kCountedOpcodes share one counter), since creation.
   uint64_t requests_processed(uint32_t opcode) const;
-  const DataPathCounters& data_path() const { return counters_; }
+  const DataPathCounters& data_path() const { return fs_->data_path(); }
   PassthroughFs& fs() { return *fs_; }
 
  private:
@@ -89,15 +87,23 @@ class FuseServer {
   absl::Status StartSession();
   // With session_mu_ held exclusively.
   absl::Status StartSessionLocked();
+  // The device's own data path (see above); `in` is the checked header.
+  uint32_t ProcessRead(const fuse_in_header& in, ChainReader& request,
+                       ChainWriter& reply);
+  uint32_t ProcessWrite(const fuse_in_header& in, ChainReader& request,
+                        ChainWriter& reply);
+  // Hands the request in `copy` (in.len bytes, zero padded) to libfuse.
+  uint32_t Dispatch(const fuse_in_header& in, uint8_t* copy,
+                    ChainWriter& reply);
 
   const std::unique_ptr<PassthroughFs> fs_;
   const uint32_t max_request_;
+  ReplyRouter router_;
   // Shared by Process, exclusive for Reset. std:: mutexes (not absl::Mutex,
   // whose system build is not instrumented) keep ThreadSanitizer runs
   // meaningful.
   mutable std::shared_mutex session_mu_;
   fuse_session* session_ = nullptr;
-  DataPathCounters counters_;
   std::array<std::atomic<uint64_t>, kCountedOpcodes + 1> opcode_counts_{};
 };
 

@@ -105,6 +105,15 @@ int PassthroughFs::GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const {
   return files_.Get(fh, out) == 0 ? 0 : EBADF;
 }
 
+int PassthroughFs::ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
+                               std::shared_ptr<OpenFile>* out) const {
+  if (GetFile(fh, out) != 0 || (*out)->nodeid != nodeid ||
+      (*out)->is_dir != want_dir) {
+    return EBADF;
+  }
+  return 0;
+}
+
 uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenFile> file) {
   std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Insert(std::move(file));
@@ -187,8 +196,7 @@ bool PassthroughOps::GetInode(fuse_req_t req, fuse_ino_t ino,
 bool PassthroughOps::GetOpenFile(fuse_req_t req, fuse_ino_t ino,
                                  const fuse_file_info* fi, bool want_dir,
                                  std::shared_ptr<OpenFile>* out) {
-  if (fi == nullptr || Fs(req).GetFile(fi->fh, out) != 0 ||
-      (*out)->nodeid != ino || (*out)->is_dir != want_dir) {
+  if (fi == nullptr || Fs(req).ResolveFile(ino, fi->fh, want_dir, out) != 0) {
     fuse_reply_err(req, EBADF);
     return false;
   }

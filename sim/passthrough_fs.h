@@ -17,14 +17,17 @@
 #define SIM_PASSTHROUGH_FS_H_
 
 #include <fuse3/fuse_lowlevel.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "sim/data_path_counters.h"
 #include "sim/handle_table.h"
 #include "sim/inode_table.h"
 
@@ -43,6 +46,7 @@ struct PassthroughOptions {
 
 // An open file or directory behind a file handle.
 struct OpenFile;
+class ReplyRouter;
 
 class PassthroughFs {
  public:
@@ -65,10 +69,27 @@ class PassthroughFs {
   void ReleaseAll();
 
   // The FUSE minor version the driver announced in the last INIT (0 before
-  // any).
+  // any, and after DESTROY).
   unsigned proto_minor() const {
     return proto_minor_.load(std::memory_order_acquire);
   }
+
+  // The data path FuseServer runs itself, between the host and the guest's
+  // buffers with no copy in between: READ of `size` bytes at `offset` of the
+  // handle `fh` (of node `nodeid`) into `into`, WRITE of `from` at `offset`.
+  // The bytes moved, or a negative errno (EBADF for a handle that is not an
+  // open file of that node, EINVAL for a bad offset or size, the host's).
+  ssize_t ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset, uint32_t size,
+                   std::span<const iovec> into);
+  ssize_t WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
+                    std::span<const iovec> from);
+  DataPathCounters& data_path() { return data_path_; }
+
+  // Where replies a session sends through a custom io go: libfuse hands the
+  // custom io's writev the session's userdata, this object. Null for a session
+  // on /dev/fuse.
+  void set_reply_router(ReplyRouter* router) { reply_router_ = router; }
+  ReplyRouter* reply_router() const { return reply_router_; }
 
  private:
   friend struct PassthroughOps;
@@ -78,6 +99,10 @@ class PassthroughFs {
 
   // 0 with the open file behind `fh`, or EBADF.
   int GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const;
+  // 0 with the open file behind `fh` when it is a file (or, with `want_dir`, a
+  // directory) of node `nodeid`; EBADF otherwise.
+  int ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
+                  std::shared_ptr<OpenFile>* out) const;
   uint64_t AddFile(std::shared_ptr<OpenFile> file);
   std::shared_ptr<OpenFile> RemoveFile(uint64_t fh);
 
@@ -86,6 +111,8 @@ class PassthroughFs {
   mutable std::mutex files_mu_;
   HandleTable<OpenFile> files_;
   std::atomic<unsigned> proto_minor_{0};
+  DataPathCounters data_path_;
+  ReplyRouter* reply_router_ = nullptr;
 };
 
 }  // namespace sim

@@ -11,9 +11,8 @@
 #include <cstring>
 #include <vector>
 
-#include "absl/container/inlined_vector.h"
+#include "sim/chain_io.h"
 #include "sim/passthrough_ops.h"
-#include "sim/request_context.h"
 
 namespace sim {
 namespace {
@@ -34,41 +33,10 @@ int FilterOpenFlags(int flags, int* out) {
   return 0;
 }
 
-// Counts `bytes` in a counter of the current request, if any.
-void Count(std::atomic<uint64_t> DataPathCounters::*counter, uint64_t bytes) {
-  RequestContext* ctx = CurrentRequest();
-  if (ctx != nullptr && ctx->counters != nullptr)
-    (ctx->counters->*counter) += bytes;
-}
-
-// The current request's writable buffers past the reply header, as at most
-// `size` bytes of iovecs; empty when there is no such request or less room than
-// `size`.
-absl::InlinedVector<iovec, 8> ReplyPayloadSpace(size_t size) {
-  absl::InlinedVector<iovec, 8> iov;
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr || ctx->reply_capacity < sizeof(fuse_out_header) + size)
-    return iov;
-  size_t skip = sizeof(fuse_out_header);
-  size_t left = size;
-  for (const GuestBuffer& b : ctx->reply_buffers) {
-    if (left == 0) break;
-    if (b.size <= skip) {
-      skip -= b.size;
-      continue;
-    }
-    const size_t n = std::min<size_t>(b.size - skip, left);
-    iov.push_back({b.data + skip, n});
-    skip = 0;
-    left -= n;
-  }
-  return iov;
-}
-
 // preadv/pwritev until `iov` is done, EOF or an error: the byte count or
 // -errno.
 template <typename Op>
-ssize_t TransferAll(Op op, absl::InlinedVector<iovec, 8> iov, off_t off) {
+ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
   size_t done = 0;
   size_t first = 0;
   while (first < iov.size()) {
@@ -171,39 +139,17 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
 
 void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
                           off_t off, fuse_file_info* fi) {
+  // Reached on a session over /dev/fuse; FuseServer runs READ itself
+  // (PassthroughFs::ReadInto).
   std::shared_ptr<OpenFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   if (size > Fs(req).options().max_write || off < 0)
     return ReplyErrno(req, EINVAL);
-  // Straight into the guest's buffers when the whole reply fits there: the
-  // reply iovec then points at its own destination and the reply capture copies
-  // only the header.
-  absl::InlinedVector<iovec, 8> dest = ReplyPayloadSpace(size);
-  if (!dest.empty() || size == 0) {
-    const ssize_t n =
-        TransferAll([&](const iovec* v, int c,
-                        off_t o) { return preadv(file->fd, v, c, o); },
-                    dest, off);
-    if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
-    Count(&DataPathCounters::read_bytes_direct, n);
-    absl::InlinedVector<iovec, 8> reply;
-    size_t left = n;
-    for (const iovec& v : dest) {
-      if (left == 0) break;
-      reply.push_back({v.iov_base, std::min(left, v.iov_len)});
-      left -= reply.back().iov_len;
-    }
-    fuse_reply_iov(req, reply.data(), static_cast<int>(reply.size()));
-    return;
-  }
-  // No room in the guest for the whole size: read privately; the reply capture
-  // then decides whether what was read fits.
   std::vector<char> buf(size);
-  ssize_t n;
-  do {
-    n = pread(file->fd, buf.data(), size, off);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ReplyErrno(req, errno);
+  const ssize_t n = TransferAll(
+      [&](const iovec* v, int c, off_t o) { return preadv(file->fd, v, c, o); },
+      IoVecs{{buf.data(), size}}, off);
+  if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   fuse_reply_buf(req, buf.data(), n);
 }
 
@@ -212,25 +158,6 @@ void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
   std::shared_ptr<OpenFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   if (off < 0) return ReplyErrno(req, EINVAL);
-  RequestContext* ctx = CurrentRequest();
-  const fuse_buf& first = bufv->buf[bufv->idx];
-  if (first.flags & FUSE_BUF_IS_FD) {
-    // FuseServer hands libfuse a pipe holding only the copied headers; the
-    // payload is still in guest memory and goes to the host from there.
-    if (ctx == nullptr || first.fd != ctx->write_payload_fd)
-      return ReplyErrno(req, EIO);
-    absl::InlinedVector<iovec, 8> src(ctx->write_payload.begin(),
-                                      ctx->write_payload.end());
-    const ssize_t n =
-        TransferAll([&](const iovec* v, int c,
-                        off_t o) { return pwritev(file->fd, v, c, o); },
-                    src, off);
-    bufv->idx = bufv->count;  // consumed
-    if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
-    Count(&DataPathCounters::write_bytes_direct, n);
-    fuse_reply_write(req, n);
-    return;
-  }
   fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(bufv));
   out.buf[0].flags =
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
@@ -239,7 +166,7 @@ void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
   const ssize_t n =
       fuse_buf_copy(&out, bufv, static_cast<fuse_buf_copy_flags>(0));
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
-  Count(&DataPathCounters::write_bytes_from_copy, n);
+  Fs(req).data_path_.write_bytes_from_copy += n;
   fuse_reply_write(req, n);
 }
 
@@ -316,6 +243,31 @@ void PassthroughOps::Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
            0};
   if (poll(&p, 1, 0) < 0) return ReplyErrno(req, errno);
   fuse_reply_poll(req, p.revents);
+}
+
+ssize_t PassthroughFs::ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset,
+                                uint32_t size, std::span<const iovec> into) {
+  std::shared_ptr<OpenFile> file;
+  if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return -EBADF;
+  if (size > options_.max_write || offset < 0) return -EINVAL;
+  const ssize_t n = TransferAll(
+      [&](const iovec* v, int c, off_t o) { return preadv(file->fd, v, c, o); },
+      IoVecs(into.begin(), into.end()), offset);
+  if (n > 0) data_path_.read_bytes_direct += n;
+  return n;
+}
+
+ssize_t PassthroughFs::WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
+                                 std::span<const iovec> from) {
+  std::shared_ptr<OpenFile> file;
+  if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return -EBADF;
+  if (offset < 0) return -EINVAL;
+  const ssize_t n =
+      TransferAll([&](const iovec* v, int c,
+                      off_t o) { return pwritev(file->fd, v, c, o); },
+                  IoVecs(from.begin(), from.end()), offset);
+  if (n > 0) data_path_.write_bytes_direct += n;
+  return n;
 }
 
 }  // namespace sim

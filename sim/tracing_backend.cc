@@ -1,26 +1,8 @@
 #include "sim/tracing_backend.h"
 
-#include <cstring>
+#include "sim/chain_io.h"
 
 namespace sim {
-namespace {
-
-// Copies up to `limit` bytes from the start of `buffers` into `out`; returns
-// how many were copied.
-size_t Gather(const std::vector<GuestBuffer>& buffers, uint8_t* out,
-              size_t limit) {
-  size_t copied = 0;
-  for (const GuestBuffer& buffer : buffers) {
-    if (copied == limit) break;
-    size_t take = buffer.size < limit - copied ? buffer.size : limit - copied;
-    if (take > 0 && buffer.data != nullptr)
-      memcpy(out + copied, buffer.data, take);
-    copied += take;
-  }
-  return copied;
-}
-
-}  // namespace
 
 TracingBackend::TracingBackend(std::unique_ptr<DeviceBackend> inner,
                                Observer observer)
@@ -47,7 +29,8 @@ void TracingBackend::Reset() {
 std::optional<uint32_t> TracingBackend::HandleChain(
     const DescriptorChain& chain) {
   uint8_t request[kMaxRequestCopy];
-  size_t copied = Gather(chain.readable, request, sizeof(request));
+  const size_t copied =
+      ChainReader(chain.readable).ReadUpTo(request, sizeof(request));
   FuseTraceEvent event =
       DecodeFuseRequest(request, copied, chain.readable_bytes);
   event.queue = chain.queue;
@@ -108,8 +91,9 @@ void TracingBackend::Finish(FuseTraceEvent& event,
           std::chrono::steady_clock::now() - started)
           .count());
   uint8_t reply[kMaxReplyCopy];
-  size_t limit = used_length < sizeof(reply) ? used_length : sizeof(reply);
-  size_t copied = Gather(writable, reply, limit);
+  const size_t limit =
+      used_length < sizeof(reply) ? used_length : sizeof(reply);
+  const size_t copied = ChainReader(writable).ReadUpTo(reply, limit);
   DecodeFuseReply(reply, copied, used_length, event);
   observer_(event);
 }

@@ -1,0 +1,106 @@
+#include "sim/chain_io.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sim {
+namespace {
+
+uint64_t TotalSize(std::span<const GuestBuffer> buffers) {
+  uint64_t total = 0;
+  for (const GuestBuffer& b : buffers) total += b.size;
+  return total;
+}
+
+}  // namespace
+
+ChainReader::ChainReader(std::span<const GuestBuffer> buffers)
+    : buffers_(buffers), size_(TotalSize(buffers)) {}
+
+template <typename Visit>
+size_t ChainReader::Consume(size_t n, Visit visit) {
+  size_t done = 0;
+  while (done < n && index_ < buffers_.size()) {
+    const GuestBuffer& b = buffers_[index_];
+    const size_t take = std::min<uint64_t>(b.size - offset_, n - done);
+    if (take > 0) visit(b.data + offset_, take);
+    done += take;
+    offset_ += static_cast<uint32_t>(take);
+    if (offset_ == b.size) {
+      ++index_;
+      offset_ = 0;
+    }
+  }
+  consumed_ += done;
+  return done;
+}
+
+bool ChainReader::Read(void* out, size_t n) {
+  if (n > remaining()) return false;
+  ReadUpTo(out, n);
+  return true;
+}
+
+size_t ChainReader::ReadUpTo(void* out, size_t n) {
+  auto* to = static_cast<uint8_t*>(out);
+  return Consume(n, [&to](const uint8_t* p, size_t length) {
+    memcpy(to, p, length);
+    to += length;
+  });
+}
+
+bool ChainReader::Slice(size_t n, IoVecs* out) {
+  if (n > remaining()) return false;
+  Consume(n, [out](uint8_t* p, size_t length) { out->push_back({p, length}); });
+  return true;
+}
+
+ChainWriter::ChainWriter(std::span<const GuestBuffer> buffers)
+    : buffers_(buffers), capacity_(TotalSize(buffers)) {}
+
+bool ChainWriter::Views(uint64_t offset, size_t n, IoVecs* out) const {
+  if (offset > capacity_ || n > capacity_ - offset) return false;
+  for (const GuestBuffer& b : buffers_) {
+    if (n == 0) break;
+    if (offset >= b.size) {
+      offset -= b.size;
+      continue;
+    }
+    const size_t take = std::min<uint64_t>(b.size - offset, n);
+    out->push_back({b.data + offset, take});
+    n -= take;
+    offset = 0;
+  }
+  return true;
+}
+
+bool ChainWriter::WriteAt(uint64_t offset, const void* data, size_t n) {
+  const iovec piece{const_cast<void*>(data), n};
+  return WriteAt(offset, std::span<const iovec>(&piece, 1));
+}
+
+bool ChainWriter::WriteAt(uint64_t offset, std::span<const iovec> data) {
+  size_t total = 0;
+  for (const iovec& piece : data) total += piece.iov_len;
+  IoVecs to;
+  if (!Views(offset, total, &to)) return false;
+  size_t dst = 0, dst_offset = 0;
+  for (const iovec& piece : data) {
+    const auto* from = static_cast<const uint8_t*>(piece.iov_base);
+    size_t left = piece.iov_len;
+    while (left > 0) {
+      const size_t n = std::min(to[dst].iov_len - dst_offset, left);
+      memcpy(static_cast<uint8_t*>(to[dst].iov_base) + dst_offset, from, n);
+      from += n;
+      left -= n;
+      dst_offset += n;
+      if (dst_offset == to[dst].iov_len) {
+        ++dst;
+        dst_offset = 0;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace sim

@@ -1,0 +1,70 @@
+// ReplyRouter: where libfuse's replies go.
+//
+// libfuse sends a request's reply from inside fuse_session_process_buf, on the
+// thread that processes the request, through the session's custom io, which is
+// told nothing of the request but what the reply header says. The device
+// registers, for the time a request is processed, where its reply goes under
+// the processing thread; a reply is delivered there when it comes from that
+// thread and carries the request's `unique` (as FUSE matches replies). Two
+// requests with one `unique` (from two drivers, or a careless one) on two
+// queues therefore still get their own replies. A reply nobody waits for (a
+// second one, or one for another unique) is dropped.
+//
+// Thread-safe: requests on several queues are processed at once. The routes
+// belong to the router, not to the threads: a router may be destroyed on any
+// thread.
+#ifndef SIM_REPLY_ROUTER_H_
+#define SIM_REPLY_ROUTER_H_
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "sim/chain_io.h"
+#include "sim/data_path_counters.h"
+
+namespace sim {
+
+class ReplyRouter {
+ public:
+  // Where the reply to one request goes, and what became of it.
+  struct Target {
+    uint64_t unique = 0;
+    ChainWriter* reply = nullptr;
+    bool replied = false;
+    uint32_t used_length = 0;
+  };
+
+  explicit ReplyRouter(DataPathCounters& counters) : counters_(counters) {}
+
+  // Sends the calling thread's replies carrying target->unique to `target`,
+  // until Remove() on the same thread.
+  void Add(Target* target);
+  void Remove();
+
+  // Delivers one reply (the header first, in iov[0]) sent by the calling
+  // thread into its target's chain (WriteReply).
+  void Deliver(const iovec* iov, int count);
+
+ private:
+  DataPathCounters& counters_;
+  std::mutex mutex_;
+  absl::flat_hash_map<std::thread::id, Target*, std::hash<std::thread::id>>
+      targets_;
+};
+
+// Writes a reply into `reply`: `pieces` back to back (a fuse_out_header
+// first), or, when they do not fit, a bare header carrying ERANGE. Returns the
+// used length.
+uint32_t WriteReply(ChainWriter& reply, std::span<const iovec> pieces);
+// Writes a bare reply header carrying `error` (a positive errno); returns the
+// used length (0 when even the header does not fit).
+uint32_t WriteErrorReply(ChainWriter& reply, uint64_t unique, int error);
+
+}  // namespace sim
+
+#endif  // SIM_REPLY_ROUTER_H_
