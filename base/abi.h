@@ -56,7 +56,7 @@ inline constexpr int kOpenNoAtime = 01000000;      // O_NOATIME
 inline constexpr int kOpenCloseOnExec = 02000000;  // O_CLOEXEC
 inline constexpr int kOpenPath = 010000000;        // O_PATH
 inline constexpr int kOpenTmpFile = 020000000;     // __O_TMPFILE
-inline constexpr int kOpenSync = 04010000;         // O_SYNC (__O_SYNC | O_DSYNC)
+inline constexpr int kOpenSync = 04010000;  // O_SYNC (__O_SYNC | O_DSYNC)
 
 // lseek(2) whence.
 inline constexpr int kSeekSet = 0;

@@ -1,8 +1,10 @@
-// The platform interface: the only way driver/ and vfs/ reach the world outside them.
+// The platform interface: the only way kernel code (driver/, vfs/) reaches the
+// world outside it.
 //
-// A kernel provides it from its memory manager, bus code and clock; sim/ provides it over
-// simulated guest memory and register models; boot/ provides it on bare x86_64 (port I/O
-// for PCI configuration space, physical memory for DMA).
+// A kernel provides it from its memory manager, bus code and clock; sim/
+// provides it over simulated guest memory and register models; boot/ provides
+// it on bare x86_64 (port I/O for PCI configuration space, physical memory for
+// DMA).
 #ifndef BASE_PLATFORM_H_
 #define BASE_PLATFORM_H_
 
@@ -15,12 +17,31 @@
 
 namespace base {
 
-// Memory the device can reach by bus address (DMA). `cpu` is where the driver reads and
-// writes it; `bus` is what goes into descriptors and queue address registers.
+// Memory the device can reach by bus address. `cpu` is where the driver reads
+// and writes it; `bus` is what goes into descriptors and queue address
+// registers.
 struct DmaRegion {
   void* cpu = nullptr;
   uint64_t bus = 0;
   size_t size = 0;
+};
+
+// Which way a mapped buffer's bytes travel (Linux's DMA_TO_DEVICE and
+// DMA_FROM_DEVICE).
+enum class DmaDirection : uint8_t {
+  kToDevice,    // The device reads the buffer.
+  kFromDevice,  // The device writes the buffer.
+};
+
+// A buffer of the caller's, made reachable by the device for one transfer.
+// `bounce` is null when the device reaches the buffer where it is; otherwise
+// the device reads or writes `bounce`, which the platform owns.
+struct DmaMapping {
+  uint64_t bus = 0;
+  void* buffer = nullptr;
+  void* bounce = nullptr;
+  size_t size = 0;
+  DmaDirection direction = DmaDirection::kToDevice;
 };
 
 // Register windows of one device.
@@ -36,20 +57,24 @@ enum class RegisterSpace : uint8_t {
 };
 
 inline RegisterSpace PciBar(unsigned n) {
-  return static_cast<RegisterSpace>(static_cast<unsigned>(RegisterSpace::kPciBar0) + n);
+  return static_cast<RegisterSpace>(
+      static_cast<unsigned>(RegisterSpace::kPciBar0) + n);
 }
 
-// Register access to one device. Widths are 1, 2 or 4 bytes; virtio never needs more.
+// Register access to one device. Widths are 1, 2 or 4 bytes; virtio never
+// needs more.
 class RegisterIo {
  public:
   using InterruptHandler = void (*)(void* context);
 
   virtual ~RegisterIo() = default;
-  virtual uint32_t Read(RegisterSpace space, uint32_t offset, unsigned width) = 0;
+  virtual uint32_t Read(RegisterSpace space, uint32_t offset,
+                        unsigned width) = 0;
   virtual void Write(RegisterSpace space, uint32_t offset, unsigned width,
                      uint32_t value) = 0;
-  // Installs the handler the device's interrupt runs (nullptr removes it). It may run on
-  // another thread than the driver's callers, concurrently with them.
+  // Installs the handler the device's interrupt runs (nullptr removes it). It
+  // may run on another thread than the driver's callers, concurrently with
+  // them.
   virtual void SetInterruptHandler(InterruptHandler handler, void* context) = 0;
 };
 
@@ -77,28 +102,47 @@ class Platform {
  public:
   virtual ~Platform() = default;
 
-  // Device-reachable memory, zero-filled. ENOMEM when none is left.
+  // Kernel memory the device can reach where it is (a guest's RAM): rings,
+  // request slots, buffers kernel code hands to the device. Its contents are
+  // undefined (not zeroed): a caller that exposes it to the device before
+  // writing all of it clears it first. ENOMEM when none is left.
   virtual Result<DmaRegion> AllocateDma(size_t size, size_t alignment) = 0;
   virtual void FreeDma(const DmaRegion& region) = 0;
-  // The bus address of [p, p + size) when the whole range is device-reachable and
-  // contiguous on the bus (a guest's own buffers are): the driver then hands it to the
-  // device directly instead of copying through a bounce buffer.
-  virtual bool BusAddressOf(const void* p, size_t size, uint64_t* bus) = 0;
+
+  // Makes [buffer, buffer + size) reachable by the device for one transfer
+  // (Linux's dma_map_single): in place when the device can reach it there,
+  // otherwise through a bounce buffer the platform owns, into which a
+  // kToDevice buffer is copied now. EINVAL for size 0, ENOMEM when no bounce
+  // buffer is left.
+  virtual Result<DmaMapping> MapDma(void* buffer, size_t size,
+                                    DmaDirection direction) = 0;
+  // Ends a mapping once the device no longer holds it. For kFromDevice, the
+  // first `device_wrote` bytes (at most the mapping's size) reach the caller's
+  // buffer; 0 when the caller no longer wants them.
+  virtual void UnmapDma(const DmaMapping& mapping, size_t device_wrote) = 0;
 
   virtual uint64_t MonotonicNanos() = 0;
   // One line, without the trailing newline.
   virtual void Log(LogLevel level, const char* message) = 0;
   virtual std::unique_ptr<Lock> CreateLock() = 0;
-  // Called on each turn of a polling loop: a CPU pause, or a yield to other threads.
+  // Called on each turn of a polling loop: a CPU pause, or a yield to other
+  // threads.
   virtual void Relax() = 0;
 };
 
-// Memory barriers for cache-coherent DMA, the virtio_{w,r,}mb() of the spec: the driver's
-// writes to a descriptor must be visible before the index that publishes it, and the
-// device's used element must be read only after the used index that announced it.
-inline void WriteBarrier() { std::atomic_thread_fence(std::memory_order_release); }
-inline void ReadBarrier() { std::atomic_thread_fence(std::memory_order_acquire); }
-inline void FullBarrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+// Memory barriers for cache-coherent DMA, the virtio_{w,r,}mb() of the spec:
+// the driver's writes to a descriptor must be visible before the index that
+// publishes it, and the device's used element must be read only after the
+// used index that announced it.
+inline void WriteBarrier() {
+  std::atomic_thread_fence(std::memory_order_release);
+}
+inline void ReadBarrier() {
+  std::atomic_thread_fence(std::memory_order_acquire);
+}
+inline void FullBarrier() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 
 }  // namespace base
 

@@ -105,13 +105,13 @@ inline Result<void> FromNegatedErrno(long r) {
 // Evaluates `expr` (a Result); on error returns the error from the enclosing
 // function, otherwise yields the value. A GNU statement expression, as kernels
 // use.
-#define TRY(expr)                                  \
-  ({                                               \
-    auto&& try_result_ = (expr);                   \
-    if (!try_result_.ok()) {                       \
-      return ::base::Error{try_result_.error()};   \
-    }                                              \
-    std::move(try_result_).value();                \
+#define TRY(expr)                                \
+  ({                                             \
+    auto&& try_result_ = (expr);                 \
+    if (!try_result_.ok()) {                     \
+      return ::base::Error{try_result_.error()}; \
+    }                                            \
+    std::move(try_result_).value();              \
   })
 
 #endif  // BASE_RESULT_H_

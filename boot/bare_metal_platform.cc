@@ -2,7 +2,6 @@
 
 #include <linux/errno.h>
 
-#include <cstring>
 #include <new>
 
 #include "boot/serial_console.h"
@@ -64,7 +63,6 @@ base::Result<base::DmaRegion> BareMetalPlatform::AllocateDma(size_t size,
   const uintptr_t aligned =
       (first + alignment - 1) & ~(uintptr_t{alignment} - 1);
   reinterpret_cast<DmaHeader*>(aligned)[-1] = DmaHeader{block, size};
-  memset(reinterpret_cast<void*>(aligned), 0, size);
   dma_bytes_in_use_ += size;
   return base::DmaRegion{reinterpret_cast<void*>(aligned), aligned, size};
 }
@@ -76,12 +74,17 @@ void BareMetalPlatform::FreeDma(const base::DmaRegion& region) {
   ::operator delete(header.block);
 }
 
-bool BareMetalPlatform::BusAddressOf(const void* p, size_t size,
-                                     uint64_t* bus) {
-  const auto address = reinterpret_cast<uintptr_t>(p);
-  if (!ram_.IsRam(address, size == 0 ? 1 : size)) return false;
-  *bus = address;
-  return true;
+base::Result<base::DmaMapping> BareMetalPlatform::MapDma(
+    void* buffer, size_t size, base::DmaDirection direction) {
+  if (size == 0) return base::Error{EINVAL};
+  const auto address = reinterpret_cast<uintptr_t>(buffer);
+  if (!ram_.IsRam(address, size)) return base::Error{EFAULT};
+  return base::DmaMapping{
+      .bus = address, .buffer = buffer, .size = size, .direction = direction};
+}
+
+void BareMetalPlatform::UnmapDma(const base::DmaMapping&, size_t) {
+  // Mapped in place: the device's bytes are already in the buffer.
 }
 
 uint64_t BareMetalPlatform::MonotonicNanos() { return clock_.Nanos(); }

@@ -2,8 +2,8 @@
 //
 // - DMA memory is ordinary RAM from the kernel heap: the image identity-maps
 //   RAM, so a buffer's CPU address is its bus address, and any RAM buffer of
-//   the driver's callers (heap, stack, static data) can go to the device
-//   directly (BusAddressOf).
+//   the driver's callers (heap, stack, static data) is mapped for the device
+//   where it is. Nothing is ever bounced; a buffer outside RAM is EFAULT.
 // - Time is the TSC (boot/tsc_clock.h), calibrated against the PIT.
 // - Log lines go to the serial console.
 // - Locks are spinlocks. The image runs on one CPU with interrupts off, so a
@@ -41,7 +41,9 @@ class BareMetalPlatform final : public base::Platform {
   base::Result<base::DmaRegion> AllocateDma(size_t size,
                                             size_t alignment) override;
   void FreeDma(const base::DmaRegion& region) override;
-  bool BusAddressOf(const void* p, size_t size, uint64_t* bus) override;
+  base::Result<base::DmaMapping> MapDma(void* buffer, size_t size,
+                                        base::DmaDirection direction) override;
+  void UnmapDma(const base::DmaMapping& mapping, size_t device_wrote) override;
   uint64_t MonotonicNanos() override;
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;

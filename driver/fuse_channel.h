@@ -2,19 +2,33 @@
 // back.
 //
 // The FUSE client is written against this interface only, so it knows nothing
-// of virtqueues: the virtio-fs glue implements it over the device's queues
-// (bouncing or mapping the caller's buffers), and tests implement it with a
-// scripted device.
+// of virtqueues: the virtio-fs driver implements it over the device's queues,
+// and tests implement it with a scripted device.
+//
+// A request is a message the channel lends its head areas for: Begin() lends
+// them, the client writes the request's head (fuse_in_header, the operation's
+// struct, names) into `request_head` where the device will read it, Exchange()
+// sends it with the payload buffers that follow and waits for the reply, whose
+// head (fuse_out_header and the fixed reply struct) the device wrote into
+// `reply_head`, and End() takes the areas back once the client has read them.
+// So each header is written once, by its producer, into memory the other side
+// reads.
+//
+// Safe to use from several threads at once: each message is its caller's, and
+// each exchange waits only for its own reply.
 //
 // A channel moves bytes; it does not interpret them. Checking the reply (its
 // length, `unique`, error and payload) is the client's job.
 #ifndef DRIVER_FUSE_CHANNEL_H_
 #define DRIVER_FUSE_CHANNEL_H_
 
+#include <linux/fuse.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "base/abi.h"
 #include "base/result.h"
 #include "driver/fuse_opcodes.h"
 
@@ -32,27 +46,52 @@ struct MutableBuffer {
   size_t size = 0;
 };
 
+// One request's head areas, lent by the channel from Begin() to End().
+struct FuseMessage {
+  std::span<uint8_t> request_head;
+  std::span<uint8_t> reply_head;
+  void* channel_state = nullptr;  // The channel's own record of the message.
+};
+
 class FuseChannel {
  public:
+  // Names one request carries at most (RENAME, SYMLINK, LINK ...).
+  static constexpr size_t kMaxNames = 2;
+  // What a message's head areas hold at least: a request's header, the
+  // largest operation struct and two names with their NULs; a reply's header
+  // and the largest fixed reply struct.
+  static constexpr size_t kRequestHeadCapacity =
+      sizeof(fuse_in_header) + MaxFuseInSize() +
+      kMaxNames * (base::kNameMax + 1);
+  static constexpr size_t kReplyHeadCapacity =
+      sizeof(fuse_out_header) + MaxFuseReplyStructSize();
+
   virtual ~FuseChannel() = default;
 
-  // Sends the request made of `request` (concatenated, starting with a
-  // fuse_in_header) and waits for its reply, which the device writes across
-  // `reply` in order. Returns the number of bytes the device reported writing
-  // (the used length), unvalidated. Requests without a reply (FORGET,
-  // BATCH_FORGET) pass an empty `reply` and complete with a used length of 0.
-  // Errors are transport failures (the device is gone, broken or reset):
-  // ENODEV, EIO, ENOMEM...
-  //
-  // Safe to call from several threads at once; each call waits only for its own
-  // reply. The buffers must stay valid until the call returns.
-  virtual base::Result<uint32_t> Exchange(
-      FuseLane lane, std::span<const ConstBuffer> request,
-      std::span<const MutableBuffer> reply) = 0;
+  // Lends `message` its head areas for a request on `lane`. ENOMEM, or the
+  // transport's error (EIO when the device is broken).
+  virtual base::Result<void> Begin(FuseLane lane, FuseMessage& message) = 0;
 
-  // The largest data payload (READ reply data, WRITE request data) one exchange
-  // can carry on top of the FUSE headers. The client splits larger transfers to
-  // fit.
+  // Sends the first `request_head_size` bytes of the request head, then
+  // `request_data`, and waits for the reply, which the device writes across
+  // the first `reply_head_size` bytes of the reply head and then
+  // `reply_data`. Returns the number of bytes the device reported writing (the
+  // used length), unvalidated. Requests without a reply (FORGET, BATCH_FORGET)
+  // pass 0 and no reply data, and complete with a used length of 0. Errors are
+  // transport failures (the device is gone, broken or reset): ENODEV, EIO,
+  // ENOMEM... At most once per message; the data buffers must stay valid
+  // until it returns.
+  virtual base::Result<uint32_t> Exchange(
+      FuseMessage& message, size_t request_head_size,
+      std::span<const ConstBuffer> request_data, size_t reply_head_size,
+      std::span<const MutableBuffer> reply_data) = 0;
+
+  // Takes the head areas back, whether or not the message was exchanged.
+  virtual void End(FuseMessage& message) = 0;
+
+  // The largest data payload (READ reply data, WRITE request data) one
+  // exchange can carry on top of the FUSE headers. The client splits larger
+  // transfers to fit.
   virtual uint32_t MaxDataBytes() const { return UINT32_MAX; }
 };
 

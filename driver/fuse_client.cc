@@ -11,12 +11,31 @@
 namespace driver {
 namespace {
 
-constexpr size_t kMaxNames = 2;
 constexpr size_t kMaxDataSegments = 4;
-// fuse_in_header, the largest In struct, and two NUL-terminated names.
-constexpr size_t kRequestHeadSize =
-    sizeof(fuse_in_header) + kMaxInSize + kMaxNames * (base::kNameMax + 1);
-constexpr size_t kReplyHeadSize = sizeof(fuse_out_header) + kMaxFixedOutSize;
+
+// A channel's message for the span of one request: End() whatever happens.
+class MessageScope {
+ public:
+  explicit MessageScope(FuseChannel& channel) : channel_(channel) {}
+  ~MessageScope() {
+    if (begun_) channel_.End(message_);
+  }
+  MessageScope(const MessageScope&) = delete;
+  MessageScope& operator=(const MessageScope&) = delete;
+
+  base::Result<void> Begin(FuseLane lane) {
+    TRY(channel_.Begin(lane, message_));
+    begun_ = true;
+    return {};
+  }
+  FuseMessage& operator*() { return message_; }
+  FuseMessage* operator->() { return &message_; }
+
+ private:
+  FuseChannel& channel_;
+  FuseMessage message_;
+  bool begun_ = false;
+};
 
 // Servers older than 7.12 use shorter MKNOD, MKDIR and CREATE requests; none
 // are expected.
@@ -79,37 +98,41 @@ base::Error FuseClient::RejectReply(uint32_t opcode, uint64_t unique,
 
 base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
   if (t.opcode != FUSE_INIT) TRY(CheckReady());
-  if (t.in_size > kMaxInSize || t.tail.names.size() > kMaxNames ||
+  if (t.in_size > kMaxInSize || t.tail.names.size() > FuseChannel::kMaxNames ||
       t.tail.data.size() > kMaxDataSegments ||
       t.data.size() > kMaxDataSegments ||
       (t.shape != ReplyShape::kData && !t.data.empty())) {
     return base::Error{EINVAL};
   }
-
-  // The request's small parts, contiguous on this stack: header, In, names.
-  alignas(8) uint8_t head[kRequestHeadSize];
-  size_t head_size = sizeof(fuse_in_header);
-  std::memcpy(head + head_size, t.in, t.in_size);
-  head_size += t.in_size;
   for (std::string_view name : t.tail.names) {
     if (name.size() > base::kNameMax) return base::Error{ENAMETOOLONG};
-    std::memcpy(head + head_size, name.data(), name.size());
-    head_size += name.size();
-    head[head_size++] = '\0';
   }
   // Empty segments are left out: a zero-length descriptor means nothing to a
   // device.
-  std::array<ConstBuffer, 1 + kMaxDataSegments> request;
+  std::array<ConstBuffer, kMaxDataSegments> request_data;
   size_t request_count = 0;
-  request[request_count++] = ConstBuffer{head, head_size};
-  uint64_t total = head_size;
+  uint64_t total = sizeof(fuse_in_header) + t.in_size;
+  for (std::string_view name : t.tail.names) total += name.size() + 1;
   for (const ConstBuffer& segment : t.tail.data) {
     if (segment.size == 0) continue;
-    request[request_count++] = segment;
+    request_data[request_count++] = segment;
     total += segment.size;
   }
   if (total > UINT32_MAX) return base::Error{EINVAL};
+  std::array<MutableBuffer, kMaxDataSegments> reply_data;
+  size_t reply_count = 0;
+  size_t data_capacity = 0;
+  for (const MutableBuffer& segment : t.data) {
+    if (segment.size == 0) continue;
+    reply_data[reply_count++] = segment;
+    data_capacity += segment.size;
+  }
 
+  MessageScope message(channel_);
+  TRY(message.Begin(t.lane));
+  // The request's head, written once where the device reads it: header, In,
+  // names.
+  uint8_t* head = message->request_head.data();
   t.unique = next_unique_.fetch_add(2, std::memory_order_relaxed);
   fuse_in_header header = {};
   header.len = static_cast<uint32_t>(total);
@@ -122,32 +145,34 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
     header.pid = pid_.load(std::memory_order_relaxed);
   }
   std::memcpy(head, &header, sizeof(header));
-  std::span<const ConstBuffer> request_segments(request.data(), request_count);
+  size_t head_size = sizeof(header);
+  std::memcpy(head + head_size, t.in, t.in_size);
+  head_size += t.in_size;
+  for (std::string_view name : t.tail.names) {
+    std::memcpy(head + head_size, name.data(), name.size());
+    head_size += name.size();
+    head[head_size++] = '\0';
+  }
+  const std::span<const ConstBuffer> request_segments(request_data.data(),
+                                                      request_count);
 
   if (t.shape == ReplyShape::kNone) {
-    uint32_t used = TRY(channel_.Exchange(t.lane, request_segments, {}));
-    if (used != 0)
+    const uint32_t used =
+        TRY(channel_.Exchange(*message, head_size, request_segments, 0, {}));
+    if (used != 0) {
       return RejectReply(t.opcode, t.unique,
                          "reply to a request that has none");
+    }
     return 0u;
   }
 
-  alignas(8) uint8_t reply_head[kReplyHeadSize];
-  std::array<MutableBuffer, 1 + kMaxDataSegments> reply;
-  size_t reply_count = 0;
-  reply[reply_count++] =
-      MutableBuffer{reply_head, sizeof(fuse_out_header) + t.out_max};
-  size_t data_capacity = 0;
-  for (const MutableBuffer& segment : t.data) {
-    if (segment.size == 0) continue;
-    reply[reply_count++] = segment;
-    data_capacity += segment.size;
-  }
-  const size_t capacity = reply[0].size + data_capacity;
-  std::span<const MutableBuffer> reply_segments(reply.data(), reply_count);
-
-  uint32_t used =
-      TRY(channel_.Exchange(t.lane, request_segments, reply_segments));
+  const size_t reply_head_size = sizeof(fuse_out_header) + t.out_max;
+  const size_t capacity = reply_head_size + data_capacity;
+  const uint32_t used = TRY(channel_.Exchange(
+      *message, head_size, request_segments, reply_head_size,
+      std::span<const MutableBuffer>(reply_data.data(), reply_count)));
+  // The reply's head is read once, out of the memory the device wrote.
+  const uint8_t* reply_head = message->reply_head.data();
   fuse_out_header out = {};
   if (used >= sizeof(out)) std::memcpy(&out, reply_head, sizeof(out));
   ReplyHeaderCheck check = CheckReplyHeader(used, capacity, out, t.unique);

@@ -1,9 +1,8 @@
 // FuseClient: directories.
-#include "driver/fuse_client.h"
-
 #include <array>
 
 #include "base/abi.h"
+#include "driver/fuse_client.h"
 
 namespace driver {
 namespace {

@@ -1,7 +1,6 @@
 // FuseClient: open files.
-#include "driver/fuse_client.h"
-
 #include "base/abi.h"
+#include "driver/fuse_client.h"
 
 namespace driver {
 namespace {

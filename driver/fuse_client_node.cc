@@ -1,9 +1,8 @@
 // FuseClient: names, attributes and extended attributes.
-#include "driver/fuse_client.h"
-
 #include <linux/fs.h>
 
 #include "base/abi.h"
+#include "driver/fuse_client.h"
 
 namespace driver {
 namespace {

@@ -2,6 +2,8 @@
 
 #include <linux/virtio_config.h>
 
+#include <cstring>
+
 #include "base/format.h"
 
 namespace driver {
@@ -67,6 +69,9 @@ base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
   const RingLayout layout = LayoutFor(size);
   ring_ = TRY(platform_.AllocateDma(layout.total, kPageSize));
   auto* base = static_cast<uint8_t*>(ring_.cpu);
+  // Both rings start empty (flags and indices 0), and the descriptor table
+  // exposes nothing the driver did not write.
+  memset(base, 0, layout.total);
   desc_ = reinterpret_cast<vring_desc*>(base);
   avail_ = reinterpret_cast<vring_avail*>(base + layout.avail_offset);
   used_ = reinterpret_cast<vring_used*>(base + layout.used_offset);
@@ -199,7 +204,8 @@ base::Result<void> SplitQueue::Submit(std::span<const Segment> readable,
 
   uint16_t head;
   const bool want_indirect =
-      indirect_ && count > 1 && count >= indirect_threshold_;
+      indirect_ && count > 1 &&
+      (count >= indirect_threshold_ || count > num_free_);
   if (want_indirect && num_free_ >= 1) {
     base::Result<uint16_t> indirect = AddIndirect(readable, writable);
     if (indirect.ok()) {

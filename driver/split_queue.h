@@ -67,6 +67,9 @@ class SplitQueue {
   // Chains of at least this many segments go through an indirect table when
   // VIRTIO_RING_F_INDIRECT_DESC is negotiated.
   static constexpr uint16_t kDefaultIndirectThreshold = 2;
+  // A threshold no chain reaches: chains go in directly, and through an
+  // indirect table only when the ring has too few free descriptors for them.
+  static constexpr uint16_t kIndirectOnlyWhenFull = UINT16_MAX;
 
   SplitQueue(base::Platform& platform, uint16_t index);
   // Frees the rings like Release(). The device must no longer use them.
@@ -74,7 +77,7 @@ class SplitQueue {
   SplitQueue(const SplitQueue&) = delete;
   SplitQueue& operator=(const SplitQueue&) = delete;
 
-  // Allocates zeroed rings for `size` descriptors (a power of two, 1 ..
+  // Allocates rings (cleared) for `size` descriptors (a power of two, 1 ..
   // kMaxSize) and takes the ring features out of the negotiated `features`.
   // EINVAL for a bad size or when already set up, ENOMEM.
   base::Result<void> Setup(uint16_t size, uint64_t features);
@@ -98,9 +101,12 @@ class SplitQueue {
   void SetNotifier(NotifyFn notify, void* context);
 
   // Offers a chain of `readable` then `writable` segments, identified by
-  // `token` (not null) when it comes back. Does not notify the device: call
-  // Kick() after one or more Submit()s. ENOSPC when not enough descriptors are
-  // free now (retry after completions); EINVAL for no segments, a null token, a
+  // `token` (not null) when it comes back: through an indirect table when it
+  // has at least the threshold's segments, or does not fit in the free
+  // descriptors (and indirect descriptors were negotiated); otherwise
+  // directly. Does not notify the device: call Kick() after one or more
+  // Submit()s. ENOSPC when not enough descriptors are free now (retry after
+  // completions); EINVAL for no segments, a null token, a
   // segment of length 0 or above UINT32_MAX, or more segments than the queue
   // size; EIO when broken.
   base::Result<void> Submit(std::span<const Segment> readable,

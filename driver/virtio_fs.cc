@@ -18,52 +18,45 @@ constexpr uint16_t kHighPriorityQueue = 0;
 // interrupts a waiter would otherwise never learn that the device needs a
 // reset.
 constexpr unsigned kStatusPollInterval = 1024;
-// The bus address recorded for a buffer the device cannot reach where it is:
-// it goes through the bounce area.
-constexpr uint64_t kBounced = ~uint64_t{0};
-// Pending::home of a record allocated for one request.
+// Request::home of a record allocated for one request.
 constexpr uint16_t kNoHome = 0xFFFF;
-
-size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
 
-// One request in flight: a queue's slot, or heap-allocated when the slots are
-// all taken. When its queue breaks, the caller returns but the chain (and its
-// bounce area) may still be in the device's hands, so the record then belongs
-// to whoever completes or abandons the chain, and only then goes back.
-struct VirtioFs::Pending {
-  // Where the device's reply bytes go once the chain is back.
-  struct ReplyPiece {
-    MutableBuffer destination;
-    size_t bounce_offset = 0;
-    bool bounced = false;
-  };
-
+// One request in flight: a queue's slot, or allocated when the slots are all
+// taken. When its queue breaks, the caller returns but the chain (its heads
+// and mapped buffers) may still be in the device's hands, so the record then
+// belongs to whoever completes or abandons the chain, and only then goes back.
+struct VirtioFs::Request {
   // Ready for a new request (the record may have carried one before).
-  void Reset() {
+  void Reset(uint16_t on_queue) {
     done.store(false, std::memory_order_relaxed);
     error = 0;
     used_length = 0;
     orphaned = false;
-    bounce = base::DmaRegion{};
-    owns_bounce = false;
-    reply_count = 0;
+    queue = on_queue;
+    request_mappings = 0;
+    reply_mappings = 0;
   }
 
   std::atomic<bool> done{false};
   int error = 0;             // Written before `done`, read after it.
   uint32_t used_length = 0;  // Likewise.
   bool orphaned = false;     // The caller left; under the queue lock.
-  uint16_t queue = 0;        // The queue its chain went on.
+  uint16_t queue = 0;        // The queue its chain goes on.
   // The queue whose slot this is, or kNoHome.
   uint16_t home = kNoHome;
-  Pending* next_free = nullptr;  // In the home queue's free list.
-  base::DmaRegion slot_area;     // A slot's own bounce area.
-  base::DmaRegion bounce;        // slot_area, or an allocation (owns_bounce).
-  bool owns_bounce = false;
-  std::array<ReplyPiece, kMaxBuffers> reply;
-  size_t reply_count = 0;
+  Request* next_free = nullptr;  // In the home queue's free list.
+  // The heads: a slot's part of its queue's region, or an allocation. They are
+  // not cleared between requests: a request head is sent only as far as the
+  // client wrote it, and the reply head holds nothing but the device's own
+  // earlier replies.
+  base::DmaRegion heads;
+  // The payload buffers mapped for the transfer: the request's, then the
+  // reply's.
+  std::array<base::DmaMapping, kMaxBuffers> mappings;
+  size_t request_mappings = 0;
+  size_t reply_mappings = 0;
 };
 
 VirtioFs::VirtioFs(base::Platform& platform,
@@ -75,12 +68,12 @@ VirtioFs::~VirtioFs() {
   for (Queue& queue : queues_) {
     if (queue.slots != nullptr && queue.free_count != kSlotsPerQueue) {
       // A device that could not be reset still holds some slot's chain and
-      // may write its bounce area: keep that memory, as the chain's other
-      // buffers are kept.
+      // may write its heads: keep that memory, as the chain's other buffers
+      // are kept.
       continue;
     }
     delete[] queue.slots;
-    if (queue.slot_bounce.cpu) platform_.FreeDma(queue.slot_bounce);
+    if (queue.slot_heads.cpu) platform_.FreeDma(queue.slot_heads);
   }
 }
 
@@ -115,8 +108,8 @@ base::Result<void> VirtioFs::Start(const Options& options) {
         transport.ReadConfig32(offsetof(virtio_fs_config, num_request_queues)));
     return {};
   }));
-  tag_[sizeof(virtio_fs_config::tag)] =
-      '\0';  // The device need not terminate it.
+  // The device need not terminate the tag.
+  tag_[sizeof(virtio_fs_config::tag)] = '\0';
   if (offered_queues == 0 || options.max_request_queues == 0) {
     base::Logf(platform_, base::LogLevel::kError,
                "virtio-fs: no request queue (device offers %u)",
@@ -136,13 +129,18 @@ base::Result<void> VirtioFs::Start(const Options& options) {
     specs[i] = {options.queue_size, &VirtioFs::OnUsedBuffer, this};
   }
   TRY(device_.FinishInitialize(specs));
-  // Every caller polls for its own chain, so a used-buffer interrupt would only
-  // add an interrupt-status read and a second reap to each request. Suppressing
-  // them is a hint the device may ignore; configuration interrupts
-  // (DEVICE_NEEDS_RESET) still come.
   for (size_t i = 0; i < total; ++i) {
     base::LockGuard guard(*queues_[i].lock);
-    device_.queue(static_cast<uint16_t>(i)).DisableInterrupts();
+    SplitQueue& ring = device_.queue(static_cast<uint16_t>(i));
+    // A request's few buffers cost fewer descriptor writes in the ring than
+    // in an indirect table that must be allocated first; a table is used only
+    // when the ring has no room for the chain.
+    ring.set_indirect_threshold(SplitQueue::kIndirectOnlyWhenFull);
+    // Every caller polls for its own chain, so a used-buffer interrupt would
+    // only add an interrupt-status read and a second reap to each request.
+    // Suppressing them is a hint the device may ignore; configuration
+    // interrupts (DEVICE_NEEDS_RESET) still come.
+    ring.DisableInterrupts();
   }
   base::Logf(platform_, base::LogLevel::kInfo,
              "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
@@ -151,16 +149,15 @@ base::Result<void> VirtioFs::Start(const Options& options) {
 }
 
 base::Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
-  queue.slot_bounce =
-      TRY(platform_.AllocateDma(kSlotsPerQueue * kSlotBounceBytes, 64));
-  queue.slots = new (std::nothrow) Pending[kSlotsPerQueue];
+  queue.slot_heads =
+      TRY(platform_.AllocateDma(kSlotsPerQueue * kSlotBytes, 64));
+  queue.slots = new (std::nothrow) Request[kSlotsPerQueue];
   if (queue.slots == nullptr) return base::Error{ENOMEM};
   for (size_t i = kSlotsPerQueue; i-- > 0;) {
-    Pending& slot = queue.slots[i];
+    Request& slot = queue.slots[i];
     slot.home = index;
-    slot.slot_area = {
-        static_cast<char*>(queue.slot_bounce.cpu) + i * kSlotBounceBytes,
-        queue.slot_bounce.bus + i * kSlotBounceBytes, kSlotBounceBytes};
+    slot.heads = {static_cast<char*>(queue.slot_heads.cpu) + i * kSlotBytes,
+                  queue.slot_heads.bus + i * kSlotBytes, kSlotBytes};
     slot.next_free = queue.free_slots;
     queue.free_slots = &slot;
   }
@@ -168,57 +165,49 @@ base::Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
   return {};
 }
 
-base::Result<VirtioFs::Pending*> VirtioFs::Acquire(uint16_t queue,
-                                                   size_t bounce_bytes) {
-  Pending* pending = nullptr;
+base::Result<VirtioFs::Request*> VirtioFs::Acquire(uint16_t queue) {
   {
     Queue& q = queues_[queue];
     base::LockGuard guard(*q.lock);
     if (q.free_slots != nullptr) {
-      pending = q.free_slots;
-      q.free_slots = pending->next_free;
+      Request* slot = q.free_slots;
+      q.free_slots = slot->next_free;
       q.free_count--;
+      return slot;
     }
   }
-  if (pending == nullptr) {
-    pending = new (std::nothrow) Pending;
-    if (pending == nullptr) return base::Error{ENOMEM};
+  auto* request = new (std::nothrow) Request;
+  if (request == nullptr) return base::Error{ENOMEM};
+  base::Result<base::DmaRegion> heads = platform_.AllocateDma(kSlotBytes, 64);
+  if (!heads.ok()) {
+    delete request;
+    return base::Error{heads.error()};
   }
-  pending->Reset();
-  if (bounce_bytes <= pending->slot_area.size) {
-    pending->bounce = pending->slot_area;
-    return pending;
-  }
-  base::Result<base::DmaRegion> region =
-      platform_.AllocateDma(bounce_bytes, 64);
-  if (!region.ok()) {
-    Release(pending);
-    return base::Error{region.error()};
-  }
-  pending->bounce = region.value();
-  pending->owns_bounce = true;
-  return pending;
+  request->heads = heads.value();
+  return request;
 }
 
-void VirtioFs::ReleaseLocked(Pending* pending) {
-  if (pending->owns_bounce) {
-    platform_.FreeDma(pending->bounce);
-    pending->owns_bounce = false;
+void VirtioFs::ReleaseLocked(Request* request) {
+  for (size_t i = 0; i < request->request_mappings + request->reply_mappings;
+       ++i) {
+    platform_.UnmapDma(request->mappings[i], 0);
   }
-  if (pending->home == kNoHome) {
-    delete pending;
+  request->request_mappings = request->reply_mappings = 0;
+  if (request->home == kNoHome) {
+    platform_.FreeDma(request->heads);
+    delete request;
     return;
   }
-  Queue& home = queues_[pending->home];
-  pending->next_free = home.free_slots;
-  home.free_slots = pending;
+  Queue& home = queues_[request->home];
+  request->next_free = home.free_slots;
+  home.free_slots = request;
   home.free_count++;
 }
 
-void VirtioFs::Release(Pending* pending) {
-  if (pending->home == kNoHome) return ReleaseLocked(pending);
-  base::LockGuard guard(*queues_[pending->home].lock);
-  ReleaseLocked(pending);
+void VirtioFs::Release(Request* request) {
+  if (request->home == kNoHome) return ReleaseLocked(request);
+  base::LockGuard guard(*queues_[request->home].lock);
+  ReleaseLocked(request);
 }
 
 uint16_t VirtioFs::PickQueue(FuseLane lane) {
@@ -227,78 +216,122 @@ uint16_t VirtioFs::PickQueue(FuseLane lane) {
   return static_cast<uint16_t>(1 + n % request_queues_);
 }
 
-base::Result<uint32_t> VirtioFs::Exchange(
-    FuseLane lane, std::span<const ConstBuffer> request,
-    std::span<const MutableBuffer> reply) {
-  if (request.empty() || request.size() + reply.size() > kMaxBuffers)
-    return base::Error{EINVAL};
+base::Result<void> VirtioFs::Begin(FuseLane lane, FuseMessage& message) {
   if (!device_.is_live()) return base::Error{EIO};
-  // Where the device finds each buffer: its bus address, or kBounced for a
-  // piece copied through the bounce area (which holds them all).
-  std::array<uint64_t, kMaxBuffers> request_bus;
-  std::array<uint64_t, kMaxBuffers> reply_bus;
-  size_t bounce_bytes = 0;
-  const auto locate = [&](const void* data, size_t size, uint64_t* bus) {
-    if (size != 0 && !platform_.BusAddressOf(data, size, bus)) {
-      *bus = kBounced;
-      bounce_bytes += RoundUp(size, 8);
-    }
-  };
-  for (size_t i = 0; i < request.size(); ++i)
-    locate(request[i].data, request[i].size, &request_bus[i]);
-  for (size_t i = 0; i < reply.size(); ++i)
-    locate(reply[i].data, reply[i].size, &reply_bus[i]);
-
   const uint16_t queue = PickQueue(lane);
-  Pending* pending = TRY(Acquire(queue, bounce_bytes));
-  base::Result<void> submitted = Submit(queue, *pending, request, reply,
-                                        {request_bus.data(), request.size()},
-                                        {reply_bus.data(), reply.size()});
-  if (!submitted.ok()) {
-    Release(pending);
-    return base::Error{submitted.error()};
-  }
-  return Wait(queue, *pending);
+  Request* request = TRY(Acquire(queue));
+  request->Reset(queue);
+  auto* heads = static_cast<uint8_t*>(request->heads.cpu);
+  message.request_head = {heads, kRequestHeadCapacity};
+  message.reply_head = {heads + kReplyHeadOffset, kReplyHeadCapacity};
+  message.channel_state = request;
+  return {};
 }
 
-base::Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
-                                    std::span<const ConstBuffer> request,
-                                    std::span<const MutableBuffer> reply,
-                                    std::span<const uint64_t> request_bus,
-                                    std::span<const uint64_t> reply_bus) {
-  pending.queue = queue;
+void VirtioFs::End(FuseMessage& message) {
+  auto* request = static_cast<Request*>(message.channel_state);
+  message = FuseMessage{};
+  if (request != nullptr) Release(request);
+}
+
+base::Result<uint32_t> VirtioFs::Exchange(
+    FuseMessage& message, size_t request_head_size,
+    std::span<const ConstBuffer> request_data, size_t reply_head_size,
+    std::span<const MutableBuffer> reply_data) {
+  auto* request = static_cast<Request*>(message.channel_state);
+  if (request == nullptr || request_head_size == 0 ||
+      request_head_size > kRequestHeadCapacity ||
+      reply_head_size > kReplyHeadCapacity ||
+      2 + request_data.size() + reply_data.size() > kMaxBuffers) {
+    return base::Error{EINVAL};
+  }
+  if (!device_.is_live()) return base::Error{EIO};
+  TRY(MapPayload(*request, request_data, reply_data));
+  if (base::Result<void> submitted =
+          Submit(*request, request_head_size, reply_head_size);
+      !submitted.ok()) {
+    UnmapPayload(*request, reply_head_size, 0);
+    return base::Error{submitted.error()};
+  }
+  bool orphaned = false;
+  base::Result<uint32_t> used = Wait(*request, &orphaned);
+  if (orphaned) {
+    // The record now belongs to the chain's completion, which releases it.
+    message.channel_state = nullptr;
+    return used;
+  }
+  UnmapPayload(*request, reply_head_size, used.ok() ? used.value() : 0);
+  return used;
+}
+
+base::Result<void> VirtioFs::MapPayload(
+    Request& request, std::span<const ConstBuffer> request_data,
+    std::span<const MutableBuffer> reply_data) {
+  auto map = [&](void* buffer, size_t size,
+                 base::DmaDirection direction) -> base::Result<void> {
+    if (size == 0) return {};
+    base::Result<base::DmaMapping> mapped =
+        platform_.MapDma(buffer, size, direction);
+    if (!mapped.ok()) {
+      UnmapPayload(request, 0, 0);
+      return base::Error{mapped.error()};
+    }
+    const size_t at = request.request_mappings + request.reply_mappings;
+    request.mappings[at] = mapped.value();
+    (direction == base::DmaDirection::kToDevice ? request.request_mappings
+                                                : request.reply_mappings)++;
+    return {};
+  };
+  for (const ConstBuffer& piece : request_data) {
+    // The device only reads a kToDevice mapping.
+    TRY(map(const_cast<void*>(piece.data), piece.size,
+            base::DmaDirection::kToDevice));
+  }
+  for (const MutableBuffer& piece : reply_data) {
+    TRY(map(piece.data, piece.size, base::DmaDirection::kFromDevice));
+  }
+  return {};
+}
+
+void VirtioFs::UnmapPayload(Request& request, size_t reply_head_size,
+                            uint32_t used_length) {
+  size_t i = 0;
+  for (; i < request.request_mappings; ++i) {
+    platform_.UnmapDma(request.mappings[i], 0);
+  }
+  // The device's bytes fill the writable part in chain order.
+  size_t before = reply_head_size;
+  for (; i < request.request_mappings + request.reply_mappings; ++i) {
+    const base::DmaMapping& mapping = request.mappings[i];
+    size_t wrote = used_length > before ? used_length - before : 0;
+    if (wrote > mapping.size) wrote = mapping.size;
+    platform_.UnmapDma(mapping, wrote);
+    before += mapping.size;
+  }
+  request.request_mappings = request.reply_mappings = 0;
+}
+
+base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
+                                    size_t reply_head_size) {
   std::array<Segment, kMaxBuffers> readable;
   std::array<Segment, kMaxBuffers> writable;
-  size_t readable_count = 0, writable_count = 0, offset = 0;
-  for (size_t i = 0; i < request.size(); ++i) {
-    const ConstBuffer& b = request[i];
-    if (!b.size) continue;
-    if (request_bus[i] != kBounced) {
-      readable[readable_count++] = {request_bus[i], b.size};
-      continue;
-    }
-    std::memcpy(static_cast<char*>(pending.bounce.cpu) + offset, b.data,
-                b.size);
-    readable[readable_count++] = {pending.bounce.bus + offset, b.size};
-    offset += RoundUp(b.size, 8);
+  size_t readable_count = 0, writable_count = 0;
+  readable[readable_count++] = {request.heads.bus, request_head_size};
+  size_t i = 0;
+  for (; i < request.request_mappings; ++i) {
+    readable[readable_count++] = {request.mappings[i].bus,
+                                  request.mappings[i].size};
   }
-  if (readable_count == 0) return base::Error{EINVAL};
-  for (size_t i = 0; i < reply.size(); ++i) {
-    const MutableBuffer& b = reply[i];
-    if (!b.size) continue;
-    Pending::ReplyPiece& piece = pending.reply[pending.reply_count++];
-    piece = {};
-    piece.destination = b;
-    if (reply_bus[i] != kBounced) {
-      writable[writable_count++] = {reply_bus[i], b.size};
-      continue;
-    }
-    piece.bounced = true;
-    piece.bounce_offset = offset;
-    writable[writable_count++] = {pending.bounce.bus + offset, b.size};
-    offset += RoundUp(b.size, 8);
+  if (reply_head_size != 0) {
+    writable[writable_count++] = {request.heads.bus + kReplyHeadOffset,
+                                  reply_head_size};
+  }
+  for (; i < request.request_mappings + request.reply_mappings; ++i) {
+    writable[writable_count++] = {request.mappings[i].bus,
+                                  request.mappings[i].size};
   }
 
+  const uint16_t queue = request.queue;
   SplitQueue& ring = device_.queue(queue);
   bool notify = false;
   {
@@ -306,7 +339,7 @@ base::Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
     for (;;) {
       base::Result<void> added =
           ring.Submit({readable.data(), readable_count},
-                      {writable.data(), writable_count}, &pending);
+                      {writable.data(), writable_count}, &request);
       if (added.ok()) break;
       if (added.error() != ENOSPC) return added;
       // The ring is full: make room from what the device has returned, else
@@ -330,49 +363,29 @@ base::Result<void> VirtioFs::Submit(uint16_t queue, Pending& pending,
   return {};
 }
 
-base::Result<uint32_t> VirtioFs::Wait(uint16_t queue, Pending& pending) {
+base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
+  const uint16_t queue = request.queue;
   for (unsigned turn = 1;; ++turn) {
-    if (!pending.done.load(std::memory_order_acquire)) {
+    if (!request.done.load(std::memory_order_acquire)) {
       base::LockGuard guard(*queues_[queue].lock);
       Reap(queue);
-      if (!pending.done.load(std::memory_order_acquire)) {
+      if (!request.done.load(std::memory_order_acquire)) {
         bool broken = device_.queue(queue).broken() ||
                       (turn % kStatusPollInterval == 0 && device_.NeedsReset());
         if (broken) {
           // The chain stays with the device until a reset returns it
-          // (OnAbandoned).
-          pending.orphaned = true;
+          // (OnAbandoned); so do its heads and mappings.
+          request.orphaned = true;
+          *orphaned = true;
           return base::Error{EIO};
         }
       }
     }
-    if (pending.done.load(std::memory_order_acquire)) break;
+    if (request.done.load(std::memory_order_acquire)) break;
     platform_.Relax();
   }
-
-  base::Result<uint32_t> result = pending.used_length;
-  if (pending.error) {
-    result = base::Error{pending.error};
-  } else {
-    // Copy back what the device wrote into bounced pieces, in chain order.
-    size_t before = 0;
-    for (size_t i = 0; i < pending.reply_count; ++i) {
-      const Pending::ReplyPiece& piece = pending.reply[i];
-      size_t size = piece.destination.size;
-      size_t written =
-          pending.used_length > before ? pending.used_length - before : 0;
-      if (written > size) written = size;
-      if (piece.bounced && written) {
-        std::memcpy(
-            piece.destination.data,
-            static_cast<char*>(pending.bounce.cpu) + piece.bounce_offset,
-            written);
-      }
-      before += size;
-    }
-  }
-  Release(&pending);
-  return result;
+  if (request.error) return base::Error{request.error};
+  return request.used_length;
 }
 
 void VirtioFs::Reap(uint16_t queue) {
@@ -380,22 +393,23 @@ void VirtioFs::Reap(uint16_t queue) {
   std::array<UsedBuffer, 32> used;
   for (;;) {
     base::Result<size_t> popped = ring.PollUsed(used);
-    if (!popped.ok() || popped.value() == 0)
+    if (!popped.ok() || popped.value() == 0) {
       return;  // A broken ring is seen by waiters.
+    }
     for (size_t i = 0; i < popped.value(); ++i) {
-      Finish(static_cast<Pending*>(used[i].token), 0, used[i].length);
+      Finish(static_cast<Request*>(used[i].token), 0, used[i].length);
     }
   }
 }
 
-void VirtioFs::Finish(Pending* pending, int error, uint32_t used_length) {
-  if (pending->orphaned) {
-    ReleaseLocked(pending);
+void VirtioFs::Finish(Request* request, int error, uint32_t used_length) {
+  if (request->orphaned) {
+    ReleaseLocked(request);
     return;
   }
-  pending->error = error;
-  pending->used_length = used_length;
-  pending->done.store(true, std::memory_order_release);
+  request->error = error;
+  request->used_length = used_length;
+  request->done.store(true, std::memory_order_release);
 }
 
 base::Result<void> VirtioFs::Recover() {
@@ -415,9 +429,9 @@ void VirtioFs::OnAbandoned(void* context, void* token) {
   // Called while the device is stopped (Recover, the destructor), with no
   // queue lock held.
   auto* fs = static_cast<VirtioFs*>(context);
-  auto* pending = static_cast<Pending*>(token);
-  base::LockGuard guard(*fs->queues_[pending->queue].lock);
-  fs->Finish(pending, EIO, 0);
+  auto* request = static_cast<Request*>(token);
+  base::LockGuard guard(*fs->queues_[request->queue].lock);
+  fs->Finish(request, EIO, 0);
 }
 
 }  // namespace driver

@@ -4,14 +4,16 @@
 //
 // Queue 0 is the high-priority queue (FORGET, BATCH_FORGET); queues 1..N are
 // request queues, and requests are spread over them round-robin. Each request
-// is one chain: the request buffers device-readable, the reply buffers
-// device-writable. A buffer the device can reach (Platform::BusAddressOf: a
-// guest's own memory) goes into the chain as it is; any other is copied through
-// a bounce buffer in DMA memory.
+// is one chain: its head and payload device-readable, its reply head and
+// payload device-writable. The heads live in the request's slot, DMA memory
+// the client writes and reads in place; each payload buffer is mapped for the
+// transfer (Platform::MapDma decides whether in place or through a bounce
+// buffer) and unmapped when the chain is back. A chain that fits in the free
+// descriptors goes in directly; only a longer one takes an indirect table.
 //
-// Any number of threads may call Exchange at once; each waits only for its own
-// chain. Completions are reaped by whoever gets there first: a waiting caller
-// polling the used ring, or the used-buffer interrupt.
+// Any number of threads may exchange messages at once; each waits only for its
+// own chain. Completions are reaped by whoever gets there first: a waiting
+// caller polling the used ring, or the used-buffer interrupt.
 #ifndef DRIVER_VIRTIO_FS_H_
 #define DRIVER_VIRTIO_FS_H_
 
@@ -54,9 +56,12 @@ class VirtioFs final : public FuseChannel {
   uint16_t request_queues() const { return request_queues_; }
   VirtioDevice& device() { return device_; }
 
+  base::Result<void> Begin(FuseLane lane, FuseMessage& message) override;
   base::Result<uint32_t> Exchange(
-      FuseLane lane, std::span<const ConstBuffer> request,
-      std::span<const MutableBuffer> reply) override;
+      FuseMessage& message, size_t request_head_size,
+      std::span<const ConstBuffer> request_data, size_t reply_head_size,
+      std::span<const MutableBuffer> reply_data) override;
+  void End(FuseMessage& message) override;
 
   // Whether the device has reported DEVICE_NEEDS_RESET: every Exchange fails
   // with EIO until Recover().
@@ -66,24 +71,28 @@ class VirtioFs final : public FuseChannel {
   // reset: the caller starts a new one with FUSE_INIT.
   base::Result<void> Recover();
 
-  // Most buffers one request may have, request and reply pieces together.
+  // Most buffers one request may have, heads and payload pieces together.
   static constexpr size_t kMaxBuffers = 16;
 
   // Requests of one queue that can be in flight without an allocation: each
-  // has its record and a bounce area for the FUSE headers (and names) that
-  // the caller keeps outside DMA memory. More, or larger bounces, allocate.
+  // has its record and its heads in a slot. More allocate.
   static constexpr size_t kSlotsPerQueue = 16;
-  static constexpr size_t kSlotBounceBytes = 2048;
+  // A slot's heads: the request head, then the reply head at
+  // kReplyHeadOffset.
+  static constexpr size_t kReplyHeadOffset =
+      (kRequestHeadCapacity + 63) / 64 * 64;
+  static constexpr size_t kSlotBytes =
+      (kReplyHeadOffset + kReplyHeadCapacity + 63) / 64 * 64;
 
  private:
-  struct Pending;
+  struct Request;
   struct Queue {
     std::unique_ptr<base::Lock> lock;
-    // kSlotsPerQueue records and their bounce areas (one DMA region), and
-    // the free ones, linked through Pending::next_free; under `lock`.
-    Pending* slots = nullptr;
-    base::DmaRegion slot_bounce;
-    Pending* free_slots = nullptr;
+    // kSlotsPerQueue records and their heads (one DMA region), and the free
+    // ones, linked through Request::next_free; under `lock`.
+    Request* slots = nullptr;
+    base::DmaRegion slot_heads;
+    Request* free_slots = nullptr;
     size_t free_count = 0;
   };
 
@@ -91,23 +100,31 @@ class VirtioFs final : public FuseChannel {
   base::Result<void> Start(const Options& options);
   base::Result<void> AllocateSlots(Queue& queue, uint16_t index);
   uint16_t PickQueue(FuseLane lane);
-  // A record for a request on `queue` with `bounce_bytes` of bounce area.
-  base::Result<Pending*> Acquire(uint16_t queue, size_t bounce_bytes);
-  // Gives back a record whose chain the device no longer holds. Holds the
-  // queue lock when the record is a slot.
-  void ReleaseLocked(Pending* pending);
-  void Release(Pending* pending);
-  base::Result<void> Submit(uint16_t queue, Pending& pending,
-                            std::span<const ConstBuffer> request,
-                            std::span<const MutableBuffer> reply,
-                            std::span<const uint64_t> request_bus,
-                            std::span<const uint64_t> reply_bus);
-  base::Result<uint32_t> Wait(uint16_t queue, Pending& pending);
+  // A record for a request on `queue`: a free slot, else an allocation.
+  base::Result<Request*> Acquire(uint16_t queue);
+  // Gives back a record whose chain the device no longer holds, with its
+  // mappings (the caller wants none of their bytes). Holds the queue lock when
+  // the record is a slot.
+  void ReleaseLocked(Request* request);
+  void Release(Request* request);
+  // Maps the payload buffers; on failure nothing stays mapped.
+  base::Result<void> MapPayload(Request& request,
+                                std::span<const ConstBuffer> request_data,
+                                std::span<const MutableBuffer> reply_data);
+  // Unmaps them, handing the device's bytes (the first `used_length` of the
+  // writable part, after `reply_head_size` bytes of head) to the caller.
+  void UnmapPayload(Request& request, size_t reply_head_size,
+                    uint32_t used_length);
+  base::Result<void> Submit(Request& request, size_t request_head_size,
+                            size_t reply_head_size);
+  // Sets `orphaned` when it gives up on a chain the device still holds: the
+  // record is then no longer the caller's.
+  base::Result<uint32_t> Wait(Request& request, bool* orphaned);
   // Pops every returned chain of `queue` and completes its request. Holds the
   // lock.
   void Reap(uint16_t queue);
   // Holds the lock of the record's queue.
-  void Finish(Pending* pending, int error, uint32_t used_length);
+  void Finish(Request* request, int error, uint32_t used_length);
 
   static void OnUsedBuffer(void* context, uint16_t queue);
   static void OnAbandoned(void* context, void* token);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 namespace sim {
@@ -35,24 +36,52 @@ const char* LevelName(base::LogLevel level) {
 }  // namespace
 
 SimPlatform::SimPlatform(const GuestMemory& memory, LogSink sink)
-    : memory_(memory), allocator_(memory), sink_(std::move(sink)) {}
+    : memory_(memory),
+      allocator_(memory),
+      pool_(allocator_),
+      sink_(std::move(sink)) {}
 
 base::Result<base::DmaRegion> SimPlatform::AllocateDma(size_t size,
                                                        size_t alignment) {
-  std::optional<uint64_t> bus = allocator_.Allocate(size, alignment);
+  std::optional<uint64_t> bus = pool_.Allocate(size, alignment);
   if (!bus.has_value()) return base::Error{ENOMEM};
   return base::DmaRegion{memory_.HostPointer(*bus, size), *bus, size};
 }
 
 void SimPlatform::FreeDma(const base::DmaRegion& region) {
-  allocator_.Free(region.bus);
+  pool_.Free(region.bus, region.size);
 }
 
-bool SimPlatform::BusAddressOf(const void* p, size_t size, uint64_t* bus) {
-  std::optional<uint64_t> address = memory_.BusAddressOf(p, size);
-  if (!address.has_value()) return false;
-  *bus = *address;
-  return true;
+base::Result<base::DmaMapping> SimPlatform::MapDma(
+    void* buffer, size_t size, base::DmaDirection direction) {
+  if (size == 0) return base::Error{EINVAL};
+  base::DmaMapping mapping{
+      .buffer = buffer, .size = size, .direction = direction};
+  if (std::optional<uint64_t> bus = memory_.BusAddressOf(buffer, size)) {
+    mapping.bus = *bus;
+    return mapping;
+  }
+  const base::DmaRegion bounce = TRY(AllocateDma(size, 8));
+  mapping.bus = bounce.bus;
+  mapping.bounce = bounce.cpu;
+  if (direction == base::DmaDirection::kToDevice) {
+    memcpy(bounce.cpu, buffer, size);
+  } else {
+    // The pool's block last held some other transfer's bytes: the device must
+    // not see them (the lesson of Linux's swiotlb, CVE-2022-0854).
+    memset(bounce.cpu, 0, size);
+  }
+  return mapping;
+}
+
+void SimPlatform::UnmapDma(const base::DmaMapping& mapping,
+                           size_t device_wrote) {
+  if (mapping.bounce == nullptr) return;
+  if (mapping.direction == base::DmaDirection::kFromDevice) {
+    memcpy(mapping.buffer, mapping.bounce,
+           device_wrote < mapping.size ? device_wrote : mapping.size);
+  }
+  pool_.Free(mapping.bus, mapping.size);
 }
 
 uint64_t SimPlatform::MonotonicNanos() {

@@ -1,4 +1,5 @@
-// base::Platform for the simulation: DMA memory from guest memory, host
+// base::Platform for the simulation: DMA memory from guest memory (a DmaPool),
+// streaming mappings that bounce whatever lies outside guest memory, host
 // clock, a log sink, std::mutex locks.
 #ifndef SIM_SIM_PLATFORM_H_
 #define SIM_SIM_PLATFORM_H_
@@ -8,6 +9,7 @@
 
 #include "base/platform.h"
 #include "sim/dma_allocator.h"
+#include "sim/dma_pool.h"
 #include "sim/guest_memory.h"
 
 namespace sim {
@@ -23,18 +25,25 @@ class SimPlatform : public base::Platform {
   base::Result<base::DmaRegion> AllocateDma(size_t size,
                                             size_t alignment) override;
   void FreeDma(const base::DmaRegion& region) override;
-  bool BusAddressOf(const void* p, size_t size, uint64_t* bus) override;
+  // A buffer in guest memory is mapped where it is (a guest's own buffers
+  // are); any other goes through a bounce buffer from the pool.
+  base::Result<base::DmaMapping> MapDma(void* buffer, size_t size,
+                                        base::DmaDirection direction) override;
+  void UnmapDma(const base::DmaMapping& mapping, size_t device_wrote) override;
   uint64_t MonotonicNanos() override;
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;
   void Relax() override;
 
   const GuestMemory& memory() const { return memory_; }
-  DmaAllocator& allocator() { return allocator_; }
+  // DMA allocations and bounce buffers handed out and not given back: back to
+  // its earlier value when nothing leaked.
+  size_t dma_in_use() const { return pool_.in_use(); }
 
  private:
   const GuestMemory& memory_;
   DmaAllocator allocator_;
+  DmaPool pool_;
   LogSink sink_;
 };
 

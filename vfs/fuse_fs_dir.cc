@@ -2,8 +2,10 @@
 // MKDIR, SYMLINK, LINK, UNLINK, RMDIR, RENAME) and reading entries (OPENDIR,
 // READDIR, FSYNCDIR, RELEASEDIR).
 #include <memory>
+#include <optional>
 #include <utility>
 
+#include "base/dma_buffer.h"
 #include "vfs/fuse_fs_nodes.h"
 
 namespace vfs::fusefs {
@@ -86,19 +88,20 @@ class OpenDirectory final : public OpenFile {
  private:
   // One READDIR from `position`, sized for a caller with `room` bytes, into
   // the reply buffer (allocated on first use, grown when a caller has more
-  // room, never past kMaxReadDirSize).
+  // room, never past kMaxReadDirSize). The buffer is DMA memory: the device
+  // writes the entries into it in place.
   Result<void> Fetch(uint64_t position, size_t room) {
     kept_ = false;
     driver::FuseClient* client = TRY(dir_->fs().ClientFor(session_));
     const size_t size = ReadDirSize(room, client->negotiated().max_read);
-    if (size > capacity_) {
+    if (!buffer_ || buffer_->size() < size) {
       entries_ = {};
       next_ = entries_.end();
-      buffer_.reset(new uint8_t[size]);
-      capacity_ = size;
+      buffer_.reset();  // Before the new one: both at once may not fit.
+      buffer_ = TRY(base::DmaBuffer::Allocate(fs_platform(), size));
     }
     entries_ = TRY(client->ReadDir(dir_->nodeid(), fh_, position,
-                                   std::span<uint8_t>(buffer_.get(), size)));
+                                   std::span<uint8_t>(buffer_->data(), size)));
     next_ = entries_.begin();
     next_position_ = position;
     kept_ = true;
@@ -108,8 +111,9 @@ class OpenDirectory final : public OpenFile {
   RefPtr<Directory> dir_;
   const uint64_t fh_;
   const uint64_t session_;
-  std::unique_ptr<uint8_t[]> buffer_;
-  size_t capacity_ = 0;
+  base::Platform& fs_platform() { return dir_->fs().platform(); }
+
+  std::optional<base::DmaBuffer> buffer_;
   driver::DirentList entries_;  // Points into buffer_ while kept_.
   bool kept_ = false;
   // The first entry of the reply not yet returned, and the position it starts

@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "base/dma_buffer.h"
 #include "vfs/fuse_fs_nodes.h"
 
 namespace vfs::fusefs {
@@ -149,10 +150,13 @@ Result<StatFs> FuseNode::GetFsStat() {
 
 Result<KString> Symlink::ReadLink() {
   driver::FuseClient* client = TRY(Client());
-  std::unique_ptr<char[]> buffer(new char[base::kPathMax]);
-  size_t length = TRY(client->ReadLink(
-      nodeid(), std::span<char>(buffer.get(), base::kPathMax)));
-  return KString(std::string_view(buffer.get(), length));
+  // DMA memory: the device writes the target into it in place.
+  base::DmaBuffer buffer =
+      TRY(base::DmaBuffer::Allocate(fs().platform(), base::kPathMax));
+  auto* target = reinterpret_cast<char*>(buffer.data());
+  size_t length =
+      TRY(client->ReadLink(nodeid(), std::span<char>(target, base::kPathMax)));
+  return KString(std::string_view(target, length));
 }
 
 }  // namespace vfs::fusefs

@@ -124,7 +124,7 @@ class EchoEndToEndTest : public ::testing::TestWithParam<Params> {
       virtio_.reset();
       // Everything the driver allocated went back: only what the test holds is
       // live.
-      EXPECT_EQ(platform_->allocator().live_allocations(), 0u);
+      EXPECT_EQ(platform_->dma_in_use(), 0u);
     }
     virtio_.reset();
     device_.reset();
@@ -555,7 +555,7 @@ TEST_P(EchoEndToEndTest, ShutdownReleasesEverythingAndResetsTheDevice) {
   EXPECT_EQ(virtio_->transport().ReadStatus(), 0);
   EXPECT_FALSE(echo_->active());
   EXPECT_FALSE(virtio_->queue(0).is_set_up());
-  EXPECT_EQ(platform_->allocator().live_allocations(),
+  EXPECT_EQ(platform_->dma_in_use(),
             1u);  // The test's buffers.
 }
 

@@ -57,16 +57,36 @@ class FakeDmaPlatform : public base::Platform {
     live_.erase(it);
   }
 
-  bool BusAddressOf(const void* p, size_t size, uint64_t* bus) override {
+  // In place inside an allocation of this platform's; anything else through
+  // a bounce buffer allocated here.
+  base::Result<base::DmaMapping> MapDma(void* buffer, size_t size,
+                                        base::DmaDirection direction) override {
+    if (size == 0) return base::Error{EINVAL};
+    base::DmaMapping mapping{
+        .buffer = buffer, .size = size, .direction = direction};
     for (auto& [b, region] : live_) {
       auto* begin = static_cast<const uint8_t*>(region.cpu);
-      auto* q = static_cast<const uint8_t*>(p);
+      auto* q = static_cast<const uint8_t*>(buffer);
       if (q >= begin && q + size <= begin + region.size) {
-        *bus = b + (q - begin);
-        return true;
+        mapping.bus = b + (q - begin);
+        return mapping;
       }
     }
-    return false;
+    base::DmaRegion bounce = TRY(AllocateDma(size, 16));
+    mapping.bus = bounce.bus;
+    mapping.bounce = bounce.cpu;
+    if (direction == base::DmaDirection::kToDevice) {
+      std::memcpy(bounce.cpu, buffer, size);
+    }
+    return mapping;
+  }
+  void UnmapDma(const base::DmaMapping& mapping, size_t device_wrote) override {
+    if (mapping.bounce == nullptr) return;
+    if (mapping.direction == base::DmaDirection::kFromDevice) {
+      std::memcpy(mapping.buffer, mapping.bounce,
+                  device_wrote < mapping.size ? device_wrote : mapping.size);
+    }
+    FreeDma({mapping.bounce, mapping.bus, mapping.size});
   }
 
   uint64_t MonotonicNanos() override {

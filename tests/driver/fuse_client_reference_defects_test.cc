@@ -68,13 +68,13 @@ TEST_F(ReferenceDefectTest,
 // holds two requests from two threads and answers them in reverse order.
 class TwoInFlightDevice : public ScriptedFuseDevice {
  public:
-  base::Result<uint32_t> Exchange(
+  base::Result<uint32_t> Transfer(
       driver::FuseLane lane, std::span<const driver::ConstBuffer> request,
       std::span<const driver::MutableBuffer> reply) override {
     fuse_in_header header;
     std::memcpy(&header, request[0].data, sizeof(header));
     if (header.opcode == FUSE_INIT)
-      return ScriptedFuseDevice::Exchange(lane, request, reply);
+      return ScriptedFuseDevice::Transfer(lane, request, reply);
     int my_turn;
     {
       std::unique_lock<std::mutex> lock(mutex_);

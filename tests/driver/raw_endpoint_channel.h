@@ -14,15 +14,16 @@
 #include "driver/fuse_channel.h"
 #include "sim/device_backend.h"
 #include "sim/raw_fuse_endpoint.h"
+#include "tests/driver/heap_fuse_channel.h"
 
 namespace driver_test {
 
-class RawEndpointChannel : public driver::FuseChannel {
+class RawEndpointChannel : public HeapFuseChannel {
  public:
   explicit RawEndpointChannel(sim::RawFuseEndpoint& endpoint)
       : endpoint_(endpoint) {}
 
-  base::Result<uint32_t> Exchange(
+  base::Result<uint32_t> Transfer(
       driver::FuseLane lane, std::span<const driver::ConstBuffer> request,
       std::span<const driver::MutableBuffer> reply) override {
     std::vector<sim::GuestBuffer> readable;

@@ -19,6 +19,7 @@
 
 #include "base/platform.h"
 #include "driver/fuse_channel.h"
+#include "tests/driver/heap_fuse_channel.h"
 
 namespace driver_test {
 
@@ -29,7 +30,12 @@ class LogPlatform : public base::Platform {
     return base::Error{ENOMEM};
   }
   void FreeDma(const base::DmaRegion&) override {}
-  bool BusAddressOf(const void*, size_t, uint64_t*) override { return false; }
+  // FUSE tests over a scripted channel map nothing.
+  base::Result<base::DmaMapping> MapDma(void*, size_t,
+                                        base::DmaDirection) override {
+    return base::Error{ENODEV};
+  }
+  void UnmapDma(const base::DmaMapping&, size_t) override {}
   uint64_t MonotonicNanos() override { return 0; }
   void Log(base::LogLevel, const char* message) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -207,7 +213,7 @@ inline void AppendDirentPlus(std::vector<uint8_t>& buffer,
               name.size());
 }
 
-class ScriptedFuseDevice : public driver::FuseChannel {
+class ScriptedFuseDevice : public HeapFuseChannel {
  public:
   using Handler = std::function<ScriptedReply(const SeenRequest&)>;
 
@@ -242,7 +248,7 @@ class ScriptedFuseDevice : public driver::FuseChannel {
     requests_.clear();
   }
 
-  base::Result<uint32_t> Exchange(
+  base::Result<uint32_t> Transfer(
       driver::FuseLane lane, std::span<const driver::ConstBuffer> request,
       std::span<const driver::MutableBuffer> reply) override {
     SeenRequest seen;

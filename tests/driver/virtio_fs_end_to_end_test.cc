@@ -224,10 +224,10 @@ TEST_P(VirtioFsEndToEnd, ConcurrentCallersEachGetTheirOwnReply) {
   EXPECT_TRUE(m->device().violations().empty());
 }
 
-// Requests carry their FUSE headers through a queue's preallocated slots;
-// more callers than slots, and bounces larger than a slot, take the allocating
-// path. Every reply still reaches its caller, and every record and bounce goes
-// back: the DMA allocations after the run are those before it.
+// Requests carry their FUSE heads in a queue's preallocated slots; more
+// callers than slots take the allocating path, and payloads in ordinary memory
+// are bounced. Every reply still reaches its caller, and every record, head
+// and bounce goes back: the DMA allocations after the run are those before it.
 TEST_P(VirtioFsEndToEnd,
        MoreCallersThanSlotsAndLargeBouncesLeaveNothingBehind) {
   auto m =
@@ -237,11 +237,11 @@ TEST_P(VirtioFsEndToEnd,
   auto f = c.Create(FUSE_ROOT_ID, "shared", O_RDWR, 0600);
   ASSERT_TRUE(f.ok());
   const uint64_t node = f.value().entry.nodeid, fh = f.value().handle.fh;
-  const size_t live_before = m->platform().allocator().live_allocations();
+  const size_t live_before = m->platform().dma_in_use();
   constexpr int kThreads = driver::VirtioFs::kSlotsPerQueue + 8;
   constexpr int kRounds = 20;
   // Written from ordinary memory: bounced, and larger than a slot.
-  constexpr size_t kChunk = driver::VirtioFs::kSlotBounceBytes * 3;
+  constexpr size_t kChunk = driver::VirtioFs::kSlotBytes * 3;
   std::vector<std::thread> threads;
   std::vector<int> failures(kThreads, 0);
   for (int t = 0; t < kThreads; ++t) {
@@ -261,7 +261,7 @@ TEST_P(VirtioFsEndToEnd,
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t)
     EXPECT_EQ(failures[t], 0) << "thread " << t;
-  EXPECT_EQ(m->platform().allocator().live_allocations(), live_before);
+  EXPECT_EQ(m->platform().dma_in_use(), live_before);
   ASSERT_TRUE(c.Release(node, fh).ok());
   EXPECT_TRUE(m->device().violations().empty());
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -47,15 +48,22 @@ class VirtqueueHostileTest : public ::testing::TestWithParam<Transport> {
     EXPECT_EQ(share_.SnapshotOutside(), outside_before_);
   }
 
-  // Sends `request` as is through the request queue; returns what the device
-  // wrote.
+  // Sends `request` as is through the request queue (its first bytes in the
+  // message's head, the rest as payload); returns what the device wrote.
   std::vector<uint8_t> Send(std::vector<uint8_t> request,
                             size_t reply_capacity = 4096) {
+    driver::VirtioFs& channel = machine_->virtio_fs();
+    driver::FuseMessage message;
+    EXPECT_TRUE(channel.Begin(driver::FuseLane::kRequest, message).ok());
+    const size_t head =
+        std::min(request.size(), message.request_head.size());
+    std::memcpy(message.request_head.data(), request.data(), head);
+    driver::ConstBuffer rest{request.data() + head, request.size() - head};
     std::vector<uint8_t> reply(reply_capacity);
-    driver::ConstBuffer in{request.data(), request.size()};
     driver::MutableBuffer out{reply.data(), reply.size()};
-    auto used = machine_->virtio_fs().Exchange(
-        driver::FuseLane::kRequest, {&in, 1}, {&out, reply_capacity ? 1u : 0u});
+    auto used = channel.Exchange(message, head, {&rest, rest.size ? 1u : 0u},
+                                 0, {&out, reply_capacity ? 1u : 0u});
+    channel.End(message);
     EXPECT_TRUE(used.ok()) << used.error();
     reply.resize(used.ok() ? used.value() : 0);
     return reply;

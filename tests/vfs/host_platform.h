@@ -31,7 +31,12 @@ class HostPlatform : public base::Platform {
   void FreeDma(const base::DmaRegion& region) override {
     std::free(region.cpu);
   }
-  bool BusAddressOf(const void*, size_t, uint64_t*) override { return false; }
+  // Nothing here talks to a device.
+  base::Result<base::DmaMapping> MapDma(void*, size_t,
+                                        base::DmaDirection) override {
+    return base::Error{ENODEV};
+  }
+  void UnmapDma(const base::DmaMapping&, size_t) override {}
 
   uint64_t MonotonicNanos() override {
     timespec ts;
