@@ -44,6 +44,10 @@ struct DmaMapping {
   DmaDirection direction = DmaDirection::kToDevice;
 };
 
+// The virtio transports (spec 4.1 "Virtio Over PCI Bus", 4.2 "Virtio Over
+// MMIO"): how a device's registers are laid out.
+enum class TransportKind : uint8_t { kPci, kMmio };
+
 // Register windows of one device.
 enum class RegisterSpace : uint8_t {
   kPciConfig,  // PCI configuration space of the device's function.

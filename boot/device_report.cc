@@ -8,9 +8,8 @@
 #include <memory>
 
 #include "boot/serial_console.h"
-#include "driver/mmio_transport.h"
-#include "driver/pci_transport.h"
 #include "driver/transport.h"
+#include "share/virtio_fs_share.h"
 
 namespace boot {
 namespace {
@@ -56,7 +55,7 @@ void ReadFsConfig(ReadFn read, DeviceIdentity* identity) {
       read(offsetof(virtio_fs_config, num_request_queues), 4);
 }
 
-bool ReadPciDirect(VirtioFsDevice& device, DeviceIdentity* identity) {
+bool ReadPciDirect(FoundDevice& device, DeviceIdentity* identity) {
   RegisterIo& io = *device.io;
   const auto* pci_io = static_cast<const PciRegisterIo*>(device.io.get());
   const uint32_t device_id =
@@ -127,7 +126,7 @@ bool ReadPciDirect(VirtioFsDevice& device, DeviceIdentity* identity) {
   return true;
 }
 
-bool ReadMmioDirect(VirtioFsDevice& device, DeviceIdentity* identity) {
+bool ReadMmioDirect(FoundDevice& device, DeviceIdentity* identity) {
   RegisterIo& io = *device.io;
   auto read = [&](uint32_t offset) {
     return io.Read(RegisterSpace::kMmio, offset, 4);
@@ -168,36 +167,25 @@ void PrintIdentity(const char* how, const DeviceIdentity& identity) {
 
 }  // namespace
 
-bool ReadIdentityDirect(VirtioFsDevice& device, DeviceIdentity* identity) {
+bool ReadIdentityDirect(FoundDevice& device, DeviceIdentity* identity) {
   *identity = DeviceIdentity{};
-  const bool ok = device.bus == VirtioFsDevice::Bus::kPci
+  const bool ok = device.transport == base::TransportKind::kPci
                       ? ReadPciDirect(device, identity)
                       : ReadMmioDirect(device, identity);
   if (ok) PrintIdentity("direct", *identity);
   return ok;
 }
 
-bool ReadIdentityThroughDriver(base::Platform& platform, VirtioFsDevice& device,
+bool ReadIdentityThroughDriver(base::Platform& platform, FoundDevice& device,
                                DeviceIdentity* identity) {
   *identity = DeviceIdentity{};
-  std::unique_ptr<driver::Transport> transport;
-  if (device.bus == VirtioFsDevice::Bus::kPci) {
-    auto probed = driver::PciTransport::Probe(platform, *device.io);
-    if (!probed.ok()) {
-      SerialPrintf("driver: PciTransport::Probe failed: error %d\n",
-                   probed.error());
-      return false;
-    }
-    transport = std::move(probed).value();
-  } else {
-    auto probed = driver::MmioTransport::Probe(platform, *device.io);
-    if (!probed.ok()) {
-      SerialPrintf("driver: MmioTransport::Probe failed: error %d\n",
-                   probed.error());
-      return false;
-    }
-    transport = std::move(probed).value();
+  auto probed = share::ProbeTransport(platform, *device.io, device.transport);
+  if (!probed.ok()) {
+    SerialPrintf("driver: %s transport probe failed: error %d\n",
+                 device.transport_name(), probed.error());
+    return false;
   }
+  std::unique_ptr<driver::Transport> transport = std::move(probed).value();
   identity->device_type = transport->device_id();
   identity->features = transport->ReadDeviceFeatures();
   const base::Result<void> config =

@@ -16,7 +16,7 @@
 #include <cstdint>
 
 #include "base/platform.h"
-#include "boot/virtio_fs_device.h"
+#include "boot/device_discovery.h"
 
 namespace boot {
 
@@ -29,8 +29,8 @@ struct DeviceIdentity {
 
 // Both print what they read on the serial console; false when the device is not
 // a usable virtio-fs device.
-bool ReadIdentityDirect(VirtioFsDevice& device, DeviceIdentity* identity);
-bool ReadIdentityThroughDriver(base::Platform& platform, VirtioFsDevice& device,
+bool ReadIdentityDirect(FoundDevice& device, DeviceIdentity* identity);
+bool ReadIdentityThroughDriver(base::Platform& platform, FoundDevice& device,
                                DeviceIdentity* identity);
 
 }  // namespace boot

@@ -1,8 +1,9 @@
 // The image's main function: find the virtio-fs device, read its identity
-// directly and through the driver's transport, require both to agree, mount
-// its share in the VFS through the unmodified driver (boot/share_session.h),
-// run every conformance scenario on it (boot/scenario_runner.h), tear it all
-// down and require the driver to have given back all its DMA memory.
+// directly and through the driver's transport, require both to agree, bring
+// its share up and mount it in a VFS through the unmodified driver, exactly as
+// the simulation does (share::VirtioFsShare), run every conformance scenario
+// on it (boot/scenario_runner.h), tear it all down and require the driver to
+// have given back all its DMA memory.
 //
 // Command-line words (QEMU -append):
 //   virtiofs.tag=TAG    the tag the device must report
@@ -20,13 +21,14 @@
 #include "base/format.h"
 #include "boot/bare_metal_platform.h"
 #include "boot/boot_info.h"
+#include "boot/device_discovery.h"
 #include "boot/device_report.h"
 #include "boot/scenario_runner.h"
 #include "boot/serial_console.h"
-#include "boot/share_session.h"
 #include "boot/tsc_clock.h"
-#include "boot/virtio_fs_device.h"
 #include "kernel/runtime.h"
+#include "share/virtio_fs_share.h"
+#include "vfs/current_task.h"
 #include "vfs/posix.h"
 
 namespace boot {
@@ -105,14 +107,14 @@ Outcome KernelMain(const BootInfo& info) {
       CommandLineHas(info.command_line, "pci.reassign_bars")
           ? PciRegisterIo::BarPolicy::kReassignAll
           : PciRegisterIo::BarPolicy::kKeepFirmwareAddresses;
-  VirtioFsDevice device;
+  FoundDevice device;
   if (!FindVirtioFsDevice(platform, bar_policy, &device)) {
     SerialWrite(
         "boot: no virtio-fs device (neither PCI 1af4:105a nor virtio-mmio id "
         "26)\n");
     return Outcome::kFail;
   }
-  SerialPrintf("boot: virtio-fs device found on %s\n", device.bus_name());
+  SerialPrintf("boot: virtio-fs device found on %s\n", device.transport_name());
 
   DeviceIdentity direct, through_driver;
   if (!ReadIdentityDirect(device, &direct)) return Outcome::kFail;
@@ -138,19 +140,37 @@ Outcome KernelMain(const BootInfo& info) {
     ok = false;
   }
 
-  // Mounted at "/<tag>", as sim::Machine mounts the simulated share.
-  char mount_point[sizeof(direct.tag) + 1];
-  base::Format(mount_point, sizeof(mount_point), "/%s", direct.tag);
-  std::unique_ptr<ShareSession> share =
-      ShareSession::Start(platform, device, mount_point);
-  if (!share) return Outcome::kFail;
-  const ScenarioTotals totals = RunAllScenarios(*share);
-  if (totals.failed != 0 || totals.passed == 0) ok = false;
-  if (CommandLineHas(info.command_line, "boot.undeclared_file_test")) {
-    SerialWrite("boot: undeclared file test: leaving a file unannounced\n");
-    if (!LeaveUndeclaredFile(mount_point)) ok = false;
+  // Brought up and mounted at "/<tag>" exactly as sim::Machine does.
+  share::ShareOptions options;
+  options.transport = device.transport;
+  auto started = share::VirtioFsShare::Start(platform, *device.io, options);
+  if (!started.ok()) {
+    SerialPrintf("share: FAIL bring-up: error %d\n", started.error());
+    return Outcome::kFail;
   }
-  if (!share->Stop()) ok = false;
+  std::unique_ptr<share::VirtioFsShare> share = std::move(started).value();
+  const driver::Negotiated& negotiated = share->client().negotiated();
+  SerialPrintf(
+      "share: device up, tag \"%s\", %u request queue(s), features 0x%llx\n",
+      share->virtio_fs().tag(), share->virtio_fs().request_queues(),
+      static_cast<unsigned long long>(share->virtio_fs().device().features()));
+  SerialPrintf("share: FUSE 7.%u, max_read %u, max_write %u, max_pages %u\n",
+               negotiated.minor, negotiated.max_read, negotiated.max_write,
+               negotiated.max_pages);
+  SerialPrintf("share: mounted at %s\n", share->mount_point());
+  {
+    vfs::TaskScope as_init(share->kernel()->init_task());
+    const ScenarioTotals totals = RunAllScenarios(platform, *share);
+    if (totals.failed != 0 || totals.passed == 0) ok = false;
+    if (CommandLineHas(info.command_line, "boot.undeclared_file_test")) {
+      SerialWrite("boot: undeclared file test: leaving a file unannounced\n");
+      if (!LeaveUndeclaredFile(share->mount_point())) ok = false;
+    }
+  }
+  if (base::Result<void> stopped = share->Stop(); !stopped.ok()) {
+    SerialPrintf("share: FAIL teardown: error %d\n", stopped.error());
+    ok = false;
+  }
   share.reset();
 
   SerialPrintf("boot: heap in use %llu bytes, DMA in use %llu bytes\n",

@@ -29,10 +29,10 @@ class SerialReporter final : public conformance::Reporter {
 
 }  // namespace
 
-ScenarioTotals RunAllScenarios(ShareSession& share) {
+ScenarioTotals RunAllScenarios(base::Platform& platform,
+                               share::VirtioFsShare& share) {
   conformance::Environment environment;
   environment.root = share.mount_point();
-  base::Platform& platform = share.platform();
   ScenarioTotals totals;
   for (const conformance::Scenario* s = conformance::FirstScenario(); s;
        s = s->next) {
@@ -40,13 +40,13 @@ ScenarioTotals RunAllScenarios(ShareSession& share) {
     const uint64_t start = platform.MonotonicNanos();
     bool passed = conformance::RunScenario(*s, environment, reporter);
     const uint64_t elapsed_ms = (platform.MonotonicNanos() - start) / 1000000;
-    if (const int remounted = share.Remount(); remounted < 0) {
+    if (const base::Result<void> remounted = share.Remount(); !remounted.ok()) {
       // Only news when the scenario passed: a failed check may leave files.
       if (passed) {
         SerialPrintf(
             "FAIL %s: left files or directories open on the share (umount: "
             "error %d)\n",
-            s->name, -remounted);
+            s->name, remounted.error());
       }
       passed = false;
     }

@@ -11,7 +11,7 @@
 #ifndef BOOT_SCENARIO_RUNNER_H_
 #define BOOT_SCENARIO_RUNNER_H_
 
-#include "boot/share_session.h"
+#include "share/virtio_fs_share.h"
 
 namespace boot {
 
@@ -20,7 +20,8 @@ struct ScenarioTotals {
   int failed = 0;
 };
 
-ScenarioTotals RunAllScenarios(ShareSession& share);
+ScenarioTotals RunAllScenarios(base::Platform& platform,
+                               share::VirtioFsShare& share);
 
 }  // namespace boot
 

@@ -177,7 +177,7 @@ int BenchCommand(const std::vector<std::string>& args, Session& session) {
       "bench: %u MiB in %zu KiB calls; share %s; %s, notify %s, "
       "entry/attr timeout %gs/%gs\n",
       mib, kChunk / 1024, host_dir.c_str(),
-      session.options().transport == sim::Transport::kPci ? "pci" : "mmio",
+      session.options().transport == base::TransportKind::kPci ? "pci" : "mmio",
       session.options().notify_mode == sim::NotifyMode::kInline ? "inline"
                                                                 : "thread",
       session.options().entry_timeout, session.options().attr_timeout);

@@ -104,7 +104,7 @@ int RunDemo(Session& session, bool on_sample_share) {
   printf(
       "machine: virtio-fs over %s, %u request queue%s of %u entries, notify "
       "%s, %s mode\n",
-      options.transport == sim::Transport::kPci ? "PCI" : "virtio-mmio",
+      options.transport == base::TransportKind::kPci ? "PCI" : "virtio-mmio",
       options.request_queues, options.request_queues == 1 ? "" : "s",
       options.queue_size,
       options.notify_mode == sim::NotifyMode::kInline ? "inline"

@@ -43,7 +43,7 @@ bool KnownCommand(const std::string& name) {
 // The machine options the flags ask for, or the one line saying what is wrong.
 absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
   sim::MachineOptions options;
-  absl::StatusOr<sim::Transport> transport =
+  absl::StatusOr<base::TransportKind> transport =
       sim::ParseTransport(absl::GetFlag(FLAGS_transport));
   if (!transport.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -6,10 +6,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "driver/mmio_transport.h"
-#include "driver/pci_transport.h"
 #include "sim/tracing_backend.h"
-#include "vfs/posix.h"
+#include "vfs/current_task.h"
 
 namespace sim {
 namespace {
@@ -59,84 +57,41 @@ absl::Status Machine::Boot() {
                         .strict = options_.strict,
                         .on_violation = options_.on_violation});
 
-  std::unique_ptr<driver::Transport> transport;
-  if (options_.transport == Transport::kPci) {
-    auto probed = driver::PciTransport::Probe(*platform_, *device_);
-    if (!probed.ok()) return DriverError("PCI probe", probed.error());
-    transport = std::move(probed).value();
-  } else {
-    auto probed = driver::MmioTransport::Probe(*platform_, *device_);
-    if (!probed.ok()) return DriverError("virtio-mmio probe", probed.error());
-    transport = std::move(probed).value();
+  share::ShareOptions share_options;
+  share_options.transport = options_.transport;
+  share_options.queues = {.queue_size = options_.queue_size,
+                          .max_request_queues = options_.request_queues};
+  share_options.mount = options_.mount_vfs;
+  share_options.cache.max_cached_entries = options_.entry_cache_size;
+  share::VirtioFsShare::Step failed;
+  auto started =
+      share::VirtioFsShare::Start(*platform_, *device_, share_options, &failed);
+  if (!started.ok()) {
+    return DriverError(share::VirtioFsShare::StepName(failed), started.error());
   }
-  auto fs =
-      driver::VirtioFs::Create(*platform_, std::move(transport),
-                               {.queue_size = options_.queue_size,
-                                .max_request_queues = options_.request_queues});
-  if (!fs.ok()) return DriverError("virtio-fs bring-up", fs.error());
-  virtio_fs_ = std::move(fs).value();
-
-  client_ = std::make_unique<driver::FuseClient>(*platform_, *virtio_fs_);
-  base::Result<void> init = client_->Init();
-  if (!init.ok()) return DriverError("FUSE_INIT", init.error());
-  if (options_.mount_vfs) return MountShare();
-  return absl::OkStatus();
-}
-
-absl::Status Machine::MountShare() {
-  if (vfs::CurrentKernel() != nullptr) {
-    return absl::FailedPreconditionError(
-        "a VFS is already booted in this process (one per process): destroy "
-        "the other machine or vfs::Shutdown() first, or set mount_vfs = false");
-  }
-  base::Result<void> booted = vfs::Boot(*platform_);
-  if (!booted.ok()) return DriverError("VFS boot", booted.error());
-  kernel_ = vfs::CurrentKernel();
-  share_fs_ = vfs::FuseFs::Create(
-      *platform_, *client_, {.max_cached_entries = options_.entry_cache_size});
-  const std::string where = mount_point();
-  if (int r = vfs::mkdir(where.c_str(), 0755); r < 0) {
-    return DriverError(absl::StrCat("mkdir ", where).c_str(), -r);
-  }
-  if (int r = vfs::mount(where.c_str(), share_fs_->Root()); r < 0) {
-    return DriverError(absl::StrCat("mount ", where).c_str(), -r);
-  }
+  share_ = std::move(started).value();
+  if (kernel() != nullptr) vfs::OfferDefaultTask(&task());
   return absl::OkStatus();
 }
 
 Machine::~Machine() {
-  // The VFS first: closing its files and dropping its nodes sends RELEASEs and
-  // FORGETs while the session still runs.
-  if (kernel_ && vfs::CurrentKernel() == kernel_) vfs::Shutdown();
-  kernel_ = nullptr;
-  if (share_fs_) share_fs_->Disconnect();
-  share_fs_.reset();
-  // Top down: the session, then the driver (which resets the device), then the
-  // device.
-  if (client_ && client_->initialized()) (void)client_->Destroy();
-  client_.reset();
-  virtio_fs_.reset();
+  // The share first (its kernel gives up the default task), then the device
+  // it drove, the platform and the memory.
+  share_.reset();
   device_.reset();
   platform_.reset();
   memory_.reset();
 }
 
 absl::Status Machine::Recover() {
-  // The old session's node ids and handles die with the reset: the share's
-  // nodes and open files go stale and nothing more is sent for them.
-  if (share_fs_) share_fs_->Disconnect();
-  base::Result<void> reset = virtio_fs_->Recover();
-  if (!reset.ok()) return DriverError("device reset", reset.error());
-  client_ = std::make_unique<driver::FuseClient>(*platform_, *virtio_fs_);
-  base::Result<void> init = client_->Init();
-  if (!init.ok()) return DriverError("FUSE_INIT after reset", init.error());
-  if (share_fs_) share_fs_->Connect(*client_);
+  base::Result<void> recovered = share_->Recover();
+  if (!recovered.ok()) return DriverError("device reset", recovered.error());
   return absl::OkStatus();
 }
 
-absl::StatusOr<Transport> ParseTransport(const std::string& name) {
-  if (name == "pci") return Transport::kPci;
-  if (name == "mmio") return Transport::kMmio;
+absl::StatusOr<base::TransportKind> ParseTransport(const std::string& name) {
+  if (name == "pci") return base::TransportKind::kPci;
+  if (name == "mmio") return base::TransportKind::kMmio;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown transport '", name, "' (pci or mmio)"));
 }

@@ -1,20 +1,25 @@
 // sim::Machine: a whole simulated guest in one object. It brings up guest
-// memory, the virtio-fs device on a host directory, the register model of the
-// chosen transport, the driver (transport probe, virtqueues, FUSE session) and
-// tears them down in order. Unless told otherwise (mount_vfs), it also boots
-// the process's VFS (vfs::Boot) and mounts the share at "/<tag>", so that
-// vfs:: calls act on it:
+// memory, the virtio-fs device on a host directory and the register model of
+// the chosen transport, then hands the platform and the registers to the one
+// bring-up of a share (share::VirtioFsShare): the driver (transport probe,
+// virtqueues, FUSE session) and, unless told otherwise (mount_vfs), a VFS
+// kernel of the machine's own with the share mounted at "/<tag>". Destroying
+// the machine takes it all down in the reverse order.
 //
 //   auto machine = sim::Machine::Create({.share_dir = "/srv/share"});
 //   if (!machine.ok()) ...                       // a clear absl::Status
 //   int fd = vfs::open("/root/a", O_RDONLY);     // the share's file "a"
 //   (*machine)->client().Lookup(FUSE_ROOT_ID, "a");
 //
-// The VFS is one per process: with mount_vfs, only one machine may exist at a
-// time, and Create fails (FailedPrecondition) when a VFS is already booted.
-// Teardown shuts the VFS down first (its FORGETs and RELEASEs reach the
-// device), then ends the FUSE session, then the driver and the device.
+// vfs:: calls act on the calling thread's task (vfs/current_task.h). The first
+// machine with a VFS becomes the process's default task, so a program with one
+// machine just calls vfs::; with several, a thread enters a machine's task:
 //
+//   vfs::TaskScope in_b(b->task());
+//   vfs::open("/root/a", O_RDONLY);              // on machine b
+//
+// Several machines may run at once, also on the same host directory: each has
+// its own guest memory, device, driver and VFS, as two guests on one share.
 // Nothing outside the share is touched; destroying the machine leaves the share
 // as the driver's requests left it.
 #ifndef SIM_MACHINE_H_
@@ -27,8 +32,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/platform.h"
 #include "driver/fuse_client.h"
 #include "driver/virtio_fs.h"
+#include "share/virtio_fs_share.h"
 #include "sim/fuse_trace.h"
 #include "sim/guest_memory.h"
 #include "sim/sim_device.h"
@@ -44,7 +51,7 @@ struct MachineOptions {
   std::string share_dir;
   // The virtio-fs tag; the share is mounted at "/<tag>".
   std::string tag = "root";
-  Transport transport = Transport::kPci;
+  base::TransportKind transport = base::TransportKind::kPci;
   NotifyMode notify_mode = NotifyMode::kInline;
   uint16_t queue_size = 256;
   uint16_t request_queues = 1;
@@ -61,7 +68,7 @@ struct MachineOptions {
   // Called for each FUSE request the device handles, as it saw it (request,
   // reply, latency). Set: the device is wrapped in a sim::TracingBackend.
   std::function<void(const FuseTraceEvent&)> on_fuse_request;
-  // Boot the process's VFS and mount the share at "/<tag>" (see above).
+  // Boot the machine's VFS and mount the share at "/<tag>" (see above).
   bool mount_vfs = true;
   // The share's name cache: names cached at most.
   size_t entry_cache_size = 4096;
@@ -80,39 +87,35 @@ class Machine {
   SimPlatform& platform() { return *platform_; }
   SimDevice& device() { return *device_; }
   VirtioFsDevice& fs_device() { return *fs_device_; }
-  driver::VirtioFs& virtio_fs() { return *virtio_fs_; }
-  driver::FuseClient& client() { return *client_; }
-  // The share's filesystem as mounted in the VFS (null without mount_vfs).
-  vfs::FuseFs* share_fs() { return share_fs_.get(); }
+  driver::VirtioFs& virtio_fs() { return share_->virtio_fs(); }
+  driver::FuseClient& client() { return share_->client(); }
+  // The machine's VFS and the share's filesystem in it (null without
+  // mount_vfs).
+  vfs::Kernel* kernel() { return share_->kernel(); }
+  vfs::FuseFs* share_fs() { return share_->fs(); }
+  // The machine's first task, the one to enter for vfs:: calls on it.
+  vfs::Task& task() { return kernel()->init_task(); }
   // Where the share is mounted: "/<tag>".
-  std::string mount_point() const { return "/" + options_.tag; }
+  std::string mount_point() const { return share_->mount_point(); }
 
   // After the device set DEVICE_NEEDS_RESET: resets it and starts a new FUSE
-  // session. Node ids and handles of the old session are stale afterwards. The
-  // share stays mounted: paths resolve again in the new session, but files
-  // and directories opened before (and a current directory inside the share)
-  // are stale: their calls fail with ESTALE.
+  // session (share::VirtioFsShare::Recover).
   absl::Status Recover();
 
  private:
   explicit Machine(const MachineOptions& options) : options_(options) {}
   absl::Status Boot();
-  // vfs::Boot and the share's mount.
-  absl::Status MountShare();
 
   MachineOptions options_;
   std::unique_ptr<GuestMemory> memory_;
   std::unique_ptr<SimPlatform> platform_;
   VirtioFsDevice* fs_device_ = nullptr;  // Owned by device_.
   std::unique_ptr<SimDevice> device_;
-  std::unique_ptr<driver::VirtioFs> virtio_fs_;
-  std::unique_ptr<driver::FuseClient> client_;
-  vfs::RefPtr<vfs::FuseFs> share_fs_;
-  vfs::Kernel* kernel_ = nullptr;  // The VFS this machine booted.
+  std::unique_ptr<share::VirtioFsShare> share_;
 };
 
 // "pci" / "mmio" and "inline" / "thread", for flags and messages.
-absl::StatusOr<Transport> ParseTransport(const std::string& name);
+absl::StatusOr<base::TransportKind> ParseTransport(const std::string& name);
 absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name);
 
 }  // namespace sim

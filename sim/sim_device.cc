@@ -18,7 +18,7 @@ SimDevice::SimDevice(const GuestMemory& memory,
                        .offer_indirect_desc = options.offer_indirect_desc,
                        .offer_event_idx = options.offer_event_idx,
                        .on_violation = options.on_violation})) {
-  if (transport_ == Transport::kPci) {
+  if (transport_ == base::TransportKind::kPci) {
     registers_ = std::make_unique<PciRegisters>(*model_);
   } else {
     registers_ = std::make_unique<MmioRegisters>(*model_);

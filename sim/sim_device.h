@@ -5,7 +5,7 @@
 //   auto memory = sim::GuestMemory::Create(64 << 20);
 //   sim::SimPlatform platform(*memory);
 //   auto device = sim::MakeDevice(*memory, std::make_unique<sim::EchoDevice>(),
-//                                 {.transport = sim::Transport::kMmio});
+//                                 {.transport = base::TransportKind::kMmio});
 //   SomeTransport transport(platform, *device);   // the driver sees a
 //   RegisterIo
 //   ... device->model().violations() ...
@@ -23,10 +23,8 @@
 
 namespace sim {
 
-enum class Transport : uint8_t { kPci, kMmio };
-
 struct DeviceOptions {
-  Transport transport = Transport::kPci;
+  base::TransportKind transport = base::TransportKind::kPci;
   NotifyMode notify_mode = NotifyMode::kInline;
   bool strict = true;
   bool offer_indirect_desc = true;  // VIRTIO_RING_F_INDIRECT_DESC
@@ -46,7 +44,7 @@ class SimDevice : public base::RegisterIo {
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
-  Transport transport() const { return transport_; }
+  base::TransportKind transport() const { return transport_; }
   VirtioDeviceModel& model() { return *model_; }
   DeviceBackend& backend() { return model_->backend(); }
   std::vector<ViolationRecord> violations() const {
@@ -54,7 +52,7 @@ class SimDevice : public base::RegisterIo {
   }
 
  private:
-  const Transport transport_;
+  const base::TransportKind transport_;
   std::unique_ptr<VirtioDeviceModel> model_;
   std::unique_ptr<base::RegisterIo> registers_;
 };

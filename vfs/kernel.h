@@ -1,6 +1,11 @@
-// vfs::Kernel: the VFS state of the one process this kernel runs: its mount
-// table, descriptor table, root and current directory, and umask. vfs/posix.h
-// acts on the kernel that Boot brought up.
+// vfs::Kernel and vfs::Task: the VFS state of one machine, an object owned by
+// whoever runs the machine (sim::Machine, the boot image), so that a process
+// can run several.
+//
+// A Kernel holds the namespace (mount table, root) and its tasks. A Task is
+// what a process is to the VFS: a descriptor table, a current directory and a
+// umask (and, later, credentials). vfs/posix.h acts on the calling thread's
+// current task (vfs/current_task.h).
 #ifndef VFS_KERNEL_H_
 #define VFS_KERNEL_H_
 
@@ -8,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "base/platform.h"
 #include "base/result.h"
@@ -20,22 +26,22 @@
 
 namespace vfs {
 
-class Kernel {
- public:
-  // A kernel whose namespace root is `root`.
-  Kernel(base::Platform& platform, RefPtr<Node> root);
-  ~Kernel();
-  Kernel(const Kernel&) = delete;
-  Kernel& operator=(const Kernel&) = delete;
+class Kernel;
 
-  base::Platform& platform() const { return platform_; }
-  MountTable& mounts() { return mounts_; }
+class Task {
+ public:
+  explicit Task(Kernel& kernel);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  Kernel& kernel() const { return kernel_; }
+  base::Platform& platform() const;
   FdTable& files() { return files_; }
 
-  // A walker from the root and the current directory as they are now.
+  // A walker from the kernel's root and this task's current directory as they
+  // are now.
   PathWalker Walker();
-
-  RefPtr<Location> root() const { return root_; }
   RefPtr<Location> cwd();
   void set_cwd(RefPtr<Location> cwd);
 
@@ -52,14 +58,12 @@ class Kernel {
   // mounted inside it.
   Result<void> Unmount(std::string_view path);
 
-  // Closes every descriptor, returns to "/" and drops every mount.
-  void Teardown();
+  // Closes every descriptor and leaves the namespace (no current directory).
+  void Exit();
 
  private:
-  base::Platform& platform_;
-  MountTable mounts_;
+  Kernel& kernel_;
   FdTable files_;
-  RefPtr<Location> root_;
   std::unique_ptr<base::Lock> cwd_lock_;
   RefPtr<Location> cwd_;
   std::atomic<uint32_t> umask_{022};
@@ -69,15 +73,46 @@ struct BootOptions {
   MemFsOptions root_fs;
 };
 
-// Boots the VFS of this process: a MemFs at "/" holding "/tmp" (mode 1777), the
-// current directory at "/". EBUSY when already booted. Boot, Shutdown and the
-// calls of vfs/posix.h must not race with each other; calls among themselves
-// may.
-Result<void> Boot(base::Platform& platform, const BootOptions& options = {});
-// Closes everything and frees the namespace; Boot may run again afterwards.
-void Shutdown();
-// The booted kernel, or null.
-Kernel* CurrentKernel();
+class Kernel {
+ public:
+  // A kernel whose namespace root is a MemFs holding "/tmp" (mode 1777), with
+  // its first task (init) at "/". ENOMEM.
+  static Result<std::unique_ptr<Kernel>> Boot(base::Platform& platform,
+                                              const BootOptions& options = {});
+  // Teardown(), and no thread is left in (or defaulting to) one of its tasks.
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  base::Platform& platform() const { return platform_; }
+  MountTable& mounts() { return mounts_; }
+  RefPtr<Location> root() const { return root_; }
+
+  // The first task.
+  Task& init_task() { return *tasks_.front(); }
+  // A new task at "/", with no descriptors and umask 022. It lives as long as
+  // the kernel. Null when out of memory.
+  Task* CreateTask();
+  // Whether `task` is one of this kernel's.
+  bool Owns(const Task* task);
+
+  // Every task closes its descriptors and returns to "/".
+  void ResetTasks();
+
+  // Every task exits (its descriptors closed, its current directory
+  // released), then every mount is dropped: what a filesystem gets back at
+  // shutdown reaches it here.
+  void Teardown();
+
+ private:
+  Kernel(base::Platform& platform, RefPtr<Node> root);
+
+  base::Platform& platform_;
+  MountTable mounts_;
+  RefPtr<Location> root_;
+  std::unique_ptr<base::Lock> tasks_lock_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+};
 
 }  // namespace vfs
 

@@ -3,10 +3,10 @@
 //
 // Each returns what the system call returns on success (0, a descriptor, a byte
 // count, an offset) or a negative errno value, as a kernel's system-call entry
-// points do. They act on the kernel that vfs::Boot brought up (-ENOSYS before
-// it). Flags, modes and whence use Linux's values (glibc's O_*, S_*, SEEK_*
-// macros are the same numbers). Paths are NUL-terminated; over kPathMax bytes
-// including the NUL is ENAMETOOLONG.
+// points do. They act on the calling thread's task (vfs/current_task.h;
+// -ENOSYS when it has none). Flags, modes and whence use Linux's values
+// (glibc's O_*, S_*, SEEK_* macros are the same numbers). Paths are
+// NUL-terminated; over kPathMax bytes including the NUL is ENAMETOOLONG.
 #ifndef VFS_POSIX_H_
 #define VFS_POSIX_H_
 

@@ -8,12 +8,12 @@
 namespace vfs {
 namespace {
 
-using syscall::CurrentOrError;
+using syscall::CurrentTaskOrError;
 using syscall::Return;
 
 Result<RefPtr<OpenFile>> FileOf(int fd) {
-  Kernel* kernel = TRY(CurrentOrError());
-  return kernel->files().Get(fd);
+  Task* task = TRY(CurrentTaskOrError());
+  return task->files().Get(fd);
 }
 
 template <typename Byte>
@@ -71,8 +71,8 @@ Result<void> Fstatfs(int fd, StatFs* out) {
 
 int close(int fd) {
   auto close = [](int fd) -> Result<void> {
-    Kernel* kernel = TRY(CurrentOrError());
-    return kernel->files().Close(fd);
+    Task* task = TRY(CurrentTaskOrError());
+    return task->files().Close(fd);
   };
   return static_cast<int>(Return(close(fd)));
 }
@@ -148,16 +148,16 @@ int64_t getdents64(int fd, void* buffer, size_t count) {
 
 int dup(int fd) {
   auto dup = [&]() -> Result<int> {
-    Kernel* kernel = TRY(CurrentOrError());
-    return kernel->files().Dup(fd);
+    Task* task = TRY(CurrentTaskOrError());
+    return task->files().Dup(fd);
   };
   return static_cast<int>(Return(dup()));
 }
 
 int dup2(int old_fd, int new_fd) {
   auto dup2 = [&]() -> Result<int> {
-    Kernel* kernel = TRY(CurrentOrError());
-    return kernel->files().Dup2(old_fd, new_fd);
+    Task* task = TRY(CurrentTaskOrError());
+    return task->files().Dup2(old_fd, new_fd);
   };
   return static_cast<int>(Return(dup2()));
 }

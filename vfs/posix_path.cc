@@ -11,7 +11,7 @@ namespace vfs {
 namespace {
 
 using Last = ParentPath::Last;
-using syscall::CurrentOrError;
+using syscall::CurrentTaskOrError;
 using syscall::Return;
 using syscall::UserPath;
 
@@ -39,7 +39,7 @@ Result<void> CheckCreatable(PathWalker& walker, const ParentPath& parent,
 }
 
 Result<int> Open(std::string_view path, int flags, uint32_t mode) {
-  Kernel* kernel = TRY(CurrentOrError());
+  Task* task = TRY(CurrentTaskOrError());
   if (flags & (base::kOpenPath | base::kOpenTmpFile)) return Error{EOPNOTSUPP};
   if ((flags & base::kOpenAccessMode) == base::kOpenAccessMode)
     return Error{EINVAL};
@@ -48,15 +48,14 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
   const int fs_flags = flags & ~(base::kOpenCreate | base::kOpenExclusive |
                                  base::kOpenNoFollow | base::kOpenDirectory |
                                  base::kOpenCloseOnExec | base::kOpenNoCtty);
-  PathWalker walker = kernel->Walker();
+  PathWalker walker = task->Walker();
   RefPtr<Location> location;
   RefPtr<OpenFile> file;
   if (!(flags & base::kOpenCreate)) {
     location = TRY(walker.Resolve(path, !(flags & base::kOpenNoFollow)));
   } else {
     ParentPath parent = TRY(walker.ResolveParent(path));
-    const uint32_t permissions =
-        mode & base::kPermissionMask & ~kernel->umask();
+    const uint32_t permissions = mode & base::kPermissionMask & ~task->umask();
     for (;;) {
       if (parent.last != Last::kName || parent.trailing_slash)
         return Error{EISDIR};
@@ -130,15 +129,15 @@ Result<int> Open(std::string_view path, int flags, uint32_t mode) {
     file = TRY(node.Open(fs_flags));
   }
   file->SetLocation(std::move(location));
-  return kernel->files().Install(std::move(file),
-                                 (flags & base::kOpenCloseOnExec) != 0);
+  return task->files().Install(std::move(file),
+                               (flags & base::kOpenCloseOnExec) != 0);
 }
 
 Result<void> StatPath(const char* user_path, Stat* out, bool follow) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
+  Task* task = TRY(CurrentTaskOrError());
   if (!out) return Error{EFAULT};
-  PathWalker walker = kernel->Walker();
+  PathWalker walker = task->Walker();
   RefPtr<Location> location = TRY(walker.Resolve(path, follow));
   Stat st = TRY(location->node()->GetAttr());
   st.st_dev = location->mount()->device();
@@ -149,25 +148,25 @@ Result<void> StatPath(const char* user_path, Stat* out, bool follow) {
 // Resolves `user_path`, following a final symlink.
 Result<RefPtr<Location>> ResolveFollowing(const char* user_path) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   return walker.Resolve(path, /*follow_final=*/true);
 }
 
 Result<void> Mkdir(const char* user_path, uint32_t mode) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   ParentPath parent = TRY(walker.ResolveParent(path));
   TRY(CheckCreatable(walker, parent, /*allow_trailing_slash=*/true));
-  uint32_t permissions = mode & (0777 | 01000) & ~kernel->umask();
+  uint32_t permissions = mode & (0777 | 01000) & ~task->umask();
   return parent.dir->node()->Mkdir(parent.name.view(), permissions);
 }
 
 Result<void> Rmdir(const char* user_path) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   ParentPath parent = TRY(walker.ResolveParent(path));
   switch (parent.last) {
     case Last::kDotDot:
@@ -187,8 +186,8 @@ Result<void> Rmdir(const char* user_path) {
 
 Result<void> Unlink(const char* user_path) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   ParentPath parent = TRY(walker.ResolveParent(path));
   if (parent.last != Last::kName) return Error{EISDIR};
   RefPtr<Location> victim = TRY(walker.Step(parent.dir, parent.name.view()));
@@ -200,8 +199,8 @@ Result<void> Unlink(const char* user_path) {
 Result<void> Rename(const char* user_old, const char* user_new) {
   std::string_view old_path = TRY(UserPath(user_old));
   std::string_view new_path = TRY(UserPath(user_new));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   ParentPath from = TRY(walker.ResolveParent(old_path));
   ParentPath to = TRY(walker.ResolveParent(new_path));
   if (from.dir->mount() != to.dir->mount()) return Error{EXDEV};
@@ -223,8 +222,8 @@ Result<void> Rename(const char* user_old, const char* user_new) {
 Result<void> Link(const char* user_old, const char* user_new) {
   std::string_view old_path = TRY(UserPath(user_old));
   std::string_view new_path = TRY(UserPath(user_new));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   RefPtr<Location> source =
       TRY(walker.Resolve(old_path, /*follow_final=*/false));
   ParentPath to = TRY(walker.ResolveParent(new_path));
@@ -237,8 +236,8 @@ Result<void> Link(const char* user_old, const char* user_new) {
 Result<void> Symlink(const char* user_target, const char* user_link) {
   std::string_view target = TRY(UserPath(user_target));
   std::string_view link_path = TRY(UserPath(user_link));
-  Kernel* kernel = TRY(CurrentOrError());
-  PathWalker walker = kernel->Walker();
+  Task* task = TRY(CurrentTaskOrError());
+  PathWalker walker = task->Walker();
   ParentPath at = TRY(walker.ResolveParent(link_path));
   TRY(CheckCreatable(walker, at, /*allow_trailing_slash=*/false));
   return at.dir->node()->Symlink(at.name.view(), target);
@@ -246,9 +245,9 @@ Result<void> Symlink(const char* user_target, const char* user_link) {
 
 Result<size_t> Readlink(const char* user_path, char* buffer, size_t size) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
+  Task* task = TRY(CurrentTaskOrError());
   if (size == 0 || size > 0x7fffffff) return Error{EINVAL};
-  PathWalker walker = kernel->Walker();
+  PathWalker walker = task->Walker();
   RefPtr<Location> location = TRY(walker.Resolve(path, /*follow_final=*/false));
   if (!location->node()->is_symlink()) return Error{EINVAL};
   KString target = TRY(location->node()->ReadLink());
@@ -272,15 +271,16 @@ Result<void> Truncate(const char* user_path, int64_t length) {
 }
 
 Result<void> Chdir(const char* user_path) {
+  Task* task = TRY(CurrentTaskOrError());
   RefPtr<Location> location = TRY(ResolveFollowing(user_path));
   if (!location->node()->is_directory()) return Error{ENOTDIR};
-  CurrentKernel()->set_cwd(std::move(location));
+  task->set_cwd(std::move(location));
   return {};
 }
 
 Result<size_t> Getcwd(char* buffer, size_t size) {
-  Kernel* kernel = TRY(CurrentOrError());
-  RefPtr<Location> cwd = kernel->cwd();
+  Task* task = TRY(CurrentTaskOrError());
+  RefPtr<Location> cwd = task->cwd();
   std::vector<std::string_view> names;  // Leaf first.
   size_t length = 1;                    // The NUL.
   for (const Location* at = cwd.get(); at->parent(); at = at->parent().get()) {
@@ -332,15 +332,15 @@ Result<void> Access(const char* user_path, int mode) {
 
 Result<void> MountAt(const char* user_path, RefPtr<Node> root) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
+  Task* task = TRY(CurrentTaskOrError());
   if (!root) return Error{EINVAL};
-  return kernel->Mount(path, std::move(root));
+  return task->Mount(path, std::move(root));
 }
 
 Result<void> Umount(const char* user_path) {
   std::string_view path = TRY(UserPath(user_path));
-  Kernel* kernel = TRY(CurrentOrError());
-  return kernel->Unmount(path);
+  Task* task = TRY(CurrentTaskOrError());
+  return task->Unmount(path);
 }
 
 }  // namespace
@@ -384,8 +384,8 @@ int chmod(const char* path, uint32_t mode) { return AsInt(Chmod(path, mode)); }
 int access(const char* path, int mode) { return AsInt(Access(path, mode)); }
 
 uint32_t umask(uint32_t mask) {
-  Kernel* kernel = CurrentKernel();
-  return kernel ? kernel->set_umask(mask) : 0;
+  Task* task = CurrentTask();
+  return task ? task->set_umask(mask) : 0;
 }
 
 int mount(const char* target, RefPtr<Node> root) {

@@ -8,15 +8,16 @@
 
 #include "base/abi.h"
 #include "base/result.h"
+#include "vfs/current_task.h"
 #include "vfs/kernel.h"
 
 namespace vfs::syscall {
 
-// The booted kernel; ENOSYS before Boot.
-inline Result<Kernel*> CurrentOrError() {
-  Kernel* kernel = CurrentKernel();
-  if (!kernel) return Error{ENOSYS};
-  return kernel;
+// The calling thread's task; ENOSYS when it has none.
+inline Result<Task*> CurrentTaskOrError() {
+  Task* task = CurrentTask();
+  if (!task) return Error{ENOSYS};
+  return task;
 }
 
 // A path argument, checked as Linux's getname does: EFAULT for null,

@@ -25,15 +25,15 @@ namespace {
 
 struct Configuration {
   const char* name;
-  sim::Transport transport;
+  base::TransportKind transport;
   sim::NotifyMode notify_mode;
 };
 
 constexpr Configuration kConfigurations[] = {
-    {"PciInline", sim::Transport::kPci, sim::NotifyMode::kInline},
-    {"PciThread", sim::Transport::kPci, sim::NotifyMode::kThread},
-    {"MmioInline", sim::Transport::kMmio, sim::NotifyMode::kInline},
-    {"MmioThread", sim::Transport::kMmio, sim::NotifyMode::kThread},
+    {"PciInline", base::TransportKind::kPci, sim::NotifyMode::kInline},
+    {"PciThread", base::TransportKind::kPci, sim::NotifyMode::kThread},
+    {"MmioInline", base::TransportKind::kMmio, sim::NotifyMode::kInline},
+    {"MmioThread", base::TransportKind::kMmio, sim::NotifyMode::kThread},
 };
 
 class GoogleTestReporter final : public conformance::Reporter {

@@ -96,13 +96,14 @@ class ChainBuffers {
 };
 
 struct Params {
-  sim::Transport transport;
+  base::TransportKind transport;
   sim::NotifyMode notify_mode;
 };
 
 std::string ParamName(const ::testing::TestParamInfo<Params>& info) {
-  return std::string(info.param.transport == sim::Transport::kPci ? "Pci"
-                                                                  : "Mmio") +
+  return std::string(info.param.transport == base::TransportKind::kPci
+                         ? "Pci"
+                         : "Mmio") +
          (info.param.notify_mode == sim::NotifyMode::kInline ? "Inline"
                                                              : "Thread");
 }
@@ -144,7 +145,7 @@ class EchoEndToEndTest : public ::testing::TestWithParam<Params> {
                                .offer_event_idx = offer_ring_features,
                                .on_violation = {}});
     std::unique_ptr<driver::Transport> transport;
-    if (GetParam().transport == sim::Transport::kPci) {
+    if (GetParam().transport == base::TransportKind::kPci) {
       auto probed = driver::PciTransport::Probe(*platform_, *device_);
       ASSERT_TRUE(probed.ok()) << probed.error();
       transport = std::move(probed.value());
@@ -277,7 +278,7 @@ TEST_P(EchoEndToEndTest, ReadsDeviceConfigConsistently) {
   // Past the echo device's 16 bytes: PCI knows the window length and refuses
   // locally; MMIO has no length register, so only the bound of the register
   // block applies.
-  if (GetParam().transport == sim::Transport::kPci) {
+  if (GetParam().transport == base::TransportKind::kPci) {
     EXPECT_EQ(transport.ReadConfig32(sim::EchoDevice::kConfigSize).error(),
               EINVAL);
   }
@@ -561,10 +562,11 @@ TEST_P(EchoEndToEndTest, ShutdownReleasesEverythingAndResetsTheDevice) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllTransports, EchoEndToEndTest,
-    ::testing::Values(Params{sim::Transport::kPci, sim::NotifyMode::kInline},
-                      Params{sim::Transport::kPci, sim::NotifyMode::kThread},
-                      Params{sim::Transport::kMmio, sim::NotifyMode::kInline},
-                      Params{sim::Transport::kMmio, sim::NotifyMode::kThread}),
+    ::testing::Values(
+        Params{base::TransportKind::kPci, sim::NotifyMode::kInline},
+        Params{base::TransportKind::kPci, sim::NotifyMode::kThread},
+        Params{base::TransportKind::kMmio, sim::NotifyMode::kInline},
+        Params{base::TransportKind::kMmio, sim::NotifyMode::kThread}),
     ParamName);
 
 }  // namespace

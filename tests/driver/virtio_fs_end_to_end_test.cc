@@ -51,7 +51,7 @@ std::string ReadHostFile(const std::string& path) {
 
 // A simulated machine on `share`; fails the test when it does not come up.
 std::unique_ptr<sim::Machine> Boot(const std::string& share,
-                                   sim::Transport transport,
+                                   base::TransportKind transport,
                                    sim::NotifyMode mode,
                                    uint16_t request_queues = 1) {
   auto machine = sim::Machine::Create({.share_dir = share,
@@ -64,7 +64,7 @@ std::unique_ptr<sim::Machine> Boot(const std::string& share,
 }
 
 class VirtioFsEndToEnd : public ::testing::TestWithParam<
-                             std::tuple<sim::Transport, sim::NotifyMode>> {
+                             std::tuple<base::TransportKind, sim::NotifyMode>> {
  protected:
   TempDir share_;
 };
@@ -283,12 +283,13 @@ TEST_P(VirtioFsEndToEnd, DeviceResetIsRecoveredWithANewSession) {
 
 INSTANTIATE_TEST_SUITE_P(
     TransportsAndNotifyModes, VirtioFsEndToEnd,
-    ::testing::Combine(
-        ::testing::Values(sim::Transport::kPci, sim::Transport::kMmio),
-        ::testing::Values(sim::NotifyMode::kInline, sim::NotifyMode::kThread)),
+    ::testing::Combine(::testing::Values(base::TransportKind::kPci,
+                                         base::TransportKind::kMmio),
+                       ::testing::Values(sim::NotifyMode::kInline,
+                                         sim::NotifyMode::kThread)),
     [](const auto& info) {
       std::string name =
-          std::get<0>(info.param) == sim::Transport::kPci ? "Pci" : "Mmio";
+          std::get<0>(info.param) == base::TransportKind::kPci ? "Pci" : "Mmio";
       name += std::get<1>(info.param) == sim::NotifyMode::kInline ? "Inline"
                                                                   : "Thread";
       return name;

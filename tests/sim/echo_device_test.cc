@@ -20,7 +20,7 @@ using sim_test::Bit;
 using sim_test::Machine;
 using sim_test::TestRing;
 
-using Param = std::tuple<Transport, NotifyMode>;
+using Param = std::tuple<base::TransportKind, NotifyMode>;
 
 class EchoDeviceTest : public ::testing::TestWithParam<Param> {
  protected:
@@ -238,12 +238,14 @@ TEST_P(EchoDeviceTest, IndicesWrapPast65535) {
 
 INSTANTIATE_TEST_SUITE_P(
     TransportsAndModes, EchoDeviceTest,
-    ::testing::Combine(::testing::Values(Transport::kPci, Transport::kMmio),
+    ::testing::Combine(::testing::Values(base::TransportKind::kPci,
+                                         base::TransportKind::kMmio),
                        ::testing::Values(NotifyMode::kInline,
                                          NotifyMode::kThread)),
     [](const ::testing::TestParamInfo<Param>& info) {
-      return std::string(std::get<0>(info.param) == Transport::kPci ? "Pci"
-                                                                    : "Mmio") +
+      return std::string(std::get<0>(info.param) == base::TransportKind::kPci
+                             ? "Pci"
+                             : "Mmio") +
              (std::get<1>(info.param) == NotifyMode::kInline ? "Inline"
                                                              : "Thread");
     });

@@ -27,7 +27,7 @@ class MmioRegistersTest : public ::testing::Test {
     machine_.model().ClearViolations();
   }
 
-  Machine machine_{DeviceOptions{.transport = Transport::kMmio}};
+  Machine machine_{DeviceOptions{.transport = base::TransportKind::kMmio}};
 };
 
 TEST_F(MmioRegistersTest, IdentificationRegisters) {

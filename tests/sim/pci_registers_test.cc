@@ -29,7 +29,7 @@ class PciRegistersTest : public ::testing::Test {
     return machine_.device->Read(base::PciBar(4), offset, width);
   }
 
-  Machine machine_{DeviceOptions{.transport = Transport::kPci}};
+  Machine machine_{DeviceOptions{.transport = base::TransportKind::kPci}};
 };
 
 TEST_F(PciRegistersTest, IdentifiesAsModernVirtio) {

@@ -26,7 +26,7 @@ constexpr uint8_t kDriver = VIRTIO_CONFIG_S_DRIVER;
 constexpr uint8_t kFeaturesOk = VIRTIO_CONFIG_S_FEATURES_OK;
 constexpr uint8_t kDriverOk = VIRTIO_CONFIG_S_DRIVER_OK;
 
-class StrictRulesTest : public ::testing::TestWithParam<Transport> {
+class StrictRulesTest : public ::testing::TestWithParam<base::TransportKind> {
  protected:
   StrictRulesTest() {
     DeviceOptions options;
@@ -411,12 +411,12 @@ TEST_P(StrictRulesTest, RegisterAccessOfWrongWidth) {
   ExpectViolationAndRecovery(Violation::kRegisterAccessInvalid);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothTransports, StrictRulesTest,
-                         ::testing::Values(Transport::kPci, Transport::kMmio),
-                         [](const ::testing::TestParamInfo<Transport>& info) {
-                           return info.param == Transport::kPci ? "Pci"
-                                                                : "Mmio";
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    BothTransports, StrictRulesTest,
+    ::testing::Values(base::TransportKind::kPci, base::TransportKind::kMmio),
+    [](const ::testing::TestParamInfo<base::TransportKind>& info) {
+      return info.param == base::TransportKind::kPci ? "Pci" : "Mmio";
+    });
 
 // Every violation has a distinct stable name.
 TEST(ViolationNamesTest, AreDistinctAndNonEmpty) {

@@ -155,10 +155,10 @@ class TestDriver {
   TestDriver(sim::SimDevice& device, const sim::GuestMemory& memory,
              sim::DmaAllocator& allocator)
       : device_(device), memory_(memory), allocator_(allocator) {
-    if (device.transport() == sim::Transport::kPci) FindPciCapabilities();
+    if (device.transport() == base::TransportKind::kPci) FindPciCapabilities();
   }
 
-  bool pci() const { return device_.transport() == sim::Transport::kPci; }
+  bool pci() const { return device_.transport() == base::TransportKind::kPci; }
   sim::SimDevice& device() { return device_; }
 
   // --- Registers

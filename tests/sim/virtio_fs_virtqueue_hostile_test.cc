@@ -25,7 +25,8 @@ namespace {
 using testing::Bytes;
 using testing::TempShare;
 
-class VirtqueueHostileTest : public ::testing::TestWithParam<Transport> {
+class VirtqueueHostileTest
+    : public ::testing::TestWithParam<base::TransportKind> {
  protected:
   void SetUp() override {
     share_.WriteFile("file.txt", "inside");
@@ -55,14 +56,13 @@ class VirtqueueHostileTest : public ::testing::TestWithParam<Transport> {
     driver::VirtioFs& channel = machine_->virtio_fs();
     driver::FuseMessage message;
     EXPECT_TRUE(channel.Begin(driver::FuseLane::kRequest, message).ok());
-    const size_t head =
-        std::min(request.size(), message.request_head.size());
+    const size_t head = std::min(request.size(), message.request_head.size());
     std::memcpy(message.request_head.data(), request.data(), head);
     driver::ConstBuffer rest{request.data() + head, request.size() - head};
     std::vector<uint8_t> reply(reply_capacity);
     driver::MutableBuffer out{reply.data(), reply.size()};
-    auto used = channel.Exchange(message, head, {&rest, rest.size ? 1u : 0u},
-                                 0, {&out, reply_capacity ? 1u : 0u});
+    auto used = channel.Exchange(message, head, {&rest, rest.size ? 1u : 0u}, 0,
+                                 {&out, reply_capacity ? 1u : 0u});
     channel.End(message);
     EXPECT_TRUE(used.ok()) << used.error();
     reply.resize(used.ok() ? used.value() : 0);
@@ -206,10 +206,12 @@ TEST_P(VirtqueueHostileTest, SymlinksOutOfTheShareAreNeverFollowed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, VirtqueueHostileTest,
-                         ::testing::Values(Transport::kPci, Transport::kMmio),
+                         ::testing::Values(base::TransportKind::kPci,
+                                           base::TransportKind::kMmio),
                          [](const auto& info) {
-                           return info.param == Transport::kPci ? "Pci"
-                                                                : "Mmio";
+                           return info.param == base::TransportKind::kPci
+                                      ? "Pci"
+                                      : "Mmio";
                          });
 
 }  // namespace

@@ -215,9 +215,8 @@ TEST_F(MountTest, ShutdownReleasesMountsAndOpenFiles) {
   ASSERT_GE(vfs::open("/counted/file", O_RDONLY), 0);
   ASSERT_EQ(vfs::chdir("/counted"), 0);
   EXPECT_EQ(counters.alive, 1);
-  vfs::Shutdown();
+  kernel_->Teardown();
   EXPECT_EQ(counters.alive, 0);
-  ASSERT_TRUE(vfs::Boot(platform_).ok());
 }
 
 }  // namespace

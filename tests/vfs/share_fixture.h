@@ -52,13 +52,13 @@ class ScratchDir {
 
 // How a machine is configured for a test.
 struct ShareConfig {
-  sim::Transport transport = sim::Transport::kPci;
+  base::TransportKind transport = base::TransportKind::kPci;
   sim::NotifyMode notify_mode = sim::NotifyMode::kInline;
   // Entry and attribute validity the device hands out (0: ask every time).
   double timeout = 0;
 
   std::string Name() const {
-    std::string name = transport == sim::Transport::kPci ? "Pci" : "Mmio";
+    std::string name = transport == base::TransportKind::kPci ? "Pci" : "Mmio";
     name += notify_mode == sim::NotifyMode::kInline ? "Inline" : "Thread";
     name += timeout == 0 ? "NoCache" : "Cached";
     return name;

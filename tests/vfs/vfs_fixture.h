@@ -1,4 +1,5 @@
-// A test fixture with a freshly booted VFS (memfs at "/", "/tmp"), shut down
+// A test fixture with a freshly booted VFS kernel (memfs at "/", "/tmp") whose
+// init task the test thread (and any thread it starts) acts as; shut down
 // afterwards.
 #ifndef TESTS_VFS_VFS_FIXTURE_H_
 #define TESTS_VFS_VFS_FIXTURE_H_
@@ -6,9 +7,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "tests/vfs/host_platform.h"
+#include "vfs/current_task.h"
 #include "vfs/kernel.h"
 #include "vfs/posix.h"
 
@@ -16,10 +20,17 @@ namespace vfs_test {
 
 class VfsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(vfs::Boot(platform_, BootOptions()).ok());
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(BootKernel()); }
+  void TearDown() override { kernel_.reset(); }
+
+  // A fresh kernel in place of the current one, its init task the default.
+  void BootKernel() {
+    kernel_.reset();
+    auto booted = vfs::Kernel::Boot(platform_, BootOptions());
+    ASSERT_TRUE(booted.ok());
+    kernel_ = std::move(booted).value();
+    ASSERT_TRUE(vfs::OfferDefaultTask(&kernel_->init_task()));
   }
-  void TearDown() override { vfs::Shutdown(); }
 
   virtual vfs::BootOptions BootOptions() { return {}; }
 
@@ -45,6 +56,7 @@ class VfsTest : public ::testing::Test {
   }
 
   HostPlatform platform_;
+  std::unique_ptr<vfs::Kernel> kernel_;
 };
 
 }  // namespace vfs_test

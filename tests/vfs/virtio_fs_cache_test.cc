@@ -23,6 +23,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/vfs/share_fixture.h"
+#include "vfs/current_task.h"
 #include "vfs/fuse_fs.h"
 #include "vfs/memfs.h"
 #include "vfs/posix.h"
@@ -30,10 +31,10 @@
 namespace vfs_test {
 namespace {
 
-constexpr ShareConfig kNoCache{sim::Transport::kPci, sim::NotifyMode::kInline,
-                               0};
-constexpr ShareConfig kCached{sim::Transport::kPci, sim::NotifyMode::kInline,
-                              60};
+constexpr ShareConfig kNoCache{base::TransportKind::kPci,
+                               sim::NotifyMode::kInline, 0};
+constexpr ShareConfig kCached{base::TransportKind::kPci,
+                              sim::NotifyMode::kInline, 60};
 
 void WriteHostFile(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
@@ -82,8 +83,8 @@ TEST_F(ShareCacheTest, ZeroTimeoutsAskEveryTime) {
 }
 
 TEST_F(ShareCacheTest, AnExpiredEntryIsAskedAgain) {
-  ASSERT_NO_FATAL_FAILURE(
-      BootMachine({sim::Transport::kMmio, sim::NotifyMode::kThread, 0.05}));
+  ASSERT_NO_FATAL_FAILURE(BootMachine(
+      {base::TransportKind::kMmio, sim::NotifyMode::kThread, 0.05}));
   vfs::Stat st;
   ASSERT_EQ(vfs::stat("/root/d1/d2/f", &st), 0);
   uint64_t asked = Requests(FUSE_LOOKUP);
@@ -260,7 +261,7 @@ TEST_F(ShareCacheTest, ShutdownForgetsAndReleasesEverything) {
   const uint64_t releasedirs = Requests(FUSE_RELEASEDIR);
   const uint64_t flushes = Requests(FUSE_FLUSH);
   EXPECT_GT(DeviceInodes(), 3u);
-  vfs::Shutdown();
+  machine().kernel()->Teardown();  // The machine's VFS shuts down.
   EXPECT_EQ(DeviceInodes(), 1u);
   EXPECT_EQ(Requests(FUSE_FLUSH), flushes + 1);
   EXPECT_EQ(Requests(FUSE_RELEASE), releases + 1);
@@ -341,8 +342,9 @@ TEST_F(ShareCacheTest, AfterADeviceResetPathsResolveAndOldFilesAreStale) {
 // cache evicts them: nodes are found while others retire them, and still
 // every lookup is given back exactly.
 TEST_F(ShareCacheTest, ConcurrentLookupsAndRetirementsLoseNoLookup) {
-  ASSERT_NO_FATAL_FAILURE(BootMachine(
-      {sim::Transport::kPci, sim::NotifyMode::kThread, 0}, /*entry_cache=*/4));
+  ASSERT_NO_FATAL_FAILURE(
+      BootMachine({base::TransportKind::kPci, sim::NotifyMode::kThread, 0},
+                  /*entry_cache=*/4));
   for (int i = 0; i < 8; ++i) {
     ASSERT_NO_FATAL_FAILURE(
         WriteHostFile(share_.Path("d1/n" + std::to_string(i)), "data"));
@@ -376,25 +378,100 @@ TEST_F(ShareCacheTest, ConcurrentLookupsAndRetirementsLoseNoLookup) {
   EXPECT_EQ(machine().share_fs()->live_nodes(), 0u);
 }
 
-TEST(ShareMachineTest, OnlyOneVfsPerProcess) {
-  ScratchDir share("share");
-  auto first = sim::Machine::Create({.share_dir = share.path()});
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ((*first)->mount_point(), "/root");
-  auto second = sim::Machine::Create({.share_dir = share.path()});
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
-  // The first one is untouched.
+// Two machines in one process on one host directory: two guests sharing it.
+// Each has its own driver and VFS; what one writes the other sees only once
+// its cached attributes expire, as with two virtio-fs guests on one share.
+class TwoMachinesTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<sim::Machine> Boot(const char* tag, double attr_timeout) {
+    auto machine = sim::Machine::Create({.share_dir = share_.path(),
+                                         .tag = tag,
+                                         .entry_timeout = attr_timeout,
+                                         .attr_timeout = attr_timeout});
+    EXPECT_TRUE(machine.ok()) << machine.status();
+    return machine.ok() ? std::move(*machine) : nullptr;
+  }
+
+  // The size of `path` as `machine`'s VFS reports it, or -errno.
+  static int64_t SizeOn(sim::Machine& machine, const char* path) {
+    vfs::TaskScope scope(machine.task());
+    vfs::Stat st;
+    const int r = vfs::stat(path, &st);
+    return r < 0 ? r : st.st_size;
+  }
+
+  // Appends `data` to `path` through `machine`'s VFS; the bytes written.
+  static int64_t AppendOn(sim::Machine& machine, const char* path,
+                          const std::string& data) {
+    vfs::TaskScope scope(machine.task());
+    const int fd = vfs::open(path, O_WRONLY | O_APPEND);
+    if (fd < 0) return fd;
+    const int64_t written = vfs::write(fd, data.data(), data.size());
+    vfs::close(fd);
+    return written;
+  }
+
+  ScratchDir share_{"share"};
+};
+
+TEST_F(TwoMachinesTest, EachHasItsOwnVfsOnTheSameHostDirectory) {
+  ASSERT_NO_FATAL_FAILURE(WriteHostFile(share_.Path("f"), "1234"));
+  auto a = Boot("a", 60);
+  auto b = Boot("b", 60);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a->kernel(), b->kernel());
+  // Each VFS has only its own mount, and its own descriptors.
+  EXPECT_EQ(SizeOn(*a, "/a/f"), 4);
+  EXPECT_EQ(SizeOn(*a, "/b/f"), -ENOENT);
+  EXPECT_EQ(SizeOn(*b, "/b/f"), 4);
+  EXPECT_EQ(SizeOn(*b, "/a/f"), -ENOENT);
+  int fd_on_a;
+  {
+    vfs::TaskScope scope(a->task());
+    fd_on_a = vfs::open("/a/f", O_RDONLY);
+    ASSERT_GE(fd_on_a, 0);
+  }
+  {
+    vfs::TaskScope scope(b->task());
+    char byte;
+    EXPECT_EQ(vfs::read(fd_on_a, &byte, 1), -EBADF);
+  }
+  // The first machine is the process's default task: a thread that entered
+  // none acts on it, and on the other only once it does.
+  EXPECT_EQ(vfs::DefaultTask(), &a->task());
   vfs::Stat st;
-  EXPECT_EQ(vfs::stat("/root", &st), 0);
-  // Without the VFS, a second machine is fine.
-  auto bare = sim::Machine::Create(
-      {.share_dir = share.path(), .tag = "other", .mount_vfs = false});
-  ASSERT_TRUE(bare.ok()) << bare.status();
-  EXPECT_EQ((*bare)->share_fs(), nullptr);
-  first->reset();
-  EXPECT_EQ(vfs::CurrentKernel(), nullptr);
-  EXPECT_EQ(vfs::stat("/root", &st), -ENOSYS);
+  EXPECT_EQ(vfs::stat("/a/f", &st), 0);
+  EXPECT_EQ(vfs::stat("/b/f", &st), -ENOENT);
+  // Destroying the default machine leaves the process with none; the other
+  // machine runs on.
+  a.reset();
+  EXPECT_EQ(vfs::DefaultTask(), nullptr);
+  EXPECT_EQ(vfs::stat("/a/f", &st), -ENOSYS);
+  EXPECT_EQ(SizeOn(*b, "/b/f"), 4);
+}
+
+TEST_F(TwoMachinesTest, AWriteOnOneIsSeenByTheOtherWhenItsCacheExpires) {
+  ASSERT_NO_FATAL_FAILURE(WriteHostFile(share_.Path("f"), "1234"));
+  constexpr double kShortTimeout = 0.2;
+  auto writer = Boot("w", 60);
+  auto patient = Boot("p", 3600);         // Caches for an hour.
+  auto quick = Boot("q", kShortTimeout);  // Caches for 200 ms.
+  ASSERT_NE(writer, nullptr);
+  ASSERT_NE(patient, nullptr);
+  ASSERT_NE(quick, nullptr);
+  ASSERT_EQ(SizeOn(*patient, "/p/f"), 4);  // Both now hold the attributes.
+  ASSERT_EQ(SizeOn(*quick, "/q/f"), 4);
+
+  ASSERT_EQ(AppendOn(*writer, "/w/f", "5678"), 4);
+  EXPECT_EQ(SizeOn(*writer, "/w/f"), 8);  // The writer knows at once.
+  // The others still see what they cached, until it expires.
+  EXPECT_EQ(SizeOn(*quick, "/q/f"), 4);
+  EXPECT_EQ(SizeOn(*patient, "/p/f"), 4);
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(static_cast<int>(kShortTimeout * 1000) + 50));
+  EXPECT_EQ(SizeOn(*quick, "/q/f"), 8);
+  EXPECT_EQ(SizeOn(*patient, "/p/f"), 4);  // An hour is not over.
 }
 
 }  // namespace

@@ -420,13 +420,14 @@ TEST_P(DifferentialTest, SameOutcomesAsTheHost) {
 INSTANTIATE_TEST_SUITE_P(
     Seeds, DifferentialTest,
     ::testing::Values(
-        DiffCase{1, {sim::Transport::kPci, sim::NotifyMode::kInline, 0}},
-        DiffCase{2, {sim::Transport::kMmio, sim::NotifyMode::kThread, 0}},
-        DiffCase{3, {sim::Transport::kPci, sim::NotifyMode::kThread, 0}},
-        DiffCase{4, {sim::Transport::kMmio, sim::NotifyMode::kInline, 0}},
-        DiffCase{5, {sim::Transport::kPci, sim::NotifyMode::kInline, 60}},
-        DiffCase{6, {sim::Transport::kMmio, sim::NotifyMode::kThread, 60}},
-        DiffCase{7, {sim::Transport::kPci, sim::NotifyMode::kInline, 60}, 8}),
+        DiffCase{1, {base::TransportKind::kPci, sim::NotifyMode::kInline, 0}},
+        DiffCase{2, {base::TransportKind::kMmio, sim::NotifyMode::kThread, 0}},
+        DiffCase{3, {base::TransportKind::kPci, sim::NotifyMode::kThread, 0}},
+        DiffCase{4, {base::TransportKind::kMmio, sim::NotifyMode::kInline, 0}},
+        DiffCase{5, {base::TransportKind::kPci, sim::NotifyMode::kInline, 60}},
+        DiffCase{6, {base::TransportKind::kMmio, sim::NotifyMode::kThread, 60}},
+        DiffCase{
+            7, {base::TransportKind::kPci, sim::NotifyMode::kInline, 60}, 8}),
     [](const auto& info) {
       std::string name =
           "Seed" + std::to_string(info.param.seed) + info.param.config.Name();

@@ -155,8 +155,8 @@ TEST_P(SharePosixTest, LargeReadsAndWritesGoThroughWhole) {
 }
 
 const ShareConfig kConfigs[] = {
-    {sim::Transport::kPci, sim::NotifyMode::kInline, 0},
-    {sim::Transport::kMmio, sim::NotifyMode::kThread, 30},
+    {base::TransportKind::kPci, sim::NotifyMode::kInline, 0},
+    {base::TransportKind::kMmio, sim::NotifyMode::kThread, 30},
 };
 
 INSTANTIATE_TEST_SUITE_P(Configs, SharePosixTest, ::testing::ValuesIn(kConfigs),

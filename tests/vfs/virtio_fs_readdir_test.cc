@@ -236,8 +236,8 @@ TEST_P(BigDirectoryTest, TwoReadersInterleavedEachSeeEverything) {
 INSTANTIATE_TEST_SUITE_P(
     Configs, BigDirectoryTest,
     ::testing::Values(
-        ShareConfig{sim::Transport::kPci, sim::NotifyMode::kInline, 0},
-        ShareConfig{sim::Transport::kMmio, sim::NotifyMode::kThread, 60}),
+        ShareConfig{base::TransportKind::kPci, sim::NotifyMode::kInline, 0},
+        ShareConfig{base::TransportKind::kMmio, sim::NotifyMode::kThread, 60}),
     [](const auto& info) { return info.param.Name(); });
 
 }  // namespace

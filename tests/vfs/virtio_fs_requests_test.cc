@@ -29,10 +29,10 @@
 namespace vfs_test {
 namespace {
 
-constexpr ShareConfig kNoCache{sim::Transport::kPci, sim::NotifyMode::kInline,
-                               0};
-constexpr ShareConfig kCached{sim::Transport::kPci, sim::NotifyMode::kInline,
-                              60};
+constexpr ShareConfig kNoCache{base::TransportKind::kPci,
+                               sim::NotifyMode::kInline, 0};
+constexpr ShareConfig kCached{base::TransportKind::kPci,
+                              sim::NotifyMode::kInline, 60};
 
 class ShareRequestsTest : public ShareTest,
                           public ::testing::WithParamInterface<ShareConfig> {
@@ -175,8 +175,8 @@ TEST_P(ShareRequestsTest, ARemovedNameIsKnownAbsentOnlyWithTimeouts) {
 TEST_P(ShareRequestsTest, ANegativeEntryIsNotUsedPastItsValidity) {
   machine_.reset();
   ASSERT_NO_FATAL_FAILURE(
-      BootMachine({sim::Transport::kPci, sim::NotifyMode::kInline, 0.05}, 4096,
-                  [this](const sim::FuseTraceEvent& e) {
+      BootMachine({base::TransportKind::kPci, sim::NotifyMode::kInline, 0.05},
+                  4096, [this](const sim::FuseTraceEvent& e) {
                     std::lock_guard<std::mutex> lock(mu_);
                     seen_.push_back(sim::FuseOpcodeName(e.opcode));
                   }));

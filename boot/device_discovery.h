@@ -2,8 +2,8 @@
 // (vhost-user-fs-pci on q35), else a virtio-mmio slot with device id 26
 // (vhost-user-fs-device on microvm). The result carries the RegisterIo the
 // driver's transport uses.
-#ifndef BOOT_VIRTIO_FS_DEVICE_H_
-#define BOOT_VIRTIO_FS_DEVICE_H_
+#ifndef BOOT_DEVICE_DISCOVERY_H_
+#define BOOT_DEVICE_DISCOVERY_H_
 
 #include <cstdint>
 #include <memory>
@@ -18,20 +18,23 @@ inline constexpr uint32_t kVirtioFsDeviceType = 26;  // VIRTIO_ID_FS.
 inline constexpr uint16_t kVirtioPciVendor = 0x1af4;
 inline constexpr uint16_t kVirtioFsPciDeviceId = 0x1040 + kVirtioFsDeviceType;
 
-struct VirtioFsDevice {
-  enum class Bus { kPci, kMmio } bus = Bus::kPci;
+// A device found on one of the machine's buses.
+struct FoundDevice {
+  base::TransportKind transport = base::TransportKind::kPci;
   std::unique_ptr<base::RegisterIo> io;
-  PciAddress pci;          // When bus == kPci.
-  uint64_t mmio_base = 0;  // When bus == kMmio.
+  PciAddress pci;          // On PCI.
+  uint64_t mmio_base = 0;  // On virtio-mmio.
 
-  const char* bus_name() const { return bus == Bus::kPci ? "pci" : "mmio"; }
+  const char* transport_name() const {
+    return transport == base::TransportKind::kPci ? "pci" : "mmio";
+  }
 };
 
 // The first virtio-fs device, PCI first. False when there is none.
 bool FindVirtioFsDevice(base::Platform& platform,
                         PciRegisterIo::BarPolicy bar_policy,
-                        VirtioFsDevice* device);
+                        FoundDevice* device);
 
 }  // namespace boot
 
-#endif  // BOOT_VIRTIO_FS_DEVICE_H_
+#endif  // BOOT_DEVICE_DISCOVERY_H_

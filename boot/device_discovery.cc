@@ -1,4 +1,4 @@
-#include "boot/virtio_fs_device.h"
+#include "boot/device_discovery.h"
 
 #include "boot/mmio_register_io.h"
 
@@ -6,17 +6,17 @@ namespace boot {
 
 bool FindVirtioFsDevice(base::Platform& platform,
                         PciRegisterIo::BarPolicy bar_policy,
-                        VirtioFsDevice* device) {
+                        FoundDevice* device) {
   PciAddress address;
   if (PciFindFunction(kVirtioPciVendor, kVirtioFsPciDeviceId, &address)) {
-    device->bus = VirtioFsDevice::Bus::kPci;
+    device->transport = base::TransportKind::kPci;
     device->pci = address;
     device->io = std::make_unique<PciRegisterIo>(platform, address, bar_policy);
     return true;
   }
   const uint64_t base = FindVirtioMmioDevice(kVirtioFsDeviceType);
   if (base != 0) {
-    device->bus = VirtioFsDevice::Bus::kMmio;
+    device->transport = base::TransportKind::kMmio;
     device->mmio_base = base;
     device->io = std::make_unique<MmioRegisterIo>(platform, base,
                                                   kMicrovmVirtioMmioSlotSize);
