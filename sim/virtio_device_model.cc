@@ -1,3 +1,5 @@
+// VirtioDeviceModel: identity, features, the status state machine, reset and
+// the device configuration space.
 #include "sim/virtio_device_model.h"
 
 #include <linux/virtio_config.h>
@@ -5,7 +7,6 @@
 #define VIRTIO_RING_NO_LEGACY
 #include <linux/virtio_ring.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -13,25 +14,27 @@
 namespace sim {
 namespace {
 
-constexpr uint64_t Bit(unsigned n) { return uint64_t{1} << n; }
-
-// HandleChain calls on this thread; a reset issued from inside one (through an
-// interrupt handler) must not wait for itself.
-thread_local int t_handle_chain_depth = 0;
-
 uint16_t RoundDownToPowerOfTwo(uint32_t value) {
   uint32_t power = 1;
   while (power * 2 <= value) power *= 2;
   return static_cast<uint16_t>(power);
 }
 
-std::string StatusText(uint8_t status) {
+}  // namespace
+
+std::string VirtioDeviceModel::StatusText(uint8_t status) {
   char text[8];
   snprintf(text, sizeof(text), "0x%02x", status);
   return text;
 }
 
-}  // namespace
+VirtioDeviceModel::StateLock::StateLock(VirtioDeviceModel& model)
+    : model_(model), lock_(model.mutex_) {}
+
+VirtioDeviceModel::StateLock::~StateLock() {
+  lock_.unlock();
+  model_.DeliverDeferred();
+}
 
 VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
                                      std::unique_ptr<DeviceBackend> backend,
@@ -98,24 +101,21 @@ uint64_t VirtioDeviceModel::driver_features() const {
 }
 
 void VirtioDeviceModel::WriteDriverFeatures(uint32_t select, uint32_t value) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (status_ & VIRTIO_CONFIG_S_FEATURES_OK) {
-      // The features are fixed once FEATURES_OK is set: the write is dropped in
-      // any mode.
-      ViolateLocked({Violation::kFeaturesAfterFeaturesOk,
-                     "driver features word " + std::to_string(select) +
-                         " written (" + std::to_string(value) +
-                         ") after FEATURES_OK"});
-    } else if (select <= 1) {
-      uint64_t mask = uint64_t{0xFFFFFFFF} << (32 * select);
-      driver_features_ =
-          (driver_features_ & ~mask) | (uint64_t{value} << (32 * select));
-    } else if (value != 0) {
-      driver_features_unsupported_ = true;
-    }
+  StateLock lock(*this);
+  if (status_ & VIRTIO_CONFIG_S_FEATURES_OK) {
+    // The features are fixed once FEATURES_OK is set: the write is dropped in
+    // any mode.
+    ViolateLocked({Violation::kFeaturesAfterFeaturesOk,
+                   "driver features word " + std::to_string(select) +
+                       " written (" + std::to_string(value) +
+                       ") after FEATURES_OK"});
+  } else if (select <= 1) {
+    uint64_t mask = uint64_t{0xFFFFFFFF} << (32 * select);
+    driver_features_ =
+        (driver_features_ & ~mask) | (uint64_t{value} << (32 * select));
+  } else if (value != 0) {
+    driver_features_unsupported_ = true;
   }
-  DeliverDeferred();
 }
 
 uint8_t VirtioDeviceModel::ReadStatus() const {
@@ -126,12 +126,13 @@ uint8_t VirtioDeviceModel::ReadStatus() const {
 void VirtioDeviceModel::WriteStatus(uint8_t value) {
   if (value == 0) {
     {
-      std::unique_lock<std::mutex> lock(mutex_);
+      StateLock lock(*this);
       ResetLocked();
       // A chain popped before the reset must not reach the backend after its
-      // Reset().
-      if (t_handle_chain_depth == 0) {
-        idle_.wait(lock, [this] { return busy_handlers_ == 0; });
+      // Reset(); but a reset from inside a chain's handling (an interrupt
+      // handler's) must not wait for itself.
+      if (!handling_.HasCaller()) {
+        idle_.wait(lock.lock(), [this] { return handling_.empty(); });
       }
     }
     backend_->Reset();
@@ -139,7 +140,7 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
   }
   bool activate = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    StateLock lock(*this);
     if (device_stopped_) {
       // Only FAILED is taken until the driver resets the device.
       status_ |= value & VIRTIO_CONFIG_S_FAILED;
@@ -204,7 +205,6 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
       }
     }
   }
-  DeliverDeferred();
   if (activate) Activate();
 }
 
@@ -250,293 +250,6 @@ void VirtioDeviceModel::ResetLocked() {
     queues_[q].stopped = false;
     queues_[q].ring.reset();
     pending_[q] = false;
-  }
-}
-
-uint32_t VirtioDeviceModel::ReadQueueField(uint32_t queue,
-                                           QueueField field) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!QueueExists(queue)) return 0;
-  const QueueState& state = queues_[queue];
-  switch (field) {
-    case QueueField::kSize:
-      return state.layout.size;
-    case QueueField::kDescLow:
-      return static_cast<uint32_t>(state.layout.desc);
-    case QueueField::kDescHigh:
-      return static_cast<uint32_t>(state.layout.desc >> 32);
-    case QueueField::kDriverLow:
-      return static_cast<uint32_t>(state.layout.driver);
-    case QueueField::kDriverHigh:
-      return static_cast<uint32_t>(state.layout.driver >> 32);
-    case QueueField::kDeviceLow:
-      return static_cast<uint32_t>(state.layout.device);
-    case QueueField::kDeviceHigh:
-      return static_cast<uint32_t>(state.layout.device >> 32);
-    case QueueField::kEnable:
-      return state.enabled ? 1 : 0;
-  }
-  return 0;
-}
-
-void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
-                                        uint32_t value) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!QueueExists(queue)) {
-      ViolateLocked({Violation::kRegisterAccessInvalid,
-                     "configuration write to queue " + std::to_string(queue) +
-                         ", which does not exist (the device has " +
-                         std::to_string(queues_.size()) + ")"});
-    } else {
-      QueueState& state = queues_[queue];
-      const uint16_t q = static_cast<uint16_t>(queue);
-      const auto set_half = [value](uint64_t& address, bool high) {
-        if (high) {
-          address = (address & 0xFFFFFFFFull) | (uint64_t{value} << 32);
-        } else {
-          address = (address & ~0xFFFFFFFFull) | value;
-        }
-      };
-      if (field != QueueField::kEnable && state.enabled) {
-        ViolateLocked({Violation::kQueueConfigWhileEnabled,
-                       "queue configuration changed while the queue is enabled",
-                       q});
-      } else {
-        switch (field) {
-          case QueueField::kSize:
-            if (!IsValidQueueSize(value, max_queue_size())) {
-              ViolateLocked({Violation::kQueueSizeInvalid,
-                             "queue size " + std::to_string(value) +
-                                 " is not a power of two in [1, " +
-                                 std::to_string(max_queue_size()) + "]",
-                             q});
-            } else {
-              state.layout.size = static_cast<uint16_t>(value);
-            }
-            break;
-          case QueueField::kDescLow:
-          case QueueField::kDescHigh:
-            set_half(state.layout.desc, field == QueueField::kDescHigh);
-            break;
-          case QueueField::kDriverLow:
-          case QueueField::kDriverHigh:
-            set_half(state.layout.driver, field == QueueField::kDriverHigh);
-            break;
-          case QueueField::kDeviceLow:
-          case QueueField::kDeviceHigh:
-            set_half(state.layout.device, field == QueueField::kDeviceHigh);
-            break;
-          case QueueField::kEnable:
-            if (value == 0) {
-              state.enabled = false;
-              state.ring.reset();
-            } else if (!state.enabled && !state.stopped) {
-              if (!(status_ & VIRTIO_CONFIG_S_FEATURES_OK) &&
-                  ViolateLocked(
-                      {Violation::kQueueEnableBeforeFeaturesOk,
-                       "queue enabled with status " + StatusText(status_),
-                       q})) {
-                break;
-              }
-              if (auto bad = CheckQueueLayout(memory_, state.layout)) {
-                bad->queue = q;
-                ViolateLocked(std::move(*bad));
-                break;
-              }
-              const uint64_t features = driver_features_ & device_features_;
-              state.ring.emplace(
-                  memory_, q, state.layout,
-                  QueueFeatures{
-                      .indirect_desc =
-                          (features & Bit(VIRTIO_RING_F_INDIRECT_DESC)) != 0,
-                      .event_idx =
-                          (features & Bit(VIRTIO_RING_F_EVENT_IDX)) != 0,
-                      .strict = options_.strict});
-              state.enabled = true;
-            }
-            break;
-        }
-      }
-    }
-  }
-  DeliverDeferred();
-}
-
-void VirtioDeviceModel::Notify(uint32_t queue) {
-  bool process_here = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!QueueExists(queue)) {
-      ViolateLocked({Violation::kNotifyNonexistentQueue,
-                     "notify for queue " + std::to_string(queue) +
-                         "; the device has " + std::to_string(queues_.size())});
-    } else if (!queues_[queue].enabled) {
-      ViolateLocked({Violation::kNotifyQueueNotEnabled,
-                     "notify for a queue that is not configured and enabled",
-                     static_cast<uint16_t>(queue)});
-    } else if (!(status_ & VIRTIO_CONFIG_S_DRIVER_OK)) {
-      ViolateLocked({Violation::kNotifyBeforeDriverOk,
-                     "notify with status " + StatusText(status_),
-                     static_cast<uint16_t>(queue)});
-    } else {
-      counters_.notifications++;
-      if (active_) {
-        if (options_.notify_mode == NotifyMode::kInline) {
-          process_here = true;
-        } else {
-          ScheduleLocked(static_cast<uint16_t>(queue));
-        }
-      }
-    }
-  }
-  DeliverDeferred();
-  if (process_here) ProcessQueue(static_cast<uint16_t>(queue));
-}
-
-bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
-  const QueueState& state = queues_[queue];
-  return active_ && !device_stopped_ && !(status_ & VIRTIO_CONFIG_S_FAILED) &&
-         state.enabled && !state.stopped && state.ring.has_value();
-}
-
-void VirtioDeviceModel::ScheduleLocked(uint16_t queue) {
-  pending_[queue] = true;
-  work_posted_.store(true, std::memory_order_release);
-  // A polling thread sees work_posted_ by itself; only a sleeping one needs
-  // the wake-up (and its system call).
-  if (thread_sleeping_) work_.notify_one();
-}
-
-void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // One thread at a time walks a queue; a notify meanwhile makes it look
-    // again.
-    if (processing_[queue]) {
-      rerun_[queue] = true;
-      return;
-    }
-    processing_[queue] = true;
-  }
-  // This thread alone walks the queue now; its chain's vectors keep their
-  // capacity from one request to the next.
-  DescriptorChain& chain = chains_[queue];
-  for (;;) {
-    uint64_t epoch;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      const auto stop = [&] {
-        processing_[queue] = false;
-        rerun_[queue] = false;
-      };
-      if (!CanProcessLocked(queue)) {
-        stop();
-        break;
-      }
-      ViolationRecord violation;
-      DeviceQueue::PopStatus status =
-          queues_[queue].ring->Pop(&chain, &violation);
-      if (status == DeviceQueue::PopStatus::kViolation) {
-        ViolateLocked(std::move(violation));
-        stop();
-        break;
-      }
-      if (status == DeviceQueue::PopStatus::kEmpty) {
-        if (rerun_[queue]) {
-          rerun_[queue] = false;
-          continue;
-        }
-        stop();
-        break;
-      }
-      counters_.chains_popped++;
-      busy_handlers_++;
-      epoch = epoch_;
-    }
-    t_handle_chain_depth++;
-    std::optional<uint32_t> length = backend_->HandleChain(chain);
-    t_handle_chain_depth--;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--busy_handlers_ == 0) idle_.notify_all();
-      if (length.has_value() && epoch == epoch_) {
-        CompleteLocked(queue, chain.head, *length);
-      }
-    }
-    DeliverDeferred();
-  }
-  DeliverDeferred();
-}
-
-void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
-                                       uint32_t length) {
-  if (!QueueExists(queue)) return;
-  QueueState& state = queues_[queue];
-  if (!state.ring.has_value() || state.stopped || device_stopped_) return;
-  if (!state.ring->PushUsed(head, length)) return;
-  counters_.chains_completed++;
-  if (state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);
-}
-
-void VirtioDeviceModel::Complete(uint16_t queue, uint16_t head,
-                                 uint32_t used_length) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    CompleteLocked(queue, head, used_length);
-  }
-  DeliverDeferred();
-}
-
-uint8_t VirtioDeviceModel::ReadAndClearIsr() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  uint8_t isr = isr_;
-  isr_ = 0;
-  return isr;
-}
-
-uint8_t VirtioDeviceModel::ReadIsr() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return isr_;
-}
-
-void VirtioDeviceModel::AcknowledgeIsr(uint8_t bits) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  isr_ &= ~bits;
-}
-
-void VirtioDeviceModel::SetInterruptHandler(
-    base::RegisterIo::InterruptHandler handler, void* context) {
-  std::lock_guard<std::recursive_mutex> lock(handler_mutex_);
-  handler_ = handler;
-  handler_context_ = context;
-}
-
-void VirtioDeviceModel::RaiseLocked(uint8_t isr_bits) {
-  isr_ |= isr_bits;
-  counters_.interrupts++;
-  deferred_.interrupt = true;
-  has_deferred_.store(true, std::memory_order_relaxed);
-}
-
-void VirtioDeviceModel::DeliverDeferred() {
-  // Most calls find nothing to deliver: skip the lock then. Whoever deferred
-  // something set the flag under the lock and calls this afterwards, so it
-  // sees its own store (or another thread has delivered the work already).
-  if (!has_deferred_.load(std::memory_order_relaxed)) return;
-  Deferred deferred;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::swap(deferred, deferred_);
-    has_deferred_.store(false, std::memory_order_relaxed);
-  }
-  if (options_.on_violation) {
-    for (const ViolationRecord& record : deferred.violations)
-      options_.on_violation(record);
-  }
-  if (deferred.interrupt) {
-    std::lock_guard<std::recursive_mutex> lock(handler_mutex_);
-    if (handler_ != nullptr) handler_(handler_context_);
   }
 }
 
@@ -591,113 +304,9 @@ void VirtioDeviceModel::WriteConfig(uint32_t offset, unsigned width,
 }
 
 void VirtioDeviceModel::NotifyConfigChanged() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    config_generation_++;
-    RaiseLocked(kIsrConfig);
-  }
-  DeliverDeferred();
-}
-
-void VirtioDeviceModel::ReportViolation(Violation violation,
-                                        std::string message,
-                                        std::optional<uint16_t> queue) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ViolateLocked({violation, std::move(message), queue});
-  }
-  DeliverDeferred();
-}
-
-bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
-  if (!options_.strict &&
-      EnforcementOf(record.violation) == Enforcement::kStrict) {
-    return false;
-  }
-  if (IsDeviceWide(record.violation) || !record.queue.has_value() ||
-      !QueueExists(*record.queue)) {
-    device_stopped_ = true;
-  } else {
-    queues_[*record.queue].stopped = true;
-  }
-  status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
+  StateLock lock(*this);
+  config_generation_++;
   RaiseLocked(kIsrConfig);
-  violations_.push_back(record);
-  deferred_.violations.push_back(std::move(record));
-  has_deferred_.store(true, std::memory_order_relaxed);
-  return true;
-}
-
-std::vector<ViolationRecord> VirtioDeviceModel::violations() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return violations_;
-}
-
-void VirtioDeviceModel::ClearViolations() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  violations_.clear();
-}
-
-ModelCounters VirtioDeviceModel::counters() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return counters_;
-}
-
-bool VirtioDeviceModel::queue_stopped(uint16_t queue) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return device_stopped_ || (QueueExists(queue) && queues_[queue].stopped);
-}
-
-void VirtioDeviceModel::DeviceThreadMain() {
-  std::vector<uint16_t> ready;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      const auto has_work = [&] {
-        if (stopping_) return true;
-        for (bool pending : pending_) {
-          if (pending) return true;
-        }
-        return false;
-      };
-      if (!has_work()) {
-        // Polled for kDevicePollNanos and nothing came: block. A notify
-        // from here on sees thread_sleeping_ and wakes the thread.
-        thread_sleeping_ = true;
-        work_.wait(lock, has_work);
-        thread_sleeping_ = false;
-      }
-      if (stopping_) return;
-      work_posted_.store(false, std::memory_order_relaxed);
-      ready.clear();
-      for (uint16_t q = 0; q < pending_.size(); ++q) {
-        if (pending_[q]) {
-          pending_[q] = false;
-          ready.push_back(q);
-        }
-      }
-    }
-    for (uint16_t q : ready) ProcessQueue(q);
-    PollForWork();
-  }
-}
-
-void VirtioDeviceModel::PollForWork() {
-  const auto now = [] { return std::chrono::steady_clock::now(); };
-  const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
-  for (;;) {
-    // About a microsecond and a half of pauses, watching for a notify...
-    for (int i = 0; i < 64; ++i) {
-      if (work_posted_.load(std::memory_order_acquire)) return;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    }
-    if (now() >= deadline) return;
-    // ... then a yield: on a busy machine the driver thread waiting for this
-    // device may share its core, and must not wait for the poll to time out.
-    std::this_thread::yield();
-  }
 }
 
 }  // namespace sim

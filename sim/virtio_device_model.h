@@ -9,6 +9,12 @@
 // without the model's lock held, so they may call back into the model (read the
 // ISR, complete chains, write registers). Complete() may be called from any
 // thread, also from inside HandleChain.
+//
+// The class is defined across three files by concern: virtio_device_model.cc
+// (identity, features, status, reset, configuration space),
+// virtio_device_model_queues.cc (queue configuration, notifications, chain
+// processing, the device thread) and virtio_device_model_events.cc
+// (interrupts, violations, counters).
 #ifndef SIM_VIRTIO_DEVICE_MODEL_H_
 #define SIM_VIRTIO_DEVICE_MODEL_H_
 
@@ -19,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -89,12 +96,11 @@ class VirtioDeviceModel : public ChainCompleter {
   VirtioDeviceModel(const VirtioDeviceModel&) = delete;
   VirtioDeviceModel& operator=(const VirtioDeviceModel&) = delete;
 
-  // --- Identity and features
-  // ------------------------------------------------------------
+  // ---- Identity and features. ----
   uint32_t device_id() const;
   uint16_t num_queues() const;
-  uint16_t max_queue_size()
-      const;  // The backend's, capped at kMaxSplitQueueSize.
+  // The backend's, capped at kMaxSplitQueueSize.
+  uint16_t max_queue_size() const;
   uint64_t device_features() const { return device_features_; }
   // 32-bit windows of the feature words; `select` > 1 reads 0.
   uint32_t ReadDeviceFeatures(uint32_t select) const;
@@ -102,14 +108,12 @@ class VirtioDeviceModel : public ChainCompleter {
   void WriteDriverFeatures(uint32_t select, uint32_t value);
   uint64_t driver_features() const;
 
-  // --- Status
-  // ---------------------------------------------------------------------------
+  // ---- Status. ----
   uint8_t ReadStatus() const;
   // 0 resets the device (and the backend).
   void WriteStatus(uint8_t status);
 
-  // --- Queues
-  // ---------------------------------------------------------------------------
+  // ---- Queues. ----
   bool QueueExists(uint32_t queue) const { return queue < num_queues(); }
   // Fields of a queue that does not exist read 0 (size 0 means "no such
   // queue").
@@ -118,18 +122,17 @@ class VirtioDeviceModel : public ChainCompleter {
   // The driver's notification (doorbell) for `queue`.
   void Notify(uint32_t queue);
 
-  // --- Interrupts
-  // ----------------------------------------------------------------------- PCI
-  // ISR read: returns and clears the bits.
+  // ---- Interrupts. ----
+  // PCI ISR read: returns and clears the bits.
   uint8_t ReadAndClearIsr();
   // MMIO InterruptStatus / InterruptACK.
   uint8_t ReadIsr() const;
   void AcknowledgeIsr(uint8_t bits);
+  // Removing or replacing the handler waits for its calls on other threads.
   void SetInterruptHandler(base::RegisterIo::InterruptHandler handler,
                            void* context);
 
-  // --- Device configuration space
-  // ------------------------------------------------------
+  // ---- Device configuration space. ----
   uint32_t config_size() const;
   uint8_t config_generation() const;
   // `width` is 1, 2 or 4. Out of range or misaligned: a violation, and reads
@@ -140,14 +143,12 @@ class VirtioDeviceModel : public ChainCompleter {
   // interrupt.
   void NotifyConfigChanged();
 
-  // --- ChainCompleter
-  // -------------------------------------------------------------------
+  // ---- ChainCompleter. ----
   void Complete(uint16_t queue, uint16_t head, uint32_t used_length) override;
 
-  // --- Checking and diagnostics
-  // -------------------------------------------------------- Reports a rule
-  // broken at the register level (used by the register models). Strict rules
-  // are dropped in lenient mode.
+  // ---- Checking and diagnostics. ----
+  // Reports a rule broken at the register level (used by the register
+  // models). Strict rules are dropped in lenient mode.
   void ReportViolation(Violation violation, std::string message,
                        std::optional<uint16_t> queue = std::nullopt);
   std::vector<ViolationRecord> violations() const;
@@ -167,26 +168,60 @@ class VirtioDeviceModel : public ChainCompleter {
     bool stopped = false;  // A violation stopped it until reset.
     std::optional<DeviceQueue> ring;
   };
-  // Work each public entry point finishes after dropping the lock.
+  // Work an entry point finishes after dropping the lock: callbacks into the
+  // driver or the test never run under it.
   struct Deferred {
     std::vector<ViolationRecord> violations;
     bool interrupt = false;
   };
+  // The threads inside some call, counted with repeats (calls nest), so that a
+  // wait for the others never waits for its own thread. Guarded by the lock of
+  // its owner.
+  class ActiveThreads {
+   public:
+    void Enter();
+    void Leave();
+    bool empty() const { return ids_.empty(); }
+    bool HasCaller() const;
+    bool HasOthers() const;
 
+   private:
+    std::vector<std::thread::id> ids_;
+  };
+  // mutex_, held; when it goes, what was deferred under it is delivered.
+  class StateLock {
+   public:
+    explicit StateLock(VirtioDeviceModel& model);
+    ~StateLock();
+    std::unique_lock<std::mutex>& lock() { return lock_; }
+
+   private:
+    VirtioDeviceModel& model_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  static constexpr uint64_t Bit(unsigned n) { return uint64_t{1} << n; }
+  static std::string StatusText(uint8_t status);
+
+  // virtio_device_model.cc: status and reset.
   void ResetLocked();
+  void Activate();
+
+  // virtio_device_model_queues.cc: notifications and chains.
+  bool CanProcessLocked(uint16_t queue) const;
+  void ScheduleLocked(uint16_t queue);
+  void ProcessQueue(uint16_t queue);
+  void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length);
+  void DeviceThreadMain();
+  // kThread: spins until a notify posts work or kDevicePollNanos pass.
+  void PollForWork();
+
+  // virtio_device_model_events.cc: interrupts and violations.
   // Records `record` when its rule is enforced in this mode; false when it is
   // not.
   bool ViolateLocked(ViolationRecord record);
   void RaiseLocked(uint8_t isr_bits);
   void DeliverDeferred();
-  bool CanProcessLocked(uint16_t queue) const;
-  void ScheduleLocked(uint16_t queue);
-  void ProcessQueue(uint16_t queue);
-  void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length);
-  void Activate();
-  void DeviceThreadMain();
-  // kThread: spins until a notify posts work or kDevicePollNanos pass.
-  void PollForWork();
 
   const GuestMemory& memory_;
   const std::unique_ptr<DeviceBackend> backend_;
@@ -194,7 +229,7 @@ class VirtioDeviceModel : public ChainCompleter {
   const uint64_t device_features_;
 
   mutable std::mutex mutex_;
-  std::condition_variable idle_;  // busy_handlers_ dropped to 0.
+  std::condition_variable idle_;  // No chain is being handled any more.
   uint64_t driver_features_ = 0;
   bool driver_features_unsupported_ = false;  // Bits above 63 were written.
   uint8_t status_ = 0;
@@ -208,19 +243,22 @@ class VirtioDeviceModel : public ChainCompleter {
   std::vector<bool> rerun_;       // Another notify arrived while it was.
   // Per queue, the chain being handled; used by the processing thread only.
   std::vector<DescriptorChain> chains_;
-  unsigned busy_handlers_ = 0;  // HandleChain calls in progress.
+  // Threads in a HandleChain call: a reset waits for them, but for its own.
+  ActiveThreads handling_;
   std::vector<ViolationRecord> violations_;
   ModelCounters counters_;
   Deferred deferred_;
   // deferred_ holds something; written under mutex_, read without it.
   std::atomic<bool> has_deferred_{false};
 
-  // The interrupt handler; its own lock, held while it runs, so that removing
-  // it waits for a running call. Recursive: the handler may notify, which may
-  // interrupt again.
-  std::recursive_mutex handler_mutex_;
+  // The interrupt handler, under its own lock, which is not held while the
+  // handler runs (it may notify, and be interrupted again); removing it waits
+  // for the calls running on other threads.
+  std::mutex handler_mutex_;
+  std::condition_variable handler_idle_;
   base::RegisterIo::InterruptHandler handler_ = nullptr;
   void* handler_context_ = nullptr;
+  ActiveThreads handler_calls_;
 
   // kThread: queues notified and not yet processed by the device thread.
   // After the thread runs out of work it polls `work_posted_` for

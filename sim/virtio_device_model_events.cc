@@ -1,0 +1,144 @@
+// VirtioDeviceModel: interrupts, the deferred delivery of callbacks,
+// violations and counters.
+#include <linux/virtio_config.h>
+
+#include <algorithm>
+#include <utility>
+// The legacy part of <linux/virtio_ring.h> (vring_init) is C that C++ rejects.
+#define VIRTIO_RING_NO_LEGACY
+#include <linux/virtio_ring.h>
+
+#include "sim/virtio_device_model.h"
+
+namespace sim {
+
+void VirtioDeviceModel::ActiveThreads::Enter() {
+  ids_.push_back(std::this_thread::get_id());
+}
+
+void VirtioDeviceModel::ActiveThreads::Leave() {
+  ids_.erase(std::find(ids_.begin(), ids_.end(), std::this_thread::get_id()));
+}
+
+bool VirtioDeviceModel::ActiveThreads::HasCaller() const {
+  return std::find(ids_.begin(), ids_.end(), std::this_thread::get_id()) !=
+         ids_.end();
+}
+
+bool VirtioDeviceModel::ActiveThreads::HasOthers() const {
+  for (std::thread::id id : ids_) {
+    if (id != std::this_thread::get_id()) return true;
+  }
+  return false;
+}
+
+uint8_t VirtioDeviceModel::ReadAndClearIsr() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint8_t isr = isr_;
+  isr_ = 0;
+  return isr;
+}
+
+uint8_t VirtioDeviceModel::ReadIsr() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return isr_;
+}
+
+void VirtioDeviceModel::AcknowledgeIsr(uint8_t bits) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  isr_ &= ~bits;
+}
+
+void VirtioDeviceModel::SetInterruptHandler(
+    base::RegisterIo::InterruptHandler handler, void* context) {
+  std::unique_lock<std::mutex> lock(handler_mutex_);
+  handler_ = handler;
+  handler_context_ = context;
+  handler_idle_.wait(lock, [this] { return !handler_calls_.HasOthers(); });
+}
+
+void VirtioDeviceModel::RaiseLocked(uint8_t isr_bits) {
+  isr_ |= isr_bits;
+  counters_.interrupts++;
+  deferred_.interrupt = true;
+  has_deferred_.store(true, std::memory_order_relaxed);
+}
+
+void VirtioDeviceModel::DeliverDeferred() {
+  // Most calls find nothing to deliver: skip the lock then. Whoever deferred
+  // something set the flag under the lock and calls this afterwards, so it
+  // sees its own store (or another thread has delivered the work already).
+  if (!has_deferred_.load(std::memory_order_relaxed)) return;
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::swap(deferred, deferred_);
+    has_deferred_.store(false, std::memory_order_relaxed);
+  }
+  if (options_.on_violation) {
+    for (const ViolationRecord& record : deferred.violations)
+      options_.on_violation(record);
+  }
+  if (!deferred.interrupt) return;
+  base::RegisterIo::InterruptHandler handler;
+  void* context;
+  {
+    std::lock_guard<std::mutex> lock(handler_mutex_);
+    handler = handler_;
+    context = handler_context_;
+    if (handler == nullptr) return;
+    handler_calls_.Enter();
+  }
+  handler(context);
+  std::lock_guard<std::mutex> lock(handler_mutex_);
+  handler_calls_.Leave();
+  handler_idle_.notify_all();
+}
+
+void VirtioDeviceModel::ReportViolation(Violation violation,
+                                        std::string message,
+                                        std::optional<uint16_t> queue) {
+  StateLock lock(*this);
+  ViolateLocked({violation, std::move(message), queue});
+}
+
+bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
+  if (!options_.strict &&
+      EnforcementOf(record.violation) == Enforcement::kStrict) {
+    return false;
+  }
+  if (IsDeviceWide(record.violation) || !record.queue.has_value() ||
+      !QueueExists(*record.queue)) {
+    device_stopped_ = true;
+  } else {
+    queues_[*record.queue].stopped = true;
+  }
+  status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
+  RaiseLocked(kIsrConfig);
+  violations_.push_back(record);
+  deferred_.violations.push_back(std::move(record));
+  has_deferred_.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+std::vector<ViolationRecord> VirtioDeviceModel::violations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return violations_;
+}
+
+void VirtioDeviceModel::ClearViolations() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  violations_.clear();
+}
+
+ModelCounters VirtioDeviceModel::counters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return counters_;
+}
+
+bool VirtioDeviceModel::queue_stopped(uint16_t queue) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return device_stopped_ || (QueueExists(queue) && queues_[queue].stopped);
+}
+
+}  // namespace sim

@@ -1,0 +1,291 @@
+// VirtioDeviceModel: queue configuration, notifications, chain processing
+// and completion, and the device thread.
+#include <linux/virtio_config.h>
+
+#include <chrono>
+#include <string>
+#include <utility>
+// The legacy part of <linux/virtio_ring.h> (vring_init) is C that C++ rejects.
+#define VIRTIO_RING_NO_LEGACY
+#include <linux/virtio_ring.h>
+
+#include "sim/virtio_device_model.h"
+
+namespace sim {
+
+uint32_t VirtioDeviceModel::ReadQueueField(uint32_t queue,
+                                           QueueField field) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!QueueExists(queue)) return 0;
+  const QueueState& state = queues_[queue];
+  switch (field) {
+    case QueueField::kSize:
+      return state.layout.size;
+    case QueueField::kDescLow:
+      return static_cast<uint32_t>(state.layout.desc);
+    case QueueField::kDescHigh:
+      return static_cast<uint32_t>(state.layout.desc >> 32);
+    case QueueField::kDriverLow:
+      return static_cast<uint32_t>(state.layout.driver);
+    case QueueField::kDriverHigh:
+      return static_cast<uint32_t>(state.layout.driver >> 32);
+    case QueueField::kDeviceLow:
+      return static_cast<uint32_t>(state.layout.device);
+    case QueueField::kDeviceHigh:
+      return static_cast<uint32_t>(state.layout.device >> 32);
+    case QueueField::kEnable:
+      return state.enabled ? 1 : 0;
+  }
+  return 0;
+}
+
+void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
+                                        uint32_t value) {
+  StateLock lock(*this);
+  if (!QueueExists(queue)) {
+    ViolateLocked({Violation::kRegisterAccessInvalid,
+                   "configuration write to queue " + std::to_string(queue) +
+                       ", which does not exist (the device has " +
+                       std::to_string(queues_.size()) + ")"});
+  } else {
+    QueueState& state = queues_[queue];
+    const uint16_t q = static_cast<uint16_t>(queue);
+    const auto set_half = [value](uint64_t& address, bool high) {
+      if (high) {
+        address = (address & 0xFFFFFFFFull) | (uint64_t{value} << 32);
+      } else {
+        address = (address & ~0xFFFFFFFFull) | value;
+      }
+    };
+    if (field != QueueField::kEnable && state.enabled) {
+      ViolateLocked({Violation::kQueueConfigWhileEnabled,
+                     "queue configuration changed while the queue is enabled",
+                     q});
+    } else {
+      switch (field) {
+        case QueueField::kSize:
+          if (!IsValidQueueSize(value, max_queue_size())) {
+            ViolateLocked({Violation::kQueueSizeInvalid,
+                           "queue size " + std::to_string(value) +
+                               " is not a power of two in [1, " +
+                               std::to_string(max_queue_size()) + "]",
+                           q});
+          } else {
+            state.layout.size = static_cast<uint16_t>(value);
+          }
+          break;
+        case QueueField::kDescLow:
+        case QueueField::kDescHigh:
+          set_half(state.layout.desc, field == QueueField::kDescHigh);
+          break;
+        case QueueField::kDriverLow:
+        case QueueField::kDriverHigh:
+          set_half(state.layout.driver, field == QueueField::kDriverHigh);
+          break;
+        case QueueField::kDeviceLow:
+        case QueueField::kDeviceHigh:
+          set_half(state.layout.device, field == QueueField::kDeviceHigh);
+          break;
+        case QueueField::kEnable:
+          if (value == 0) {
+            state.enabled = false;
+            state.ring.reset();
+          } else if (!state.enabled && !state.stopped) {
+            if (!(status_ & VIRTIO_CONFIG_S_FEATURES_OK) &&
+                ViolateLocked(
+                    {Violation::kQueueEnableBeforeFeaturesOk,
+                     "queue enabled with status " + StatusText(status_), q})) {
+              break;
+            }
+            if (auto bad = CheckQueueLayout(memory_, state.layout)) {
+              bad->queue = q;
+              ViolateLocked(std::move(*bad));
+              break;
+            }
+            const uint64_t features = driver_features_ & device_features_;
+            state.ring.emplace(
+                memory_, q, state.layout,
+                QueueFeatures{
+                    .indirect_desc =
+                        (features & Bit(VIRTIO_RING_F_INDIRECT_DESC)) != 0,
+                    .event_idx = (features & Bit(VIRTIO_RING_F_EVENT_IDX)) != 0,
+                    .strict = options_.strict});
+            state.enabled = true;
+          }
+          break;
+      }
+    }
+  }
+}
+
+void VirtioDeviceModel::Notify(uint32_t queue) {
+  bool process_here = false;
+  {
+    StateLock lock(*this);
+    if (!QueueExists(queue)) {
+      ViolateLocked({Violation::kNotifyNonexistentQueue,
+                     "notify for queue " + std::to_string(queue) +
+                         "; the device has " + std::to_string(queues_.size())});
+    } else if (!queues_[queue].enabled) {
+      ViolateLocked({Violation::kNotifyQueueNotEnabled,
+                     "notify for a queue that is not configured and enabled",
+                     static_cast<uint16_t>(queue)});
+    } else if (!(status_ & VIRTIO_CONFIG_S_DRIVER_OK)) {
+      ViolateLocked({Violation::kNotifyBeforeDriverOk,
+                     "notify with status " + StatusText(status_),
+                     static_cast<uint16_t>(queue)});
+    } else {
+      counters_.notifications++;
+      if (active_) {
+        if (options_.notify_mode == NotifyMode::kInline) {
+          process_here = true;
+        } else {
+          ScheduleLocked(static_cast<uint16_t>(queue));
+        }
+      }
+    }
+  }
+  if (process_here) ProcessQueue(static_cast<uint16_t>(queue));
+}
+
+bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
+  const QueueState& state = queues_[queue];
+  return active_ && !device_stopped_ && !(status_ & VIRTIO_CONFIG_S_FAILED) &&
+         state.enabled && !state.stopped && state.ring.has_value();
+}
+
+void VirtioDeviceModel::ScheduleLocked(uint16_t queue) {
+  pending_[queue] = true;
+  work_posted_.store(true, std::memory_order_release);
+  // A polling thread sees work_posted_ by itself; only a sleeping one needs
+  // the wake-up (and its system call).
+  if (thread_sleeping_) work_.notify_one();
+}
+
+void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // One thread at a time walks a queue; a notify meanwhile makes it look
+    // again.
+    if (processing_[queue]) {
+      rerun_[queue] = true;
+      return;
+    }
+    processing_[queue] = true;
+  }
+  // This thread alone walks the queue now; its chain's vectors keep their
+  // capacity from one request to the next.
+  DescriptorChain& chain = chains_[queue];
+  for (;;) {
+    uint64_t epoch;
+    {
+      StateLock lock(*this);
+      const auto stop = [&] {
+        processing_[queue] = false;
+        rerun_[queue] = false;
+      };
+      if (!CanProcessLocked(queue)) {
+        stop();
+        break;
+      }
+      ViolationRecord violation;
+      DeviceQueue::PopStatus status =
+          queues_[queue].ring->Pop(&chain, &violation);
+      if (status == DeviceQueue::PopStatus::kViolation) {
+        ViolateLocked(std::move(violation));
+        stop();
+        break;
+      }
+      if (status == DeviceQueue::PopStatus::kEmpty) {
+        if (rerun_[queue]) {
+          rerun_[queue] = false;
+          continue;
+        }
+        stop();
+        break;
+      }
+      counters_.chains_popped++;
+      handling_.Enter();
+      epoch = epoch_;
+    }
+    std::optional<uint32_t> length = backend_->HandleChain(chain);
+    {
+      StateLock lock(*this);
+      handling_.Leave();
+      if (handling_.empty()) idle_.notify_all();
+      if (length.has_value() && epoch == epoch_) {
+        CompleteLocked(queue, chain.head, *length);
+      }
+    }
+  }
+}
+
+void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
+                                       uint32_t length) {
+  if (!QueueExists(queue)) return;
+  QueueState& state = queues_[queue];
+  if (!state.ring.has_value() || state.stopped || device_stopped_) return;
+  if (!state.ring->PushUsed(head, length)) return;
+  counters_.chains_completed++;
+  if (state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);
+}
+
+void VirtioDeviceModel::Complete(uint16_t queue, uint16_t head,
+                                 uint32_t used_length) {
+  StateLock lock(*this);
+  CompleteLocked(queue, head, used_length);
+}
+
+void VirtioDeviceModel::DeviceThreadMain() {
+  std::vector<uint16_t> ready;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      const auto has_work = [&] {
+        if (stopping_) return true;
+        for (bool pending : pending_) {
+          if (pending) return true;
+        }
+        return false;
+      };
+      if (!has_work()) {
+        // Polled for kDevicePollNanos and nothing came: block. A notify
+        // from here on sees thread_sleeping_ and wakes the thread.
+        thread_sleeping_ = true;
+        work_.wait(lock, has_work);
+        thread_sleeping_ = false;
+      }
+      if (stopping_) return;
+      work_posted_.store(false, std::memory_order_relaxed);
+      ready.clear();
+      for (uint16_t q = 0; q < pending_.size(); ++q) {
+        if (pending_[q]) {
+          pending_[q] = false;
+          ready.push_back(q);
+        }
+      }
+    }
+    for (uint16_t q : ready) ProcessQueue(q);
+    PollForWork();
+  }
+}
+
+void VirtioDeviceModel::PollForWork() {
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
+  for (;;) {
+    // About a microsecond and a half of pauses, watching for a notify...
+    for (int i = 0; i < 64; ++i) {
+      if (work_posted_.load(std::memory_order_acquire)) return;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (now() >= deadline) return;
+    // ... then a yield: on a busy machine the driver thread waiting for this
+    // device may share its core, and must not wait for the poll to time out.
+    std::this_thread::yield();
+  }
+}
+
+}  // namespace sim
