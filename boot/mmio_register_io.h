@@ -1,4 +1,4 @@
-// driver::RegisterIo for a virtio-mmio register block on bare metal, and the
+// base::RegisterIo for a virtio-mmio register block on bare metal, and the
 // search for one: QEMU's microvm machine places its virtio-mmio transports at
 // fixed slots, 0xfeb00000 + n * 0x200; an empty slot reads device id 0.
 //

@@ -1,4 +1,4 @@
-// driver::RegisterIo for one PCI function on bare metal: configuration space
+// base::RegisterIo for one PCI function on bare metal: configuration space
 // through mechanism #1, BARs as identity-mapped uncached MMIO (memory BARs) or
 // port I/O (I/O BARs).
 //

@@ -60,7 +60,7 @@ constexpr uint64_t kPageSize = 4096;
 SplitQueue::SplitQueue(base::Platform& platform, uint16_t index)
     : platform_(platform), index_(index) {}
 
-SplitQueue::~SplitQueue() { Release(); }
+SplitQueue::~SplitQueue() { FreeRings(); }
 
 base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
   if (is_set_up() || size == 0 || size > kMaxSize || (size & (size - 1)) != 0) {
@@ -93,7 +93,7 @@ base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
   return {};
 }
 
-void SplitQueue::Release(AbandonFn abandoned, void* context) {
+void SplitQueue::FreeRings(AbandonFn abandoned, void* context) {
   if (!is_set_up()) return;
   for (Chain& chain : chains_) {
     if (chain.descriptors == 0) continue;

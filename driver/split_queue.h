@@ -13,7 +13,7 @@
 // length above the chain's writable bytes or a used index that runs ahead of
 // the chains in flight marks the queue broken (every call then returns EIO)
 // instead of corrupting the free list. Recovery is a device reset, then
-// Release() and Setup() (see VirtioDevice).
+// FreeRings() and Setup() (see VirtioDevice).
 //
 // Thread safety: none. The caller serialises every call on one queue with a
 // lock, also against a used-buffer callback running on an interrupt thread.
@@ -72,7 +72,7 @@ class SplitQueue {
   static constexpr uint16_t kIndirectOnlyWhenFull = UINT16_MAX;
 
   SplitQueue(base::Platform& platform, uint16_t index);
-  // Frees the rings like Release(). The device must no longer use them.
+  // Frees the rings like FreeRings(). The device must no longer use them.
   ~SplitQueue();
   SplitQueue(const SplitQueue&) = delete;
   SplitQueue& operator=(const SplitQueue&) = delete;
@@ -84,7 +84,7 @@ class SplitQueue {
   // Frees the rings and every indirect table and forgets all chains, handing
   // the token of each chain still in flight to `abandoned` (when not null).
   // Only once the device was reset: it must not touch the rings any more.
-  void Release(AbandonFn abandoned = nullptr, void* context = nullptr);
+  void FreeRings(AbandonFn abandoned = nullptr, void* context = nullptr);
   bool is_set_up() const { return ring_.cpu != nullptr; }
 
   uint16_t index() const { return index_; }
@@ -136,8 +136,9 @@ class SplitQueue {
   //   DisableInterrupts(); }
   bool EnableInterrupts();
 
-  // After this every call fails with EIO until Release() and Setup(). Safe from
-  // any thread (the interrupt handler calls it when the device needs a reset).
+  // After this every call fails with EIO until FreeRings() and Setup(). Safe
+  // from any thread (the interrupt handler calls it when the device needs a
+  // reset).
   void MarkBroken() { broken_.store(true, std::memory_order_release); }
   bool broken() const { return broken_.load(std::memory_order_acquire); }
 

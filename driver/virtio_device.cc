@@ -43,7 +43,7 @@ base::Result<void> VirtioDevice::Initialize(uint64_t wanted_features,
 }
 
 base::Result<void> VirtioDevice::BeginInitialize(uint64_t wanted_features) {
-  if (!StopAndRelease(nullptr, nullptr)) return base::Error{ETIMEDOUT};
+  if (!StopAndFreeRings(nullptr, nullptr)) return base::Error{ETIMEDOUT};
   wanted_features_ = wanted_features;
   return NegotiateFeatures();
 }
@@ -65,17 +65,17 @@ base::Result<void> VirtioDevice::FinishInitialize(
 
 base::Result<void> VirtioDevice::Reinitialize(SplitQueue::AbandonFn abandoned,
                                               void* context) {
-  if (!StopAndRelease(abandoned, context)) return base::Error{ETIMEDOUT};
+  if (!StopAndFreeRings(abandoned, context)) return base::Error{ETIMEDOUT};
   TRY(NegotiateFeatures());
   return StartQueues();
 }
 
 void VirtioDevice::Shutdown(SplitQueue::AbandonFn abandoned, void* context) {
-  (void)StopAndRelease(abandoned, context);
+  (void)StopAndFreeRings(abandoned, context);
 }
 
-bool VirtioDevice::StopAndRelease(SplitQueue::AbandonFn abandoned,
-                                  void* context) {
+bool VirtioDevice::StopAndFreeRings(SplitQueue::AbandonFn abandoned,
+                                    void* context) {
   live_ = false;
   features_ok_ = false;
   status_ = 0;
@@ -91,7 +91,7 @@ bool VirtioDevice::StopAndRelease(SplitQueue::AbandonFn abandoned,
     for (auto& queue : queues_) queue->MarkBroken();
     return false;
   }
-  for (auto& queue : queues_) queue->Release(abandoned, context);
+  for (auto& queue : queues_) queue->FreeRings(abandoned, context);
   return true;
 }
 

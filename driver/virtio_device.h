@@ -20,13 +20,12 @@
 // Completions reach the upper layer two ways:
 //  - polling: queue(i).PopUsed() under the caller's lock, or WaitForUsed();
 //  - used-buffer notifications: the handler installed on the transport's
-//  RegisterIo
-//    reads (and acknowledges) the interrupt status and calls the QueueSpec
-//    callback of every queue (the ISR does not say which queue). The callback
-//    takes the caller's queue lock and pops. It may run on another thread,
-//    concurrently with the caller, or synchronously inside Kick() when the
-//    platform processes notifications inline: it must not take a lock the
-//    caller holds across Kick().
+//    RegisterIo reads (and acknowledges) the interrupt status and calls the
+//    QueueSpec callback of every queue (the ISR does not say which queue).
+//    The callback takes the caller's queue lock and pops. It may run on
+//    another thread, concurrently with the caller, or synchronously inside
+//    Kick() when the platform processes notifications inline: it must not
+//    take a lock the caller holds across Kick().
 //
 // Thread safety: Initialize, Reinitialize and Shutdown must not run
 // concurrently with anything else on the device or its queues, nor from a
@@ -144,7 +143,7 @@ class VirtioDevice {
   // Removes the handler, resets the device and releases the queues. False when
   // the reset timed out: the rings are then kept, since the device may still
   // use them.
-  bool StopAndRelease(SplitQueue::AbandonFn abandoned, void* context);
+  bool StopAndFreeRings(SplitQueue::AbandonFn abandoned, void* context);
   void MarkNeedsReset();
   static void InterruptThunk(void* context);
   static void NotifyThunk(void* context, uint16_t queue);

@@ -187,7 +187,7 @@ base::Result<VirtioFs::Request*> VirtioFs::Acquire(uint16_t queue) {
   return request;
 }
 
-void VirtioFs::ReleaseLocked(Request* request) {
+void VirtioFs::RecycleLocked(Request* request) {
   for (size_t i = 0; i < request->request_mappings + request->reply_mappings;
        ++i) {
     platform_.UnmapDma(request->mappings[i], 0);
@@ -204,10 +204,10 @@ void VirtioFs::ReleaseLocked(Request* request) {
   home.free_count++;
 }
 
-void VirtioFs::Release(Request* request) {
-  if (request->home == kNoHome) return ReleaseLocked(request);
+void VirtioFs::Recycle(Request* request) {
+  if (request->home == kNoHome) return RecycleLocked(request);
   base::LockGuard guard(*queues_[request->home].lock);
-  ReleaseLocked(request);
+  RecycleLocked(request);
 }
 
 uint16_t VirtioFs::PickQueue(FuseLane lane) {
@@ -231,7 +231,7 @@ base::Result<void> VirtioFs::Begin(FuseLane lane, FuseMessage& message) {
 void VirtioFs::End(FuseMessage& message) {
   auto* request = static_cast<Request*>(message.channel_state);
   message = FuseMessage{};
-  if (request != nullptr) Release(request);
+  if (request != nullptr) Recycle(request);
 }
 
 base::Result<uint32_t> VirtioFs::Exchange(
@@ -404,7 +404,7 @@ void VirtioFs::Reap(uint16_t queue) {
 
 void VirtioFs::Finish(Request* request, int error, uint32_t used_length) {
   if (request->orphaned) {
-    ReleaseLocked(request);
+    RecycleLocked(request);
     return;
   }
   request->error = error;

@@ -103,10 +103,10 @@ class VirtioFs final : public FuseChannel {
   // A record for a request on `queue`: a free slot, else an allocation.
   base::Result<Request*> Acquire(uint16_t queue);
   // Gives back a record whose chain the device no longer holds, with its
-  // mappings (the caller wants none of their bytes). Holds the queue lock when
-  // the record is a slot.
-  void ReleaseLocked(Request* request);
-  void Release(Request* request);
+  // mappings (the caller wants none of their bytes): a slot to its queue's
+  // free list (holding that queue's lock), an allocation to the platform.
+  void RecycleLocked(Request* request);
+  void Recycle(Request* request);
   // Maps the payload buffers; on failure nothing stays mapped.
   base::Result<void> MapPayload(Request& request,
                                 std::span<const ConstBuffer> request_data,

@@ -1,5 +1,5 @@
 // A virtio-mmio version 2 register block (spec 4.2.2) presented through
-// driver::RegisterIo space kMmio, with the offsets of <linux/virtio_mmio.h>.
+// base::RegisterIo space kMmio, with the offsets of <linux/virtio_mmio.h>.
 // Registers are 32 bits wide; device configuration starts at VIRTIO_MMIO_CONFIG
 // (0x100) and takes 8-, 16- and 32-bit aligned accesses. No shared memory
 // regions (their length reads ~0). Accesses of the wrong width, misaligned, to

@@ -49,7 +49,7 @@ int StatFd(int fd, struct stat* st) {
 
 }  // namespace
 
-OpenFile::~OpenFile() {
+OpenHostFile::~OpenHostFile() {
   std::lock_guard<std::mutex> lock(mu);
   if (dir != nullptr) {
     closedir(dir);  // closes fd
@@ -87,12 +87,12 @@ size_t PassthroughFs::open_file_count() const {
 }
 
 void PassthroughFs::ReleaseAll() {
-  std::vector<std::shared_ptr<OpenFile>>
+  std::vector<std::shared_ptr<OpenHostFile>>
       closed;  // closed once the lock is released
   {
     std::lock_guard<std::mutex> lock(files_mu_);
     std::vector<uint64_t> handles;
-    files_.ForEach([&](uint64_t fh, const std::shared_ptr<OpenFile>&) {
+    files_.ForEach([&](uint64_t fh, const std::shared_ptr<OpenHostFile>&) {
       handles.push_back(fh);
     });
     for (uint64_t fh : handles) closed.push_back(files_.Remove(fh));
@@ -100,13 +100,14 @@ void PassthroughFs::ReleaseAll() {
   inodes_.Clear();
 }
 
-int PassthroughFs::GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const {
+int PassthroughFs::GetFile(uint64_t fh,
+                           std::shared_ptr<OpenHostFile>* out) const {
   std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Get(fh, out) == 0 ? 0 : EBADF;
 }
 
 int PassthroughFs::ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
-                               std::shared_ptr<OpenFile>* out) const {
+                               std::shared_ptr<OpenHostFile>* out) const {
   if (GetFile(fh, out) != 0 || (*out)->nodeid != nodeid ||
       (*out)->is_dir != want_dir) {
     return EBADF;
@@ -114,12 +115,12 @@ int PassthroughFs::ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
   return 0;
 }
 
-uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenFile> file) {
+uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenHostFile> file) {
   std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Insert(std::move(file));
 }
 
-std::shared_ptr<OpenFile> PassthroughFs::RemoveFile(uint64_t fh) {
+std::shared_ptr<OpenHostFile> PassthroughFs::RemoveFile(uint64_t fh) {
   std::lock_guard<std::mutex> lock(files_mu_);
   return files_.Remove(fh);
 }
@@ -195,7 +196,7 @@ bool PassthroughOps::GetInode(fuse_req_t req, fuse_ino_t ino,
 
 bool PassthroughOps::GetOpenFile(fuse_req_t req, fuse_ino_t ino,
                                  const fuse_file_info* fi, bool want_dir,
-                                 std::shared_ptr<OpenFile>* out) {
+                                 std::shared_ptr<OpenHostFile>* out) {
   if (fi == nullptr || Fs(req).ResolveFile(ino, fi->fh, want_dir, out) != 0) {
     fuse_reply_err(req, EBADF);
     return false;
@@ -296,7 +297,7 @@ void PassthroughOps::Getattr(fuse_req_t req, fuse_ino_t ino,
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
   int fd = inode->fd;
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (fi != nullptr) {
     if (!GetOpenFile(req, ino, fi, S_ISDIR(inode->type), &file)) return;
     fd = file->fd;
@@ -313,7 +314,7 @@ void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
                              int valid, fuse_file_info* fi) {
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (fi != nullptr && !GetOpenFile(req, ino, fi, S_ISDIR(inode->type), &file))
     return;
   const bool is_link = S_ISLNK(inode->type);

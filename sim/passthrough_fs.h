@@ -45,7 +45,7 @@ struct PassthroughOptions {
 };
 
 // An open file or directory behind a file handle.
-struct OpenFile;
+struct OpenHostFile;
 class ReplyRouter;
 
 class PassthroughFs {
@@ -98,18 +98,18 @@ class PassthroughFs {
                 const struct stat& root_stat);
 
   // 0 with the open file behind `fh`, or EBADF.
-  int GetFile(uint64_t fh, std::shared_ptr<OpenFile>* out) const;
+  int GetFile(uint64_t fh, std::shared_ptr<OpenHostFile>* out) const;
   // 0 with the open file behind `fh` when it is a file (or, with `want_dir`, a
   // directory) of node `nodeid`; EBADF otherwise.
   int ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
-                  std::shared_ptr<OpenFile>* out) const;
-  uint64_t AddFile(std::shared_ptr<OpenFile> file);
-  std::shared_ptr<OpenFile> RemoveFile(uint64_t fh);
+                  std::shared_ptr<OpenHostFile>* out) const;
+  uint64_t AddFile(std::shared_ptr<OpenHostFile> file);
+  std::shared_ptr<OpenHostFile> RemoveFile(uint64_t fh);
 
   const PassthroughOptions options_;
   InodeTable inodes_;
   mutable std::mutex files_mu_;
-  HandleTable<OpenFile> files_;
+  HandleTable<OpenHostFile> files_;
   std::atomic<unsigned> proto_minor_{0};
   DataPathCounters data_path_;
   ReplyRouter* reply_router_ = nullptr;

@@ -35,7 +35,7 @@ struct DirEntryView {
 // seeks.
 void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    fuse_file_info* fi, bool plus) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!PassthroughOps::GetOpenFile(req, ino, fi, /*want_dir=*/true, &file))
     return;
   std::shared_ptr<Inode> dir_inode;
@@ -53,7 +53,8 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
       file->pending.reset();
     }
     // Taken out of the handle for this reply; put back if it does not fit.
-    std::optional<OpenFile::PendingDirEntry> resumed = std::move(file->pending);
+    std::optional<OpenHostFile::PendingDirEntry> resumed =
+        std::move(file->pending);
     file->pending.reset();
     while (true) {
       DirEntryView entry;
@@ -74,7 +75,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         if (resumed.has_value()) {
           file->pending = std::move(resumed);
         } else {
-          file->pending = OpenFile::PendingDirEntry{
+          file->pending = OpenHostFile::PendingDirEntry{
               entry.ino, entry.next_offset, entry.type, entry.name};
         }
       };
@@ -150,7 +151,7 @@ void PassthroughOps::Opendir(fuse_req_t req, fuse_ino_t ino,
     close(fd);
     return ReplyErrno(req, err);
   }
-  auto file = std::make_shared<OpenFile>(fd, ino, /*is_dir=*/true);
+  auto file = std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/true);
   {
     std::lock_guard<std::mutex> lock(file->mu);
     file->dir = dir;
@@ -171,7 +172,7 @@ void PassthroughOps::Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 void PassthroughOps::Releasedir(fuse_req_t req, fuse_ino_t ino,
                                 fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/true, &file)) return;
   Fs(req).RemoveFile(fi->fh);
   fuse_reply_err(req, 0);
@@ -179,7 +180,7 @@ void PassthroughOps::Releasedir(fuse_req_t req, fuse_ino_t ino,
 
 void PassthroughOps::Fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
                               fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/true, &file)) return;
   const int res = datasync ? fdatasync(file->fd) : fsync(file->fd);
   fuse_reply_err(req, res == 0 ? 0 : errno);

@@ -92,8 +92,8 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // path.
   const int fd = open(ProcPath(inode->fd).c_str(), flags);
   if (fd < 0) return ReplyErrno(req, errno);
-  fi->fh =
-      Fs(req).AddFile(std::make_shared<OpenFile>(fd, ino, /*is_dir=*/false));
+  fi->fh = Fs(req).AddFile(
+      std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/false));
   fi->keep_cache = 0;
   fi->direct_io = 0;
   fuse_reply_open(req, fi);
@@ -131,7 +131,8 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   const uint64_t nodeid = fs.inodes().Ref(path_fd, st);
   fuse_entry_param e;
   FillEntry(fs, nodeid, st, &e);
-  fi->fh = fs.AddFile(std::make_shared<OpenFile>(fd, nodeid, /*is_dir=*/false));
+  fi->fh =
+      fs.AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/false));
   fi->keep_cache = 0;
   fi->direct_io = 0;
   fuse_reply_create(req, &e, fi);
@@ -141,7 +142,7 @@ void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
                           off_t off, fuse_file_info* fi) {
   // Reached on a session over /dev/fuse; FuseServer runs READ itself
   // (PassthroughFs::ReadInto).
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   if (size > Fs(req).options().max_write || off < 0)
     return ReplyErrno(req, EINVAL);
@@ -155,7 +156,7 @@ void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
                               off_t off, fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   if (off < 0) return ReplyErrno(req, EINVAL);
   fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(bufv));
@@ -171,7 +172,7 @@ void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
 }
 
 void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   // Closing a duplicate reports delayed write errors without closing the
   // handle.
@@ -182,7 +183,7 @@ void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void PassthroughOps::Release(fuse_req_t req, fuse_ino_t ino,
                              fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   Fs(req).RemoveFile(fi->fh);
   fuse_reply_err(req, 0);
@@ -190,7 +191,7 @@ void PassthroughOps::Release(fuse_req_t req, fuse_ino_t ino,
 
 void PassthroughOps::Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
                            fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   const int res = datasync ? fdatasync(file->fd) : fsync(file->fd);
   fuse_reply_err(req, res == 0 ? 0 : errno);
@@ -198,7 +199,7 @@ void PassthroughOps::Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 void PassthroughOps::Lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
                            int whence, fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   const off_t res = lseek(file->fd, off, whence);
   if (res < 0) return ReplyErrno(req, errno);
@@ -207,7 +208,7 @@ void PassthroughOps::Lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
 
 void PassthroughOps::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
                                off_t offset, off_t length, fuse_file_info* fi) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   fuse_reply_err(req,
                  fallocate(file->fd, mode, offset, length) == 0 ? 0 : errno);
@@ -218,9 +219,9 @@ void PassthroughOps::CopyFileRange(fuse_req_t req, fuse_ino_t ino_in,
                                    fuse_ino_t ino_out, off_t off_out,
                                    fuse_file_info* fi_out, size_t len,
                                    int flags) {
-  std::shared_ptr<OpenFile> in;
+  std::shared_ptr<OpenHostFile> in;
   if (!GetOpenFile(req, ino_in, fi_in, /*want_dir=*/false, &in)) return;
-  std::shared_ptr<OpenFile> out;
+  std::shared_ptr<OpenHostFile> out;
   if (!GetOpenFile(req, ino_out, fi_out, /*want_dir=*/false, &out)) return;
   loff_t in_pos = off_in;
   loff_t out_pos = off_out;
@@ -235,7 +236,7 @@ void PassthroughOps::Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
   // The device never sends poll notifications: it answers the current
   // readiness.
   if (ph != nullptr) fuse_pollhandle_destroy(ph);
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   pollfd p{file->fd,
            static_cast<short>(fi->poll_events ? fi->poll_events
@@ -247,7 +248,7 @@ void PassthroughOps::Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
 
 ssize_t PassthroughFs::ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset,
                                 uint32_t size, std::span<const iovec> into) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return -EBADF;
   if (size > options_.max_write || offset < 0) return -EINVAL;
   const ssize_t n = TransferAll(
@@ -259,7 +260,7 @@ ssize_t PassthroughFs::ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset,
 
 ssize_t PassthroughFs::WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
                                  std::span<const iovec> from) {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenHostFile> file;
   if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return -EBADF;
   if (offset < 0) return -EINVAL;
   const ssize_t n =

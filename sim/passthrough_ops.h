@@ -19,12 +19,12 @@
 
 namespace sim {
 
-struct OpenFile {
-  OpenFile(int fd, uint64_t nodeid, bool is_dir)
+struct OpenHostFile {
+  OpenHostFile(int fd, uint64_t nodeid, bool is_dir)
       : fd(fd), nodeid(nodeid), is_dir(is_dir) {}
-  ~OpenFile();
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
+  ~OpenHostFile();
+  OpenHostFile(const OpenHostFile&) = delete;
+  OpenHostFile& operator=(const OpenHostFile&) = delete;
 
   const int fd;
   const uint64_t nodeid;
@@ -65,7 +65,7 @@ struct PassthroughOps {
   // with the error and returns false when invalid.
   static bool GetOpenFile(fuse_req_t req, fuse_ino_t ino,
                           const fuse_file_info* fi, bool want_dir,
-                          std::shared_ptr<OpenFile>* out);
+                          std::shared_ptr<OpenHostFile>* out);
   // Looks `name` up under `parent` and adds a lookup to the result: 0 or an
   // errno.
   static int DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,

@@ -1,5 +1,5 @@
 // A virtio 1.x modern PCI function (spec 4.1) presented through
-// driver::RegisterIo.
+// base::RegisterIo.
 //
 // Configuration space (256 bytes): vendor 0x1AF4, device 0x1040 + virtio device
 // id, revision 1, status with the capabilities list bit, one 64-bit memory BAR
@@ -7,9 +7,10 @@
 // list:
 //   0x40 VIRTIO_PCI_CAP_COMMON_CFG  -> BAR 4 + kCommonOffset
 //   0x50 VIRTIO_PCI_CAP_NOTIFY_CFG  -> BAR 4 + kNotifyOffset
-//   (notify_off_multiplier 4) 0x68 VIRTIO_PCI_CAP_ISR_CFG     -> BAR 4 +
-//   kIsrOffset 0x78 VIRTIO_PCI_CAP_DEVICE_CFG  -> BAR 4 + kDeviceOffset (only
-//   if config_size > 0)
+//                                      (notify_off_multiplier 4)
+//   0x68 VIRTIO_PCI_CAP_ISR_CFG     -> BAR 4 + kIsrOffset
+//   0x78 VIRTIO_PCI_CAP_DEVICE_CFG  -> BAR 4 + kDeviceOffset
+//                                      (only if config_size > 0)
 // Queue q's notify address is kNotifyOffset + 4 * q (queue_notify_off reads q).
 // BARs size like hardware: writing 0xFFFFFFFF reads back the size mask. MSI-X
 // is not offered: msix_config and queue_msix_vector read VIRTIO_MSI_NO_VECTOR.

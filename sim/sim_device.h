@@ -1,4 +1,4 @@
-// A simulated virtio device as a driver sees it: a driver::RegisterIo (PCI
+// A simulated virtio device as a driver sees it: a base::RegisterIo (PCI
 // function or virtio-mmio block) over a VirtioDeviceModel running a
 // DeviceBackend on guest memory.
 //

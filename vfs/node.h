@@ -8,21 +8,17 @@
 // sends FORGET there).
 //
 // Contract for every method:
-//  - `name` is one component: never empty, never "." or "..", no '/', at most
-//  kNameMax
-//    bytes. The VFS handles ".", "..", symlinks, mount points and trailing
-//    slashes.
+//  - `name` is one component: never empty, never "." or "..", no '/', at
+//    most kNameMax bytes. The VFS handles ".", "..", symlinks, mount points
+//    and trailing slashes.
 //  - A directory method is only called on a node whose type() is a directory.
 //  - Two nodes passed together (Rename, Link) are of the same mount, hence the
-//  same
-//    filesystem: an implementation may static_cast them to its own type.
-//  - Calls come from any thread, concurrently; an implementation locks what it
-//  shares.
-//    The VFS holds none of its own locks while it calls a node, so a node may
-//    block (wait for a device).
+//    same filesystem: an implementation may static_cast them to its own type.
+//  - Calls come from any thread, concurrently; an implementation locks what
+//    it shares. The VFS holds none of its own locks while it calls a node, so
+//    a node may block (wait for a device).
 //  - Errors are positive errno values. The defaults below return what Linux
-//  returns when
-//    a filesystem lacks the operation.
+//    returns when a filesystem lacks the operation.
 #ifndef VFS_NODE_H_
 #define VFS_NODE_H_
 

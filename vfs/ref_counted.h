@@ -36,7 +36,7 @@ class RefCounted {
     return false;
   }
 
-  void Release() {
+  void DropRef() {
     if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) OnLastReference();
   }
 
@@ -48,7 +48,7 @@ class RefCounted {
   RefCounted() = default;
   virtual ~RefCounted() = default;
 
-  // Runs when the last reference is released. The default deletes the object;
+  // Runs when the last reference is dropped. The default deletes the object;
   // an override may first tell the filesystem or device, and must end by
   // deleting it (or handing it to someone who will).
   virtual void OnLastReference() { delete this; }
@@ -91,7 +91,7 @@ class RefPtr {
   T* Leak() { return std::exchange(object_, nullptr); }
 
   void reset() {
-    if (T* object = std::exchange(object_, nullptr)) object->Release();
+    if (T* object = std::exchange(object_, nullptr)) object->DropRef();
   }
 
   T* get() const { return object_; }

@@ -1,5 +1,6 @@
-// The eleven defects of the reference driver (Hermit's virtio_fs.rs, see
-// shared/reference/README.md), each shown absent from FuseClient. Parts that
+// The eleven defects of the driver this project started from (the Hermit
+// unikernel's src/fs/virtio_fs.rs, in hermit-os/kernel), each described at its
+// test below and shown absent from FuseClient. Parts that
 // belong to the VFS (the path walk itself, getdents' d_off, stat's symlink loop
 // limit) are tested with the VFS; here is the client's share of each.
 #include <fcntl.h>

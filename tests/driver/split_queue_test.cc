@@ -458,7 +458,7 @@ TEST_F(SplitQueueTest, BogusUsedIdIsAnErrorNotACrash) {
 
   // Recovery: release (the token comes back as abandoned) and set up again.
   std::vector<void*> abandoned;
-  queue_.Release(
+  queue_.FreeRings(
       [](void* context, void* token) {
         static_cast<std::vector<void*>*>(context)->push_back(token);
       },
@@ -526,7 +526,7 @@ TEST_F(SplitQueueTest, ReleaseAbandonsChainsInFlightAndFreesEverything) {
   ASSERT_TRUE(queue_.Submit(two, {}, Token(1)).ok());
   ASSERT_TRUE(queue_.Submit(one, {}, Token(2)).ok());
   std::vector<void*> abandoned;
-  queue_.Release(
+  queue_.FreeRings(
       [](void* context, void* token) {
         static_cast<std::vector<void*>*>(context)->push_back(token);
       },

@@ -17,7 +17,7 @@ namespace sim {
 namespace {
 
 using testing::Bytes;
-using testing::FuseClient;
+using testing::RawFuseClient;
 using testing::Reply;
 using testing::TempShare;
 
@@ -40,7 +40,7 @@ class FuseServerHostileTest : public ::testing::Test {
     auto endpoint = RawFuseEndpoint::Create(options);
     ASSERT_TRUE(endpoint.ok()) << endpoint.status();
     endpoint_ = *std::move(endpoint);
-    client_ = std::make_unique<FuseClient>(*endpoint_);
+    client_ = std::make_unique<RawFuseClient>(*endpoint_);
     ASSERT_EQ(client_->Init().error(), 0);
     outside_before_ = share_.SnapshotOutside();
   }
@@ -51,11 +51,11 @@ class FuseServerHostileTest : public ::testing::Test {
     EXPECT_EQ(share_.SnapshotOutside(), outside_before_);
   }
 
-  FuseClient& c() { return *client_; }
+  RawFuseClient& c() { return *client_; }
 
   TempShare share_;
   std::unique_ptr<RawFuseEndpoint> endpoint_;
-  std::unique_ptr<FuseClient> client_;
+  std::unique_ptr<RawFuseClient> client_;
   std::string outside_before_;
 };
 

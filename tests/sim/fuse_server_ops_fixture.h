@@ -29,7 +29,7 @@ namespace sim::ops_test {
 
 using testing::Bytes;
 using testing::DirentNames;
-using testing::FuseClient;
+using testing::RawFuseClient;
 using testing::Reply;
 using testing::TempShare;
 
@@ -67,12 +67,12 @@ class FuseServerOpsTest : public ::testing::Test {
     auto endpoint = RawFuseEndpoint::Create(options);
     ASSERT_TRUE(endpoint.ok()) << endpoint.status();
     endpoint_ = *std::move(endpoint);
-    client_ = std::make_unique<FuseClient>(*endpoint_);
+    client_ = std::make_unique<RawFuseClient>(*endpoint_);
     init_ = client_->Init();
     ASSERT_EQ(init_.error(), 0);
   }
 
-  FuseClient& c() { return *client_; }
+  RawFuseClient& c() { return *client_; }
   std::string P(const std::string& rel) const { return share_.SharePath(rel); }
 
   // Creates `rel` on the host with `content` and looks it up: its node id.
@@ -83,7 +83,7 @@ class FuseServerOpsTest : public ::testing::Test {
 
   TempShare share_;
   std::unique_ptr<RawFuseEndpoint> endpoint_;
-  std::unique_ptr<FuseClient> client_;
+  std::unique_ptr<RawFuseClient> client_;
   Reply init_;
 };
 

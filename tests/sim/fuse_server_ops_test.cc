@@ -23,7 +23,7 @@ TEST_F(FuseServerOpsTest, InitWithoutMaxPagesStillOffersMaxWrite) {
   options.share_dir = share_.share();
   auto fresh = RawFuseEndpoint::Create(options);
   ASSERT_TRUE(fresh.ok());
-  FuseClient client(**fresh);
+  RawFuseClient client(**fresh);
   const Reply r = client.Init(FUSE_BIG_WRITES);
   ASSERT_EQ(r.error(), 0);
   EXPECT_EQ(r.As<fuse_init_out>().max_write, 1u << 20);
@@ -36,7 +36,7 @@ TEST_F(FuseServerOpsTest, RequestsBeforeInitAreRefused) {
   options.share_dir = share_.share();
   auto fresh = RawFuseEndpoint::Create(options);
   ASSERT_TRUE(fresh.ok());
-  FuseClient client(**fresh);
+  RawFuseClient client(**fresh);
   EXPECT_EQ(client.Getattr(kRoot).error(), EIO);
   EXPECT_EQ(client.Init().error(), 0);
   EXPECT_EQ(client.Getattr(kRoot).error(), 0);

@@ -18,7 +18,7 @@ namespace sim {
 namespace {
 
 using testing::Bytes;
-using testing::FuseClient;
+using testing::RawFuseClient;
 using testing::Reply;
 using testing::TempShare;
 
@@ -47,16 +47,16 @@ class FuseServerSessionTest : public ::testing::Test {
     auto endpoint = RawFuseEndpoint::Create(options);
     ASSERT_TRUE(endpoint.ok()) << endpoint.status();
     endpoint_ = *std::move(endpoint);
-    client_ = std::make_unique<FuseClient>(*endpoint_);
+    client_ = std::make_unique<RawFuseClient>(*endpoint_);
     ASSERT_EQ(client_->Init().error(), 0);
   }
 
-  FuseClient& c() { return *client_; }
+  RawFuseClient& c() { return *client_; }
   FuseServer& server() { return endpoint_->server(); }
 
   TempShare share_;
   std::unique_ptr<RawFuseEndpoint> endpoint_;
-  std::unique_ptr<FuseClient> client_;
+  std::unique_ptr<RawFuseClient> client_;
 };
 
 TEST_F(FuseServerSessionTest, OneMebibyteReadIsCopiedOnceIntoTheGuest) {
@@ -172,7 +172,7 @@ TEST_F(FuseServerSessionTest, ConcurrentRequestsFromSeveralThreads) {
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      FuseClient client(*endpoint_);
+      RawFuseClient client(*endpoint_);
       for (int i = 0; i < 50; ++i) {
         const fuse_entry_out e = client.MustLookup(kRoot, "shared");
         const uint64_t fh = client.MustOpen(e.nodeid, O_RDONLY);

@@ -86,8 +86,8 @@ std::string TempShare::SnapshotOutside() const {
   return out;
 }
 
-std::vector<uint8_t> FuseClient::Build(uint32_t opcode, uint64_t nodeid,
-                                       const Bytes& args) {
+std::vector<uint8_t> RawFuseClient::Build(uint32_t opcode, uint64_t nodeid,
+                                          const Bytes& args) {
   fuse_in_header in{};
   in.len = static_cast<uint32_t>(sizeof(in) + args.data().size());
   in.opcode = opcode;
@@ -99,13 +99,13 @@ std::vector<uint8_t> FuseClient::Build(uint32_t opcode, uint64_t nodeid,
   return bytes;
 }
 
-Reply FuseClient::Send(const std::vector<uint8_t>& bytes,
-                       size_t reply_capacity) {
+Reply RawFuseClient::Send(const std::vector<uint8_t>& bytes,
+                          size_t reply_capacity) {
   return Reply{endpoint_.Transact(bytes, reply_capacity)};
 }
 
-Reply FuseClient::Call(uint32_t opcode, uint64_t nodeid, const Bytes& args,
-                       size_t reply_capacity) {
+Reply RawFuseClient::Call(uint32_t opcode, uint64_t nodeid, const Bytes& args,
+                          size_t reply_capacity) {
   Reply reply = Send(Build(opcode, nodeid, args), reply_capacity);
   if (reply.has_header()) {
     EXPECT_EQ(reply.header().unique, unique_);
@@ -114,7 +114,7 @@ Reply FuseClient::Call(uint32_t opcode, uint64_t nodeid, const Bytes& args,
   return reply;
 }
 
-Reply FuseClient::Init(uint32_t flags) {
+Reply RawFuseClient::Init(uint32_t flags) {
   fuse_init_in init{};
   init.major = FUSE_KERNEL_VERSION;
   init.minor = FUSE_KERNEL_MINOR_VERSION;
@@ -123,40 +123,41 @@ Reply FuseClient::Init(uint32_t flags) {
   return Call(FUSE_INIT, 0, Bytes().Add(init));
 }
 
-Reply FuseClient::Lookup(uint64_t parent, std::string_view name) {
+Reply RawFuseClient::Lookup(uint64_t parent, std::string_view name) {
   return Call(FUSE_LOOKUP, parent, Bytes().Name(name));
 }
 
-Reply FuseClient::Getattr(uint64_t nodeid) {
+Reply RawFuseClient::Getattr(uint64_t nodeid) {
   return Call(FUSE_GETATTR, nodeid, Bytes().Add(fuse_getattr_in{}));
 }
 
-Reply FuseClient::Mkdir(uint64_t parent, std::string_view name, uint32_t mode) {
+Reply RawFuseClient::Mkdir(uint64_t parent, std::string_view name,
+                           uint32_t mode) {
   fuse_mkdir_in in{};
   in.mode = mode;
   return Call(FUSE_MKDIR, parent, Bytes().Add(in).Name(name));
 }
 
-Reply FuseClient::Create(uint64_t parent, std::string_view name, uint32_t flags,
-                         uint32_t mode) {
+Reply RawFuseClient::Create(uint64_t parent, std::string_view name,
+                            uint32_t flags, uint32_t mode) {
   fuse_create_in in{};
   in.flags = flags;
   in.mode = S_IFREG | mode;
   return Call(FUSE_CREATE, parent, Bytes().Add(in).Name(name));
 }
 
-Reply FuseClient::Open(uint64_t nodeid, uint32_t flags) {
+Reply RawFuseClient::Open(uint64_t nodeid, uint32_t flags) {
   fuse_open_in in{};
   in.flags = flags;
   return Call(FUSE_OPEN, nodeid, Bytes().Add(in));
 }
 
-Reply FuseClient::Opendir(uint64_t nodeid) {
+Reply RawFuseClient::Opendir(uint64_t nodeid) {
   return Call(FUSE_OPENDIR, nodeid, Bytes().Add(fuse_open_in{}));
 }
 
-Reply FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                       uint32_t size, size_t reply_capacity) {
+Reply RawFuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                          uint32_t size, size_t reply_capacity) {
   fuse_read_in in{};
   in.fh = fh;
   in.offset = offset;
@@ -164,8 +165,8 @@ Reply FuseClient::Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
   return Call(FUSE_READ, nodeid, Bytes().Add(in), reply_capacity);
 }
 
-Reply FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                        std::string_view data) {
+Reply RawFuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                           std::string_view data) {
   fuse_write_in in{};
   in.fh = fh;
   in.offset = offset;
@@ -173,14 +174,14 @@ Reply FuseClient::Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
   return Call(FUSE_WRITE, nodeid, Bytes().Add(in).Raw(data));
 }
 
-Reply FuseClient::Release(uint64_t nodeid, uint64_t fh, bool dir) {
+Reply RawFuseClient::Release(uint64_t nodeid, uint64_t fh, bool dir) {
   fuse_release_in in{};
   in.fh = fh;
   return Call(dir ? FUSE_RELEASEDIR : FUSE_RELEASE, nodeid, Bytes().Add(in));
 }
 
-Reply FuseClient::Readdir(uint64_t nodeid, uint64_t fh, uint64_t offset,
-                          uint32_t size, bool plus) {
+Reply RawFuseClient::Readdir(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                             uint32_t size, bool plus) {
   fuse_read_in in{};
   in.fh = fh;
   in.offset = offset;
@@ -188,19 +189,20 @@ Reply FuseClient::Readdir(uint64_t nodeid, uint64_t fh, uint64_t offset,
   return Call(plus ? FUSE_READDIRPLUS : FUSE_READDIR, nodeid, Bytes().Add(in));
 }
 
-Reply FuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
+Reply RawFuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
   fuse_forget_in in{};
   in.nlookup = nlookup;
   return Call(FUSE_FORGET, nodeid, Bytes().Add(in));
 }
 
-fuse_entry_out FuseClient::MustLookup(uint64_t parent, std::string_view name) {
+fuse_entry_out RawFuseClient::MustLookup(uint64_t parent,
+                                         std::string_view name) {
   Reply r = Lookup(parent, name);
   EXPECT_EQ(r.error(), 0) << "lookup " << name;
   return r.As<fuse_entry_out>();
 }
 
-uint64_t FuseClient::MustOpen(uint64_t nodeid, uint32_t flags) {
+uint64_t RawFuseClient::MustOpen(uint64_t nodeid, uint32_t flags) {
   Reply r = Open(nodeid, flags);
   EXPECT_EQ(r.error(), 0) << "open " << nodeid;
   return r.As<fuse_open_out>().fh;

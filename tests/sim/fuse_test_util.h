@@ -96,9 +96,9 @@ struct Reply {
   }
 };
 
-class FuseClient {
+class RawFuseClient {
  public:
-  explicit FuseClient(RawFuseEndpoint& endpoint) : endpoint_(endpoint) {}
+  explicit RawFuseClient(RawFuseEndpoint& endpoint) : endpoint_(endpoint) {}
 
   // Builds a request with a correct header and sends it.
   Reply Call(uint32_t opcode, uint64_t nodeid, const Bytes& args = Bytes(),

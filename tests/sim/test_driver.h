@@ -1,6 +1,6 @@
 // A minimal hand-written virtio "driver" for device-side tests: it lays out
 // split rings in guest memory, writes descriptors and the avail ring directly,
-// and pokes the device's registers through driver::RegisterIo (PCI, found by
+// and pokes the device's registers through base::RegisterIo (PCI, found by
 // walking the capability list as a real driver does, or virtio-mmio). Tests use
 // it to do both right and deliberately wrong things.
 #ifndef TESTS_SIM_TEST_DRIVER_H_
