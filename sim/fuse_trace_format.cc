@@ -13,25 +13,11 @@
 namespace sim {
 namespace {
 
-std::string Quoted(std::string_view name) {
-  std::string out = "\"";
-  for (unsigned char c : name) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      absl::StrAppend(&out, absl::StrFormat("\\x%02x", c));
-    }
-  }
-  out += '"';
-  return out;
-}
-
-// A JSON string: quotes, backslashes and control characters escaped, bytes
-// that are not ASCII as \u00XX (names are bytes, not necessarily UTF-8).
-std::string JsonString(std::string_view text) {
+// `text` in double quotes: quotes and backslashes escaped, printable ASCII as
+// is, any other byte as `Escape` formats it (names are bytes, not necessarily
+// UTF-8).
+template <typename Escape>
+std::string QuotedWith(std::string_view text, Escape escape) {
   std::string out = "\"";
   for (unsigned char c : text) {
     if (c == '"' || c == '\\') {
@@ -40,11 +26,25 @@ std::string JsonString(std::string_view text) {
     } else if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
     } else {
-      absl::StrAppend(&out, absl::StrFormat("\\u%04x", c));
+      absl::StrAppend(&out, escape(c));
     }
   }
   out += '"';
   return out;
+}
+
+// A name as a C string literal (\xXX).
+std::string Quoted(std::string_view name) {
+  return QuotedWith(name, [](unsigned char c) {
+    return absl::StrFormat("\\x%02x", c);
+  });
+}
+
+// A JSON string (\u00XX).
+std::string JsonString(std::string_view text) {
+  return QuotedWith(text, [](unsigned char c) {
+    return absl::StrFormat("\\u%04x", c);
+  });
 }
 
 std::string Octal(uint32_t mode) { return absl::StrFormat("0%o", mode); }
