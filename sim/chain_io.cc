@@ -19,6 +19,14 @@ ChainReader::ChainReader(std::span<const GuestBuffer> buffers)
 
 template <typename Visit>
 size_t ChainReader::Consume(size_t n, Visit visit) {
+  if (n == 0) return 0;
+  if (index_ < buffers_.size() && n < buffers_[index_].size - offset_) {
+    // All of it inside the current buffer, which goes on after it.
+    visit(buffers_[index_].data + offset_, n);
+    offset_ += static_cast<uint32_t>(n);
+    consumed_ += n;
+    return n;
+  }
   size_t done = 0;
   while (done < n && index_ < buffers_.size()) {
     const GuestBuffer& b = buffers_[index_];
@@ -80,23 +88,29 @@ bool ChainWriter::WriteAt(uint64_t offset, const void* data, size_t n) {
 }
 
 bool ChainWriter::WriteAt(uint64_t offset, std::span<const iovec> data) {
-  size_t total = 0;
+  uint64_t total = 0;
   for (const iovec& piece : data) total += piece.iov_len;
-  IoVecs to;
-  if (!Views(offset, total, &to)) return false;
-  size_t dst = 0, dst_offset = 0;
+  if (offset > capacity_ || total > capacity_ - offset) return false;
+  // The buffer `offset` falls in, then each piece copied across the buffers
+  // from there.
+  size_t index = 0;
+  while (offset >= buffers_[index].size && total != 0) {
+    offset -= buffers_[index].size;
+    ++index;
+  }
   for (const iovec& piece : data) {
     const auto* from = static_cast<const uint8_t*>(piece.iov_base);
     size_t left = piece.iov_len;
     while (left > 0) {
-      const size_t n = std::min(to[dst].iov_len - dst_offset, left);
-      memcpy(static_cast<uint8_t*>(to[dst].iov_base) + dst_offset, from, n);
+      const GuestBuffer& to = buffers_[index];
+      const size_t n = std::min<uint64_t>(to.size - offset, left);
+      memcpy(to.data + offset, from, n);
       from += n;
       left -= n;
-      dst_offset += n;
-      if (dst_offset == to[dst].iov_len) {
-        ++dst;
-        dst_offset = 0;
+      offset += n;
+      if (offset == to.size) {
+        ++index;
+        offset = 0;
       }
     }
   }

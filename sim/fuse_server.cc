@@ -17,9 +17,10 @@ namespace {
 
 constexpr size_t kInHeader = sizeof(fuse_in_header);
 constexpr size_t kOutHeader = sizeof(fuse_out_header);
-// Requests up to this size (every one but a large SETXATTR, BATCH_FORGET or
-// small WRITE) are copied to the processing thread's stack.
-constexpr size_t kStackCopyBytes = 4096;
+// Requests up to this size are copied to the processing thread's stack: every
+// one a driver sends (a WRITE below kZeroCopyWriteThreshold, a SETXATTR of up
+// to 64 KiB), so that no request allocates; only a larger, hostile one does.
+constexpr size_t kStackCopyBytes = FuseServer::kZeroCopyWriteThreshold + 4096;
 // Zero bytes after the private copy: defence in depth behind
 // CheckFuseRequest, should libfuse read past a name.
 constexpr size_t kCopyPadding = 8;
@@ -173,9 +174,10 @@ uint32_t FuseServer::Dispatch(const fuse_in_header& in, uint8_t* copy,
   ReplyRouter::Target target;
   target.unique = in.unique;
   target.reply = &reply;
-  router_.Add(&target);
-  fuse_session_process_buf(session_, &buf);
-  router_.Remove();
+  {
+    ReplyRouter::Route route(router_, &target);
+    fuse_session_process_buf(session_, &buf);
+  }
   return target.used_length;
 }
 

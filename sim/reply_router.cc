@@ -1,6 +1,7 @@
 #include "sim/reply_router.h"
 
 #include <linux/fuse.h>
+#include <sched.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,30 +24,47 @@ uint32_t WriteReply(ChainWriter& reply, std::span<const iovec> pieces) {
   return WriteErrorReply(reply, out.unique, ERANGE);
 }
 
-void ReplyRouter::Add(Target* target) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  targets_[std::this_thread::get_id()] = target;
+size_t ReplyRouter::HomeSlot(pthread_t thread) {
+  const auto bits = static_cast<uint64_t>(thread);
+  return (bits ^ (bits >> 12) ^ (bits >> 24)) % kSlots;
 }
 
-void ReplyRouter::Remove() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  targets_.erase(std::this_thread::get_id());
-}
+ReplyRouter::Route::Route(ReplyRouter& router, Target* target)
+    : owner_([&]() -> std::atomic<pthread_t>& {
+        const pthread_t self = pthread_self();
+        for (size_t i = HomeSlot(self);; i = (i + 1) % kSlots) {
+          Slot& slot = router.slots_[i];
+          pthread_t none = 0;
+          if (slot.owner.load(std::memory_order_relaxed) == 0 &&
+              slot.owner.compare_exchange_strong(none, self,
+                                                 std::memory_order_acquire)) {
+            slot.target = target;
+            return slot.owner;
+          }
+          if (i + 1 == kSlots) sched_yield();  // Every slot taken: wait.
+        }
+      }()) {}
+
+ReplyRouter::Route::~Route() { owner_.store(0, std::memory_order_release); }
 
 void ReplyRouter::Deliver(const iovec* iov, int count) {
   if (count < 1 || iov[0].iov_len < sizeof(fuse_out_header)) return;
   fuse_out_header out;
   memcpy(&out, iov[0].iov_base, sizeof(out));
-  Target* target;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = targets_.find(std::this_thread::get_id());
-    if (it == targets_.end()) return;
-    target = it->second;
+  // The calling thread's slot: where it hashes to, or after. Only the owner
+  // reads a slot's target, so finding its own id there is enough.
+  const pthread_t self = pthread_self();
+  Target* target = nullptr;
+  for (size_t n = 0, i = HomeSlot(self); n < kSlots;
+       ++n, i = (i + 1) % kSlots) {
+    if (slots_[i].owner.load(std::memory_order_relaxed) == self) {
+      target = slots_[i].target;
+      break;
+    }
   }
-  // The target belongs to the request this thread is processing: no other
-  // thread touches it.
-  if (target->unique != out.unique || target->replied) return;
+  if (target == nullptr || target->unique != out.unique || target->replied) {
+    return;
+  }
   target->replied = true;
   target->used_length =
       WriteReply(*target->reply, {iov, static_cast<size_t>(count)});

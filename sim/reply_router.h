@@ -10,20 +10,21 @@
 // queues therefore still get their own replies. A reply nobody waits for (a
 // second one, or one for another unique) is dropped.
 //
-// Thread-safe: requests on several queues are processed at once. The routes
-// belong to the router, not to the threads: a router may be destroyed on any
-// thread.
+// Thread-safe and without a lock: requests on several queues are processed at
+// once, each thread claiming a slot of a small table (where its thread id
+// hashes to, or the next free one). The routes belong to the router, not to the
+// threads: a router may be destroyed on any thread.
 #ifndef SIM_REPLY_ROUTER_H_
 #define SIM_REPLY_ROUTER_H_
 
+#include <pthread.h>
 #include <sys/uio.h>
 
+#include <array>
+#include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <span>
-#include <thread>
 
-#include "absl/container/flat_hash_map.h"
 #include "sim/chain_io.h"
 #include "sim/data_path_counters.h"
 
@@ -39,22 +40,37 @@ class ReplyRouter {
     uint32_t used_length = 0;
   };
 
-  explicit ReplyRouter(DataPathCounters& counters) : counters_(counters) {}
+  // Sends the calling thread's replies carrying target->unique to `target`
+  // while it lives.
+  class Route {
+   public:
+    Route(ReplyRouter& router, Target* target);
+    ~Route();
+    Route(const Route&) = delete;
+    Route& operator=(const Route&) = delete;
 
-  // Sends the calling thread's replies carrying target->unique to `target`,
-  // until Remove() on the same thread.
-  void Add(Target* target);
-  void Remove();
+   private:
+    std::atomic<pthread_t>& owner_;
+  };
+
+  explicit ReplyRouter(DataPathCounters& counters) : counters_(counters) {}
 
   // Delivers one reply (the header first, in iov[0]) sent by the calling
   // thread into its target's chain (WriteReply).
   void Deliver(const iovec* iov, int count);
 
  private:
+  // More threads than this processing requests at once wait for a slot.
+  static constexpr size_t kSlots = 64;
+  struct Slot {
+    std::atomic<pthread_t> owner{0};  // 0: free.
+    Target* target = nullptr;         // Written and read by the owner only.
+  };
+
+  static size_t HomeSlot(pthread_t thread);
+
   DataPathCounters& counters_;
-  std::mutex mutex_;
-  absl::flat_hash_map<std::thread::id, Target*, std::hash<std::thread::id>>
-      targets_;
+  std::array<Slot, kSlots> slots_;
 };
 
 // Writes a reply into `reply`: `pieces` back to back (a fuse_out_header

@@ -28,14 +28,6 @@ std::string VirtioDeviceModel::StatusText(uint8_t status) {
   return text;
 }
 
-VirtioDeviceModel::StateLock::StateLock(VirtioDeviceModel& model)
-    : model_(model), lock_(model.mutex_) {}
-
-VirtioDeviceModel::StateLock::~StateLock() {
-  lock_.unlock();
-  model_.DeliverDeferred();
-}
-
 VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
                                      std::unique_ptr<DeviceBackend> backend,
                                      ModelOptions options)
@@ -53,6 +45,7 @@ VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
   rerun_.assign(queues_.size(), false);
   pending_.assign(queues_.size(), false);
   chains_.resize(queues_.size());
+  handling_.resize(queues_.size());
   if (options_.notify_mode == NotifyMode::kThread) {
     thread_ = std::thread([this] { DeviceThreadMain(); });
   }
@@ -131,8 +124,10 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
       // A chain popped before the reset must not reach the backend after its
       // Reset(); but a reset from inside a chain's handling (an interrupt
       // handler's) must not wait for itself.
-      if (!handling_.HasCaller()) {
-        idle_.wait(lock.lock(), [this] { return handling_.empty(); });
+      if (!CallerHandlingLocked()) {
+        resets_waiting_++;
+        idle_.wait(lock.lock(), [this] { return !OthersHandlingLocked(); });
+        resets_waiting_--;
       }
     }
     backend_->Reset();
@@ -206,6 +201,22 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
     }
   }
   if (activate) Activate();
+}
+
+bool VirtioDeviceModel::OthersHandlingLocked() const {
+  for (std::thread::id id : handling_) {
+    if (id != std::thread::id() && id != std::this_thread::get_id()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool VirtioDeviceModel::CallerHandlingLocked() const {
+  for (std::thread::id id : handling_) {
+    if (id == std::this_thread::get_id()) return true;
+  }
+  return false;
 }
 
 void VirtioDeviceModel::Activate() {

@@ -191,8 +191,12 @@ class VirtioDeviceModel : public ChainCompleter {
   // mutex_, held; when it goes, what was deferred under it is delivered.
   class StateLock {
    public:
-    explicit StateLock(VirtioDeviceModel& model);
-    ~StateLock();
+    explicit StateLock(VirtioDeviceModel& model)
+        : model_(model), lock_(model.mutex_) {}
+    ~StateLock() {
+      lock_.unlock();
+      model_.DeliverDeferred();
+    }
     std::unique_lock<std::mutex>& lock() { return lock_; }
 
    private:
@@ -205,6 +209,9 @@ class VirtioDeviceModel : public ChainCompleter {
 
   // virtio_device_model.cc: status and reset.
   void ResetLocked();
+  // Whether a thread other than the caller is handling a chain.
+  bool OthersHandlingLocked() const;
+  bool CallerHandlingLocked() const;
   void Activate();
 
   // virtio_device_model_queues.cc: notifications and chains.
@@ -221,7 +228,13 @@ class VirtioDeviceModel : public ChainCompleter {
   // not.
   bool ViolateLocked(ViolationRecord record);
   void RaiseLocked(uint8_t isr_bits);
-  void DeliverDeferred();
+  // Most calls find nothing to deliver, and skip the lock. Whoever deferred
+  // something set the flag under the lock and calls this afterwards, so it
+  // sees its own store (or another thread has delivered the work already).
+  void DeliverDeferred() {
+    if (has_deferred_.load(std::memory_order_relaxed)) DeliverDeferredWork();
+  }
+  void DeliverDeferredWork();
 
   const GuestMemory& memory_;
   const std::unique_ptr<DeviceBackend> backend_;
@@ -229,7 +242,9 @@ class VirtioDeviceModel : public ChainCompleter {
   const uint64_t device_features_;
 
   mutable std::mutex mutex_;
-  std::condition_variable idle_;  // No chain is being handled any more.
+  // A chain's handling ended, while resets_waiting_ resets wait for that.
+  std::condition_variable idle_;
+  unsigned resets_waiting_ = 0;
   uint64_t driver_features_ = 0;
   bool driver_features_unsupported_ = false;  // Bits above 63 were written.
   uint8_t status_ = 0;
@@ -243,8 +258,9 @@ class VirtioDeviceModel : public ChainCompleter {
   std::vector<bool> rerun_;       // Another notify arrived while it was.
   // Per queue, the chain being handled; used by the processing thread only.
   std::vector<DescriptorChain> chains_;
-  // Threads in a HandleChain call: a reset waits for them, but for its own.
-  ActiveThreads handling_;
+  // Per queue, the thread in a HandleChain call for it (one at a time), or
+  // none: a reset waits for them, but not for its own thread.
+  std::vector<std::thread::id> handling_;
   std::vector<ViolationRecord> violations_;
   ModelCounters counters_;
   Deferred deferred_;

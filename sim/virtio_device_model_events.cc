@@ -64,11 +64,7 @@ void VirtioDeviceModel::RaiseLocked(uint8_t isr_bits) {
   has_deferred_.store(true, std::memory_order_relaxed);
 }
 
-void VirtioDeviceModel::DeliverDeferred() {
-  // Most calls find nothing to deliver: skip the lock then. Whoever deferred
-  // something set the flag under the lock and calls this afterwards, so it
-  // sees its own store (or another thread has delivered the work already).
-  if (!has_deferred_.load(std::memory_order_relaxed)) return;
+void VirtioDeviceModel::DeliverDeferredWork() {
   Deferred deferred;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -205,14 +205,14 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         break;
       }
       counters_.chains_popped++;
-      handling_.Enter();
+      handling_[queue] = std::this_thread::get_id();
       epoch = epoch_;
     }
     std::optional<uint32_t> length = backend_->HandleChain(chain);
     {
       StateLock lock(*this);
-      handling_.Leave();
-      if (handling_.empty()) idle_.notify_all();
+      handling_[queue] = std::thread::id();
+      if (resets_waiting_ != 0) idle_.notify_all();
       if (length.has_value() && epoch == epoch_) {
         CompleteLocked(queue, chain.head, *length);
       }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Instructions per 4 KiB vfs::pread or vfs::pwrite on the simulated machine
+# (inline device), counted by callgrind inside the measured loop only:
+# repeatable whatever else the machine is doing.
+#   tools/request_instructions.sh [pread|pwrite] [COUNT]   (pread, 2000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+op=${1:-pread}
+count=${2:-2000}
+command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
+bazel build -c opt //bench:request_instructions >/dev/null 2>&1
+out=$(mktemp)
+valgrind --tool=callgrind --callgrind-out-file="$out" \
+  --toggle-collect='*MeasuredRequests*' bazel-bin/bench/request_instructions \
+  "$op" "$count" >/dev/null 2>&1
+total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+rm -f "$out"
+echo "instructions per 4 KiB $op: $((total / count)) ($total over $count)"
