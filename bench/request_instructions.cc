@@ -1,10 +1,11 @@
-// The instructions one 4 KiB vfs::pread or vfs::pwrite costs on a simulated
+// The instructions one 4 KiB vfs::pread or vfs::pwrite, or an open+close,
+// costs on a simulated
 // machine (inline device, PCI) in user space (driver, VFS and device; the host
 // kernel's part of the system call is not counted): what
 // tools/request_instructions.sh counts with callgrind, collecting only inside
 // MeasuredRequests.
 //
-//   request_instructions pread|pwrite COUNT
+//   request_instructions pread|pwrite|open COUNT
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,10 +23,16 @@ constexpr int kFileBytes = 1 << 20;
 constexpr int kRequestBytes = 4096;
 
 // Not inlined, so that callgrind can collect exactly this.
-[[gnu::noinline]] long MeasuredRequests(bool write, int fd, void* buffer,
+[[gnu::noinline]] long MeasuredRequests(const char* op, int fd, void* buffer,
                                         int count) {
+  const bool write = strcmp(op, "pwrite") == 0;
   long total = 0;
   for (int i = 0; i < count; ++i) {
+    if (strcmp(op, "open") == 0) {  // open + close: OPEN, FLUSH, RELEASE.
+      const int opened = vfs::open("/root/file", O_RDONLY);
+      total += vfs::close(opened) == 0 ? kRequestBytes : 0;
+      continue;
+    }
     const int64_t offset =
         (i * 7919L * kRequestBytes) % (kFileBytes - kRequestBytes);
     total += write ? vfs::pwrite(fd, buffer, kRequestBytes, offset)
@@ -38,11 +45,11 @@ constexpr int kRequestBytes = 4096;
 
 int main(int argc, char** argv) {
   if (argc != 3 || (strcmp(argv[1], "pread") != 0 &&
-                    strcmp(argv[1], "pwrite") != 0)) {
-    fprintf(stderr, "usage: %s pread|pwrite COUNT\n", argv[0]);
+                    strcmp(argv[1], "pwrite") != 0 &&
+                    strcmp(argv[1], "open") != 0)) {
+    fprintf(stderr, "usage: %s pread|pwrite|open COUNT\n", argv[0]);
     return 2;
   }
-  const bool write = strcmp(argv[1], "pwrite") == 0;
   const int count = atoi(argv[2]);
   std::string dir = "/tmp/pread_instructions_XXXXXX";
   if (mkdtemp(dir.data()) == nullptr) return 1;
@@ -66,7 +73,7 @@ int main(int argc, char** argv) {
     vfs::pread(fd, buffer.value().cpu, kRequestBytes, 0);
     vfs::pwrite(fd, buffer.value().cpu, kRequestBytes, 0);
   }
-  const long moved = MeasuredRequests(write, fd, buffer.value().cpu, count);
+  const long moved = MeasuredRequests(argv[1], fd, buffer.value().cpu, count);
   vfs::close(fd);
   (*machine)->platform().FreeDma(buffer.value());
   machine->reset();

@@ -19,14 +19,6 @@ ChainReader::ChainReader(std::span<const GuestBuffer> buffers)
 
 template <typename Visit>
 size_t ChainReader::Consume(size_t n, Visit visit) {
-  if (n == 0) return 0;
-  if (index_ < buffers_.size() && n < buffers_[index_].size - offset_) {
-    // All of it inside the current buffer, which goes on after it.
-    visit(buffers_[index_].data + offset_, n);
-    offset_ += static_cast<uint32_t>(n);
-    consumed_ += n;
-    return n;
-  }
   size_t done = 0;
   while (done < n && index_ < buffers_.size()) {
     const GuestBuffer& b = buffers_[index_];
@@ -43,7 +35,7 @@ size_t ChainReader::Consume(size_t n, Visit visit) {
   return done;
 }
 
-bool ChainReader::Read(void* out, size_t n) {
+bool ChainReader::ReadAcross(void* out, size_t n) {
   if (n > remaining()) return false;
   ReadUpTo(out, n);
   return true;
@@ -80,11 +72,6 @@ bool ChainWriter::Views(uint64_t offset, size_t n, IoVecs* out) const {
     offset = 0;
   }
   return true;
-}
-
-bool ChainWriter::WriteAt(uint64_t offset, const void* data, size_t n) {
-  const iovec piece{const_cast<void*>(data), n};
-  return WriteAt(offset, std::span<const iovec>(&piece, 1));
 }
 
 bool ChainWriter::WriteAt(uint64_t offset, std::span<const iovec> data) {

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "absl/container/inlined_vector.h"
@@ -34,7 +35,16 @@ class ChainReader {
 
   // Copies the next `n` bytes to `out` and consumes them. False, and nothing
   // consumed, when fewer remain.
-  bool Read(void* out, size_t n);
+  bool Read(void* out, size_t n) {
+    // Most reads (a header, an argument struct) lie in the current buffer.
+    if (index_ < buffers_.size() && n < buffers_[index_].size - offset_) {
+      memcpy(out, buffers_[index_].data + offset_, n);
+      offset_ += static_cast<uint32_t>(n);
+      consumed_ += n;
+      return true;
+    }
+    return ReadAcross(out, n);
+  }
   // Copies and consumes up to `n` bytes; returns how many.
   size_t ReadUpTo(void* out, size_t n);
   // Consumes the next `n` bytes, appending their host views to `out` instead
@@ -42,6 +52,7 @@ class ChainReader {
   bool Slice(size_t n, IoVecs* out);
 
  private:
+  bool ReadAcross(void* out, size_t n);
   // Consumes `n` bytes (at most what remains), calling visit(pointer, length)
   // for each piece. Returns the bytes consumed.
   template <typename Visit>
@@ -62,7 +73,16 @@ class ChainWriter {
 
   // Copies `n` bytes to `offset`. False, and nothing written, when they do not
   // all fit.
-  bool WriteAt(uint64_t offset, const void* data, size_t n);
+  bool WriteAt(uint64_t offset, const void* data, size_t n) {
+    // A reply header lands in the first buffer.
+    if (!buffers_.empty() && offset <= buffers_[0].size &&
+        n <= buffers_[0].size - offset) {
+      memcpy(buffers_[0].data + offset, data, n);
+      return true;
+    }
+    const iovec piece{const_cast<void*>(data), n};
+    return WriteAt(offset, std::span<const iovec>(&piece, 1));
+  }
   // Copies the pieces of `data`, back to back, from `offset`. False, and
   // nothing written, when they do not all fit.
   bool WriteAt(uint64_t offset, std::span<const iovec> data);

@@ -20,7 +20,7 @@ constexpr size_t kOutHeader = sizeof(fuse_out_header);
 // Requests up to this size are copied to the processing thread's stack: every
 // one a driver sends (a WRITE below kZeroCopyWriteThreshold, a SETXATTR of up
 // to 64 KiB), so that no request allocates; only a larger, hostile one does.
-constexpr size_t kStackCopyBytes = FuseServer::kZeroCopyWriteThreshold + 4096;
+constexpr size_t kStackCopyBytes = 8192;
 // Zero bytes after the private copy: defence in depth behind
 // CheckFuseRequest, should libfuse read past a name.
 constexpr size_t kCopyPadding = 8;

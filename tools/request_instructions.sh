@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Instructions per 4 KiB vfs::pread or vfs::pwrite on the simulated machine
-# (inline device), counted by callgrind inside the measured loop only:
-# repeatable whatever else the machine is doing.
-#   tools/request_instructions.sh [pread|pwrite] [COUNT]   (pread, 2000)
+# Instructions per 4 KiB vfs::pread or vfs::pwrite, or per open+close, on the
+# simulated machine (inline device), counted by callgrind inside the measured
+# loop only: repeatable whatever else the machine is doing.
+#   tools/request_instructions.sh [pread|pwrite|open] [COUNT]   (pread, 2000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 op=${1:-pread}
@@ -15,4 +15,4 @@ valgrind --tool=callgrind --callgrind-out-file="$out" \
   "$op" "$count" >/dev/null 2>&1
 total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 rm -f "$out"
-echo "instructions per 4 KiB $op: $((total / count)) ($total over $count)"
+echo "instructions per $op: $((total / count)) ($total over $count)"
