@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -173,6 +174,33 @@ const struct fuse_lowlevel_ops& PassthroughFs::Ops() {
 
 // ---- helpers ----
 
+RequesterIds::RequesterIds(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  // Only a device running as root can take other ids; a root requester needs
+  // none.
+  static const bool can_switch = geteuid() == 0;
+  if (!can_switch || (ctx->uid == 0 && ctx->gid == 0)) return;
+  old_gid_ = static_cast<gid_t>(setfsgid(ctx->gid));
+  old_uid_ = static_cast<uid_t>(setfsuid(ctx->uid));
+  switched_ = true;
+}
+
+RequesterIds::~RequesterIds() {
+  if (!switched_) return;
+  // The uid first: back at 0 the thread has its capabilities again.
+  setfsuid(old_uid_);
+  setfsgid(old_gid_);
+}
+
+int PassthroughOps::SetCreatedMode(int fd, mode_t mode) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return errno;
+  mode_t want = mode & 07777;
+  if (S_ISDIR(st.st_mode)) want |= st.st_mode & S_ISGID;
+  if ((st.st_mode & 07777) == want) return 0;
+  return chmod(ProcPath(fd).c_str(), want) == 0 ? 0 : errno;
+}
+
 int PassthroughOps::CheckNewName(const char* name) {
   const size_t len = strnlen(name, NAME_MAX + 1);
   if (len == 0 || strchr(name, '/') != nullptr) return EINVAL;
@@ -259,6 +287,9 @@ void PassthroughOps::Init(void* userdata, fuse_conn_info* conn) {
   // and the device does not implement writeback caching.
   conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
                   FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
+  // A client that offers it leaves the umask to the device
+  // (PassthroughOps::RequestedMode).
+  if (conn->capable & FUSE_CAP_DONT_MASK) conn->want |= FUSE_CAP_DONT_MASK;
 }
 
 void PassthroughOps::Destroy(void* userdata) {

@@ -42,6 +42,10 @@ struct PassthroughOptions {
   double attr_timeout = 1.0;
   // Largest READ/WRITE payload advertised in the INIT reply.
   uint32_t max_write = 1u << 20;
+  // MKNOD of character and block devices gets EPERM (they are made, as
+  // virtiofsd makes them, where the host allows; never opened for the
+  // driver).
+  bool refuse_device_nodes = false;
 };
 
 // An open file or directory behind a file handle.

@@ -18,10 +18,12 @@ namespace sim {
 namespace {
 
 // Open flags a driver may pass. O_CREAT/O_EXCL/O_NOCTTY/O_NOFOLLOW/O_CLOEXEC
-// are dropped (the device decides how it opens), O_DIRECT too (guest buffers
-// need not be aligned).
+// are dropped (the device decides how it opens). O_DIRECT reaches the host, as
+// with virtiofsd: the guest's buffers must then be aligned as the host's
+// filesystem wants them (EINVAL otherwise).
 constexpr int kPassedOpenFlags = O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK |
-                                 O_SYNC | O_DSYNC | O_NOATIME | O_LARGEFILE;
+                                 O_SYNC | O_DSYNC | O_NOATIME | O_LARGEFILE |
+                                 O_DIRECT;
 
 // 0 and the flags to open with, or the errno refusing `flags`.
 int FilterOpenFlags(int flags, int* out) {
@@ -109,14 +111,25 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   int flags;
   if (int err = FilterOpenFlags(fi->flags, &flags); err != 0)
     return ReplyErrno(req, err);
-  flags |= (fi->flags & O_EXCL) | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
-  const int fd = openat(parent->fd, name, flags, mode & 07777);
+  flags |= O_NOFOLLOW | O_NONBLOCK;
+  const mode_t permissions = RequestedMode(req, mode);
+  RequesterIds ids(req);
+  // O_EXCL first, to know whether the file is new: only a new file is given
+  // the requested permission bits.
+  int fd = openat(parent->fd, name, flags | O_CREAT | O_EXCL, permissions);
+  const bool created = fd >= 0;
+  if (!created && errno == EEXIST && !(fi->flags & O_EXCL)) {
+    fd = openat(parent->fd, name, flags);
+  }
   if (fd < 0) return ReplyErrno(req, errno);
   struct stat st;
   int err = fstat(fd, &st) == 0 ? 0 : errno;
   // An existing non-regular file (fifo, device node) is not opened through
   // CREATE.
   if (err == 0 && !S_ISREG(st.st_mode)) err = EEXIST;
+  if (err == 0 && created && (st.st_mode & 07777) != permissions) {
+    err = fchmod(fd, permissions) == 0 && fstat(fd, &st) == 0 ? 0 : errno;
+  }
   if (err != 0) {
     close(fd);
     return ReplyErrno(req, err);

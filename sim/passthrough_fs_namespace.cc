@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "sim/passthrough_ops.h"
 
@@ -24,15 +25,27 @@ bool PrepareNewName(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   return true;
 }
 
-// Replies with the entry of the name just created under `parent`.
+// Replies with the entry of the name just created under `parent`, giving the
+// new object the permission bits `mode` first unless it is a symlink.
 void ReplyCreated(fuse_req_t req, fuse_ino_t parent_id, const Inode& parent,
-                  const char* name) {
+                  const char* name, std::optional<mode_t> mode) {
+  PassthroughFs& fs = PassthroughOps::Fs(req);
   fuse_entry_param e;
-  if (int err = PassthroughOps::DoLookup(PassthroughOps::Fs(req), parent_id,
-                                         parent, name, &e);
+  if (int err = PassthroughOps::DoLookup(fs, parent_id, parent, name, &e);
       err != 0) {
     fuse_reply_err(req, err);
     return;
+  }
+  if (mode.has_value() && (e.attr.st_mode & 07777) != *mode) {
+    std::shared_ptr<Inode> created;
+    int err = fs.inodes().Get(e.ino, &created);
+    if (err == 0) err = PassthroughOps::SetCreatedMode(created->fd, *mode);
+    if (err == 0 && fstat(created->fd, &e.attr) != 0) err = errno;
+    if (err != 0) {
+      fs.inodes().Forget(e.ino, 1);  // The lookup is not handed out.
+      fuse_reply_err(req, err);
+      return;
+    }
   }
   fuse_reply_entry(req, &e);
 }
@@ -40,36 +53,47 @@ void ReplyCreated(fuse_req_t req, fuse_ino_t parent_id, const Inode& parent,
 }  // namespace
 
 void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
-                           const char* name, mode_t mode, dev_t /*rdev*/) {
+                           const char* name, mode_t mode, dev_t rdev) {
   std::shared_ptr<Inode> parent;
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
   const mode_t type = mode & S_IFMT;
-  if (type == S_IFCHR || type == S_IFBLK) return ReplyErrno(req, EPERM);
-  if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK) {
+  if ((type == S_IFCHR || type == S_IFBLK) &&
+      Fs(req).options().refuse_device_nodes) {
+    return ReplyErrno(req, EPERM);
+  }
+  if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK &&
+      type != S_IFCHR && type != S_IFBLK) {
     return ReplyErrno(req, EINVAL);
   }
-  if (mknodat(parent->fd, name, type | (mode & 07777), 0) != 0) {
+  const mode_t permissions = RequestedMode(req, mode);
+  RequesterIds ids(req);
+  const dev_t device = (type == S_IFCHR || type == S_IFBLK) ? rdev : 0;
+  if (mknodat(parent->fd, name, type | permissions, device) != 0) {
     return ReplyErrno(req, errno);
   }
-  ReplyCreated(req, parent_id, *parent, name);
+  ReplyCreated(req, parent_id, *parent, name, permissions);
 }
 
 void PassthroughOps::Mkdir(fuse_req_t req, fuse_ino_t parent_id,
                            const char* name, mode_t mode) {
   std::shared_ptr<Inode> parent;
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
-  if (mkdirat(parent->fd, name, mode & 07777) != 0)
+  const mode_t permissions = RequestedMode(req, mode);
+  RequesterIds ids(req);
+  if (mkdirat(parent->fd, name, permissions) != 0) {
     return ReplyErrno(req, errno);
-  ReplyCreated(req, parent_id, *parent, name);
+  }
+  ReplyCreated(req, parent_id, *parent, name, permissions);
 }
 
 void PassthroughOps::Symlink(fuse_req_t req, const char* link,
                              fuse_ino_t parent_id, const char* name) {
   std::shared_ptr<Inode> parent;
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  RequesterIds ids(req);
   // The target is stored as text and never resolved by the device.
   if (symlinkat(link, parent->fd, name) != 0) return ReplyErrno(req, errno);
-  ReplyCreated(req, parent_id, *parent, name);
+  ReplyCreated(req, parent_id, *parent, name, std::nullopt);
 }
 
 void PassthroughOps::Link(fuse_req_t req, fuse_ino_t ino,
@@ -88,7 +112,7 @@ void PassthroughOps::Link(fuse_req_t req, fuse_ino_t ino,
       return ReplyErrno(req, errno);
     }
   }
-  ReplyCreated(req, newparent_id, *newparent, newname);
+  ReplyCreated(req, newparent_id, *newparent, newname, std::nullopt);
 }
 
 void PassthroughOps::Unlink(fuse_req_t req, fuse_ino_t parent_id,

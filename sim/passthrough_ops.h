@@ -50,6 +50,25 @@ struct OpenHostFile {
   std::optional<PendingDirEntry> pending;
 };
 
+// The requester's filesystem ids on the calling thread while it lives, as
+// virtiofsd switches them: the host creates objects with the requester's
+// ownership (and the group of a setgid directory), and checks its access to
+// the directory as the guest did. setfsuid and setfsgid act on the calling
+// thread alone, so requests on other threads are not affected. A root
+// requester keeps the device's ids (and capabilities).
+class RequesterIds {
+ public:
+  explicit RequesterIds(fuse_req_t req);
+  ~RequesterIds();
+  RequesterIds(const RequesterIds&) = delete;
+  RequesterIds& operator=(const RequesterIds&) = delete;
+
+ private:
+  bool switched_ = false;
+  uid_t old_uid_ = 0;
+  gid_t old_gid_ = 0;
+};
+
 struct PassthroughOps {
   static PassthroughFs& Fs(fuse_req_t req) {
     return *static_cast<PassthroughFs*>(fuse_req_userdata(req));
@@ -74,6 +93,19 @@ struct PassthroughOps {
   static void FillEntry(PassthroughFs& fs, uint64_t nodeid,
                         const struct stat& st, fuse_entry_param* e);
   static void ReplyErrno(fuse_req_t req, int err) { fuse_reply_err(req, err); }
+  // The permission bits a new object gets: the request's, less the umask it
+  // carries (a client that negotiated FUSE_DONT_MASK leaves the umask to the
+  // device; one that did not has applied it already, and applying it again
+  // changes nothing). The device's own umask plays no part.
+  static mode_t RequestedMode(fuse_req_t req, mode_t mode) {
+    return mode & 07777 & ~fuse_req_ctx(req)->umask;
+  }
+  // Gives the object behind `fd` (any descriptor, O_PATH included, not of a
+  // symlink) the permission bits `mode` when the host's umask took some away;
+  // on a directory, a setgid bit inherited from its parent stays. Under the
+  // requester's ids, so that the host strips a setgid bit as Linux's chmod
+  // would. 0 or an errno.
+  static int SetCreatedMode(int fd, mode_t mode);
 
   // passthrough_fs.cc: session, entries and attributes.
   static void Init(void* userdata, fuse_conn_info* conn);

@@ -93,6 +93,8 @@ std::vector<uint8_t> RawFuseClient::Build(uint32_t opcode, uint64_t nodeid,
   in.opcode = opcode;
   in.unique = ++unique_;
   in.nodeid = nodeid;
+  in.uid = uid_;
+  in.gid = gid_;
   std::vector<uint8_t> bytes(sizeof(in));
   memcpy(bytes.data(), &in, sizeof(in));
   bytes.insert(bytes.end(), args.data().begin(), args.data().end());

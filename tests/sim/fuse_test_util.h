@@ -109,6 +109,11 @@ class RawFuseClient {
   std::vector<uint8_t> Build(uint32_t opcode, uint64_t nodeid,
                              const Bytes& args);
   uint64_t last_unique() const { return unique_; }
+  // The requester later requests carry (fuse_in_header uid and gid).
+  void SetRequester(uint32_t uid, uint32_t gid) {
+    uid_ = uid;
+    gid_ = gid;
+  }
 
   Reply Init(uint32_t flags = FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS |
                               FUSE_BIG_WRITES);
@@ -136,6 +141,8 @@ class RawFuseClient {
  private:
   RawFuseEndpoint& endpoint_;
   uint64_t unique_ = 0;
+  uint32_t uid_ = 0;
+  uint32_t gid_ = 0;
 };
 
 // Names of the entries in a READDIR / READDIRPLUS reply payload.
