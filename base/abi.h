@@ -57,11 +57,65 @@ inline constexpr int kOpenCloseOnExec = 02000000;  // O_CLOEXEC
 inline constexpr int kOpenPath = 010000000;        // O_PATH
 inline constexpr int kOpenTmpFile = 020000000;     // __O_TMPFILE
 inline constexpr int kOpenSync = 04010000;  // O_SYNC (__O_SYNC | O_DSYNC)
+inline constexpr int kOpenAsync = 020000;   // O_ASYNC (FASYNC)
 
 // lseek(2) whence.
 inline constexpr int kSeekSet = 0;
 inline constexpr int kSeekCur = 1;
 inline constexpr int kSeekEnd = 2;
+inline constexpr int kSeekData = 3;
+inline constexpr int kSeekHole = 4;
+
+// The *at calls: the directory descriptor meaning the current directory, and
+// their flags.
+inline constexpr int kAtFdCwd = -100;             // AT_FDCWD
+inline constexpr int kAtSymlinkNoFollow = 0x100;  // AT_SYMLINK_NOFOLLOW
+inline constexpr int kAtRemoveDir = 0x200;        // AT_REMOVEDIR
+inline constexpr int kAtEffectiveAccess = 0x200;  // AT_EACCESS
+inline constexpr int kAtSymlinkFollow = 0x400;    // AT_SYMLINK_FOLLOW
+inline constexpr int kAtEmptyPath = 0x1000;       // AT_EMPTY_PATH
+
+// renameat2(2) flags.
+inline constexpr unsigned kRenameNoReplace = 1;  // RENAME_NOREPLACE
+inline constexpr unsigned kRenameExchange = 2;   // RENAME_EXCHANGE
+
+// utimensat(2)'s special tv_nsec values (include/linux/stat.h; no uapi header
+// has them, so tests/vfs/posix_test.cc compares them with glibc's).
+inline constexpr int64_t kUtimeNow = (1l << 30) - 1;   // UTIME_NOW
+inline constexpr int64_t kUtimeOmit = (1l << 30) - 2;  // UTIME_OMIT
+
+// fcntl(2) commands, descriptor flags and record lock types.
+inline constexpr int kFcntlDupFd = 0;                // F_DUPFD
+inline constexpr int kFcntlGetFd = 1;                // F_GETFD
+inline constexpr int kFcntlSetFd = 2;                // F_SETFD
+inline constexpr int kFcntlGetFl = 3;                // F_GETFL
+inline constexpr int kFcntlSetFl = 4;                // F_SETFL
+inline constexpr int kFcntlGetLk = 5;                // F_GETLK
+inline constexpr int kFcntlSetLk = 6;                // F_SETLK
+inline constexpr int kFcntlSetLkWait = 7;            // F_SETLKW
+inline constexpr int kFcntlDupFdCloseOnExec = 1030;  // F_DUPFD_CLOEXEC
+inline constexpr int kFdCloseOnExec = 1;             // FD_CLOEXEC
+inline constexpr int16_t kLockRead = 0;              // F_RDLCK
+inline constexpr int16_t kLockWrite = 1;             // F_WRLCK
+inline constexpr int16_t kLockUnlock = 2;            // F_UNLCK
+
+// flock(2) operations.
+inline constexpr int kFlockShared = 1;     // LOCK_SH
+inline constexpr int kFlockExclusive = 2;  // LOCK_EX
+inline constexpr int kFlockNonBlock = 4;   // LOCK_NB
+inline constexpr int kFlockUnlock = 8;     // LOCK_UN
+
+// setxattr(2) flags.
+inline constexpr int kXattrCreate = 1;   // XATTR_CREATE
+inline constexpr int kXattrReplace = 2;  // XATTR_REPLACE
+// Largest xattr name (with its NUL: 256) and value (XATTR_NAME_MAX,
+// XATTR_SIZE_MAX).
+inline constexpr size_t kXattrNameMax = 255;
+inline constexpr size_t kXattrSizeMax = 65536;
+
+// fallocate(2) modes.
+inline constexpr int kFallocKeepSize = 0x01;   // FALLOC_FL_KEEP_SIZE
+inline constexpr int kFallocPunchHole = 0x02;  // FALLOC_FL_PUNCH_HOLE
 
 // access(2) modes.
 inline constexpr int kAccessExists = 0;   // F_OK

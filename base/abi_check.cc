@@ -2,9 +2,12 @@
 // come first, so that no glibc header (which would hide the S_IF* macros) has
 // been seen yet.
 #include <asm-generic/poll.h>
+#include <linux/falloc.h>
 #include <linux/fcntl.h>
+#include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/stat.h>
+#include <linux/xattr.h>
 
 #include "base/abi.h"
 
@@ -45,6 +48,43 @@ static_assert(kOpenNoFollow == O_NOFOLLOW);
 static_assert(kOpenCloseOnExec == O_CLOEXEC);
 static_assert(kOpenPath == O_PATH);
 static_assert(kOpenTmpFile == __O_TMPFILE);
+
+static_assert(kOpenAsync == FASYNC);
+
+static_assert(kAtFdCwd == AT_FDCWD);
+static_assert(kAtSymlinkNoFollow == AT_SYMLINK_NOFOLLOW);
+static_assert(kAtRemoveDir == AT_REMOVEDIR);
+static_assert(kAtEffectiveAccess == AT_EACCESS);
+static_assert(kAtSymlinkFollow == AT_SYMLINK_FOLLOW);
+static_assert(kAtEmptyPath == AT_EMPTY_PATH);
+static_assert(kRenameNoReplace == RENAME_NOREPLACE);
+static_assert(kRenameExchange == RENAME_EXCHANGE);
+
+static_assert(kFcntlDupFd == F_DUPFD);
+static_assert(kFcntlGetFd == F_GETFD);
+static_assert(kFcntlSetFd == F_SETFD);
+static_assert(kFcntlGetFl == F_GETFL);
+static_assert(kFcntlSetFl == F_SETFL);
+static_assert(kFcntlGetLk == F_GETLK);
+static_assert(kFcntlSetLk == F_SETLK);
+static_assert(kFcntlSetLkWait == F_SETLKW);
+static_assert(kFcntlDupFdCloseOnExec == F_DUPFD_CLOEXEC);
+static_assert(kFdCloseOnExec == FD_CLOEXEC);
+static_assert(kLockRead == F_RDLCK);
+static_assert(kLockWrite == F_WRLCK);
+static_assert(kLockUnlock == F_UNLCK);
+static_assert(kFlockShared == LOCK_SH);
+static_assert(kFlockExclusive == LOCK_EX);
+static_assert(kFlockNonBlock == LOCK_NB);
+static_assert(kFlockUnlock == LOCK_UN);
+static_assert(kXattrCreate == XATTR_CREATE);
+static_assert(kXattrReplace == XATTR_REPLACE);
+static_assert(kXattrNameMax == XATTR_NAME_MAX);
+static_assert(kXattrSizeMax == XATTR_SIZE_MAX);
+static_assert(kFallocKeepSize == FALLOC_FL_KEEP_SIZE);
+static_assert(kFallocPunchHole == FALLOC_FL_PUNCH_HOLE);
+static_assert(kSeekData == SEEK_DATA);
+static_assert(kSeekHole == SEEK_HOLE);
 
 static_assert(kPollIn == POLLIN);
 static_assert(kPollOut == POLLOUT);

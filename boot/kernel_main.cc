@@ -28,8 +28,8 @@
 #include "boot/tsc_clock.h"
 #include "kernel/runtime.h"
 #include "share/virtio_fs_share.h"
-#include "vfs/current_task.h"
 #include "vfs/posix.h"
+#include "vfs/task.h"
 
 namespace boot {
 namespace {

@@ -54,18 +54,10 @@ constexpr uint32_t kInitFlags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC |
 FuseClient::FuseClient(base::Platform& platform, FuseChannel& channel)
     : platform_(platform), channel_(channel) {}
 
-void FuseClient::SetCredentials(const Credentials& credentials) {
-  uid_.store(credentials.uid, std::memory_order_relaxed);
-  gid_.store(credentials.gid, std::memory_order_relaxed);
-  pid_.store(credentials.pid, std::memory_order_relaxed);
-}
-
-Credentials FuseClient::credentials() const {
-  Credentials credentials;
-  credentials.uid = uid_.load(std::memory_order_relaxed);
-  credentials.gid = gid_.load(std::memory_order_relaxed);
-  credentials.pid = pid_.load(std::memory_order_relaxed);
-  return credentials;
+void FuseClient::SetCredentialsSource(CredentialsSource source,
+                                      const void* context) {
+  credentials_source_ = source;
+  credentials_context_ = context;
 }
 
 base::Result<void> FuseClient::CheckReady() const {
@@ -139,10 +131,11 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
   header.opcode = t.opcode;
   header.unique = t.unique;
   header.nodeid = t.nodeid;
-  if (t.send_credentials) {
-    header.uid = uid_.load(std::memory_order_relaxed);
-    header.gid = gid_.load(std::memory_order_relaxed);
-    header.pid = pid_.load(std::memory_order_relaxed);
+  if (t.send_credentials && credentials_source_) {
+    const Credentials credentials = credentials_source_(credentials_context_);
+    header.uid = credentials.uid;
+    header.gid = credentials.gid;
+    header.pid = credentials.pid;
   }
   std::memcpy(head, &header, sizeof(header));
   size_t head_size = sizeof(header);

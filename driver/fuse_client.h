@@ -42,6 +42,11 @@ struct Credentials {
   uint32_t pid = 0;
 };
 
+// Where each request's Credentials come from: asked on the calling thread as
+// the request is built, as Linux's FUSE client reads the current task's
+// filesystem ids. `context` is what SetCredentialsSource was given.
+using CredentialsSource = Credentials (*)(const void* context);
+
 struct InitOptions {
   // Readahead the client would like (the device may lower it).
   uint32_t max_readahead = 128 * 1024;
@@ -129,9 +134,10 @@ class FuseClient {
   base::Result<void> Destroy();
   bool initialized() const { return ready_.load(std::memory_order_acquire); }
   const Negotiated& negotiated() const { return negotiated_; }
-  // The credentials later requests carry.
-  void SetCredentials(const Credentials& credentials);
-  Credentials credentials() const;
+  // Where later requests take their credentials from (without a source, they
+  // carry 0s). Set before the requests it should apply to, not concurrently
+  // with them.
+  void SetCredentialsSource(CredentialsSource source, const void* context);
 
   // Sends any operation and verifies its reply's header and size. The typed
   // calls below are built on it; it is public for callers that need an
@@ -285,9 +291,8 @@ class FuseClient {
   // The low bit of `unique` is left clear: Linux uses it to mark INTERRUPT
   // requests.
   std::atomic<uint64_t> next_unique_{2};
-  std::atomic<uint32_t> uid_{0};
-  std::atomic<uint32_t> gid_{0};
-  std::atomic<uint32_t> pid_{0};
+  CredentialsSource credentials_source_ = nullptr;
+  const void* credentials_context_ = nullptr;
   // Written by Init before `ready_` is set (release); read after it is seen
   // (acquire).
   Negotiated negotiated_;

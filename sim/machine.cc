@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sim/tracing_backend.h"
-#include "vfs/current_task.h"
+#include "vfs/task.h"
 
 namespace sim {
 namespace {

@@ -11,7 +11,7 @@
 //   int fd = vfs::open("/root/a", O_RDONLY);     // the share's file "a"
 //   (*machine)->client().Lookup(FUSE_ROOT_ID, "a");
 //
-// vfs:: calls act on the calling thread's task (vfs/current_task.h). The first
+// vfs:: calls act on the calling thread's task (vfs/task.h). The first
 // machine with a VFS becomes the process's default task, so a program with one
 // machine just calls vfs::; with several, a thread enters a machine's task:
 //

@@ -17,15 +17,23 @@ class FdTable {
   // RLIMIT_NOFILE's usual soft limit: descriptors are 0 .. kMaxFds - 1.
   static constexpr int kMaxFds = 1024;
 
-  explicit FdTable(base::Platform& platform);
+  // `lock_owner` owns the record locks taken through these descriptors
+  // (the task): closing any descriptor of a file releases them all, as POSIX
+  // says.
+  FdTable(base::Platform& platform, const void* lock_owner);
   ~FdTable();
 
-  // The lowest free descriptor, now naming `file`. EMFILE when none is free.
-  Result<int> Install(RefPtr<OpenFile> file, bool close_on_exec);
+  // The lowest free descriptor not below `lowest`, now naming `file`. EMFILE
+  // when none is free, EINVAL when `lowest` is out of range.
+  Result<int> Install(RefPtr<OpenFile> file, bool close_on_exec,
+                      int lowest = 0);
   // The file `fd` names (EBADF). The reference keeps it alive even if `fd` is
   // closed by another thread meanwhile.
   Result<RefPtr<OpenFile>> Get(int fd);
   Result<void> Close(int fd);
+  // The descriptor's close-on-exec flag (F_GETFD, F_SETFD). EBADF.
+  Result<bool> CloseOnExec(int fd);
+  Result<void> SetCloseOnExec(int fd, bool close_on_exec);
   // A new lowest descriptor for the same open file, close-on-exec clear.
   Result<int> Dup(int fd);
   // Makes `new_fd` name what `old_fd` names, closing what `new_fd` named first.
@@ -39,9 +47,14 @@ class FdTable {
     bool close_on_exec = false;
   };
 
-  // With the lock held: the lowest free slot index, or -1.
-  int LowestFree() const;
+  // With the lock held: the lowest free slot index from `lowest` on, or -1.
+  int LowestFree(int lowest) const;
+  // With the lock held: the slot `fd` names, or null.
+  Slot* Used(int fd);
+  // A descriptor of `file` was closed (after the lock is dropped).
+  void Closed(const RefPtr<OpenFile>& file);
 
+  const void* const lock_owner_;
   std::unique_ptr<base::Lock> lock_;
   std::vector<Slot> slots_;
 };

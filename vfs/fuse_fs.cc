@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "vfs/fuse_fs_nodes.h"
+#include "vfs/task.h"
 
 namespace vfs {
 namespace {
@@ -24,6 +25,19 @@ RefPtr<FuseNode> MakeNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
   }
 }
 
+// Requests carry the calling task's filesystem ids and process id, as Linux's
+// FUSE client sends current_fsuid(), current_fsgid() and the tgid.
+driver::Credentials CallerCredentials(const void*) {
+  driver::Credentials credentials;
+  if (const Task* task = CurrentTask()) {
+    const Credentials& ids = task->credentials();
+    credentials.uid = ids.fsuid;
+    credentials.gid = ids.fsgid;
+    credentials.pid = task->pid();
+  }
+  return credentials;
+}
+
 size_t BucketOf(uint64_t nodeid, size_t buckets) {
   return static_cast<size_t>((nodeid * 0x9e3779b97f4a7c15ull) >> 20) &
          (buckets - 1);
@@ -37,7 +51,9 @@ FuseFs::FuseFs(base::Platform& platform, driver::FuseClient& client,
       client_(&client),
       entries_(platform, options.max_cached_entries),
       table_lock_(platform.CreateLock()),
-      buckets_(64, nullptr) {}
+      buckets_(64, nullptr) {
+  client.SetCredentialsSource(&CallerCredentials, nullptr);
+}
 
 FuseFs::~FuseFs() = default;
 
@@ -199,6 +215,7 @@ void FuseFs::Disconnect() {
 
 void FuseFs::Connect(driver::FuseClient& client) {
   no_flush_.store(false, std::memory_order_release);  // A new device session.
+  client.SetCredentialsSource(&CallerCredentials, nullptr);
   client_.store(&client, std::memory_order_release);
 }
 

@@ -235,6 +235,19 @@ Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
   return {};
 }
 
+Result<void> Directory::Mknod(std::string_view name, uint32_t mode,
+                              uint64_t device) {
+  driver::FuseClient* client = TRY(Client());
+  const uint64_t session = fs().session();
+  const uint64_t attr_version = fs().AttrVersion();
+  if (device > UINT32_MAX) return Error{EINVAL};  // FUSE carries 32 bits.
+  driver::Entry entry =
+      TRY(client->Mknod(nodeid(), name, mode, static_cast<uint32_t>(device)));
+  InvalidateAttr();
+  Adopt(name, entry, session, attr_version);
+  return {};
+}
+
 Result<void> Directory::Symlink(std::string_view name,
                                 std::string_view target) {
   driver::FuseClient* client = TRY(Client());
@@ -279,15 +292,21 @@ Result<void> Directory::Rmdir(std::string_view name) {
 }
 
 Result<void> Directory::Rename(std::string_view old_name, Node& new_dir,
-                               std::string_view new_name) {
+                               std::string_view new_name, unsigned flags) {
   auto& target_dir = static_cast<Directory&>(new_dir);
   driver::FuseClient* client = TRY(Client());
   TRY(target_dir.Client());
   RefPtr<Node> moved = fs().entries().Peek(children_, old_name);
   RefPtr<Node> replaced = fs().entries().Peek(target_dir.children_, new_name);
-  TRY(client->Rename(nodeid(), old_name, target_dir.nodeid(), new_name));
+  TRY(client->Rename(nodeid(), old_name, target_dir.nodeid(), new_name, flags));
   InvalidateAttr();
   target_dir.InvalidateAttr();
+  if (flags & base::kRenameExchange) {
+    // Both names now name the other node: neither cached entry holds.
+    target_dir.DropName(new_name, replaced, /*absent=*/false);
+    DropName(old_name, moved, /*absent=*/false);
+    return {};
+  }
   // The old name is certainly gone unless the rename did nothing: the same
   // name, or two hard links of one file (POSIX leaves both). A directory has
   // no other link; otherwise the replaced name must be known to be another

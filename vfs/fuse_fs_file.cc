@@ -1,9 +1,10 @@
 // vfs::FuseFs regular files: OPEN, and the open file description over a FUSE
-// file handle (READ, WRITE, GETATTR/SETATTR through the handle, FSYNC, FLUSH
-// and RELEASE).
+// file handle (READ, WRITE, GETATTR/SETATTR through the handle, FSYNC, LSEEK,
+// FALLOCATE, COPY_FILE_RANGE, FLUSH and RELEASE).
 #include <utility>
 
 #include "vfs/fuse_fs_nodes.h"
+#include "vfs/location.h"
 
 namespace vfs::fusefs {
 namespace {
@@ -67,6 +68,49 @@ class OpenRegularFile final : public OpenFile {
   Result<Stat> GetAttr() override { return file_->FetchAttr(fh_); }
   Result<Stat> SetAttr(const AttrChange& change) override {
     return file_->ChangeAttr(change, fh_);
+  }
+
+  // SEEK_DATA / SEEK_HOLE ask the device (LSEEK); without it, the whole file
+  // is data (Linux: no_lseek).
+  Result<uint64_t> SeekDataOrHole(uint64_t offset, int whence) override {
+    driver::FuseClient* client = TRY(Client());
+    Result<uint64_t> found = client->Lseek(file_->nodeid(), fh_, offset,
+                                           static_cast<uint32_t>(whence));
+    if (!found.ok() && found.error() == ENOSYS) {
+      return OpenFile::SeekDataOrHole(offset, whence);
+    }
+    return found;
+  }
+
+  Result<void> Allocate(int mode, uint64_t offset, uint64_t length) override {
+    driver::FuseClient* client = TRY(Client());
+    Result<void> allocated = client->Fallocate(
+        file_->nodeid(), fh_, static_cast<uint32_t>(mode), offset, length);
+    file_->InvalidateAttr();
+    if (!allocated.ok() && allocated.error() == ENOSYS) {
+      return Error{EOPNOTSUPP};  // Linux: no_fallocate.
+    }
+    return allocated;
+  }
+
+  // COPY_FILE_RANGE between two files of this mount (the same filesystem, so
+  // `out` is one of these); EXDEV otherwise, or when the device has none, so
+  // that the VFS copies by reading and writing.
+  Result<size_t> CopyRange(uint64_t in_offset, OpenFile& out,
+                           uint64_t out_offset, size_t length) override {
+    if (!location() || !out.location() ||
+        location()->mount() != out.location()->mount()) {
+      return Error{EXDEV};
+    }
+    auto& target = static_cast<OpenRegularFile&>(out);
+    if (target.session_ != session_) return Error{EXDEV};
+    driver::FuseClient* client = TRY(Client());
+    Result<size_t> copied = client->CopyFileRange(
+        {file_->nodeid(), fh_, in_offset},
+        {target.file_->nodeid(), target.fh_, out_offset}, length);
+    target.file_->InvalidateAttr();
+    if (!copied.ok() && copied.error() == ENOSYS) return Error{EXDEV};
+    return copied;
   }
 
   Result<void> Sync(bool data_only) override {

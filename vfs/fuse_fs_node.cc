@@ -148,6 +148,52 @@ Result<StatFs> FuseNode::GetFsStat() {
   return st;
 }
 
+// ---- Extended attributes. A device without them answers ENOSYS, which Linux
+// reports as EOPNOTSUPP. A change moves ctime. ----
+
+namespace {
+
+template <typename T>
+Result<T> XattrResult(Result<T> result) {
+  if (!result.ok() && result.error() == ENOSYS) return Error{EOPNOTSUPP};
+  return result;
+}
+
+}  // namespace
+
+Result<size_t> FuseNode::GetXattr(std::string_view name,
+                                  std::span<char> value) {
+  driver::FuseClient* client = TRY(Client());
+  return XattrResult(client->GetXattr(
+      nodeid_, name,
+      std::span<uint8_t>(reinterpret_cast<uint8_t*>(value.data()),
+                         value.size())));
+}
+
+Result<void> FuseNode::SetXattr(std::string_view name,
+                                std::span<const char> value, int flags) {
+  driver::FuseClient* client = TRY(Client());
+  Result<void> set = client->SetXattr(
+      nodeid_, name,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(value.data()),
+                               value.size()),
+      static_cast<uint32_t>(flags));
+  InvalidateAttr();
+  return XattrResult(std::move(set));
+}
+
+Result<size_t> FuseNode::ListXattr(std::span<char> list) {
+  driver::FuseClient* client = TRY(Client());
+  return XattrResult(client->ListXattr(nodeid_, list));
+}
+
+Result<void> FuseNode::RemoveXattr(std::string_view name) {
+  driver::FuseClient* client = TRY(Client());
+  Result<void> removed = client->RemoveXattr(nodeid_, name);
+  InvalidateAttr();
+  return XattrResult(std::move(removed));
+}
+
 Result<KString> Symlink::ReadLink() {
   driver::FuseClient* client = TRY(Client());
   // DMA memory: the device writes the target into it in place.

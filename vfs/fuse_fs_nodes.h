@@ -38,6 +38,12 @@ class FuseNode : public Node {
     return ChangeAttr(change, std::nullopt);
   }
   Result<StatFs> GetFsStat() override;
+  Result<size_t> GetXattr(std::string_view name,
+                          std::span<char> value) override;
+  Result<void> SetXattr(std::string_view name, std::span<const char> value,
+                        int flags) override;
+  Result<size_t> ListXattr(std::span<char> list) override;
+  Result<void> RemoveXattr(std::string_view name) override;
 
   FuseFs& fs() const { return *fs_; }
   uint64_t nodeid() const { return nodeid_; }
@@ -121,12 +127,14 @@ class Directory final : public FuseNode {
   // alone most likely succeeds, where a LOOKUP would come first.
   bool PrefersCreateFirst(std::string_view name) override;
   Result<void> Mkdir(std::string_view name, uint32_t mode) override;
+  Result<void> Mknod(std::string_view name, uint32_t mode,
+                     uint64_t device) override;
   Result<void> Symlink(std::string_view name, std::string_view target) override;
   Result<void> Link(std::string_view name, Node& target) override;
   Result<void> Unlink(std::string_view name) override;
   Result<void> Rmdir(std::string_view name) override;
   Result<void> Rename(std::string_view old_name, Node& new_dir,
-                      std::string_view new_name) override;
+                      std::string_view new_name, unsigned flags) override;
 
  protected:
   // Drops the names cached here (the root: every name, so no cached

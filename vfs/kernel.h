@@ -1,11 +1,6 @@
-// vfs::Kernel and vfs::Task: the VFS state of one machine, an object owned by
-// whoever runs the machine (sim::Machine, the boot image), so that a process
-// can run several.
-//
-// A Kernel holds the namespace (mount table, root) and its tasks. A Task is
-// what a process is to the VFS: a descriptor table, a current directory and a
-// umask (and, later, credentials). vfs/posix.h acts on the calling thread's
-// current task (vfs/current_task.h).
+// vfs::Kernel: the VFS state of one machine, an object owned by whoever runs
+// the machine (sim::Machine, the boot image), so that a process can run
+// several: the namespace (mount table, root) and its tasks (vfs/task.h).
 #ifndef VFS_KERNEL_H_
 #define VFS_KERNEL_H_
 
@@ -17,57 +12,14 @@
 
 #include "base/platform.h"
 #include "base/result.h"
-#include "vfs/fd_table.h"
+#include "vfs/credentials.h"
 #include "vfs/location.h"
 #include "vfs/memfs.h"
 #include "vfs/mount_table.h"
 #include "vfs/node.h"
-#include "vfs/path_walk.h"
+#include "vfs/task.h"
 
 namespace vfs {
-
-class Kernel;
-
-class Task {
- public:
-  explicit Task(Kernel& kernel);
-  ~Task();
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-
-  Kernel& kernel() const { return kernel_; }
-  base::Platform& platform() const;
-  FdTable& files() { return files_; }
-
-  // A walker from the kernel's root and this task's current directory as they
-  // are now.
-  PathWalker Walker();
-  RefPtr<Location> cwd();
-  void set_cwd(RefPtr<Location> cwd);
-
-  uint32_t umask() const { return umask_.load(std::memory_order_relaxed); }
-  uint32_t set_umask(uint32_t mask) {
-    return umask_.exchange(mask & 0777, std::memory_order_relaxed);
-  }
-
-  // Mounts the filesystem whose root is `root` on the directory at `path`
-  // (symlinks followed). ENOTDIR, ENOENT, EBUSY (the namespace root).
-  Result<void> Mount(std::string_view path, RefPtr<Node> root);
-  // Unmounts what is mounted at `path`. EINVAL when nothing is, EBUSY while
-  // files are open on it, a current directory lies in it, or something is
-  // mounted inside it.
-  Result<void> Unmount(std::string_view path);
-
-  // Closes every descriptor and leaves the namespace (no current directory).
-  void Exit();
-
- private:
-  Kernel& kernel_;
-  FdTable files_;
-  std::unique_ptr<base::Lock> cwd_lock_;
-  RefPtr<Location> cwd_;
-  std::atomic<uint32_t> umask_{022};
-};
 
 struct BootOptions {
   MemFsOptions root_fs;
@@ -90,9 +42,9 @@ class Kernel {
 
   // The first task.
   Task& init_task() { return *tasks_.front(); }
-  // A new task at "/", with no descriptors and umask 022. It lives as long as
-  // the kernel. Null when out of memory.
-  Task* CreateTask();
+  // A new task at "/" with `credentials` (root's by default), no descriptors
+  // and umask 022. It lives as long as the kernel. Null when out of memory.
+  Task* CreateTask(const Credentials& credentials = {});
   // Whether `task` is one of this kernel's.
   bool Owns(const Task* task);
 
@@ -112,6 +64,7 @@ class Kernel {
   RefPtr<Location> root_;
   std::unique_ptr<base::Lock> tasks_lock_;
   std::vector<std::unique_ptr<Task>> tasks_;
+  uint32_t next_pid_ = 1;  // Under tasks_lock_.
 };
 
 }  // namespace vfs

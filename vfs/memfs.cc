@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "vfs/memfs_nodes.h"
+#include "vfs/task.h"
 
 namespace vfs {
 
@@ -74,6 +75,21 @@ MemNode::MemNode(RefPtr<MemFs> fs, uint64_t ino, uint32_t type, uint32_t mode)
 
 MemNode::~MemNode() { fs_->FreeNode(); }
 
+void MemNode::InitOwner(const MemNode& parent) {
+  const Task* task = CurrentTask();
+  base::LockGuard guard(*lock_);
+  if (task != nullptr) {
+    uid_ = task->credentials().fsuid;
+    gid_ = task->credentials().fsgid;
+  }
+  // The parent's attributes change only under the tree lock, which the
+  // caller holds.
+  if (parent.mode_ & base::kSetGid) {
+    gid_ = parent.gid_;
+    if (is_directory()) mode_ |= base::kSetGid;
+  }
+}
+
 Result<Stat> MemNode::GetAttr() {
   base::LockGuard guard(*lock_);
   Stat st;
@@ -125,6 +141,18 @@ void MemNode::Touch(bool contents) {
 void MemNode::TouchLocked(bool contents) {
   ctime_ = fs_->Now();
   if (contents) mtime_ = ctime_;
+}
+
+Special::Special(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode, uint64_t device)
+    : MemNode(std::move(fs), ino, mode & base::kTypeMask, mode),
+      device_(device) {
+  AddLinks(1);
+}
+
+Result<Stat> Special::GetAttr() {
+  Stat st = TRY(MemNode::GetAttr());
+  st.st_rdev = device_;
+  return st;
 }
 
 Symlink::Symlink(RefPtr<MemFs> fs, uint64_t ino, std::string_view target)

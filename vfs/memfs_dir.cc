@@ -183,9 +183,25 @@ Result<RefPtr<OpenFile>> Directory::Create(std::string_view name, uint32_t mode,
     uint64_t ino;
     if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
     file = MakeRef<File>(RefPtr<MemFs>(&fs()), ino, mode);
+    file->InitOwner(*this);
     AddEntry(name, file);
   }
   return file->Open(flags & ~base::kOpenTruncate);
+}
+
+Result<RefPtr<OpenFile>> Directory::CreateUnnamed(uint32_t mode, int flags) {
+  RefPtr<File> file;
+  {
+    base::LockGuard guard(fs().tree_lock());
+    if (removed_) return Error{ENOENT};
+    uint64_t ino;
+    if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
+    file = MakeRef<File>(RefPtr<MemFs>(&fs()), ino, mode);
+    file->InitOwner(*this);
+    file->AddLinks(-1);  // No name yet.
+    if (!(flags & base::kOpenExclusive)) file->set_linkable();
+  }
+  return file->Open(flags & ~base::kOpenExclusive);
 }
 
 Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
@@ -193,8 +209,27 @@ Result<void> Directory::Mkdir(std::string_view name, uint32_t mode) {
   TRY(CheckCanAdd(name));
   uint64_t ino;
   if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
-  AddEntry(name, MakeRef<Directory>(RefPtr<MemFs>(&fs()), ino, mode, this));
+  auto dir = MakeRef<Directory>(RefPtr<MemFs>(&fs()), ino, mode, this);
+  dir->InitOwner(*this);
+  AddEntry(name, std::move(dir));
   AddLinks(1);  // The new directory's "..".
+  return {};
+}
+
+Result<void> Directory::Mknod(std::string_view name, uint32_t mode,
+                              uint64_t device) {
+  base::LockGuard guard(fs().tree_lock());
+  TRY(CheckCanAdd(name));
+  uint64_t ino;
+  if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
+  RefPtr<MemNode> node;
+  if ((mode & base::kTypeMask) == base::kTypeRegular) {
+    node = MakeRef<File>(RefPtr<MemFs>(&fs()), ino, mode);
+  } else {
+    node = MakeRef<Special>(RefPtr<MemFs>(&fs()), ino, mode, device);
+  }
+  node->InitOwner(*this);
+  AddEntry(name, std::move(node));
   return {};
 }
 
@@ -204,7 +239,9 @@ Result<void> Directory::Symlink(std::string_view name,
   TRY(CheckCanAdd(name));
   uint64_t ino;
   if (!fs().AllocateNode(&ino)) return Error{ENOSPC};
-  AddEntry(name, MakeRef<memfs::Symlink>(RefPtr<MemFs>(&fs()), ino, target));
+  auto link = MakeRef<memfs::Symlink>(RefPtr<MemFs>(&fs()), ino, target);
+  link->InitOwner(*this);
+  AddEntry(name, std::move(link));
   return {};
 }
 
@@ -213,8 +250,9 @@ Result<void> Directory::Link(std::string_view name, Node& target) {
   auto& node = static_cast<MemNode&>(target);
   base::LockGuard guard(fs().tree_lock());
   TRY(CheckCanAdd(name));
-  // A file already unlinked everywhere cannot come back (Linux: ENOENT).
-  if (node.links() == 0) return Error{ENOENT};
+  // A file already unlinked everywhere cannot come back (Linux: ENOENT),
+  // unless it was made unnamed to be linked (I_LINKABLE).
+  if (node.links() == 0 && !node.take_linkable()) return Error{ENOENT};
   node.AddLinks(1);
   AddEntry(name, RefPtr<MemNode>(&node));
   return {};
@@ -249,7 +287,7 @@ Result<void> Directory::Rmdir(std::string_view name) {
 // lock_rename, then "same inode is a no-op", then the type rules, then
 // emptiness.
 Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
-                               std::string_view new_name) {
+                               std::string_view new_name, unsigned flags) {
   auto& new_dir = static_cast<Directory&>(new_dir_node);
   RefPtr<MemNode> source, replaced;  // Released after the tree lock.
   base::LockGuard guard(fs().tree_lock());
@@ -258,6 +296,8 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
   if (!from) return Error{ENOENT};
   source = from->node;
   EntryTable::Entry* to = new_dir.entries_.Find(new_name);
+  if (flags & base::kRenameExchange) return Exchange(from, new_dir, to);
+  if (to && (flags & base::kRenameNoReplace)) return Error{EEXIST};
   if (this != &new_dir) {
     if (source->is_directory() &&
         static_cast<Directory*>(source.get())->Contains(&new_dir)) {
@@ -291,6 +331,37 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
     new_dir.AddLinks(1);
   }
   new_dir.AddEntry(new_name, source);
+  return {};
+}
+
+Result<void> Directory::Exchange(EntryTable::Entry* from, Directory& new_dir,
+                                 EntryTable::Entry* to) {
+  if (!to) return Error{ENOENT};
+  RefPtr<MemNode> a = from->node, b = to->node;
+  if (a == b) return {};
+  if (this != &new_dir) {
+    // Neither may end up inside itself.
+    if (a->is_directory() &&
+        static_cast<Directory*>(a.get())->Contains(&new_dir))
+      return Error{EINVAL};
+    if (b->is_directory() && static_cast<Directory*>(b.get())->Contains(this))
+      return Error{EINVAL};
+  }
+  from->node = b;
+  to->node = a;
+  if (this != &new_dir) {
+    // A directory that changes parent takes its ".." link along.
+    const int a_dir = a->is_directory() ? 1 : 0;
+    const int b_dir = b->is_directory() ? 1 : 0;
+    if (a_dir) static_cast<Directory*>(a.get())->parent_ = &new_dir;
+    if (b_dir) static_cast<Directory*>(b.get())->parent_ = this;
+    AddLinks(b_dir - a_dir);
+    new_dir.AddLinks(a_dir - b_dir);
+  }
+  a->Touch(/*contents=*/false);
+  b->Touch(/*contents=*/false);
+  Touch(/*contents=*/true);
+  new_dir.Touch(/*contents=*/true);
   return {};
 }
 

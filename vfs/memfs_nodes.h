@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vfs/dirent.h"
@@ -39,9 +40,17 @@ class MemNode : public Node {
   MemFs& fs() const { return *fs_; }
   uint64_t ino() const { return ino_; }
 
+  // The owner a new node takes: the creating task's filesystem ids, or the
+  // group of a setgid `parent` (a directory also inheriting the setgid bit).
+  void InitOwner(const MemNode& parent);
+
   // Link count changes (tree lock held).
   void AddLinks(int delta);
   uint32_t links() const { return nlink_; }
+  // An unnamed file (O_TMPFILE without O_EXCL) may get its first name once
+  // (tree lock held).
+  void set_linkable() { linkable_ = true; }
+  bool take_linkable() { return std::exchange(linkable_, false); }
   // Marks a change of the node's metadata (ctime), or contents too (mtime).
   void Touch(bool contents);
 
@@ -62,6 +71,7 @@ class MemNode : public Node {
   const uint64_t ino_;
   uint32_t mode_;  // Permission bits.
   uint32_t nlink_ = 0;
+  bool linkable_ = false;  // Tree lock.
   uint32_t uid_ = 0;
   uint32_t gid_ = 0;
   Timespec atime_, mtime_, ctime_;
@@ -97,6 +107,22 @@ class File final : public MemNode {
 
   uint64_t size_ = 0;
   std::vector<PageSlot> pages_;  // Sorted by index.
+};
+
+// A FIFO, socket or device node: a name and attributes, never opened (memfs
+// keeps no pipes and reaches no devices).
+class Special final : public MemNode {
+ public:
+  Special(RefPtr<MemFs> fs, uint64_t ino, uint32_t mode, uint64_t device);
+
+  Result<Stat> GetAttr() override;
+
+ protected:
+  void FillSize(Stat& st) const override { st.st_size = 0; }
+  Result<void> Resize(uint64_t) override { return Error{EINVAL}; }
+
+ private:
+  const uint64_t device_;
 };
 
 class Symlink final : public MemNode {
@@ -161,12 +187,15 @@ class Directory final : public MemNode {
   Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
                                   int flags) override;
   Result<void> Mkdir(std::string_view name, uint32_t mode) override;
+  Result<RefPtr<OpenFile>> CreateUnnamed(uint32_t mode, int flags) override;
+  Result<void> Mknod(std::string_view name, uint32_t mode,
+                     uint64_t device) override;
   Result<void> Symlink(std::string_view name, std::string_view target) override;
   Result<void> Link(std::string_view name, Node& target) override;
   Result<void> Unlink(std::string_view name) override;
   Result<void> Rmdir(std::string_view name) override;
   Result<void> Rename(std::string_view old_name, Node& new_dir,
-                      std::string_view new_name) override;
+                      std::string_view new_name, unsigned flags) override;
 
   Result<void> ReadEntries(DirentWriter& out, uint64_t position);
 
@@ -185,6 +214,10 @@ class Directory final : public MemNode {
   RefPtr<MemNode> DetachEntry(EntryTable::Entry* entry);
   // DetachEntry, and the link counts of a removal.
   void RemoveEntry(EntryTable::Entry* entry);
+  // renameat2's RENAME_EXCHANGE of `from` here and `to` in `new_dir` (tree
+  // lock held).
+  Result<void> Exchange(EntryTable::Entry* from, Directory& new_dir,
+                        EntryTable::Entry* to);
   void AddEntry(std::string_view name, RefPtr<MemNode> node);
 
   EntryTable entries_;

@@ -1,8 +1,39 @@
 #include "vfs/node.h"
 
+#include <new>
+
+#include "vfs/fifo.h"
 #include "vfs/open_file.h"
 
 namespace vfs {
+
+namespace {
+
+// The object in `slot`, made when there is none; null when out of memory.
+template <typename T>
+T* MadeOnFirstUse(std::atomic<T*>& slot) {
+  T* existing = slot.load(std::memory_order_acquire);
+  if (existing) return existing;
+  T* made = new (std::nothrow) T;
+  if (!made) return nullptr;
+  // Another thread may have made one meanwhile: theirs wins.
+  if (!slot.compare_exchange_strong(existing, made,
+                                    std::memory_order_acq_rel)) {
+    delete made;
+    return existing;
+  }
+  return made;
+}
+
+}  // namespace
+
+Node::~Node() {
+  delete locks_.load(std::memory_order_acquire);
+  delete pipe_.load(std::memory_order_acquire);
+}
+
+FileLocks* Node::locks() { return MadeOnFirstUse(locks_); }
+Pipe* Node::pipe() { return MadeOnFirstUse(pipe_); }
 
 // Without an operation Linux answers EPERM for a change of the namespace,
 // ENOTDIR when the node is no directory, EINVAL for readlink of a non-symlink.
@@ -17,6 +48,15 @@ Result<RefPtr<OpenFile>> Node::Open(int) { return Error{ENXIO}; }
 Result<StatFs> Node::GetFsStat() { return Error{ENOSYS}; }
 Result<KString> Node::ReadLink() { return Error{EINVAL}; }
 
+Result<size_t> Node::GetXattr(std::string_view, std::span<char>) {
+  return Error{EOPNOTSUPP};
+}
+Result<void> Node::SetXattr(std::string_view, std::span<const char>, int) {
+  return Error{EOPNOTSUPP};
+}
+Result<size_t> Node::ListXattr(std::span<char>) { return Error{EOPNOTSUPP}; }
+Result<void> Node::RemoveXattr(std::string_view) { return Error{EOPNOTSUPP}; }
+
 Result<RefPtr<Node>> Node::Lookup(std::string_view) {
   return DirectoryOnly(*this, ENOENT);
 }
@@ -25,6 +65,12 @@ Result<RefPtr<OpenFile>> Node::Create(std::string_view, uint32_t, int) {
 }
 Result<void> Node::Mkdir(std::string_view, uint32_t) {
   return DirectoryOnly(*this, EPERM);
+}
+Result<void> Node::Mknod(std::string_view, uint32_t, uint64_t) {
+  return DirectoryOnly(*this, EPERM);
+}
+Result<RefPtr<OpenFile>> Node::CreateUnnamed(uint32_t, int) {
+  return DirectoryOnly(*this, EOPNOTSUPP);
 }
 Result<void> Node::Symlink(std::string_view, std::string_view) {
   return DirectoryOnly(*this, EPERM);
@@ -38,7 +84,7 @@ Result<void> Node::Unlink(std::string_view) {
 Result<void> Node::Rmdir(std::string_view) {
   return DirectoryOnly(*this, EPERM);
 }
-Result<void> Node::Rename(std::string_view, Node&, std::string_view) {
+Result<void> Node::Rename(std::string_view, Node&, std::string_view, unsigned) {
   return DirectoryOnly(*this, EPERM);
 }
 

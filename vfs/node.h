@@ -24,10 +24,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "base/abi.h"
 #include "base/result.h"
+#include "vfs/file_locks.h"
 #include "vfs/kstring.h"
 #include "vfs/ref_counted.h"
 #include "vfs/stat.h"
@@ -38,6 +40,7 @@ using base::Error;
 using base::Result;
 
 class OpenFile;
+struct Pipe;
 
 class Node : public RefCounted {
  public:
@@ -45,6 +48,7 @@ class Node : public RefCounted {
   // A node's type never changes: the VFS decides on it without asking for
   // attributes.
   explicit Node(uint32_t type) : type_(type & base::kTypeMask) {}
+  ~Node() override;
 
   uint32_t type() const { return type_; }
   bool is_directory() const { return type_ == base::kTypeDirectory; }
@@ -63,6 +67,19 @@ class Node : public RefCounted {
   virtual Result<RefPtr<OpenFile>> Open(int flags);
   // Statistics of the filesystem the node is on.
   virtual Result<StatFs> GetFsStat();
+
+  // ---- Extended attributes (EOPNOTSUPP where the filesystem has none). The
+  // VFS has checked the name and the caller's permission. ----
+  // The value of `name` into `value`; with an empty `value`, the size it
+  // needs. ENODATA, ERANGE.
+  virtual Result<size_t> GetXattr(std::string_view name, std::span<char> value);
+  // kXattrCreate / kXattrReplace in `flags`. EEXIST, ENODATA.
+  virtual Result<void> SetXattr(std::string_view name,
+                                std::span<const char> value, int flags);
+  // NUL-terminated names back to back; with an empty `list`, the size they
+  // need. ERANGE.
+  virtual Result<size_t> ListXattr(std::span<char> list);
+  virtual Result<void> RemoveXattr(std::string_view name);
 
   // ---- Symlinks. ----
   // The link's target, exactly as it was created.
@@ -85,6 +102,15 @@ class Node : public RefCounted {
     return false;
   }
   virtual Result<void> Mkdir(std::string_view name, uint32_t mode);
+  // A regular file, FIFO, socket or device node (`mode` has the file type;
+  // `device` is the device number of a device node). EPERM where the
+  // filesystem makes none.
+  virtual Result<void> Mknod(std::string_view name, uint32_t mode,
+                             uint64_t device);
+  // An open regular file with no name in this directory (O_TMPFILE), `flags`
+  // as for Open plus kOpenExclusive: it may never be linked. EOPNOTSUPP
+  // where the filesystem has none.
+  virtual Result<RefPtr<OpenFile>> CreateUnnamed(uint32_t mode, int flags);
   virtual Result<void> Symlink(std::string_view name, std::string_view target);
   // Adds `name` as a new hard link to `target` (not a directory).
   virtual Result<void> Link(std::string_view name, Node& target);
@@ -94,10 +120,22 @@ class Node : public RefCounted {
   virtual Result<void> Rmdir(std::string_view name);
   // rename(2) of `old_name` here to `new_name` in `new_dir`, replacing what is
   // there under POSIX's rules (EISDIR, ENOTDIR, ENOTEMPTY, EINVAL for a
-  // directory moved below itself). The VFS has already refused "." and "..",
-  // mount points and cross-mount moves.
+  // directory moved below itself), or with renameat2's `flags`:
+  // kRenameNoReplace (EEXIST when the new name exists) or kRenameExchange
+  // (the two names swap; ENOENT unless both exist). The VFS has already
+  // refused "." and "..", mount points and cross-mount moves.
   virtual Result<void> Rename(std::string_view old_name, Node& new_dir,
-                              std::string_view new_name);
+                              std::string_view new_name, unsigned flags);
+
+  // The advisory locks on this file, made on first use (null when out of
+  // memory); existing_locks() is null until then.
+  FileLocks* locks();
+  FileLocks* existing_locks() const {
+    return locks_.load(std::memory_order_acquire);
+  }
+  // The pipe of a FIFO (vfs/fifo.h), made on first use; null when out of
+  // memory.
+  Pipe* pipe();
 
   // True while something is mounted on this node (kept by the mount table).
   bool has_mounts() const {
@@ -109,6 +147,8 @@ class Node : public RefCounted {
 
   const uint32_t type_;
   std::atomic<uint32_t> mounts_{0};
+  std::atomic<FileLocks*> locks_{nullptr};
+  std::atomic<Pipe*> pipe_{nullptr};
 };
 
 }  // namespace vfs

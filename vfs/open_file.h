@@ -9,6 +9,7 @@
 #ifndef VFS_OPEN_FILE_H_
 #define VFS_OPEN_FILE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,13 +33,24 @@ class OpenFile : public RefCounted {
   ~OpenFile() override;
 
   Node& node() const { return *node_; }
-  int flags() const { return flags_; }
+  // The file status flags kept from open(2) (access mode, O_APPEND,
+  // O_NONBLOCK ...).
+  int flags() const { return flags_.load(std::memory_order_relaxed); }
+  // F_SETFL: replaces the changeable ones (O_APPEND, O_NONBLOCK, O_ASYNC,
+  // O_DIRECT, O_NOATIME) and keeps the rest.
+  void SetStatusFlags(int flags);
+  // O_PATH: the location alone, no data access.
+  bool path_only() const { return (flags() & base::kOpenPath) != 0; }
   bool readable() const {
-    return (flags_ & base::kOpenAccessMode) != base::kOpenWriteOnly;
+    return !path_only() &&
+           (flags() & base::kOpenAccessMode) != base::kOpenWriteOnly;
   }
   bool writable() const {
-    return (flags_ & base::kOpenAccessMode) != base::kOpenReadOnly;
+    return !path_only() &&
+           (flags() & base::kOpenAccessMode) != base::kOpenReadOnly;
   }
+  // Where it was opened (null only before SetLocation).
+  const RefPtr<Location>& location() const { return location_; }
 
   // Records where the file was opened (keeps its mount busy, gives fstat its
   // st_dev). The VFS calls it once, before the file is shared.
@@ -49,17 +61,28 @@ class OpenFile : public RefCounted {
   Result<size_t> Write(std::span<const std::byte> data);
   Result<size_t> Pread(std::span<std::byte> buffer, int64_t offset);
   Result<size_t> Pwrite(std::span<const std::byte> data, int64_t offset);
+  // whence: kSeekSet, kSeekCur, kSeekEnd, kSeekData, kSeekHole.
   Result<uint64_t> Lseek(int64_t offset, int whence);
   Result<Stat> Fstat();
   // Fills `buffer` with linux_dirent64 records from the current position on,
   // and moves the position past them. EINVAL when not even one entry fits.
   Result<size_t> Getdents64(std::span<std::byte> buffer);
-  Result<void> Ftruncate(int64_t length);
+  // ftruncate(2): `change` sets the size (kSize), and may clear the
+  // set-user-ID bit with it (kMode). EINVAL unless a regular file open for
+  // writing.
+  Result<void> Ftruncate(const AttrChange& change);
   Result<void> Fsync(bool data_only);
-  Result<void> Fchmod(uint32_t mode);
   // The subset of `events` (kPollIn, kPollOut) that would not block, plus error
   // states.
   Result<uint32_t> Poll(uint32_t events);
+  // fallocate(2) on a file open for writing.
+  Result<void> Fallocate(int mode, int64_t offset, int64_t length);
+  // Copies `length` bytes at `*in_offset` here to `*out_offset` in `out` (the
+  // file offsets when null, moved past what was copied); returns the bytes
+  // copied. The filesystem's copy when it has one for these two files, else
+  // reads and writes.
+  Result<size_t> CopyFileRange(int64_t* in_offset, OpenFile& out,
+                               int64_t* out_offset, size_t length);
 
  protected:
   // ---- Filesystem hooks. Defaults behave like a file with no such operation.
@@ -79,10 +102,18 @@ class OpenFile : public RefCounted {
   virtual Result<Stat> SetAttr(const AttrChange& change);
   virtual Result<void> Sync(bool data_only);
   virtual Result<uint32_t> PollReady(uint32_t events);
+  // The next data (kSeekData) or hole (kSeekHole) at or after `offset`;
+  // ENXIO past the end. Default: the whole file is data.
+  virtual Result<uint64_t> SeekDataOrHole(uint64_t offset, int whence);
+  virtual Result<void> Allocate(int mode, uint64_t offset, uint64_t length);
+  // The filesystem's own copy to `out`; EXDEV when it has none for these
+  // files (the caller then reads and writes).
+  virtual Result<size_t> CopyRange(uint64_t in_offset, OpenFile& out,
+                                   uint64_t out_offset, size_t length);
 
  private:
   RefPtr<Node> node_;
-  const int flags_;
+  std::atomic<int> flags_;
   RefPtr<Location> location_;
   // Serialises read, write, lseek and getdents64 on this description: each both
   // uses and moves the offset, and POSIX wants them atomic with respect to each

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "base/abi.h"
+#include "vfs/permission.h"
 
 namespace vfs {
 namespace {
@@ -14,9 +15,17 @@ size_t SkipSlashes(std::string_view path, size_t i) {
 
 }  // namespace
 
+Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
+                             int mask) {
+  if (PrivilegedAccess(credentials, node.type(), mask)) return {};
+  const Stat st = TRY(node.GetAttr());
+  return CheckAccess(credentials, st, mask);
+}
+
 Result<RefPtr<Location>> PathWalker::Step(const RefPtr<Location>& dir,
                                           std::string_view name) {
   if (!dir->node()->is_directory()) return Error{ENOTDIR};
+  TRY(CheckNodeAccess(*credentials_, *dir->node(), kMayExec));
   if (name == ".") return dir;
   if (name == "..") return dir->parent() ? dir->parent() : dir;
   if (name.size() > base::kNameMax) return Error{ENAMETOOLONG};
@@ -85,6 +94,10 @@ Result<ParentPath> PathWalker::ResolveParentFrom(const RefPtr<Location>& start,
   // The prefix keeps its slash, so the walk insists that it names a directory.
   result.dir =
       begin == 0 ? start : TRY(Walk(start, path.substr(0, begin), true));
+  // The last component is looked up in it (by the caller): it must be
+  // searchable, as for every other component.
+  if (!result.dir->node()->is_directory()) return Error{ENOTDIR};
+  TRY(CheckNodeAccess(*credentials_, *result.dir->node(), kMayExec));
   if (name == ".") {
     result.last = ParentPath::Last::kDot;
   } else if (name == "..") {

@@ -9,6 +9,11 @@
 // asked. One walker counts every symlink it follows, across calls, and fails
 // with ELOOP past kMaxSymlinkFollows, as Linux does.
 //
+// Every directory a walk looks a name up in must be searchable by the walker's
+// credentials (EACCES otherwise), as Linux's may_lookup checks; the directory
+// that gets the last component of ResolveParent is checked by the call that
+// changes it.
+//
 // The walker holds no lock: each step is a filesystem Lookup, which may block.
 #ifndef VFS_PATH_WALK_H_
 #define VFS_PATH_WALK_H_
@@ -16,6 +21,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "vfs/credentials.h"
 #include "vfs/kstring.h"
 #include "vfs/location.h"
 #include "vfs/mount_table.h"
@@ -39,10 +45,23 @@ struct ParentPath {
   bool trailing_slash = false;  // The path ended in one or more slashes.
 };
 
+// Whether `credentials` allow `mask` (kMay* bits) on `node`, with its
+// attributes as fresh as the filesystem keeps them (none fetched where root's
+// privilege decides). EACCES.
+Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
+                             int mask);
+
 class PathWalker {
  public:
-  PathWalker(MountTable& mounts, RefPtr<Location> root, RefPtr<Location> cwd)
-      : mounts_(mounts), root_(std::move(root)), cwd_(std::move(cwd)) {}
+  // `credentials` must outlive the walker.
+  PathWalker(MountTable& mounts, RefPtr<Location> root, RefPtr<Location> cwd,
+             const Credentials* credentials)
+      : mounts_(mounts),
+        root_(std::move(root)),
+        cwd_(std::move(cwd)),
+        credentials_(credentials) {}
+
+  const Credentials& credentials() const { return *credentials_; }
 
   // The location `path` names (relative paths start at the current directory).
   Result<RefPtr<Location>> Resolve(std::string_view path, bool follow_final) {
@@ -75,6 +94,7 @@ class PathWalker {
   MountTable& mounts_;
   RefPtr<Location> root_;
   RefPtr<Location> cwd_;
+  const Credentials* credentials_;
   int symlinks_followed_ = 0;
 };
 

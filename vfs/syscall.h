@@ -8,8 +8,10 @@
 
 #include "base/abi.h"
 #include "base/result.h"
-#include "vfs/current_task.h"
-#include "vfs/kernel.h"
+#include "vfs/open_file.h"
+#include "vfs/path_walk.h"
+#include "vfs/permission.h"
+#include "vfs/task.h"
 
 namespace vfs::syscall {
 
@@ -22,16 +24,8 @@ inline Result<Task*> CurrentTaskOrError() {
 
 // A path argument, checked as Linux's getname does: EFAULT for null,
 // ENAMETOOLONG when it does not fit in kPathMax bytes with its NUL, ENOENT when
-// empty.
-inline Result<std::string_view> UserPath(const char* path) {
-  if (!path) return Error{EFAULT};
-  size_t length = 0;
-  while (path[length] != '\0') {
-    if (++length >= base::kPathMax) return Error{ENAMETOOLONG};
-  }
-  if (length == 0) return Error{ENOENT};
-  return std::string_view(path, length);
-}
+// empty (unless `allow_empty`).
+Result<std::string_view> UserPath(const char* path, bool allow_empty = false);
 
 // A result as the system call returns it.
 template <typename T>
@@ -42,6 +36,54 @@ int64_t Return(const Result<T>& result) {
 inline int64_t Return(const Result<void>& result) {
   return result.ok() ? 0 : result.negated_error();
 }
+template <typename T>
+int AsInt(const Result<T>& result) {
+  return static_cast<int>(Return(result));
+}
+
+// The open file `fd` names (EBADF). `allow_path`: an O_PATH descriptor will
+// do (it only names a location).
+Result<RefPtr<OpenFile>> FileOf(Task& task, int fd, bool allow_path = false);
+
+// Where an *at call's relative `path` starts: the task's current directory
+// for kAtFdCwd (or an absolute path), else the directory `dirfd` is open on
+// (EBADF, ENOTDIR). Checked with `credentials` (the task's when null).
+Result<PathWalker> WalkerAt(Task& task, int dirfd, std::string_view path,
+                            const Credentials* credentials = nullptr);
+
+// The location an *at call with kAtSymlinkNoFollow / kAtEmptyPath in `flags`
+// names: `path` from `dirfd`, following a final symlink unless
+// kAtSymlinkNoFollow; an empty path with kAtEmptyPath names `dirfd`'s own
+// location (any type of file). EINVAL for other flags than `allowed`.
+Result<RefPtr<Location>> ResolveAt(Task& task, int dirfd, const char* path,
+                                   int flags, int allowed,
+                                   const Credentials* credentials = nullptr);
+
+// chmod(2) of `node` (chmod_common): the owner or root; the set-group-ID bit
+// only for a member of the file's group. EPERM.
+Result<void> ChangeMode(const Credentials& credentials, Node& node,
+                        uint32_t mode);
+
+// chown(2) of `node` (chown_common, CheckChown's rules); -1 leaves an id as it
+// is. A change of owner or group clears the set-user-ID bit (and an
+// executable set-group-ID bit) of a non-directory, for root too. EPERM.
+Result<void> ChangeOwner(const Credentials& credentials, Node& node,
+                         uint32_t uid, uint32_t gid);
+
+// The change utimensat's `times` ask for (null: both now); nothing is valid
+// when both are kUtimeOmit. EINVAL for nanoseconds out of range.
+Result<AttrChange> TimesChange(const Timespec* times);
+// Applies `change` (from TimesChange) to `node` (vfs_utimes and
+// setattr_prepare): setting both times to now needs ownership or write
+// permission (EACCES); any other change needs ownership (EPERM).
+Result<void> ChangeTimes(const Credentials& credentials, Node& node,
+                         const AttrChange& change);
+
+// Adds to `change` (a write's or truncate's) the clearing of the set-user-ID
+// bit (and the group-executable set-group-ID bit) of a regular file changed by
+// someone without CAP_FSETID, as Linux's file_remove_privs does.
+Result<void> AddPrivilegeDrop(const Credentials& credentials, Node& node,
+                              AttrChange& change);
 
 }  // namespace vfs::syscall
 

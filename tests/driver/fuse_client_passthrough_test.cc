@@ -59,9 +59,13 @@ class PassthroughClientTest : public ::testing::Test {
     channel_ = std::make_unique<RawEndpointChannel>(*endpoint_);
     client_ = std::make_unique<FuseClient>(platform_, *channel_);
     ASSERT_TRUE(client_->Init().ok());
-    client_->SetCredentials({static_cast<uint32_t>(getuid()),
-                             static_cast<uint32_t>(getgid()),
-                             static_cast<uint32_t>(getpid())});
+    client_->SetCredentialsSource(
+        [](const void*) {
+          return driver::Credentials{static_cast<uint32_t>(getuid()),
+                                     static_cast<uint32_t>(getgid()),
+                                     static_cast<uint32_t>(getpid())};
+        },
+        nullptr);
   }
 
   void TearDown() override {

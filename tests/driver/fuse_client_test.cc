@@ -74,7 +74,12 @@ TEST(FuseClientInitTest, OperationsBeforeInitAndAfterDestroyAreNotConnected) {
 }
 
 TEST_F(FuseClientTest, CredentialsGoIntoEveryRequestButForget) {
-  client_.SetCredentials(Credentials{.uid = 1000, .gid = 100, .pid = 42});
+  static const Credentials kCaller{.uid = 1000, .gid = 100, .pid = 42};
+  client_.SetCredentialsSource(
+      [](const void* context) {
+        return *static_cast<const Credentials*>(context);
+      },
+      &kCaller);
   device_.SetHandler([](const SeenRequest& r) {
     if (r.opcode() == FUSE_FORGET) return NoReply();
     return Err(r, EACCES);

@@ -12,9 +12,9 @@
 #include <utility>
 
 #include "tests/vfs/host_platform.h"
-#include "vfs/current_task.h"
 #include "vfs/kernel.h"
 #include "vfs/posix.h"
+#include "vfs/task.h"
 
 namespace vfs_test {
 

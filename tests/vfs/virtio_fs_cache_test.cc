@@ -23,10 +23,10 @@
 
 #include "gtest/gtest.h"
 #include "tests/vfs/share_fixture.h"
-#include "vfs/current_task.h"
 #include "vfs/fuse_fs.h"
 #include "vfs/memfs.h"
 #include "vfs/posix.h"
+#include "vfs/task.h"
 
 namespace vfs_test {
 namespace {
