@@ -65,12 +65,15 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches) {
       if (!fuse_failure_[i].ok()) return fuse_failure_[i];
       const std::string mount_point =
           absl::StrCat(work_dir_, "/mnt-", caches ? "cached" : "uncached");
-      absl::StatusOr<std::unique_ptr<FuseMount>> mount;
+      absl::StatusOr<std::unique_ptr<sim::KernelFuseMount>> mount;
       if (mkdir(mount_point.c_str(), 0755) != 0 && errno != EEXIST) {
         mount = absl::InternalError(
             absl::StrCat("mkdir ", mount_point, ": ", std::strerror(errno)));
       } else {
-        mount = FuseMount::Create(share_dir_, mount_point, timeout, timeout);
+        mount = sim::KernelFuseMount::Create({.share_dir = share_dir_,
+                                              .mount_point = mount_point,
+                                              .entry_timeout = timeout,
+                                              .attr_timeout = timeout});
       }
       if (!mount.ok()) {
         fuse_failure_[i] = mount.status();

@@ -21,9 +21,9 @@
 
 #include "absl/status/statusor.h"
 #include "bench/backend.h"
-#include "bench/fuse_mount.h"
 #include "bench/host_backend.h"
 #include "bench/sim_backend.h"
+#include "sim/kernel_fuse_mount.h"
 
 namespace bench {
 
@@ -54,7 +54,7 @@ class Backends {
   std::mutex mu_;
   std::unique_ptr<HostBackend> host_;
   // Index: caches on (1) or off (0).
-  std::unique_ptr<FuseMount> fuse_mounts_[2];
+  std::unique_ptr<sim::KernelFuseMount> fuse_mounts_[2];
   std::unique_ptr<HostBackend> fuse_[2];
   absl::Status fuse_failure_[2];
   std::unique_ptr<SimBackend> sim_;

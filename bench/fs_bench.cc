@@ -407,7 +407,7 @@ bool TakeFlag(int* argc, char** argv, const char* name, std::string* value) {
 }
 
 void OnSignal(int sig) {
-  DetachAllFuseMounts();
+  sim::DetachAllFuseMounts();
   _exit(128 + sig);
 }
 

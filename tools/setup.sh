@@ -19,6 +19,9 @@ packages=(
   python3              # .ci/run counts test cases from the JUnit XML Bazel writes
   clang-format
   qemu-system-x86      # boot/: QEMU (TCG) and, via qemu-system-common, /usr/lib/qemu/virtiofsd
+  autoconf             # tools/pjdfstest/run.sh builds pjdfstest as its README says
+  automake
+  perl                 # prove, which runs pjdfstest's .t scripts
 )
 
 missing=()

@@ -1,4 +1,4 @@
-#include "bench/fuse_mount.h"
+#include "sim/kernel_fuse_mount.h"
 
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace bench {
+namespace sim {
 namespace {
 
 // Mount points a signal handler may have to detach: fixed storage, since a
@@ -50,9 +50,9 @@ void DetachAllFuseMounts() {
   }
 }
 
-absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(
-    const std::string& share_dir, const std::string& mount_point,
-    double entry_timeout, double attr_timeout) {
+absl::StatusOr<std::unique_ptr<KernelFuseMount>> KernelFuseMount::Create(
+    const KernelFuseMountOptions& options) {
+  const std::string& mount_point = options.mount_point;
   const int probe = open("/dev/fuse", O_RDWR | O_CLOEXEC);
   if (probe < 0) {
     return absl::UnavailableError(
@@ -60,19 +60,24 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(
   }
   close(probe);
 
-  sim::PassthroughOptions options;
-  options.share_dir = share_dir;
-  options.entry_timeout = entry_timeout;
-  options.attr_timeout = attr_timeout;
-  absl::StatusOr<std::unique_ptr<sim::PassthroughFs>> fs =
-      sim::PassthroughFs::Create(options);
+  PassthroughOptions passthrough;
+  passthrough.share_dir = options.share_dir;
+  passthrough.entry_timeout = options.entry_timeout;
+  passthrough.attr_timeout = options.attr_timeout;
+  absl::StatusOr<std::unique_ptr<PassthroughFs>> fs =
+      PassthroughFs::Create(passthrough);
   if (!fs.ok()) return fs.status();
 
-  // libfuse's own option parsing: the file system's name in /proc/mounts.
-  const char* argv[] = {"fsbench", "-o", "fsname=fsbench-passthrough"};
+  // libfuse's own option parsing: the file system's name in /proc/mounts,
+  // and the caller's options.
+  std::string mount_options = "fsname=vfsim-passthrough";
+  if (!options.mount_options.empty()) {
+    absl::StrAppend(&mount_options, ",", options.mount_options);
+  }
+  const char* argv[] = {"vfsim", "-o", mount_options.c_str()};
   fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
   fuse_session* session = fuse_session_new(
-      &args, &sim::PassthroughFs::Ops(), sizeof(fuse_lowlevel_ops), fs->get());
+      &args, &PassthroughFs::Ops(), sizeof(fuse_lowlevel_ops), fs->get());
   fuse_opt_free_args(&args);
   if (session == nullptr) return absl::InternalError("fuse_session_new failed");
   if (fuse_session_mount(session, mount_point.c_str()) != 0) {
@@ -82,12 +87,12 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(
         " failed (no permission to mount FUSE here; see libfuse's message)"));
   }
   RememberMount(mount_point);
-  return std::unique_ptr<FuseMount>(
-      new FuseMount(std::move(*fs), session, mount_point));
+  return std::unique_ptr<KernelFuseMount>(
+      new KernelFuseMount(std::move(*fs), session, mount_point));
 }
 
-FuseMount::FuseMount(std::unique_ptr<sim::PassthroughFs> fs,
-                     fuse_session* session, std::string mount_point)
+KernelFuseMount::KernelFuseMount(std::unique_ptr<PassthroughFs> fs,
+                                 fuse_session* session, std::string mount_point)
     : fs_(std::move(fs)),
       session_(session),
       mount_point_(std::move(mount_point)) {
@@ -101,7 +106,7 @@ FuseMount::FuseMount(std::unique_ptr<sim::PassthroughFs> fs,
   });
 }
 
-FuseMount::~FuseMount() {
+KernelFuseMount::~KernelFuseMount() {
   // Unmounting aborts the connection: the loop's reads of /dev/fuse fail and
   // the loop returns.
   fuse_session_exit(session_);
@@ -111,4 +116,4 @@ FuseMount::~FuseMount() {
   fuse_session_destroy(session_);
 }
 
-}  // namespace bench
+}  // namespace sim

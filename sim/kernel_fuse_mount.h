@@ -1,0 +1,66 @@
+// sim::KernelFuseMount: the share mounted through the host kernel's FUSE
+// transport and served by the project's own passthrough handlers
+// (sim::PassthroughFs) in a libfuse multithreaded session loop of this
+// process: the same handlers as the simulated device, with /dev/fuse instead
+// of a virtqueue. This is what programs use today, what the simulated machine
+// is measured against (bench/), and, mounted as a virtiofs guest mounts
+// (allow_other,default_permissions), a reference for pjdfstest.
+//
+// The mount is made with fuse_session_mount on a mount point the caller
+// provides and removed by the destructor (fuse_session_unmount). A process
+// killed by SIGINT/SIGTERM detaches its mounts in DetachAllFuseMounts.
+#ifndef SIM_KERNEL_FUSE_MOUNT_H_
+#define SIM_KERNEL_FUSE_MOUNT_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "sim/passthrough_fs.h"
+
+struct fuse_session;
+
+namespace sim {
+
+struct KernelFuseMountOptions {
+  std::string share_dir;
+  // An existing directory to mount on.
+  std::string mount_point;
+  // Entry and attribute validity handed to the kernel, in seconds.
+  double entry_timeout = 1.0;
+  double attr_timeout = 1.0;
+  // More mount options for libfuse's -o (for example
+  // "allow_other,default_permissions"); none when empty.
+  std::string mount_options;
+};
+
+class KernelFuseMount {
+ public:
+  // Mounts as `options` say. An UnavailableError says /dev/fuse cannot be
+  // used here (and why); other errors are failures.
+  static absl::StatusOr<std::unique_ptr<KernelFuseMount>> Create(
+      const KernelFuseMountOptions& options);
+  ~KernelFuseMount();
+  KernelFuseMount(const KernelFuseMount&) = delete;
+  KernelFuseMount& operator=(const KernelFuseMount&) = delete;
+
+  const std::string& mount_point() const { return mount_point_; }
+
+ private:
+  KernelFuseMount(std::unique_ptr<PassthroughFs> fs, fuse_session* session,
+                  std::string mount_point);
+
+  std::unique_ptr<PassthroughFs> fs_;
+  fuse_session* session_;
+  std::string mount_point_;
+  std::thread loop_;
+};
+
+// Lazily unmounts every live KernelFuseMount's mount point (async-signal-safe: for
+// a signal handler, before _exit).
+void DetachAllFuseMounts();
+
+}  // namespace sim
+
+#endif  // SIM_KERNEL_FUSE_MOUNT_H_

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Runs the unchanged pjdfstest suite with prove against each back end and prints the
+# assertions passed and failed per back end and per directory:
+#   host  the host directory itself (the reference)
+#   fuse  a host kernel FUSE mount of the device's handlers, mounted as a virtiofs guest
+#         mounts (allow_other,default_permissions)
+#   pci   pjdfstest's system calls through vfs:: on a simulated machine, virtio-pci
+#   mmio  the same over virtio-mmio
+# An assertion that passes on the host must pass on every other back end, unless
+# tools/pjdfstest/expected_failures.txt lists it (with its reason). Exits 1 when one
+# fails unexpectedly, when a listed one passes (the list must shrink), or when the
+# driver broke a virtio rule; the last line reads
+#   pjdfstest: N passed, M failed (E expected failures)
+#
+# usage: tools/pjdfstest/run.sh [--suite DIR] [--work DIR] [--backends host,fuse,pci,mmio]
+#                               [--jobs N] [TEST_DIR_OR_FILE...]
+# TEST_DIR_OR_FILE is relative to the suite's tests/ (chmod, rename/09.t); all by default.
+# Needs root (the suite changes owners), autoconf, automake and prove (tools/setup.sh).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+suite="$repo/../shared/suites/pjdfstest"
+work=/tmp/vfsim-pjdfstest
+backends=host,fuse,pci,mmio
+jobs=$(nproc)
+selection=()
+while (($#)); do
+  case $1 in
+    --suite) suite=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --backends) backends=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    *) selection+=("$1"); shift ;;
+  esac
+done
+[[ -f $suite/pjdfstest.c ]] || { echo "run.sh: no pjdfstest suite at $suite" >&2; exit 2; }
+suite=$(cd "$suite" && pwd)
+((EUID == 0)) || { echo "run.sh: pjdfstest needs root" >&2; exit 2; }
+for tool in autoreconf prove objcopy cc; do
+  command -v $tool >/dev/null || { echo "run.sh: $tool missing (tools/setup.sh)" >&2; exit 2; }
+done
+((${#selection[@]})) || selection=(.)
+mkdir -p "$work"
+
+# 1. The suite's command, built as its README says, in a copy (the suite stays unchanged);
+# rebuilt only when the suite changes.
+stamp=$(cd "$suite" && find . -type f -newer /dev/null -printf '%p %s %T@\n' | sort | md5sum)
+if [[ ! -x $work/src/pjdfstest || $(cat "$work/src.stamp" 2>/dev/null) != "$stamp" ]]; then
+  echo "run.sh: building pjdfstest in $work/src"
+  rm -rf "$work/src"
+  cp -a "$suite" "$work/src"
+  (cd "$work/src" && autoreconf -ifs && ./configure && make pjdfstest) >"$work/build.log" 2>&1 ||
+    { echo "run.sh: building pjdfstest failed; see $work/build.log" >&2; exit 1; }
+  echo "$stamp" >"$work/src.stamp"
+fi
+
+# 2. The VFS back end's library and the FUSE mount server; pjdfstest.o relinked with its
+# system calls renamed to the library's pjd_* (tools/pjdfstest/vfs_syscalls.cc).
+(cd "$repo" && bazel build //tools/pjdfstest:libpjdfstest_vfs.so \
+    //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
+  { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
+bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)/tools/pjdfstest
+mkdir -p "$work/lib"
+install -m 0755 "$bin/libpjdfstest_vfs.so" "$work/lib/"
+calls=$(nm -u "$work/src/pjdfstest.o" | awk '{print $2}' |
+  grep -xE 'bind|chmod|chown|close|connect|fchmod|fchmodat|fchown|fchownat|fpathconf|fstat|fstatat|ftruncate|lchmod|lchown|link|linkat|lstat|mkdir|mkdirat|mkfifo|mkfifoat|mknod|mknodat|open|openat|pathconf|posix_fallocate|pread|pwrite|rename|renameat|rmdir|setegid|setgroups|setuid|socket|stat|symlink|symlinkat|truncate|umask|unlink|unlinkat|utimensat|write')
+objcopy $(for c in $calls; do echo "--redefine-sym $c=pjd_$c"; done) \
+  "$work/src/pjdfstest.o" "$work/lib/pjdfstest_vfs.o"
+cc -o "$work/lib/pjdfstest_vfs" "$work/lib/pjdfstest_vfs.o" -L"$work/lib" -lpjdfstest_vfs \
+  -Wl,-rpath,"$work/lib"
+
+# 3. Each back end: a tree where tests/ finds its own pjdfstest (misc.sh looks upward from
+# the test), a fresh 0755 share, and prove run in the directory under test. The .t
+# scripts' output is kept per file for the summary.
+tap_logger="$work/lib/tap_logger"
+cat >"$tap_logger" <<'EOF'
+#!/bin/sh
+# prove --exec: runs one .t, keeping its TAP output under $PJDFSTEST_LOGS.
+log="$PJDFSTEST_LOGS/${1##*/tests/}.tap"
+mkdir -p "$(dirname "$log")"
+sh "$1" | tee "$log"
+EOF
+chmod +x "$tap_logger"
+
+fuse_pid=
+cleanup() {
+  if [[ -n $fuse_pid ]]; then kill "$fuse_pid" 2>/dev/null; wait "$fuse_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+IFS=, read -r -a backend_list <<<"$backends"
+for backend in "${backend_list[@]}"; do
+  root="$work/$backend"
+  rm -rf "$root" && mkdir -p "$root/share" && chmod 0755 "$root/share"
+  ln -s "$work/src/tests" "$root/tests"
+  export PJDFSTEST_LOGS="$root/logs"
+  unset PJDFSTEST_VFS_SHARE PJDFSTEST_VFS_TRANSPORT PJDFSTEST_VFS_VIOLATIONS
+  run_dir="$root/share"
+  case $backend in
+    host) cp "$work/src/pjdfstest" "$root/pjdfstest" ;;
+    fuse)
+      cp "$work/src/pjdfstest" "$root/pjdfstest"
+      mkdir -p "$root/mnt"
+      "$bin/pjdfstest_fuse_mount" "$root/share" "$root/mnt" >"$root/mount.log" 2>&1 &
+      fuse_pid=$!
+      for _ in $(seq 100); do
+        grep -q " $root/mnt fuse" /proc/mounts && break
+        kill -0 "$fuse_pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      grep -q " $root/mnt fuse" /proc/mounts ||
+        { echo "run.sh: the FUSE mount failed: $(cat "$root/mount.log")" >&2; exit 1; }
+      chmod 0755 "$root/mnt"
+      run_dir="$root/mnt"
+      ;;
+    pci|mmio)
+      cp "$work/lib/pjdfstest_vfs" "$root/pjdfstest"
+      export PJDFSTEST_VFS_SHARE="$root/share" PJDFSTEST_VFS_TRANSPORT=$backend
+      export PJDFSTEST_VFS_VIOLATIONS="$root/violations.log"
+      ;;
+    *) echo "run.sh: unknown back end $backend" >&2; exit 2 ;;
+  esac
+  echo "run.sh: $backend: prove -j$jobs in $run_dir"
+  start=$SECONDS
+  targets=()
+  for t in "${selection[@]}"; do targets+=("$root/tests/$t"); done
+  (cd "$run_dir" && prove -j"$jobs" -r --exec "$tap_logger" "${targets[@]}" >"$root/prove.log" 2>&1) || true
+  echo "run.sh: $backend: $((SECONDS - start)) s"
+  if [[ $backend == fuse ]]; then cleanup; fuse_pid=; fi
+done
+
+# 4. The figures, and the verdict against the host and the expected failures.
+python3 "$repo/tools/pjdfstest/summarize.py" --work "$work" \
+  --expected "$repo/tools/pjdfstest/expected_failures.txt" "${backend_list[@]}"

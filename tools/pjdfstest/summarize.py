@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Counts pjdfstest's assertions per back end and directory from the TAP logs
+tools/pjdfstest/run.sh keeps, and judges each back end against the host's run
+and the expected-failure list.
+
+An assertion is "file:number" (chmod/00.t:12). Its outcome is pass ("ok"),
+todo ("not ok # TODO": the suite itself expects Linux to fail it) or fail.
+Assertions a script never reached (it died before its plan's end) fail.
+"""
+import argparse
+import collections
+import os
+import re
+import sys
+
+LINE = re.compile(r'^(not )?ok (\d+)(.*)$')
+PLAN = re.compile(r'^1\.\.(\d+)')
+
+
+def read_backend(logs):
+    """{assertion: (outcome, message)} from one back end's logs."""
+    results = {}
+    for dirpath, _, files in os.walk(logs):
+        for name in files:
+            if not name.endswith('.tap'):
+                continue
+            path = os.path.join(dirpath, name)
+            test = os.path.relpath(path, logs)[:-len('.tap')]
+            planned = 0
+            with open(path, errors='replace') as tap:
+                for line in tap:
+                    line = line.rstrip('\n')
+                    plan = PLAN.match(line)
+                    if plan:
+                        planned = int(plan.group(1))
+                        continue
+                    m = LINE.match(line)
+                    if not m:
+                        continue
+                    failed, number, rest = m.group(1), int(m.group(2)), m.group(3)
+                    if not failed:
+                        outcome = 'pass'
+                    elif '# TODO' in rest:
+                        outcome = 'todo'
+                    else:
+                        outcome = 'fail'
+                    results[f'{test}:{number}'] = (outcome, rest.strip(' -'))
+            for number in range(1, planned + 1):
+                results.setdefault(f'{test}:{number}',
+                                   ('fail', 'never reached (the script stopped)'))
+    return results
+
+
+def read_expected(path):
+    """[(backends, assertion, reason)] from the checked-in list."""
+    expected = []
+    with open(path) as listing:
+        for number, line in enumerate(listing, 1):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            parts = line.split(None, 2)
+            if len(parts) < 3:
+                sys.exit(f'{path}:{number}: want "BACKENDS FILE:N REASON"')
+            expected.append((set(parts[0].split(',')), parts[1], parts[2]))
+    return expected
+
+
+def directory(assertion):
+    return assertion.split('/', 1)[0]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--work', required=True)
+    parser.add_argument('--expected', required=True)
+    parser.add_argument('backends', nargs='+')
+    args = parser.parse_args()
+
+    runs = {b: read_backend(os.path.join(args.work, b, 'logs'))
+            for b in args.backends}
+    expected = read_expected(args.expected)
+    host = runs.get('host')
+
+    # Per directory: passed / failed for each back end.
+    dirs = sorted({directory(a) for r in runs.values() for a in r})
+    width = max([len(d) for d in dirs] + [9])
+    print('pjdfstest assertions passed/failed per directory')
+    print(f'{"directory":<{width}}' + ''.join(f'{b:>14}' for b in args.backends))
+    totals = collections.Counter()
+    for d in dirs:
+        row = f'{d:<{width}}'
+        for b in args.backends:
+            counts = collections.Counter(o for a, (o, _) in runs[b].items()
+                                         if directory(a) == d)
+            totals[b, 'pass'] += counts['pass']
+            totals[b, 'fail'] += counts['fail']
+            row += f'{counts["pass"]:>9}/{counts["fail"]:<4}'
+        print(row)
+    print(f'{"total":<{width}}' + ''.join(
+        f'{totals[b, "pass"]:>9}/{totals[b, "fail"]:<4}' for b in args.backends))
+
+    # The verdict: what passes on the host passes everywhere, but for the list.
+    unexpected, stale, excused = [], [], 0
+    for b in args.backends:
+        if b == 'host':
+            continue
+        for assertion, (outcome, message) in sorted(runs[b].items()):
+            reference = host.get(assertion, ('pass', ''))[0] if host else 'pass'
+            if reference != 'pass':
+                continue
+            listed = [e for e in expected
+                      if e[1] == assertion and b in e[0]]
+            if outcome == 'pass':
+                if listed:
+                    stale.append(f'{b} {assertion} passes: remove it from the list')
+            elif listed:
+                excused += 1
+            else:
+                unexpected.append(f'{b} {assertion}: {message}')
+        violations = os.path.join(args.work, b, 'violations.log')
+        if os.path.exists(violations) and os.path.getsize(violations):
+            with open(violations) as log:
+                first = log.readline().strip()
+            unexpected.append(f'{b}: the driver broke a virtio rule: {first}')
+    if host:
+        for assertion, (outcome, message) in sorted(host.items()):
+            if outcome == 'fail':
+                print(f'note: fails on the host too (not held against others): '
+                      f'{assertion}: {message}')
+    for line in unexpected + stale:
+        print('FAIL ' + line)
+    passed = sum(totals[b, 'pass'] for b in args.backends)
+    print(f'pjdfstest: {passed} passed, {len(unexpected) + len(stale)} failed '
+          f'({excused} expected failures)')
+    return 1 if unexpected or stale else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
