@@ -25,18 +25,6 @@ bool NotBefore(const vfs::Timespec& later, const vfs::Timespec& earlier) {
          (later.tv_sec == earlier.tv_sec && later.tv_nsec >= earlier.tv_nsec);
 }
 
-// Restores the umask a scenario changed, however it ends.
-class UmaskScope {
- public:
-  explicit UmaskScope(uint32_t mask) : previous_(vfs::umask(mask)) {}
-  ~UmaskScope() { vfs::umask(previous_); }
-  UmaskScope(const UmaskScope&) = delete;
-  UmaskScope& operator=(const UmaskScope&) = delete;
-
- private:
-  uint32_t previous_;
-};
-
 SCENARIO(stat_reports_type_size_mode_and_links) {
   UmaskScope umask(022);
   const PathText dir = ctx.Path("stat_dir");

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "vfs/dirent.h"
+#include "vfs/posix.h"
 
 namespace conformance {
 
@@ -31,6 +32,18 @@ int64_t WriteAll(int fd, const void* data, size_t size);
 // Reads until `size` bytes or the end of the file: the count, or a negative
 // errno.
 int64_t ReadAll(int fd, void* data, size_t size);
+
+// Restores the umask a scenario changed, however it ends.
+class UmaskScope {
+ public:
+  explicit UmaskScope(uint32_t mask) : previous_(vfs::umask(mask)) {}
+  ~UmaskScope() { vfs::umask(previous_); }
+  UmaskScope(const UmaskScope&) = delete;
+  UmaskScope& operator=(const UmaskScope&) = delete;
+
+ private:
+  uint32_t previous_;
+};
 
 // Creates or truncates `path` (mode 0644) holding `content`: 0 or a negative
 // errno.
