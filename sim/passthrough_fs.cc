@@ -201,6 +201,13 @@ int PassthroughOps::SetCreatedMode(int fd, mode_t mode) {
   return chmod(ProcPath(fd).c_str(), want) == 0 ? 0 : errno;
 }
 
+int PassthroughOps::CheckRequester(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  constexpr uid_t kNoUid = static_cast<uid_t>(-1);
+  constexpr gid_t kNoGid = static_cast<gid_t>(-1);
+  return ctx->uid == kNoUid || ctx->gid == kNoGid ? EINVAL : 0;
+}
+
 int PassthroughOps::CheckNewName(const char* name) {
   const size_t len = strnlen(name, NAME_MAX + 1);
   if (len == 0 || strchr(name, '/') != nullptr) return EINVAL;

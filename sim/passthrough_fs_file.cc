@@ -106,6 +106,7 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   std::shared_ptr<Inode> parent;
   if (!GetInode(req, parent_id, &parent)) return;
   if (int err = CheckNewName(name); err != 0) return ReplyErrno(req, err);
+  if (int err = CheckRequester(req); err != 0) return ReplyErrno(req, err);
   if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG)
     return ReplyErrno(req, EINVAL);
   int flags;

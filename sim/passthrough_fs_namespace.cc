@@ -18,7 +18,9 @@ namespace {
 bool PrepareNewName(fuse_req_t req, fuse_ino_t parent_id, const char* name,
                     std::shared_ptr<Inode>* parent) {
   if (!PassthroughOps::GetInode(req, parent_id, parent)) return false;
-  if (int err = PassthroughOps::CheckNewName(name); err != 0) {
+  int err = PassthroughOps::CheckNewName(name);
+  if (err == 0) err = PassthroughOps::CheckRequester(req);
+  if (err != 0) {
     fuse_reply_err(req, err);
     return false;
   }

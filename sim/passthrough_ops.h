@@ -76,6 +76,10 @@ struct PassthroughOps {
   // 0 when `name` is one ordinary component; EINVAL for "", ".", ".." or a '/';
   // ENAMETOOLONG above NAME_MAX.
   static int CheckNewName(const char* name);
+  // 0 when the request's uid and gid can be taken; EINVAL for -1, which no
+  // client sends (Linux sends the overflow id for one it cannot map) and which
+  // setfsuid would take as "keep the device's own".
+  static int CheckRequester(fuse_req_t req);
   static std::string ProcPath(int fd);
   // Resolves a node id; replies with the error and returns false when invalid.
   static bool GetInode(fuse_req_t req, fuse_ino_t ino,

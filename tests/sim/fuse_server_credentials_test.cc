@@ -100,7 +100,8 @@ TEST_F(FuseServerCredentialsTest, ASetgidDirectoryPassesItsGroupOn) {
   EXPECT_EQ(HostStat("shared/f").st_gid, 4242u);
 }
 
-TEST_F(FuseServerCredentialsTest, ModesAreTheRequestsLessItsUmaskNotTheDevices) {
+TEST_F(FuseServerCredentialsTest,
+       ModesAreTheRequestsLessItsUmaskNotTheDevices) {
   ASSERT_NO_FATAL_FAILURE(Start());
   const mode_t device_umask = umask(077);  // A device umask that would bite.
   fuse_mkdir_in mkdir_in{.mode = 0775, .umask = 0};
@@ -142,6 +143,70 @@ TEST_F(FuseServerCredentialsTest, DeviceNodesCanBeRefused) {
   in.mode = S_IFIFO | 0644;  // Other kinds are still made.
   EXPECT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("fifo")).error(),
             0);
+}
+
+// The ids a request carries decide ownership, never reach: whatever they
+// are, nothing outside the share is created, changed or opened, and a device
+// node made inside it is not opened.
+TEST_F(FuseServerCredentialsTest, ForgedIdsStayInsideTheShare) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const std::string outside_before = share_.SnapshotOutside();
+  const uint32_t forged[][2] = {
+      {0, 0}, {kUser, kGroup}, {0, kGroup}, {kUser, 0}, {12345, 54321}};
+  int round = 0;
+  for (const auto& ids : forged) {
+    SCOPED_TRACE(::testing::Message() << "uid " << ids[0] << " gid " << ids[1]);
+    c().SetRequester(ids[0], ids[1]);
+    const std::string n = std::to_string(round++);
+    // Names that would leave the share are refused before any id matters.
+    fuse_mkdir_in mkdir_in{.mode = 0777, .umask = 0};
+    EXPECT_EQ(
+        c().Call(FUSE_MKDIR, kRoot, Bytes().Add(mkdir_in).Name("..")).error(),
+        EINVAL);
+    EXPECT_EQ(c().Call(FUSE_MKDIR, kRoot,
+                       Bytes().Add(mkdir_in).Name("../outside/x" + n))
+                  .error(),
+              EINVAL);
+    // A symlink pointing out is stored as text; the device never follows it.
+    ASSERT_EQ(c().Call(FUSE_SYMLINK, kRoot,
+                       Bytes().Name("out" + n).Name(share_.outside()))
+                  .error(),
+              0);
+    const fuse_entry_out link = c().MustLookup(kRoot, "out" + n);
+    EXPECT_NE(c().Open(link.nodeid, O_RDONLY).error(), 0);
+    EXPECT_NE(c().Opendir(link.nodeid).error(), 0);
+    // A device node naming /dev/null is made for root (the host lets no one
+    // else), and never opened.
+    fuse_mknod_in mknod_in{};
+    mknod_in.mode = S_IFCHR | 0666;
+    mknod_in.rdev = makedev(1, 3);
+    const int made =
+        c().Call(FUSE_MKNOD, kRoot, Bytes().Add(mknod_in).Name("null" + n))
+            .error();
+    if (ids[0] != 0) {
+      EXPECT_EQ(made, EPERM);
+      continue;
+    }
+    ASSERT_EQ(made, 0);
+    const fuse_entry_out node = c().MustLookup(kRoot, "null" + n);
+    EXPECT_EQ(c().Open(node.nodeid, O_RDWR).error(), EPERM);
+  }
+  // -1 would leave the device's own ids in place: refused.
+  c().SetRequester(0xffffffff, 0);
+  fuse_mkdir_in mkdir_in{.mode = 0777, .umask = 0};
+  EXPECT_EQ(
+      c().Call(FUSE_MKDIR, kRoot, Bytes().Add(mkdir_in).Name("nobody")).error(),
+      EINVAL);
+  c().SetRequester(0, 0xffffffff);
+  fuse_create_in create_in{};
+  create_in.flags = O_RDWR | O_CREAT;
+  create_in.mode = S_IFREG | 0644;
+  EXPECT_EQ(
+      c().Call(FUSE_CREATE, kRoot, Bytes().Add(create_in).Name("f")).error(),
+      EINVAL);
+  struct stat st;
+  EXPECT_NE(lstat(share_.SharePath("nobody").c_str(), &st), 0);
+  EXPECT_EQ(share_.SnapshotOutside(), outside_before);
 }
 
 }  // namespace
