@@ -244,9 +244,7 @@ Result<std::span<Byte>> UserBuffer(Byte* buffer, size_t count) {
 
 // A write by someone without CAP_FSETID clears the file's set-user-ID bit
 // first (file_remove_privs).
-Result<void> DropPrivilegesForWrite(OpenFile& file) {
-  Task* task = TRY(CurrentTaskOrError());
-  const Credentials& creds = task->credentials();
+Result<void> DropPrivilegesForWrite(const Credentials& creds, OpenFile& file) {
   if (creds.fs_privileged()) return {};
   AttrChange change;
   TRY(syscall::AddPrivilegeDrop(creds, file.node(), change));
@@ -261,9 +259,12 @@ Result<size_t> Read(int fd, void* buffer, size_t count) {
 }
 
 Result<size_t> Write(int fd, const void* buffer, size_t count) {
-  RefPtr<OpenFile> file = TRY(FileOf(fd));
+  Task* task = TRY(CurrentTaskOrError());
+  RefPtr<OpenFile> file = TRY(syscall::FileOf(*task, fd));
   auto bytes = TRY(UserBuffer(static_cast<const std::byte*>(buffer), count));
-  if (file->writable() && count > 0) TRY(DropPrivilegesForWrite(*file));
+  if (file->writable() && count > 0) {
+    TRY(DropPrivilegesForWrite(task->credentials(), *file));
+  }
   return file->Write(bytes);
 }
 
@@ -275,10 +276,11 @@ Result<size_t> Pread(int fd, void* buffer, size_t count, int64_t offset) {
 
 Result<size_t> Pwrite(int fd, const void* buffer, size_t count,
                       int64_t offset) {
-  RefPtr<OpenFile> file = TRY(FileOf(fd));
+  Task* task = TRY(CurrentTaskOrError());
+  RefPtr<OpenFile> file = TRY(syscall::FileOf(*task, fd));
   auto bytes = TRY(UserBuffer(static_cast<const std::byte*>(buffer), count));
   if (file->writable() && count > 0 && offset >= 0) {
-    TRY(DropPrivilegesForWrite(*file));
+    TRY(DropPrivilegesForWrite(task->credentials(), *file));
   }
   return file->Pwrite(bytes, offset);
 }
@@ -344,8 +346,11 @@ Result<void> Fallocate(int fd, int mode, int64_t offset, int64_t length) {
   if ((mode & base::kFallocPunchHole) && !(mode & base::kFallocKeepSize)) {
     return Error{EOPNOTSUPP};
   }
-  RefPtr<OpenFile> file = TRY(FileOf(fd));
-  if (file->writable()) TRY(DropPrivilegesForWrite(*file));
+  Task* task = TRY(CurrentTaskOrError());
+  RefPtr<OpenFile> file = TRY(syscall::FileOf(*task, fd));
+  if (file->writable()) {
+    TRY(DropPrivilegesForWrite(task->credentials(), *file));
+  }
   return file->Fallocate(mode, offset, length);
 }
 
@@ -353,9 +358,12 @@ Result<size_t> CopyFileRange(int fd_in, int64_t* offset_in, int fd_out,
                              int64_t* offset_out, size_t length,
                              unsigned flags) {
   if (flags != 0) return Error{EINVAL};
-  RefPtr<OpenFile> in = TRY(FileOf(fd_in));
-  RefPtr<OpenFile> out = TRY(FileOf(fd_out));
-  if (out->writable() && length > 0) TRY(DropPrivilegesForWrite(*out));
+  Task* task = TRY(CurrentTaskOrError());
+  RefPtr<OpenFile> in = TRY(syscall::FileOf(*task, fd_in));
+  RefPtr<OpenFile> out = TRY(syscall::FileOf(*task, fd_out));
+  if (out->writable() && length > 0) {
+    TRY(DropPrivilegesForWrite(task->credentials(), *out));
+  }
   return in->CopyFileRange(offset_in, *out, offset_out, length);
 }
 
