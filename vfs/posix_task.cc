@@ -69,100 +69,80 @@ Result<void> ChangeCredentials(Change change) {
   return task->SetCredentials(next);
 }
 
-// The ids a task may switch its real, effective and saved ids among without
-// CAP_SETUID / CAP_SETGID.
-bool OneOf(uint32_t id, uint32_t a, uint32_t b, uint32_t c) {
-  return id == a || id == b || id == c;
+// The user ids or the group ids of a set of credentials: the set*uid and
+// set*gid calls follow the same rules, each on its own kind.
+struct IdKind {
+  uint32_t Credentials::*real;
+  uint32_t Credentials::*effective;
+  uint32_t Credentials::*saved;
+  uint32_t Credentials::*filesystem;
+};
+constexpr IdKind kUserIds{&Credentials::uid, &Credentials::euid,
+                          &Credentials::suid, &Credentials::fsuid};
+constexpr IdKind kGroupIds{&Credentials::gid, &Credentials::egid,
+                           &Credentials::sgid, &Credentials::fsgid};
+
+// Sets the effective id, and the filesystem id that follows it.
+void SetEffective(Credentials& creds, const IdKind& kind, uint32_t id) {
+  creds.*kind.effective = id;
+  creds.*kind.filesystem = id;
 }
 
-// setuid(2): root sets all three; others set the effective id to the real or
-// saved one.
-Result<void> SetUid(Credentials& creds, uint32_t uid) {
-  if (uid == kNoChange) return Error{EINVAL};
+// Whether `id` is one of the real, effective and saved ids: those a task may
+// switch among without CAP_SETUID / CAP_SETGID (root's effective uid).
+bool OwnId(const Credentials& creds, const IdKind& kind, uint32_t id) {
+  return id == creds.*kind.real || id == creds.*kind.effective ||
+         id == creds.*kind.saved;
+}
+
+// setuid(2) / setgid(2): root sets all three; others set the effective id to
+// the real or saved one.
+Result<void> SetId(Credentials& creds, const IdKind& kind, uint32_t id) {
+  if (id == kNoChange) return Error{EINVAL};
   if (creds.id_privileged()) {
-    creds.uid = creds.suid = uid;
-  } else if (uid != creds.uid && uid != creds.suid) {
+    creds.*kind.real = creds.*kind.saved = id;
+  } else if (id != creds.*kind.real && id != creds.*kind.saved) {
     return Error{EPERM};
   }
-  creds.euid = creds.fsuid = uid;
+  SetEffective(creds, kind, id);
   return {};
 }
 
-Result<void> SetGid(Credentials& creds, uint32_t gid) {
-  if (gid == kNoChange) return Error{EINVAL};
-  if (creds.id_privileged()) {
-    creds.gid = creds.sgid = gid;
-  } else if (gid != creds.gid && gid != creds.sgid) {
-    return Error{EPERM};
-  }
-  creds.egid = creds.fsgid = gid;
+// seteuid(2) / setegid(2), as glibc's setresuid(-1, id, -1): without the
+// capability, to one of the task's own ids.
+Result<void> SetEffectiveId(Credentials& creds, const IdKind& kind,
+                            uint32_t id) {
+  if (id == kNoChange) return Error{EINVAL};
+  if (!creds.id_privileged() && !OwnId(creds, kind, id)) return Error{EPERM};
+  SetEffective(creds, kind, id);
   return {};
 }
 
-// seteuid(2), as glibc's setresuid(-1, euid, -1): without CAP_SETUID, to one
-// of the real, effective and saved ids.
-Result<void> SetEUid(Credentials& creds, uint32_t euid) {
-  if (euid == kNoChange) return Error{EINVAL};
-  if (!creds.id_privileged() &&
-      !OneOf(euid, creds.uid, creds.euid, creds.suid)) {
-    return Error{EPERM};
-  }
-  creds.euid = creds.fsuid = euid;
-  return {};
-}
-
-Result<void> SetEGid(Credentials& creds, uint32_t egid) {
-  if (egid == kNoChange) return Error{EINVAL};
-  if (!creds.id_privileged() &&
-      !OneOf(egid, creds.gid, creds.egid, creds.sgid)) {
-    return Error{EPERM};
-  }
-  creds.egid = creds.fsgid = egid;
-  return {};
-}
-
-// setreuid(2): -1 keeps an id. Without CAP_SETUID the real id may become the
-// effective one, and the effective id any of the three; the saved id follows
-// the effective one when the real id is set or the effective one leaves it.
-Result<void> SetReUid(Credentials& creds, uint32_t ruid, uint32_t euid) {
+// setreuid(2) / setregid(2): -1 keeps an id. Without the capability the real
+// id may become the effective one, and the effective id any of the three; the
+// saved id follows the effective one when the real id is set or the effective
+// one leaves it.
+Result<void> SetRealAndEffective(Credentials& creds, const IdKind& kind,
+                                 uint32_t real, uint32_t effective) {
   const Credentials old = creds;
-  if (ruid != kNoChange) {
-    if (!old.id_privileged() && ruid != old.uid && ruid != old.euid) {
+  if (real != kNoChange) {
+    if (!old.id_privileged() && real != old.*kind.real &&
+        real != old.*kind.effective) {
       return Error{EPERM};
     }
-    creds.uid = ruid;
+    creds.*kind.real = real;
   }
-  if (euid != kNoChange) {
-    if (!old.id_privileged() && !OneOf(euid, old.uid, old.euid, old.suid)) {
+  if (effective != kNoChange) {
+    if (!old.id_privileged() && !OwnId(old, kind, effective)) {
       return Error{EPERM};
     }
-    creds.euid = euid;
+    creds.*kind.effective = effective;
   }
-  if (ruid != kNoChange || (euid != kNoChange && euid != old.uid)) {
-    creds.suid = creds.euid;
+  if (real != kNoChange ||
+      (effective != kNoChange && effective != old.*kind.real)) {
+    creds.*kind.saved = creds.*kind.effective;
   }
-  creds.fsuid = creds.euid;
-  return {};
-}
-
-Result<void> SetReGid(Credentials& creds, uint32_t rgid, uint32_t egid) {
-  const Credentials old = creds;
-  if (rgid != kNoChange) {
-    if (!old.id_privileged() && rgid != old.gid && rgid != old.egid) {
-      return Error{EPERM};
-    }
-    creds.gid = rgid;
-  }
-  if (egid != kNoChange) {
-    if (!old.id_privileged() && !OneOf(egid, old.gid, old.egid, old.sgid)) {
-      return Error{EPERM};
-    }
-    creds.egid = egid;
-  }
-  if (rgid != kNoChange || (egid != kNoChange && egid != old.gid)) {
-    creds.sgid = creds.egid;
-  }
-  creds.fsgid = creds.egid;
+  creds.*kind.filesystem = creds.*kind.effective;
   return {};
 }
 
@@ -238,27 +218,31 @@ int getgroups(int size, uint32_t* list) { return AsInt(GetGroups(size, list)); }
 
 int setuid(uint32_t uid) {
   return AsInt(ChangeCredentials(
-      [&](Credentials& creds) { return SetUid(creds, uid); }));
+      [&](Credentials& creds) { return SetId(creds, kUserIds, uid); }));
 }
 int setgid(uint32_t gid) {
   return AsInt(ChangeCredentials(
-      [&](Credentials& creds) { return SetGid(creds, gid); }));
+      [&](Credentials& creds) { return SetId(creds, kGroupIds, gid); }));
 }
 int seteuid(uint32_t euid) {
-  return AsInt(ChangeCredentials(
-      [&](Credentials& creds) { return SetEUid(creds, euid); }));
+  return AsInt(ChangeCredentials([&](Credentials& creds) {
+    return SetEffectiveId(creds, kUserIds, euid);
+  }));
 }
 int setegid(uint32_t egid) {
-  return AsInt(ChangeCredentials(
-      [&](Credentials& creds) { return SetEGid(creds, egid); }));
+  return AsInt(ChangeCredentials([&](Credentials& creds) {
+    return SetEffectiveId(creds, kGroupIds, egid);
+  }));
 }
 int setreuid(uint32_t ruid, uint32_t euid) {
-  return AsInt(ChangeCredentials(
-      [&](Credentials& creds) { return SetReUid(creds, ruid, euid); }));
+  return AsInt(ChangeCredentials([&](Credentials& creds) {
+    return SetRealAndEffective(creds, kUserIds, ruid, euid);
+  }));
 }
 int setregid(uint32_t rgid, uint32_t egid) {
-  return AsInt(ChangeCredentials(
-      [&](Credentials& creds) { return SetReGid(creds, rgid, egid); }));
+  return AsInt(ChangeCredentials([&](Credentials& creds) {
+    return SetRealAndEffective(creds, kGroupIds, rgid, egid);
+  }));
 }
 int setgroups(size_t size, const uint32_t* list) {
   return AsInt(ChangeCredentials(

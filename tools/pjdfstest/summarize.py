@@ -106,7 +106,12 @@ def main():
         if b == 'host':
             continue
         for assertion, (outcome, message) in sorted(runs[b].items()):
-            reference = host.get(assertion, ('pass', ''))[0] if host else 'pass'
+            # Without the host's run, what the suite marks TODO for Linux is
+            # not held against a back end.
+            if host:
+                reference = host.get(assertion, ('pass', ''))[0]
+            else:
+                reference = 'todo' if outcome == 'todo' else 'pass'
             if reference != 'pass':
                 continue
             listed = [e for e in expected

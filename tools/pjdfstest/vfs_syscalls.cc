@@ -173,9 +173,17 @@ int StatResult(int rc, const vfs::Stat& st, struct stat* out) {
 constexpr int kFirstSocket = 1 << 20;
 int next_socket = kFirstSocket;
 
-const char* SocketPath(const struct sockaddr* address, socklen_t length) {
+// The path a bind or connect on the socket `fd` names; null with errno set
+// (EBADF, EINVAL) when there is none.
+const char* SocketPath(int fd, const struct sockaddr* address,
+                       socklen_t length) {
+  if (fd < kFirstSocket || fd >= next_socket) {
+    errno = EBADF;
+    return nullptr;
+  }
   if (!address || length <= sizeof(sa_family_t) ||
       address->sa_family != AF_UNIX) {
+    errno = EINVAL;
     return nullptr;
   }
   return reinterpret_cast<const struct sockaddr_un*>(address)->sun_path;
@@ -406,15 +414,8 @@ int pjd_socket(int domain, int type, int protocol) {
   return next_socket++;
 }
 int pjd_bind(int fd, const struct sockaddr* address, socklen_t length) {
-  if (fd < kFirstSocket || fd >= next_socket) {
-    errno = EBADF;
-    return -1;
-  }
-  const char* path = SocketPath(address, length);
-  if (!path) {
-    errno = EINVAL;
-    return -1;
-  }
+  const char* path = SocketPath(fd, address, length);
+  if (!path) return -1;
   // unix_bind: the node gets 0777 less the umask; a name taken is in use.
   const uint32_t umask = vfs::umask(0);
   vfs::umask(umask);
@@ -423,15 +424,8 @@ int pjd_bind(int fd, const struct sockaddr* address, socklen_t length) {
   return Libc(rc);
 }
 int pjd_connect(int fd, const struct sockaddr* address, socklen_t length) {
-  if (fd < kFirstSocket || fd >= next_socket) {
-    errno = EBADF;
-    return -1;
-  }
-  const char* path = SocketPath(address, length);
-  if (!path) {
-    errno = EINVAL;
-    return -1;
-  }
+  const char* path = SocketPath(fd, address, length);
+  if (!path) return -1;
   // unix_find_other: write permission on the socket node, then a listener.
   vfs::Stat st;
   int rc = vfs::stat(path, &st);
