@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Boots the image under QEMU against a real virtio-fs device (vhost-user-fs, served by
-# Debian's virtiofsd from a fresh share directory), shows the guest's serial console, and
-# reports the guest's verdict. Every process it starts runs under timeout(1) in its own
-# process group and is stopped on exit, whatever happens.
+# Debian's virtiofsd or by the project's own back-end from a fresh share directory), shows
+# the guest's serial console, and reports the guest's verdict. Every process it starts
+# runs under timeout(1) in its own process group and is stopped on exit, whatever happens.
 #
 # usage: run_qemu.sh --image IMAGE [--transport pci|mmio] [--timeout SECONDS]
+#                    [--backend virtiofsd|vfsim] [--vfsim-virtiofsd PATH]
 #                    [--append WORDS] [--device-tag TAG] [--keep]
 #   --transport pci   q35 with vhost-user-fs-pci (default)
 #   --transport mmio  microvm with vhost-user-fs-device (virtio-mmio)
+#   --backend         Debian's virtiofsd (default) or the project's vfsim_virtiofsd
+#                     (//vhost_user:vfsim_virtiofsd, found at --vfsim-virtiofsd); with
+#                     vfsim, a virtio rule the image's driver breaks fails the run
 #   --append          extra guest command-line words (e.g. pci.reassign_bars)
 #   --device-tag      the tag QEMU gives the device (default: root, the tag the guest
 #                     expects; anything else makes the guest fail: a negative control)
@@ -28,8 +32,11 @@ readonly TAG=root  # The tag the guest is told to expect.
 readonly STATUS_PASS=33 STATUS_FAIL=35
 
 image="" transport=pci limit=60 append="" device_tag=$TAG keep=0
+backend=virtiofsd vfsim_virtiofsd=""
 while (($#)); do
   case $1 in
+    --backend) backend=$2; shift 2 ;;
+    --vfsim-virtiofsd) vfsim_virtiofsd=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
@@ -49,7 +56,16 @@ setup_error() {
 }
 [[ -n $image && -s $image ]] || { echo "run_qemu: no image at '$image'" >&2; exit 2; }
 command -v "$QEMU" >/dev/null || setup_error "$QEMU not found (Debian package qemu-system-x86)"
-[[ -x $VIRTIOFSD ]] || setup_error "$VIRTIOFSD not found (Debian package qemu-system-common)"
+case $backend in
+  virtiofsd)
+    [[ -x $VIRTIOFSD ]] || setup_error "$VIRTIOFSD not found (Debian package qemu-system-common)"
+    ;;
+  vfsim)
+    [[ -x $vfsim_virtiofsd ]] ||
+      { echo "run_qemu: --backend vfsim needs --vfsim-virtiofsd PATH (bazel build //vhost_user:vfsim_virtiofsd)" >&2; exit 2; }
+    ;;
+  *) echo "run_qemu: --backend must be virtiofsd or vfsim" >&2; exit 2 ;;
+esac
 ((EUID == 0)) || setup_error "virtiofsd needs root (it switches to the share's owners)"
 
 case $transport in
@@ -100,9 +116,13 @@ manifest() {
 }
 manifest >"$work/share.before"
 
-# ---- virtiofsd. setsid: its own process group (timeout and the daemon's threads in it).
-setsid timeout -k 5 $((limit + 30)) "$VIRTIOFSD" --socket-path="$socket" \
-  -o source="$share" -o cache=auto >"$work/virtiofsd.log" 2>&1 &
+# ---- The back-end. setsid: its own process group (timeout and the daemon's threads in it).
+if [[ $backend == vfsim ]]; then
+  backend_cmd=("$vfsim_virtiofsd" --socket-path="$socket" --shared-dir="$share" --cache=auto)
+else
+  backend_cmd=("$VIRTIOFSD" --socket-path="$socket" -o source="$share" -o cache=auto)
+fi
+setsid timeout -k 5 $((limit + 30)) "${backend_cmd[@]}" >"$work/virtiofsd.log" 2>&1 &
 virtiofsd_group=$!
 groups+=("$virtiofsd_group")
 for _ in $(seq 100); do
@@ -111,7 +131,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 if [[ ! -S $socket ]]; then
-  echo "run_qemu: virtiofsd did not create its socket; its log:" >&2
+  echo "run_qemu: $backend did not create its socket; its log:" >&2
   cat "$work/virtiofsd.log" >&2
   exit 1
 fi
@@ -198,8 +218,16 @@ if ! diff <(filter_announced <"$work/share.before") <(filter_announced <"$work/s
 fi
 ((share_ok)) && echo "run_qemu: share check passed (${#expected_paths[@]} announced path(s))"
 
-if ((!verdict_ok || !share_ok)); then
-  echo "run_qemu: virtiofsd's log:"; sed 's/^/  /' "$work/virtiofsd.log"
+# The project's back-end checks the image's driver against every virtio rule.
+rules_ok=1
+if [[ $backend == vfsim ]] && grep -q 'violation: ' "$work/virtiofsd.log"; then
+  echo "run_qemu: the driver broke a virtio rule:"
+  grep 'violation: ' "$work/virtiofsd.log" | sed 's/^/  /'
+  rules_ok=0
+fi
+
+if ((!verdict_ok || !share_ok || !rules_ok)); then
+  echo "run_qemu: $backend's log:"; sed 's/^/  /' "$work/virtiofsd.log"
   exit 1
 fi
 exit 0

@@ -72,11 +72,11 @@ std::optional<ViolationRecord> CheckQueueLayout(const GuestMemory& memory,
               std::to_string(ring.alignment) + "-byte aligned"};
     }
     if (!memory.Contains(ring.address, ring.bytes)) {
-      return ViolationRecord{
-          Violation::kQueueAddressOutOfBounds,
-          std::string(ring.name) + " [" + Hex(ring.address) + ", +" +
-              std::to_string(ring.bytes) + ") is not inside guest memory [" +
-              Hex(memory.base()) + ", " + Hex(memory.end()) + ")"};
+      return ViolationRecord{Violation::kQueueAddressOutOfBounds,
+                             std::string(ring.name) + " [" + Hex(ring.address) +
+                                 ", +" + std::to_string(ring.bytes) +
+                                 ") is not inside guest memory " +
+                                 memory.Describe()};
     }
   }
   return std::nullopt;
@@ -84,7 +84,8 @@ std::optional<ViolationRecord> CheckQueueLayout(const GuestMemory& memory,
 
 DeviceQueue::DeviceQueue(const GuestMemory& memory, uint16_t index,
                          const QueueLayout& layout,
-                         const QueueFeatures& features)
+                         const QueueFeatures& features, uint16_t next_avail_idx,
+                         uint16_t used_idx)
     : memory_(memory),
       index_(index),
       layout_(layout),
@@ -92,6 +93,9 @@ DeviceQueue::DeviceQueue(const GuestMemory& memory, uint16_t index,
       desc_(memory.HostPointer(layout.desc, kDescSize * layout.size)),
       avail_(memory.HostPointer(layout.driver, AvailBytes(layout.size))),
       used_(memory.HostPointer(layout.device, UsedBytes(layout.size))),
+      last_avail_idx_(next_avail_idx),
+      used_idx_(used_idx),
+      signalled_used_idx_(used_idx),
       in_flight_writable_(layout.size, 0) {}
 
 uint16_t DeviceQueue::LoadAvailIdx() const {
@@ -237,8 +241,7 @@ DeviceQueue::WalkStatus DeviceQueue::Walk(uint16_t head, DescriptorChain* chain,
       return failed(Violation::kDescriptorOutOfBounds,
                     where() + " buffer [" + Hex(desc.addr) + ", +" +
                         std::to_string(desc.len) +
-                        ") is outside guest memory [" + Hex(memory_.base()) +
-                        ", " + Hex(memory_.end()) + ")");
+                        ") is outside guest memory " + memory_.Describe());
     }
     if (desc.flags & VRING_DESC_F_WRITE) {
       chain->writable.push_back(GuestBuffer{data, desc.len});

@@ -50,9 +50,13 @@ class DeviceQueue {
  public:
   enum class PopStatus : uint8_t { kChain, kEmpty, kViolation };
 
-  // `layout` must have passed CheckQueueLayout.
+  // `layout` must have passed CheckQueueLayout. A new queue starts at 0 on
+  // both rings; one taken over while the driver runs (vhost-user: after
+  // SET_VRING_BASE, or a reconnect) starts taking chains at avail position
+  // `next_avail_idx` and puts used elements from `used_idx` on.
   DeviceQueue(const GuestMemory& memory, uint16_t index,
-              const QueueLayout& layout, const QueueFeatures& features);
+              const QueueLayout& layout, const QueueFeatures& features,
+              uint16_t next_avail_idx = 0, uint16_t used_idx = 0);
 
   // Takes the next available chain into `chain`. kEmpty when the driver has
   // made nothing new available (with EVENT_IDX, avail_event is published first
@@ -96,9 +100,9 @@ class DeviceQueue {
   uint8_t* const avail_;
   uint8_t* const used_;
 
-  uint16_t last_avail_idx_ = 0;
-  uint16_t used_idx_ = 0;
-  uint16_t signalled_used_idx_ = 0;  // used idx at the last interrupt decision.
+  uint16_t last_avail_idx_;
+  uint16_t used_idx_;
+  uint16_t signalled_used_idx_;  // used idx at the last interrupt decision.
   bool pushed_since_decision_ = false;
   // Per head: writable bytes + 1 while in flight, 0 when free.
   std::vector<uint64_t> in_flight_writable_;
