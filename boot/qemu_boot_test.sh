@@ -6,9 +6,12 @@
 # does not expect, a file the guest leaves without announcing it, and a CPU exception.
 # The pass verdict is only worth something if these turn into failures.
 #
-# usage: qemu_boot_test.sh RUNNER IMAGE
+# The same scenarios then run against the project's own vhost-user back-end
+# (vfsim_virtiofsd), which also checks every virtio rule the image's driver follows.
+#
+# usage: qemu_boot_test.sh RUNNER IMAGE VFSIM_VIRTIOFSD
 set -uo pipefail
-runner=$1 image=$2
+runner=$1 image=$2 vfsim_virtiofsd=$3
 logs=${TEST_TMPDIR:-$(mktemp -d)}
 failures=0
 
@@ -72,6 +75,14 @@ expect mmio '^boot: virtio-fs device found on mmio'
 expect mmio '^driver: mmio transport probed'
 expect mmio '^driver: device type 26, .*tag "root"'
 expect_scenarios mmio
+
+for transport in pci mmio; do
+  run "${transport}_vfsim" 0 --transport "$transport" --backend vfsim \
+    --vfsim-virtiofsd "$vfsim_virtiofsd"
+  expect "${transport}_vfsim" '^run_qemu: back-end: .*vfsim_virtiofsd'
+  expect "${transport}_vfsim" "^boot: virtio-fs device found on $transport"
+  expect_scenarios "${transport}_vfsim"
+done
 
 run pci_image_assigned_bars 0 --transport pci --append pci.reassign_bars
 expect pci_image_assigned_bars 'BAR4 memory 64-bit at 0x[0-9a-f]+, [0-9]+ bytes \(assigned by the image\)'

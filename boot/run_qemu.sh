@@ -122,6 +122,7 @@ if [[ $backend == vfsim ]]; then
 else
   backend_cmd=("$VIRTIOFSD" --socket-path="$socket" -o source="$share" -o cache=auto)
 fi
+echo "run_qemu: back-end: ${backend_cmd[*]}"
 setsid timeout -k 5 $((limit + 30)) "${backend_cmd[@]}" >"$work/virtiofsd.log" 2>&1 &
 virtiofsd_group=$!
 groups+=("$virtiofsd_group")

@@ -69,6 +69,8 @@ struct FuseTraceArgs {
   std::optional<uint32_t> valid;  // SETATTR FATTR_* bits.
   std::optional<uint32_t> major;  // INIT.
   std::optional<uint32_t> minor;  // INIT.
+  // INIT: the flags the driver offers (flags2 in the high word).
+  std::optional<uint64_t> init_flags;
 };
 
 struct FuseTraceEvent {
@@ -86,7 +88,8 @@ struct FuseTraceEvent {
   std::optional<uint64_t> result;  // A byte count or value (see above).
   std::optional<uint64_t> out_node;
   std::optional<uint64_t> out_fh;
-  uint32_t out_bytes = 0;  // The chain's used length.
+  std::optional<uint64_t> out_init_flags;  // INIT: what the device accepted.
+  uint32_t out_bytes = 0;                  // The chain's used length.
   uint64_t latency_nanos = 0;
 };
 
@@ -101,6 +104,8 @@ std::string OpenFlagsString(uint32_t flags);
 std::string QueueName(uint16_t queue);
 // SETATTR's FATTR_* bits: "MODE|SIZE"; unnamed bits in hex.
 std::string SetattrValidString(uint32_t valid);
+// INIT's FUSE_* flags (flags2 in the high word): "ASYNC_READ|DO_READDIRPLUS".
+std::string InitFlagsString(uint64_t flags);
 
 // Decodes the request: `request` holds the first bytes of the chain's readable
 // part (possibly fewer than the request has), `total_bytes` how many it has.

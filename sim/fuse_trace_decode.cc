@@ -197,11 +197,15 @@ void DecodeArgs(uint32_t opcode, ArgReader& in, FuseTraceArgs& args) {
       break;
     }
     case FUSE_INIT: {
-      // The first fields of fuse_init_in have been the same since 7.6.
-      uint32_t version[2];
-      if (!in.Struct(version)) break;
-      args.major = version[0];
-      args.minor = version[1];
+      // major, minor, max_readahead, flags since 7.6; flags2 after them
+      // when INIT_EXT says so (7.36).
+      uint32_t init[4];
+      if (!in.Struct(init)) break;
+      args.major = init[0];
+      args.minor = init[1];
+      uint32_t flags2 = 0;
+      if (init[3] & FUSE_INIT_EXT) in.Struct(flags2);
+      args.init_flags = init[3] | uint64_t{flags2} << 32;
       break;
     }
     case FUSE_ACCESS: {
@@ -346,6 +350,14 @@ void DecodeFuseReply(const uint8_t* reply, size_t size, uint32_t used_length,
       fuse_lseek_out lseek;
       event.result.reset();
       if (read(lseek)) event.result = lseek.offset;
+      return;
+    }
+    case FuseReply::kInit: {
+      // flags at 12 since 7.6; flags2 at 36 when INIT_EXT was agreed.
+      uint32_t flags, flags2 = 0;
+      if (!read(flags, offsetof(fuse_init_out, flags))) return;
+      if (flags & FUSE_INIT_EXT) read(flags2, offsetof(fuse_init_out, flags2));
+      event.out_init_flags = flags | uint64_t{flags2} << 32;
       return;
     }
     default:

@@ -35,16 +35,14 @@ std::string QuotedWith(std::string_view text, Escape escape) {
 
 // A name as a C string literal (\xXX).
 std::string Quoted(std::string_view name) {
-  return QuotedWith(name, [](unsigned char c) {
-    return absl::StrFormat("\\x%02x", c);
-  });
+  return QuotedWith(
+      name, [](unsigned char c) { return absl::StrFormat("\\x%02x", c); });
 }
 
 // A JSON string (\u00XX).
 std::string JsonString(std::string_view text) {
-  return QuotedWith(text, [](unsigned char c) {
-    return absl::StrFormat("\\u%04x", c);
-  });
+  return QuotedWith(
+      text, [](unsigned char c) { return absl::StrFormat("\\u%04x", c); });
 }
 
 std::string Octal(uint32_t mode) { return absl::StrFormat("0%o", mode); }
@@ -77,6 +75,8 @@ std::string FormatFuseTraceLine(const FuseTraceEvent& event) {
     }
     if (a.major && a.minor)
       add(absl::StrCat("version=", *a.major, ".", *a.minor));
+    if (a.init_flags)
+      add(absl::StrCat("flags=", InitFlagsString(*a.init_flags)));
     if (a.fh) add(absl::StrCat("fh=", *a.fh));
     if (a.offset) add(absl::StrCat("offset=", *a.offset));
     if (a.size) add(absl::StrCat("size=", *a.size));
@@ -103,6 +103,9 @@ std::string FormatFuseTraceLine(const FuseTraceEvent& event) {
     absl::StrAppend(&line, " = ", event.result.value_or(0));
     if (event.out_node) absl::StrAppend(&line, " node=", *event.out_node);
     if (event.out_fh) absl::StrAppend(&line, " fh=", *event.out_fh);
+    if (event.out_init_flags) {
+      absl::StrAppend(&line, " flags=", InitFlagsString(*event.out_init_flags));
+    }
   }
   absl::StrAppend(
       &line, absl::StrFormat("  (%u B in, %u B out, %.1f us)", event.in_bytes,
@@ -146,6 +149,10 @@ std::string FormatFuseTraceJson(const FuseTraceEvent& event) {
     absl::StrAppend(&json, ",\"version\":",
                     JsonString(absl::StrCat(*a.major, ".", *a.minor)));
   }
+  if (a.init_flags) {
+    absl::StrAppend(
+        &json, ",\"init_flags\":", JsonString(InitFlagsString(*a.init_flags)));
+  }
   absl::StrAppend(&json, ",\"replied\":", event.replied ? "true" : "false");
   if (event.replied && event.error != 0) {
     absl::StrAppend(&json, ",\"error\":", JsonString(ErrnoName(-event.error)),
@@ -154,6 +161,10 @@ std::string FormatFuseTraceJson(const FuseTraceEvent& event) {
     number("result", event.result.value_or(0));
     number("out_node", event.out_node);
     number("out_fh", event.out_fh);
+    if (event.out_init_flags) {
+      absl::StrAppend(&json, ",\"out_init_flags\":",
+                      JsonString(InitFlagsString(*event.out_init_flags)));
+    }
   }
   absl::StrAppend(&json, ",\"in_bytes\":", event.in_bytes,
                   ",\"out_bytes\":", event.out_bytes,

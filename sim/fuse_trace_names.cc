@@ -2,6 +2,7 @@
 #include <linux/fuse.h>
 
 #include <cstring>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -72,11 +73,33 @@ std::string QueueName(uint16_t queue) {
   return absl::StrCat("req", queue - 1);
 }
 
+namespace {
+
+struct NamedBit {
+  uint64_t bit;
+  const char* name;
+};
+
+// "A|B|0x40": the names of the bits set, then the unnamed ones in hex.
+std::string BitNames(uint64_t value, std::span<const NamedBit> names) {
+  std::string out;
+  for (const NamedBit& named : names) {
+    if (value & named.bit) {
+      absl::StrAppend(&out, out.empty() ? "" : "|", named.name);
+      value &= ~named.bit;
+    }
+  }
+  if (value != 0 || out.empty()) {
+    absl::StrAppend(&out, out.empty() ? "" : "|",
+                    absl::StrFormat("%#x", value));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string SetattrValidString(uint32_t valid) {
-  static constexpr struct {
-    uint32_t bit;
-    const char* name;
-  } kBits[] = {
+  static constexpr NamedBit kBits[] = {
       {FATTR_MODE, "MODE"},
       {FATTR_UID, "UID"},
       {FATTR_GID, "GID"},
@@ -90,18 +113,47 @@ std::string SetattrValidString(uint32_t valid) {
       {FATTR_CTIME, "CTIME"},
       {FATTR_KILL_SUIDGID, "KILL_SUIDGID"},
   };
-  std::string out;
-  for (const auto& bit : kBits) {
-    if (valid & bit.bit) {
-      absl::StrAppend(&out, out.empty() ? "" : "|", bit.name);
-      valid &= ~bit.bit;
-    }
-  }
-  if (valid != 0 || out.empty()) {
-    absl::StrAppend(&out, out.empty() ? "" : "|",
-                    absl::StrFormat("%#x", valid));
-  }
-  return out;
+  return BitNames(valid, kBits);
+}
+
+std::string InitFlagsString(uint64_t flags) {
+  static constexpr NamedBit kBits[] = {
+      {FUSE_ASYNC_READ, "ASYNC_READ"},
+      {FUSE_POSIX_LOCKS, "POSIX_LOCKS"},
+      {FUSE_FILE_OPS, "FILE_OPS"},
+      {FUSE_ATOMIC_O_TRUNC, "ATOMIC_O_TRUNC"},
+      {FUSE_EXPORT_SUPPORT, "EXPORT_SUPPORT"},
+      {FUSE_BIG_WRITES, "BIG_WRITES"},
+      {FUSE_DONT_MASK, "DONT_MASK"},
+      {FUSE_SPLICE_WRITE, "SPLICE_WRITE"},
+      {FUSE_SPLICE_MOVE, "SPLICE_MOVE"},
+      {FUSE_SPLICE_READ, "SPLICE_READ"},
+      {FUSE_FLOCK_LOCKS, "FLOCK_LOCKS"},
+      {FUSE_HAS_IOCTL_DIR, "HAS_IOCTL_DIR"},
+      {FUSE_AUTO_INVAL_DATA, "AUTO_INVAL_DATA"},
+      {FUSE_DO_READDIRPLUS, "DO_READDIRPLUS"},
+      {FUSE_READDIRPLUS_AUTO, "READDIRPLUS_AUTO"},
+      {FUSE_ASYNC_DIO, "ASYNC_DIO"},
+      {FUSE_WRITEBACK_CACHE, "WRITEBACK_CACHE"},
+      {FUSE_NO_OPEN_SUPPORT, "NO_OPEN_SUPPORT"},
+      {FUSE_PARALLEL_DIROPS, "PARALLEL_DIROPS"},
+      {FUSE_HANDLE_KILLPRIV, "HANDLE_KILLPRIV"},
+      {FUSE_POSIX_ACL, "POSIX_ACL"},
+      {FUSE_ABORT_ERROR, "ABORT_ERROR"},
+      {FUSE_MAX_PAGES, "MAX_PAGES"},
+      {FUSE_CACHE_SYMLINKS, "CACHE_SYMLINKS"},
+      {FUSE_NO_OPENDIR_SUPPORT, "NO_OPENDIR_SUPPORT"},
+      {FUSE_EXPLICIT_INVAL_DATA, "EXPLICIT_INVAL_DATA"},
+      {FUSE_MAP_ALIGNMENT, "MAP_ALIGNMENT"},
+      {FUSE_SUBMOUNTS, "SUBMOUNTS"},
+      {FUSE_HANDLE_KILLPRIV_V2, "HANDLE_KILLPRIV_V2"},
+      {FUSE_SETXATTR_EXT, "SETXATTR_EXT"},
+      {FUSE_INIT_EXT, "INIT_EXT"},
+      {FUSE_SECURITY_CTX, "SECURITY_CTX"},
+      {FUSE_HAS_INODE_DAX, "HAS_INODE_DAX"},
+      {FUSE_HAS_EXPIRE_ONLY, "HAS_EXPIRE_ONLY"},
+  };
+  return BitNames(flags, kBits);
 }
 
 // A name as a C string literal: printable ASCII as is, the rest escaped.

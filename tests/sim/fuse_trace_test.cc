@@ -131,6 +131,37 @@ TEST(FuseTraceTest, CreateDecodesNameFlagsModeAndTheReply) {
   EXPECT_EQ(fields["out_fh"], "7");
 }
 
+TEST(FuseTraceTest, InitShowsTheFlagsOfferedAndAccepted) {
+  fuse_init_in init = {};
+  init.major = 7;
+  init.minor = 38;
+  init.flags = FUSE_ASYNC_READ | FUSE_DO_READDIRPLUS | FUSE_INIT_EXT;
+  init.flags2 = FUSE_SECURITY_CTX >> 32;
+  sim::FuseTraceEvent event =
+      Decode(RequestBuilder(FUSE_INIT, 2, 0).Struct(init).Build());
+  EXPECT_EQ(event.args.init_flags,
+            uint64_t{FUSE_ASYNC_READ | FUSE_DO_READDIRPLUS | FUSE_INIT_EXT} |
+                FUSE_SECURITY_CTX);
+  fuse_init_out out = {};
+  out.major = 7;
+  out.minor = 38;
+  out.flags = FUSE_DO_READDIRPLUS | 0x80000000u;  // An unnamed bit.
+  std::vector<uint8_t> reply = Reply(0, 2, &out, sizeof(out));
+  sim::DecodeFuseReply(reply.data(), reply.size(), reply.size(), event);
+  EXPECT_EQ(event.out_init_flags, uint64_t{FUSE_DO_READDIRPLUS | 0x80000000u});
+  const std::string line = sim::FormatFuseTraceLine(event);
+  EXPECT_THAT(line, HasSubstr("INIT(node=0, version=7.38, "
+                              "flags=ASYNC_READ|DO_READDIRPLUS|INIT_EXT|"
+                              "SECURITY_CTX) = 0 flags=DO_READDIRPLUS|"
+                              "0x80000000"));
+  std::map<std::string, std::string> fields;
+  ASSERT_TRUE(
+      cli_test::ParseFlatJsonObject(sim::FormatFuseTraceJson(event), &fields));
+  EXPECT_EQ(fields["init_flags"],
+            "ASYNC_READ|DO_READDIRPLUS|INIT_EXT|SECURITY_CTX");
+  EXPECT_EQ(fields["out_init_flags"], "DO_READDIRPLUS|0x80000000");
+}
+
 TEST(FuseTraceTest, ErrorsAreShownByName) {
   sim::FuseTraceEvent event =
       Decode(RequestBuilder(FUSE_LOOKUP, 10, 1).Name("missing").Build());

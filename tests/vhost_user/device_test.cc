@@ -6,10 +6,12 @@
 #define VIRTIO_RING_NO_LEGACY
 #include "vhost_user/device.h"
 
+#include <linux/fuse.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <sys/eventfd.h>
 
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/echo_device.h"
+#include "sim/virtio_fs_device.h"
 #include "tests/sim/test_driver.h"
 #include "tests/vhost_user/test_frontend.h"
 
@@ -317,6 +320,66 @@ TEST_F(DeviceTest, MalformedMessagesEndTheConnection) {
     EXPECT_TRUE(frontend.Closed());
     EXPECT_FALSE(frontend.Close().ok());
   }
+}
+
+// A guest reboot: the front-end stops every ring (GET_VRING_BASE) and starts
+// them again; the device's FUSE session ended with the stop, so the new
+// driver's FUSE_INIT starts a new one.
+TEST(VirtioFsDeviceTest, StoppingEveryRingEndsTheFuseSession) {
+  char share[] = "/tmp/vhost-user-test.XXXXXX";
+  ASSERT_NE(mkdtemp(share), nullptr);
+  auto fs = sim::VirtioFsDevice::Create({.share_dir = share});
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  vhost_user::Device device(**fs, {});
+  TestFrontend frontend(device);
+  frontend.Negotiate(kFeatures);
+  TestRing ring(frontend.memory(), frontend.allocator(), 8);
+  // INIT, as a guest's driver sends it first.
+  auto send_init = [&](uint16_t head) {
+    struct {
+      fuse_in_header header;
+      fuse_init_in init;
+    } request = {};
+    request.header.len = sizeof(request);
+    request.header.opcode = FUSE_INIT;
+    request.header.unique = 2;
+    request.init.major = FUSE_KERNEL_VERSION;
+    request.init.minor = FUSE_KERNEL_MINOR_VERSION;
+    request.init.max_readahead = 65536;
+    const std::string bytes(reinterpret_cast<const char*>(&request),
+                            sizeof(request));
+    const uint64_t reply = ring.Buffer(sizeof(fuse_out_header) + 256);
+    ring.SetDesc(head, ring.BufferWith(bytes), bytes.size(), VRING_DESC_F_NEXT,
+                 head + 1);
+    ring.SetDesc(head + 1, reply, sizeof(fuse_out_header) + 256,
+                 VRING_DESC_F_WRITE);
+    ring.Publish(head);
+    frontend.Kick();
+    return reply;
+  };
+  auto reply_error = [&](uint64_t reply) {
+    fuse_out_header header;
+    std::memcpy(&header, ring.Host(reply, sizeof(header)), sizeof(header));
+    return header.error;
+  };
+  frontend.StartVring(1, ring);
+  const uint64_t first = send_init(0);
+  ASSERT_TRUE(ring.WaitUsedIdx(1));
+  EXPECT_EQ(reply_error(first), 0);
+  // A second INIT in the same session is refused...
+  const uint64_t again = send_init(2);
+  ASSERT_TRUE(ring.WaitUsedIdx(2));
+  EXPECT_NE(reply_error(again), 0);
+  // ...but after the front-end stopped the device, it starts a new one.
+  vhost_vring_state which{1, 0};
+  ASSERT_TRUE(frontend.SendValue(vhost_user::kGetVringBase, which));
+  ASSERT_TRUE(frontend.Reply(vhost_user::kGetVringBase));
+  frontend.StartVring(1, ring, /*base=*/2);
+  const uint64_t rebooted = send_init(4);
+  ASSERT_TRUE(ring.WaitUsedIdx(3));
+  EXPECT_EQ(reply_error(rebooted), 0);
+  EXPECT_TRUE(frontend.Close().ok());
+  std::filesystem::remove_all(share);
 }
 
 }  // namespace

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# A stock Linux guest on the project's vhost-user back-end: Debian's kernel (virtio,
+# virtio_pci, virtio_mmio, fuse and virtiofs modules in a busybox initramfs) mounts the
+# share with `mount -t virtiofs` and runs guest/workload.sh, under QEMU TCG:
+#   1. on vfsim_virtiofsd over virtio-pci (q35), with the FUSE trace kept;
+#   2. on vfsim_virtiofsd over virtio-mmio (microvm);
+#   3. on Debian's virtiofsd over virtio-pci.
+# Each run must pass (the guest's own checks, no virtio or FUSE error in its kernel log,
+# the checksums on the host), the back-end must report no virtio rule broken, the three
+# share directories must be identical (tree_digest.sh), and the trace must show the
+# requests Linux's virtiofs sends (INIT, READDIRPLUS, FORGET on the hiprio queue ...).
+#
+# The guest is fetched once with apt-get download into $VFSIM_GUEST_CACHE (default
+# /var/cache/vfsim/linux-guest) and reused offline afterwards.
+#
+# usage: linux_guest_test.sh VFSIM_VIRTIOFSD
+set -uo pipefail
+vfsim_virtiofsd=$(realpath "$1")
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+# In Bazel's runfiles the scripts are links: find their directory through one of them.
+dir=$(dirname "$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/run_linux_guest.sh")")
+[[ -x $dir/run_linux_guest.sh ]] || dir=$here
+work=${TEST_TMPDIR:-$(mktemp -d)}
+cache=${VFSIM_GUEST_CACHE:-/var/cache/vfsim/linux-guest}
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+command -v qemu-system-x86_64 >/dev/null ||
+  { echo "FAIL: qemu-system-x86_64 missing: run ./tools/setup.sh"; exit 1; }
+
+echo "=== fetching the guest into $cache"
+if ! guest=$("$dir/fetch_guest.sh" "$cache"); then
+  echo "FAIL: fetch_guest.sh could not fetch or build the guest (see above)"
+  exit 1
+fi
+eval "$guest"  # KERNEL=... VMLINUX=... INITRD=...
+
+# run NAME TRANSPORT [BACKEND_CMD]: one guest run on a fresh share.
+run() {
+  local name=$1 transport=$2 backend=${3:-} status
+  local args=(--kernel "$KERNEL" --initrd "$INITRD" --share "$work/share-$name"
+              --transport "$transport" --timeout 100 --backend-log "$work/$name.backend.log")
+  [[ -n $backend ]] && args+=(--backend-cmd "$backend")
+  echo "=== $name: run_linux_guest.sh ${args[*]}"
+  "$dir/run_linux_guest.sh" "${args[@]}" >"$work/$name.log" 2>&1
+  status=$?
+  grep -E '^run_linux_guest: |^WORKLOAD|^DMESG|^KERNEL-PROBLEM' "$work/$name.log" | sed 's/^/  /'
+  ((status == 0)) || { fail "$name: run_linux_guest.sh exited $status"; tail -40 "$work/$name.log"; }
+  if grep -q 'violation: ' "$work/$name.backend.log" 2>/dev/null; then
+    fail "$name: the back-end saw the guest break a virtio rule:"
+    grep 'violation: ' "$work/$name.backend.log" | sed 's/^/  /'
+  fi
+}
+
+run vfsim_pci pci "$vfsim_virtiofsd --trace_json=$work/trace.jsonl --stats"
+run vfsim_mmio mmio "$vfsim_virtiofsd"
+run virtiofsd_pci pci
+
+echo "=== the shares after the three runs"
+for name in vfsim_pci vfsim_mmio virtiofsd_pci; do
+  "$dir/tree_digest.sh" "$work/share-$name" >"$work/$name.digest" ||
+    fail "$name: tree_digest.sh failed"
+  echo "  $name: $(wc -l <"$work/$name.digest") entries, $(sha256sum <"$work/$name.digest" | cut -c1-16)"
+done
+for name in vfsim_pci vfsim_mmio; do
+  diff -q "$work/virtiofsd_pci.digest" "$work/$name.digest" >/dev/null ||
+    { fail "$name: the share differs from virtiofsd's:";
+      diff "$work/virtiofsd_pci.digest" "$work/$name.digest" | head -20; }
+done
+
+echo "=== what Linux sent (the trace of vfsim_pci)"
+for want in '"op":"INIT"' '"op":"READDIRPLUS"' '"queue":"hiprio","vq":0[^}]*"op":"FORGET"|"queue":"hiprio","vq":0[^}]*"op":"BATCH_FORGET"' \
+  '"op":"CREATE"' '"op":"RENAME"' '"op":"LINK"' '"op":"SYMLINK"' '"op":"SETATTR"'; do
+  count=$(grep -cE "$want" "$work/trace.jsonl" 2>/dev/null || true)
+  echo "  ${count:-0} requests matching $want"
+  ((${count:-0} > 0)) || fail "the trace has no request matching $want"
+done
+grep -m1 '"op":"INIT"' "$work/trace.jsonl" | sed 's/^/  /'
+
+if ((failures)); then
+  echo "linux_guest_test: $failures failure(s)"
+  exit 1
+fi
+echo "linux_guest_test: a stock Linux guest ran the workload on the project's back-end as on virtiofsd"
