@@ -22,6 +22,10 @@ packages=(
   autoconf             # tools/pjdfstest/run.sh builds pjdfstest as its README says
   automake
   perl                 # prove, which runs pjdfstest's .t scripts
+  cpio                 # boot/linux_guest/: the stock Linux guest's initramfs
+  kmod                 #   depmod, for its modules
+  xz-utils             #   unpacking Debian's kernel package
+  zstd
 )
 
 missing=()
