@@ -29,6 +29,22 @@ absl::StatusOr<T> Payload(const Message& message) {
   return *value;
 }
 
+// Requests the spec answers with a reply of their own.
+bool ExpectsReply(uint32_t request) {
+  switch (request) {
+    case kGetFeatures:
+    case kGetProtocolFeatures:
+    case kGetQueueNum:
+    case kGetVringBase:
+    case kGetConfig:
+    case kGetMaxMemSlots:
+    case kGetStatus:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Requests that carry file descriptors, and how many.
 size_t FdsExpected(const Message& message) {
   switch (message.header.request) {
@@ -105,6 +121,9 @@ absl::Status Device::Handle(int fd, Message& message) {
   bool replied = false;
   if (status.ok()) status = Dispatch(fd, message, &replied);
   if (!status.ok()) Log(absl::StrCat("refused ", status.message()));
+  // A request whose reply is its answer (GET_*) cannot be NACKed with a u64:
+  // refusing it ends the connection.
+  if (!status.ok() && ExpectsReply(message.header.request)) return status;
   if (need_reply && !replied) {
     // REPLY_ACK: 0 for success, non-zero for a refusal; the connection stays.
     absl::Status sent = SendU64Reply(fd, message.header, status.ok() ? 0 : 1);
@@ -187,9 +206,11 @@ absl::Status Device::Dispatch(int fd, Message& message, bool* replied) {
       return (*vring)->SetAddresses(
           {addr->desc_user_addr, addr->avail_user_addr, addr->used_user_addr});
     }
-    case kGetVringBase:
-      *replied = true;
-      return StopVring(fd, message);
+    case kGetVringBase: {
+      absl::Status stopped = StopVring(fd, message);
+      *replied = stopped.ok();
+      return stopped;
+    }
     case kSetVringKick:
     case kSetVringCall:
     case kSetVringErr:

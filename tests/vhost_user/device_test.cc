@@ -118,6 +118,39 @@ TEST_F(DeviceTest, RingTakesChainsSignalsAndStopsAtItsBase) {
   EXPECT_TRUE(frontend.Close().ok());
 }
 
+// Two rings, each on its own thread; without EVENT_IDX the driver's
+// NO_INTERRUPT flag suppresses the call of the ring that sets it.
+TEST_F(DeviceTest, RingsRunSideBySideAndHonourNoInterrupt) {
+  TestFrontend frontend(device_);
+  frontend.Negotiate((1ull << VIRTIO_F_VERSION_1) |
+                     vhost_user::kFeatureProtocolFeatures);
+  TestRing quiet(frontend.memory(), frontend.allocator(), 8);
+  TestRing loud(frontend.memory(), frontend.allocator(), 8);
+  frontend.StartVring(0, quiet);
+  UniqueFd quiet_call = frontend.TakeCall();
+  UniqueFd quiet_kick = frontend.TakeKick();
+  frontend.StartVring(1, loud);
+  quiet.SetAvailFlags(VRING_AVAIL_F_NO_INTERRUPT);
+  for (uint16_t i = 0; i < 4; ++i) {
+    PublishEcho(quiet, 2 * i);
+    PublishEcho(loud, 2 * i);
+  }
+  const uint64_t one = 1;
+  ASSERT_EQ(write(quiet_kick.get(), &one, 8), 8);
+  frontend.Kick();
+  ASSERT_TRUE(quiet.WaitUsedIdx(4));
+  ASSERT_TRUE(loud.WaitUsedIdx(4));
+  bool loud_called = false;
+  for (int i = 0; i < 1000 && !loud_called; ++i) {
+    loud_called = frontend.Called();
+    if (!loud_called) usleep(1000);
+  }
+  EXPECT_TRUE(loud_called);
+  uint64_t count;
+  EXPECT_NE(read(quiet_call.get(), &count, 8), 8);  // Never signalled.
+  EXPECT_TRUE(frontend.Close().ok());
+}
+
 TEST_F(DeviceTest, BrokenRingIsReportedAndStops) {
   TestFrontend frontend(device_);
   frontend.Negotiate(kFeatures);
@@ -289,6 +322,17 @@ TEST_F(DeviceTest, WithoutReplyAckABadMessageEndsTheConnection) {
   EXPECT_FALSE(served.ok());
   EXPECT_NE(served.message().find("vring 42 does not exist"),
             std::string::npos);
+}
+
+TEST_F(DeviceTest, ARefusedRequestThatNeedsItsReplyEndsTheConnection) {
+  TestFrontend frontend(device_);
+  frontend.Negotiate(kFeatures);
+  // GET_VRING_BASE of a vring that does not exist: no state to answer with,
+  // and a REPLY_ACK u64 is no answer to it either.
+  vhost_vring_state which{9, 0};
+  ASSERT_TRUE(frontend.SendValue(vhost_user::kGetVringBase, which, {}, true));
+  EXPECT_TRUE(frontend.Closed());
+  EXPECT_FALSE(frontend.Close().ok());
 }
 
 TEST_F(DeviceTest, MalformedMessagesEndTheConnection) {

@@ -173,6 +173,10 @@ class TestFrontend {
     ASSERT_EQ(U64Reply(vhost_user::kSetVringEnable), 0u);
   }
 
+  // The eventfds of the last StartVring, to keep while another ring starts.
+  UniqueFd TakeKick() { return std::move(kick_); }
+  UniqueFd TakeCall() { return std::move(call_); }
+
   void Kick() {
     const uint64_t one = 1;
     ASSERT_EQ(write(kick_.get(), &one, 8), 8);
