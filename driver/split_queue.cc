@@ -266,7 +266,8 @@ void SplitQueue::ReportBroken(const char* what, uint32_t value) {
 }
 
 bool SplitQueue::HasUsed() const {
-  return is_set_up() && LoadShared(&used_->idx) != last_used_idx_;
+  // Acquire, as in PopUsed: a caller that sees the index may read the elements.
+  return is_set_up() && LoadPublishedIndex(&used_->idx) != last_used_idx_;
 }
 
 base::Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {

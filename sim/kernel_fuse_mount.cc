@@ -107,11 +107,13 @@ KernelFuseMount::KernelFuseMount(std::unique_ptr<PassthroughFs> fs,
 }
 
 KernelFuseMount::~KernelFuseMount() {
-  // Unmounting aborts the connection: the loop's reads of /dev/fuse fail and
-  // the loop returns.
+  // Detaching the mount ends the connection: the loop's reads of /dev/fuse
+  // fail and the loop returns. Only then does fuse_session_unmount close the
+  // descriptor (closing it under the loop's reads would race with them).
   fuse_session_exit(session_);
-  fuse_session_unmount(session_);
+  umount2(mount_point_.c_str(), MNT_DETACH);
   loop_.join();
+  fuse_session_unmount(session_);
   ForgetMount(mount_point_);
   fuse_session_destroy(session_);
 }
