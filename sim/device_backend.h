@@ -42,6 +42,11 @@ class ChainCompleter {
   // and notifies the driver unless it suppressed notifications. Thread-safe.
   virtual void Complete(uint16_t queue, uint16_t head,
                         uint32_t used_length) = 0;
+  // The same, without a used-buffer notification for it: a device that
+  // forgets one (a fault; sim/fault_plan.h). The next completion's decision
+  // counts it.
+  virtual void CompleteWithoutNotification(uint16_t queue, uint16_t head,
+                                           uint32_t used_length) = 0;
 };
 
 class DeviceBackend {

@@ -91,6 +91,9 @@ struct FuseTraceEvent {
   std::optional<uint64_t> out_init_flags;  // INIT: what the device accepted.
   uint32_t out_bytes = 0;                  // The chain's used length.
   uint64_t latency_nanos = 0;
+  // The fault the device injected into this request (sim/fault_plan.h text
+  // form); empty when none.
+  std::string injected;
 };
 
 // "LOOKUP", "BATCH_FORGET", ... for every opcode of <linux/fuse.h> (the opcode

@@ -111,6 +111,9 @@ std::string FormatFuseTraceLine(const FuseTraceEvent& event) {
       &line, absl::StrFormat("  (%u B in, %u B out, %.1f us)", event.in_bytes,
                              event.out_bytes,
                              static_cast<double>(event.latency_nanos) / 1e3));
+  if (!event.injected.empty()) {
+    absl::StrAppend(&line, "  [injected: ", event.injected, "]");
+  }
   return line;
 }
 
@@ -165,6 +168,9 @@ std::string FormatFuseTraceJson(const FuseTraceEvent& event) {
       absl::StrAppend(&json, ",\"out_init_flags\":",
                       JsonString(InitFlagsString(*event.out_init_flags)));
     }
+  }
+  if (!event.injected.empty()) {
+    absl::StrAppend(&json, ",\"injected\":", JsonString(event.injected));
   }
   absl::StrAppend(&json, ",\"in_bytes\":", event.in_bytes,
                   ",\"out_bytes\":", event.out_bytes,

@@ -57,8 +57,8 @@ class KernelFuseMount {
   std::thread loop_;
 };
 
-// Lazily unmounts every live KernelFuseMount's mount point (async-signal-safe: for
-// a signal handler, before _exit).
+// Lazily unmounts every live KernelFuseMount's mount point (async-signal-safe:
+// for a signal handler, before _exit).
 void DetachAllFuseMounts();
 
 }  // namespace sim

@@ -46,10 +46,23 @@ absl::Status Machine::Boot() {
       VirtioFsDevice::Create(fs_options);
   if (!backend.ok()) return backend.status();
   fs_device_ = backend->get();
-  std::unique_ptr<DeviceBackend> device_backend = std::move(*backend);
+  // The device model exists only below: the hooks reach it through the
+  // machine.
+  auto faulting = std::make_unique<FaultingBackend>(
+      std::move(*backend),
+      FaultingBackend::Hooks{
+          .needs_reset = [this] { device_->model().SetNeedsReset(); },
+          .reset_session =
+              [this] { fs_device_->server().Reset().IgnoreError(); }});
+  faulting->plan() = options_.faults;
+  faults_ = faulting.get();
+  std::unique_ptr<DeviceBackend> device_backend = std::move(faulting);
   if (options_.on_fuse_request) {
-    device_backend = std::make_unique<TracingBackend>(std::move(device_backend),
-                                                      options_.on_fuse_request);
+    device_backend = std::make_unique<TracingBackend>(
+        std::move(device_backend), options_.on_fuse_request,
+        [this](uint16_t queue, uint16_t head) {
+          return faults_->TakeInjected(queue, head);
+        });
   }
   device_ = MakeDevice(*memory_, std::move(device_backend),
                        {.transport = options_.transport,

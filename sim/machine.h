@@ -36,6 +36,8 @@
 #include "driver/fuse_client.h"
 #include "driver/virtio_fs.h"
 #include "share/virtio_fs_share.h"
+#include "sim/fault_plan.h"
+#include "sim/faulting_backend.h"
 #include "sim/fuse_trace.h"
 #include "sim/guest_memory.h"
 #include "sim/sim_device.h"
@@ -72,6 +74,9 @@ struct MachineOptions {
   bool mount_vfs = true;
   // The share's name cache: names cached at most.
   size_t entry_cache_size = 4096;
+  // What the device does wrong (sim/fault_plan.h); more rules can be added
+  // while it runs (Machine::faults()).
+  FaultPlan faults;
 };
 
 class Machine {
@@ -87,6 +92,8 @@ class Machine {
   SimPlatform& platform() { return *platform_; }
   SimDevice& device() { return *device_; }
   VirtioFsDevice& fs_device() { return *fs_device_; }
+  // The fault plan in force and its held completions.
+  FaultingBackend& faults() { return *faults_; }
   driver::VirtioFs& virtio_fs() { return share_->virtio_fs(); }
   driver::FuseClient& client() { return share_->client(); }
   // The machine's VFS and the share's filesystem in it (null without
@@ -110,6 +117,7 @@ class Machine {
   std::unique_ptr<GuestMemory> memory_;
   std::unique_ptr<SimPlatform> platform_;
   VirtioFsDevice* fs_device_ = nullptr;  // Owned by device_.
+  FaultingBackend* faults_ = nullptr;    // Owned by device_.
   std::unique_ptr<SimDevice> device_;
   std::unique_ptr<share::VirtioFsShare> share_;
 };

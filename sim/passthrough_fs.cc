@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "sim/host_faults.h"
 #include "sim/passthrough_ops.h"
 
 namespace sim {
@@ -380,12 +381,14 @@ void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
     if (file != nullptr) {
-      res = ftruncate(file->fd, attr->st_size);
+      res = HostCallFails() ? -1 : ftruncate(file->fd, attr->st_size);
     } else if (!S_ISREG(inode->type)) {
       errno = S_ISDIR(inode->type) ? EISDIR : EINVAL;
       res = -1;
     } else {
-      res = truncate(ProcPath(inode->fd).c_str(), attr->st_size);
+      res = HostCallFails()
+                ? -1
+                : truncate(ProcPath(inode->fd).c_str(), attr->st_size);
     }
     if (res != 0) return ReplyErrno(req, errno);
   }

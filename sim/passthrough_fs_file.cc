@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/chain_io.h"
+#include "sim/host_faults.h"
 #include "sim/passthrough_ops.h"
 
 namespace sim {
@@ -39,6 +40,7 @@ int FilterOpenFlags(int flags, int* out) {
 // -errno.
 template <typename Op>
 ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
+  if (HostCallFails()) return -errno;
   size_t done = 0;
   size_t first = 0;
   while (first < iov.size()) {
@@ -117,7 +119,9 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   RequesterIds ids(req);
   // O_EXCL first, to know whether the file is new: only a new file is given
   // the requested permission bits.
-  int fd = openat(parent->fd, name, flags | O_CREAT | O_EXCL, permissions);
+  int fd = HostCallFails() ? -1
+                           : openat(parent->fd, name, flags | O_CREAT | O_EXCL,
+                                    permissions);
   const bool created = fd >= 0;
   if (!created && errno == EEXIST && !(fi->flags & O_EXCL)) {
     fd = openat(parent->fd, name, flags);
@@ -179,7 +183,9 @@ void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
   out.buf[0].fd = file->fd;
   out.buf[0].pos = off;
   const ssize_t n =
-      fuse_buf_copy(&out, bufv, static_cast<fuse_buf_copy_flags>(0));
+      HostCallFails()
+          ? -errno
+          : fuse_buf_copy(&out, bufv, static_cast<fuse_buf_copy_flags>(0));
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   Fs(req).data_path_.write_bytes_from_copy += n;
   fuse_reply_write(req, n);
@@ -207,7 +213,9 @@ void PassthroughOps::Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
                            fuse_file_info* fi) {
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
-  const int res = datasync ? fdatasync(file->fd) : fsync(file->fd);
+  const int res = HostCallFails() ? -1
+                  : datasync      ? fdatasync(file->fd)
+                                  : fsync(file->fd);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 

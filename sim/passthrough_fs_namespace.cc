@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "sim/host_faults.h"
 #include "sim/passthrough_ops.h"
 
 namespace sim {
@@ -70,7 +71,8 @@ void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
   const mode_t permissions = RequestedMode(req, mode);
   RequesterIds ids(req);
   const dev_t device = (type == S_IFCHR || type == S_IFBLK) ? rdev : 0;
-  if (mknodat(parent->fd, name, type | permissions, device) != 0) {
+  if (HostCallFails() ||
+      mknodat(parent->fd, name, type | permissions, device) != 0) {
     return ReplyErrno(req, errno);
   }
   ReplyCreated(req, parent_id, *parent, name, permissions);
@@ -82,7 +84,7 @@ void PassthroughOps::Mkdir(fuse_req_t req, fuse_ino_t parent_id,
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
   const mode_t permissions = RequestedMode(req, mode);
   RequesterIds ids(req);
-  if (mkdirat(parent->fd, name, permissions) != 0) {
+  if (HostCallFails() || mkdirat(parent->fd, name, permissions) != 0) {
     return ReplyErrno(req, errno);
   }
   ReplyCreated(req, parent_id, *parent, name, permissions);
@@ -94,7 +96,9 @@ void PassthroughOps::Symlink(fuse_req_t req, const char* link,
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
   RequesterIds ids(req);
   // The target is stored as text and never resolved by the device.
-  if (symlinkat(link, parent->fd, name) != 0) return ReplyErrno(req, errno);
+  if (HostCallFails() || symlinkat(link, parent->fd, name) != 0) {
+    return ReplyErrno(req, errno);
+  }
   ReplyCreated(req, parent_id, *parent, name, std::nullopt);
 }
 
@@ -121,7 +125,8 @@ void PassthroughOps::Unlink(fuse_req_t req, fuse_ino_t parent_id,
                             const char* name) {
   std::shared_ptr<Inode> parent;
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
-  fuse_reply_err(req, unlinkat(parent->fd, name, 0) == 0 ? 0 : errno);
+  fuse_reply_err(
+      req, !HostCallFails() && unlinkat(parent->fd, name, 0) == 0 ? 0 : errno);
 }
 
 void PassthroughOps::Rmdir(fuse_req_t req, fuse_ino_t parent_id,
@@ -144,7 +149,9 @@ void PassthroughOps::Rename(fuse_req_t req, fuse_ino_t parent_id,
   if (flags & ~static_cast<unsigned int>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     return ReplyErrno(req, EINVAL);
   }
-  const int res = renameat2(parent->fd, name, newparent->fd, newname, flags);
+  const int res = HostCallFails() ? -1
+                                  : renameat2(parent->fd, name, newparent->fd,
+                                              newname, flags);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 

@@ -5,9 +5,10 @@
 namespace sim {
 
 TracingBackend::TracingBackend(std::unique_ptr<DeviceBackend> inner,
-                               Observer observer)
+                               Observer observer, FaultAnnotator annotator)
     : inner_(std::move(inner)),
       observer_(std::move(observer)),
+      annotator_(std::move(annotator)),
       start_(std::chrono::steady_clock::now()),
       completer_(*this) {}
 
@@ -52,12 +53,27 @@ std::optional<uint32_t> TracingBackend::HandleChain(
     std::lock_guard<std::mutex> lock(pending_mutex_);
     pending_.erase({chain.queue, chain.head});
   }
+  if (annotator_) event.injected = annotator_(chain.queue, chain.head);
   Finish(event, chain.writable, *used, started);
   return used;
 }
 
 void TracingBackend::TracingCompleter::Complete(uint16_t queue, uint16_t head,
                                                 uint32_t used_length) {
+  Report(queue, head, used_length);
+  if (outer != nullptr) outer->Complete(queue, head, used_length);
+}
+
+void TracingBackend::TracingCompleter::CompleteWithoutNotification(
+    uint16_t queue, uint16_t head, uint32_t used_length) {
+  Report(queue, head, used_length);
+  if (outer != nullptr) {
+    outer->CompleteWithoutNotification(queue, head, used_length);
+  }
+}
+
+void TracingBackend::TracingCompleter::Report(uint16_t queue, uint16_t head,
+                                              uint32_t used_length) {
   std::optional<Pending> pending;
   {
     std::lock_guard<std::mutex> lock(owner_.pending_mutex_);
@@ -70,10 +86,12 @@ void TracingBackend::TracingCompleter::Complete(uint16_t queue, uint16_t head,
   // The reply is read before the chain is handed back to the driver, which may
   // reuse its buffers at once.
   if (pending) {
+    if (owner_.annotator_) {
+      pending->event.injected = owner_.annotator_(queue, head);
+    }
     owner_.Finish(pending->event, pending->writable, used_length,
                   pending->started);
   }
-  if (outer != nullptr) outer->Complete(queue, head, used_length);
 }
 
 uint64_t TracingBackend::NanosSinceStart(

@@ -38,6 +38,10 @@ namespace sim {
 class TracingBackend : public DeviceBackend {
  public:
   using Observer = std::function<void(const FuseTraceEvent&)>;
+  // The fault injected into a chain, for its event (sim::FaultingBackend's
+  // TakeInjected); empty when none was.
+  using FaultAnnotator =
+      std::function<std::string(uint16_t queue, uint16_t head)>;
 
   // Request bytes copied per chain: the header, the largest fixed argument
   // struct and two names of up to NAME_MAX, with room to spare.
@@ -46,7 +50,8 @@ class TracingBackend : public DeviceBackend {
   // (fuse_entry_out + fuse_open_out).
   static constexpr size_t kMaxReplyCopy = 256;
 
-  TracingBackend(std::unique_ptr<DeviceBackend> inner, Observer observer);
+  TracingBackend(std::unique_ptr<DeviceBackend> inner, Observer observer,
+                 FaultAnnotator annotator = {});
   ~TracingBackend() override;
 
   DeviceBackend& inner() { return *inner_; }
@@ -76,9 +81,14 @@ class TracingBackend : public DeviceBackend {
    public:
     explicit TracingCompleter(TracingBackend& owner) : owner_(owner) {}
     void Complete(uint16_t queue, uint16_t head, uint32_t used_length) override;
+    void CompleteWithoutNotification(uint16_t queue, uint16_t head,
+                                     uint32_t used_length) override;
     ChainCompleter* outer = nullptr;
 
    private:
+    // Reports the deferred chain's event.
+    void Report(uint16_t queue, uint16_t head, uint32_t used_length);
+
     TracingBackend& owner_;
   };
 
@@ -98,6 +108,7 @@ class TracingBackend : public DeviceBackend {
 
   std::unique_ptr<DeviceBackend> inner_;
   Observer observer_;
+  FaultAnnotator annotator_;
   const std::chrono::steady_clock::time_point start_;
   TracingCompleter completer_;
 

@@ -145,6 +145,11 @@ class VirtioDeviceModel : public ChainCompleter {
 
   // ---- ChainCompleter. ----
   void Complete(uint16_t queue, uint16_t head, uint32_t used_length) override;
+  void CompleteWithoutNotification(uint16_t queue, uint16_t head,
+                                   uint32_t used_length) override;
+  // The device declares it needs a reset (DEVICE_NEEDS_RESET, and a
+  // configuration change notification): the fault plan's needs-reset.
+  void SetNeedsReset();
 
   // ---- Checking and diagnostics. ----
   // Reports a rule broken at the register level (used by the register
@@ -218,7 +223,8 @@ class VirtioDeviceModel : public ChainCompleter {
   bool CanProcessLocked(uint16_t queue) const;
   void ScheduleLocked(uint16_t queue);
   void ProcessQueue(uint16_t queue);
-  void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length);
+  void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length,
+                      bool notify = true);
   void DeviceThreadMain();
   // kThread: spins until a notify posts work or kDevicePollNanos pass.
   void PollForWork();

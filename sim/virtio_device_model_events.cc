@@ -117,6 +117,12 @@ bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
   return true;
 }
 
+void VirtioDeviceModel::SetNeedsReset() {
+  StateLock lock(*this);
+  status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
+  RaiseLocked(kIsrConfig);
+}
+
 std::vector<ViolationRecord> VirtioDeviceModel::violations() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return violations_;

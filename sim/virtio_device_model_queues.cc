@@ -221,19 +221,26 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
 }
 
 void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
-                                       uint32_t length) {
+                                       uint32_t length, bool notify) {
   if (!QueueExists(queue)) return;
   QueueState& state = queues_[queue];
   if (!state.ring.has_value() || state.stopped || device_stopped_) return;
   if (!state.ring->PushUsed(head, length)) return;
   counters_.chains_completed++;
-  if (state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);
+  if (notify && state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);
 }
 
 void VirtioDeviceModel::Complete(uint16_t queue, uint16_t head,
                                  uint32_t used_length) {
   StateLock lock(*this);
   CompleteLocked(queue, head, used_length);
+}
+
+void VirtioDeviceModel::CompleteWithoutNotification(uint16_t queue,
+                                                    uint16_t head,
+                                                    uint32_t used_length) {
+  StateLock lock(*this);
+  CompleteLocked(queue, head, used_length, /*notify=*/false);
 }
 
 void VirtioDeviceModel::DeviceThreadMain() {

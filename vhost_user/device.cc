@@ -355,4 +355,11 @@ void Device::Complete(uint16_t queue, uint16_t head, uint32_t used_length) {
   if (queue < vrings_.size()) vrings_[queue]->Complete(head, used_length);
 }
 
+void Device::CompleteWithoutNotification(uint16_t queue, uint16_t head,
+                                         uint32_t used_length) {
+  if (queue < vrings_.size()) {
+    vrings_[queue]->Complete(head, used_length, /*notify=*/false);
+  }
+}
+
 }  // namespace vhost_user

@@ -62,6 +62,8 @@ class Device : public sim::ChainCompleter {
 
   // ---- sim::ChainCompleter. ----
   void Complete(uint16_t queue, uint16_t head, uint32_t used_length) override;
+  void CompleteWithoutNotification(uint16_t queue, uint16_t head,
+                                   uint32_t used_length) override;
 
  private:
   // The request's own work: OK, or why it is refused.

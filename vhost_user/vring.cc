@@ -201,12 +201,11 @@ bool Vring::Drain(sim::DeviceBackend& backend) {
   }
 }
 
-void Vring::Complete(uint16_t head, uint32_t used_length) {
-  bool notify;
+void Vring::Complete(uint16_t head, uint32_t used_length, bool notify) {
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     if (!queue_ || !queue_->PushUsed(head, used_length)) return;
-    notify = queue_->TakeInterruptDue();
+    notify = notify && queue_->TakeInterruptDue();
   }
   if (!notify) return;
   std::lock_guard<std::mutex> lock(call_mutex_);

@@ -74,8 +74,8 @@ class Vring {
   uint16_t Stop();
 
   // Puts a chain the backend completed on the used ring and signals the call
-  // eventfd when the driver wants it. Thread-safe.
-  void Complete(uint16_t head, uint32_t used_length);
+  // eventfd when the driver wants it (and `notify`). Thread-safe.
+  void Complete(uint16_t head, uint32_t used_length, bool notify = true);
 
  private:
   void Run(sim::DeviceBackend* backend);

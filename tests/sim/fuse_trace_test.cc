@@ -298,6 +298,10 @@ class RecordingCompleter : public sim::ChainCompleter {
   void Complete(uint16_t queue, uint16_t head, uint32_t used_length) override {
     completed.push_back({queue, head, used_length});
   }
+  void CompleteWithoutNotification(uint16_t queue, uint16_t head,
+                                   uint32_t used_length) override {
+    Complete(queue, head, used_length);
+  }
   struct Completion {
     uint16_t queue, head;
     uint32_t used;
