@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "base/abi.h"
 #include "cli/bench.h"
+#include "cli/fault_command.h"
 #include "cli/guest_fs.h"
 #include "vfs/posix.h"
 
@@ -267,42 +268,6 @@ int Stats(const std::vector<std::string>& args, CommandContext& context) {
   return kSuccess;
 }
 
-// Breaks the available ring of the first request queue the way a buggy
-// driver would, to show how the device reports it and how vfsim recovers.
-int Fault(const std::vector<std::string>& args, CommandContext& context) {
-  if (args.size() != 2 || args[1] != "avail-jump") {
-    return Usage("fault", "fault avail-jump");
-  }
-  sim::Machine& machine = context.session.machine();
-  sim::VirtioDeviceModel& model = machine.device().model();
-  const uint16_t queue = 1;
-  uint64_t avail = (static_cast<uint64_t>(model.ReadQueueField(
-                        queue, sim::QueueField::kDriverHigh))
-                    << 32) |
-                   model.ReadQueueField(queue, sim::QueueField::kDriverLow);
-  uint32_t size = model.ReadQueueField(queue, sim::QueueField::kSize);
-  uint8_t* idx = machine.memory().HostPointer(avail + 2, 2);
-  if (idx == nullptr || size == 0) {
-    fprintf(stderr, "fault: queue req0 is not set up\n");
-    return kFailure;
-  }
-  uint16_t value;
-  memcpy(&value, idx, sizeof(value));
-  value = static_cast<uint16_t>(value + size + 1);
-  memcpy(idx, &value, sizeof(value));
-  printf(
-      "fault: moved the available index of req0 forward by %u (the queue "
-      "holds %u) and notified the device\n",
-      size + 1, size);
-  fflush(stdout);
-  model.Notify(queue);
-  // With --notify=thread the device thread handles the notify.
-  for (int i = 0; i < 1000 && model.violations().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return kSuccess;
-}
-
 }  // namespace
 
 bool ParseOptions(const std::vector<std::string>& args,
@@ -363,7 +328,7 @@ int RunCommand(const std::vector<std::string>& args, CommandContext& context) {
   if (name == "trace") return Trace(args, context);
   if (name == "stats") return Stats(args, context);
   if (name == "bench") return BenchCommand(args, context.session);
-  if (name == "fault") return Fault(args, context);
+  if (name == "fault") return FaultCommand(args, context);
   if (name == "help") {
     fputs(ShellHelp().c_str(), stdout);
     return kSuccess;
@@ -389,6 +354,9 @@ std::string ShellHelp() {
   trace [on|off]           print each FUSE request the device handles (stderr)
   stats [reset]            requests per opcode with latency percentiles
   bench [MiB]              quick measurement: driver vs the host directory
+  fault SPEC               make the device misbehave (see fault help)
+  fault list|held|clear    the rules in force, completions held, no rules
+  fault release [random SEED|I..]  complete held requests (all, or in order)
   fault avail-jump         break the request queue's ring as a buggy driver
                            would, to see the device report it and recover
   help  exit (or Ctrl-D)

@@ -139,6 +139,8 @@ flags:
   --trace              print every FUSE request to stderr, one line each
   --trace_json=FILE    write every FUSE request to FILE as JSON lines
   --stats              print request statistics at exit
+  --fault=SPEC[;SPEC]  make the device misbehave (vfsim fault help)
+  --fault_file=FILE    fault rules, one per line    --fault_seed=N  their seed
 
 exit status: 0 success, 1 a command failed, 2 bad usage (flags, arguments,
 paths given to vfsim itself).

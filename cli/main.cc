@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "cli/demo.h"
+#include "cli/fault_command.h"
 #include "cli/flags.h"
 #include "cli/sample_share.h"
 #include "cli/session.h"
@@ -91,6 +92,9 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
   options.entry_timeout = absl::GetFlag(FLAGS_entry_timeout);
   options.attr_timeout = absl::GetFlag(FLAGS_attr_timeout);
   options.strict = absl::GetFlag(FLAGS_strict);
+  absl::StatusOr<sim::FaultPlan> faults = FaultPlanFromFlags();
+  if (!faults.ok()) return faults.status();
+  options.faults = *faults;
   return options;
 }
 
