@@ -20,11 +20,11 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "sim/machine.h"
+#include "tests/faults/machine_variants.h"
 #include "vfs/posix.h"
 
 namespace {
@@ -104,8 +104,7 @@ std::string HostTree(const std::string& share) {
 }
 
 class CompletionOrderTest
-    : public ::testing::TestWithParam<
-          std::tuple<base::TransportKind, sim::NotifyMode>> {
+    : public ::testing::TestWithParam<faults_test::MachineVariant> {
  protected:
   std::string NewShare() {
     char dir[] = "/tmp/vfsim-order-XXXXXX";
@@ -125,8 +124,7 @@ class CompletionOrderTest
   std::unique_ptr<sim::Machine> Boot(const std::string& share) {
     sim::MachineOptions options;
     options.share_dir = share;
-    options.transport = std::get<0>(GetParam());
-    options.notify_mode = std::get<1>(GetParam());
+    faults_test::SetVariant(GetParam(), options);
     auto machine = sim::Machine::Create(options);
     EXPECT_TRUE(machine.ok()) << machine.status();
     return machine.ok() ? std::move(*machine) : nullptr;
@@ -218,18 +216,8 @@ TEST_P(CompletionOrderTest, EveryOrderGivesTheSerialResults) {
   EXPECT_GT(largest, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    TransportsAndNotifyModes, CompletionOrderTest,
-    ::testing::Combine(::testing::Values(base::TransportKind::kPci,
-                                         base::TransportKind::kMmio),
-                       ::testing::Values(sim::NotifyMode::kInline,
-                                         sim::NotifyMode::kThread)),
-    [](const auto& info) {
-      return std::string(std::get<0>(info.param) == base::TransportKind::kPci
-                             ? "Pci"
-                             : "Mmio") +
-             (std::get<1>(info.param) == sim::NotifyMode::kInline ? "Inline"
-                                                                  : "Thread");
-    });
+INSTANTIATE_TEST_SUITE_P(TransportsAndNotifyModes, CompletionOrderTest,
+                         faults_test::AllMachineVariants(),
+                         faults_test::MachineVariantName);
 
 }  // namespace

@@ -16,11 +16,11 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "sim/machine.h"
+#include "tests/faults/machine_variants.h"
 #include "vfs/posix.h"
 
 namespace {
@@ -28,8 +28,7 @@ namespace {
 using sim::FaultRule;
 
 class FaultContractTest
-    : public ::testing::TestWithParam<
-          std::tuple<base::TransportKind, sim::NotifyMode>> {
+    : public ::testing::TestWithParam<faults_test::MachineVariant> {
  protected:
   void SetUp() override {
     char dir[] = "/tmp/vfsim-faults-XXXXXX";
@@ -46,8 +45,7 @@ class FaultContractTest
   void Boot(const std::vector<std::string>& rules) {
     sim::MachineOptions options;
     options.share_dir = share_;
-    options.transport = std::get<0>(GetParam());
-    options.notify_mode = std::get<1>(GetParam());
+    faults_test::SetVariant(GetParam(), options);
     options.entry_timeout = 0;
     options.attr_timeout = 0;
     for (const std::string& text : rules) {
@@ -277,18 +275,8 @@ TEST_P(FaultContractTest, ASessionResetMakesOldHandlesStale) {
   ExpectNoLeak();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    TransportsAndNotifyModes, FaultContractTest,
-    ::testing::Combine(::testing::Values(base::TransportKind::kPci,
-                                         base::TransportKind::kMmio),
-                       ::testing::Values(sim::NotifyMode::kInline,
-                                         sim::NotifyMode::kThread)),
-    [](const auto& info) {
-      return std::string(std::get<0>(info.param) == base::TransportKind::kPci
-                             ? "Pci"
-                             : "Mmio") +
-             (std::get<1>(info.param) == sim::NotifyMode::kInline ? "Inline"
-                                                                  : "Thread");
-    });
+INSTANTIATE_TEST_SUITE_P(TransportsAndNotifyModes, FaultContractTest,
+                         faults_test::AllMachineVariants(),
+                         faults_test::MachineVariantName);
 
 }  // namespace
