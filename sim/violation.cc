@@ -58,6 +58,18 @@ const char* ViolationName(Violation violation) {
       return "indirect descriptor with next";
     case Violation::kIndirectTableLengthInvalid:
       return "indirect table length invalid";
+    case Violation::kBufferIdOutOfRange:
+      return "buffer id out of range";
+    case Violation::kBufferIdInFlight:
+      return "buffer id already in flight";
+    case Violation::kRingOverrun:
+      return "descriptor ring overrun";
+    case Violation::kChainDescriptorNotAvailable:
+      return "chain descriptor not available";
+    case Violation::kIndirectInChain:
+      return "indirect descriptor in chain";
+    case Violation::kEventSuppressionInvalid:
+      return "event suppression invalid";
     case Violation::kConfigAccessOutOfRange:
       return "config access out of range";
     case Violation::kRegisterAccessInvalid:
@@ -82,6 +94,9 @@ Enforcement EnforcementOf(Violation violation) {
     case Violation::kIndirectInIndirect:
     case Violation::kIndirectWithNext:
     case Violation::kIndirectTableLengthInvalid:
+    case Violation::kBufferIdOutOfRange:
+    case Violation::kBufferIdInFlight:
+    case Violation::kRingOverrun:
       return Enforcement::kAlways;
     default:
       return Enforcement::kStrict;

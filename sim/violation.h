@@ -46,7 +46,7 @@ enum class Violation : uint8_t {
   kNotifyBeforeDriverOk,    // Strict. Lenient: the queue is processed at
                             // DRIVER_OK.
   // Rings and descriptor chains (always: the chain is dropped, the queue
-  // stops).
+  // stops). Split and packed rings share those that mean the same.
   kAvailIndexJump,         // avail idx moved by more than the queue size.
   kHeadIndexOutOfRange,    // an avail ring entry >= queue size.
   kHeadAlreadyInFlight,    // a head made available again before it was used.
@@ -54,11 +54,27 @@ enum class Violation : uint8_t {
   kDescriptorOutOfBounds,  // a buffer (or indirect table) outside guest memory.
   kReadableAfterWritable,  // Strict. Lenient: buffers are sorted by their flag.
   kChainLoop,              // following `next` revisits a descriptor.
-  kChainTooLong,           // more buffers than the queue size.
+  kChainTooLong,  // more buffers (packed: ring descriptors) than the queue
+                  // size.
   kIndirectNotNegotiated,  // Strict. Lenient: the table is followed anyway.
   kIndirectInIndirect,     // an indirect descriptor inside an indirect table.
   kIndirectWithNext,       // INDIRECT and NEXT both set.
   kIndirectTableLengthInvalid,  // 0 or not a multiple of 16.
+  // Packed rings only (spec 2.8).
+  kBufferIdOutOfRange,  // a chain's buffer id >= queue size.
+  kBufferIdInFlight,    // a buffer id made available again before it was used.
+  kRingOverrun,  // a descriptor made available in a ring slot the device still
+                 // holds: more descriptors in flight than the queue size.
+  kChainDescriptorNotAvailable,  // Strict: a descriptor after NEXT is not
+                                 // available with the wrap counter of its
+                                 // position. Lenient: it is read as written
+                                 // (as QEMU does).
+  kIndirectInChain,  // Strict: an INDIRECT descriptor after NEXT ones (it must
+                     // be alone). Lenient: its table is followed.
+  kEventSuppressionInvalid,  // Strict: the driver event area holds the
+                             // reserved flags 3, DESC without EVENT_IDX, or an
+                             // offset >= queue size. Lenient: notify as for
+                             // ENABLE.
   // Registers.
   kConfigAccessOutOfRange,  // Strict. Lenient: reads 0, writes ignored.
   kRegisterAccessInvalid,  // Strict: bad offset, width or direction. Reads 0 in
