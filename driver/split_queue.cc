@@ -58,7 +58,7 @@ constexpr uint64_t kPageSize = 4096;
 }  // namespace
 
 SplitQueue::SplitQueue(base::Platform& platform, uint16_t index)
-    : platform_(platform), index_(index) {}
+    : Virtqueue(platform, index) {}
 
 SplitQueue::~SplitQueue() { FreeRings(); }
 
@@ -93,7 +93,7 @@ base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
   return {};
 }
 
-void SplitQueue::FreeRings(AbandonFn abandoned, void* context) {
+void SplitQueue::ReleaseRings(AbandonFn abandoned, void* context) {
   if (!is_set_up()) return;
   for (Chain& chain : chains_) {
     if (chain.descriptors == 0) continue;
@@ -122,11 +122,6 @@ QueueAddresses SplitQueue::addresses() const {
       .driver_area = base + (reinterpret_cast<const uint8_t*>(avail_) - cpu),
       .device_area = base + (reinterpret_cast<const uint8_t*>(used_) - cpu),
   };
-}
-
-void SplitQueue::SetNotifier(NotifyFn notify, void* context) {
-  notify_ = notify;
-  notify_context_ = context;
 }
 
 uint16_t SplitQueue::TakeDescriptor() {
@@ -253,18 +248,6 @@ bool SplitQueue::KickPrepare() {
   return (LoadShared(&used_->flags) & VRING_USED_F_NO_NOTIFY) == 0;
 }
 
-bool SplitQueue::Kick() {
-  if (broken() || !KickPrepare()) return false;
-  if (notify_ != nullptr) notify_(notify_context_, index_);
-  return true;
-}
-
-void SplitQueue::ReportBroken(const char* what, uint32_t value) {
-  base::Logf(platform_, base::LogLevel::kError,
-             "virtqueue %u: device error: %s (%u)", index_, what, value);
-  MarkBroken();
-}
-
 bool SplitQueue::HasUsed() const {
   // Acquire, as in PopUsed: a caller that sees the index may read the elements.
   return is_set_up() && LoadPublishedIndex(&used_->idx) != last_used_idx_;
@@ -303,16 +286,6 @@ base::Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {
     base::FullBarrier();
   }
   return std::optional<UsedBuffer>(used);
-}
-
-base::Result<size_t> SplitQueue::PollUsed(std::span<UsedBuffer> out) {
-  size_t count = 0;
-  while (count < out.size()) {
-    std::optional<UsedBuffer> used = TRY(PopUsed());
-    if (!used.has_value()) break;
-    out[count++] = *used;
-  }
-  return count;
 }
 
 void SplitQueue::FreeChain(uint16_t head) {

@@ -6,7 +6,7 @@
 // status and a device-specific configuration space guarded by a generation
 // counter. PciTransport and MmioTransport map that onto their register layouts;
 // the caller picks one at run time and everything above (VirtioDevice,
-// SplitQueue, the virtio-fs glue) sees only this.
+// Virtqueue, the virtio-fs glue) sees only this.
 //
 // A transport is not thread safe for its stateful registers (feature and queue
 // select): the bring-up code uses them from one thread. ReadStatus,

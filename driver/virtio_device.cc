@@ -63,18 +63,18 @@ base::Result<void> VirtioDevice::FinishInitialize(
   return StartQueues();
 }
 
-base::Result<void> VirtioDevice::Reinitialize(SplitQueue::AbandonFn abandoned,
+base::Result<void> VirtioDevice::Reinitialize(Virtqueue::AbandonFn abandoned,
                                               void* context) {
   if (!StopAndFreeRings(abandoned, context)) return base::Error{ETIMEDOUT};
   TRY(NegotiateFeatures());
   return StartQueues();
 }
 
-void VirtioDevice::Shutdown(SplitQueue::AbandonFn abandoned, void* context) {
+void VirtioDevice::Shutdown(Virtqueue::AbandonFn abandoned, void* context) {
   (void)StopAndFreeRings(abandoned, context);
 }
 
-bool VirtioDevice::StopAndFreeRings(SplitQueue::AbandonFn abandoned,
+bool VirtioDevice::StopAndFreeRings(Virtqueue::AbandonFn abandoned,
                                     void* context) {
   live_ = false;
   features_ok_ = false;
@@ -157,9 +157,9 @@ base::Result<void> VirtioDevice::SetUpQueues() {
     if (max_size == 0)
       return Fail(ENODEV, "a requested queue is not available");
     uint16_t size = specs_[i].size < max_size ? specs_[i].size : max_size;
-    if (size > SplitQueue::kMaxSize) size = SplitQueue::kMaxSize;
+    if (size > Virtqueue::kMaxSize) size = Virtqueue::kMaxSize;
     size = RoundDownToPowerOfTwo(size);
-    SplitQueue& queue = *queues_[i];
+    Virtqueue& queue = *queues_[i];
     base::Result<void> setup = queue.Setup(size, features_);
     if (!setup.ok()) return Fail(setup.error(), "cannot allocate queue rings");
     queue.SetNotifier(&NotifyThunk, this);
@@ -205,7 +205,7 @@ void VirtioDevice::HandleInterrupt() {
 base::Result<UsedBuffer> VirtioDevice::WaitForUsed(uint16_t queue_index,
                                                    uint64_t timeout_nanos) {
   if (queue_index >= queues_.size()) return base::Error{EINVAL};
-  SplitQueue& queue = *queues_[queue_index];
+  Virtqueue& queue = *queues_[queue_index];
   const uint64_t start = platform_.MonotonicNanos();
   for (uint32_t spins = 1;; ++spins) {
     std::optional<UsedBuffer> used = TRY(queue.PopUsed());

@@ -100,12 +100,12 @@ class VirtioDevice {
                                       void* config_context = nullptr);
   // Resets the device, releases the queues (each chain still in flight is
   // handed to `abandoned`, its buffers no longer in the device's hands) and
-  // brings it up again with Initialize's arguments. The SplitQueue objects stay
+  // brings it up again with Initialize's arguments. The Virtqueue objects stay
   // the same.
-  base::Result<void> Reinitialize(SplitQueue::AbandonFn abandoned = nullptr,
+  base::Result<void> Reinitialize(Virtqueue::AbandonFn abandoned = nullptr,
                                   void* context = nullptr);
   // Removes the interrupt handler, resets the device and releases the queues.
-  void Shutdown(SplitQueue::AbandonFn abandoned = nullptr,
+  void Shutdown(Virtqueue::AbandonFn abandoned = nullptr,
                 void* context = nullptr);
 
   // Whether the device set DEVICE_NEEDS_RESET (reads the status register unless
@@ -121,7 +121,7 @@ class VirtioDevice {
     return (features_ & FeatureBit(bit)) != 0;
   }
   uint16_t num_queues() const { return static_cast<uint16_t>(queues_.size()); }
-  SplitQueue& queue(uint16_t index) { return *queues_[index]; }
+  Virtqueue& queue(uint16_t index) { return *queues_[index]; }
 
   // Polls `queue` until a chain comes back, the device needs a reset (EIO), the
   // queue is broken (EIO) or `timeout_nanos` pass (ETIMEDOUT). The caller holds
@@ -143,7 +143,7 @@ class VirtioDevice {
   // Removes the handler, resets the device and releases the queues. False when
   // the reset timed out: the rings are then kept, since the device may still
   // use them.
-  bool StopAndFreeRings(SplitQueue::AbandonFn abandoned, void* context);
+  bool StopAndFreeRings(Virtqueue::AbandonFn abandoned, void* context);
   void MarkNeedsReset();
   static void InterruptThunk(void* context);
   static void NotifyThunk(void* context, uint16_t queue);
@@ -155,7 +155,7 @@ class VirtioDevice {
   ConfigCallback on_config_change_ = nullptr;
   void* config_context_ = nullptr;
 
-  std::vector<std::unique_ptr<SplitQueue>> queues_;
+  std::vector<std::unique_ptr<Virtqueue>> queues_;
   uint64_t features_ = 0;
   uint8_t status_ = 0;  // The bits the driver has set.
   bool features_ok_ = false;

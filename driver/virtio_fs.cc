@@ -131,11 +131,11 @@ base::Result<void> VirtioFs::Start(const Options& options) {
   TRY(device_.FinishInitialize(specs));
   for (size_t i = 0; i < total; ++i) {
     base::LockGuard guard(*queues_[i].lock);
-    SplitQueue& ring = device_.queue(static_cast<uint16_t>(i));
+    Virtqueue& ring = device_.queue(static_cast<uint16_t>(i));
     // A request's few buffers cost fewer descriptor writes in the ring than
     // in an indirect table that must be allocated first; a table is used only
     // when the ring has no room for the chain.
-    ring.set_indirect_threshold(SplitQueue::kIndirectOnlyWhenFull);
+    ring.set_indirect_threshold(Virtqueue::kIndirectOnlyWhenFull);
     // Every caller polls for its own chain, so a used-buffer interrupt would
     // only add an interrupt-status read and a second reap to each request.
     // Suppressing them is a hint the device may ignore; configuration
@@ -332,7 +332,7 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
   }
 
   const uint16_t queue = request.queue;
-  SplitQueue& ring = device_.queue(queue);
+  Virtqueue& ring = device_.queue(queue);
   bool notify = false;
   {
     base::LockGuard guard(*queues_[queue].lock);
@@ -389,7 +389,7 @@ base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
 }
 
 void VirtioFs::Reap(uint16_t queue) {
-  SplitQueue& ring = device_.queue(queue);
+  Virtqueue& ring = device_.queue(queue);
   std::array<UsedBuffer, 32> used;
   for (;;) {
     base::Result<size_t> popped = ring.PollUsed(used);

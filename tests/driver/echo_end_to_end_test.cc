@@ -32,8 +32,8 @@ namespace {
 
 using driver::FeatureBit;
 using driver::Segment;
-using driver::SplitQueue;
 using driver::UsedBuffer;
+using driver::Virtqueue;
 using driver::VirtioDevice;
 
 constexpr uint64_t kSecond = 1'000'000'000;
@@ -312,7 +312,7 @@ TEST_P(EchoEndToEndTest, WorksWithoutIndirectAndEventIdx) {
 TEST_P(EchoEndToEndTest, ManyChainsInFlightCompleteOutOfOrder) {
   Start();
   echo_->Hold();
-  SplitQueue& queue = virtio_->queue(0);
+  Virtqueue& queue = virtio_->queue(0);
   std::vector<std::unique_ptr<ChainBuffers>> chains;
   for (uint32_t i = 0; i < 100; ++i) {
     chains.push_back(std::make_unique<ChainBuffers>(
@@ -357,7 +357,7 @@ TEST_P(EchoEndToEndTest, ManyChainsInFlightCompleteOutOfOrder) {
 TEST_P(EchoEndToEndTest, ReleaseAfterModeReversesBatches) {
   Start();
   echo_->Hold(/*release_after=*/4);
-  SplitQueue& queue = virtio_->queue(1);
+  Virtqueue& queue = virtio_->queue(1);
   std::vector<std::unique_ptr<ChainBuffers>> chains;
   for (uint32_t i = 0; i < 8; ++i) {
     chains.push_back(std::make_unique<ChainBuffers>(
@@ -385,7 +385,7 @@ TEST_P(EchoEndToEndTest, ReleaseAfterModeReversesBatches) {
 
 TEST_P(EchoEndToEndTest, IndicesWrapPast65535) {
   Start(true, 128, 16);
-  SplitQueue& queue = virtio_->queue(1);
+  Virtqueue& queue = virtio_->queue(1);
   queue.set_indirect_threshold(
       3);  // 2-segment chains direct: the free list churns.
   constexpr int kSlots = 8;
@@ -428,7 +428,7 @@ TEST_P(EchoEndToEndTest, IndicesWrapPast65535) {
 
 TEST_P(EchoEndToEndTest, UsedBufferNotificationsCallTheQueueCallback) {
   Start();
-  SplitQueue& queue = virtio_->queue(0);
+  Virtqueue& queue = virtio_->queue(0);
   ASSERT_TRUE(queue.EnableInterrupts());
   ChainBuffers buffers(*platform_, {16}, {16}, 1);
   ASSERT_TRUE(
@@ -458,7 +458,7 @@ TEST_P(EchoEndToEndTest, ABatchOfChainsRingsTheDoorbellOnce) {
   Start();
   // Many chains in one batch ring the doorbell once; the device counts
   // notifications.
-  SplitQueue& queue = virtio_->queue(0);
+  Virtqueue& queue = virtio_->queue(0);
   std::vector<std::unique_ptr<ChainBuffers>> chains;
   const uint64_t before = device_->model().counters().notifications;
   for (uint32_t i = 0; i < 20; ++i) {
@@ -477,7 +477,7 @@ TEST_P(EchoEndToEndTest, ABatchOfChainsRingsTheDoorbellOnce) {
 
 TEST_P(EchoEndToEndTest, RecoversFromNeedsResetAfterADeliberateViolation) {
   Start();
-  SplitQueue& queue = virtio_->queue(0);
+  Virtqueue& queue = virtio_->queue(0);
   // A buffer outside guest memory: the device must refuse it and ask for a
   // reset.
   const Segment outside[] = {{.bus = 0x1000, .length = 64}};
@@ -518,7 +518,7 @@ TEST_P(EchoEndToEndTest, RecoversFromNeedsResetAfterADeliberateViolation) {
 
 TEST_P(EchoEndToEndTest, BogusUsedIdFromTheDeviceIsAnErrorAndResetRecovers) {
   Start();
-  SplitQueue& queue = virtio_->queue(0);
+  Virtqueue& queue = virtio_->queue(0);
   ChainBuffers buffers(*platform_, {8}, {8}, 1);
   ASSERT_TRUE(
       queue.Submit(buffers.readable(), buffers.writable(), &buffers).ok());
