@@ -33,8 +33,8 @@ namespace {
 using driver::FeatureBit;
 using driver::Segment;
 using driver::UsedBuffer;
-using driver::Virtqueue;
 using driver::VirtioDevice;
+using driver::Virtqueue;
 
 constexpr uint64_t kSecond = 1'000'000'000;
 
