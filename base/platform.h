@@ -48,6 +48,10 @@ struct DmaMapping {
 // MMIO"): how a device's registers are laid out.
 enum class TransportKind : uint8_t { kPci, kMmio };
 
+// The virtqueue formats (spec 2.7 "Split Virtqueues", 2.8 "Packed
+// Virtqueues"); packed is used when both sides offer VIRTIO_F_RING_PACKED.
+enum class RingFormat : uint8_t { kSplit, kPacked };
+
 // Register windows of one device.
 enum class RegisterSpace : uint8_t {
   kPciConfig,  // PCI configuration space of the device's function.

@@ -102,11 +102,12 @@ int RunDemo(Session& session, bool on_sample_share) {
       "vfsim demo: a virtio-fs device simulated in software, with the driver\n"
       "and the VFS running against it in this one process.\n\n");
   printf(
-      "machine: virtio-fs over %s, %u request queue%s of %u entries, notify "
-      "%s, %s mode\n",
+      "machine: virtio-fs over %s, %u %s request queue%s of %u entries, "
+      "notify %s, %s mode\n",
       options.transport == base::TransportKind::kPci ? "PCI" : "virtio-mmio",
-      options.request_queues, options.request_queues == 1 ? "" : "s",
-      options.queue_size,
+      options.request_queues,
+      session.machine().virtio_fs().device().packed_ring() ? "packed" : "split",
+      options.request_queues == 1 ? "" : "s", options.queue_size,
       options.notify_mode == sim::NotifyMode::kInline ? "inline"
                                                       : "on a device thread",
       options.strict ? "strict" : "lenient");

@@ -14,6 +14,8 @@ ABSL_FLAG(std::string, share, "",
 ABSL_FLAG(std::string, tag, "root",
           "virtio-fs tag; the share is mounted at /<tag>");
 ABSL_FLAG(std::string, transport, "pci", "virtio transport: pci or mmio");
+ABSL_FLAG(std::string, ring, "split",
+          "virtqueue format: split or packed (VIRTIO_F_RING_PACKED)");
 ABSL_FLAG(std::string, notify, "inline",
           "how the device runs: inline (in the notifying thread) or thread "
           "(its own thread)");
@@ -131,7 +133,7 @@ flags:
   --share=DIR          host directory to export (default: a temporary share
                        with a small sample tree, removed on exit)
   --tag=NAME           virtio-fs tag, mounted at /NAME (default root)
-  --transport=pci|mmio --notify=inline|thread
+  --transport=pci|mmio --notify=inline|thread --ring=split|packed
   --queue_size=N       virtqueue size, a power of two (default 256)
   --request_queues=N   request queues, 1 to 64 (default 1)
   --entry_timeout=S    --attr_timeout=S   cache validity in seconds (default 1)

@@ -50,6 +50,12 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--transport=", absl::GetFlag(FLAGS_transport), ": use pci or mmio"));
   }
+  absl::StatusOr<base::RingFormat> ring =
+      sim::ParseRingFormat(absl::GetFlag(FLAGS_ring));
+  if (!ring.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ring=", absl::GetFlag(FLAGS_ring), ": use split or packed"));
+  }
   absl::StatusOr<sim::NotifyMode> notify =
       sim::ParseNotifyMode(absl::GetFlag(FLAGS_notify));
   if (!notify.ok()) {
@@ -86,6 +92,7 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
   }
   options.tag = tag;
   options.transport = *transport;
+  options.ring = *ring;
   options.notify_mode = *notify;
   options.queue_size = static_cast<uint16_t>(queue_size);
   options.request_queues = static_cast<uint16_t>(queues);

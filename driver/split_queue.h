@@ -35,6 +35,7 @@ class SplitQueue final : public Virtqueue {
 
   base::Result<void> Setup(uint16_t size, uint64_t features) override;
   bool is_set_up() const override { return ring_.cpu != nullptr; }
+  base::RingFormat format() const override { return base::RingFormat::kSplit; }
   QueueAddresses addresses() const override;
   uint16_t num_free() const override { return num_free_; }
   uint16_t chains_in_flight() const override { return chains_in_flight_; }

@@ -1,6 +1,10 @@
 #include "driver/virtio_device.h"
 
+#include <new>
+
 #include "base/format.h"
+#include "driver/packed_queue.h"
+#include "driver/split_queue.h"
 
 namespace driver {
 namespace {
@@ -56,10 +60,6 @@ base::Result<void> VirtioDevice::FinishInitialize(
   on_config_change_ = on_config_change;
   config_context_ = config_context;
   queues_.clear();  // All released: the device was reset before negotiation.
-  for (size_t i = 0; i < specs_.size(); ++i) {
-    queues_.push_back(
-        std::make_unique<SplitQueue>(platform_, static_cast<uint16_t>(i)));
-  }
   return StartQueues();
 }
 
@@ -133,6 +133,7 @@ base::Result<void> VirtioDevice::NegotiateFeatures() {
 }
 
 base::Result<void> VirtioDevice::StartQueues() {
+  TRY(MakeQueues());
   TRY(SetUpQueues());
   transport_->io().SetInterruptHandler(&InterruptThunk, this);
   handler_installed_ = true;
@@ -143,6 +144,32 @@ base::Result<void> VirtioDevice::StartQueues() {
     return Fail(EIO, "device needs reset right after DRIVER_OK");
   }
   live_ = true;
+  return {};
+}
+
+base::Result<void> VirtioDevice::MakeQueues() {
+  // The ring format is the negotiated one: the queues are made anew when there
+  // are none yet or a reset renegotiated another format.
+  const base::RingFormat format =
+      packed_ring() ? base::RingFormat::kPacked : base::RingFormat::kSplit;
+  if (queues_.size() == specs_.size() &&
+      (queues_.empty() || queues_[0]->format() == format)) {
+    return {};
+  }
+  queues_.clear();
+  for (uint16_t i = 0; i < specs_.size(); ++i) {
+    Virtqueue* queue = nullptr;
+    if (format == base::RingFormat::kPacked) {
+      queue = new (std::nothrow) PackedQueue(platform_, i);
+    } else {
+      queue = new (std::nothrow) SplitQueue(platform_, i);
+    }
+    if (queue == nullptr) {
+      queues_.clear();
+      return Fail(ENOMEM, "cannot allocate a queue");
+    }
+    queues_.emplace_back(queue);
+  }
   return {};
 }
 
@@ -158,7 +185,8 @@ base::Result<void> VirtioDevice::SetUpQueues() {
       return Fail(ENODEV, "a requested queue is not available");
     uint16_t size = specs_[i].size < max_size ? specs_[i].size : max_size;
     if (size > Virtqueue::kMaxSize) size = Virtqueue::kMaxSize;
-    size = RoundDownToPowerOfTwo(size);
+    // A packed ring may have any size; a split one a power of two.
+    if (!packed_ring()) size = RoundDownToPowerOfTwo(size);
     Virtqueue& queue = *queues_[i];
     base::Result<void> setup = queue.Setup(size, features_);
     if (!setup.ok()) return Fail(setup.error(), "cannot allocate queue rings");

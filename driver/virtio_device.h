@@ -35,6 +35,11 @@
 #define DRIVER_VIRTIO_DEVICE_H_
 
 #include <linux/virtio_config.h>
+// The legacy part of <linux/virtio_ring.h> (vring_init) is C that C++ rejects.
+#ifndef VIRTIO_RING_NO_LEGACY
+#define VIRTIO_RING_NO_LEGACY
+#endif
+#include <linux/virtio_ring.h>
 
 #include <atomic>
 #include <cstdint>
@@ -44,8 +49,8 @@
 
 #include "base/platform.h"
 #include "base/result.h"
-#include "driver/split_queue.h"
 #include "driver/transport.h"
+#include "driver/virtqueue.h"
 
 namespace driver {
 
@@ -56,7 +61,7 @@ constexpr uint64_t FeatureBit(unsigned bit) { return uint64_t{1} << bit; }
 inline constexpr uint64_t kDriverTransportFeatures =
     FeatureBit(VIRTIO_RING_F_INDIRECT_DESC) |
     FeatureBit(VIRTIO_RING_F_EVENT_IDX) | FeatureBit(VIRTIO_F_VERSION_1) |
-    FeatureBit(VIRTIO_F_ACCESS_PLATFORM);
+    FeatureBit(VIRTIO_F_ACCESS_PLATFORM) | FeatureBit(VIRTIO_F_RING_PACKED);
 
 class VirtioDevice {
  public:
@@ -101,7 +106,7 @@ class VirtioDevice {
   // Resets the device, releases the queues (each chain still in flight is
   // handed to `abandoned`, its buffers no longer in the device's hands) and
   // brings it up again with Initialize's arguments. The Virtqueue objects stay
-  // the same.
+  // the same while the ring format does.
   base::Result<void> Reinitialize(Virtqueue::AbandonFn abandoned = nullptr,
                                   void* context = nullptr);
   // Removes the interrupt handler, resets the device and releases the queues.
@@ -117,6 +122,10 @@ class VirtioDevice {
 
   Transport& transport() { return *transport_; }
   uint64_t features() const { return features_; }
+  // Whether VIRTIO_F_RING_PACKED was negotiated: the queues are PackedQueues.
+  bool packed_ring() const {
+    return (features_ & FeatureBit(VIRTIO_F_RING_PACKED)) != 0;
+  }
   bool HasFeature(unsigned bit) const {
     return (features_ & FeatureBit(bit)) != 0;
   }
@@ -137,6 +146,7 @@ class VirtioDevice {
   // The two halves of the bring-up, with the stored arguments.
   base::Result<void> NegotiateFeatures();
   base::Result<void> StartQueues();
+  base::Result<void> MakeQueues();
   base::Result<void> SetUpQueues();
   // Sets FAILED (keeping the other bits) and returns `error`.
   base::Error Fail(int error, const char* why);

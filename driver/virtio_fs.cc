@@ -98,7 +98,9 @@ base::Result<void> VirtioFs::Start(const Options& options) {
   // virtio-fs has no device-type feature bits this driver uses. The
   // configuration is read after FEATURES_OK, as the spec orders, because it
   // decides how many queues to set up.
-  TRY(device_.BeginInitialize(/*wanted_features=*/0));
+  TRY(device_.BeginInitialize(options.ring == base::RingFormat::kPacked
+                                  ? FeatureBit(VIRTIO_F_RING_PACKED)
+                                  : 0));
   Transport& transport = device_.transport();
   uint32_t offered_queues = 0;
   TRY(transport.ReadConfigConsistent([&]() -> base::Result<void> {
@@ -143,8 +145,9 @@ base::Result<void> VirtioFs::Start(const Options& options) {
     ring.DisableInterrupts();
   }
   base::Logf(platform_, base::LogLevel::kInfo,
-             "virtio-fs: tag '%s' over %s, %u request queue(s)", tag_,
-             transport.name(), request_queues_);
+             "virtio-fs: tag '%s' over %s, %u %s request queue(s)", tag_,
+             transport.name(), request_queues_,
+             device_.packed_ring() ? "packed" : "split");
   return {};
 }
 

@@ -41,6 +41,8 @@ class VirtioFs final : public FuseChannel {
     uint16_t queue_size = 256;
     // Request queues used, at most what the device offers (num_request_queues).
     uint16_t max_request_queues = 1;
+    // kPacked: packed rings when the device offers them, else split ones.
+    base::RingFormat ring = base::RingFormat::kSplit;
   };
 
   // Probes `transport` as a virtio-fs device, reads its configuration and

@@ -80,6 +80,7 @@ class Virtqueue {
     ReleaseRings(abandoned, context);
   }
   virtual bool is_set_up() const = 0;
+  virtual base::RingFormat format() const = 0;
   // The three areas to give the transport: descriptor table or ring, driver
   // area, device area.
   virtual QueueAddresses addresses() const = 0;

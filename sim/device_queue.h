@@ -1,19 +1,19 @@
-// The device side of one split virtqueue (virtio 1.x, section 2.7) over guest
-// memory.
+// The device side of one virtqueue over guest memory, whichever format the
+// driver negotiated: split (virtio 1.x section 2.7, SplitDeviceQueue) or packed
+// (section 2.8, PackedDeviceQueue, with VIRTIO_F_RING_PACKED). The device model
+// and the vhost-user vrings take chains and put them back through this
+// interface alone.
 //
-// Everything the driver controls is read from guest memory exactly once into
-// locals and checked before use: the driver may change it concurrently, and may
-// be wrong. Ordering follows the spec: avail idx is read, then an acquire
-// fence, then the ring entries and descriptors; a used element is written, then
-// a release fence, then used idx; a full fence separates publishing used idx
-// (or avail_event) from reading the driver's suppression fields. Not
-// thread-safe: the device model serialises calls.
+// Everything the driver controls is untrusted: each implementation reads it
+// from guest memory once, checks it, and reports a broken rule by name (a
+// ViolationRecord) instead of acting on it. Not thread-safe: the caller
+// serialises calls.
 #ifndef SIM_DEVICE_QUEUE_H_
 #define SIM_DEVICE_QUEUE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <vector>
 
 #include "sim/device_backend.h"
 #include "sim/guest_memory.h"
@@ -21,93 +21,72 @@
 
 namespace sim {
 
-// Split rings are limited to 32768 entries (spec 2.7: Queue Size is a power of
-// 2 <= 32768).
-inline constexpr uint32_t kMaxSplitQueueSize = 32768;
+// The spec's limit for both formats (2.7: a split ring's size is a power of 2
+// <= 32768; 2.8: a packed ring's positions are 15 bits wide).
+inline constexpr uint32_t kMaxQueueSize = 32768;
 
+// The three guest areas of a queue, as the transport registers name them.
 struct QueueLayout {
   uint16_t size = 0;
-  uint64_t desc = 0;    // Descriptor table: 16 * size bytes, 16-byte aligned.
-  uint64_t driver = 0;  // Available ring: 6 + 2 * size bytes, 2-byte aligned.
-  uint64_t device = 0;  // Used ring: 6 + 8 * size bytes, 4-byte aligned.
+  uint64_t desc = 0;    // Descriptor table (split) or ring (packed).
+  uint64_t driver = 0;  // Available ring, or driver event suppression.
+  uint64_t device = 0;  // Used ring, or device event suppression.
 };
 
 struct QueueFeatures {
   bool indirect_desc = false;  // VIRTIO_RING_F_INDIRECT_DESC negotiated.
   bool event_idx = false;      // VIRTIO_RING_F_EVENT_IDX negotiated.
+  bool packed = false;         // VIRTIO_F_RING_PACKED negotiated.
   bool strict = true;          // Enforce Enforcement::kStrict rules too.
 };
 
-// Whether `size` is a valid split queue size no larger than `max_size`.
-bool IsValidQueueSize(uint32_t size, uint32_t max_size);
+// Whether `size` is a valid queue size of the format no larger than
+// `max_size`.
+bool IsValidQueueSize(uint32_t size, uint32_t max_size, bool packed);
 
-// Checks the ring addresses of `layout` (whose size must be valid): alignment,
-// then bounds. The violation (without queue number) when they are wrong.
+// Checks the addresses of `layout` (whose size must be valid) for the format:
+// alignment, then bounds. The violation (without queue number) when they are
+// wrong.
 std::optional<ViolationRecord> CheckQueueLayout(const GuestMemory& memory,
-                                                const QueueLayout& layout);
+                                                const QueueLayout& layout,
+                                                bool packed);
 
 class DeviceQueue {
  public:
   enum class PopStatus : uint8_t { kChain, kEmpty, kViolation };
 
-  // `layout` must have passed CheckQueueLayout. A new queue starts at 0 on
-  // both rings; one taken over while the driver runs (vhost-user: after
-  // SET_VRING_BASE, or a reconnect) starts taking chains at avail position
-  // `next_avail_idx` and puts used elements from `used_idx` on.
-  DeviceQueue(const GuestMemory& memory, uint16_t index,
-              const QueueLayout& layout, const QueueFeatures& features,
-              uint16_t next_avail_idx = 0, uint16_t used_idx = 0);
+  virtual ~DeviceQueue() = default;
 
-  // Takes the next available chain into `chain`. kEmpty when the driver has
-  // made nothing new available (with EVENT_IDX, avail_event is published first
-  // and avail idx rechecked, so a buffer made available concurrently is not
-  // missed). kViolation with `violation` filled when the ring or chain breaks a
-  // rule; the caller must stop using the queue.
-  PopStatus Pop(DescriptorChain* chain, ViolationRecord* violation);
+  // Takes the next available chain into `chain` (`chain->head` names it for
+  // PushUsed: the head descriptor of a split ring, the buffer id of a packed
+  // one). kEmpty when the driver has made nothing new available. kViolation,
+  // with `violation` filled, when the ring or the chain breaks a rule: the
+  // caller must stop using the queue.
+  virtual PopStatus Pop(DescriptorChain* chain, ViolationRecord* violation) = 0;
+  // Returns chain `head` with `length` bytes written (clamped to its writable
+  // bytes). False, and nothing written, when `head` is not a chain popped and
+  // not yet returned.
+  virtual bool PushUsed(uint16_t head, uint32_t length) = 0;
+  // Whether a used-buffer notification is due for the chains returned since
+  // the last call, as the driver's suppression fields say.
+  virtual bool TakeInterruptDue() = 0;
 
-  // Puts (head, length) on the used ring. `length` is clamped to the chain's
-  // writable bytes. False, and nothing written, when `head` is not a chain
-  // popped and not yet used.
-  bool PushUsed(uint16_t head, uint32_t length);
-
-  // Whether a used buffer notification is due for the elements pushed since the
-  // last call (EVENT_IDX: used_event was crossed; otherwise
-  // VRING_AVAIL_F_NO_INTERRUPT is clear).
-  bool TakeInterruptDue();
-
-  uint16_t index() const { return index_; }
-  const QueueLayout& layout() const { return layout_; }
-  uint16_t last_avail_idx() const { return last_avail_idx_; }
-  uint16_t used_idx() const { return used_idx_; }
-  uint32_t in_flight() const { return in_flight_count_; }
-
- private:
-  enum class WalkStatus : uint8_t { kOk, kViolation };
-
-  uint16_t LoadAvailIdx() const;
-  void PublishAvailEvent();
-  WalkStatus Walk(uint16_t head, DescriptorChain* chain,
-                  ViolationRecord* violation);
-  bool Fail(ViolationRecord* violation, Violation kind,
-            std::string message) const;
-
-  const GuestMemory& memory_;
-  const uint16_t index_;
-  const QueueLayout layout_;
-  const QueueFeatures features_;
-  // Host views of the rings, checked once at construction.
-  uint8_t* const desc_;
-  uint8_t* const avail_;
-  uint8_t* const used_;
-
-  uint16_t last_avail_idx_;
-  uint16_t used_idx_;
-  uint16_t signalled_used_idx_;  // used idx at the last interrupt decision.
-  bool pushed_since_decision_ = false;
-  // Per head: writable bytes + 1 while in flight, 0 when free.
-  std::vector<uint64_t> in_flight_writable_;
-  uint32_t in_flight_count_ = 0;
+  virtual uint16_t index() const = 0;
+  virtual const QueueLayout& layout() const = 0;
+  // Where the device takes the next chain and puts the next used element, as
+  // vhost-user's VRING_BASE carries them (a packed ring's wrap counter in bit
+  // 15).
+  virtual uint16_t last_avail_idx() const = 0;
+  virtual uint16_t used_idx() const = 0;
+  virtual uint32_t in_flight() const = 0;
 };
+
+// A queue of the format `features` names on `layout` (which must have passed
+// CheckQueueLayout), starting afresh.
+std::unique_ptr<DeviceQueue> MakeDeviceQueue(const GuestMemory& memory,
+                                             uint16_t index,
+                                             const QueueLayout& layout,
+                                             const QueueFeatures& features);
 
 }  // namespace sim
 

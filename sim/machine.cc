@@ -64,16 +64,19 @@ absl::Status Machine::Boot() {
           return faults_->TakeInjected(queue, head);
         });
   }
-  device_ = MakeDevice(*memory_, std::move(device_backend),
-                       {.transport = options_.transport,
-                        .notify_mode = options_.notify_mode,
-                        .strict = options_.strict,
-                        .on_violation = options_.on_violation});
+  device_ = MakeDevice(
+      *memory_, std::move(device_backend),
+      {.transport = options_.transport,
+       .notify_mode = options_.notify_mode,
+       .strict = options_.strict,
+       .offer_packed_ring = options_.ring == base::RingFormat::kPacked,
+       .on_violation = options_.on_violation});
 
   share::ShareOptions share_options;
   share_options.transport = options_.transport;
   share_options.queues = {.queue_size = options_.queue_size,
-                          .max_request_queues = options_.request_queues};
+                          .max_request_queues = options_.request_queues,
+                          .ring = options_.ring};
   share_options.mount = options_.mount_vfs;
   share_options.cache.max_cached_entries = options_.entry_cache_size;
   share::VirtioFsShare::Step failed;
@@ -107,6 +110,13 @@ absl::StatusOr<base::TransportKind> ParseTransport(const std::string& name) {
   if (name == "mmio") return base::TransportKind::kMmio;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown transport '", name, "' (pci or mmio)"));
+}
+
+absl::StatusOr<base::RingFormat> ParseRingFormat(const std::string& name) {
+  if (name == "split") return base::RingFormat::kSplit;
+  if (name == "packed") return base::RingFormat::kPacked;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown ring format '", name, "' (split or packed)"));
 }
 
 absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name) {

@@ -54,6 +54,9 @@ struct MachineOptions {
   // The virtio-fs tag; the share is mounted at "/<tag>".
   std::string tag = "root";
   base::TransportKind transport = base::TransportKind::kPci;
+  // The virtqueue format: the device offers packed rings, and the driver takes
+  // them, only with kPacked.
+  base::RingFormat ring = base::RingFormat::kSplit;
   NotifyMode notify_mode = NotifyMode::kInline;
   uint16_t queue_size = 256;
   uint16_t request_queues = 1;
@@ -122,8 +125,10 @@ class Machine {
   std::unique_ptr<share::VirtioFsShare> share_;
 };
 
-// "pci" / "mmio" and "inline" / "thread", for flags and messages.
+// "pci" / "mmio", "split" / "packed" and "inline" / "thread", for flags and
+// messages.
 absl::StatusOr<base::TransportKind> ParseTransport(const std::string& name);
+absl::StatusOr<base::RingFormat> ParseRingFormat(const std::string& name);
 absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name);
 
 }  // namespace sim

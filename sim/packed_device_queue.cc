@@ -74,7 +74,7 @@ std::string Position(uint16_t pos, bool wrap) {
 }  // namespace
 
 bool IsValidPackedQueueSize(uint32_t size, uint32_t max_size) {
-  return size != 0 && size <= max_size && size <= kMaxPackedQueueSize;
+  return size != 0 && size <= max_size && size <= kMaxQueueSize;
 }
 
 bool IsValidPackedQueueCursor(uint16_t cursor, uint32_t size) {

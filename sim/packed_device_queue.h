@@ -1,6 +1,5 @@
 // The device side of one packed virtqueue (virtio 1.1+, section 2.8) over
-// guest memory. Same contract as DeviceQueue (sim/device_queue.h), so that the
-// device model can drive either ring format.
+// guest memory; the interface is DeviceQueue's (sim/device_queue.h).
 //
 // A packed ring is one descriptor ring shared both ways plus two 4-byte event
 // suppression areas. The device keeps two cursors, each a ring position and a
@@ -35,15 +34,13 @@
 
 namespace sim {
 
-// Positions are 15 bits wide (the 16th is the wrap counter), so a packed ring
-// has at most 2^15 entries (spec 2.8.1); any size up to that is allowed.
-inline constexpr uint32_t kMaxPackedQueueSize = 32768;
 // Bit 15 of an encoded cursor: the wrap counter.
 inline constexpr uint16_t kPackedWrapBit = uint16_t{1} << 15;
 // Where both cursors of a new ring stand: position 0, wrap counter 1.
 inline constexpr uint16_t kPackedQueueStart = kPackedWrapBit;
 
-// Whether `size` is a valid packed queue size no larger than `max_size`.
+// Whether `size` is a valid packed queue size (any, up to kMaxQueueSize) no
+// larger than `max_size`.
 bool IsValidPackedQueueSize(uint32_t size, uint32_t max_size);
 
 // Whether `cursor` (position | wrap << 15) names a position of a ring of
@@ -58,10 +55,8 @@ bool IsValidPackedQueueCursor(uint16_t cursor, uint32_t size);
 std::optional<ViolationRecord> CheckPackedQueueLayout(
     const GuestMemory& memory, const QueueLayout& layout);
 
-class PackedDeviceQueue {
+class PackedDeviceQueue final : public DeviceQueue {
  public:
-  using PopStatus = DeviceQueue::PopStatus;
-
   // `layout` must have passed CheckPackedQueueLayout. `next_avail` and
   // `used` are encoded cursors: a new queue starts at kPackedQueueStart on
   // both; one taken over while the driver runs (vhost-user) starts where the
@@ -80,26 +75,28 @@ class PackedDeviceQueue {
   // not missed). kViolation with `violation` filled when the ring, the chain
   // or the driver event area breaks a rule; the caller must stop using the
   // queue.
-  PopStatus Pop(DescriptorChain* chain, ViolationRecord* violation);
+  PopStatus Pop(DescriptorChain* chain, ViolationRecord* violation) override;
 
   // Marks buffer `id` used with `length` bytes written, clamped to the chain's
   // writable bytes. False, and nothing written, when `id` is not a buffer
   // popped and not yet used.
-  bool PushUsed(uint16_t id, uint32_t length);
+  bool PushUsed(uint16_t id, uint32_t length) override;
 
   // Whether a used buffer notification is due for the buffers pushed since the
   // last call, per the driver event area: ENABLE yes, DISABLE no, DESC (with
   // EVENT_IDX) when the used cursor passed the offset and wrap it names. A
   // malformed area (strict mode) gives a notification, and the violation is
   // reported by the next Pop.
-  bool TakeInterruptDue();
+  bool TakeInterruptDue() override;
 
-  uint16_t index() const { return index_; }
-  const QueueLayout& layout() const { return layout_; }
+  uint16_t index() const override { return index_; }
+  const QueueLayout& layout() const override { return layout_; }
   // The encoded cursors, for vhost-user GET_VRING_BASE.
-  uint16_t last_avail_idx() const { return Encode(avail_pos_, avail_wrap_); }
-  uint16_t used_idx() const { return Encode(used_pos_, used_wrap_); }
-  uint32_t in_flight() const { return in_flight_count_; }
+  uint16_t last_avail_idx() const override {
+    return Encode(avail_pos_, avail_wrap_);
+  }
+  uint16_t used_idx() const override { return Encode(used_pos_, used_wrap_); }
+  uint32_t in_flight() const override { return in_flight_count_; }
 
  private:
   enum class WalkStatus : uint8_t { kOk, kViolation };

@@ -17,6 +17,7 @@ SimDevice::SimDevice(const GuestMemory& memory,
                        .strict = options.strict,
                        .offer_indirect_desc = options.offer_indirect_desc,
                        .offer_event_idx = options.offer_event_idx,
+                       .offer_packed_ring = options.offer_packed_ring,
                        .on_violation = options.on_violation})) {
   if (transport_ == base::TransportKind::kPci) {
     registers_ = std::make_unique<PciRegisters>(*model_);

@@ -29,6 +29,7 @@ struct DeviceOptions {
   bool strict = true;
   bool offer_indirect_desc = true;  // VIRTIO_RING_F_INDIRECT_DESC
   bool offer_event_idx = true;      // VIRTIO_RING_F_EVENT_IDX
+  bool offer_packed_ring = false;   // VIRTIO_F_RING_PACKED
   std::function<void(const ViolationRecord&)> on_violation;
 };
 

@@ -38,7 +38,8 @@ VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
           backend_->device_features() | Bit(VIRTIO_F_VERSION_1) |
           (options_.offer_indirect_desc ? Bit(VIRTIO_RING_F_INDIRECT_DESC)
                                         : 0) |
-          (options_.offer_event_idx ? Bit(VIRTIO_RING_F_EVENT_IDX) : 0)) {
+          (options_.offer_event_idx ? Bit(VIRTIO_RING_F_EVENT_IDX) : 0) |
+          (options_.offer_packed_ring ? Bit(VIRTIO_F_RING_PACKED) : 0)) {
   queues_.resize(backend_->num_queues());
   for (QueueState& queue : queues_) queue.layout.size = max_queue_size();
   processing_.assign(queues_.size(), false);
@@ -72,7 +73,7 @@ uint16_t VirtioDeviceModel::num_queues() const {
 
 uint16_t VirtioDeviceModel::max_queue_size() const {
   uint32_t size = backend_->max_queue_size();
-  if (size > kMaxSplitQueueSize) size = kMaxSplitQueueSize;
+  if (size > kMaxQueueSize) size = kMaxQueueSize;
   if (size == 0) size = 1;
   return RoundDownToPowerOfTwo(size);
 }

@@ -64,6 +64,7 @@ struct ModelOptions {
   // VIRTIO_F_VERSION_1 is always offered: this is a modern-only device.
   bool offer_indirect_desc = true;
   bool offer_event_idx = true;
+  bool offer_packed_ring = false;
   // Called for every violation recorded (not under the model's lock).
   std::function<void(const ViolationRecord&)> on_violation;
 };
@@ -99,7 +100,7 @@ class VirtioDeviceModel : public ChainCompleter {
   // ---- Identity and features. ----
   uint32_t device_id() const;
   uint16_t num_queues() const;
-  // The backend's, capped at kMaxSplitQueueSize.
+  // The backend's, capped at kMaxQueueSize.
   uint16_t max_queue_size() const;
   uint64_t device_features() const { return device_features_; }
   // 32-bit windows of the feature words; `select` > 1 reads 0.
@@ -171,7 +172,7 @@ class VirtioDeviceModel : public ChainCompleter {
     QueueLayout layout;
     bool enabled = false;
     bool stopped = false;  // A violation stopped it until reset.
-    std::optional<DeviceQueue> ring;
+    std::unique_ptr<DeviceQueue> ring;
   };
   // Work an entry point finishes after dropping the lock: callbacks into the
   // driver or the test never run under it.

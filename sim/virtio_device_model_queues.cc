@@ -50,6 +50,9 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
   } else {
     QueueState& state = queues_[queue];
     const uint16_t q = static_cast<uint16_t>(queue);
+    // Queues are configured after the features, so the format is known.
+    const bool packed =
+        (driver_features_ & device_features_ & Bit(VIRTIO_F_RING_PACKED)) != 0;
     const auto set_half = [value](uint64_t& address, bool high) {
       if (high) {
         address = (address & 0xFFFFFFFFull) | (uint64_t{value} << 32);
@@ -64,10 +67,11 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
     } else {
       switch (field) {
         case QueueField::kSize:
-          if (!IsValidQueueSize(value, max_queue_size())) {
+          if (!IsValidQueueSize(value, max_queue_size(), packed)) {
             ViolateLocked({Violation::kQueueSizeInvalid,
                            "queue size " + std::to_string(value) +
-                               " is not a power of two in [1, " +
+                               (packed ? " is not in [1, "
+                                       : " is not a power of two in [1, ") +
                                std::to_string(max_queue_size()) + "]",
                            q});
           } else {
@@ -97,18 +101,19 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
                      "queue enabled with status " + StatusText(status_), q})) {
               break;
             }
-            if (auto bad = CheckQueueLayout(memory_, state.layout)) {
+            if (auto bad = CheckQueueLayout(memory_, state.layout, packed)) {
               bad->queue = q;
               ViolateLocked(std::move(*bad));
               break;
             }
             const uint64_t features = driver_features_ & device_features_;
-            state.ring.emplace(
+            state.ring = MakeDeviceQueue(
                 memory_, q, state.layout,
                 QueueFeatures{
                     .indirect_desc =
                         (features & Bit(VIRTIO_RING_F_INDIRECT_DESC)) != 0,
                     .event_idx = (features & Bit(VIRTIO_RING_F_EVENT_IDX)) != 0,
+                    .packed = packed,
                     .strict = options_.strict});
             state.enabled = true;
           }
@@ -151,7 +156,7 @@ void VirtioDeviceModel::Notify(uint32_t queue) {
 bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
   const QueueState& state = queues_[queue];
   return active_ && !device_stopped_ && !(status_ & VIRTIO_CONFIG_S_FAILED) &&
-         state.enabled && !state.stopped && state.ring.has_value();
+         state.enabled && !state.stopped && state.ring != nullptr;
 }
 
 void VirtioDeviceModel::ScheduleLocked(uint16_t queue) {
@@ -224,7 +229,7 @@ void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
                                        uint32_t length, bool notify) {
   if (!QueueExists(queue)) return;
   QueueState& state = queues_[queue];
-  if (!state.ring.has_value() || state.stopped || device_stopped_) return;
+  if (state.ring == nullptr || state.stopped || device_stopped_) return;
   if (!state.ring->PushUsed(head, length)) return;
   counters_.chains_completed++;
   if (notify && state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);

@@ -75,9 +75,9 @@ Device::Device(sim::DeviceBackend& backend, DeviceOptions options)
                         (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
                         (1ull << VIRTIO_RING_F_EVENT_IDX) |
                         kFeatureProtocolFeatures | backend.device_features()) {
-  const uint16_t max_size = backend_.max_queue_size() < sim::kMaxSplitQueueSize
+  const uint16_t max_size = backend_.max_queue_size() < sim::kMaxQueueSize
                                 ? backend_.max_queue_size()
-                                : sim::kMaxSplitQueueSize;
+                                : sim::kMaxQueueSize;
   for (uint16_t i = 0; i < backend_.num_queues(); ++i) {
     vrings_.push_back(
         std::make_unique<Vring>(i, max_size, options_.on_violation));

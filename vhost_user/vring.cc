@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/split_device_queue.h"
 
 namespace vhost_user {
 namespace {
@@ -39,7 +40,8 @@ absl::Status Vring::SetSize(uint32_t size) {
     return absl::InvalidArgumentError(
         absl::StrCat("vring ", index_, " size set while it runs"));
   }
-  if (!sim::IsValidQueueSize(size, max_size_)) {
+  // The back-end offers split rings only (not VIRTIO_F_RING_PACKED).
+  if (!sim::IsValidQueueSize(size, max_size_, /*packed=*/false)) {
     return absl::InvalidArgumentError(
         absl::StrCat("vring ", index_, " size ", size,
                      " is not a power of two from 1 to ", max_size_));
@@ -120,7 +122,7 @@ absl::Status Vring::Start(const sim::GuestMemory& memory,
     *part.bus = *bus;
   }
   if (std::optional<sim::ViolationRecord> bad =
-          sim::CheckQueueLayout(memory, layout)) {
+          sim::CheckQueueLayout(memory, layout, /*packed=*/false)) {
     return absl::InvalidArgumentError(
         absl::StrCat("vring ", index_, ": ", bad->message));
   }
@@ -135,7 +137,8 @@ absl::Status Vring::Start(const sim::GuestMemory& memory,
               sizeof(used_idx));
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
-    queue_.emplace(memory, index_, layout, features, base_, used_idx);
+    queue_ = std::make_unique<sim::SplitDeviceQueue>(memory, index_, layout,
+                                                     features, base_, used_idx);
   }
   wake_ = std::move(wake);
   stop_.store(false);

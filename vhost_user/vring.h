@@ -102,7 +102,7 @@ class Vring {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex queue_mutex_;  // The DeviceQueue is not thread-safe.
-  std::optional<sim::DeviceQueue> queue_;
+  std::unique_ptr<sim::DeviceQueue> queue_;
 };
 
 }  // namespace vhost_user

@@ -115,11 +115,11 @@ TEST_F(VirtioDeviceTest, FollowsTheStatusSequence) {
 
 TEST_F(VirtioDeviceTest, AcceptsOnlyOfferedAndImplementedFeatures) {
   transport_->offered = FeatureBit(VIRTIO_F_VERSION_1) | FeatureBit(0) |
-                        FeatureBit(3) | FeatureBit(VIRTIO_F_RING_PACKED) |
+                        FeatureBit(3) | FeatureBit(VIRTIO_F_ORDER_PLATFORM) |
                         FeatureBit(VIRTIO_F_IN_ORDER) |
                         FeatureBit(VIRTIO_RING_F_EVENT_IDX);
   ASSERT_TRUE(Initialize(FeatureBit(0) | FeatureBit(1) |
-                         FeatureBit(VIRTIO_F_RING_PACKED) |
+                         FeatureBit(VIRTIO_F_ORDER_PLATFORM) |
                          FeatureBit(VIRTIO_F_IN_ORDER) |
                          FeatureBit(VIRTIO_RING_F_EVENT_IDX))
                   .ok());
@@ -128,6 +128,25 @@ TEST_F(VirtioDeviceTest, AcceptsOnlyOfferedAndImplementedFeatures) {
                                       FeatureBit(VIRTIO_RING_F_EVENT_IDX));
   EXPECT_EQ(device_->features(), transport_->accepted);
   EXPECT_TRUE(device_->queue(0).event_idx_enabled());
+  EXPECT_EQ(device_->queue(0).format(), base::RingFormat::kSplit);
+}
+
+// VIRTIO_F_RING_PACKED, when both sides want it, makes every queue a packed
+// one; a device that does not offer it (here: after a reset) gets split
+// queues.
+TEST_F(VirtioDeviceTest, PackedRingsOnlyWhenNegotiated) {
+  transport_->offered =
+      FeatureBit(VIRTIO_F_VERSION_1) | FeatureBit(VIRTIO_F_RING_PACKED);
+  ASSERT_TRUE(Initialize(FeatureBit(VIRTIO_F_RING_PACKED)).ok());
+  EXPECT_TRUE(device_->packed_ring());
+  EXPECT_EQ(device_->queue(0).format(), base::RingFormat::kPacked);
+  EXPECT_TRUE(device_->queue(0).is_set_up());
+
+  // Brought up again on a device that no longer offers it.
+  transport_->offered = FeatureBit(VIRTIO_F_VERSION_1);
+  ASSERT_TRUE(Initialize(FeatureBit(VIRTIO_F_RING_PACKED)).ok());
+  EXPECT_FALSE(device_->packed_ring());
+  EXPECT_EQ(device_->queue(0).format(), base::RingFormat::kSplit);
 }
 
 TEST_F(VirtioDeviceTest, LegacyOnlyDeviceFails) {

@@ -13,13 +13,13 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "driver/fuse_client.h"
 #include "driver/virtio_fs.h"
 #include "gtest/gtest.h"
 #include "sim/machine.h"
+#include "tests/common/machine_variants.h"
 
 namespace {
 
@@ -50,28 +50,25 @@ std::string ReadHostFile(const std::string& path) {
 }
 
 // A simulated machine on `share`; fails the test when it does not come up.
-std::unique_ptr<sim::Machine> Boot(const std::string& share,
-                                   base::TransportKind transport,
-                                   sim::NotifyMode mode,
-                                   uint16_t request_queues = 1) {
-  auto machine = sim::Machine::Create({.share_dir = share,
-                                       .transport = transport,
-                                       .notify_mode = mode,
-                                       .queue_size = 64,
-                                       .request_queues = request_queues});
+std::unique_ptr<sim::Machine> Boot(
+    const std::string& share, const testing_variants::MachineVariant& variant,
+    uint16_t request_queues = 1) {
+  sim::MachineOptions options{
+      .share_dir = share, .queue_size = 64, .request_queues = request_queues};
+  variant.Apply(options);
+  auto machine = sim::Machine::Create(options);
   EXPECT_TRUE(machine.ok()) << machine.status();
   return machine.ok() ? std::move(*machine) : nullptr;
 }
 
-class VirtioFsEndToEnd : public ::testing::TestWithParam<
-                             std::tuple<base::TransportKind, sim::NotifyMode>> {
+class VirtioFsEndToEnd
+    : public ::testing::TestWithParam<testing_variants::MachineVariant> {
  protected:
   TempDir share_;
 };
 
 TEST_P(VirtioFsEndToEnd, ConfigTagAndQueues) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()), 2);
+  auto m = Boot(share_.path(), GetParam(), 2);
   ASSERT_NE(m, nullptr);
   EXPECT_STREQ(m->virtio_fs().tag(), "root");
   EXPECT_EQ(m->virtio_fs().request_queues(), 2);
@@ -79,8 +76,7 @@ TEST_P(VirtioFsEndToEnd, ConfigTagAndQueues) {
 }
 
 TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
   FuseClient& c = m->client();
 
@@ -125,8 +121,7 @@ TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
 }
 
 TEST_P(VirtioFsEndToEnd, LargeTransfersSplitAndCompleteInFull) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
   FuseClient& c = m->client();
   // 3 MiB + 5 bytes: several requests of the negotiated size, and a tail.
@@ -152,8 +147,7 @@ TEST_P(VirtioFsEndToEnd, LargeTransfersSplitAndCompleteInFull) {
 }
 
 TEST_P(VirtioFsEndToEnd, BuffersInGuestMemoryGoToTheDeviceWithoutBounce) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
   FuseClient& c = m->client();
   const size_t size = 256 * 1024;
@@ -180,8 +174,7 @@ TEST_P(VirtioFsEndToEnd, BuffersInGuestMemoryGoToTheDeviceWithoutBounce) {
 }
 
 TEST_P(VirtioFsEndToEnd, ConcurrentCallersEachGetTheirOwnReply) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()), 2);
+  auto m = Boot(share_.path(), GetParam(), 2);
   ASSERT_NE(m, nullptr);
   FuseClient& c = m->client();
   constexpr int kThreads = 4, kFiles = 25;
@@ -230,8 +223,7 @@ TEST_P(VirtioFsEndToEnd, ConcurrentCallersEachGetTheirOwnReply) {
 // and bounce goes back: the DMA allocations after the run are those before it.
 TEST_P(VirtioFsEndToEnd,
        MoreCallersThanSlotsAndLargeBouncesLeaveNothingBehind) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
   FuseClient& c = m->client();
   auto f = c.Create(FUSE_ROOT_ID, "shared", O_RDWR, 0600);
@@ -267,8 +259,7 @@ TEST_P(VirtioFsEndToEnd,
 }
 
 TEST_P(VirtioFsEndToEnd, DeviceResetIsRecoveredWithANewSession) {
-  auto m =
-      Boot(share_.path(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
   auto f = m->client().Create(FUSE_ROOT_ID, "before", O_RDWR, 0600);
   ASSERT_TRUE(f.ok());
@@ -282,17 +273,8 @@ TEST_P(VirtioFsEndToEnd, DeviceResetIsRecoveredWithANewSession) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    TransportsAndNotifyModes, VirtioFsEndToEnd,
-    ::testing::Combine(::testing::Values(base::TransportKind::kPci,
-                                         base::TransportKind::kMmio),
-                       ::testing::Values(sim::NotifyMode::kInline,
-                                         sim::NotifyMode::kThread)),
-    [](const auto& info) {
-      std::string name =
-          std::get<0>(info.param) == base::TransportKind::kPci ? "Pci" : "Mmio";
-      name += std::get<1>(info.param) == sim::NotifyMode::kInline ? "Inline"
-                                                                  : "Thread";
-      return name;
-    });
+    Machines, VirtioFsEndToEnd,
+    ::testing::ValuesIn(testing_variants::AllMachineVariants()),
+    testing_variants::MachineVariantName);
 
 }  // namespace

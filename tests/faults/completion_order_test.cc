@@ -24,7 +24,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/machine.h"
-#include "tests/faults/machine_variants.h"
+#include "tests/common/machine_variants.h"
 #include "vfs/posix.h"
 
 namespace {
@@ -104,7 +104,7 @@ std::string HostTree(const std::string& share) {
 }
 
 class CompletionOrderTest
-    : public ::testing::TestWithParam<faults_test::MachineVariant> {
+    : public ::testing::TestWithParam<testing_variants::MachineVariant> {
  protected:
   std::string NewShare() {
     char dir[] = "/tmp/vfsim-order-XXXXXX";
@@ -124,7 +124,7 @@ class CompletionOrderTest
   std::unique_ptr<sim::Machine> Boot(const std::string& share) {
     sim::MachineOptions options;
     options.share_dir = share;
-    faults_test::SetVariant(GetParam(), options);
+    GetParam().Apply(options);
     auto machine = sim::Machine::Create(options);
     EXPECT_TRUE(machine.ok()) << machine.status();
     return machine.ok() ? std::move(*machine) : nullptr;
@@ -216,8 +216,9 @@ TEST_P(CompletionOrderTest, EveryOrderGivesTheSerialResults) {
   EXPECT_GT(largest, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(TransportsAndNotifyModes, CompletionOrderTest,
-                         faults_test::AllMachineVariants(),
-                         faults_test::MachineVariantName);
+INSTANTIATE_TEST_SUITE_P(
+    TransportsAndNotifyModes, CompletionOrderTest,
+    ::testing::ValuesIn(testing_variants::AllMachineVariants()),
+    testing_variants::MachineVariantName);
 
 }  // namespace

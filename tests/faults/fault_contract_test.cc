@@ -20,7 +20,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/machine.h"
-#include "tests/faults/machine_variants.h"
+#include "tests/common/machine_variants.h"
 #include "vfs/posix.h"
 
 namespace {
@@ -28,7 +28,7 @@ namespace {
 using sim::FaultRule;
 
 class FaultContractTest
-    : public ::testing::TestWithParam<faults_test::MachineVariant> {
+    : public ::testing::TestWithParam<testing_variants::MachineVariant> {
  protected:
   void SetUp() override {
     char dir[] = "/tmp/vfsim-faults-XXXXXX";
@@ -45,7 +45,7 @@ class FaultContractTest
   void Boot(const std::vector<std::string>& rules) {
     sim::MachineOptions options;
     options.share_dir = share_;
-    faults_test::SetVariant(GetParam(), options);
+    GetParam().Apply(options);
     options.entry_timeout = 0;
     options.attr_timeout = 0;
     for (const std::string& text : rules) {
@@ -275,8 +275,9 @@ TEST_P(FaultContractTest, ASessionResetMakesOldHandlesStale) {
   ExpectNoLeak();
 }
 
-INSTANTIATE_TEST_SUITE_P(TransportsAndNotifyModes, FaultContractTest,
-                         faults_test::AllMachineVariants(),
-                         faults_test::MachineVariantName);
+INSTANTIATE_TEST_SUITE_P(
+    TransportsAndNotifyModes, FaultContractTest,
+    ::testing::ValuesIn(testing_variants::AllMachineVariants()),
+    testing_variants::MachineVariantName);
 
 }  // namespace

@@ -1,9 +1,8 @@
-#include "sim/device_queue.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "sim/split_device_queue.h"
 #include "tests/sim/test_driver.h"
 
 namespace sim {
@@ -13,10 +12,10 @@ using sim_test::TestRing;
 
 class DeviceQueueTest : public ::testing::Test {
  protected:
-  DeviceQueue MakeQueue(TestRing& ring, bool indirect = true,
-                        bool event_idx = false) {
-    EXPECT_FALSE(CheckQueueLayout(*memory_, ring.layout()).has_value());
-    return DeviceQueue(
+  SplitDeviceQueue MakeQueue(TestRing& ring, bool indirect = true,
+                             bool event_idx = false) {
+    EXPECT_FALSE(CheckSplitQueueLayout(*memory_, ring.layout()).has_value());
+    return SplitDeviceQueue(
         *memory_, 0, ring.layout(),
         QueueFeatures{.indirect_desc = indirect, .event_idx = event_idx});
   }
@@ -31,13 +30,13 @@ class DeviceQueueTest : public ::testing::Test {
 };
 
 TEST_F(DeviceQueueTest, QueueSizeRules) {
-  EXPECT_TRUE(IsValidQueueSize(1, 1024));
-  EXPECT_TRUE(IsValidQueueSize(256, 256));
-  EXPECT_TRUE(IsValidQueueSize(32768, 65535));
-  EXPECT_FALSE(IsValidQueueSize(0, 1024));
-  EXPECT_FALSE(IsValidQueueSize(96, 1024));
-  EXPECT_FALSE(IsValidQueueSize(512, 256));
-  EXPECT_FALSE(IsValidQueueSize(65536, 65536));
+  EXPECT_TRUE(IsValidSplitQueueSize(1, 1024));
+  EXPECT_TRUE(IsValidSplitQueueSize(256, 256));
+  EXPECT_TRUE(IsValidSplitQueueSize(32768, 65535));
+  EXPECT_FALSE(IsValidSplitQueueSize(0, 1024));
+  EXPECT_FALSE(IsValidSplitQueueSize(96, 1024));
+  EXPECT_FALSE(IsValidSplitQueueSize(512, 256));
+  EXPECT_FALSE(IsValidSplitQueueSize(65536, 65536));
 }
 
 TEST_F(DeviceQueueTest, LayoutChecks) {
@@ -45,28 +44,28 @@ TEST_F(DeviceQueueTest, LayoutChecks) {
                    .desc = memory_->base(),
                    .driver = memory_->base() + 0x1000,
                    .device = memory_->base() + 0x2000};
-  EXPECT_FALSE(CheckQueueLayout(*memory_, good).has_value());
+  EXPECT_FALSE(CheckSplitQueueLayout(*memory_, good).has_value());
   QueueLayout misaligned = good;
   misaligned.desc += 8;
-  EXPECT_EQ(CheckQueueLayout(*memory_, misaligned)->violation,
+  EXPECT_EQ(CheckSplitQueueLayout(*memory_, misaligned)->violation,
             Violation::kQueueAddressMisaligned);
   misaligned = good;
   misaligned.device += 2;
-  EXPECT_EQ(CheckQueueLayout(*memory_, misaligned)->violation,
+  EXPECT_EQ(CheckSplitQueueLayout(*memory_, misaligned)->violation,
             Violation::kQueueAddressMisaligned);
   QueueLayout outside = good;
   outside.driver = memory_->end() - 8;  // 6 + 2 * 8 bytes do not fit.
-  EXPECT_EQ(CheckQueueLayout(*memory_, outside)->violation,
+  EXPECT_EQ(CheckSplitQueueLayout(*memory_, outside)->violation,
             Violation::kQueueAddressOutOfBounds);
   outside = good;
   outside.desc = 0x1000;
-  EXPECT_EQ(CheckQueueLayout(*memory_, outside)->violation,
+  EXPECT_EQ(CheckSplitQueueLayout(*memory_, outside)->violation,
             Violation::kQueueAddressOutOfBounds);
 }
 
 TEST_F(DeviceQueueTest, PopsDirectChainReadableThenWritable) {
   TestRing ring(*memory_, allocator_, 8);
-  DeviceQueue queue = MakeQueue(ring);
+  SplitDeviceQueue queue = MakeQueue(ring);
   EXPECT_EQ(queue.Pop(&chain_, &violation_), DeviceQueue::PopStatus::kEmpty);
   uint64_t header = ring.BufferWith("head");
   uint64_t body = ring.BufferWith("er and body");
@@ -90,7 +89,7 @@ TEST_F(DeviceQueueTest, PopsDirectChainReadableThenWritable) {
 
 TEST_F(DeviceQueueTest, PopsIndirectChain) {
   TestRing ring(*memory_, allocator_, 4);
-  DeviceQueue queue = MakeQueue(ring);
+  SplitDeviceQueue queue = MakeQueue(ring);
   uint64_t a = ring.BufferWith("abc");
   uint64_t b = ring.BufferWith("defg");
   uint64_t out = ring.Buffer(16);
@@ -112,7 +111,7 @@ TEST_F(DeviceQueueTest, PopsIndirectChain) {
 
 TEST_F(DeviceQueueTest, DirectDescriptorsMayEndInAnIndirectTable) {
   TestRing ring(*memory_, allocator_, 4);
-  DeviceQueue queue = MakeQueue(ring);
+  SplitDeviceQueue queue = MakeQueue(ring);
   uint64_t header = ring.BufferWith("hdr");
   uint64_t out = ring.Buffer(8);
   uint64_t table = ring.IndirectTable({{out, 8, VRING_DESC_F_WRITE, 0}});
@@ -127,7 +126,7 @@ TEST_F(DeviceQueueTest, DirectDescriptorsMayEndInAnIndirectTable) {
 
 TEST_F(DeviceQueueTest, PushUsedWritesElementThenIndexAndClampsLength) {
   TestRing ring(*memory_, allocator_, 4);
-  DeviceQueue queue = MakeQueue(ring);
+  SplitDeviceQueue queue = MakeQueue(ring);
   uint64_t out = ring.Buffer(10);
   ring.SetDesc(1, out, 10, VRING_DESC_F_WRITE);
   ring.Publish(1);
@@ -145,7 +144,7 @@ TEST_F(DeviceQueueTest, PushUsedWritesElementThenIndexAndClampsLength) {
 
 TEST_F(DeviceQueueTest, NoInterruptFlagSuppressesWithoutEventIdx) {
   TestRing ring(*memory_, allocator_, 4);
-  DeviceQueue queue = MakeQueue(ring, true, false);
+  SplitDeviceQueue queue = MakeQueue(ring, true, false);
   uint64_t out = ring.Buffer(4);
   ring.SetDesc(0, out, 4, VRING_DESC_F_WRITE);
   EXPECT_FALSE(queue.TakeInterruptDue());  // Nothing pushed.
@@ -164,7 +163,7 @@ TEST_F(DeviceQueueTest, NoInterruptFlagSuppressesWithoutEventIdx) {
 
 TEST_F(DeviceQueueTest, EventIdxInterruptsOnlyWhenUsedEventIsCrossed) {
   TestRing ring(*memory_, allocator_, 8);
-  DeviceQueue queue = MakeQueue(ring, true, true);
+  SplitDeviceQueue queue = MakeQueue(ring, true, true);
   uint64_t out = ring.Buffer(4);
   for (uint16_t d = 0; d < 8; ++d) ring.SetDesc(d, out, 4, VRING_DESC_F_WRITE);
   // EVENT_IDX makes the device ignore the flags.
@@ -191,7 +190,7 @@ TEST_F(DeviceQueueTest, EventIdxInterruptsOnlyWhenUsedEventIsCrossed) {
 
 TEST_F(DeviceQueueTest, EventIdxPublishesAvailEventWhenEmpty) {
   TestRing ring(*memory_, allocator_, 4);
-  DeviceQueue queue = MakeQueue(ring, true, true);
+  SplitDeviceQueue queue = MakeQueue(ring, true, true);
   uint64_t out = ring.Buffer(4);
   ring.SetDesc(0, out, 4, VRING_DESC_F_WRITE);
   ring.SetDesc(1, out, 4, VRING_DESC_F_WRITE);
@@ -206,7 +205,7 @@ TEST_F(DeviceQueueTest, EventIdxPublishesAvailEventWhenEmpty) {
 
 TEST_F(DeviceQueueTest, IndicesWrapPast65535) {
   TestRing ring(*memory_, allocator_, 4);
-  DeviceQueue queue = MakeQueue(ring, true, true);
+  SplitDeviceQueue queue = MakeQueue(ring, true, true);
   uint64_t in = ring.BufferWith("x");
   uint64_t out = ring.Buffer(4);
   for (uint16_t d = 0; d < 4; d += 2) {
