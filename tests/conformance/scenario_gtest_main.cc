@@ -1,7 +1,8 @@
 // The hosted harness of the conformance scenarios: each registered scenario
 // becomes one GoogleTest test per machine configuration, <Config>.<scenario>
-// (PciInline, PciThread, MmioInline, MmioThread: both transports, both ways the
-// simulated device answers a notify). Each test boots a sim::Machine on a
+// (PciInline, PciThread, MmioInline, MmioThread, and the same on packed rings:
+// both transports, both ring formats, both ways the simulated device answers a
+// notify). Each test boots a sim::Machine on a
 // fresh, seeded share mounted at /root, runs the scenario with
 // Environment::root = "/root", and then checks what the image's runner checks
 // after QEMU: the scenario closed everything it opened (the share unmounts),
@@ -26,14 +27,27 @@ namespace {
 struct Configuration {
   const char* name;
   base::TransportKind transport;
+  base::RingFormat ring;
   sim::NotifyMode notify_mode;
 };
 
 constexpr Configuration kConfigurations[] = {
-    {"PciInline", base::TransportKind::kPci, sim::NotifyMode::kInline},
-    {"PciThread", base::TransportKind::kPci, sim::NotifyMode::kThread},
-    {"MmioInline", base::TransportKind::kMmio, sim::NotifyMode::kInline},
-    {"MmioThread", base::TransportKind::kMmio, sim::NotifyMode::kThread},
+    {"PciInline", base::TransportKind::kPci, base::RingFormat::kSplit,
+     sim::NotifyMode::kInline},
+    {"PciThread", base::TransportKind::kPci, base::RingFormat::kSplit,
+     sim::NotifyMode::kThread},
+    {"MmioInline", base::TransportKind::kMmio, base::RingFormat::kSplit,
+     sim::NotifyMode::kInline},
+    {"MmioThread", base::TransportKind::kMmio, base::RingFormat::kSplit,
+     sim::NotifyMode::kThread},
+    {"PciPackedInline", base::TransportKind::kPci, base::RingFormat::kPacked,
+     sim::NotifyMode::kInline},
+    {"PciPackedThread", base::TransportKind::kPci, base::RingFormat::kPacked,
+     sim::NotifyMode::kThread},
+    {"MmioPackedInline", base::TransportKind::kMmio, base::RingFormat::kPacked,
+     sim::NotifyMode::kInline},
+    {"MmioPackedThread", base::TransportKind::kMmio, base::RingFormat::kPacked,
+     sim::NotifyMode::kThread},
 };
 
 class GoogleTestReporter final : public conformance::Reporter {
@@ -66,6 +80,7 @@ class ScenarioTest : public testing::Test {
     auto machine = sim::Machine::Create(
         {.share_dir = share.path(),
          .transport = configuration_->transport,
+         .ring = configuration_->ring,
          .notify_mode = configuration_->notify_mode,
          .log_sink =
              [](base::LogLevel level, const char* message) {

@@ -18,14 +18,15 @@
 
 #include "driver/mmio_transport.h"
 #include "driver/pci_transport.h"
-#include "driver/split_queue.h"
 #include "driver/virtio_device.h"
+#include "driver/virtqueue.h"
 #include "gtest/gtest.h"
 #include "sim/echo_device.h"
 #include "sim/guest_memory.h"
 #include "sim/sim_device.h"
 #include "sim/sim_platform.h"
 #include "sim/violation.h"
+#include "tests/common/machine_variants.h"
 
 namespace driver_test {
 namespace {
@@ -95,20 +96,8 @@ class ChainBuffers {
   std::vector<uint8_t> sent_;
 };
 
-struct Params {
-  base::TransportKind transport;
-  sim::NotifyMode notify_mode;
-};
-
-std::string ParamName(const ::testing::TestParamInfo<Params>& info) {
-  return std::string(info.param.transport == base::TransportKind::kPci
-                         ? "Pci"
-                         : "Mmio") +
-         (info.param.notify_mode == sim::NotifyMode::kInline ? "Inline"
-                                                             : "Thread");
-}
-
-class EchoEndToEndTest : public ::testing::TestWithParam<Params> {
+class EchoEndToEndTest
+    : public ::testing::TestWithParam<testing_variants::MachineVariant> {
  protected:
   void SetUp() override {
     memory_ = sim::GuestMemory::Create(32 << 20);
@@ -143,6 +132,7 @@ class EchoEndToEndTest : public ::testing::TestWithParam<Params> {
                                .strict = true,
                                .offer_indirect_desc = offer_ring_features,
                                .offer_event_idx = offer_ring_features,
+                               .offer_packed_ring = packed(),
                                .on_violation = {}});
     std::unique_ptr<driver::Transport> transport;
     if (GetParam().transport == base::TransportKind::kPci) {
@@ -161,10 +151,14 @@ class EchoEndToEndTest : public ::testing::TestWithParam<Params> {
         {.size = queue1_size, .on_used = &OnUsed, .context = this},
     };
     const uint64_t wanted = FeatureBit(VIRTIO_RING_F_INDIRECT_DESC) |
-                            FeatureBit(VIRTIO_RING_F_EVENT_IDX) | FeatureBit(5);
+                            FeatureBit(VIRTIO_RING_F_EVENT_IDX) |
+                            FeatureBit(5) |
+                            (packed() ? FeatureBit(VIRTIO_F_RING_PACKED) : 0);
     auto started = virtio_->Initialize(wanted, queues, &OnConfigChange, this);
     ASSERT_TRUE(started.ok()) << started.error();
   }
+
+  bool packed() const { return GetParam().ring == base::RingFormat::kPacked; }
 
   static void OnUsed(void* context, uint16_t queue) {
     auto* self = static_cast<EchoEndToEndTest*>(context);
@@ -250,10 +244,11 @@ TEST_P(EchoEndToEndTest, BringUpNegotiatesFeaturesAndSizesQueues) {
   EXPECT_TRUE(ViolationNames().empty()) << ViolationNames()[0];
 }
 
-TEST_P(EchoEndToEndTest, QueueSizesAreRoundedDownToPowersOfTwo) {
+// A split ring's size is a power of two; a packed ring may have any size.
+TEST_P(EchoEndToEndTest, QueueSizesFollowTheRingFormat) {
   Start(true, 100, 3);
-  EXPECT_EQ(virtio_->queue(0).size(), 64);
-  EXPECT_EQ(virtio_->queue(1).size(), 2);
+  EXPECT_EQ(virtio_->queue(0).size(), packed() ? 100 : 64);
+  EXPECT_EQ(virtio_->queue(1).size(), packed() ? 3 : 2);
   RoundTrip(1, {10}, {10}, 1);
   EXPECT_TRUE(ViolationNames().empty());
 }
@@ -524,15 +519,22 @@ TEST_P(EchoEndToEndTest, BogusUsedIdFromTheDeviceIsAnErrorAndResetRecovers) {
       queue.Submit(buffers.readable(), buffers.writable(), &buffers).ok());
   queue.Kick();
   ASSERT_TRUE(Eventually([&] { return queue.HasUsed(); }));
-  // Play a broken device: overwrite the used element's id in guest memory.
-  const uint64_t used_elem = queue.addresses().device_area + 4;  // ring[0].
-  const uint32_t bogus_id = 999;
-  ASSERT_TRUE(memory_->Write(used_elem, &bogus_id, sizeof(bogus_id)));
+  // Play a broken device: overwrite the used element's id in guest memory
+  // (split: used ring[0]; packed: the used descriptor written over ring
+  // slot 0).
+  const uint64_t used_id =
+      packed()
+          ? queue.addresses().descriptor_table + offsetof(vring_packed_desc, id)
+          : queue.addresses().device_area + offsetof(vring_used, ring);
+  const uint16_t bogus_id = 999;
+  ASSERT_TRUE(memory_->Write(used_id, &bogus_id, sizeof(bogus_id)));
   EXPECT_EQ(queue.PopUsed().error(), EIO);
   EXPECT_TRUE(queue.broken());
-  EXPECT_FALSE(
-      virtio_->NeedsReset());  // The device itself did not notice anything.
-  EXPECT_TRUE(Logged("used id is not the head of a chain in flight"));
+  // The device itself did not notice anything.
+  EXPECT_FALSE(virtio_->NeedsReset());
+  EXPECT_TRUE(Logged(packed()
+                         ? "used id is not a buffer id in flight"
+                         : "used id is not the head of a chain in flight"));
 
   ASSERT_TRUE(virtio_->Reinitialize().ok());
   RoundTrip(0, {8}, {8}, 2);
@@ -561,13 +563,9 @@ TEST_P(EchoEndToEndTest, ShutdownReleasesEverythingAndResetsTheDevice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    AllTransports, EchoEndToEndTest,
-    ::testing::Values(
-        Params{base::TransportKind::kPci, sim::NotifyMode::kInline},
-        Params{base::TransportKind::kPci, sim::NotifyMode::kThread},
-        Params{base::TransportKind::kMmio, sim::NotifyMode::kInline},
-        Params{base::TransportKind::kMmio, sim::NotifyMode::kThread}),
-    ParamName);
+    Machines, EchoEndToEndTest,
+    ::testing::ValuesIn(testing_variants::AllMachineVariants()),
+    testing_variants::MachineVariantName);
 
 }  // namespace
 }  // namespace driver_test

@@ -56,9 +56,11 @@ struct ShareConfig {
   sim::NotifyMode notify_mode = sim::NotifyMode::kInline;
   // Entry and attribute validity the device hands out (0: ask every time).
   double timeout = 0;
+  base::RingFormat ring = base::RingFormat::kSplit;
 
   std::string Name() const {
     std::string name = transport == base::TransportKind::kPci ? "Pci" : "Mmio";
+    if (ring == base::RingFormat::kPacked) name += "Packed";
     name += notify_mode == sim::NotifyMode::kInline ? "Inline" : "Thread";
     name += timeout == 0 ? "NoCache" : "Cached";
     return name;
@@ -81,6 +83,7 @@ class ShareTest : public ::testing::Test {
     auto machine = sim::Machine::Create(
         {.share_dir = share_dir_.empty() ? share_.path() : share_dir_,
          .transport = config.transport,
+         .ring = config.ring,
          .notify_mode = config.notify_mode,
          .queue_size = 128,
          .entry_timeout = config.timeout,

@@ -427,7 +427,19 @@ INSTANTIATE_TEST_SUITE_P(
         DiffCase{5, {base::TransportKind::kPci, sim::NotifyMode::kInline, 60}},
         DiffCase{6, {base::TransportKind::kMmio, sim::NotifyMode::kThread, 60}},
         DiffCase{
-            7, {base::TransportKind::kPci, sim::NotifyMode::kInline, 60}, 8}),
+            7, {base::TransportKind::kPci, sim::NotifyMode::kInline, 60}, 8},
+        DiffCase{8,
+                 {base::TransportKind::kPci, sim::NotifyMode::kInline, 0,
+                  base::RingFormat::kPacked}},
+        DiffCase{9,
+                 {base::TransportKind::kMmio, sim::NotifyMode::kThread, 0,
+                  base::RingFormat::kPacked}},
+        DiffCase{10,
+                 {base::TransportKind::kPci, sim::NotifyMode::kThread, 60,
+                  base::RingFormat::kPacked}},
+        DiffCase{11,
+                 {base::TransportKind::kMmio, sim::NotifyMode::kInline, 60,
+                  base::RingFormat::kPacked}}),
     [](const auto& info) {
       std::string name =
           "Seed" + std::to_string(info.param.seed) + info.param.config.Name();
