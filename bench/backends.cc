@@ -52,7 +52,8 @@ Backends::~Backends() {
   }
 }
 
-absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches) {
+absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches,
+                                       base::RingFormat ring) {
   std::lock_guard<std::mutex> lock(mu_);
   const double timeout = caches ? kCachedSeconds : 0.0;
   switch (kind) {
@@ -87,10 +88,14 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches) {
     }
     case Kind::kSimInline:
     case Kind::kSimThread: {
-      if (sim_ && sim_kind_ == kind && sim_caches_ == caches) return sim_.get();
+      if (sim_ && sim_kind_ == kind && sim_caches_ == caches &&
+          sim_ring_ == ring) {
+        return sim_.get();
+      }
       sim_.reset();  // One VFS per process: the old machine goes first.
       sim::MachineOptions options;
       options.share_dir = share_dir_;
+      options.ring = ring;
       options.notify_mode = kind == Kind::kSimInline ? sim::NotifyMode::kInline
                                                      : sim::NotifyMode::kThread;
       options.entry_timeout = timeout;
@@ -106,6 +111,7 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches) {
       sim_ = std::move(*sim);
       sim_kind_ = kind;
       sim_caches_ = caches;
+      sim_ring_ = ring;
       return sim_.get();
     }
   }

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/platform.h"
 #include "bench/backend.h"
 #include "bench/host_backend.h"
 #include "bench/sim_backend.h"
@@ -42,7 +43,9 @@ class Backends {
 
   // The back end, brought up on first use. An UnavailableError means it cannot
   // run on this machine (the FUSE mount without a usable /dev/fuse), and why.
-  absl::StatusOr<Backend*> Get(Kind kind, bool caches);
+  // `ring` is the simulated machines' virtqueue format.
+  absl::StatusOr<Backend*> Get(
+      Kind kind, bool caches, base::RingFormat ring = base::RingFormat::kSplit);
 
   const std::string& share_dir() const { return share_dir_; }
 
@@ -60,6 +63,7 @@ class Backends {
   std::unique_ptr<SimBackend> sim_;
   Kind sim_kind_ = Kind::kSimInline;
   bool sim_caches_ = true;
+  base::RingFormat sim_ring_ = base::RingFormat::kSplit;
 };
 
 }  // namespace bench

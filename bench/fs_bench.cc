@@ -45,8 +45,9 @@ constexpr size_t kDirentBufferBytes = 32 << 10;
 
 // The back end for this benchmark, or null after marking the benchmark
 // skipped with the reason.
-Backend* Bring(benchmark::State& state, Kind kind, bool caches) {
-  absl::StatusOr<Backend*> backend = g_backends->Get(kind, caches);
+Backend* Bring(benchmark::State& state, Kind kind, bool caches,
+               base::RingFormat ring = base::RingFormat::kSplit) {
+  absl::StatusOr<Backend*> backend = g_backends->Get(kind, caches, ring);
   if (!backend.ok()) {
     const std::string why = absl::StrCat(
         absl::IsUnavailable(backend.status()) ? "skipped: " : "failed: ",
@@ -162,8 +163,9 @@ void SeqWrite(benchmark::State& state, Kind kind, size_t chunk) {
   state.SetBytesProcessed(bytes);
 }
 
-void RandomPread(benchmark::State& state, Kind kind, size_t chunk) {
-  Backend* b = Bring(state, kind, true);
+void RandomPread(benchmark::State& state, Kind kind, size_t chunk,
+                 base::RingFormat ring = base::RingFormat::kSplit) {
+  Backend* b = Bring(state, kind, true, ring);
   if (b == nullptr) return;
   const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
   if (fd < 0) return Fail(state, "open", fd);
@@ -208,8 +210,9 @@ void StatPath(benchmark::State& state, Kind kind, bool caches) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void OpenClose(benchmark::State& state, Kind kind) {
-  Backend* b = Bring(state, kind, true);
+void OpenClose(benchmark::State& state, Kind kind,
+               base::RingFormat ring = base::RingFormat::kSplit) {
+  Backend* b = Bring(state, kind, true, ring);
   if (b == nullptr) return;
   const std::string path = b->Path(kStatPath);
   {
@@ -379,6 +382,15 @@ void RegisterKind(Kind kind) {
   reg("stat_cached", [=](benchmark::State& s) { StatPath(s, kind, true); });
   reg("open_close", [=](benchmark::State& s) { OpenClose(s, kind); });
   reg("create_unlink", [=](benchmark::State& s) { CreateUnlink(s, kind); });
+  if (kind == Kind::kSimInline || kind == Kind::kSimThread) {
+    // The same two rows on packed virtqueues (VIRTIO_F_RING_PACKED).
+    reg("rand_pread_4KiB_packed", [=](benchmark::State& s) {
+      RandomPread(s, kind, 4 << 10, base::RingFormat::kPacked);
+    });
+    reg("open_close_packed", [=](benchmark::State& s) {
+      OpenClose(s, kind, base::RingFormat::kPacked);
+    });
+  }
   for (int entries : {10, 1000, 10000}) {
     reg(absl::StrCat("getdents64_", entries),
         [=](benchmark::State& s) { Getdents(s, kind, entries); });

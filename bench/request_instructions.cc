@@ -44,9 +44,9 @@ constexpr int kRequestBytes = 4096;
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || (strcmp(argv[1], "pread") != 0 &&
-                    strcmp(argv[1], "pwrite") != 0 &&
-                    strcmp(argv[1], "open") != 0)) {
+  if (argc != 3 ||
+      (strcmp(argv[1], "pread") != 0 && strcmp(argv[1], "pwrite") != 0 &&
+       strcmp(argv[1], "open") != 0)) {
     fprintf(stderr, "usage: %s pread|pwrite|open COUNT\n", argv[0]);
     return 2;
   }

@@ -13,6 +13,8 @@ from bench import report
 OPERATIONS = ["seq_read_64KiB", "seq_write_4KiB", "rand_pread_4KiB", "stat_cached",
               "open_close", "create_unlink", "getdents64_10", "read_2threads_64KiB",
               "stream_1GiB"]
+# Rows only the simulated machines run, on packed virtqueues.
+PACKED_OPERATIONS = ["rand_pread_4KiB_packed", "open_close_packed"]
 STREAM_BYTES = 8 << 20
 
 FS_BENCH = None
@@ -34,7 +36,7 @@ class FsBenchSmokeTest(unittest.TestCase):
         out = os.path.join(tmp, "fs_bench.json")
         proc = subprocess.run(
             [FS_BENCH, "--benchmark_min_time=0.01",
-             "--benchmark_filter=^(%s)/" % "|".join(OPERATIONS),
+             "--benchmark_filter=^(%s)/" % "|".join(OPERATIONS + PACKED_OPERATIONS),
              "--benchmark_out=" + out, "--benchmark_out_format=json",
              "--stream_bytes=%d" % STREAM_BYTES, "--work_dir=" + tmp],
             capture_output=True, text=True, timeout=240)
@@ -52,6 +54,15 @@ class FsBenchSmokeTest(unittest.TestCase):
                 self.assertIsNotNone(r, (op, backend))
                 self.assertIsNone(r.error, (op, backend))
                 self.assertGreater(r.time_ns, 0, (op, backend))
+
+    def test_packed_rows_ran_on_both_simulated_machines_only(self):
+        for op, requests in zip(PACKED_OPERATIONS, [1.0, 3.0]):
+            for backend in ["sim-inline", "sim-thread"]:
+                r = self.results.get((op, backend))
+                self.assertIsNotNone(r, (op, backend))
+                self.assertIsNone(r.error, (op, backend))
+                self.assertAlmostEqual(r.fuse_req_per_op, requests, delta=0.1)
+            self.assertIsNone(self.results.get((op, "host")))
 
     def test_fuse_mount_ran_unless_dev_fuse_is_unusable(self):
         for op in OPERATIONS:

@@ -32,6 +32,12 @@ def doc():
             items_per_second=1e5),
         run("open_close/sim-thread", 30000, {"fuse_req_per_op": 3.0, "peak_rss_MiB": 8.0},
             items_per_second=3.3e4),
+        # The same on packed rings (simulated machines only): 2000 ns (0.50x the host's
+        # 4 KiB pread) and 20 us (0.10x the host's open+close).
+        run("rand_pread_4KiB_packed/sim-inline", 2000, {"fuse_req_per_op": 1.0},
+            bytes_per_second=2048e6),
+        run("open_close_packed/sim-thread", 20000, {"fuse_req_per_op": 3.0},
+            items_per_second=5e4),
         # Streaming: peak RSS 20 MiB (PASS) and 80 MiB (MISS).
         run("stream_1GiB/host/iterations:1", 1e8, bytes_per_second=10e9),
         run("stream_1GiB/sim-inline/iterations:1", 2e8, {"peak_rss_MiB": 20.0},
@@ -73,6 +79,13 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(cells[9:11], ["3.0,", "3.0"])
         cells = row(lines, "stream 1 GiB")
         self.assertIn("skipped", cells)
+
+    def test_packed_rows_compare_with_the_hosts_figure_of_the_same_operation(self):
+        lines = report.build_table(self.results)
+        cells = row(lines, "packed rings: random pread, 4 KiB")
+        self.assertEqual(cells[6:11], ["GB/s", "-", "-", "2.05", "(0.50x)"])
+        cells = row(lines, "packed rings: open+close")
+        self.assertEqual(cells[3:10], ["us/op", "-", "-", "-", "20.00", "(0.10x)", "-,"])
 
     def test_targets_pass_and_miss(self):
         status = {(b, text): s for s, b, text, _ in report.evaluate_targets(self.results)}
