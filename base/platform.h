@@ -84,6 +84,18 @@ class RegisterIo {
   // may run on another thread than the driver's callers, concurrently with
   // them.
   virtual void SetInterruptHandler(InterruptHandler handler, void* context) = 0;
+
+  // PCI with MSI-X: the entry of the function's MSI-X table the platform
+  // routed to the installed handler for the device's configuration changes,
+  // and for queue `queue`'s used buffers. kNoMsixVector (virtio's
+  // VIRTIO_MSI_NO_VECTOR) when it routed none: no MSI-X, the device's
+  // interrupt (if the platform takes it at all) is its INTx line. The PCI
+  // transport writes them to msix_config and queue_msix_vector.
+  static constexpr uint16_t kNoMsixVector = 0xffff;
+  virtual uint16_t ConfigMsixVector() const { return kNoMsixVector; }
+  virtual uint16_t QueueMsixVector(uint16_t /*queue*/) const {
+    return kNoMsixVector;
+  }
 };
 
 class Lock {
@@ -136,6 +148,20 @@ class Platform {
   // Called on each turn of a polling loop: a CPU pause, or a yield to other
   // threads.
   virtual void Relax() = 0;
+
+  // Completion by interrupt. A platform that delivers device interrupts to
+  // the RegisterIo handlers, and can sleep until the next one, says so here;
+  // a waiter that asked its device for an interrupt (and found nothing to
+  // reap after asking) then sleeps in WaitForInterrupt instead of polling.
+  // The platform must not lose an interrupt that arrives between the
+  // waiter's last check and the sleep (x86: the check runs with interrupts
+  // off, the sleep is `sti; hlt`). The sleep is bounded (a timer): an
+  // interrupt the device never sends costs the waiter that bound, not a hang,
+  // and the waiter then finds its completion by looking (counted as found
+  // without an interrupt, VirtioFs::completion_counts). It may also return
+  // early: the waiter looks again either way.
+  virtual bool delivers_interrupts() const { return false; }
+  virtual void WaitForInterrupt() { Relax(); }
 };
 
 // Memory barriers for cache-coherent DMA, the virtio_{w,r,}mb() of the spec:

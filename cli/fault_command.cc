@@ -159,7 +159,8 @@ int FaultCommand(const std::vector<std::string>& args,
     return UsageError("fault", "one rule at a time", kFaultUsage);
   absl::StatusOr<sim::FaultRule> rule = sim::ParseFaultRule(what);
   if (!rule.ok()) {
-    return UsageError("fault", std::string(rule.status().message()), kFaultUsage);
+    return UsageError("fault", std::string(rule.status().message()),
+                      kFaultUsage);
   }
   faults.plan().Add(*rule);
   printf("fault: %s\n", rule->ToString().c_str());

@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, tag, "root",
 ABSL_FLAG(std::string, transport, "pci", "virtio transport: pci or mmio");
 ABSL_FLAG(std::string, ring, "split",
           "virtqueue format: split or packed (VIRTIO_F_RING_PACKED)");
+ABSL_FLAG(std::string, completion, "poll",
+          "how a waiting request learns of its completion: poll (the used "
+          "ring) or interrupt (sleep until a used-buffer interrupt)");
 ABSL_FLAG(std::string, notify, "inline",
           "how the device runs: inline (in the notifying thread) or thread "
           "(its own thread)");
@@ -134,6 +137,7 @@ flags:
                        with a small sample tree, removed on exit)
   --tag=NAME           virtio-fs tag, mounted at /NAME (default root)
   --transport=pci|mmio --notify=inline|thread --ring=split|packed
+  --completion=poll|interrupt  the driver polls, or sleeps until interrupted
   --queue_size=N       virtqueue size, a power of two (default 256)
   --request_queues=N   request queues, 1 to 64 (default 1)
   --entry_timeout=S    --attr_timeout=S   cache validity in seconds (default 1)

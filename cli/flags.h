@@ -19,6 +19,7 @@ ABSL_DECLARE_FLAG(std::string, share);
 ABSL_DECLARE_FLAG(std::string, tag);
 ABSL_DECLARE_FLAG(std::string, transport);
 ABSL_DECLARE_FLAG(std::string, ring);
+ABSL_DECLARE_FLAG(std::string, completion);
 ABSL_DECLARE_FLAG(std::string, notify);
 ABSL_DECLARE_FLAG(uint32_t, queue_size);
 ABSL_DECLARE_FLAG(uint32_t, request_queues);

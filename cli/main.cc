@@ -56,6 +56,13 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--ring=", absl::GetFlag(FLAGS_ring), ": use split or packed"));
   }
+  absl::StatusOr<sim::CompletionMode> completion =
+      sim::ParseCompletionMode(absl::GetFlag(FLAGS_completion));
+  if (!completion.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--completion=", absl::GetFlag(FLAGS_completion),
+                     ": use poll or interrupt"));
+  }
   absl::StatusOr<sim::NotifyMode> notify =
       sim::ParseNotifyMode(absl::GetFlag(FLAGS_notify));
   if (!notify.ok()) {
@@ -93,6 +100,7 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
   options.tag = tag;
   options.transport = *transport;
   options.ring = *ring;
+  options.completion = *completion;
   options.notify_mode = *notify;
   options.queue_size = static_cast<uint16_t>(queue_size);
   options.request_queues = static_cast<uint16_t>(queues);

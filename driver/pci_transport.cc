@@ -241,9 +241,29 @@ base::Result<void> PciTransport::EnableQueue(uint16_t queue, uint16_t size,
   write64(VIRTIO_PCI_COMMON_Q_DESCLO, addresses.descriptor_table);
   write64(VIRTIO_PCI_COMMON_Q_AVAILLO, addresses.driver_area);
   write64(VIRTIO_PCI_COMMON_Q_USEDLO, addresses.device_area);
+  // A reset set both vectors back to NO_VECTOR. The configuration-change
+  // vector goes with each queue: queue setup is this transport's one step
+  // between the reset and DRIVER_OK.
+  TRY(SetMsixVector(VIRTIO_PCI_COMMON_MSIX, io_.ConfigMsixVector()));
+  TRY(SetMsixVector(VIRTIO_PCI_COMMON_Q_MSIX, io_.QueueMsixVector(queue)));
   if (doorbells_.size() <= queue) doorbells_.resize(queue + 1, kNoDoorbell);
   doorbells_[queue] = static_cast<uint32_t>(doorbell);
   WriteCommon(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+  return {};
+}
+
+base::Result<void> PciTransport::SetMsixVector(uint32_t offset,
+                                               uint16_t vector) {
+  static_assert(base::RegisterIo::kNoMsixVector == VIRTIO_MSI_NO_VECTOR);
+  if (vector == VIRTIO_MSI_NO_VECTOR) return {};  // Nothing routed: polled.
+  WriteCommon(offset, 2, vector);
+  // A device that cannot use the vector reads back NO_VECTOR (spec
+  // 4.1.5.1.2): its interrupt would never come.
+  if (ReadCommon(offset, 2) != vector) {
+    base::Logf(platform_, base::LogLevel::kError,
+               "virtio-pci: device refused MSI-X vector %u", vector);
+    return base::Error{EIO};
+  }
   return {};
 }
 

@@ -6,6 +6,11 @@
 // Probe() walks the capability list and checks every value the device reports
 // before using it: a malformed list or a window the driver cannot use is an
 // error, never an access outside the window.
+//
+// Interrupts: when the platform routed the function's MSI-X table entries
+// (RegisterIo::ConfigMsixVector, QueueMsixVector), EnableQueue writes them to
+// msix_config and queue_msix_vector; otherwise it writes none and the device
+// interrupts, if the platform takes its interrupt at all, by INTx.
 #ifndef DRIVER_PCI_TRANSPORT_H_
 #define DRIVER_PCI_TRANSPORT_H_
 
@@ -80,6 +85,10 @@ class PciTransport final : public Transport {
                                     base::RegisterIo& io, uint32_t position,
                                     Capabilities* caps);
 
+  // Writes an MSI-X vector register (msix_config, or queue_msix_vector of the
+  // selected queue) unless `vector` is NO_VECTOR, the platform having routed
+  // none; EIO when the device does not keep it.
+  base::Result<void> SetMsixVector(uint32_t offset, uint16_t vector);
   uint32_t ReadCommon(uint32_t offset, unsigned width);
   void WriteCommon(uint32_t offset, unsigned width, uint32_t value);
 

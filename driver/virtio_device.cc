@@ -217,6 +217,7 @@ bool VirtioDevice::NeedsReset() {
 void VirtioDevice::HandleInterrupt() {
   const uint32_t cause = transport_->ReadAndAckInterrupt();
   bool wake_all = (cause & kInterruptUsedBuffer) != 0;
+  if (wake_all) used_buffer_interrupts_.fetch_add(1, std::memory_order_relaxed);
   if (cause & kInterruptConfigChange) {
     // A device that needs a reset says so with a config change: wake every
     // waiter so that it sees EIO instead of waiting for a completion that will

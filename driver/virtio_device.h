@@ -122,6 +122,10 @@ class VirtioDevice {
 
   Transport& transport() { return *transport_; }
   uint64_t features() const { return features_; }
+  // Used-buffer interrupts handled since creation.
+  uint64_t used_buffer_interrupts() const {
+    return used_buffer_interrupts_.load(std::memory_order_relaxed);
+  }
   // Whether VIRTIO_F_RING_PACKED was negotiated: the queues are PackedQueues.
   bool packed_ring() const {
     return (features_ & FeatureBit(VIRTIO_F_RING_PACKED)) != 0;
@@ -166,6 +170,7 @@ class VirtioDevice {
   void* config_context_ = nullptr;
 
   std::vector<std::unique_ptr<Virtqueue>> queues_;
+  std::atomic<uint64_t> used_buffer_interrupts_{0};
   uint64_t features_ = 0;
   uint8_t status_ = 0;  // The bits the driver has set.
   bool features_ok_ = false;

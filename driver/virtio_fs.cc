@@ -130,6 +130,7 @@ base::Result<void> VirtioFs::Start(const Options& options) {
     TRY(AllocateSlots(queues_[i], static_cast<uint16_t>(i)));
     specs[i] = {options.queue_size, &VirtioFs::OnUsedBuffer, this};
   }
+  interrupt_driven_ = platform_.delivers_interrupts();
   TRY(device_.FinishInitialize(specs));
   for (size_t i = 0; i < total; ++i) {
     base::LockGuard guard(*queues_[i].lock);
@@ -138,11 +139,12 @@ base::Result<void> VirtioFs::Start(const Options& options) {
     // in an indirect table that must be allocated first; a table is used only
     // when the ring has no room for the chain.
     ring.set_indirect_threshold(Virtqueue::kIndirectOnlyWhenFull);
-    // Every caller polls for its own chain, so a used-buffer interrupt would
-    // only add an interrupt-status read and a second reap to each request.
-    // Suppressing them is a hint the device may ignore; configuration
-    // interrupts (DEVICE_NEEDS_RESET) still come.
-    ring.DisableInterrupts();
+    // A caller that polls for its own chain gains nothing from a used-buffer
+    // interrupt but an interrupt-status read and a second reap. Suppressing
+    // them is a hint the device may ignore; configuration interrupts
+    // (DEVICE_NEEDS_RESET) still come. A caller that sleeps asks for one each
+    // time it waits (Wait).
+    if (!interrupt_driven_) ring.DisableInterrupts();
   }
   base::Logf(platform_, base::LogLevel::kInfo,
              "virtio-fs: tag '%s' over %s, %u %s request queue(s)", tag_,
@@ -350,7 +352,7 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
       // device's buffers takes it). Room for a shorter chain is not enough:
       // only what reaping frees tells whether to try again at once.
       const uint16_t free_before = ring.num_free();
-      Reap(queue);
+      Reap(queue, /*from_interrupt=*/false);
       if (ring.num_free() == free_before || ring.broken()) {
         queues_[queue].lock->Release();
         platform_.Relax();
@@ -369,9 +371,10 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
 base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
   const uint16_t queue = request.queue;
   for (unsigned turn = 1;; ++turn) {
+    bool sleep = false;
     if (!request.done.load(std::memory_order_acquire)) {
       base::LockGuard guard(*queues_[queue].lock);
-      Reap(queue);
+      Reap(queue, /*from_interrupt=*/false);
       if (!request.done.load(std::memory_order_acquire)) {
         bool broken = device_.queue(queue).broken() ||
                       (turn % kStatusPollInterval == 0 && device_.NeedsReset());
@@ -382,16 +385,24 @@ base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
           *orphaned = true;
           return base::Error{EIO};
         }
+        // Ask for an interrupt; when the device returned chains before it
+        // could see the request, reap them now instead of sleeping through
+        // an interrupt that will not come.
+        sleep = interrupt_driven_ && device_.queue(queue).EnableInterrupts();
       }
     }
     if (request.done.load(std::memory_order_acquire)) break;
-    platform_.Relax();
+    if (sleep) {
+      platform_.WaitForInterrupt();
+    } else {
+      platform_.Relax();
+    }
   }
   if (request.error) return base::Error{request.error};
   return request.used_length;
 }
 
-void VirtioFs::Reap(uint16_t queue) {
+void VirtioFs::Reap(uint16_t queue, bool from_interrupt) {
   Virtqueue& ring = device_.queue(queue);
   std::array<UsedBuffer, 32> used;
   for (;;) {
@@ -402,6 +413,8 @@ void VirtioFs::Reap(uint16_t queue) {
     for (size_t i = 0; i < popped.value(); ++i) {
       Finish(static_cast<Request*>(used[i].token), 0, used[i].length);
     }
+    (from_interrupt ? completed_by_interrupt_ : completed_without_interrupt_)
+        .fetch_add(popped.value(), std::memory_order_relaxed);
   }
 }
 
@@ -425,7 +438,13 @@ void VirtioFs::OnUsedBuffer(void* context, uint16_t queue) {
   auto* fs = static_cast<VirtioFs*>(context);
   if (queue >= fs->queues_.size()) return;
   base::LockGuard guard(*fs->queues_[queue].lock);
-  fs->Reap(queue);
+  fs->Reap(queue, /*from_interrupt=*/true);
+}
+
+VirtioFs::CompletionCounts VirtioFs::completion_counts() {
+  return {device_.used_buffer_interrupts(),
+          completed_by_interrupt_.load(std::memory_order_relaxed),
+          completed_without_interrupt_.load(std::memory_order_relaxed)};
 }
 
 void VirtioFs::OnAbandoned(void* context, void* token) {

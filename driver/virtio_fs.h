@@ -58,6 +58,17 @@ class VirtioFs final : public FuseChannel {
   uint16_t request_queues() const { return request_queues_; }
   VirtioDevice& device() { return device_; }
 
+  // How completions were found: by the used-buffer interrupt's handler, or by
+  // the waiter itself (polling, or looking once more after asking for an
+  // interrupt). Waiters sleep for interrupts only on a platform that delivers
+  // them (Platform::delivers_interrupts); elsewhere they poll.
+  struct CompletionCounts {
+    uint64_t interrupts = 0;  // Used-buffer interrupts taken.
+    uint64_t by_interrupt = 0;
+    uint64_t without_interrupt = 0;
+  };
+  CompletionCounts completion_counts();
+
   base::Result<void> Begin(FuseLane lane, FuseMessage& message) override;
   base::Result<uint32_t> Exchange(
       FuseMessage& message, size_t request_head_size,
@@ -122,9 +133,9 @@ class VirtioFs final : public FuseChannel {
   // Sets `orphaned` when it gives up on a chain the device still holds: the
   // record is then no longer the caller's.
   base::Result<uint32_t> Wait(Request& request, bool* orphaned);
-  // Pops every returned chain of `queue` and completes its request. Holds the
-  // lock.
-  void Reap(uint16_t queue);
+  // Pops every returned chain of `queue` and completes its request, counting
+  // the completions as found by the interrupt handler or not. Holds the lock.
+  void Reap(uint16_t queue, bool from_interrupt);
   // Holds the lock of the record's queue.
   void Finish(Request* request, int error, uint32_t used_length);
 
@@ -137,6 +148,10 @@ class VirtioFs final : public FuseChannel {
   uint16_t request_queues_ = 0;
   std::vector<Queue> queues_;
   std::atomic<uint32_t> next_request_queue_{0};
+  // Whether waiters sleep until an interrupt (see completion_counts()).
+  bool interrupt_driven_ = false;
+  std::atomic<uint64_t> completed_by_interrupt_{0};
+  std::atomic<uint64_t> completed_without_interrupt_{0};
 };
 
 }  // namespace driver

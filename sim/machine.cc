@@ -35,6 +35,8 @@ absl::Status Machine::Boot() {
   memory_ = GuestMemory::Create(options_.guest_memory_bytes);
   if (!memory_) return absl::ResourceExhaustedError("cannot map guest memory");
   platform_ = std::make_unique<SimPlatform>(*memory_, options_.log_sink);
+  platform_->set_delivers_interrupts(options_.completion ==
+                                     CompletionMode::kInterrupt);
 
   VirtioFsOptions fs_options;
   fs_options.share_dir = options_.share_dir;
@@ -70,7 +72,10 @@ absl::Status Machine::Boot() {
        .notify_mode = options_.notify_mode,
        .strict = options_.strict,
        .offer_packed_ring = options_.ring == base::RingFormat::kPacked,
-       .on_violation = options_.on_violation});
+       .on_violation = options_.on_violation,
+       .after_interrupt = [platform = platform_.get()] {
+         platform->InterruptDelivered();
+       }});
 
   share::ShareOptions share_options;
   share_options.transport = options_.transport;
@@ -117,6 +122,13 @@ absl::StatusOr<base::RingFormat> ParseRingFormat(const std::string& name) {
   if (name == "packed") return base::RingFormat::kPacked;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown ring format '", name, "' (split or packed)"));
+}
+
+absl::StatusOr<CompletionMode> ParseCompletionMode(const std::string& name) {
+  if (name == "poll") return CompletionMode::kPoll;
+  if (name == "interrupt") return CompletionMode::kInterrupt;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown completion mode '", name, "' (poll or interrupt)"));
 }
 
 absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name) {

@@ -48,6 +48,8 @@
 
 namespace sim {
 
+enum class CompletionMode : uint8_t { kPoll, kInterrupt };
+
 struct MachineOptions {
   // The host directory the device exports. Must exist.
   std::string share_dir;
@@ -58,6 +60,10 @@ struct MachineOptions {
   // them, only with kPacked.
   base::RingFormat ring = base::RingFormat::kSplit;
   NotifyMode notify_mode = NotifyMode::kInline;
+  // How a waiting request learns that its chain came back: it polls the used
+  // ring, or (kInterrupt) asks for a used-buffer interrupt and sleeps until
+  // one is delivered, as a kernel does.
+  CompletionMode completion = CompletionMode::kPoll;
   uint16_t queue_size = 256;
   uint16_t request_queues = 1;
   // Entry and attribute validity the device hands out, in seconds (0: ask every
@@ -125,10 +131,11 @@ class Machine {
   std::unique_ptr<share::VirtioFsShare> share_;
 };
 
-// "pci" / "mmio", "split" / "packed" and "inline" / "thread", for flags and
-// messages.
+// "pci" / "mmio", "split" / "packed", "poll" / "interrupt" and "inline" /
+// "thread", for flags and messages.
 absl::StatusOr<base::TransportKind> ParseTransport(const std::string& name);
 absl::StatusOr<base::RingFormat> ParseRingFormat(const std::string& name);
+absl::StatusOr<CompletionMode> ParseCompletionMode(const std::string& name);
 absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name);
 
 }  // namespace sim

@@ -18,7 +18,8 @@ SimDevice::SimDevice(const GuestMemory& memory,
                        .offer_indirect_desc = options.offer_indirect_desc,
                        .offer_event_idx = options.offer_event_idx,
                        .offer_packed_ring = options.offer_packed_ring,
-                       .on_violation = options.on_violation})) {
+                       .on_violation = options.on_violation,
+                       .after_interrupt = options.after_interrupt})) {
   if (transport_ == base::TransportKind::kPci) {
     registers_ = std::make_unique<PciRegisters>(*model_);
   } else {

@@ -31,6 +31,7 @@ struct DeviceOptions {
   bool offer_event_idx = true;      // VIRTIO_RING_F_EVENT_IDX
   bool offer_packed_ring = false;   // VIRTIO_F_RING_PACKED
   std::function<void(const ViolationRecord&)> on_violation;
+  std::function<void()> after_interrupt;  // ModelOptions::after_interrupt
 };
 
 class SimDevice : public base::RegisterIo {

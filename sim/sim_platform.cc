@@ -115,4 +115,26 @@ void SimPlatform::Relax() {
   sched_yield();
 }
 
+void SimPlatform::WaitForInterrupt() {
+  // What the calling thread saw when it last returned, on which platform (a
+  // thread may serve several machines): a first wait returns at once.
+  thread_local const SimPlatform* seen_platform = nullptr;
+  thread_local uint64_t seen = 0;
+  std::unique_lock<std::mutex> lock(interrupt_mutex_);
+  if (seen_platform == this) {
+    interrupt_delivered_.wait_for(lock, kInterruptWaitBound,
+                                  [&] { return interrupts_ != seen; });
+  }
+  seen_platform = this;
+  seen = interrupts_;
+}
+
+void SimPlatform::InterruptDelivered() {
+  {
+    std::lock_guard<std::mutex> lock(interrupt_mutex_);
+    ++interrupts_;
+  }
+  interrupt_delivered_.notify_all();
+}
+
 }  // namespace sim

@@ -4,8 +4,12 @@
 #ifndef SIM_SIM_PLATFORM_H_
 #define SIM_SIM_PLATFORM_H_
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "base/platform.h"
 #include "sim/dma_allocator.h"
@@ -35,6 +39,19 @@ class SimPlatform : public base::Platform {
   std::unique_ptr<base::Lock> CreateLock() override;
   void Relax() override;
 
+  // Completion by interrupt (MachineOptions::completion): when on, a waiter
+  // that asked for an interrupt sleeps in WaitForInterrupt until the device
+  // model has delivered one (InterruptDelivered, called after each interrupt
+  // handler). An interrupt delivered since the calling thread last returned
+  // from WaitForInterrupt ends the wait at once, as a pending interrupt ends a
+  // CPU's HLT: none is lost between the waiter's last look and its sleep. The
+  // sleep ends after kInterruptWaitBound without one.
+  static constexpr std::chrono::milliseconds kInterruptWaitBound{10};
+  void set_delivers_interrupts(bool on) { delivers_interrupts_ = on; }
+  bool delivers_interrupts() const override { return delivers_interrupts_; }
+  void WaitForInterrupt() override;
+  void InterruptDelivered();
+
   const GuestMemory& memory() const { return memory_; }
   // DMA allocations and bounce buffers handed out and not given back: back to
   // its earlier value when nothing leaked.
@@ -45,6 +62,10 @@ class SimPlatform : public base::Platform {
   DmaAllocator allocator_;
   DmaPool pool_;
   LogSink sink_;
+  bool delivers_interrupts_ = false;
+  std::mutex interrupt_mutex_;
+  std::condition_variable interrupt_delivered_;
+  uint64_t interrupts_ = 0;  // Delivered so far; under interrupt_mutex_.
 };
 
 }  // namespace sim

@@ -67,6 +67,9 @@ struct ModelOptions {
   bool offer_packed_ring = false;
   // Called for every violation recorded (not under the model's lock).
   std::function<void(const ViolationRecord&)> on_violation;
+  // Called after each call of the interrupt handler: the simulated CPU took
+  // an interrupt (SimPlatform::InterruptDelivered).
+  std::function<void()> after_interrupt;
 };
 
 // kThread: how long the device thread keeps looking for new notifications

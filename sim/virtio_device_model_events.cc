@@ -86,6 +86,7 @@ void VirtioDeviceModel::DeliverDeferredWork() {
     handler_calls_.Enter();
   }
   handler(context);
+  if (options_.after_interrupt) options_.after_interrupt();
   std::lock_guard<std::mutex> lock(handler_mutex_);
   handler_calls_.Leave();
   handler_idle_.notify_all();
@@ -119,6 +120,10 @@ bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
 
 void VirtioDeviceModel::SetNeedsReset() {
   StateLock lock(*this);
+  // A chain handled across a reset may ask for one after it: the reset already
+  // discarded the state the request would have reset, and the driver's reset
+  // waits for that chain, so it would see a fresh device claim a reset.
+  if (status_ == 0) return;
   status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
   RaiseLocked(kIsrConfig);
 }

@@ -12,6 +12,7 @@
 #include "sim/echo_device.h"
 #include "sim/violation.h"
 #include "tests/sim/test_driver.h"
+#include "tests/sim/violation_checks.h"
 
 namespace sim {
 namespace {
@@ -46,20 +47,8 @@ class StrictRulesTest : public ::testing::TestWithParam<base::TransportKind> {
   // The first violation recorded is `expected`; the device asks for a reset,
   // raised a config interrupt, and is usable again after one.
   void ExpectViolationAndRecovery(Violation expected) {
-    std::vector<ViolationRecord> violations = machine_->device->violations();
-    ASSERT_FALSE(violations.empty()) << "no violation recorded";
-    EXPECT_EQ(violations.front().violation, expected)
-        << "got " << ToString(violations.front()) << ", expected "
-        << ViolationName(expected);
-    EXPECT_FALSE(violations.front().message.empty());
-    ASSERT_FALSE(reported_.empty());
-    EXPECT_EQ(reported_.front(), expected);
-    EXPECT_TRUE(driver().Status() & VIRTIO_CONFIG_S_NEEDS_RESET);
-    EXPECT_TRUE(driver().TakeIsr() & VirtioDeviceModel::kIsrConfig);
-
-    driver().SetStatus(0);
-    EXPECT_EQ(driver().Status(), 0);
-    machine_->model().ClearViolations();
+    sim_test::ExpectViolationReportedAndReset(*machine_, reported_, expected);
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(driver().Init());
     EXPECT_EQ(driver().Echo("still works"), "still works");
     EXPECT_TRUE(machine_->device->violations().empty())
