@@ -4,6 +4,8 @@
 
 #include <new>
 
+#include "boot/apic.h"
+#include "boot/interrupts.h"
 #include "boot/serial_console.h"
 #include "boot/x86.h"
 
@@ -98,5 +100,38 @@ std::unique_ptr<base::Lock> BareMetalPlatform::CreateLock() {
 }
 
 void BareMetalPlatform::Relax() { Pause(); }
+
+void BareMetalPlatform::EnableInterruptWaits() {
+  // The timer's only job is to end a sleep: a no-op handler, so that it does
+  // not count as unexpected.
+  SetVectorHandler(
+      kWaitTimerVector, [](void*) {}, nullptr);
+  constexpr uint32_t kFullCount = 0xffffffff;
+  constexpr uint64_t kMeasureNanos = 1'000'000;
+  const uint64_t start = clock_.Nanos();
+  StartLocalApicTimer(kWaitTimerVector, kFullCount);
+  uint64_t elapsed = 0;
+  while ((elapsed = clock_.Nanos() - start) < kMeasureNanos) Pause();
+  const uint64_t ticks = kFullCount - LocalApicTimerCount();
+  StopLocalApicTimer();
+  uint64_t bound = ticks * kWaitBoundNanos / elapsed;  // < 2^32 * 2^24.
+  if (bound == 0) bound = 1;
+  wait_bound_ticks_ =
+      bound > kFullCount ? kFullCount : static_cast<uint32_t>(bound);
+  delivers_interrupts_ = true;
+}
+
+void BareMetalPlatform::WaitForInterrupt() {
+  if (!delivers_interrupts_) {
+    Pause();  // Nothing would end the sleep.
+    return;
+  }
+  ++sleeps_;
+  const uint64_t timer_before = InterruptsTaken(kWaitTimerVector);
+  StartLocalApicTimer(kWaitTimerVector, wait_bound_ticks_);
+  EnableInterruptsAndHalt();
+  StopLocalApicTimer();
+  if (InterruptsTaken(kWaitTimerVector) != timer_before) ++timer_wakeups_;
+}
 
 }  // namespace boot

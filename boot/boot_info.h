@@ -3,6 +3,8 @@
 #ifndef BOOT_BOOT_INFO_H_
 #define BOOT_BOOT_INFO_H_
 
+#include <cstdint>
+
 #include "boot/memory_map.h"
 #include "boot/qemu_exit.h"
 
@@ -13,6 +15,8 @@ struct BootInfo {
   PhysicalRange heap;
   // QEMU's -append string ("" without one).
   const char* command_line = "";
+  // The ACPI RSDP's address from the start info; 0 when the loader gave none.
+  uint64_t acpi_rsdp = 0;
 };
 
 // The image's main function, called once the CPU, console, heap and static

@@ -4,10 +4,17 @@
 #ifndef BOOT_EXCEPTIONS_H_
 #define BOOT_EXCEPTIONS_H_
 
+#include <cstdint>
+
 namespace boot {
 
-// Points vectors 0..31 at the entry stub's handlers and loads the IDT.
+// Points vectors 0..31 at the entry stub's handlers and loads the IDT (256
+// vectors; those above 31 not present until SetInterruptGate).
 void InstallExceptionHandlers();
+
+// Points `vector` at `handler` through a 64-bit interrupt gate (interrupts
+// stay off in the handler).
+void SetInterruptGate(uint8_t vector, uint64_t handler);
 
 }  // namespace boot
 

@@ -8,6 +8,10 @@
 // Command-line words (QEMU -append):
 //   virtiofs.tag=TAG    the tag the device must report
 //   pci.reassign_bars   ignore the firmware's BAR addresses, assign our own
+//   completion=interrupt | completion=poll
+//                       how the driver finds its completions: waiters sleep
+//                       until the device's interrupt (the default), or poll
+//                       the used rings with interrupts never enabled
 //   boot.fault_test     execute an invalid instruction first: a CPU exception
 //                       must end the run as a failure (a negative control)
 //   boot.undeclared_file_test
@@ -22,6 +26,7 @@
 #include "boot/bare_metal_platform.h"
 #include "boot/boot_info.h"
 #include "boot/device_discovery.h"
+#include "boot/device_interrupts.h"
 #include "boot/device_report.h"
 #include "boot/scenario_runner.h"
 #include "boot/serial_console.h"
@@ -69,6 +74,42 @@ bool LeaveUndeclaredFile(const char* mount_point) {
   return vfs::close(fd) == 0 && written;
 }
 
+enum class Completion { kInterrupt, kPoll };
+
+// The completion= word; false for a value it does not know.
+bool ParseCompletion(const char* command_line, Completion* completion) {
+  char value[16];
+  if (!CommandLineValue(command_line, "completion", value, sizeof(value)) ||
+      strcmp(value, "interrupt") == 0) {
+    *completion = Completion::kInterrupt;
+    return true;
+  }
+  if (strcmp(value, "poll") == 0) {
+    *completion = Completion::kPoll;
+    return true;
+  }
+  SerialPrintf("boot: FAIL completion=%s: interrupt or poll\n", value);
+  return false;
+}
+
+// How the run's completions were found, the counts qemu_boot_test checks.
+void ReportCompletions(share::VirtioFsShare& share, Completion completion,
+                       const BareMetalPlatform& platform,
+                       const DeviceInterrupts& interrupts) {
+  const driver::VirtioFs::CompletionCounts counts =
+      share.virtio_fs().completion_counts();
+  SerialPrintf(
+      "completion: %s, used-buffer interrupts %llu, by interrupt %llu, "
+      "without interrupt %llu, sleeps %llu, timer wake-ups %llu\n",
+      completion == Completion::kInterrupt ? "interrupt" : "poll",
+      static_cast<unsigned long long>(counts.interrupts),
+      static_cast<unsigned long long>(counts.by_interrupt),
+      static_cast<unsigned long long>(counts.without_interrupt),
+      static_cast<unsigned long long>(platform.sleeps()),
+      static_cast<unsigned long long>(platform.timer_wakeups()));
+  if (completion == Completion::kInterrupt) interrupts.Report();
+}
+
 bool SameIdentity(const DeviceIdentity& a, const DeviceIdentity& b) {
   return a.device_type == b.device_type && a.features == b.features &&
          a.num_request_queues == b.num_request_queues &&
@@ -94,6 +135,9 @@ Outcome KernelMain(const BootInfo& info) {
     SerialWrite("boot: fault test: executing ud2\n");
     asm volatile("ud2");
   }
+
+  Completion completion;
+  if (!ParseCompletion(info.command_line, &completion)) return Outcome::kFail;
 
   TscClock clock;
   const bool calibrated = clock.Calibrate();
@@ -140,6 +184,20 @@ Outcome KernelMain(const BootInfo& info) {
     ok = false;
   }
 
+  DeviceInterrupts interrupts;
+  if (completion == Completion::kInterrupt) {
+    if (!interrupts.Route(device, info.acpi_rsdp)) return Outcome::kFail;
+    platform.EnableInterruptWaits();
+    SerialPrintf(
+        "boot: completion by interrupt, each sleep bounded to %llu ms by the "
+        "local APIC timer (%u ticks)\n",
+        static_cast<unsigned long long>(BareMetalPlatform::kWaitBoundNanos /
+                                        1'000'000),
+        platform.wait_bound_ticks());
+  } else {
+    SerialWrite("boot: completion by polling, interrupts stay off\n");
+  }
+
   // Brought up and mounted at "/<tag>" exactly as sim::Machine does.
   share::ShareOptions options;
   options.transport = device.transport;
@@ -167,6 +225,8 @@ Outcome KernelMain(const BootInfo& info) {
       if (!LeaveUndeclaredFile(share->mount_point())) ok = false;
     }
   }
+  // Before Stop, which frees the driver (its FUSE_DESTROY goes uncounted).
+  ReportCompletions(*share, completion, platform, interrupts);
   if (base::Result<void> stopped = share->Stop(); !stopped.ok()) {
     SerialPrintf("share: FAIL teardown: error %d\n", stopped.error());
     ok = false;

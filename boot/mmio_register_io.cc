@@ -62,8 +62,7 @@ void MmioRegisterIo::Write(base::RegisterSpace space, uint32_t offset,
 
 void MmioRegisterIo::SetInterruptHandler(InterruptHandler handler,
                                          void* context) {
-  interrupt_handler_ = handler;
-  interrupt_context_ = context;
+  handler_.Set(handler, context);
 }
 
 }  // namespace boot

@@ -2,14 +2,17 @@
 // search for one: QEMU's microvm machine places its virtio-mmio transports at
 // fixed slots, 0xfeb00000 + n * 0x200; an empty slot reads device id 0.
 //
-// Interrupts: as for PCI, the image polls. SetInterruptHandler records the
-// handler and never calls it.
+// Interrupts: the transport's one interrupt line, which
+// boot/device_interrupts.h routes through an I/O APIC to an IDT vector that
+// runs the handler installed with SetInterruptHandler (interrupt_handler()).
+// Unrouted (completion=poll), the handler is never called: the driver polls.
 #ifndef BOOT_MMIO_REGISTER_IO_H_
 #define BOOT_MMIO_REGISTER_IO_H_
 
 #include <cstdint>
 
 #include "base/platform.h"
+#include "boot/interrupts.h"
 
 namespace boot {
 
@@ -32,6 +35,13 @@ class MmioRegisterIo final : public base::RegisterIo {
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
 
   uint64_t base() const { return base_; }
+  // The slot of QEMU's microvm the register block is in.
+  unsigned microvm_slot() const {
+    return static_cast<unsigned>((base_ - kMicrovmVirtioMmioBase) /
+                                 kMicrovmVirtioMmioSlotSize);
+  }
+  // What the routed vector runs: the driver's handler.
+  DeviceInterruptHandler& interrupt_handler() { return handler_; }
 
  private:
   bool InWindow(base::RegisterSpace space, uint32_t offset, unsigned width);
@@ -39,8 +49,7 @@ class MmioRegisterIo final : public base::RegisterIo {
   base::Platform& platform_;
   uint64_t base_;
   uint32_t size_;
-  InterruptHandler interrupt_handler_ = nullptr;
-  void* interrupt_context_ = nullptr;
+  DeviceInterruptHandler handler_;
 };
 
 }  // namespace boot

@@ -98,4 +98,18 @@ bool PciFindFunction(uint16_t vendor_id, uint16_t device_id,
   return false;
 }
 
+uint32_t PciFindCapability(PciAddress address, uint8_t id) {
+  if ((PciConfigRead(address, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0)
+    return 0;
+  uint32_t position = PciConfigRead(address, PCI_CAPABILITY_LIST, 1) & 0xfc;
+  // Each capability takes 4 bytes at least: a longer list loops.
+  constexpr int kMaxCapabilities = (kPciConfigSize - PCI_STD_HEADER_SIZEOF) / 4;
+  for (int count = 0; position != 0 && count < kMaxCapabilities; ++count) {
+    if (PciConfigRead(address, position + PCI_CAP_LIST_ID, 1) == id)
+      return position;
+    position = PciConfigRead(address, position + PCI_CAP_LIST_NEXT, 1) & 0xfc;
+  }
+  return 0;
+}
+
 }  // namespace boot

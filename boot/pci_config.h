@@ -28,6 +28,10 @@ void PciConfigWrite(PciAddress address, uint32_t offset, unsigned width,
 // with this vendor and device id.
 bool PciFindFunction(uint16_t vendor_id, uint16_t device_id, PciAddress* found);
 
+// The offset of the function's first capability with this id (PCI_CAP_ID_*)
+// in configuration space; 0 when it has none.
+uint32_t PciFindCapability(PciAddress address, uint8_t id);
+
 }  // namespace boot
 
 #endif  // BOOT_PCI_CONFIG_H_

@@ -3,6 +3,7 @@
 #include <linux/pci_regs.h>
 
 #include "base/format.h"
+#include "boot/apic.h"
 #include "boot/mmio.h"
 #include "boot/paging.h"
 #include "boot/x86.h"
@@ -43,6 +44,7 @@ PciRegisterIo::PciRegisterIo(base::Platform& platform, PciAddress address,
                              BarPolicy policy)
     : platform_(platform), address_(address) {
   DecodeBars(policy);
+  FindMsix();
 }
 
 void PciRegisterIo::DecodeBars(BarPolicy policy) {
@@ -186,8 +188,76 @@ void PciRegisterIo::Write(RegisterSpace space, uint32_t offset, unsigned width,
 
 void PciRegisterIo::SetInterruptHandler(InterruptHandler handler,
                                         void* context) {
-  interrupt_handler_ = handler;
-  interrupt_context_ = context;
+  handler_.Set(handler, context);
+}
+
+void PciRegisterIo::FindMsix() {
+  const uint32_t position = PciFindCapability(address_, PCI_CAP_ID_MSIX);
+  if (position == 0) return;
+  const uint32_t control =
+      PciConfigRead(address_, position + PCI_MSIX_FLAGS, 2);
+  const uint32_t table = PciConfigRead(address_, position + PCI_MSIX_TABLE, 4);
+  const unsigned size = (control & PCI_MSIX_FLAGS_QSIZE) + 1;
+  const unsigned bar = table & PCI_MSIX_TABLE_BIR;
+  const uint32_t offset = table & PCI_MSIX_TABLE_OFFSET;
+  if (bar >= 6 || bars_[bar].kind != Bar::Kind::kMemory ||
+      uint64_t{offset} + uint64_t{size} * PCI_MSIX_ENTRY_SIZE >
+          bars_[bar].size) {
+    base::Logf(platform_, LogLevel::kWarning,
+               "pci %02x:%02x.%u: MSI-X table (BAR%u offset 0x%x, %u entries) "
+               "is not in a memory BAR",
+               address_.bus, address_.device, address_.function, bar, offset,
+               size);
+    return;
+  }
+  msix_capability_ = position;
+  msix_table_size_ = size;
+  msix_table_bar_ = bar;
+  msix_table_offset_ = offset;
+}
+
+bool PciRegisterIo::EnableMsix(uint8_t first_vector, unsigned entries,
+                               uint32_t apic_id) {
+  if (entries == 0 || entries > msix_table_size_) return false;
+  const uint32_t control_offset = msix_capability_ + PCI_MSIX_FLAGS;
+  const uint32_t control = PciConfigRead(address_, control_offset, 2);
+  // Enabled with the function masked: no entry fires while it is written,
+  // nor before the driver has a handler (msix_mask_).
+  PciConfigWrite(address_, control_offset, 2,
+                 control | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+  const base::RegisterSpace table = base::PciBar(msix_table_bar_);
+  for (unsigned i = 0; i < entries; ++i) {
+    const uint32_t entry = msix_table_offset_ + i * PCI_MSIX_ENTRY_SIZE;
+    Write(table, entry + PCI_MSIX_ENTRY_LOWER_ADDR, 4, MsiAddress(apic_id));
+    Write(table, entry + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+    Write(table, entry + PCI_MSIX_ENTRY_DATA, 4,
+          MsiData(static_cast<uint8_t>(first_vector + i)));
+    Write(table, entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);  // Unmasked.
+  }
+  const uint32_t command = PciConfigRead(address_, PCI_COMMAND, 2);
+  PciConfigWrite(address_, PCI_COMMAND, 2, command | PCI_COMMAND_INTX_DISABLE);
+  msix_entries_ = entries;
+  handler_.Connect(&msix_mask_);
+  return true;
+}
+
+void PciRegisterIo::MsixFunctionMask::SetMasked(bool masked) {
+  const uint32_t offset = io_.msix_capability_ + PCI_MSIX_FLAGS;
+  const uint32_t control = PciConfigRead(io_.address_, offset, 2);
+  PciConfigWrite(io_.address_, offset, 2,
+                 masked ? control | PCI_MSIX_FLAGS_MASKALL
+                        : control & ~PCI_MSIX_FLAGS_MASKALL);
+}
+
+uint16_t PciRegisterIo::ConfigMsixVector() const {
+  return msix_entries_ == 0 ? kNoMsixVector : 0;
+}
+
+uint16_t PciRegisterIo::QueueMsixVector(uint16_t queue) const {
+  if (msix_entries_ == 0) return kNoMsixVector;
+  const unsigned entry = 1u + queue;
+  return static_cast<uint16_t>(entry < msix_entries_ ? entry
+                                                     : msix_entries_ - 1);
 }
 
 }  // namespace boot

@@ -7,15 +7,21 @@
 // memory decoding and bus mastering are switched on. Accesses outside a BAR
 // read all ones and write nothing, as a master abort would, and are logged.
 //
-// Interrupts: the image polls. SetInterruptHandler records the handler and
-// never calls it (no IDT vector is wired to the device); drivers on this
-// platform poll the used rings.
+// Interrupts: MSI-X (PCI spec 6.8.2). EnableMsix routes the function's table
+// entries to IDT vectors on the local APIC (boot/device_interrupts.h does);
+// the driver's transport then assigns entry 0 to configuration changes and
+// entry 1 + q to queue q (ConfigMsixVector, QueueMsixVector; the last entry
+// is shared when the table is shorter), and every routed vector runs the
+// handler installed with SetInterruptHandler. Until the driver installs one
+// the function stays masked. Without EnableMsix (completion=poll) no vector
+// is written and the handler is never called: the driver polls.
 #ifndef BOOT_PCI_REGISTER_IO_H_
 #define BOOT_PCI_REGISTER_IO_H_
 
 #include <cstdint>
 
 #include "base/platform.h"
+#include "boot/interrupts.h"
 #include "boot/pci_config.h"
 
 namespace boot {
@@ -43,9 +49,22 @@ class PciRegisterIo final : public base::RegisterIo {
   void Write(base::RegisterSpace space, uint32_t offset, unsigned width,
              uint32_t value) override;
   void SetInterruptHandler(InterruptHandler handler, void* context) override;
+  uint16_t ConfigMsixVector() const override;
+  uint16_t QueueMsixVector(uint16_t queue) const override;
 
   PciAddress address() const { return address_; }
   const Bar& bar(unsigned n) const { return bars_[n]; }
+
+  // Entries in the function's MSI-X table; 0 when it has no usable MSI-X
+  // capability (none, or its table outside a memory BAR).
+  unsigned msix_table_size() const { return msix_table_size_; }
+  unsigned msix_table_bar() const { return msix_table_bar_; }
+  // Points table entries 0 .. entries - 1 at IDT vectors first_vector + i on
+  // local APIC `apic_id` (edge, fixed delivery) and enables MSI-X, which turns
+  // INTx off. False when `entries` is 0 or exceeds the table.
+  bool EnableMsix(uint8_t first_vector, unsigned entries, uint32_t apic_id);
+  // What the routed vectors run: the driver's handler.
+  DeviceInterruptHandler& interrupt_handler() { return handler_; }
 
  private:
   void DecodeBars(BarPolicy policy);
@@ -55,12 +74,30 @@ class PciRegisterIo final : public base::RegisterIo {
   // The BAR of `space` when [offset, offset + width) lies inside it, else
   // nullptr.
   const Bar* BarFor(base::RegisterSpace space, uint32_t offset, unsigned width);
+  // Locates the MSI-X capability and its table.
+  void FindMsix();
+
+  // The MSI-X function mask, as the line the handler masks while none is
+  // installed.
+  class MsixFunctionMask final : public InterruptLine {
+   public:
+    explicit MsixFunctionMask(PciRegisterIo& io) : io_(io) {}
+    void SetMasked(bool masked) override;
+
+   private:
+    PciRegisterIo& io_;
+  };
 
   base::Platform& platform_;
   PciAddress address_;
   Bar bars_[6];
-  InterruptHandler interrupt_handler_ = nullptr;
-  void* interrupt_context_ = nullptr;
+  uint32_t msix_capability_ = 0;  // Its offset in configuration space.
+  unsigned msix_table_size_ = 0;
+  unsigned msix_table_bar_ = 0;
+  uint32_t msix_table_offset_ = 0;
+  unsigned msix_entries_ = 0;
+  MsixFunctionMask msix_mask_{*this};
+  DeviceInterruptHandler handler_;
 };
 
 }  // namespace boot

@@ -168,6 +168,73 @@ boot_exception_stubs:
         .set vector, vector + 1
         .endr
 
+// ---- Interrupt entry points: one stub per vector 32..255, each pushing its vector and
+// joining boot_interrupt_common, which saves what the interrupted code may hold in
+// call-clobbered registers (the general ones and, with FXSAVE, x87/SSE: the compiler
+// keeps values in XMM registers), calls boot_interrupt(vector) (boot/interrupts.cc) on a
+// 16-byte aligned stack and returns with iretq. Interrupts run on the current stack (the
+// image has one privilege level and -mno-red-zone) and with IF clear, so they never nest.
+        .macro INTERRUPT_STUB vector
+        .balign 8
+boot_interrupt_stub_\vector:
+        pushq $\vector
+        jmp boot_interrupt_common
+        .endm
+
+        .text
+        .set vector, 32
+        .rept 224
+        INTERRUPT_STUB %vector
+        .set vector, vector + 1
+        .endr
+
+boot_interrupt_common:
+        pushq %rax
+        pushq %rcx
+        pushq %rdx
+        pushq %rsi
+        pushq %rdi
+        pushq %r8
+        pushq %r9
+        pushq %r10
+        pushq %r11
+        pushq %rbp
+        movq %rsp, %rbp
+        andq $-16, %rsp
+        subq $512, %rsp
+        fxsave64 (%rsp)
+        cld
+        movq 80(%rbp), %rdi  // The vector, above the ten registers.
+        call boot_interrupt
+        fxrstor64 (%rsp)
+        movq %rbp, %rsp
+        popq %rbp
+        popq %r11
+        popq %r10
+        popq %r9
+        popq %r8
+        popq %rdi
+        popq %rsi
+        popq %rdx
+        popq %rcx
+        popq %rax
+        addq $8, %rsp  // The vector.
+        iretq
+
+        .macro INTERRUPT_STUB_ADDRESS vector
+        .quad boot_interrupt_stub_\vector
+        .endm
+
+        .section .rodata
+        .balign 8
+        .globl boot_interrupt_stubs
+boot_interrupt_stubs:  // boot_interrupt_stubs[i] handles vector 32 + i.
+        .set vector, 32
+        .rept 224
+        INTERRUPT_STUB_ADDRESS %vector
+        .set vector, vector + 1
+        .endr
+
 // ---- The GDT: null, 64-bit kernel code, kernel data.
         .balign 16
 boot_gdt:

@@ -4,6 +4,7 @@
 
 #include "boot/boot_info.h"
 #include "boot/exceptions.h"
+#include "boot/interrupts.h"
 #include "boot/memory_map.h"
 #include "boot/pvh_start_info.h"
 #include "boot/qemu_exit.h"
@@ -38,6 +39,7 @@ constexpr uint64_t kPageSize = 4096;
 
 MemoryMap ram;
 char command_line[256];
+uint64_t acpi_rsdp = 0;
 
 void CopyCommandLine(const HvmStartInfo& info) {
   if (info.cmdline_paddr == 0) return;
@@ -69,11 +71,13 @@ extern "C" [[noreturn]] void boot_main(const boot::HvmStartInfo* start_info) {
   using namespace boot;
   SerialInit();
   InstallExceptionHandlers();
+  InstallInterruptVectors();
   SerialWrite("\nboot: PVH entry reached, long mode on\n");
 
   if (start_info != nullptr && start_info->magic == kHvmStartMagic) {
     ram.ParseStartInfo(*start_info);
     CopyCommandLine(*start_info);
+    acpi_rsdp = start_info->rsdp_paddr;
   } else {
     SerialWrite("boot: no PVH start info (bad magic)\n");
   }
@@ -89,6 +93,7 @@ extern "C" [[noreturn]] void boot_main(const boot::HvmStartInfo* start_info) {
   BootInfo info;
   info.ram = &ram;
   info.command_line = command_line;
+  info.acpi_rsdp = acpi_rsdp;
   info.heap = ram.LargestFreeRange(image_end, MemoryMap::kIdentityMappedEnd);
   if (info.heap.size < (uint64_t{4} << 20))
     kernel::Panic("less than 4 MiB for the heap");

@@ -1,5 +1,5 @@
 // The x86 instructions the image needs that C++ has no words for: port I/O, the
-// time stamp counter, CPUID, control registers.
+// time stamp counter, CPUID, control registers, MSRs, the interrupt flag.
 #ifndef BOOT_X86_H_
 #define BOOT_X86_H_
 
@@ -65,6 +65,28 @@ inline uint64_t ReadCr3() {
 }
 inline void WriteCr3(uint64_t value) {
   asm volatile("mov %0, %%cr3" : : "r"(value) : "memory");
+}
+
+inline uint64_t ReadMsr(uint32_t msr) {
+  uint32_t low, high;
+  asm volatile("rdmsr" : "=a"(low), "=d"(high) : "c"(msr));
+  return (uint64_t{high} << 32) | low;
+}
+inline void WriteMsr(uint32_t msr, uint64_t value) {
+  asm volatile("wrmsr"
+               :
+               : "c"(msr), "a"(static_cast<uint32_t>(value)),
+                 "d"(static_cast<uint32_t>(value >> 32))
+               : "memory");
+}
+
+// Sleeps until an interrupt, which runs before this returns. STI takes effect
+// only after the next instruction, so an interrupt that became pending while
+// interrupts were off (IF clear) is taken in the HLT and ends it: a check made
+// with interrupts off, followed by this, cannot miss the interrupt it waits
+// for. Interrupts are off again on return.
+inline void EnableInterruptsAndHalt() {
+  asm volatile("sti; hlt; cli" ::: "memory");
 }
 
 [[noreturn]] inline void HaltForever() {
