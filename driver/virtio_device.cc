@@ -216,7 +216,10 @@ bool VirtioDevice::NeedsReset() {
 
 void VirtioDevice::HandleInterrupt() {
   const uint32_t cause = transport_->ReadAndAckInterrupt();
-  bool wake_all = (cause & kInterruptUsedBuffer) != 0;
+  // With MSI-X a device need not set the ISR bits (spec 4.1.4.5.1), so an
+  // interrupt that shows no cause may still be a used buffer: reaping every
+  // queue costs nothing when it was not.
+  bool wake_all = (cause & kInterruptUsedBuffer) != 0 || cause == 0;
   if (wake_all) used_buffer_interrupts_.fetch_add(1, std::memory_order_relaxed);
   if (cause & kInterruptConfigChange) {
     // A device that needs a reset says so with a config change: wake every
