@@ -66,15 +66,44 @@ size_t FdsExpected(const Message& message) {
   }
 }
 
+// The negotiated features for the log: the transport and ring bits by name,
+// the device's own by number.
+std::string FeatureNames(uint64_t features) {
+  static constexpr struct {
+    uint64_t mask;
+    const char* name;
+  } kNames[] = {
+      {1ull << VIRTIO_F_VERSION_1, "VERSION_1"},
+      {1ull << VIRTIO_F_RING_PACKED, "RING_PACKED"},
+      {1ull << VIRTIO_RING_F_INDIRECT_DESC, "INDIRECT_DESC"},
+      {1ull << VIRTIO_RING_F_EVENT_IDX, "EVENT_IDX"},
+      {kFeatureProtocolFeatures, "PROTOCOL_FEATURES"},
+  };
+  std::string names;
+  uint64_t rest = features;
+  for (const auto& [mask, name] : kNames) {
+    if (!(features & mask)) continue;
+    absl::StrAppend(&names, names.empty() ? "" : "|", name);
+    rest &= ~mask;
+  }
+  for (int bit = 0; bit < 64; ++bit) {
+    if (rest & (1ull << bit)) {
+      absl::StrAppend(&names, names.empty() ? "" : "|", "bit ", bit);
+    }
+  }
+  return absl::StrFormat("%s (0x%x)", names.empty() ? "none" : names, features);
+}
+
 }  // namespace
 
 Device::Device(sim::DeviceBackend& backend, DeviceOptions options)
     : backend_(backend),
       options_(std::move(options)),
-      offered_features_((1ull << VIRTIO_F_VERSION_1) |
-                        (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
-                        (1ull << VIRTIO_RING_F_EVENT_IDX) |
-                        kFeatureProtocolFeatures | backend.device_features()) {
+      offered_features_(
+          (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+          (1ull << VIRTIO_RING_F_EVENT_IDX) |
+          (options_.packed_rings ? 1ull << VIRTIO_F_RING_PACKED : 0) |
+          kFeatureProtocolFeatures | backend.device_features()) {
   const uint16_t max_size = backend_.max_queue_size() < sim::kMaxQueueSize
                                 ? backend_.max_queue_size()
                                 : sim::kMaxQueueSize;
@@ -149,6 +178,7 @@ absl::Status Device::Dispatch(int fd, Message& message, bool* replied) {
       }
       if (active_) return Refuse(message, "features changed while running");
       features_ = *features;
+      Log(absl::StrCat("features: ", FeatureNames(features_)));
       return absl::OkStatus();
     }
     case kGetProtocolFeatures:
@@ -185,8 +215,12 @@ absl::Status Device::Dispatch(int fd, Message& message, bool* replied) {
       absl::StatusOr<Vring*> vring = VringAt(state->index);
       if (!vring.ok())
         return Refuse(message, std::string(vring.status().message()));
-      if (header.request == kSetVringNum) return (*vring)->SetSize(state->num);
-      if (header.request == kSetVringBase) return (*vring)->SetBase(state->num);
+      if (header.request == kSetVringNum) {
+        return (*vring)->SetSize(state->num, packed());
+      }
+      if (header.request == kSetVringBase) {
+        return (*vring)->SetBase(state->num, packed());
+      }
       if (state->num > 1) {
         return Refuse(message, absl::StrCat("enable value ", state->num));
       }
@@ -320,10 +354,19 @@ absl::Status Device::StartVring(Vring& vring) {
     active_ = true;
   }
   const sim::QueueFeatures features{
-      .indirect_desc = (features_ >> VIRTIO_RING_F_INDIRECT_DESC) & 1,
-      .event_idx = (features_ >> VIRTIO_RING_F_EVENT_IDX) & 1,
+      .indirect_desc = ((features_ >> VIRTIO_RING_F_INDIRECT_DESC) & 1) != 0,
+      .event_idx = ((features_ >> VIRTIO_RING_F_EVENT_IDX) & 1) != 0,
+      .packed = packed(),
       .strict = options_.strict};
-  return vring.Start(*memory_, features, backend_);
+  absl::Status started = vring.Start(*memory_, features, backend_);
+  if (started.ok()) {
+    Log(absl::StrCat("vring ", vring.index(), " started: ", vring.Describe()));
+  }
+  return started;
+}
+
+bool Device::packed() const {
+  return ((features_ >> VIRTIO_F_RING_PACKED) & 1) != 0;
 }
 
 absl::Status Device::StopVring(int fd, const Message& message) {

@@ -4,8 +4,11 @@
 // activation and reset.
 //
 // What the back-end offers: VIRTIO_F_VERSION_1, VIRTIO_RING_F_INDIRECT_DESC,
-// VIRTIO_RING_F_EVENT_IDX and the device's own bits; protocol features MQ and
-// REPLY_ACK. The device is activated when its first ring starts and reset
+// VIRTIO_RING_F_EVENT_IDX, VIRTIO_F_RING_PACKED (unless
+// DeviceOptions::packed_rings is off) and the device's own bits; protocol
+// features MQ and REPLY_ACK. The front-end's choice of ring format holds for
+// every vring (SET_FEATURES comes before the rings start, and may not change
+// while one runs). The device is activated when its first ring starts and reset
 // (its FUSE session ends; the next FUSE_INIT starts one) when the last running
 // ring is stopped, on RESET_DEVICE/RESET_OWNER, and when the connection ends:
 // a guest reboot or a front-end reconnect starts afresh.
@@ -37,6 +40,9 @@ namespace vhost_user {
 struct DeviceOptions {
   // Enforce the strict virtio rules too (the lenient ones always).
   bool strict = true;
+  // Offer VIRTIO_F_RING_PACKED; the front-end decides whether the rings are
+  // packed (QEMU: the device's packed=on).
+  bool packed_rings = true;
   // Each refusal and each connection event, one line.
   std::function<void(const std::string&)> log;
   // Each virtio rule the guest's driver breaks (the queue then stops).
@@ -77,6 +83,8 @@ class Device : public sim::ChainCompleter {
   absl::StatusOr<Vring*> VringAt(uint64_t index);
   // Stops every ring and resets the device when it was active.
   void StopAll();
+  // Whether the negotiated features make the rings packed.
+  bool packed() const;
   void Log(const std::string& line) const;
 
   sim::DeviceBackend& backend_;

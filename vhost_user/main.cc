@@ -115,6 +115,7 @@ int Run(const ServerOptions& options) {
 
   DeviceOptions device_options;
   device_options.strict = options.strict;
+  device_options.packed_rings = options.packed;
   device_options.log = Say;
   device_options.on_violation = [&](const sim::ViolationRecord& record) {
     recorder.OnViolation(record);

@@ -149,6 +149,10 @@ absl::StatusOr<ServerOptions> ParseServerOptions(
       options.strict = true;
     } else if (name == "--nostrict") {
       options.strict = false;
+    } else if (name == "--packed") {
+      options.packed = true;
+    } else if (name == "--nopacked") {
+      options.packed = false;
     } else if (name == "--keep-listening") {
       options.keep_listening = true;
     } else if (name == "--tag" || IgnoredValueOptions().count(name) ||
@@ -190,6 +194,9 @@ virtio rule the guest's driver breaks is reported (--strict, the default).
   --trace_json=FILE        write each FUSE request as a JSON line to FILE
   --stats                  print per-opcode counts and latencies at exit
   --[no]strict             report (and stop a queue at) strict virtio rules too
+  --[no]packed             offer packed virtqueues, VIRTIO_F_RING_PACKED (default
+                           on; the front-end chooses: QEMU's device property
+                           packed=on)
   --keep-listening         serve the next connection when one ends (default:
                            exit, as virtiofsd does)
 Accepted and without effect here: --sandbox, --seccomp, --log-level, --xattr,

@@ -9,7 +9,8 @@
 //   --thread-pool-size=N          accepted; each queue is served by a thread
 //   --print-capabilities          the vhost-user JSON capabilities, then exit
 //   --tag=TAG                     accepted (QEMU's vhost-user-fs sets the tag)
-//   --trace, --trace_json=FILE, --stats, --[no]strict, --keep-listening
+//   --trace, --trace_json=FILE, --stats, --[no]strict, --[no]packed,
+//   --keep-listening
 // Options of virtiofsd that change nothing here (sandboxing, xattr, logging)
 // are accepted and listed by --help. Values come as "--name=value" or
 // "--name value".
@@ -36,6 +37,8 @@ struct ServerOptions {
   std::string trace_json;
   bool stats = false;
   bool strict = true;
+  // Offer packed virtqueues (VIRTIO_F_RING_PACKED).
+  bool packed = true;
   // Serve the next connection when one ends (a front-end reconnecting)
   // instead of exiting, as virtiofsd does.
   bool keep_listening = false;

@@ -67,6 +67,24 @@ inline constexpr uint64_t kProtocolReplyAck = 1ull << 3;
 inline constexpr uint64_t kVringIndexMask = 0xff;
 inline constexpr uint64_t kVringNoFdFlag = 1ull << 8;
 
+// SET_VRING_BASE / GET_VRING_BASE of a packed ring carry two cursors, each a
+// ring position in bits 0-14 and its wrap counter in bit 15: where the
+// back-end takes the next available descriptor in bits 0-15, where it puts
+// the next used one in bits 16-31 (the spec's "vring descriptor indices for
+// packed virtqueues"; QEMU's virtio_queue_packed_get_last_avail_idx). Both
+// are needed because, unlike a split ring's used index, neither is in guest
+// memory. A split ring's base is the next avail index alone, bits 16-31
+// reserved.
+inline constexpr uint32_t PackedVringBase(uint16_t avail, uint16_t used) {
+  return avail | uint32_t{used} << 16;
+}
+inline constexpr uint16_t PackedAvailCursor(uint32_t base) {
+  return static_cast<uint16_t>(base);
+}
+inline constexpr uint16_t PackedUsedCursor(uint32_t base) {
+  return static_cast<uint16_t>(base >> 16);
+}
+
 // SET_MEM_TABLE carries at most this many regions (without
 // CONFIGURE_MEM_SLOTS, which this back-end does not offer).
 inline constexpr uint32_t kMaxMemoryRegions = 8;

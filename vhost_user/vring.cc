@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/packed_device_queue.h"
 #include "sim/split_device_queue.h"
 
 namespace vhost_user {
@@ -26,6 +29,13 @@ void ConsumeEvent(int eventfd) {
   [[maybe_unused]] ssize_t read_bytes = read(eventfd, &count, sizeof(count));
 }
 
+// "position 3 (wrap 1)" for an encoded packed cursor.
+constexpr uint16_t kPositionMask = sim::kPackedWrapBit - 1;
+std::string DescribeCursor(uint16_t cursor) {
+  return absl::StrCat("position ", cursor & kPositionMask, " (wrap ",
+                      (cursor & sim::kPackedWrapBit) ? 1 : 0, ")");
+}
+
 }  // namespace
 
 Vring::Vring(uint16_t index, uint16_t max_size, ViolationSink on_violation)
@@ -35,31 +45,71 @@ Vring::Vring(uint16_t index, uint16_t max_size, ViolationSink on_violation)
 
 Vring::~Vring() { Stop(); }
 
-absl::Status Vring::SetSize(uint32_t size) {
+absl::Status Vring::CheckSize(uint32_t size, bool packed) const {
+  if (sim::IsValidQueueSize(size, max_size_, packed)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("vring ", index_, " size ", size, " is not ",
+                   packed ? "from 1 to " : "a power of two from 1 to ",
+                   max_size_, " (", packed ? "packed" : "split", " ring)"));
+}
+
+absl::Status Vring::CheckBase(uint32_t base, uint32_t size, bool packed) const {
+  if (!packed) {
+    if (base <= UINT16_MAX) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vring %d base 0x%x of a split ring is above 65535 (bits 16-31 are "
+        "reserved)",
+        index_, base));
+  }
+  if (size == 0) return absl::OkStatus();  // Start checks it with the size.
+  const uint16_t avail = PackedAvailCursor(base);
+  const uint16_t used = PackedUsedCursor(base);
+  for (const auto& [cursor, name] :
+       {std::pair{avail, "avail"}, std::pair{used, "used"}}) {
+    if (!sim::IsValidPackedQueueCursor(cursor, size)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "vring %d base 0x%08x: the %s cursor (%s) is beyond the packed "
+          "ring's %d entries",
+          index_, base, name, DescribeCursor(cursor), size));
+    }
+  }
+  // The device holds the descriptors from the used cursor up to the avail
+  // one, at most a ring's worth: counted on two laps, where the wrap counters
+  // tell the laps apart (both cursors start at position 0 with wrap 1).
+  const auto on_two_laps = [size](uint16_t cursor) {
+    return (cursor & kPositionMask) +
+           ((cursor & sim::kPackedWrapBit) ? 0 : size);
+  };
+  const uint32_t held =
+      (on_two_laps(avail) + 2 * size - on_two_laps(used)) % (2 * size);
+  if (held > size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vring %d base 0x%08x: the used cursor (%s) is ahead of the avail "
+        "cursor (%s)",
+        index_, base, DescribeCursor(used), DescribeCursor(avail)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Vring::SetSize(uint32_t size, bool packed) {
   if (running()) {
     return absl::InvalidArgumentError(
         absl::StrCat("vring ", index_, " size set while it runs"));
   }
-  // The back-end offers split rings only (not VIRTIO_F_RING_PACKED).
-  if (!sim::IsValidQueueSize(size, max_size_, /*packed=*/false)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vring ", index_, " size ", size,
-                     " is not a power of two from 1 to ", max_size_));
-  }
+  if (absl::Status valid = CheckSize(size, packed); !valid.ok()) return valid;
   size_ = size;
   return absl::OkStatus();
 }
 
-absl::Status Vring::SetBase(uint32_t base) {
+absl::Status Vring::SetBase(uint32_t base, bool packed) {
   if (running()) {
     return absl::InvalidArgumentError(
         absl::StrCat("vring ", index_, " base set while it runs"));
   }
-  if (base > UINT16_MAX) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vring ", index_, " base ", base, " is above 65535"));
+  if (absl::Status valid = CheckBase(base, size_, packed); !valid.ok()) {
+    return valid;
   }
-  base_ = static_cast<uint16_t>(base);
+  base_ = base;
   return absl::OkStatus();
 }
 
@@ -95,22 +145,38 @@ absl::Status Vring::Start(const sim::GuestMemory& memory,
                      : !addresses_ ? "addresses"
                                    : "a kick eventfd"));
   }
+  if (absl::Status valid = CheckSize(size_, features.packed); !valid.ok()) {
+    return valid;
+  }
+  if (absl::Status valid = CheckBase(base_, size_, features.packed);
+      !valid.ok()) {
+    return valid;
+  }
   // The ring addresses are the front-end's: each part must lie in one region.
   sim::QueueLayout layout;
   layout.size = static_cast<uint16_t>(size_);
-  const struct {
+  struct Part {
     const char* name;
     uint64_t address;
     uint64_t bytes;
     uint64_t* bus;
-  } parts[] = {
+  };
+  const Part split[] = {
       {"descriptor table", addresses_->desc, sizeof(vring_desc) * size_,
        &layout.desc},
       {"available ring", addresses_->avail, 6 + 2ull * size_, &layout.driver},
       {"used ring", addresses_->used, 6 + sizeof(vring_used_elem) * size_,
        &layout.device},
   };
-  for (const auto& part : parts) {
+  const Part packed[] = {
+      {"descriptor ring", addresses_->desc, sizeof(vring_packed_desc) * size_,
+       &layout.desc},
+      {"driver event suppression area", addresses_->avail,
+       sizeof(vring_packed_desc_event), &layout.driver},
+      {"device event suppression area", addresses_->used,
+       sizeof(vring_packed_desc_event), &layout.device},
+  };
+  for (const Part& part : features.packed ? packed : split) {
     std::optional<uint64_t> bus =
         memory.BusAddressOfFrontend(part.address, part.bytes);
     if (!bus) {
@@ -122,7 +188,7 @@ absl::Status Vring::Start(const sim::GuestMemory& memory,
     *part.bus = *bus;
   }
   if (std::optional<sim::ViolationRecord> bad =
-          sim::CheckQueueLayout(memory, layout, /*packed=*/false)) {
+          sim::CheckQueueLayout(memory, layout, features.packed)) {
     return absl::InvalidArgumentError(
         absl::StrCat("vring ", index_, ": ", bad->message));
   }
@@ -130,23 +196,34 @@ absl::Status Vring::Start(const sim::GuestMemory& memory,
   if (!wake.valid()) {
     return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
   }
-  // The driver may have used elements already (a ring taken over): carry on
-  // from the used ring's own index.
-  uint16_t used_idx;
-  memory.Read(layout.device + offsetof(vring_used, idx), &used_idx,
-              sizeof(used_idx));
+  std::unique_ptr<sim::DeviceQueue> queue;
+  if (features.packed) {
+    // Neither cursor is in guest memory: both come from the base.
+    queue = std::make_unique<sim::PackedDeviceQueue>(
+        memory, index_, layout, features, PackedAvailCursor(base_),
+        PackedUsedCursor(base_));
+  } else {
+    // The driver may have used elements already (a ring taken over): carry
+    // on from the used ring's own index.
+    uint16_t used_idx;
+    memory.Read(layout.device + offsetof(vring_used, idx), &used_idx,
+                sizeof(used_idx));
+    queue = std::make_unique<sim::SplitDeviceQueue>(
+        memory, index_, layout, features, static_cast<uint16_t>(base_),
+        used_idx);
+  }
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
-    queue_ = std::make_unique<sim::SplitDeviceQueue>(memory, index_, layout,
-                                                     features, base_, used_idx);
+    queue_ = std::move(queue);
   }
+  packed_ = features.packed;
   wake_ = std::move(wake);
   stop_.store(false);
   thread_ = std::thread(&Vring::Run, this, &backend);
   return absl::OkStatus();
 }
 
-uint16_t Vring::Stop() {
+uint32_t Vring::Stop() {
   if (running()) {
     stop_.store(true);
     Wake();
@@ -155,10 +232,21 @@ uint16_t Vring::Stop() {
   }
   std::lock_guard<std::mutex> lock(queue_mutex_);
   if (queue_) {
-    base_ = queue_->last_avail_idx();
+    base_ = packed_
+                ? PackedVringBase(queue_->last_avail_idx(), queue_->used_idx())
+                : queue_->last_avail_idx();
     queue_.reset();
   }
   return base_;
+}
+
+std::string Vring::Describe() const {
+  if (!packed_) {
+    return absl::StrCat("split ring of ", size_, " from avail index ", base_);
+  }
+  return absl::StrCat("packed ring of ", size_, " from avail ",
+                      DescribeCursor(PackedAvailCursor(base_)), ", used ",
+                      DescribeCursor(PackedUsedCursor(base_)));
 }
 
 void Vring::Run(sim::DeviceBackend* backend) {

@@ -4,11 +4,18 @@
 // its kick eventfd arrives, a thread that waits for kicks and hands each
 // available chain to the device backend, stopped by GET_VRING_BASE.
 //
-// The ring itself is a sim::DeviceQueue over the front-end's guest memory,
-// with every rule of the simulation's strict checker: a violation is reported
-// with the queue and the descriptor, and the ring stops taking chains (a
-// vhost-user device has no status to set NEEDS_RESET in: the guest sees the
-// queue's requests never complete).
+// The ring itself is a sim::DeviceQueue over the front-end's guest memory, of
+// the format the features negotiated (split, or packed with
+// VIRTIO_F_RING_PACKED), with every rule of the simulation's strict checker: a
+// violation is reported with the queue and the descriptor, and the ring stops
+// taking chains (a vhost-user device has no status to set NEEDS_RESET in: the
+// guest sees the queue's requests never complete).
+//
+// The format decides what size, base and addresses mean. The setters check a
+// value against the format negotiated when it arrives, so that a bad one is
+// refused by the message that carried it; Start checks them all again
+// against the format it runs, since the spec orders none of these messages
+// after SET_FEATURES.
 #ifndef VHOST_USER_VRING_H_
 #define VHOST_USER_VRING_H_
 
@@ -18,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -49,9 +57,15 @@ class Vring {
   bool running() const { return thread_.joinable(); }
 
   // ---- Configuration, while stopped (InvalidArgument otherwise, or for a
-  // value out of range). ----
-  absl::Status SetSize(uint32_t size);
-  absl::Status SetBase(uint32_t base);
+  // value out of range). `packed`: VIRTIO_F_RING_PACKED is negotiated. ----
+  // A power of two (split) or any size (packed) up to the maximum.
+  absl::Status SetSize(uint32_t size, bool packed);
+  // Where the ring resumes (protocol.h: PackedVringBase for packed rings);
+  // a packed base's cursors are checked against the size once it is known.
+  absl::Status SetBase(uint32_t base, bool packed);
+  // The descriptor table, available and used rings (split), or the
+  // descriptor ring and the driver and device event suppression areas
+  // (packed); translated and checked by Start.
   absl::Status SetAddresses(const VringAddresses& addresses);
   void SetKick(UniqueFd kick) { kick_ = std::move(kick); }
   // The call eventfd may change while the ring runs (the front-end masks
@@ -63,15 +77,20 @@ class Vring {
   void SetEnabled(bool enabled);
 
   // Starts taking chains for `backend` from `memory` (which must outlive the
-  // run): the ring layout is translated and checked first. InvalidArgument
-  // (and nothing started) when size, addresses or kick are missing or the
-  // rings are not inside `memory`.
+  // run) in the format `features.packed` names: size, base and ring layout
+  // are checked for it and the layout translated first. InvalidArgument (and
+  // nothing started) when size, addresses or kick are missing or wrong for
+  // the format, or the rings are not inside `memory`.
   absl::Status Start(const sim::GuestMemory& memory,
                      const sim::QueueFeatures& features,
                      sim::DeviceBackend& backend);
-  // Stops the thread; returns the next avail index (GET_VRING_BASE), which is
-  // also where a later Start resumes.
-  uint16_t Stop();
+  // Stops the thread; returns the ring's base for GET_VRING_BASE, which is
+  // also where a later Start resumes: the next avail index of a split ring,
+  // both cursors of a packed one.
+  uint32_t Stop();
+
+  // The format, size and base of the last Start, for the log.
+  std::string Describe() const;
 
   // Puts a chain the backend completed on the used ring and signals the call
   // eventfd when the driver wants it (and `notify`). Thread-safe.
@@ -82,13 +101,16 @@ class Vring {
   // Takes every available chain; false when a violation stopped the ring.
   bool Drain(sim::DeviceBackend& backend);
   void Wake();
+  absl::Status CheckSize(uint32_t size, bool packed) const;
+  absl::Status CheckBase(uint32_t base, uint32_t size, bool packed) const;
 
   const uint16_t index_;
   const uint16_t max_size_;
   const ViolationSink on_violation_;
 
   uint32_t size_ = 0;
-  uint16_t base_ = 0;
+  uint32_t base_ = 0;
+  bool packed_ = false;  // The format of the last Start.
   std::optional<VringAddresses> addresses_;
   UniqueFd kick_;
   UniqueFd err_;

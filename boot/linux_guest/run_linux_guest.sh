@@ -4,7 +4,7 @@
 #
 # usage: run_linux_guest.sh --kernel K --initrd I --share DIR [--transport pci|mmio]
 #          [--timeout S] [--backend-cmd "CMD"] [--tag TAG] [--smp N] [--append WORDS]
-#          [--log FILE] [--keep] [--verbose]
+#          [--packed] [--log FILE] [--keep] [--verbose]
 #   --kernel K        bzImage (vmlinuz) or ELF vmlinux (PVH); both work on q35 and microvm
 #   --initrd I        the initramfs built by fetch_guest.sh
 #   --share DIR       the host directory to share (created if missing); the workload works
@@ -21,6 +21,8 @@
 #   --guest-tag TAG   a different tag for the guest only (negative test: the mount must fail)
 #   --smp N           guest CPUs (default 1; 2 measured about the same on 2 host cores)
 #   --append WORDS    extra kernel command-line words
+#   --packed          packed virtqueues: the device property packed=on (QEMU then
+#                     negotiates VIRTIO_F_RING_PACKED when the back-end offers it)
 #   --log FILE        also keep the serial console log in FILE
 #   --backend-log F   also keep the backend's output in F
 #   --mmio-acpi off   microvm without ACPI (QEMU then puts virtio_mmio.device=... on the
@@ -42,7 +44,7 @@ die2() { echo "run_linux_guest: SETUP ERROR: $*" >&2; exit 2; }
 say() { echo "run_linux_guest: $*"; }
 
 kernel="" initrd="" share="" transport=pci limit=90 backend_cmd="" tag=root guest_tag=""
-smp=1 append="" log_copy="" backend_log_copy="" keep=0 verbose=0 mmio_acpi=on
+smp=1 append="" log_copy="" backend_log_copy="" keep=0 verbose=0 mmio_acpi=on packed=0
 while (($#)); do
   case $1 in
     --kernel | --initrd | --share | --transport | --timeout | --backend-cmd | --tag | \
@@ -57,8 +59,9 @@ while (($#)); do
       esac
       shift 2 ;;
     --keep) keep=1; shift ;;
+    --packed) packed=1; shift ;;
     --verbose) verbose=1; shift ;;
-    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
     *) die2 "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -80,10 +83,12 @@ mkdir -p "$share" || die2 "cannot create $share"
 share=$(cd "$share" && pwd)
 kernel=$(realpath "$kernel") initrd=$(realpath "$initrd")
 
+device_props="chardev=char0,tag=$tag"
+((packed)) && device_props+=",packed=on"
 case $transport in
   pci)
     machine=(-machine q35,memory-backend=mem)
-    device=(-device "vhost-user-fs-pci,chardev=char0,tag=$tag")
+    device=(-device "vhost-user-fs-pci,$device_props")
     ;;
   mmio)
     # microvm: the virtio-mmio slots must be modern (virtio 1.x) for vhost-user-fs. ACPI
@@ -92,7 +97,7 @@ case $transport in
     # command line, which Debian's kernel ignores (no VIRTIO_MMIO_CMDLINE_DEVICES).
     machine=(-machine "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on,acpi=$mmio_acpi"
              -global virtio-mmio.force-legacy=false)
-    device=(-device "vhost-user-fs-device,chardev=char0,tag=$tag")
+    device=(-device "vhost-user-fs-device,$device_props")
     ;;
   *) die2 "--transport must be pci or mmio" ;;
 esac

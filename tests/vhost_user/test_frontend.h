@@ -1,8 +1,8 @@
 // A hand-written vhost-user front-end for tests of vhost_user::Device: it owns
 // guest memory (a memfd the device maps), lays out rings in it with
-// sim_test::TestRing, and sends the device messages over a socketpair while a
-// thread of the test serves the other end. It does right and wrong things on
-// purpose.
+// sim_test::TestRing (split) or PackedTestRing (packed), and sends the device
+// messages over a socketpair while a thread of the test serves the other end.
+// It does right and wrong things on purpose.
 #ifndef TESTS_VHOST_USER_TEST_FRONTEND_H_
 #define TESTS_VHOST_USER_TEST_FRONTEND_H_
 
@@ -146,19 +146,20 @@ class TestFrontend {
 
   // Configures vring `index` on `ring` (rings in guest memory) with fresh
   // kick and call eventfds and enables it. REPLY_ACK must be negotiated.
-  void StartVring(uint32_t index, sim_test::TestRing& ring, uint16_t base = 0) {
-    vhost_vring_state num{index, ring.size()};
+  void StartVring(uint32_t index, sim_test::TestRing& ring, uint32_t base = 0) {
+    StartVring(index, ring.layout(), base);
+  }
+  // The same for a ring of either format laid out at `layout`; `base` as
+  // SET_VRING_BASE carries it.
+  void StartVring(uint32_t index, const sim::QueueLayout& layout,
+                  uint32_t base) {
+    vhost_vring_state num{index, layout.size};
     ASSERT_TRUE(SendValue(vhost_user::kSetVringNum, num, {}, true));
     ASSERT_EQ(U64Reply(vhost_user::kSetVringNum), 0u);
     vhost_vring_state state{index, base};
     ASSERT_TRUE(SendValue(vhost_user::kSetVringBase, state, {}, true));
     ASSERT_EQ(U64Reply(vhost_user::kSetVringBase), 0u);
-    vhost_vring_addr addr{};
-    addr.index = index;
-    addr.desc_user_addr = FrontendAddress(ring.layout().desc);
-    addr.avail_user_addr = FrontendAddress(ring.layout().driver);
-    addr.used_user_addr = FrontendAddress(ring.layout().device);
-    ASSERT_TRUE(SendValue(vhost_user::kSetVringAddr, addr, {}, true));
+    ASSERT_TRUE(SendVringAddresses(index, layout));
     ASSERT_EQ(U64Reply(vhost_user::kSetVringAddr), 0u);
     kick_ = UniqueFd(eventfd(0, EFD_CLOEXEC));
     call_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -171,6 +172,32 @@ class TestFrontend {
     vhost_vring_state enable{index, 1};
     ASSERT_TRUE(SendValue(vhost_user::kSetVringEnable, enable, {}, true));
     ASSERT_EQ(U64Reply(vhost_user::kSetVringEnable), 0u);
+  }
+
+  // SET_VRING_ADDR with the front-end addresses of `layout` (REPLY_ACK
+  // asked).
+  bool SendVringAddresses(uint32_t index, const sim::QueueLayout& layout) {
+    vhost_vring_addr addr{};
+    addr.index = index;
+    addr.desc_user_addr = FrontendAddress(layout.desc);
+    addr.avail_user_addr = FrontendAddress(layout.driver);
+    addr.used_user_addr = FrontendAddress(layout.device);
+    return SendValue(vhost_user::kSetVringAddr, addr, {}, true);
+  }
+  // GET_VRING_BASE of vring `index` (which stops it); nullopt when the
+  // connection ended or the reply is not a vring state of that index.
+  std::optional<uint32_t> GetVringBase(uint32_t index) {
+    vhost_vring_state which{index, 0};
+    if (!SendValue(vhost_user::kGetVringBase, which)) return std::nullopt;
+    std::optional<std::vector<uint8_t>> reply =
+        Reply(vhost_user::kGetVringBase);
+    if (!reply || reply->size() != sizeof(vhost_vring_state)) {
+      return std::nullopt;
+    }
+    vhost_vring_state state;
+    std::memcpy(&state, reply->data(), sizeof(state));
+    if (state.index != index) return std::nullopt;
+    return state.num;
   }
 
   // The eventfds of the last StartVring, to keep while another ring starts.
