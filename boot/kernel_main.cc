@@ -201,6 +201,8 @@ Outcome KernelMain(const BootInfo& info) {
   // Brought up and mounted at "/<tag>" exactly as sim::Machine does.
   share::ShareOptions options;
   options.transport = device.transport;
+  // Packed rings whenever the device offers them, as Linux does.
+  options.queues.ring = base::RingFormat::kPacked;
   auto started = share::VirtioFsShare::Start(platform, *device.io, options);
   if (!started.ok()) {
     SerialPrintf("share: FAIL bring-up: error %d\n", started.error());
@@ -209,8 +211,9 @@ Outcome KernelMain(const BootInfo& info) {
   std::unique_ptr<share::VirtioFsShare> share = std::move(started).value();
   const driver::Negotiated& negotiated = share->client().negotiated();
   SerialPrintf(
-      "share: device up, tag \"%s\", %u request queue(s), features 0x%llx\n",
+      "share: device up, tag \"%s\", %u %s request queue(s), features 0x%llx\n",
       share->virtio_fs().tag(), share->virtio_fs().request_queues(),
+      share->virtio_fs().device().packed_ring() ? "packed" : "split",
       static_cast<unsigned long long>(share->virtio_fs().device().features()));
   SerialPrintf("share: FUSE 7.%u, max_read %u, max_write %u, max_pages %u\n",
                negotiated.minor, negotiated.max_read, negotiated.max_write,

@@ -6,7 +6,7 @@
 #
 # usage: run_qemu.sh --image IMAGE [--transport pci|mmio] [--timeout SECONDS]
 #                    [--backend virtiofsd|vfsim] [--vfsim-virtiofsd PATH]
-#                    [--append WORDS] [--device-tag TAG] [--keep]
+#                    [--append WORDS] [--device-tag TAG] [--packed] [--keep]
 #   --transport pci   q35 with vhost-user-fs-pci (default)
 #   --transport mmio  microvm with vhost-user-fs-device (virtio-mmio)
 #   --backend         Debian's virtiofsd (default) or the project's vfsim_virtiofsd
@@ -15,6 +15,8 @@
 #   --append          extra guest command-line words (e.g. pci.reassign_bars)
 #   --device-tag      the tag QEMU gives the device (default: root, the tag the guest
 #                     expects; anything else makes the guest fail: a negative control)
+#   --packed          offer packed virtqueues (the device's packed=on): the image takes
+#                     them when the back-end does too (vfsim_virtiofsd; Debian's does not)
 #   --keep            keep the work directory (share, logs) for inspection
 #
 # Exit status: 0 when the guest passed and the share holds what it should; 1 when the
@@ -31,7 +33,7 @@ readonly VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 readonly TAG=root  # The tag the guest is told to expect.
 readonly STATUS_PASS=33 STATUS_FAIL=35
 
-image="" transport=pci limit=60 append="" device_tag=$TAG keep=0
+image="" transport=pci limit=60 append="" device_tag=$TAG keep=0 packed=off
 backend=virtiofsd vfsim_virtiofsd=""
 while (($#)); do
   case $1 in
@@ -43,6 +45,7 @@ while (($#)); do
     --append) append=$2; shift 2 ;;
     --device-tag) device_tag=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --packed) packed=on; shift ;;
     *) echo "run_qemu: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -71,13 +74,13 @@ esac
 case $transport in
   pci)
     machine=(-machine q35,memory-backend=mem)
-    device=(-device "vhost-user-fs-pci,chardev=char0,tag=$device_tag")
+    device=(-device "vhost-user-fs-pci,chardev=char0,tag=$device_tag,packed=$packed")
     ;;
   mmio)
     # microvm: no PCI, no firmware tables needed; its virtio-mmio slots must be modern.
     machine=(-machine microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on
              -global virtio-mmio.force-legacy=false)
-    device=(-device "vhost-user-fs-device,chardev=char0,tag=$device_tag")
+    device=(-device "vhost-user-fs-device,chardev=char0,tag=$device_tag,packed=$packed")
     ;;
   *) echo "run_qemu: --transport must be pci or mmio" >&2; exit 2 ;;
 esac
