@@ -95,12 +95,17 @@ base::Result<std::unique_ptr<VirtioFs>> VirtioFs::Create(
 }
 
 base::Result<void> VirtioFs::Start(const Options& options) {
-  // virtio-fs has no device-type feature bits this driver uses. The
-  // configuration is read after FEATURES_OK, as the spec orders, because it
-  // decides how many queues to set up.
-  TRY(device_.BeginInitialize(options.ring == base::RingFormat::kPacked
-                                  ? FeatureBit(VIRTIO_F_RING_PACKED)
-                                  : 0));
+  // virtio-fs has no device-type feature bits this driver uses; of the ring
+  // features it takes what a kernel does: event indices (notifications only
+  // when the other side asked for them), indirect tables (used only when the
+  // ring is full), and packed rings when asked. The configuration is read
+  // after FEATURES_OK, as the spec orders, because it decides how many queues
+  // to set up.
+  TRY(device_.BeginInitialize(FeatureBit(VIRTIO_RING_F_EVENT_IDX) |
+                              FeatureBit(VIRTIO_RING_F_INDIRECT_DESC) |
+                              (options.ring == base::RingFormat::kPacked
+                                   ? FeatureBit(VIRTIO_F_RING_PACKED)
+                                   : 0)));
   Transport& transport = device_.transport();
   uint32_t offered_queues = 0;
   TRY(transport.ReadConfigConsistent([&]() -> base::Result<void> {
