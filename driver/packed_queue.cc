@@ -5,27 +5,10 @@
 #include <cstring>
 
 #include "base/format.h"
+#include "driver/shared_fields.h"
 
 namespace driver {
 namespace {
-
-// Fields shared with the device are accessed once each, so that the compiler
-// neither tears nor repeats the access; the barriers around them order them.
-uint16_t LoadShared(const uint16_t* field) {
-  return __atomic_load_n(field, __ATOMIC_RELAXED);
-}
-void StoreShared(uint16_t* field, uint16_t value) {
-  __atomic_store_n(field, value, __ATOMIC_RELAXED);
-}
-// The flags that hand a descriptor to the other side also carry
-// acquire/release ordering themselves: free on x86, and visible to thread
-// sanitizers, which do not model the stand-alone barriers.
-uint16_t LoadPublishedFlags(const uint16_t* field) {
-  return __atomic_load_n(field, __ATOMIC_ACQUIRE);
-}
-void StorePublishedFlags(uint16_t* field, uint16_t value) {
-  __atomic_store_n(field, value, __ATOMIC_RELEASE);
-}
 
 constexpr uint16_t kAvailBit = 1 << VRING_PACKED_DESC_F_AVAIL;
 constexpr uint16_t kUsedBit = 1 << VRING_PACKED_DESC_F_USED;
@@ -50,8 +33,6 @@ constexpr bool IsUsed(uint16_t flags, bool used_wrap) {
 constexpr size_t kEventSize = sizeof(vring_packed_desc_event);
 static_assert(sizeof(vring_packed_desc) == 16 && kEventSize == 4);
 
-constexpr uint64_t kPageSize = 4096;
-
 }  // namespace
 
 PackedQueue::PackedQueue(base::Platform& platform, uint16_t index)
@@ -63,7 +44,7 @@ base::Result<void> PackedQueue::Setup(uint16_t size, uint64_t features) {
   if (is_set_up() || size == 0 || size > kMaxSize) return base::Error{EINVAL};
   const size_t ring_bytes = sizeof(vring_packed_desc) * size;
   const size_t total = ring_bytes + 2 * kEventSize;
-  ring_ = TRY(platform_.AllocateDma(total, kPageSize));
+  ring_ = TRY(platform_.AllocateDma(total, kRingAlignment));
   auto* base = static_cast<uint8_t*>(ring_.cpu);
   // The spec requires a zeroed descriptor ring: flags 0 are neither available
   // nor used for wrap counters that start at 1. Both event areas start at
@@ -79,7 +60,7 @@ base::Result<void> PackedQueue::Setup(uint16_t size, uint64_t features) {
 
   next_free_id_.assign(size, 0);
   for (uint16_t i = 0; i + 1 < size; ++i) next_free_id_[i] = i + 1;
-  chains_.assign(size, Chain{});
+  chains_.assign(size, ChainRecord{});
   free_id_ = 0;
   num_free_ = size;
   chains_in_flight_ = 0;
@@ -101,13 +82,7 @@ base::Result<void> PackedQueue::Setup(uint16_t size, uint64_t features) {
 
 void PackedQueue::ReleaseRings(AbandonFn abandoned, void* context) {
   if (!is_set_up()) return;
-  for (Chain& chain : chains_) {
-    if (chain.descriptors == 0) continue;
-    if (chain.indirect_table.cpu != nullptr)
-      platform_.FreeDma(chain.indirect_table);
-    if (abandoned != nullptr) abandoned(context, chain.token);
-    chain = Chain{};
-  }
+  AbandonChains(chains_, abandoned, context);
   platform_.FreeDma(ring_);
   ring_ = base::DmaRegion{};
   desc_ = nullptr;
@@ -117,7 +92,6 @@ void PackedQueue::ReleaseRings(AbandonFn abandoned, void* context) {
   num_free_ = 0;
   chains_in_flight_ = 0;
   next_free_id_.clear();
-  chains_.clear();
 }
 
 QueueAddresses PackedQueue::addresses() const {
@@ -209,28 +183,15 @@ uint16_t PackedQueue::AddDirect(std::span<const Segment> readable,
 base::Result<void> PackedQueue::Submit(std::span<const Segment> readable,
                                        std::span<const Segment> writable,
                                        void* token) {
-  if (broken()) return base::Error{EIO};
-  if (!is_set_up()) return base::Error{ENODEV};
+  const uint64_t writable_bytes = TRY(CheckChain(readable, writable, token));
   const size_t count = readable.size() + writable.size();
-  if (count == 0 || count > size_ || token == nullptr)
-    return base::Error{EINVAL};
-  uint64_t writable_bytes = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const bool is_writable = i >= readable.size();
-    const size_t length =
-        is_writable ? writable[i - readable.size()].length : readable[i].length;
-    if (length == 0 || length > UINT32_MAX) return base::Error{EINVAL};
-    if (is_writable) writable_bytes += length;
-  }
 
   // Every chain in flight holds at least one ring descriptor, so a free
   // descriptor implies a free buffer id.
   const uint16_t head = next_avail_;
   uint16_t head_flags;
   uint16_t id;
-  const bool want_indirect =
-      indirect_ && count > 1 &&
-      (count >= indirect_threshold_ || count > num_free_);
+  const bool want_indirect = WantIndirect(count, num_free_);
   if (want_indirect && num_free_ >= 1) {
     id = free_id_;
     base::Result<uint16_t> indirect = AddIndirect(readable, writable, id);
@@ -258,7 +219,7 @@ base::Result<void> PackedQueue::Submit(std::span<const Segment> readable,
   // The whole chain must be visible before its head's flags make it available,
   // so that the device never sees part of a chain.
   base::WriteBarrier();
-  StorePublishedFlags(&desc_[head].flags, head_flags);
+  StorePublished(&desc_[head].flags, head_flags);
   added_since_kick_ += descriptors;
   if (added_since_kick_ > size_) added_since_kick_ = size_;
   return {};
@@ -273,7 +234,7 @@ bool PackedQueue::KickPrepare() {
   added_since_kick_ = 0;
   // Flags first, then the offset: a device writes the offset before it
   // switches its flags to DESC.
-  const uint16_t flags = LoadPublishedFlags(&device_event_->flags);
+  const uint16_t flags = LoadPublished(&device_event_->flags);
   if (!event_idx_ || flags != VRING_PACKED_EVENT_FLAG_DESC) {
     // DESC without EVENT_IDX and the reserved value are the device's mistake;
     // a notification too many is harmless, one too few hangs it.
@@ -294,7 +255,7 @@ bool PackedQueue::KickPrepare() {
 
 bool PackedQueue::UsedAtNext() const {
   // Acquire, as in PopUsed: a caller that sees the flags may read the rest.
-  return IsUsed(LoadPublishedFlags(&desc_[next_used_].flags), used_wrap_);
+  return IsUsed(LoadPublished(&desc_[next_used_].flags), used_wrap_);
 }
 
 uint16_t PackedQueue::NextUsedOffWrap() const {
@@ -342,12 +303,12 @@ base::Result<std::optional<UsedBuffer>> PackedQueue::PopUsed() {
 }
 
 void PackedQueue::FreeChain(uint16_t id) {
-  Chain& chain = chains_[id];
+  ChainRecord& chain = chains_[id];
   num_free_ += chain.descriptors;
   --chains_in_flight_;
   if (chain.indirect_table.cpu != nullptr)
     platform_.FreeDma(chain.indirect_table);
-  chain = Chain{};
+  chain = ChainRecord{};
   next_free_id_[id] = free_id_;
   free_id_ = id;
 }

@@ -71,14 +71,6 @@ class PackedQueue final : public Virtqueue {
 
  private:
   // One buffer id's chain, in driver memory.
-  struct Chain {
-    void* token = nullptr;
-    uint64_t writable_bytes = 0;
-    base::DmaRegion indirect_table;  // cpu == nullptr for a direct chain.
-    // Ring descriptors it holds; 0 when its id is free.
-    uint16_t descriptors = 0;
-  };
-
   base::Result<uint16_t> AddIndirect(std::span<const Segment> readable,
                                      std::span<const Segment> writable,
                                      uint16_t id);
@@ -100,7 +92,7 @@ class PackedQueue final : public Virtqueue {
   // from the ring the device writes: a free list of ids linked through
   // next_free_id_, and each id's chain.
   std::vector<uint16_t> next_free_id_;
-  std::vector<Chain> chains_;  // Indexed by buffer id.
+  std::vector<ChainRecord> chains_;  // Indexed by buffer id.
   uint16_t free_id_ = 0;
   uint16_t num_free_ = 0;
   uint16_t chains_in_flight_ = 0;

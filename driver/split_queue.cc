@@ -5,27 +5,10 @@
 #include <cstring>
 
 #include "base/format.h"
+#include "driver/shared_fields.h"
 
 namespace driver {
 namespace {
-
-// Fields shared with the device are accessed once each, so that the compiler
-// neither tears nor repeats the access; the barriers around them order them.
-uint16_t LoadShared(const uint16_t* field) {
-  return __atomic_load_n(field, __ATOMIC_RELAXED);
-}
-void StoreShared(uint16_t* field, uint16_t value) {
-  __atomic_store_n(field, value, __ATOMIC_RELAXED);
-}
-// The two indices that publish ring entries also carry acquire/release ordering
-// themselves: free on x86, and visible to thread sanitizers, which do not model
-// the stand-alone barriers.
-uint16_t LoadPublishedIndex(const uint16_t* field) {
-  return __atomic_load_n(field, __ATOMIC_ACQUIRE);
-}
-void StorePublishedIndex(uint16_t* field, uint16_t value) {
-  __atomic_store_n(field, value, __ATOMIC_RELEASE);
-}
 
 constexpr size_t AlignUp(size_t n, size_t alignment) {
   return (n + alignment - 1) / alignment * alignment;
@@ -53,8 +36,6 @@ RingLayout LayoutFor(uint16_t size) {
   return layout;
 }
 
-constexpr uint64_t kPageSize = 4096;
-
 }  // namespace
 
 SplitQueue::SplitQueue(base::Platform& platform, uint16_t index)
@@ -67,7 +48,7 @@ base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
     return base::Error{EINVAL};
   }
   const RingLayout layout = LayoutFor(size);
-  ring_ = TRY(platform_.AllocateDma(layout.total, kPageSize));
+  ring_ = TRY(platform_.AllocateDma(layout.total, kRingAlignment));
   auto* base = static_cast<uint8_t*>(ring_.cpu);
   // Both rings start empty (flags and indices 0), and the descriptor table
   // exposes nothing the driver did not write.
@@ -81,7 +62,7 @@ base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
 
   next_.assign(size, 0);
   for (uint16_t i = 0; i + 1 < size; ++i) next_[i] = i + 1;
-  chains_.assign(size, Chain{});
+  chains_.assign(size, ChainRecord{});
   free_head_ = 0;
   num_free_ = size;
   chains_in_flight_ = 0;
@@ -95,13 +76,7 @@ base::Result<void> SplitQueue::Setup(uint16_t size, uint64_t features) {
 
 void SplitQueue::ReleaseRings(AbandonFn abandoned, void* context) {
   if (!is_set_up()) return;
-  for (Chain& chain : chains_) {
-    if (chain.descriptors == 0) continue;
-    if (chain.indirect_table.cpu != nullptr)
-      platform_.FreeDma(chain.indirect_table);
-    if (abandoned != nullptr) abandoned(context, chain.token);
-    chain = Chain{};
-  }
+  AbandonChains(chains_, abandoned, context);
   platform_.FreeDma(ring_);
   ring_ = base::DmaRegion{};
   desc_ = nullptr;
@@ -111,7 +86,6 @@ void SplitQueue::ReleaseRings(AbandonFn abandoned, void* context) {
   num_free_ = 0;
   chains_in_flight_ = 0;
   next_.clear();
-  chains_.clear();
 }
 
 QueueAddresses SplitQueue::addresses() const {
@@ -183,24 +157,11 @@ uint16_t SplitQueue::AddDirect(std::span<const Segment> readable,
 base::Result<void> SplitQueue::Submit(std::span<const Segment> readable,
                                       std::span<const Segment> writable,
                                       void* token) {
-  if (broken()) return base::Error{EIO};
-  if (!is_set_up()) return base::Error{ENODEV};
+  const uint64_t writable_bytes = TRY(CheckChain(readable, writable, token));
   const size_t count = readable.size() + writable.size();
-  if (count == 0 || count > size_ || token == nullptr)
-    return base::Error{EINVAL};
-  uint64_t writable_bytes = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const bool is_writable = i >= readable.size();
-    const size_t length =
-        is_writable ? writable[i - readable.size()].length : readable[i].length;
-    if (length == 0 || length > UINT32_MAX) return base::Error{EINVAL};
-    if (is_writable) writable_bytes += length;
-  }
 
   uint16_t head;
-  const bool want_indirect =
-      indirect_ && count > 1 &&
-      (count >= indirect_threshold_ || count > num_free_);
+  const bool want_indirect = WantIndirect(count, num_free_);
   if (want_indirect && num_free_ >= 1) {
     base::Result<uint16_t> indirect = AddIndirect(readable, writable);
     if (indirect.ok()) {
@@ -226,7 +187,7 @@ base::Result<void> SplitQueue::Submit(std::span<const Segment> readable,
   StoreShared(&avail_->ring[avail_idx_ & (size_ - 1)], head);
   base::WriteBarrier();
   ++avail_idx_;
-  StorePublishedIndex(&avail_->idx, avail_idx_);
+  StorePublished(&avail_->idx, avail_idx_);
   // KickPrepare compares 16-bit indices: kick before 65536 additions make them
   // equal.
   if (++added_since_kick_ == UINT16_MAX) Kick();
@@ -250,13 +211,13 @@ bool SplitQueue::KickPrepare() {
 
 bool SplitQueue::HasUsed() const {
   // Acquire, as in PopUsed: a caller that sees the index may read the elements.
-  return is_set_up() && LoadPublishedIndex(&used_->idx) != last_used_idx_;
+  return is_set_up() && LoadPublished(&used_->idx) != last_used_idx_;
 }
 
 base::Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {
   if (broken()) return base::Error{EIO};
   if (!is_set_up()) return base::Error{ENODEV};
-  const uint16_t used_idx = LoadPublishedIndex(&used_->idx);
+  const uint16_t used_idx = LoadPublished(&used_->idx);
   if (used_idx == last_used_idx_) return std::optional<UsedBuffer>();
   const uint16_t pending = static_cast<uint16_t>(used_idx - last_used_idx_);
   if (pending > chains_in_flight_) {
@@ -289,7 +250,7 @@ base::Result<std::optional<UsedBuffer>> SplitQueue::PopUsed() {
 }
 
 void SplitQueue::FreeChain(uint16_t head) {
-  Chain& chain = chains_[head];
+  ChainRecord& chain = chains_[head];
   uint16_t last = head;
   for (uint16_t i = 1; i < chain.descriptors; ++i) last = next_[last];
   next_[last] = free_head_;
@@ -298,7 +259,7 @@ void SplitQueue::FreeChain(uint16_t head) {
   --chains_in_flight_;
   if (chain.indirect_table.cpu != nullptr)
     platform_.FreeDma(chain.indirect_table);
-  chain = Chain{};
+  chain = ChainRecord{};
 }
 
 void SplitQueue::DisableInterrupts() {

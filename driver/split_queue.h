@@ -49,14 +49,6 @@ class SplitQueue final : public Virtqueue {
   bool EnableInterrupts() override;
 
  private:
-  struct Chain {
-    void* token = nullptr;
-    uint64_t writable_bytes = 0;
-    base::DmaRegion indirect_table;  // cpu == nullptr for a direct chain.
-    // Ring descriptors it holds; 0 when not in flight.
-    uint16_t descriptors = 0;
-  };
-
   base::Result<uint16_t> AddIndirect(std::span<const Segment> readable,
                                      std::span<const Segment> writable);
   uint16_t AddDirect(std::span<const Segment> readable,
@@ -80,7 +72,7 @@ class SplitQueue final : public Virtqueue {
   // The free list and chain links are kept in driver memory, never read back
   // from the descriptor table the device can write.
   std::vector<uint16_t> next_;
-  std::vector<Chain> chains_;  // Indexed by head descriptor.
+  std::vector<ChainRecord> chains_;  // Indexed by head descriptor.
   uint16_t free_head_ = 0;
   uint16_t num_free_ = 0;
   uint16_t chains_in_flight_ = 0;

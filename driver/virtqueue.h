@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "base/platform.h"
 #include "base/result.h"
@@ -151,7 +152,32 @@ class Virtqueue {
   Virtqueue(base::Platform& platform, uint16_t index)
       : platform_(platform), index_(index) {}
 
+  // What the driver keeps of a chain, in its own memory (never read back from
+  // rings the device can write).
+  struct ChainRecord {
+    void* token = nullptr;
+    uint64_t writable_bytes = 0;
+    base::DmaRegion indirect_table;  // cpu == nullptr for a direct chain.
+    // Ring descriptors it holds; 0 when not in flight.
+    uint16_t descriptors = 0;
+  };
+
   virtual void ReleaseRings(AbandonFn abandoned, void* context) = 0;
+  // The checks of Submit every format shares (see there): EIO, ENODEV,
+  // EINVAL. Returns the chain's writable bytes.
+  base::Result<uint64_t> CheckChain(std::span<const Segment> readable,
+                                    std::span<const Segment> writable,
+                                    void* token) const;
+  // Whether a chain of `count` segments goes through an indirect table when
+  // `free_descriptors` ring descriptors are free (see Submit).
+  bool WantIndirect(size_t count, uint16_t free_descriptors) const {
+    return indirect_ && count > 1 &&
+           (count >= indirect_threshold_ || count > free_descriptors);
+  }
+  // Frees the indirect table of every chain in flight, hands its token to
+  // `abandoned` (when not null) and forgets all chains.
+  void AbandonChains(std::vector<ChainRecord>& chains, AbandonFn abandoned,
+                     void* context);
   // Logs what the device did wrong and marks the queue broken.
   void ReportBroken(const char* what, uint32_t value);
 
