@@ -21,36 +21,14 @@
 
 #include "driver/fuse_client.h"
 #include "driver/split_queue.h"
+#include "fuzz/fuzz_input.h"
 #include "sim/guest_memory.h"
 #include "sim/sim_platform.h"
 #include "tests/driver/scripted_fuse_device.h"
 
 namespace {
 
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return at_ >= size_; }
-  template <typename T>
-  T Take() {
-    T value{};
-    const size_t n = size_ - at_ < sizeof(T) ? size_ - at_ : sizeof(T);
-    memcpy(&value, data_ + at_, n);
-    at_ += n;
-    return value;
-  }
-  std::vector<uint8_t> Bytes(size_t count) {
-    const size_t n = size_ - at_ < count ? size_ - at_ : count;
-    std::vector<uint8_t> out(data_ + at_, data_ + at_ + n);
-    at_ += n;
-    return out;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t at_ = 0;
-};
+using fuzz::Input;
 
 void Check(bool ok, const char* what) {
   if (ok) return;
@@ -154,7 +132,8 @@ void FuzzSplitQueue(Input& input) {
       new sim::SimPlatform(*memory, [](base::LogLevel, const char*) {});
   driver::SplitQueue queue(*platform, 0);
   const uint16_t size = uint16_t{1} << (input.Take<uint8_t>() % 5);
-  const uint64_t features = static_cast<uint64_t>(input.Take<uint8_t>() & 3) << 28;
+  const uint64_t features = static_cast<uint64_t>(input.Take<uint8_t>() & 3)
+                            << 28;
   if (!queue.Setup(size, features).ok()) return;
   const driver::QueueAddresses rings = queue.addresses();
   auto* used = reinterpret_cast<vring_used*>(

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/fuzz_input.h"
 #include "fuzz/fuzz_share.h"
 #include "sim/virtio_fs_device.h"
 #include "tests/sim/test_driver.h"
@@ -29,25 +30,7 @@ constexpr uint64_t kDataBytes = 64 << 10;
 constexpr uint16_t kQueueSize = 16;
 constexpr uint16_t kQueues = 2;  // hiprio and one request queue.
 
-// Reads the input front to back; zeros once it runs out.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return at_ >= size_; }
-  template <typename T>
-  T Take() {
-    T value{};
-    const size_t n = size_ - at_ < sizeof(T) ? size_ - at_ : sizeof(T);
-    memcpy(&value, data_ + at_, n);
-    at_ += n;
-    return value;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t at_ = 0;
-};
+using fuzz::Input;
 
 // A small guest (so that each notification's check of all its memory is
 // cheap) with the virtio-fs device on one transport.
