@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "sim/host_calls.h"
+
 namespace sim {
 
 struct InodeTable::Entry {
@@ -11,7 +13,7 @@ struct InodeTable::Entry {
   uint64_t nlookup = 0;
 };
 
-Inode::~Inode() { close(fd); }
+Inode::~Inode() { host::close(fd); }
 
 InodeTable::InodeTable(int root_fd, const struct stat& root_stat)
     : root_(std::make_shared<Inode>(root_fd, root_stat)),
@@ -30,7 +32,7 @@ uint64_t InodeTable::Ref(int fd, const struct stat& st) {
     std::shared_ptr<Entry> entry;
     if (table_.Get(it->second, &entry) == 0) {
       ++entry->nlookup;
-      close(fd);
+      host::close(fd);
       return it->second;
     }
   }

@@ -22,48 +22,43 @@ namespace {
 // Walks ".." from a directory until the share root (inside) or the host's "/"
 // (outside).
 bool IsInsideShare(int dir_fd, const Inode& root) {
-  int cur = dup(dir_fd);
+  int cur = host::dup(dir_fd);
   if (cur < 0) return false;
   for (int depth = 0; depth < 4096; ++depth) {
     struct stat st;
-    if (fstatat(cur, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) break;
+    if (host::fstatat(cur, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+      break;
     if (st.st_dev == root.dev && st.st_ino == root.ino) {
-      close(cur);
+      host::close(cur);
       return true;
     }
-    const int up = openat(cur, "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    const int up = host::openat(cur, "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (up < 0) break;
     struct stat up_st;
-    const bool at_top = fstatat(up, "", &up_st, AT_EMPTY_PATH) == 0 &&
+    const bool at_top = host::fstatat(up, "", &up_st, AT_EMPTY_PATH) == 0 &&
                         up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino;
-    close(cur);
+    host::close(cur);
     cur = up;
     if (at_top) break;
   }
-  close(cur);
+  host::close(cur);
   return false;
 }
 
 int StatFd(int fd, struct stat* st) {
-  return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 ? 0
-                                                                       : errno;
+  return host::fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0
+             ? 0
+             : errno;
 }
 
 }  // namespace
 
-OpenHostFile::~OpenHostFile() {
-  std::lock_guard<std::mutex> lock(mu);
-  if (dir != nullptr) {
-    closedir(dir);  // closes fd
-  } else {
-    close(fd);
-  }
-}
+OpenHostFile::~OpenHostFile() { host::close(fd); }
 
 absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
     const PassthroughOptions& options) {
   const int fd =
-      open(options.share_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      host::open(options.share_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     return absl::ErrnoToStatus(errno,
                                absl::StrCat("open share ", options.share_dir));
@@ -71,7 +66,7 @@ absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
   struct stat st;
   if (StatFd(fd, &st) != 0) {
     const int err = errno;
-    close(fd);
+    host::close(fd);
     return absl::ErrnoToStatus(err, "stat share");
   }
   return std::unique_ptr<PassthroughFs>(new PassthroughFs(options, fd, st));
@@ -195,11 +190,11 @@ RequesterIds::~RequesterIds() {
 
 int PassthroughOps::SetCreatedMode(int fd, mode_t mode) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return errno;
+  if (host::fstat(fd, &st) != 0) return errno;
   mode_t want = mode & 07777;
   if (S_ISDIR(st.st_mode)) want |= st.st_mode & S_ISGID;
   if ((st.st_mode & 07777) == want) return 0;
-  return chmod(ProcPath(fd).c_str(), want) == 0 ? 0 : errno;
+  return host::chmod(ProcPath(fd).c_str(), want) == 0 ? 0 : errno;
 }
 
 int PassthroughOps::CheckRequester(fuse_req_t req) {
@@ -270,15 +265,15 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
     FillEntry(fs, id, st, e);
     return 0;
   }
-  const int fd = openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  const int fd = host::openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno;
   if (dotdot && !IsInsideShare(fd, root)) {
-    close(fd);
+    host::close(fd);
     return EACCES;
   }
   struct stat st;
   if (int err = StatFd(fd, &st); err != 0) {
-    close(fd);
+    host::close(fd);
     return err;
   }
   FillEntry(fs, fs.inodes().Ref(fd, st), st, e);
@@ -360,12 +355,12 @@ void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
   int res = 0;
   if (valid & FUSE_SET_ATTR_MODE) {
     if (file != nullptr) {
-      res = fchmod(file->fd, attr->st_mode & 07777);
+      res = host::fchmod(file->fd, attr->st_mode & 07777);
     } else if (is_link) {
       errno = EOPNOTSUPP;  // Linux has no mode on symlinks
       res = -1;
     } else {
-      res = chmod(ProcPath(inode->fd).c_str(), attr->st_mode & 07777);
+      res = host::chmod(ProcPath(inode->fd).c_str(), attr->st_mode & 07777);
     }
     if (res != 0) return ReplyErrno(req, errno);
   }
@@ -374,21 +369,21 @@ void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
         (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
     const gid_t gid =
         (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
-    if (fchownat(inode->fd, "", uid, gid,
-                 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    if (host::fchownat(inode->fd, "", uid, gid,
+                       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
       return ReplyErrno(req, errno);
     }
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
     if (file != nullptr) {
-      res = HostCallFails() ? -1 : ftruncate(file->fd, attr->st_size);
+      res = HostCallFails() ? -1 : host::ftruncate(file->fd, attr->st_size);
     } else if (!S_ISREG(inode->type)) {
       errno = S_ISDIR(inode->type) ? EISDIR : EINVAL;
       res = -1;
     } else {
       res = HostCallFails()
                 ? -1
-                : truncate(ProcPath(inode->fd).c_str(), attr->st_size);
+                : host::truncate(ProcPath(inode->fd).c_str(), attr->st_size);
     }
     if (res != 0) return ReplyErrno(req, errno);
   }
@@ -407,9 +402,10 @@ void PassthroughOps::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
     } else if (valid & FUSE_SET_ATTR_MTIME) {
       tv[1] = attr->st_mtim;
     }
-    res = file != nullptr ? futimens(file->fd, tv)
-                          : utimensat(inode->fd, "", tv,
-                                      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    res = file != nullptr
+              ? host::futimens(file->fd, tv)
+              : host::utimensat(inode->fd, "", tv,
+                                AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
     if (res != 0) return ReplyErrno(req, errno);
   }
   struct stat st;
@@ -424,7 +420,7 @@ void PassthroughOps::Readlink(fuse_req_t req, fuse_ino_t ino) {
   // EINVAL.
   if (!S_ISLNK(inode->type)) return ReplyErrno(req, EINVAL);
   char buf[PATH_MAX + 1];
-  const ssize_t n = readlinkat(inode->fd, "", buf, sizeof(buf));
+  const ssize_t n = host::readlinkat(inode->fd, "", buf, sizeof(buf));
   if (n < 0) return ReplyErrno(req, errno);
   if (static_cast<size_t>(n) == sizeof(buf))
     return ReplyErrno(req, ENAMETOOLONG);
@@ -436,7 +432,7 @@ void PassthroughOps::Statfs(fuse_req_t req, fuse_ino_t ino) {
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
   struct statvfs sv;
-  if (fstatvfs(inode->fd, &sv) != 0) return ReplyErrno(req, errno);
+  if (host::fstatvfs(inode->fd, &sv) != 0) return ReplyErrno(req, errno);
   fuse_reply_statfs(req, &sv);
 }
 
@@ -444,7 +440,7 @@ void PassthroughOps::Access(fuse_req_t req, fuse_ino_t ino, int mask) {
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
   const int res =
-      faccessat(inode->fd, "", mask, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      host::faccessat(inode->fd, "", mask, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 

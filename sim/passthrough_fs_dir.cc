@@ -48,7 +48,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   {
     std::lock_guard<std::mutex> lock(file->mu);
     if (off != file->offset) {
-      seekdir(file->dir, off);
+      file->dir.Seek(file->fd, off);
       file->offset = off;
       file->pending.reset();
     }
@@ -62,8 +62,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         entry = {resumed->ino, resumed->next_offset, resumed->type,
                  resumed->name.c_str()};
       } else {
-        errno = 0;
-        const dirent* next = readdir(file->dir);
+        const dirent64* next = file->dir.Next(file->fd);
         if (next == nullptr) {
           err = errno;
           break;
@@ -138,25 +137,39 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 }  // namespace
 
+const dirent64* HostDirStream::Next(int fd) {
+  if (position_ == end_) {
+    if (buffer_ == nullptr) buffer_ = std::make_unique<char[]>(kBufferBytes);
+    const ssize_t n = host::getdents64(fd, buffer_.get(), kBufferBytes);
+    if (n <= 0) {
+      errno = n == 0 ? 0 : errno;
+      return nullptr;
+    }
+    position_ = 0;
+    end_ = static_cast<size_t>(n);
+  }
+  const auto* entry =
+      reinterpret_cast<const dirent64*>(buffer_.get() + position_);
+  position_ += entry->d_reclen;
+  return entry;
+}
+
+void HostDirStream::Seek(int fd, off_t offset) {
+  // An error shows at the next read: getdents64 fails on a bad position.
+  host::lseek(fd, offset, SEEK_SET);
+  position_ = end_ = 0;
+}
+
 void PassthroughOps::Opendir(fuse_req_t req, fuse_ino_t ino,
                              fuse_file_info* fi) {
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
   if (!S_ISDIR(inode->type)) return ReplyErrno(req, ENOTDIR);
-  const int fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd =
+      host::openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ReplyErrno(req, errno);
-  DIR* dir = fdopendir(fd);
-  if (dir == nullptr) {
-    const int err = errno;
-    close(fd);
-    return ReplyErrno(req, err);
-  }
-  auto file = std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/true);
-  {
-    std::lock_guard<std::mutex> lock(file->mu);
-    file->dir = dir;
-  }
-  fi->fh = Fs(req).AddFile(std::move(file));
+  fi->fh =
+      Fs(req).AddFile(std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/true));
   fuse_reply_open(req, fi);
 }
 
@@ -182,7 +195,7 @@ void PassthroughOps::Fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
                               fuse_file_info* fi) {
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/true, &file)) return;
-  const int res = datasync ? fdatasync(file->fd) : fsync(file->fd);
+  const int res = datasync ? host::fdatasync(file->fd) : host::fsync(file->fd);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 

@@ -94,7 +94,7 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   // Reopening the O_PATH descriptor of a non-symlink through /proc follows no
   // path.
-  const int fd = open(ProcPath(inode->fd).c_str(), flags);
+  const int fd = host::open(ProcPath(inode->fd).c_str(), flags);
   if (fd < 0) return ReplyErrno(req, errno);
   fi->fh = Fs(req).AddFile(
       std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/false));
@@ -119,30 +119,33 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   RequesterIds ids(req);
   // O_EXCL first, to know whether the file is new: only a new file is given
   // the requested permission bits.
-  int fd = HostCallFails() ? -1
-                           : openat(parent->fd, name, flags | O_CREAT | O_EXCL,
-                                    permissions);
+  int fd = HostCallFails()
+               ? -1
+               : host::openat(parent->fd, name, flags | O_CREAT | O_EXCL,
+                              permissions);
   const bool created = fd >= 0;
   if (!created && errno == EEXIST && !(fi->flags & O_EXCL)) {
-    fd = openat(parent->fd, name, flags);
+    fd = host::openat(parent->fd, name, flags);
   }
   if (fd < 0) return ReplyErrno(req, errno);
   struct stat st;
-  int err = fstat(fd, &st) == 0 ? 0 : errno;
+  int err = host::fstat(fd, &st) == 0 ? 0 : errno;
   // An existing non-regular file (fifo, device node) is not opened through
   // CREATE.
   if (err == 0 && !S_ISREG(st.st_mode)) err = EEXIST;
   if (err == 0 && created && (st.st_mode & 07777) != permissions) {
-    err = fchmod(fd, permissions) == 0 && fstat(fd, &st) == 0 ? 0 : errno;
+    err = host::fchmod(fd, permissions) == 0 && host::fstat(fd, &st) == 0
+              ? 0
+              : errno;
   }
   if (err != 0) {
-    close(fd);
+    host::close(fd);
     return ReplyErrno(req, err);
   }
-  const int path_fd = open(ProcPath(fd).c_str(), O_PATH | O_CLOEXEC);
+  const int path_fd = host::open(ProcPath(fd).c_str(), O_PATH | O_CLOEXEC);
   if (path_fd < 0) {
     const int err = errno;
-    close(fd);
+    host::close(fd);
     return ReplyErrno(req, err);
   }
   PassthroughFs& fs = Fs(req);
@@ -165,9 +168,10 @@ void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
   if (size > Fs(req).options().max_write || off < 0)
     return ReplyErrno(req, EINVAL);
   std::vector<char> buf(size);
-  const ssize_t n = TransferAll(
-      [&](const iovec* v, int c, off_t o) { return preadv(file->fd, v, c, o); },
-      IoVecs{{buf.data(), size}}, off);
+  const ssize_t n =
+      TransferAll([&](const iovec* v, int c,
+                      off_t o) { return host::preadv(file->fd, v, c, o); },
+                  IoVecs{{buf.data(), size}}, off);
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   fuse_reply_buf(req, buf.data(), n);
 }
@@ -196,9 +200,9 @@ void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   // Closing a duplicate reports delayed write errors without closing the
   // handle.
-  const int dup_fd = dup(file->fd);
+  const int dup_fd = host::dup(file->fd);
   if (dup_fd < 0) return ReplyErrno(req, errno);
-  fuse_reply_err(req, close(dup_fd) == 0 ? 0 : errno);
+  fuse_reply_err(req, host::close(dup_fd) == 0 ? 0 : errno);
 }
 
 void PassthroughOps::Release(fuse_req_t req, fuse_ino_t ino,
@@ -214,8 +218,8 @@ void PassthroughOps::Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   const int res = HostCallFails() ? -1
-                  : datasync      ? fdatasync(file->fd)
-                                  : fsync(file->fd);
+                  : datasync      ? host::fdatasync(file->fd)
+                                  : host::fsync(file->fd);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 
@@ -223,7 +227,7 @@ void PassthroughOps::Lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
                            int whence, fuse_file_info* fi) {
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
-  const off_t res = lseek(file->fd, off, whence);
+  const off_t res = host::lseek(file->fd, off, whence);
   if (res < 0) return ReplyErrno(req, errno);
   fuse_reply_lseek(req, res);
 }
@@ -232,8 +236,8 @@ void PassthroughOps::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
                                off_t offset, off_t length, fuse_file_info* fi) {
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
-  fuse_reply_err(req,
-                 fallocate(file->fd, mode, offset, length) == 0 ? 0 : errno);
+  fuse_reply_err(
+      req, host::fallocate(file->fd, mode, offset, length) == 0 ? 0 : errno);
 }
 
 void PassthroughOps::CopyFileRange(fuse_req_t req, fuse_ino_t ino_in,
@@ -248,7 +252,7 @@ void PassthroughOps::CopyFileRange(fuse_req_t req, fuse_ino_t ino_in,
   loff_t in_pos = off_in;
   loff_t out_pos = off_out;
   const ssize_t n =
-      copy_file_range(in->fd, &in_pos, out->fd, &out_pos, len, flags);
+      host::copy_file_range(in->fd, &in_pos, out->fd, &out_pos, len, flags);
   if (n < 0) return ReplyErrno(req, errno);
   fuse_reply_write(req, n);
 }
@@ -273,9 +277,10 @@ ssize_t PassthroughFs::ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset,
   std::shared_ptr<OpenHostFile> file;
   if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return -EBADF;
   if (size > options_.max_write || offset < 0) return -EINVAL;
-  const ssize_t n = TransferAll(
-      [&](const iovec* v, int c, off_t o) { return preadv(file->fd, v, c, o); },
-      IoVecs(into.begin(), into.end()), offset);
+  const ssize_t n =
+      TransferAll([&](const iovec* v, int c,
+                      off_t o) { return host::preadv(file->fd, v, c, o); },
+                  IoVecs(into.begin(), into.end()), offset);
   if (n > 0) data_path_.read_bytes_direct += n;
   return n;
 }
@@ -287,7 +292,7 @@ ssize_t PassthroughFs::WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
   if (offset < 0) return -EINVAL;
   const ssize_t n =
       TransferAll([&](const iovec* v, int c,
-                      off_t o) { return pwritev(file->fd, v, c, o); },
+                      off_t o) { return host::pwritev(file->fd, v, c, o); },
                   IoVecs(from.begin(), from.end()), offset);
   if (n > 0) data_path_.write_bytes_direct += n;
   return n;

@@ -43,7 +43,7 @@ void ReplyCreated(fuse_req_t req, fuse_ino_t parent_id, const Inode& parent,
     std::shared_ptr<Inode> created;
     int err = fs.inodes().Get(e.ino, &created);
     if (err == 0) err = PassthroughOps::SetCreatedMode(created->fd, *mode);
-    if (err == 0 && fstat(created->fd, &e.attr) != 0) err = errno;
+    if (err == 0 && host::fstat(created->fd, &e.attr) != 0) err = errno;
     if (err != 0) {
       fs.inodes().Forget(e.ino, 1);  // The lookup is not handed out.
       fuse_reply_err(req, err);
@@ -72,7 +72,7 @@ void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
   RequesterIds ids(req);
   const dev_t device = (type == S_IFCHR || type == S_IFBLK) ? rdev : 0;
   if (HostCallFails() ||
-      mknodat(parent->fd, name, type | permissions, device) != 0) {
+      host::mknodat(parent->fd, name, type | permissions, device) != 0) {
     return ReplyErrno(req, errno);
   }
   ReplyCreated(req, parent_id, *parent, name, permissions);
@@ -84,7 +84,7 @@ void PassthroughOps::Mkdir(fuse_req_t req, fuse_ino_t parent_id,
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
   const mode_t permissions = RequestedMode(req, mode);
   RequesterIds ids(req);
-  if (HostCallFails() || mkdirat(parent->fd, name, permissions) != 0) {
+  if (HostCallFails() || host::mkdirat(parent->fd, name, permissions) != 0) {
     return ReplyErrno(req, errno);
   }
   ReplyCreated(req, parent_id, *parent, name, permissions);
@@ -96,7 +96,7 @@ void PassthroughOps::Symlink(fuse_req_t req, const char* link,
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
   RequesterIds ids(req);
   // The target is stored as text and never resolved by the device.
-  if (HostCallFails() || symlinkat(link, parent->fd, name) != 0) {
+  if (HostCallFails() || host::symlinkat(link, parent->fd, name) != 0) {
     return ReplyErrno(req, errno);
   }
   ReplyCreated(req, parent_id, *parent, name, std::nullopt);
@@ -108,13 +108,13 @@ void PassthroughOps::Link(fuse_req_t req, fuse_ino_t ino,
   if (!GetInode(req, ino, &inode)) return;
   std::shared_ptr<Inode> newparent;
   if (!PrepareNewName(req, newparent_id, newname, &newparent)) return;
-  if (linkat(inode->fd, "", newparent->fd, newname, AT_EMPTY_PATH) != 0) {
+  if (host::linkat(inode->fd, "", newparent->fd, newname, AT_EMPTY_PATH) != 0) {
     // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it, link through the
     // descriptor's /proc entry, which is safe for an inode that is not a
     // symlink.
     if (errno != ENOENT || S_ISLNK(inode->type) ||
-        linkat(AT_FDCWD, ProcPath(inode->fd).c_str(), newparent->fd, newname,
-               AT_SYMLINK_FOLLOW) != 0) {
+        host::linkat(AT_FDCWD, ProcPath(inode->fd).c_str(), newparent->fd,
+                     newname, AT_SYMLINK_FOLLOW) != 0) {
       return ReplyErrno(req, errno);
     }
   }
@@ -126,15 +126,16 @@ void PassthroughOps::Unlink(fuse_req_t req, fuse_ino_t parent_id,
   std::shared_ptr<Inode> parent;
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
   fuse_reply_err(
-      req, !HostCallFails() && unlinkat(parent->fd, name, 0) == 0 ? 0 : errno);
+      req,
+      !HostCallFails() && host::unlinkat(parent->fd, name, 0) == 0 ? 0 : errno);
 }
 
 void PassthroughOps::Rmdir(fuse_req_t req, fuse_ino_t parent_id,
                            const char* name) {
   std::shared_ptr<Inode> parent;
   if (!PrepareNewName(req, parent_id, name, &parent)) return;
-  fuse_reply_err(req,
-                 unlinkat(parent->fd, name, AT_REMOVEDIR) == 0 ? 0 : errno);
+  fuse_reply_err(
+      req, host::unlinkat(parent->fd, name, AT_REMOVEDIR) == 0 ? 0 : errno);
 }
 
 void PassthroughOps::Rename(fuse_req_t req, fuse_ino_t parent_id,
@@ -149,9 +150,10 @@ void PassthroughOps::Rename(fuse_req_t req, fuse_ino_t parent_id,
   if (flags & ~static_cast<unsigned int>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     return ReplyErrno(req, EINVAL);
   }
-  const int res = HostCallFails() ? -1
-                                  : renameat2(parent->fd, name, newparent->fd,
-                                              newname, flags);
+  const int res =
+      HostCallFails()
+          ? -1
+          : host::renameat2(parent->fd, name, newparent->fd, newname, flags);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 

@@ -26,7 +26,7 @@ void PassthroughOps::Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
   if (!GetInode(req, ino, &inode)) return;
   if (S_ISLNK(inode->type)) return ReplyErrno(req, EOPNOTSUPP);
   const int res =
-      setxattr(ProcPath(inode->fd).c_str(), name, value, size, flags);
+      host::setxattr(ProcPath(inode->fd).c_str(), name, value, size, flags);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 
@@ -37,13 +37,13 @@ void PassthroughOps::Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
   if (S_ISLNK(inode->type)) return ReplyErrno(req, EOPNOTSUPP);
   const std::string path = ProcPath(inode->fd);
   if (size == 0) {
-    const ssize_t n = getxattr(path.c_str(), name, nullptr, 0);
+    const ssize_t n = host::getxattr(path.c_str(), name, nullptr, 0);
     if (n < 0) return ReplyErrno(req, errno);
     fuse_reply_xattr(req, n);
     return;
   }
   std::vector<char> buf(std::min(size, kMaxXattrSize));
-  const ssize_t n = getxattr(path.c_str(), name, buf.data(), buf.size());
+  const ssize_t n = host::getxattr(path.c_str(), name, buf.data(), buf.size());
   if (n < 0) return ReplyErrno(req, errno);
   fuse_reply_buf(req, buf.data(), n);
 }
@@ -54,13 +54,13 @@ void PassthroughOps::Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   if (S_ISLNK(inode->type)) return ReplyErrno(req, EOPNOTSUPP);
   const std::string path = ProcPath(inode->fd);
   if (size == 0) {
-    const ssize_t n = listxattr(path.c_str(), nullptr, 0);
+    const ssize_t n = host::listxattr(path.c_str(), nullptr, 0);
     if (n < 0) return ReplyErrno(req, errno);
     fuse_reply_xattr(req, n);
     return;
   }
   std::vector<char> buf(std::min(size, kMaxXattrSize));
-  const ssize_t n = listxattr(path.c_str(), buf.data(), buf.size());
+  const ssize_t n = host::listxattr(path.c_str(), buf.data(), buf.size());
   if (n < 0) return ReplyErrno(req, errno);
   fuse_reply_buf(req, buf.data(), n);
 }
@@ -70,7 +70,7 @@ void PassthroughOps::Removexattr(fuse_req_t req, fuse_ino_t ino,
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
   if (S_ISLNK(inode->type)) return ReplyErrno(req, EOPNOTSUPP);
-  const int res = removexattr(ProcPath(inode->fd).c_str(), name);
+  const int res = host::removexattr(ProcPath(inode->fd).c_str(), name);
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 

@@ -14,10 +14,31 @@
 #include <optional>
 #include <string>
 
+#include "sim/host_calls.h"
 #include "sim/inode_table.h"
 #include "sim/passthrough_fs.h"
 
 namespace sim {
+
+// A directory's entries as getdents64 returns them, read into a buffer of the
+// handle's own: one host call per bufferful, each counted (sim/host_calls.h),
+// where readdir(3) would hide its calls.
+class HostDirStream {
+ public:
+  // The next entry of the directory open at `fd`; null at the end (errno 0)
+  // or on an error (errno set).
+  const dirent64* Next(int fd);
+  // The next entry returned is the one at `offset`: 0 or the d_off of an
+  // entry returned before.
+  void Seek(int fd, off_t offset);
+
+ private:
+  // glibc's readdir reads 32 KiB at a time too.
+  static constexpr size_t kBufferBytes = 32 << 10;
+  std::unique_ptr<char[]> buffer_;
+  size_t position_ = 0;
+  size_t end_ = 0;
+};
 
 struct OpenHostFile {
   OpenHostFile(int fd, uint64_t nodeid, bool is_dir)
@@ -40,7 +61,7 @@ struct OpenHostFile {
 
   // Directory stream state; READDIRs on one handle are serialised.
   std::mutex mu;
-  DIR* dir = nullptr;
+  HostDirStream dir;
   // Offset of the next entry a READDIR starting here returns.
   off_t offset = 0;
   // The entry at `offset` when the last reply had no room for it: the stream

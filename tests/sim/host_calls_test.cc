@@ -1,0 +1,95 @@
+// The device's host calls are counted and timed (sim/host_calls.h): what a
+// request cost the host is known exactly, so the report can tell it from the
+// simulation's own cost.
+#include "sim/host_calls.h"
+
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <sys/stat.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "sim/machine.h"
+#include "tests/sim/fuse_test_util.h"
+#include "vfs/posix.h"
+#include "vfs/stat.h"
+
+namespace sim {
+namespace {
+
+class HostCallsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    share_.WriteFile("file", std::string(8192, 'x'));
+    ASSERT_EQ(mkdir(share_.SharePath("dir").c_str(), 0755), 0);
+    for (int i = 0; i < 100; ++i) {
+      share_.WriteFile("dir/entry" + std::to_string(i), "");
+    }
+    auto machine = Machine::Create({.share_dir = share_.share()});
+    ASSERT_TRUE(machine.ok()) << machine.status();
+    machine_ = std::move(*machine);
+  }
+
+  testing::TempShare share_;
+  std::unique_ptr<Machine> machine_;
+};
+
+TEST_F(HostCallsTest, AReadIsOneTimedHostCall) {
+  const int fd = vfs::open("/root/file", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  char buf[4096];
+  const HostCallTotals before = ProcessHostCalls();
+  ASSERT_EQ(vfs::pread(fd, buf, sizeof(buf), 0), 4096);
+  const HostCallTotals spent = ProcessHostCalls() - before;
+  EXPECT_EQ(spent.calls, 1u);  // preadv into the guest's buffer
+  EXPECT_GT(spent.nanos, 0u);
+  EXPECT_LT(spent.nanos, 1'000'000'000u);
+  EXPECT_EQ(vfs::close(fd), 0);
+}
+
+TEST_F(HostCallsTest, ACachedStatMakesNone) {
+  vfs::Stat st;
+  ASSERT_EQ(vfs::stat("/root/file", &st), 0);
+  const HostCallTotals before = ProcessHostCalls();
+  ASSERT_EQ(vfs::stat("/root/file", &st), 0);
+  EXPECT_EQ((ProcessHostCalls() - before).calls, 0u);
+}
+
+TEST_F(HostCallsTest, AListingCountsTheHostsReadsNotItsEntries) {
+  driver::FuseClient& client = machine_->client();
+  auto dir = client.Lookup(FUSE_ROOT_ID, "dir");
+  ASSERT_TRUE(dir.ok());
+  auto handle = client.OpenDir(dir.value().nodeid);
+  ASSERT_TRUE(handle.ok());
+  std::vector<uint8_t> buffer(32768);
+  int entries = 0;
+  const HostCallTotals before = ProcessHostCalls();
+  ASSERT_TRUE(client
+                  .ReadDirAll(dir.value().nodeid, handle.value().fh, 0, buffer,
+                              [&](const driver::DirEntry&) {
+                                ++entries;
+                                return true;
+                              })
+                  .ok());
+  const uint64_t calls = (ProcessHostCalls() - before).calls;
+  EXPECT_EQ(entries, 102);  // and "." and ".."
+  // getdents64 until it returns 0: a few calls, not one per entry.
+  EXPECT_GE(calls, 2u);
+  EXPECT_LE(calls, 4u);
+  EXPECT_TRUE(client.ReleaseDir(dir.value().nodeid, handle.value().fh).ok());
+}
+
+TEST(HostCallTotals, ThreadsThatEndedStillCount) {
+  const HostCallTotals before = ProcessHostCalls();
+  std::thread([] {
+    for (int i = 0; i < 10; ++i) host::close(-1);
+  }).join();
+  std::thread([] { host::close(-1); }).join();
+  EXPECT_EQ((ProcessHostCalls() - before).calls, 11u);
+}
+
+}  // namespace
+}  // namespace sim
