@@ -148,6 +148,14 @@ class Platform {
   // Called on each turn of a polling loop: a CPU pause, or a yield to other
   // threads.
   virtual void Relax() = 0;
+  // A turn of a wait that is expected to end within microseconds (a device
+  // answering on another CPU): a CPU pause, never a yield. Callers spin a
+  // bounded number of turns before they Relax.
+  virtual void Spin() { Relax(); }
+  // The CPU the caller runs on (0 on a single CPU), to spread work over
+  // per-CPU resources such as request queues. The simulation numbers its
+  // threads: each is a CPU of its own.
+  virtual uint32_t CurrentCpu() const { return 0; }
 
   // Completion by interrupt. A platform that delivers device interrupts to
   // the RegisterIo handlers, and can sleep until the next one, says so here;

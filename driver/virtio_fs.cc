@@ -18,6 +18,10 @@ constexpr uint16_t kHighPriorityQueue = 0;
 // interrupts a waiter would otherwise never learn that the device needs a
 // reset.
 constexpr unsigned kStatusPollInterval = 1024;
+// Polling turns a waiter spins (Platform::Spin) before it starts to Relax: a
+// device on another CPU answers a small request within them (a few
+// microseconds), and a yield per turn would cost more than the request.
+constexpr unsigned kSpinTurns = 64;
 // Request::home of a record allocated for one request.
 constexpr uint16_t kNoHome = 0xFFFF;
 
@@ -222,8 +226,9 @@ void VirtioFs::Recycle(Request* request) {
 
 uint16_t VirtioFs::PickQueue(FuseLane lane) {
   if (lane == FuseLane::kHighPriority) return kHighPriorityQueue;
-  uint32_t n = next_request_queue_.fetch_add(1, std::memory_order_relaxed);
-  return static_cast<uint16_t>(1 + n % request_queues_);
+  // A queue per CPU, as Linux maps them: threads on different CPUs never
+  // meet on a queue's lock or ring.
+  return static_cast<uint16_t>(1 + platform_.CurrentCpu() % request_queues_);
 }
 
 base::Result<void> VirtioFs::Begin(FuseLane lane, FuseMessage& message) {
@@ -399,6 +404,8 @@ base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
     if (request.done.load(std::memory_order_acquire)) break;
     if (sleep) {
       platform_.WaitForInterrupt();
+    } else if (turn <= kSpinTurns) {
+      platform_.Spin();
     } else {
       platform_.Relax();
     }
@@ -418,8 +425,9 @@ void VirtioFs::Reap(uint16_t queue, bool from_interrupt) {
     for (size_t i = 0; i < popped.value(); ++i) {
       Finish(static_cast<Request*>(used[i].token), 0, used[i].length);
     }
-    (from_interrupt ? completed_by_interrupt_ : completed_without_interrupt_)
-        .fetch_add(popped.value(), std::memory_order_relaxed);
+    Queue& counted = queues_[queue];
+    (from_interrupt ? counted.completed_by_interrupt
+                    : counted.completed_without_interrupt) += popped.value();
   }
 }
 
@@ -447,9 +455,13 @@ void VirtioFs::OnUsedBuffer(void* context, uint16_t queue) {
 }
 
 VirtioFs::CompletionCounts VirtioFs::completion_counts() {
-  return {device_.used_buffer_interrupts(),
-          completed_by_interrupt_.load(std::memory_order_relaxed),
-          completed_without_interrupt_.load(std::memory_order_relaxed)};
+  CompletionCounts counts{device_.used_buffer_interrupts(), 0, 0};
+  for (Queue& queue : queues_) {
+    base::LockGuard guard(*queue.lock);
+    counts.by_interrupt += queue.completed_by_interrupt;
+    counts.without_interrupt += queue.completed_without_interrupt;
+  }
+  return counts;
 }
 
 void VirtioFs::OnAbandoned(void* context, void* token) {

@@ -99,7 +99,9 @@ class VirtioFs final : public FuseChannel {
 
  private:
   struct Request;
-  struct Queue {
+  // Each on cache lines of its own: threads on different queues share
+  // nothing on the request path.
+  struct alignas(64) Queue {
     std::unique_ptr<base::Lock> lock;
     // kSlotsPerQueue records and their heads (one DMA region), and the free
     // ones, linked through Request::next_free; under `lock`.
@@ -107,6 +109,10 @@ class VirtioFs final : public FuseChannel {
     base::DmaRegion slot_heads;
     Request* free_slots = nullptr;
     size_t free_count = 0;
+    // Completions reaped by the interrupt handler, and by waiters; under
+    // `lock`.
+    uint64_t completed_by_interrupt = 0;
+    uint64_t completed_without_interrupt = 0;
   };
 
   VirtioFs(base::Platform& platform, std::unique_ptr<Transport> transport);
@@ -147,11 +153,8 @@ class VirtioFs final : public FuseChannel {
   char tag_[37] = {};
   uint16_t request_queues_ = 0;
   std::vector<Queue> queues_;
-  std::atomic<uint32_t> next_request_queue_{0};
   // Whether waiters sleep until an interrupt (see completion_counts()).
   bool interrupt_driven_ = false;
-  std::atomic<uint64_t> completed_by_interrupt_{0};
-  std::atomic<uint64_t> completed_without_interrupt_{0};
 };
 
 }  // namespace driver

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -113,6 +114,21 @@ void SimPlatform::Relax() {
 #endif
   }
   sched_yield();
+}
+
+void SimPlatform::Spin() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+uint32_t SimPlatform::CurrentCpu() const {
+  // Numbered in the order threads first ask, from 0: consecutive threads
+  // land on different request queues.
+  static std::atomic<uint32_t> next_cpu{0};
+  thread_local const uint32_t cpu =
+      next_cpu.fetch_add(1, std::memory_order_relaxed);
+  return cpu;
 }
 
 void SimPlatform::WaitForInterrupt() {

@@ -38,6 +38,8 @@ class SimPlatform : public base::Platform {
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;
   void Relax() override;
+  void Spin() override;
+  uint32_t CurrentCpu() const override;
 
   // Completion by interrupt (MachineOptions::completion): when on, a waiter
   // that asked for an interrupt sleeps in WaitForInterrupt until the device

@@ -39,28 +39,31 @@ VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
           (options_.offer_indirect_desc ? Bit(VIRTIO_RING_F_INDIRECT_DESC)
                                         : 0) |
           (options_.offer_event_idx ? Bit(VIRTIO_RING_F_EVENT_IDX) : 0) |
-          (options_.offer_packed_ring ? Bit(VIRTIO_F_RING_PACKED) : 0)) {
+          (options_.offer_packed_ring ? Bit(VIRTIO_F_RING_PACKED) : 0)),
+      hot_(std::make_unique<QueueHot[]>(backend_->num_queues())) {
   queues_.resize(backend_->num_queues());
   for (QueueState& queue : queues_) queue.layout.size = max_queue_size();
   processing_.assign(queues_.size(), false);
   rerun_.assign(queues_.size(), false);
-  pending_.assign(queues_.size(), false);
   chains_.resize(queues_.size());
   handling_.resize(queues_.size());
   if (options_.notify_mode == NotifyMode::kThread) {
-    thread_ = std::thread([this] { DeviceThreadMain(); });
+    for (uint16_t q = 0; q < queues_.size(); ++q) {
+      hot_[q].thread = std::thread([this, q] { QueueThreadMain(q); });
+    }
   }
 }
 
 VirtioDeviceModel::~VirtioDeviceModel() {
-  if (thread_.joinable()) {
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (uint16_t q = 0; q < queues_.size(); ++q) {
+    QueueHot& hot = hot_[q];
+    if (!hot.thread.joinable()) continue;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-      work_posted_.store(true, std::memory_order_release);
+      std::lock_guard<std::mutex> lock(hot.sleep_mutex);
+      hot.wake.notify_all();
     }
-    work_.notify_all();
-    thread_.join();
+    hot.thread.join();
   }
   backend_->Reset();
 }
@@ -137,6 +140,7 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
   bool activate = false;
   {
     StateLock lock(*this);
+    DisarmNotifiesLocked();
     if (device_stopped_) {
       // Only FAILED is taken until the driver resets the device.
       status_ |= value & VIRTIO_CONFIG_S_FAILED;
@@ -238,7 +242,7 @@ void VirtioDeviceModel::Activate() {
     for (uint16_t q = 0; q < queues_.size(); ++q) {
       if (!queues_[q].enabled) continue;
       if (options_.notify_mode == NotifyMode::kThread) {
-        ScheduleLocked(q);
+        Post(q);
       } else {
         to_process.push_back(q);
       }
@@ -261,8 +265,8 @@ void VirtioDeviceModel::ResetLocked() {
     queues_[q].enabled = false;
     queues_[q].stopped = false;
     queues_[q].ring.reset();
-    pending_[q] = false;
   }
+  DisarmNotifiesLocked();
 }
 
 uint32_t VirtioDeviceModel::config_size() const {

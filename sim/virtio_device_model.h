@@ -72,7 +72,7 @@ struct ModelOptions {
   std::function<void()> after_interrupt;
 };
 
-// kThread: how long the device thread keeps looking for new notifications
+// kThread: how long a queue's device thread keeps looking for new notifications
 // after its last chain before it blocks. Covers the driver's turnaround
 // between one request and the next (a few microseconds) many times over, and
 // bounds what an idle device burns to one core for this long.
@@ -95,7 +95,7 @@ class VirtioDeviceModel : public ChainCompleter {
   VirtioDeviceModel(const GuestMemory& memory,
                     std::unique_ptr<DeviceBackend> backend,
                     ModelOptions options);
-  // Stops the device thread (kThread) and resets the backend.
+  // Stops the device threads (kThread) and resets the backend.
   ~VirtioDeviceModel() override;
   VirtioDeviceModel(const VirtioDeviceModel&) = delete;
   VirtioDeviceModel& operator=(const VirtioDeviceModel&) = delete;
@@ -177,6 +177,27 @@ class VirtioDeviceModel : public ChainCompleter {
     bool stopped = false;  // A violation stopped it until reset.
     std::unique_ptr<DeviceQueue> ring;
   };
+  // Per queue, what a notify touches without mutex_, on a cache line of its
+  // own: queues served by different threads share nothing on the hot path.
+  struct alignas(64) QueueHot {
+    // The last checked notify found the queue ready (enabled, DRIVER_OK, the
+    // backend active, nothing stopped): the next ones skip the checks and
+    // mutex_. Anything that could make them fail clears it
+    // (DisarmNotifiesLocked), so the next notify checks again.
+    std::atomic<bool> notify_ready{false};
+    std::atomic<uint64_t> notifications{0};  // Written by notifiers only.
+    // kThread: the queue's own device thread. A notify sets `posted`; the
+    // thread, out of work, polls it for kDevicePollNanos and then blocks,
+    // saying so in `sleeping`: a notify wakes it only then (a blocking
+    // hand-off per request costs more than the request). Both flags are
+    // sequentially consistent, so either the notify sees `sleeping` or the
+    // thread sees `posted` before it blocks.
+    std::atomic<bool> posted{false};
+    std::atomic<bool> sleeping{false};
+    std::mutex sleep_mutex;
+    std::condition_variable wake;
+    std::thread thread;
+  };
   // Work an entry point finishes after dropping the lock: callbacks into the
   // driver or the test never run under it.
   struct Deferred {
@@ -225,13 +246,18 @@ class VirtioDeviceModel : public ChainCompleter {
 
   // virtio_device_model_queues.cc: notifications and chains.
   bool CanProcessLocked(uint16_t queue) const;
-  void ScheduleLocked(uint16_t queue);
+  // After a notify was accepted: the queue is processed here (kInline) or by
+  // its thread (kThread).
+  void Dispatch(uint16_t queue);
+  void Post(uint16_t queue);
+  void DisarmNotifiesLocked();
   void ProcessQueue(uint16_t queue);
   void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length,
                       bool notify = true);
-  void DeviceThreadMain();
-  // kThread: spins until a notify posts work or kDevicePollNanos pass.
-  void PollForWork();
+  void QueueThreadMain(uint16_t queue);
+  // kThread: spins until a notify posts work to `hot` (true) or
+  // kDevicePollNanos pass (false).
+  bool PollForWork(const QueueHot& hot) const;
 
   // virtio_device_model_events.cc: interrupts and violations.
   // Records `record` when its rule is enforced in this mode; false when it is
@@ -286,19 +312,8 @@ class VirtioDeviceModel : public ChainCompleter {
   void* handler_context_ = nullptr;
   ActiveThreads handler_calls_;
 
-  // kThread: queues notified and not yet processed by the device thread.
-  // After the thread runs out of work it polls `work_posted_` for
-  // kDevicePollNanos before it blocks on `work_`: a blocking hand-off per
-  // request costs more than the request. A notify wakes it only when it is
-  // blocked (`thread_sleeping_`); both sides decide under `mutex_`, so a
-  // notify either finds its queue flagged before the thread sleeps or finds
-  // the thread sleeping.
-  std::condition_variable work_;
-  std::vector<bool> pending_;
-  std::atomic<bool> work_posted_{false};  // Some pending_ flag may be set.
-  bool thread_sleeping_ = false;
-  bool stopping_ = false;
-  std::thread thread_;
+  const std::unique_ptr<QueueHot[]> hot_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace sim

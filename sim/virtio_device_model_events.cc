@@ -110,6 +110,7 @@ bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
   } else {
     queues_[*record.queue].stopped = true;
   }
+  DisarmNotifiesLocked();
   status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
   RaiseLocked(kIsrConfig);
   violations_.push_back(record);
@@ -140,7 +141,12 @@ void VirtioDeviceModel::ClearViolations() {
 
 ModelCounters VirtioDeviceModel::counters() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return counters_;
+  ModelCounters counters = counters_;
+  for (uint16_t q = 0; q < queues_.size(); ++q) {
+    counters.notifications +=
+        hot_[q].notifications.load(std::memory_order_relaxed);
+  }
+  return counters;
 }
 
 bool VirtioDeviceModel::queue_stopped(uint16_t queue) const {

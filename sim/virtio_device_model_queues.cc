@@ -48,6 +48,7 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
                        ", which does not exist (the device has " +
                        std::to_string(queues_.size()) + ")"});
   } else {
+    DisarmNotifiesLocked();
     QueueState& state = queues_[queue];
     const uint16_t q = static_cast<uint16_t>(queue);
     // Queues are configured after the features, so the format is known.
@@ -124,7 +125,16 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
 }
 
 void VirtioDeviceModel::Notify(uint32_t queue) {
-  bool process_here = false;
+  if (queue < queues_.size() &&
+      hot_[queue].notify_ready.load(std::memory_order_acquire)) {
+    QueueHot& hot = hot_[queue];
+    hot.notifications.store(
+        hot.notifications.load(std::memory_order_relaxed) + 1,
+        std::memory_order_relaxed);
+    Dispatch(static_cast<uint16_t>(queue));
+    return;
+  }
+  bool dispatch = false;
   {
     StateLock lock(*this);
     if (!QueueExists(queue)) {
@@ -140,17 +150,15 @@ void VirtioDeviceModel::Notify(uint32_t queue) {
                      "notify with status " + StatusText(status_),
                      static_cast<uint16_t>(queue)});
     } else {
-      counters_.notifications++;
-      if (active_) {
-        if (options_.notify_mode == NotifyMode::kInline) {
-          process_here = true;
-        } else {
-          ScheduleLocked(static_cast<uint16_t>(queue));
-        }
+      // Under mutex_, so no fast-path notify (which needs notify_ready) runs.
+      hot_[queue].notifications.fetch_add(1, std::memory_order_relaxed);
+      dispatch = active_;
+      if (CanProcessLocked(static_cast<uint16_t>(queue))) {
+        hot_[queue].notify_ready.store(true, std::memory_order_release);
       }
     }
   }
-  if (process_here) ProcessQueue(static_cast<uint16_t>(queue));
+  if (dispatch) Dispatch(static_cast<uint16_t>(queue));
 }
 
 bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
@@ -159,69 +167,84 @@ bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
          state.enabled && !state.stopped && state.ring != nullptr;
 }
 
-void VirtioDeviceModel::ScheduleLocked(uint16_t queue) {
-  pending_[queue] = true;
-  work_posted_.store(true, std::memory_order_release);
-  // A polling thread sees work_posted_ by itself; only a sleeping one needs
-  // the wake-up (and its system call).
-  if (thread_sleeping_) work_.notify_one();
+void VirtioDeviceModel::DisarmNotifiesLocked() {
+  for (uint16_t q = 0; q < queues_.size(); ++q) {
+    hot_[q].notify_ready.store(false, std::memory_order_relaxed);
+  }
+}
+
+void VirtioDeviceModel::Dispatch(uint16_t queue) {
+  if (options_.notify_mode == NotifyMode::kInline) {
+    ProcessQueue(queue);
+  } else {
+    Post(queue);
+  }
+}
+
+void VirtioDeviceModel::Post(uint16_t queue) {
+  QueueHot& hot = hot_[queue];
+  hot.posted.store(true, std::memory_order_seq_cst);
+  // A polling thread sees `posted` by itself; only a sleeping one needs the
+  // wake-up (and its system call).
+  if (hot.sleeping.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lock(hot.sleep_mutex);
+    hot.wake.notify_one();
+  }
 }
 
 void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // One thread at a time walks a queue; a notify meanwhile makes it look
-    // again.
-    if (processing_[queue]) {
-      rerun_[queue] = true;
-      return;
-    }
-    processing_[queue] = true;
-  }
-  // This thread alone walks the queue now; its chain's vectors keep their
-  // capacity from one request to the next.
+  // The chain being handled, and its answer once handled; `chain` keeps its
+  // vectors' capacity from one request to the next. Each turn of the loop
+  // takes mutex_ once: to complete the chain handled last and pop the next.
   DescriptorChain& chain = chains_[queue];
+  bool entered = false;
+  bool handled = false;
+  std::optional<uint32_t> length;
+  uint64_t epoch = 0;
   for (;;) {
-    uint64_t epoch;
     {
       StateLock lock(*this);
+      if (!entered) {
+        // One thread at a time walks a queue; a notify meanwhile makes it
+        // look again.
+        if (processing_[queue]) {
+          rerun_[queue] = true;
+          return;
+        }
+        processing_[queue] = true;
+        entered = true;
+      }
+      if (handled) {
+        handling_[queue] = std::thread::id();
+        if (resets_waiting_ != 0) idle_.notify_all();
+        if (length.has_value() && epoch == epoch_) {
+          CompleteLocked(queue, chain.head, *length);
+        }
+        handled = false;
+      }
       const auto stop = [&] {
         processing_[queue] = false;
         rerun_[queue] = false;
       };
-      if (!CanProcessLocked(queue)) {
-        stop();
-        break;
-      }
-      ViolationRecord violation;
-      DeviceQueue::PopStatus status =
-          queues_[queue].ring->Pop(&chain, &violation);
-      if (status == DeviceQueue::PopStatus::kViolation) {
-        ViolateLocked(std::move(violation));
-        stop();
-        break;
-      }
-      if (status == DeviceQueue::PopStatus::kEmpty) {
-        if (rerun_[queue]) {
-          rerun_[queue] = false;
-          continue;
+      for (;;) {
+        if (!CanProcessLocked(queue)) return stop();
+        ViolationRecord violation;
+        const DeviceQueue::PopStatus status =
+            queues_[queue].ring->Pop(&chain, &violation);
+        if (status == DeviceQueue::PopStatus::kViolation) {
+          ViolateLocked(std::move(violation));
+          return stop();
         }
-        stop();
-        break;
+        if (status == DeviceQueue::PopStatus::kChain) break;
+        if (!rerun_[queue]) return stop();
+        rerun_[queue] = false;
       }
       counters_.chains_popped++;
       handling_[queue] = std::this_thread::get_id();
       epoch = epoch_;
     }
-    std::optional<uint32_t> length = backend_->HandleChain(chain);
-    {
-      StateLock lock(*this);
-      handling_[queue] = std::thread::id();
-      if (resets_waiting_ != 0) idle_.notify_all();
-      if (length.has_value() && epoch == epoch_) {
-        CompleteLocked(queue, chain.head, *length);
-      }
-    }
+    length = backend_->HandleChain(chain);
+    handled = true;
   }
 }
 
@@ -248,52 +271,40 @@ void VirtioDeviceModel::CompleteWithoutNotification(uint16_t queue,
   CompleteLocked(queue, head, used_length, /*notify=*/false);
 }
 
-void VirtioDeviceModel::DeviceThreadMain() {
-  std::vector<uint16_t> ready;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      const auto has_work = [&] {
-        if (stopping_) return true;
-        for (bool pending : pending_) {
-          if (pending) return true;
-        }
-        return false;
-      };
-      if (!has_work()) {
-        // Polled for kDevicePollNanos and nothing came: block. A notify
-        // from here on sees thread_sleeping_ and wakes the thread.
-        thread_sleeping_ = true;
-        work_.wait(lock, has_work);
-        thread_sleeping_ = false;
-      }
-      if (stopping_) return;
-      work_posted_.store(false, std::memory_order_relaxed);
-      ready.clear();
-      for (uint16_t q = 0; q < pending_.size(); ++q) {
-        if (pending_[q]) {
-          pending_[q] = false;
-          ready.push_back(q);
-        }
-      }
+void VirtioDeviceModel::QueueThreadMain(uint16_t queue) {
+  QueueHot& hot = hot_[queue];
+  while (!stopping_.load(std::memory_order_acquire)) {
+    if (hot.posted.exchange(false, std::memory_order_acq_rel)) {
+      ProcessQueue(queue);
+      continue;
     }
-    for (uint16_t q : ready) ProcessQueue(q);
-    PollForWork();
+    if (PollForWork(hot)) continue;
+    // Polled for kDevicePollNanos and nothing came: block.
+    hot.sleeping.store(true, std::memory_order_seq_cst);
+    if (!hot.posted.load(std::memory_order_seq_cst)) {
+      std::unique_lock<std::mutex> lock(hot.sleep_mutex);
+      hot.wake.wait(lock, [&] {
+        return hot.posted.load(std::memory_order_seq_cst) ||
+               stopping_.load(std::memory_order_seq_cst);
+      });
+    }
+    hot.sleeping.store(false, std::memory_order_relaxed);
   }
 }
 
-void VirtioDeviceModel::PollForWork() {
+bool VirtioDeviceModel::PollForWork(const QueueHot& hot) const {
   const auto now = [] { return std::chrono::steady_clock::now(); };
   const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
   for (;;) {
     // About a microsecond and a half of pauses, watching for a notify...
     for (int i = 0; i < 64; ++i) {
-      if (work_posted_.load(std::memory_order_acquire)) return;
+      if (hot.posted.load(std::memory_order_acquire)) return true;
+      if (stopping_.load(std::memory_order_relaxed)) return false;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
-    if (now() >= deadline) return;
+    if (now() >= deadline) return false;
     // ... then a yield: on a busy machine the driver thread waiting for this
     // device may share its core, and must not wait for the poll to time out.
     std::this_thread::yield();
