@@ -152,12 +152,14 @@ FaultPlan& FaultPlan::operator=(const FaultPlan& other) {
   std::scoped_lock lock(mutex_, other.mutex_);
   entries_ = other.entries_;
   random_ = other.random_;
+  has_rules_.store(!entries_.empty(), std::memory_order_relaxed);
   return *this;
 }
 
 void FaultPlan::Add(const FaultRule& rule) {
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.push_back({rule});
+  has_rules_.store(true, std::memory_order_relaxed);
 }
 
 absl::Status FaultPlan::AddFile(const std::string& path) {
@@ -194,11 +196,7 @@ void FaultPlan::SetSeed(uint64_t seed) {
 void FaultPlan::Clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.clear();
-}
-
-bool FaultPlan::empty() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return entries_.empty();
+  has_rules_.store(false, std::memory_order_relaxed);
 }
 
 std::vector<FaultRule> FaultPlan::rules() const {

@@ -30,6 +30,7 @@
 #ifndef SIM_FAULT_PLAN_H_
 #define SIM_FAULT_PLAN_H_
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -92,7 +93,9 @@ class FaultPlan {
   absl::Status AddFile(const std::string& path);
   void SetSeed(uint64_t seed);
   void Clear();
-  bool empty() const;
+  // Asked before every request: no lock, a rule added on another thread is
+  // seen from some later request on.
+  bool empty() const { return !has_rules_.load(std::memory_order_relaxed); }
   std::vector<FaultRule> rules() const;
 
   // The rule that applies to `request`, if any (the first that matches),
@@ -108,6 +111,7 @@ class FaultPlan {
 
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;
+  std::atomic<bool> has_rules_{false};  // !entries_.empty()
   std::mt19937_64 random_;
 };
 

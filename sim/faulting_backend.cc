@@ -69,6 +69,7 @@ void FaultingBackend::Reset() {
     std::lock_guard<std::mutex> lock(mutex_);
     completer_ = nullptr;
     held_.clear();
+    has_held_.store(false, std::memory_order_relaxed);
     injected_.clear();
   }
   inner_->Reset();
@@ -189,11 +190,14 @@ void FaultingBackend::Hold(Held held) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     held_.push_back(held);
+    has_held_.store(true, std::memory_order_relaxed);
   }
   timer_wake_.notify_all();
 }
 
 void FaultingBackend::CountRequest() {
+  // Most requests find nothing held: no lock for them.
+  if (!has_held_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = held_.begin(); it != held_.end();) {
     if (it->after_requests && (*it->after_requests)-- == 0) {
@@ -203,6 +207,7 @@ void FaultingBackend::CountRequest() {
       ++it;
     }
   }
+  has_held_.store(!held_.empty(), std::memory_order_relaxed);
 }
 
 void FaultingBackend::CompleteLocked(const Held& held) {
@@ -226,6 +231,7 @@ bool FaultingBackend::ReleaseHeld(const std::vector<size_t>& order) {
     if (!seen.count(i)) kept.push_back(held_[i]);
   }
   held_ = std::move(kept);
+  has_held_.store(!held_.empty(), std::memory_order_relaxed);
   return true;
 }
 

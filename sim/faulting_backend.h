@@ -16,6 +16,7 @@
 #ifndef SIM_FAULTING_BACKEND_H_
 #define SIM_FAULTING_BACKEND_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -110,6 +111,8 @@ class FaultingBackend : public DeviceBackend {
   std::condition_variable timer_wake_;
   ChainCompleter* completer_ = nullptr;  // Under mutex_.
   std::vector<Held> held_;
+  // False only when held_ is empty (written under mutex_, read without it).
+  std::atomic<bool> has_held_{false};
   std::map<std::pair<uint16_t, uint16_t>, std::string> injected_;
   bool stopping_ = false;
   std::thread timer_;

@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -122,6 +123,9 @@ inline off_t lseek(int fd, off_t offset, int whence) {
 }
 inline ssize_t getdents64(int fd, void* buf, size_t size) {
   return Counted<::getdents64>(fd, buf, size);
+}
+inline int poll(pollfd* fds, nfds_t count, int timeout) {
+  return Counted<::poll>(fds, count, timeout);
 }
 inline int fsync(int fd) { return Counted<::fsync>(fd); }
 inline int fdatasync(int fd) { return Counted<::fdatasync>(fd); }

@@ -44,6 +44,16 @@ uint64_t InodeTable::Ref(int fd, const struct stat& st) {
   return nodeid;
 }
 
+uint64_t InodeTable::RefKnown(const struct stat& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_key_.find(Key{st.st_dev, st.st_ino});
+  if (it == by_key_.end()) return 0;
+  std::shared_ptr<Entry> entry;
+  if (table_.Get(it->second, &entry) != 0) return 0;
+  ++entry->nlookup;
+  return it->second;
+}
+
 int InodeTable::RefExisting(uint64_t nodeid) {
   std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry> entry;

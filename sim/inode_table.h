@@ -50,6 +50,10 @@ class InodeTable {
   // (whose ownership is taken; it is closed when an entry already exists).
   // Returns the node id.
   uint64_t Ref(int fd, const struct stat& st);
+  // Adds one lookup to the entry of the inode `st` describes and returns its
+  // node id; 0 when there is none. An entry holds its inode open, so the
+  // host cannot have reused that (st_dev, st_ino) for another file.
+  uint64_t RefKnown(const struct stat& st);
   // Adds one lookup to an existing entry: 0, EINVAL or ESTALE.
   int RefExisting(uint64_t nodeid);
   // 0 with the inode, EINVAL (never handed out) or ESTALE (forgotten).

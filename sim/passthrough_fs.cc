@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <vector>
 
@@ -69,14 +70,28 @@ absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
     host::close(fd);
     return absl::ErrnoToStatus(err, "stat share");
   }
-  return std::unique_ptr<PassthroughFs>(new PassthroughFs(options, fd, st));
+  const int proc_fds =
+      host::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fds < 0) {
+    const int err = errno;
+    host::close(fd);
+    return absl::ErrnoToStatus(err, "open /proc/self/fd");
+  }
+  return std::unique_ptr<PassthroughFs>(
+      new PassthroughFs(options, fd, st, proc_fds));
 }
 
 PassthroughFs::PassthroughFs(const PassthroughOptions& options, int root_fd,
-                             const struct stat& root_stat)
-    : options_(options), inodes_(root_fd, root_stat) {}
+                             const struct stat& root_stat, int proc_fds)
+    : options_(options), inodes_(root_fd, root_stat), proc_fds_(proc_fds) {}
 
-PassthroughFs::~PassthroughFs() = default;
+PassthroughFs::~PassthroughFs() { host::close(proc_fds_); }
+
+int PassthroughFs::Reopen(int fd, int flags) const {
+  char name[16];
+  *std::to_chars(name, name + sizeof(name) - 1, fd).ptr = '\0';
+  return host::openat(proc_fds_, name, flags);
+}
 
 size_t PassthroughFs::open_file_count() const {
   std::lock_guard<std::mutex> lock(files_mu_);
@@ -265,13 +280,25 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
     FillEntry(fs, id, st, e);
     return 0;
   }
+  struct stat st;
+  if (!dotdot) {
+    // Most names asked for are of inodes the table holds already (a
+    // READDIRPLUS listing, a lookup after the driver's cache expired): a stat
+    // by name finds those without opening a descriptor only to close it.
+    if (host::fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno;
+    }
+    if (const uint64_t known = fs.inodes().RefKnown(st); known != 0) {
+      FillEntry(fs, known, st, e);
+      return 0;
+    }
+  }
   const int fd = host::openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno;
   if (dotdot && !IsInsideShare(fd, root)) {
     host::close(fd);
     return EACCES;
   }
-  struct stat st;
   if (int err = StatFd(fd, &st); err != 0) {
     host::close(fd);
     return err;

@@ -99,7 +99,12 @@ class PassthroughFs {
   friend struct PassthroughOps;
 
   PassthroughFs(const PassthroughOptions& options, int root_fd,
-                const struct stat& root_stat);
+                const struct stat& root_stat, int proc_fds);
+
+  // Opens the file behind descriptor `fd` anew with `flags`, through
+  // /proc/self/fd (see above); relative to a descriptor of that directory held
+  // open, which saves the host walking "/proc/self" on every OPEN.
+  int Reopen(int fd, int flags) const;
 
   // 0 with the open file behind `fh`, or EBADF.
   int GetFile(uint64_t fh, std::shared_ptr<OpenHostFile>* out) const;
@@ -112,6 +117,7 @@ class PassthroughFs {
 
   const PassthroughOptions options_;
   InodeTable inodes_;
+  const int proc_fds_;  // O_PATH descriptor of /proc/self/fd.
   mutable std::mutex files_mu_;
   HandleTable<OpenHostFile> files_;
   std::atomic<unsigned> proto_minor_{0};

@@ -94,7 +94,7 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   // Reopening the O_PATH descriptor of a non-symlink through /proc follows no
   // path.
-  const int fd = host::open(ProcPath(inode->fd).c_str(), flags);
+  const int fd = Fs(req).Reopen(inode->fd, flags);
   if (fd < 0) return ReplyErrno(req, errno);
   fi->fh = Fs(req).AddFile(
       std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/false));
@@ -142,7 +142,7 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
     host::close(fd);
     return ReplyErrno(req, err);
   }
-  const int path_fd = host::open(ProcPath(fd).c_str(), O_PATH | O_CLOEXEC);
+  const int path_fd = Fs(req).Reopen(fd, O_PATH | O_CLOEXEC);
   if (path_fd < 0) {
     const int err = errno;
     host::close(fd);
@@ -268,7 +268,7 @@ void PassthroughOps::Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
            static_cast<short>(fi->poll_events ? fi->poll_events
                                               : (POLLIN | POLLOUT)),
            0};
-  if (poll(&p, 1, 0) < 0) return ReplyErrno(req, errno);
+  if (host::poll(&p, 1, 0) < 0) return ReplyErrno(req, errno);
   fuse_reply_poll(req, p.revents);
 }
 
