@@ -112,6 +112,12 @@ inline int fstatat(int dir, const char* path, struct stat* st, int flags) {
 inline ssize_t readlinkat(int dir, const char* path, char* buf, size_t size) {
   return Counted<::readlinkat>(dir, path, buf, size);
 }
+inline ssize_t pread(int fd, void* buf, size_t size, off_t offset) {
+  return Counted<::pread>(fd, buf, size, offset);
+}
+inline ssize_t pwrite(int fd, const void* buf, size_t size, off_t offset) {
+  return Counted<::pwrite>(fd, buf, size, offset);
+}
 inline ssize_t preadv(int fd, const iovec* iov, int count, off_t offset) {
   return Counted<::preadv>(fd, iov, count, offset);
 }

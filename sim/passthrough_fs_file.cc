@@ -36,7 +36,18 @@ int FilterOpenFlags(int flags, int* out) {
   return 0;
 }
 
-// preadv/pwritev until `iov` is done, EOF or an error: the byte count or
+// One host read or write at `off`: pread/pwrite for a single buffer, which
+// the host does faster than the vector calls (no iovec to copy in).
+ssize_t ReadAt(int fd, const iovec* v, int count, off_t off) {
+  return count == 1 ? host::pread(fd, v->iov_base, v->iov_len, off)
+                    : host::preadv(fd, v, count, off);
+}
+ssize_t WriteAt(int fd, const iovec* v, int count, off_t off) {
+  return count == 1 ? host::pwrite(fd, v->iov_base, v->iov_len, off)
+                    : host::pwritev(fd, v, count, off);
+}
+
+// ReadAt/WriteAt until `iov` is done, EOF or an error: the byte count or
 // -errno.
 template <typename Op>
 ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
@@ -168,10 +179,9 @@ void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
   if (size > Fs(req).options().max_write || off < 0)
     return ReplyErrno(req, EINVAL);
   std::vector<char> buf(size);
-  const ssize_t n =
-      TransferAll([&](const iovec* v, int c,
-                      off_t o) { return host::preadv(file->fd, v, c, o); },
-                  IoVecs{{buf.data(), size}}, off);
+  const ssize_t n = TransferAll(
+      [&](const iovec* v, int c, off_t o) { return ReadAt(file->fd, v, c, o); },
+      IoVecs{{buf.data(), size}}, off);
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   fuse_reply_buf(req, buf.data(), n);
 }
@@ -277,10 +287,9 @@ ssize_t PassthroughFs::ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset,
   std::shared_ptr<OpenHostFile> file;
   if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return -EBADF;
   if (size > options_.max_write || offset < 0) return -EINVAL;
-  const ssize_t n =
-      TransferAll([&](const iovec* v, int c,
-                      off_t o) { return host::preadv(file->fd, v, c, o); },
-                  IoVecs(into.begin(), into.end()), offset);
+  const ssize_t n = TransferAll(
+      [&](const iovec* v, int c, off_t o) { return ReadAt(file->fd, v, c, o); },
+      IoVecs(into.begin(), into.end()), offset);
   if (n > 0) data_path_.read_bytes_direct += n;
   return n;
 }
@@ -292,7 +301,7 @@ ssize_t PassthroughFs::WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
   if (offset < 0) return -EINVAL;
   const ssize_t n =
       TransferAll([&](const iovec* v, int c,
-                      off_t o) { return host::pwritev(file->fd, v, c, o); },
+                      off_t o) { return WriteAt(file->fd, v, c, o); },
                   IoVecs(from.begin(), from.end()), offset);
   if (n > 0) data_path_.write_bytes_direct += n;
   return n;
