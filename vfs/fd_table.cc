@@ -9,25 +9,33 @@ namespace vfs {
 // device.
 
 FdTable::FdTable(base::Platform& platform, const void* lock_owner)
-    : lock_owner_(lock_owner), lock_(platform.CreateLock()) {}
+    : lock_owner_(lock_owner),
+      lock_(platform.CreateLock()),
+      slots_(new Slot[kMaxFds]) {}
 
 FdTable::~FdTable() { CloseAll(); }
 
 int FdTable::LowestFree(int lowest) const {
-  for (size_t i = lowest; i < slots_.size(); ++i) {
-    if (!slots_[i].file) return static_cast<int>(i);
+  for (int i = lowest; i < kMaxFds; ++i) {
+    if (i >= used_end_ || !slots_[i].file) return i;
   }
-  const size_t next = slots_.size() > static_cast<size_t>(lowest)
-                          ? slots_.size()
-                          : static_cast<size_t>(lowest);
-  return next < kMaxFds ? static_cast<int>(next) : -1;
+  return -1;
 }
 
 FdTable::Slot* FdTable::Used(int fd) {
-  if (fd < 0 || static_cast<size_t>(fd) >= slots_.size() || !slots_[fd].file) {
-    return nullptr;
-  }
+  if (fd < 0 || fd >= used_end_ || !slots_[fd].file) return nullptr;
   return &slots_[fd];
+}
+
+RefPtr<OpenFile> FdTable::Replace(int fd, RefPtr<OpenFile> file,
+                                  bool close_on_exec) {
+  Slot& slot = slots_[fd];
+  SpinGuard guard(slot.lock);
+  RefPtr<OpenFile> old = std::move(slot.file);
+  slot.file = std::move(file);
+  slot.close_on_exec = close_on_exec;
+  if (fd >= used_end_) used_end_ = fd + 1;
+  return old;
 }
 
 void FdTable::Closed(const RefPtr<OpenFile>& file) {
@@ -41,27 +49,26 @@ Result<int> FdTable::Install(RefPtr<OpenFile> file, bool close_on_exec,
                              int lowest) {
   if (lowest < 0 || lowest >= kMaxFds) return Error{EINVAL};
   base::LockGuard guard(*lock_);
-  int fd = LowestFree(lowest);
+  const int fd = LowestFree(lowest);
   if (fd < 0) return Error{EMFILE};
-  if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(fd + 1);
-  slots_[fd] = {std::move(file), close_on_exec};
+  Replace(fd, std::move(file), close_on_exec);  // Named nothing.
   return fd;
 }
 
 Result<RefPtr<OpenFile>> FdTable::Get(int fd) {
-  base::LockGuard guard(*lock_);
-  Slot* slot = Used(fd);
-  if (!slot) return Error{EBADF};
-  return slot->file;
+  if (fd < 0 || fd >= kMaxFds) return Error{EBADF};
+  Slot& slot = slots_[fd];
+  SpinGuard guard(slot.lock);
+  if (!slot.file) return Error{EBADF};
+  return slot.file;
 }
 
 Result<void> FdTable::Close(int fd) {
   RefPtr<OpenFile> closed;
   {
     base::LockGuard guard(*lock_);
-    Slot* slot = Used(fd);
-    if (!slot) return Error{EBADF};
-    closed = std::move(slot->file);
+    if (!Used(fd)) return Error{EBADF};
+    closed = Replace(fd, nullptr, false);
   }
   Closed(closed);
   return {};
@@ -78,6 +85,7 @@ Result<void> FdTable::SetCloseOnExec(int fd, bool close_on_exec) {
   base::LockGuard guard(*lock_);
   Slot* slot = Used(fd);
   if (!slot) return Error{EBADF};
+  SpinGuard slot_guard(slot->lock);
   slot->close_on_exec = close_on_exec;
   return {};
 }
@@ -95,23 +103,22 @@ Result<int> FdTable::Dup2(int old_fd, int new_fd) {
     if (!old_slot) return Error{EBADF};
     if (new_fd < 0 || new_fd >= kMaxFds) return Error{EBADF};
     if (old_fd == new_fd) return new_fd;
-    if (static_cast<size_t>(new_fd) >= slots_.size()) {
-      slots_.resize(new_fd + 1);
-    }
-    replaced = std::move(slots_[new_fd].file);
-    slots_[new_fd] = {slots_[old_fd].file, false};
+    replaced = Replace(new_fd, old_slot->file, false);
   }
   Closed(replaced);
   return new_fd;
 }
 
 void FdTable::CloseAll() {
-  std::vector<Slot> closed;
+  std::vector<RefPtr<OpenFile>> closed;
   {
     base::LockGuard guard(*lock_);
-    closed.swap(slots_);
+    for (int fd = 0; fd < used_end_; ++fd) {
+      if (slots_[fd].file) closed.push_back(Replace(fd, nullptr, false));
+    }
+    used_end_ = 0;
   }
-  for (const Slot& slot : closed) Closed(slot.file);
+  for (const RefPtr<OpenFile>& file : closed) Closed(file);
 }
 
 }  // namespace vfs

@@ -9,6 +9,7 @@
 #include "base/result.h"
 #include "vfs/open_file.h"
 #include "vfs/ref_counted.h"
+#include "vfs/spin_lock.h"
 
 namespace vfs {
 
@@ -42,21 +43,28 @@ class FdTable {
   void CloseAll();
 
  private:
-  struct Slot {
+  // Each descriptor on a cache line of its own, with its own lock: Get takes
+  // only that, so threads using different descriptors share nothing (as
+  // Linux's lock-free fdget). Changes take lock_ and then the slot's lock.
+  struct alignas(64) Slot {
+    SpinLock lock;
     RefPtr<OpenFile> file;
     bool close_on_exec = false;
   };
 
-  // With the lock held: the lowest free slot index from `lowest` on, or -1.
+  // With lock_ held: the lowest free slot index from `lowest` on, or -1.
   int LowestFree(int lowest) const;
-  // With the lock held: the slot `fd` names, or null.
+  // With lock_ held: the slot `fd` names, or null.
   Slot* Used(int fd);
+  // With lock_ held: makes `fd` name `file`; returns what it named.
+  RefPtr<OpenFile> Replace(int fd, RefPtr<OpenFile> file, bool close_on_exec);
   // A descriptor of `file` was closed (after the lock is dropped).
   void Closed(const RefPtr<OpenFile>& file);
 
   const void* const lock_owner_;
   std::unique_ptr<base::Lock> lock_;
-  std::vector<Slot> slots_;
+  const std::unique_ptr<Slot[]> slots_;  // kMaxFds of them.
+  int used_end_ = 0;  // Slots from here on are free; under lock_.
 };
 
 }  // namespace vfs
