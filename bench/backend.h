@@ -15,6 +15,12 @@
 
 namespace bench {
 
+// What lstat(2) says of a path, as far as the benchmarks check it.
+struct FileInfo {
+  int64_t size = 0;
+  bool is_dir = false;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -31,6 +37,8 @@ class Backend {
   virtual int64_t Lseek(int fd, int64_t offset, int whence) = 0;
   // stat(2) of `path`; the size goes to `size` when not null.
   virtual int Stat(const char* path, int64_t* size) = 0;
+  // lstat(2) of `path`, as `ls -l` and `find` call it.
+  virtual int Lstat(const char* path, FileInfo* info) = 0;
   virtual int Unlink(const char* path) = 0;
   virtual int64_t Getdents64(int fd, void* buffer, size_t count) = 0;
 
@@ -45,6 +53,13 @@ class Backend {
   // FUSE requests the device has processed so far (all opcodes), or -1 when
   // the back end cannot count them.
   virtual int64_t FuseRequests() { return -1; }
+  // Whether a FUSE server of this process (sim::PassthroughFs) makes this
+  // back end's host system calls, so that sim::ProcessHostCalls() counts them.
+  virtual bool ServedByPassthrough() const = 0;
+  // Drops the caches of names and attributes between the caller and the
+  // share's files (untimed set-up for a cold pass); false when it cannot, and
+  // they stay warm.
+  virtual bool DropCaches() = 0;
 };
 
 }  // namespace bench

@@ -52,13 +52,17 @@ Backends::~Backends() {
   }
 }
 
-absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches,
-                                       base::RingFormat ring) {
+absl::StatusOr<Backend*> Backends::Get(Kind kind,
+                                       const BackendOptions& options) {
   std::lock_guard<std::mutex> lock(mu_);
+  const bool caches = options.caches;
   const double timeout = caches ? kCachedSeconds : 0.0;
   switch (kind) {
     case Kind::kHost:
-      if (!host_) host_ = std::make_unique<HostBackend>("host", share_dir_);
+      if (!host_) {
+        host_ = std::make_unique<HostBackend>("host", share_dir_,
+                                              /*served_by_passthrough=*/false);
+      }
       return host_.get();
     case Kind::kFuse: {
       const int i = caches ? 1 : 0;
@@ -83,35 +87,41 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind, bool caches,
         return fuse_failure_[i];
       }
       fuse_mounts_[i] = std::move(*mount);
-      fuse_[i] = std::make_unique<HostBackend>("fuse", mount_point);
+      fuse_[i] = std::make_unique<HostBackend>("fuse", mount_point,
+                                               /*served_by_passthrough=*/true);
       return fuse_[i].get();
     }
     case Kind::kSimInline:
     case Kind::kSimThread: {
-      if (sim_ && sim_kind_ == kind && sim_caches_ == caches &&
-          sim_ring_ == ring) {
+      if (sim_ && sim_kind_ == kind && sim_options_.caches == caches &&
+          sim_options_.ring == options.ring &&
+          sim_options_.request_queues == options.request_queues) {
         return sim_.get();
       }
       sim_.reset();  // One VFS per process: the old machine goes first.
-      sim::MachineOptions options;
-      options.share_dir = share_dir_;
-      options.ring = ring;
-      options.notify_mode = kind == Kind::kSimInline ? sim::NotifyMode::kInline
+      sim::MachineOptions machine;
+      machine.share_dir = share_dir_;
+      machine.ring = options.ring;
+      machine.request_queues = options.request_queues;
+      machine.notify_mode = kind == Kind::kSimInline ? sim::NotifyMode::kInline
                                                      : sim::NotifyMode::kThread;
-      options.entry_timeout = timeout;
-      options.attr_timeout = timeout;
+      machine.entry_timeout = timeout;
+      machine.attr_timeout = timeout;
+      // Room for every name of the benchmark tree (10 110 entries) and the
+      // listings, as a guest kernel's dentry cache would have: a smaller
+      // cache would measure its own evictions.
+      machine.entry_cache_size = 1 << 16;
       // The driver's bring-up lines would interleave with the results.
-      options.log_sink = [](base::LogLevel level, const char* message) {
+      machine.log_sink = [](base::LogLevel level, const char* message) {
         if (level >= base::LogLevel::kWarning)
           std::fprintf(stderr, "fsbench: driver: %s\n", message);
       };
       absl::StatusOr<std::unique_ptr<SimBackend>> sim =
-          SimBackend::Create(KindName(kind), options);
+          SimBackend::Create(KindName(kind), machine);
       if (!sim.ok()) return sim.status();
       sim_ = std::move(*sim);
       sim_kind_ = kind;
-      sim_caches_ = caches;
-      sim_ring_ = ring;
+      sim_options_ = options;
       return sim_.get();
     }
   }

@@ -7,11 +7,12 @@
 //               driver's notify
 //   sim-thread  sim::Machine, the device processing requests on its own thread
 //
-// `caches` chooses the entry/attribute validity the file system hands out:
-// 1 s (on) or 0 (off: every lookup goes to the server). The host has no such
-// switch; it answers from its own caches either way. There is one VFS per
-// process, so bringing up a simulated machine tears down the one before it;
-// both FUSE mounts (caches on and off) may live at once.
+// BackendOptions::caches chooses the entry/attribute validity the file system
+// hands out: 1 s (on) or 0 (off: every lookup goes to the server). The host has
+// no such switch; it answers from its own caches either way. There is one VFS
+// per process, so bringing up a simulated machine with other options tears
+// down the one before it; both FUSE mounts (caches on and off) may live at
+// once.
 #ifndef BENCH_BACKENDS_H_
 #define BENCH_BACKENDS_H_
 
@@ -33,6 +34,14 @@ inline constexpr Kind kAllKinds[] = {Kind::kHost, Kind::kFuse, Kind::kSimInline,
                                      Kind::kSimThread};
 const char* KindName(Kind kind);
 
+struct BackendOptions {
+  bool caches = true;
+  // The simulated machines' virtqueue format and request queues (the driver
+  // spreads requests over them round-robin); the other back ends ignore them.
+  base::RingFormat ring = base::RingFormat::kSplit;
+  uint16_t request_queues = 1;
+};
+
 class Backends {
  public:
   // Creates `work_dir`/share with the benchmark files; mount points go beside
@@ -43,9 +52,7 @@ class Backends {
 
   // The back end, brought up on first use. An UnavailableError means it cannot
   // run on this machine (the FUSE mount without a usable /dev/fuse), and why.
-  // `ring` is the simulated machines' virtqueue format.
-  absl::StatusOr<Backend*> Get(
-      Kind kind, bool caches, base::RingFormat ring = base::RingFormat::kSplit);
+  absl::StatusOr<Backend*> Get(Kind kind, const BackendOptions& options = {});
 
   const std::string& share_dir() const { return share_dir_; }
 
@@ -62,8 +69,7 @@ class Backends {
   absl::Status fuse_failure_[2];
   std::unique_ptr<SimBackend> sim_;
   Kind sim_kind_ = Kind::kSimInline;
-  bool sim_caches_ = true;
-  base::RingFormat sim_ring_ = base::RingFormat::kSplit;
+  BackendOptions sim_options_;
 };
 
 }  // namespace bench

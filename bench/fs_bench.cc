@@ -4,11 +4,10 @@
 // Names are "<operation>/<back end>" (Google Benchmark appends "/real_time",
 // "/threads:2" ...); bench/report.py groups them into one table. Times are
 // wall-clock (UseRealTime): the FUSE server and the device thread work on
-// other threads than the caller. Counters:
-//   fuse_req_per_op  FUSE requests the simulated device processed per
-//                    iteration (sim back ends only)
-//   peak_rss_MiB     the process's peak resident memory during the benchmark
-//                    (VmHWM, reset before each run)
+// other threads than the caller. With N threads the time is per operation of
+// all N together (Google Benchmark divides by the iterations of all threads):
+// the inverse of their throughput. Counters: see bench/harness.h. Workloads (ls
+// -l, untar, find, git status): see bench/workloads.h.
 //
 // Flags besides Google Benchmark's:
 //   --work_dir=DIR       where the share and mount points are made (default
@@ -24,92 +23,25 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/backends.h"
-#include "bench/memory_usage.h"
+#include "bench/harness.h"
 #include "bench/share.h"
+#include "bench/workloads.h"
 #include "benchmark/benchmark.h"
 
 namespace bench {
 namespace {
 
-Backends* g_backends = nullptr;
 int64_t g_stream_bytes = 1ll << 30;
 
-// Buffer size of each getdents64 call: glibc's readdir uses 32 KiB.
-constexpr size_t kDirentBufferBytes = 32 << 10;
-
-// The back end for this benchmark, or null after marking the benchmark
-// skipped with the reason.
-Backend* Bring(benchmark::State& state, Kind kind, bool caches,
-               base::RingFormat ring = base::RingFormat::kSplit) {
-  absl::StatusOr<Backend*> backend = g_backends->Get(kind, caches, ring);
-  if (!backend.ok()) {
-    const std::string why = absl::StrCat(
-        absl::IsUnavailable(backend.status()) ? "skipped: " : "failed: ",
-        backend.status().message());
-    state.SkipWithError(why.c_str());
-    return nullptr;
-  }
-  return *backend;
-}
-
-// Marks the benchmark failed by a call that returned `result` < 0.
-void Fail(benchmark::State& state, const char* what, int64_t result) {
-  const std::string why =
-      absl::StrCat(what, " failed: ", std::strerror(static_cast<int>(-result)));
-  state.SkipWithError(why.c_str());
-}
-
-// A buffer of the back end for the benchmark's data, freed on scope exit.
-class Buffer {
- public:
-  Buffer(Backend& backend, size_t size)
-      : backend_(backend), size_(size), data_(backend.AllocateBuffer(size)) {
-    if (data_ != nullptr) std::memset(data_, 0x5a, size);
-  }
-  ~Buffer() { backend_.FreeBuffer(data_, size_); }
-  void* data() const { return data_; }
-
- private:
-  Backend& backend_;
-  size_t size_;
-  void* data_;
-};
-
-// The counters of one benchmark run: FUSE requests per iteration (when the
-// back end counts them) and the peak resident memory. Thread 0 keeps them.
-class RunCounters {
- public:
-  RunCounters(benchmark::State& state, Backend& backend)
-      : state_(state), backend_(backend) {
-    if (state_.thread_index() != 0) return;
-    ResetPeakResident();
-    requests_before_ = backend_.FuseRequests();
-  }
-  ~RunCounters() {
-    if (state_.thread_index() != 0) return;
-    if (requests_before_ >= 0) {
-      state_.counters["fuse_req_per_op"] = benchmark::Counter(
-          static_cast<double>(backend_.FuseRequests() - requests_before_),
-          benchmark::Counter::kAvgIterations);
-    }
-    state_.counters["peak_rss_MiB"] =
-        static_cast<double>(PeakResidentBytes()) / (1 << 20);
-  }
-
- private:
-  benchmark::State& state_;
-  Backend& backend_;
-  int64_t requests_before_ = -1;
-};
-
 void SeqRead(benchmark::State& state, Kind kind, size_t chunk) {
-  Backend* b = Bring(state, kind, true);
+  Backend* b = Bring(state, kind);
   if (b == nullptr) return;
   const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
   if (fd < 0) return Fail(state, "open", fd);
@@ -135,7 +67,7 @@ void SeqRead(benchmark::State& state, Kind kind, size_t chunk) {
 }
 
 void SeqWrite(benchmark::State& state, Kind kind, size_t chunk) {
-  Backend* b = Bring(state, kind, true);
+  Backend* b = Bring(state, kind);
   if (b == nullptr) return;
   // Overwrites from offset 0 without truncating, wrapping at kWriteWrapBytes.
   const int fd = b->Open(b->Path(kWritePath).c_str(), O_WRONLY | O_CREAT, 0644);
@@ -165,7 +97,7 @@ void SeqWrite(benchmark::State& state, Kind kind, size_t chunk) {
 
 void RandomPread(benchmark::State& state, Kind kind, size_t chunk,
                  base::RingFormat ring = base::RingFormat::kSplit) {
-  Backend* b = Bring(state, kind, true, ring);
+  Backend* b = Bring(state, kind, {.ring = ring});
   if (b == nullptr) return;
   const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
   if (fd < 0) return Fail(state, "open", fd);
@@ -192,8 +124,13 @@ void RandomPread(benchmark::State& state, Kind kind, size_t chunk,
   state.SetBytesProcessed(bytes);
 }
 
+// Every thread stats the same path; with caches off the simulated machines
+// get a request queue per thread.
 void StatPath(benchmark::State& state, Kind kind, bool caches) {
-  Backend* b = Bring(state, kind, caches);
+  Backend* b = Bring(
+      state, kind,
+      {.caches = caches,
+       .request_queues = static_cast<uint16_t>(caches ? 1 : state.threads())});
   if (b == nullptr) return;
   const std::string path = b->Path(kStatPath);
   {
@@ -212,7 +149,7 @@ void StatPath(benchmark::State& state, Kind kind, bool caches) {
 
 void OpenClose(benchmark::State& state, Kind kind,
                base::RingFormat ring = base::RingFormat::kSplit) {
-  Backend* b = Bring(state, kind, true, ring);
+  Backend* b = Bring(state, kind, {.ring = ring});
   if (b == nullptr) return;
   const std::string path = b->Path(kStatPath);
   {
@@ -230,7 +167,7 @@ void OpenClose(benchmark::State& state, Kind kind,
 }
 
 void CreateUnlink(benchmark::State& state, Kind kind) {
-  Backend* b = Bring(state, kind, true);
+  Backend* b = Bring(state, kind);
   if (b == nullptr) return;
   const std::string path = b->Path(absl::StrCat(kCreateDir, "/created"));
   {
@@ -254,7 +191,7 @@ void CreateUnlink(benchmark::State& state, Kind kind) {
 
 // One iteration lists the whole directory: open, getdents64 until 0, close.
 void Getdents(benchmark::State& state, Kind kind, int entries) {
-  Backend* b = Bring(state, kind, true);
+  Backend* b = Bring(state, kind);
   if (b == nullptr) return;
   const std::string path = b->Path(ListingDir(entries));
   Buffer buffer(*b, kDirentBufferBytes);
@@ -262,27 +199,11 @@ void Getdents(benchmark::State& state, Kind kind, int entries) {
   {
     RunCounters counters(state, *b);
     for (auto _ : state) {
-      const int fd = b->Open(path.c_str(), O_RDONLY | O_DIRECTORY);
-      if (fd < 0) {
-        Fail(state, "open", fd);
-        break;
-      }
-      int64_t seen = 0;
-      int64_t n;
-      while ((n = b->Getdents64(fd, buffer.data(), kDirentBufferBytes)) > 0) {
-        const char* p = static_cast<const char*>(buffer.data());
-        for (int64_t at = 0; at < n;) {
-          uint16_t reclen;
-          std::memcpy(&reclen, p + at + 16, sizeof(reclen));  // d_reclen
-          if (reclen == 0) break;
-          at += reclen;
-          ++seen;
-        }
-      }
-      b->Close(fd);
+      const int64_t seen = ListDirectory(*b, path.c_str(), buffer.data(),
+                                         [](std::string_view, uint8_t) {});
       // Every file, plus "." and ".." where the file system reports them.
-      if (n < 0 || seen < entries || seen > entries + 2) {
-        Fail(state, "getdents64", n < 0 ? n : -EIO);
+      if (seen < entries || seen > entries + 2) {
+        Fail(state, "getdents64", seen < 0 ? seen : -EIO);
         break;
       }
       listed += seen;
@@ -291,16 +212,28 @@ void Getdents(benchmark::State& state, Kind kind, int entries) {
   state.SetItemsProcessed(listed);
 }
 
-// Two threads, each reading its own half of the data file sequentially with
-// pread, both on the same back end at once.
+// Each of the benchmark's threads reads its own part of the data file (the
+// file split in as many parts as threads) sequentially with pread, wrapping
+// around at its end, all on the same back end at once. The simulated machines
+// get a request queue per thread. Each thread reads its part once untimed
+// first: a kernel FUSE mount keeps file data in the page cache, and a short
+// run would otherwise measure it half filled.
 void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
-  Backend* b = Bring(state, kind, true);
+  Backend* b = Bring(
+      state, kind, {.request_queues = static_cast<uint16_t>(state.threads())});
   if (b == nullptr) return;
   const int fd = b->Open(b->Path(kDataPath).c_str(), O_RDONLY);
   if (fd < 0) return Fail(state, "open", fd);
   Buffer buffer(*b, chunk);
-  const int64_t half = kDataFileBytes / state.threads();
-  const int64_t begin = half * state.thread_index();
+  const int64_t part = kDataFileBytes / state.threads();
+  const int64_t begin = part * state.thread_index();
+  for (int64_t at = 0; at + static_cast<int64_t>(chunk) <= part; at += chunk) {
+    const int64_t n = b->Pread(fd, buffer.data(), chunk, begin + at);
+    if (n <= 0) {
+      b->Close(fd);
+      return Fail(state, "pread", n == 0 ? -EIO : n);
+    }
+  }
   int64_t offset = 0;
   int64_t bytes = 0;
   {
@@ -313,7 +246,7 @@ void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
       }
       bytes += n;
       offset += n;
-      if (offset + static_cast<int64_t>(chunk) > half) offset = 0;
+      if (offset + static_cast<int64_t>(chunk) > part) offset = 0;
     }
   }
   b->Close(fd);
@@ -324,12 +257,12 @@ void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
 // shows whether anything on the way holds on to what went through.
 void Stream(benchmark::State& state, Kind kind) {
   if (absl::Status s =
-          EnsureStreamFile(g_backends->share_dir(), g_stream_bytes);
+          EnsureStreamFile(GetBackends().share_dir(), g_stream_bytes);
       !s.ok()) {
     state.SkipWithError(std::string(s.message()).c_str());
     return;
   }
-  Backend* b = Bring(state, kind, true);
+  Backend* b = Bring(state, kind);
   if (b == nullptr) return;
   constexpr size_t kChunk = 1 << 20;
   Buffer buffer(*b, kChunk);
@@ -361,10 +294,17 @@ std::string SizeName(size_t bytes) {
                             : absl::StrCat(bytes >> 10, "KiB");
 }
 
-// Registers every operation of one back end; caches-off runs come last so that
-// a simulated machine is rebooted once for them.
+// "<n>thread" or "<n>threads".
+std::string ThreadsName(int threads) {
+  return absl::StrCat(threads, threads == 1 ? "thread" : "threads");
+}
+
+// Registers every operation of one back end, grouped by how a simulated
+// machine is booted for them (ring format, request queues, caches) so that it
+// is rebooted once per group; caches-off runs come last.
 void RegisterKind(Kind kind) {
   const std::string k = KindName(kind);
+  const bool sim = kind == Kind::kSimInline || kind == Kind::kSimThread;
   auto reg = [&](const std::string& op, auto fn) {
     return benchmark::RegisterBenchmark((op + "/" + k).c_str(), fn)
         ->UseRealTime();
@@ -382,7 +322,18 @@ void RegisterKind(Kind kind) {
   reg("stat_cached", [=](benchmark::State& s) { StatPath(s, kind, true); });
   reg("open_close", [=](benchmark::State& s) { OpenClose(s, kind); });
   reg("create_unlink", [=](benchmark::State& s) { CreateUnlink(s, kind); });
-  if (kind == Kind::kSimInline || kind == Kind::kSimThread) {
+  for (int entries : {10, 1000, 10000}) {
+    reg(absl::StrCat("getdents64_", entries),
+        [=](benchmark::State& s) { Getdents(s, kind, entries); });
+  }
+  reg("ls_l_1000", [=](benchmark::State& s) { LsL(s, kind); });
+  reg("untar_1000", [=](benchmark::State& s) { Untar(s, kind); });
+  reg("find_tree", [=](benchmark::State& s) { FindTree(s, kind); });
+  reg("git_status_tree", [=](benchmark::State& s) { GitStatusTree(s, kind); });
+  reg("stream_1GiB", [=](benchmark::State& s) {
+    Stream(s, kind);
+  })->Iterations(1);
+  if (sim) {
     // The same two rows on packed virtqueues (VIRTIO_F_RING_PACKED).
     reg("rand_pread_4KiB_packed", [=](benchmark::State& s) {
       RandomPread(s, kind, 4 << 10, base::RingFormat::kPacked);
@@ -391,17 +342,20 @@ void RegisterKind(Kind kind) {
       OpenClose(s, kind, base::RingFormat::kPacked);
     });
   }
-  for (int entries : {10, 1000, 10000}) {
-    reg(absl::StrCat("getdents64_", entries),
-        [=](benchmark::State& s) { Getdents(s, kind, entries); });
+  // Scaling: the same reads on 1, 2 and 4 threads.
+  for (int threads : {1, 2, 4}) {
+    for (size_t chunk : {4 << 10, 64 << 10}) {
+      reg(absl::StrCat("read_", ThreadsName(threads), "_", SizeName(chunk)),
+          [=](benchmark::State& s) { ParallelRead(s, kind, chunk); })
+          ->Threads(threads);
+    }
   }
-  reg("read_2threads_64KiB", [=](benchmark::State& s) {
-    ParallelRead(s, kind, 64 << 10);
-  })->Threads(2);
-  reg("stream_1GiB", [=](benchmark::State& s) {
-    Stream(s, kind);
-  })->Iterations(1);
-  reg("stat_uncached", [=](benchmark::State& s) { StatPath(s, kind, false); });
+  for (int threads : {1, 2, 4}) {
+    reg(threads == 1 ? "stat_uncached"
+                     : absl::StrCat("stat_uncached_", ThreadsName(threads)),
+        [=](benchmark::State& s) { StatPath(s, kind, false); })
+        ->Threads(threads);
+  }
 }
 
 // Removes "--name=value" from argv; true with the value when present.
@@ -462,7 +416,7 @@ int main(int argc, char** argv) {
     bench::RemoveTree(work_dir);
     return 1;
   }
-  bench::g_backends = backends->get();
+  bench::SetBackends(backends->get());
   benchmark::AddCustomContext(
       "io_buffers", "sim back ends: guest memory (SimPlatform::AllocateDma)");
 #ifdef __OPTIMIZE__
@@ -474,7 +428,7 @@ int main(int argc, char** argv) {
                               "sim::PassthroughFs, fuse_session_loop_mt");
   for (bench::Kind kind : bench::kAllKinds) bench::RegisterKind(kind);
   benchmark::RunSpecifiedBenchmarks();
-  bench::g_backends = nullptr;
+  bench::SetBackends(nullptr);
   backends->reset();
   bench::RemoveTree(work_dir);
   benchmark::Shutdown();

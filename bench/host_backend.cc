@@ -16,6 +16,14 @@ int64_t Result(int64_t r) { return r < 0 ? -errno : r; }
 
 }  // namespace
 
+bool DropHostCaches() {
+  const int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool dropped = ::write(fd, "2", 1) == 1;
+  ::close(fd);
+  return dropped;
+}
+
 int HostBackend::Open(const char* path, int flags, uint32_t mode) {
   return static_cast<int>(Result(::open(path, flags | O_CLOEXEC, mode)));
 }
@@ -42,6 +50,14 @@ int HostBackend::Stat(const char* path, int64_t* size) {
   struct stat st;
   if (::stat(path, &st) != 0) return -errno;
   if (size != nullptr) *size = st.st_size;
+  return 0;
+}
+
+int HostBackend::Lstat(const char* path, FileInfo* info) {
+  struct stat st;
+  if (::lstat(path, &st) != 0) return -errno;
+  info->size = st.st_size;
+  info->is_dir = S_ISDIR(st.st_mode);
   return 0;
 }
 

@@ -50,12 +50,42 @@ absl::Status WriteFile(const std::string& path, int64_t bytes) {
   return absl::OkStatus();
 }
 
+absl::Status CreateEmptyFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create " + path);
+  close(fd);
+  return absl::OkStatus();
+}
+
+// The tree's directories below `relative` (`levels` more levels of them),
+// parents before children, appended to `dirs`; those of the bottom level,
+// which hold the files, also to `bottom`.
+void TreeDirs(const std::string& relative, int levels,
+              std::vector<std::string>& dirs,
+              std::vector<std::string>& bottom) {
+  for (int i = 0; i < kTreeFanout; ++i) {
+    const std::string d = absl::StrCat(relative, "/d", i);
+    dirs.push_back(d);
+    if (levels == 1) {
+      bottom.push_back(d);
+    } else {
+      TreeDirs(d, levels - 1, dirs, bottom);
+    }
+  }
+}
+
+std::string TreeFileName(int i) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "f-%03d", i);
+  return name;
+}
+
 }  // namespace
 
 std::string ListingDir(int entries) { return absl::StrCat("d", entries); }
 
 absl::Status CreateShare(const std::string& dir) {
-  for (const char* sub : {"a", "a/b", "data", kCreateDir}) {
+  for (const char* sub : {"a", "a/b", "data", kCreateDir, kUntarDir}) {
     if (absl::Status s = MakeDir(absl::StrCat(dir, "/", sub)); !s.ok())
       return s;
   }
@@ -72,10 +102,7 @@ absl::Status CreateShare(const std::string& dir) {
     for (int i = 0; i < entries; ++i) {
       char name[32];
       std::snprintf(name, sizeof(name), "/file-%05d", i);
-      const std::string path = sub + name;
-      const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) return Errno("create " + path);
-      close(fd);
+      if (absl::Status s = CreateEmptyFile(sub + name); !s.ok()) return s;
     }
   }
   return absl::OkStatus();
@@ -87,6 +114,35 @@ absl::Status EnsureStreamFile(const std::string& dir, int64_t bytes) {
   if (stat(path.c_str(), &st) == 0 && st.st_size == bytes)
     return absl::OkStatus();
   return WriteFile(path, bytes);
+}
+
+std::vector<std::string> TreeFiles() {
+  std::vector<std::string> dirs, bottom;
+  TreeDirs(kTreeDir, kTreeLevels, dirs, bottom);
+  std::vector<std::string> files;
+  for (const std::string& d : bottom) {
+    for (int i = 0; i < kTreeFilesPerDir; ++i)
+      files.push_back(absl::StrCat(d, "/", TreeFileName(i)));
+  }
+  return files;
+}
+
+absl::Status EnsureTree(const std::string& dir) {
+  const std::vector<std::string> files = TreeFiles();
+  struct stat st;
+  // Made in walk order: the last file exists when the tree is complete.
+  if (stat(absl::StrCat(dir, "/", files.back()).c_str(), &st) == 0)
+    return absl::OkStatus();
+  std::vector<std::string> dirs = {kTreeDir}, bottom;
+  TreeDirs(kTreeDir, kTreeLevels, dirs, bottom);
+  for (const std::string& d : dirs) {
+    if (absl::Status s = MakeDir(absl::StrCat(dir, "/", d)); !s.ok()) return s;
+  }
+  for (const std::string& f : files) {
+    if (absl::Status s = CreateEmptyFile(absl::StrCat(dir, "/", f)); !s.ok())
+      return s;
+  }
+  return absl::OkStatus();
 }
 
 void RemoveTree(const std::string& path) {

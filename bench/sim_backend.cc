@@ -1,6 +1,10 @@
 #include "bench/sim_backend.h"
 
+#include "base/abi.h"
+#include "bench/host_backend.h"
 #include "sim/fuse_server.h"
+#include "vfs/fuse_entry_cache.h"
+#include "vfs/fuse_fs.h"
 #include "vfs/posix.h"
 #include "vfs/stat.h"
 
@@ -53,6 +57,15 @@ int SimBackend::Stat(const char* path, int64_t* size) {
   return r;
 }
 
+int SimBackend::Lstat(const char* path, FileInfo* info) {
+  vfs::Stat st;
+  const int r = vfs::lstat(path, &st);
+  if (r != 0) return r;
+  info->size = st.st_size;
+  info->is_dir = (st.st_mode & base::kTypeMask) == base::kTypeDirectory;
+  return 0;
+}
+
 int SimBackend::Unlink(const char* path) { return vfs::unlink(path); }
 
 int64_t SimBackend::Getdents64(int fd, void* buffer, size_t count) {
@@ -81,6 +94,19 @@ int64_t SimBackend::FuseRequests() {
   for (uint32_t op = 0; op <= sim::FuseServer::kCountedOpcodes; ++op)
     total += machine_->fs_device().requests_processed(op);
   return total;
+}
+
+bool SimBackend::DropCaches() {
+  vfs::FuseFs* fs = machine_->share_fs();
+  if (fs == nullptr) return false;
+  {
+    // Released at the end of the scope, after the cache's lock: the nodes
+    // only the cache held are retired and forgotten then.
+    vfs::DroppedNodes dropped;
+    fs->entries().Clear(dropped);
+  }
+  fs->InvalidateAllAttributes();
+  return DropHostCaches();
 }
 
 }  // namespace bench

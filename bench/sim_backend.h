@@ -38,12 +38,19 @@ class SimBackend : public Backend {
   int64_t Pread(int fd, void* buffer, size_t count, int64_t offset) override;
   int64_t Lseek(int fd, int64_t offset, int whence) override;
   int Stat(const char* path, int64_t* size) override;
+  int Lstat(const char* path, FileInfo* info) override;
   int Unlink(const char* path) override;
   int64_t Getdents64(int fd, void* buffer, size_t count) override;
   // Guest memory (sim::SimPlatform::AllocateDma).
   void* AllocateBuffer(size_t size) override;
   void FreeBuffer(void* buffer, size_t size) override;
   int64_t FuseRequests() override;
+  bool ServedByPassthrough() const override { return true; }
+  // The guest's: every cached name (its nodes forgotten, as Linux's
+  // drop_caches does) and every node's attributes; then the host's
+  // (DropHostCaches), as a guest and its host both dropping theirs. True when
+  // both were dropped.
+  bool DropCaches() override;
 
   sim::Machine& machine() { return *machine_; }
 

@@ -191,15 +191,21 @@ void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   if (off < 0) return ReplyErrno(req, EINVAL);
-  fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(bufv));
-  out.buf[0].flags =
-      static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  out.buf[0].fd = file->fd;
-  out.buf[0].pos = off;
+  // The payload is in memory (the device never splices): written with the
+  // counted host calls, as a direct WRITE's is.
+  IoVecs from;
+  for (size_t i = bufv->idx; i < bufv->count; ++i) {
+    const fuse_buf& buf = bufv->buf[i];
+    if (buf.flags & FUSE_BUF_IS_FD) return ReplyErrno(req, EIO);
+    const size_t skip = i == bufv->idx ? bufv->off : 0;
+    if (buf.size > skip) {
+      from.push_back({static_cast<char*>(buf.mem) + skip, buf.size - skip});
+    }
+  }
   const ssize_t n =
-      HostCallFails()
-          ? -errno
-          : fuse_buf_copy(&out, bufv, static_cast<fuse_buf_copy_flags>(0));
+      TransferAll([&](const iovec* v, int c,
+                      off_t o) { return WriteAt(file->fd, v, c, o); },
+                  std::move(from), off);
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   Fs(req).data_path_.write_bytes_from_copy += n;
   fuse_reply_write(req, n);

@@ -12,7 +12,7 @@ from bench import report
 
 OPERATIONS = ["seq_read_64KiB", "seq_write_4KiB", "rand_pread_4KiB", "stat_cached",
               "open_close", "create_unlink", "getdents64_10", "read_2threads_64KiB",
-              "stream_1GiB"]
+              "read_4threads_4KiB", "ls_l_1000", "stream_1GiB"]
 # Rows only the simulated machines run, on packed virtqueues.
 PACKED_OPERATIONS = ["rand_pread_4KiB_packed", "open_close_packed"]
 STREAM_BYTES = 8 << 20
@@ -83,6 +83,22 @@ class FsBenchSmokeTest(unittest.TestCase):
             self.assertGreater(read.peak_rss_mib, 0)
             self.assertGreater(self.results[("stream_1GiB", backend)].bytes_per_second,
                                0)
+
+    def test_host_calls_of_the_passthrough_handlers(self):
+        # The host's own calls are not the handlers'.
+        self.assertIsNone(self.results[("rand_pread_4KiB", "host")].host_calls_per_op)
+        for backend in ["sim-inline", "sim-thread"]:
+            # One READ, one preadv of the host file.
+            pread = self.results[("rand_pread_4KiB", backend)]
+            self.assertAlmostEqual(pread.host_calls_per_op, 1.0, delta=0.1)
+            self.assertGreater(pread.host_call_ns_per_op, 0)
+            self.assertLess(pread.host_call_ns_per_op, pread.time_ns)
+        backends = ["sim-inline", "sim-thread"] + (["fuse"] if fuse_usable() else [])
+        for backend in backends:
+            # `ls -l` of 1 000 cached entries: at least the host directory is read.
+            ls = self.results[("ls_l_1000", backend)]
+            self.assertGreaterEqual(ls.host_calls_per_op, 1, backend)
+            self.assertGreater(ls.host_call_ns_per_op, 0, backend)
 
 
 if __name__ == "__main__":

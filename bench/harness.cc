@@ -1,0 +1,137 @@
+#include "bench/harness.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "bench/memory_usage.h"
+
+namespace bench {
+namespace {
+
+Backends* g_backends = nullptr;
+
+}  // namespace
+
+void SetBackends(Backends* backends) { g_backends = backends; }
+Backends& GetBackends() { return *g_backends; }
+
+Backend* Bring(benchmark::State& state, Kind kind,
+               const BackendOptions& options) {
+  absl::StatusOr<Backend*> backend = g_backends->Get(kind, options);
+  if (!backend.ok()) {
+    const std::string why = absl::StrCat(
+        absl::IsUnavailable(backend.status()) ? "skipped: " : "failed: ",
+        backend.status().message());
+    state.SkipWithError(why.c_str());
+    return nullptr;
+  }
+  return *backend;
+}
+
+void Fail(benchmark::State& state, const char* what, int64_t result) {
+  const std::string why =
+      absl::StrCat(what, " failed: ", std::strerror(static_cast<int>(-result)));
+  state.SkipWithError(why.c_str());
+}
+
+Buffer::Buffer(Backend& backend, size_t size)
+    : backend_(backend), size_(size), data_(backend.AllocateBuffer(size)) {
+  if (data_ != nullptr) std::memset(data_, 0x5a, size);
+}
+
+Buffer::~Buffer() { backend_.FreeBuffer(data_, size_); }
+
+RunCounters::RunCounters(benchmark::State& state, Backend& backend)
+    : state_(state),
+      backend_(backend),
+      counts_requests_(backend.FuseRequests() >= 0),
+      counts_host_calls_(backend.ServedByPassthrough()) {
+  if (!recording()) return;
+  ResetPeakResident();
+  start_ = Now();
+}
+
+RunCounters::~RunCounters() {
+  if (!recording()) return;
+  const Totals now = Now();
+  auto per_op = [](double value) {
+    return benchmark::Counter(value, benchmark::Counter::kAvgIterations);
+  };
+  if (counts_requests_) {
+    state_.counters["fuse_req_per_op"] = per_op(static_cast<double>(
+        now.requests - start_.requests - excluded_.requests));
+  }
+  if (counts_host_calls_) {
+    const sim::HostCallTotals spent = now.host - start_.host - excluded_.host;
+    state_.counters["host_calls_per_op"] =
+        per_op(static_cast<double>(spent.calls));
+    state_.counters["host_call_ns_per_op"] =
+        per_op(static_cast<double>(spent.nanos));
+  }
+  state_.counters["peak_rss_MiB"] =
+      static_cast<double>(PeakResidentBytes()) / (1 << 20);
+}
+
+void RunCounters::PauseTiming() {
+  state_.PauseTiming();
+  if (recording()) paused_at_ = Now();
+}
+
+void RunCounters::ResumeTiming() {
+  if (recording()) {
+    const Totals now = Now();
+    excluded_.requests += now.requests - paused_at_.requests;
+    const sim::HostCallTotals spent = now.host - paused_at_.host;
+    excluded_.host.calls += spent.calls;
+    excluded_.host.nanos += spent.nanos;
+  }
+  state_.ResumeTiming();
+}
+
+RunCounters::Totals RunCounters::Now() const {
+  Totals totals;
+  if (counts_requests_) totals.requests = backend_.FuseRequests();
+  if (counts_host_calls_) totals.host = sim::ProcessHostCalls();
+  return totals;
+}
+
+int64_t ListDirectory(
+    Backend& backend, const char* path, void* buffer,
+    absl::FunctionRef<void(std::string_view name, uint8_t type)> on_entry) {
+  const int fd = backend.Open(path, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return fd;
+  const char* p = static_cast<const char*>(buffer);
+  // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1),
+  // d_name (NUL-terminated, padded to d_reclen).
+  constexpr int64_t kNameAt = 19;
+  int64_t seen = 0;
+  for (;;) {
+    const int64_t n = backend.Getdents64(fd, buffer, kDirentBufferBytes);
+    if (n <= 0) {
+      if (n < 0) seen = n;
+      break;
+    }
+    int64_t at = 0;
+    while (at + kNameAt < n) {
+      uint16_t reclen;
+      std::memcpy(&reclen, p + at + 16, sizeof(reclen));
+      if (reclen <= kNameAt || at + reclen > n) break;
+      on_entry(std::string_view(p + at + kNameAt,
+                                strnlen(p + at + kNameAt, reclen - kNameAt)),
+               static_cast<uint8_t>(p[at + 18]));
+      at += reclen;
+      ++seen;
+    }
+    if (at != n) {  // A record that does not fit the reply.
+      seen = -EIO;
+      break;
+    }
+  }
+  backend.Close(fd);
+  return seen;
+}
+
+}  // namespace bench

@@ -1,0 +1,102 @@
+// What every benchmark of fs_bench shares: the back ends of the run, the
+// buffers and counters of one benchmark, and the walk over a getdents64
+// reply.
+//
+// Counters a benchmark's RunCounters records (per iteration; thread 0 takes
+// them, over the work of all threads):
+//   fuse_req_per_op      FUSE requests the simulated device processed (sim
+//                        back ends only)
+//   host_calls_per_op    host system calls the passthrough handlers made
+//                        (sim::ProcessHostCalls; fuse and sim back ends)
+//   host_call_ns_per_op  the time spent in them, in ns
+//   peak_rss_MiB         the process's peak resident memory during the
+//                        benchmark (VmHWM, reset before each run)
+#ifndef BENCH_HARNESS_H_
+#define BENCH_HARNESS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "bench/backend.h"
+#include "bench/backends.h"
+#include "benchmark/benchmark.h"
+#include "sim/host_calls.h"
+
+namespace bench {
+
+// The back ends of this run (set by main before the benchmarks run).
+void SetBackends(Backends* backends);
+Backends& GetBackends();
+
+// Buffer size of each getdents64 call: glibc's readdir uses 32 KiB.
+inline constexpr size_t kDirentBufferBytes = 32 << 10;
+
+// The back end for this benchmark, or null after marking the benchmark
+// skipped with the reason.
+Backend* Bring(benchmark::State& state, Kind kind,
+               const BackendOptions& options = {});
+
+// Marks the benchmark failed by a call that returned `result` < 0.
+void Fail(benchmark::State& state, const char* what, int64_t result);
+
+// A buffer of the back end for the benchmark's data, freed on scope exit.
+class Buffer {
+ public:
+  Buffer(Backend& backend, size_t size);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  void* data() const { return data_; }
+
+ private:
+  Backend& backend_;
+  size_t size_;
+  void* data_;
+};
+
+// The counters of one benchmark run (see above), recorded when it goes out of
+// scope: construct it just before the timed loop.
+class RunCounters {
+ public:
+  RunCounters(benchmark::State& state, Backend& backend);
+  ~RunCounters();
+  RunCounters(const RunCounters&) = delete;
+  RunCounters& operator=(const RunCounters&) = delete;
+
+  // Stop and restart the clock around work inside the loop that is not the
+  // operation measured (clean-up, dropping caches): its FUSE requests and
+  // host calls do not count either.
+  void PauseTiming();
+  void ResumeTiming();
+
+ private:
+  struct Totals {
+    int64_t requests = 0;
+    sim::HostCallTotals host;
+  };
+  Totals Now() const;
+  bool recording() const { return state_.thread_index() == 0; }
+
+  benchmark::State& state_;
+  Backend& backend_;
+  const bool counts_requests_;
+  const bool counts_host_calls_;
+  Totals start_;
+  Totals paused_at_;
+  Totals excluded_;  // Counted while paused.
+};
+
+// Opens the directory `path`, reads it with getdents64 until the end (into
+// `buffer`, kDirentBufferBytes, of the back end) and closes it, calling
+// `on_entry` with each entry's name and d_type, "." and ".." included.
+// Returns the entries seen, or the negative errno of the call that failed.
+int64_t ListDirectory(
+    Backend& backend, const char* path, void* buffer,
+    absl::FunctionRef<void(std::string_view name, uint8_t type)> on_entry);
+
+}  // namespace bench
+
+#endif  // BENCH_HARNESS_H_
