@@ -426,6 +426,9 @@ int main(int argc, char** argv) {
 #endif
   benchmark::AddCustomContext("fuse_server",
                               "sim::PassthroughFs, fuse_session_loop_mt");
+  benchmark::RegisterBenchmark("cross_cpu_round_trip/host",
+                               bench::CrossCpuRoundTrip)
+      ->UseRealTime();
   for (bench::Kind kind : bench::kAllKinds) bench::RegisterKind(kind);
   benchmark::RunSpecifiedBenchmarks();
   bench::SetBackends(nullptr);

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "bench/memory_usage.h"
@@ -132,6 +134,35 @@ int64_t ListDirectory(
   }
   backend.Close(fd);
   return seen;
+}
+
+void CrossCpuRoundTrip(benchmark::State& state) {
+  struct alignas(64) Flag {
+    std::atomic<uint64_t> value{0};
+  };
+  Flag there, back;
+  std::atomic<bool> stop{false};
+  std::thread partner([&] {
+    uint64_t seen = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const uint64_t v = there.value.load(std::memory_order_acquire);
+      if (v == seen) {
+        __builtin_ia32_pause();
+        continue;
+      }
+      seen = v;
+      back.value.store(v, std::memory_order_release);
+    }
+  });
+  uint64_t n = 0;
+  for (auto _ : state) {
+    there.value.store(++n, std::memory_order_release);
+    while (back.value.load(std::memory_order_acquire) != n) {
+      __builtin_ia32_pause();
+    }
+  }
+  stop.store(true, std::memory_order_relaxed);
+  partner.join();
 }
 
 }  // namespace bench

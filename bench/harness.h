@@ -97,6 +97,12 @@ int64_t ListDirectory(
     Backend& backend, const char* path, void* buffer,
     absl::FunctionRef<void(std::string_view name, uint8_t type)> on_entry);
 
+// One iteration: the benchmark's thread hands a flag to a thread spinning on
+// another CPU and waits for it to hand it back. The least a request handed to
+// a device thread can cost over one handled in the caller's thread (the
+// notify goes there, the completion comes back), on this machine.
+void CrossCpuRoundTrip(benchmark::State& state);
+
 }  // namespace bench
 
 #endif  // BENCH_HARNESS_H_

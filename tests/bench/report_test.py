@@ -169,6 +169,23 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.targets(report.load_results({"benchmarks": []}))[rule][0],
                          "N/A")
 
+    def test_a_row_below_its_round_trip_limit_is_counted_apart(self):
+        rule = ("sim-thread", "within 1.25x of sim-inline on every row")
+        # A round trip of 500 ns: open+close (3 requests on 1 us inline) can reach at most
+        # 1 / (1 + 1.5) = 0.40x; create+unlink (1 request on 4 us) 0.89x, so its 0.50x is a
+        # plain miss.
+        d = {"benchmarks": [run("cross_cpu_round_trip/host", 500),
+                            run("open_close/sim-inline", 1000, {"fuse_req_per_op": 3.0}),
+                            run("open_close/sim-thread", 3000),
+                            run("create_unlink/sim-inline", 4000, {"fuse_req_per_op": 1.0}),
+                            run("create_unlink/sim-thread", 8000)]}
+        self.assertEqual(self.targets(report.load_results(d))[rule], (
+            "MISS", "1 below; worst: create+unlink 0.50x; 1 more below their limit (e.g. "
+            "open+close: 3.0 req x 500 ns round trip on 1.00 us -> at most 0.40x) (need >= "
+            "0.80x sim-inline on all 2 rows)"))
+        self.assertIn("A flag handed to a thread on another CPU and back: 500 ns",
+                      report.report(report.load_results(d)))
+
     def test_where_the_time_goes(self):
         lines = report.build_time_table(self.results)
         self.assertIn("own ns/FUSE req (inline, thread)", lines[0])
