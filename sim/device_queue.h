@@ -79,6 +79,19 @@ class DeviceQueue {
   virtual uint16_t last_avail_idx() const = 0;
   virtual uint16_t used_idx() const = 0;
   virtual uint32_t in_flight() const = 0;
+
+  // Notification suppression for a device thread that polls the ring. A
+  // polled ring's empty pops leave the driver's notification point (split
+  // rings with EVENT_IDX: avail_event) where it was, so the driver stops
+  // notifying after at most one more notify; AskForNotification moves it to
+  // the next buffer again, before the thread sleeps, and returns whether a
+  // buffer came meanwhile (looked for after asking: none is missed).
+  // Formats without such a point keep notifying and answer false.
+  virtual void set_polled(bool /*polled*/) {}
+  virtual bool AskForNotification() { return false; }
+  // Where the driver publishes its avail index (split rings), for a polling
+  // thread to watch without the device's lock; null for other formats.
+  virtual uint16_t* avail_index_address() const { return nullptr; }
 };
 
 // A queue of the format `features` names on `layout` (which must have passed

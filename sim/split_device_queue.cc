@@ -109,6 +109,17 @@ void SplitDeviceQueue::PublishAvailEvent() {
   Store16(used_ + 4 + sizeof(vring_used_elem) * layout_.size, last_avail_idx_);
 }
 
+uint16_t* SplitDeviceQueue::avail_index_address() const {
+  return reinterpret_cast<uint16_t*>(avail_ + offsetof(vring_avail, idx));
+}
+
+bool SplitDeviceQueue::AskForNotification() {
+  if (!features_.event_idx) return false;  // The driver always notifies.
+  PublishAvailEvent();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return LoadAvailIdx() != last_avail_idx_;
+}
+
 bool SplitDeviceQueue::Fail(ViolationRecord* violation, Violation kind,
                             std::string message) const {
   violation->violation = kind;
@@ -121,7 +132,7 @@ DeviceQueue::PopStatus SplitDeviceQueue::Pop(DescriptorChain* chain,
                                              ViolationRecord* violation) {
   uint16_t avail_idx = LoadAvailIdx();
   if (avail_idx == last_avail_idx_) {
-    if (!features_.event_idx) return PopStatus::kEmpty;
+    if (!features_.event_idx || polled_) return PopStatus::kEmpty;
     // Ask to be notified at the next buffer, then look again: the driver may
     // have added one before it could see avail_event (spec 2.7.10).
     PublishAvailEvent();

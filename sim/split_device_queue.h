@@ -64,6 +64,10 @@ class SplitDeviceQueue final : public DeviceQueue {
   uint16_t used_idx() const override { return used_idx_; }
   uint32_t in_flight() const override { return in_flight_count_; }
 
+  void set_polled(bool polled) override { polled_ = polled; }
+  bool AskForNotification() override;
+  uint16_t* avail_index_address() const override;
+
  private:
   enum class WalkStatus : uint8_t { kOk, kViolation };
 
@@ -78,6 +82,7 @@ class SplitDeviceQueue final : public DeviceQueue {
   const uint16_t index_;
   const QueueLayout layout_;
   const QueueFeatures features_;
+  bool polled_ = false;
   // Host views of the rings, checked once at construction.
   uint8_t* const desc_;
   uint8_t* const avail_;

@@ -264,6 +264,7 @@ void VirtioDeviceModel::ResetLocked() {
     queues_[q].layout = QueueLayout{.size = max_queue_size()};
     queues_[q].enabled = false;
     queues_[q].stopped = false;
+    StopWatchingLocked(static_cast<uint16_t>(q));
     queues_[q].ring.reset();
   }
   DisarmNotifiesLocked();

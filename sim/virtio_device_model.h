@@ -194,6 +194,16 @@ class VirtioDeviceModel : public ChainCompleter {
     // thread sees `posted` before it blocks.
     std::atomic<bool> posted{false};
     std::atomic<bool> sleeping{false};
+    // While it polls, the thread also watches the driver's avail index (a
+    // split ring's; null otherwise) against the one it last popped to: the
+    // ring asks for no notifications then (DeviceQueue::set_polled), and the
+    // driver makes none until the thread asks again before it sleeps.
+    std::atomic<uint16_t*> avail_index{nullptr};
+    // Set while the thread reads through avail_index: a ring being freed
+    // waits for the read to end (StopWatchingLocked), as the driver may reuse
+    // that memory once the reset returns.
+    std::atomic<bool> peeking{false};
+    uint16_t popped = 0;  // The thread's own.
     std::mutex sleep_mutex;
     std::condition_variable wake;
     std::thread thread;
@@ -257,7 +267,13 @@ class VirtioDeviceModel : public ChainCompleter {
   void QueueThreadMain(uint16_t queue);
   // kThread: spins until a notify posts work to `hot` (true) or
   // kDevicePollNanos pass (false).
-  bool PollForWork(const QueueHot& hot) const;
+  bool PollForWork(QueueHot& hot) const;
+  // kThread: whether a notify or the driver's avail index shows work.
+  static bool WorkPosted(QueueHot& hot);
+  // kThread, before the queue's thread sleeps: DeviceQueue::AskForNotification.
+  bool AskForNotification(uint16_t queue);
+  // The queue's ring goes: its thread no longer watches the avail index.
+  void StopWatchingLocked(uint16_t queue);
 
   // virtio_device_model_events.cc: interrupts and violations.
   // Records `record` when its rule is enforced in this mode; false when it is

@@ -94,6 +94,7 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
         case QueueField::kEnable:
           if (value == 0) {
             state.enabled = false;
+            StopWatchingLocked(q);
             state.ring.reset();
           } else if (!state.enabled && !state.stopped) {
             if (!(status_ & VIRTIO_CONFIG_S_FEATURES_OK) &&
@@ -117,6 +118,11 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
                     .packed = packed,
                     .strict = options_.strict});
             state.enabled = true;
+            if (options_.notify_mode == NotifyMode::kThread) {
+              state.ring->set_polled(true);
+              hot_[q].avail_index.store(state.ring->avail_index_address(),
+                                        std::memory_order_release);
+            }
           }
           break;
       }
@@ -225,6 +231,9 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
       const auto stop = [&] {
         processing_[queue] = false;
         rerun_[queue] = false;
+        if (queues_[queue].ring != nullptr) {
+          hot_[queue].popped = queues_[queue].ring->last_avail_idx();
+        }
       };
       for (;;) {
         if (!CanProcessLocked(queue)) return stop();
@@ -274,11 +283,12 @@ void VirtioDeviceModel::CompleteWithoutNotification(uint16_t queue,
 void VirtioDeviceModel::QueueThreadMain(uint16_t queue) {
   QueueHot& hot = hot_[queue];
   while (!stopping_.load(std::memory_order_acquire)) {
-    if (hot.posted.exchange(false, std::memory_order_acq_rel)) {
+    if (hot.posted.exchange(false, std::memory_order_acq_rel) ||
+        WorkPosted(hot)) {
       ProcessQueue(queue);
       continue;
     }
-    if (PollForWork(hot)) continue;
+    if (PollForWork(hot) || AskForNotification(queue)) continue;
     // Polled for kDevicePollNanos and nothing came: block.
     hot.sleeping.store(true, std::memory_order_seq_cst);
     if (!hot.posted.load(std::memory_order_seq_cst)) {
@@ -292,13 +302,42 @@ void VirtioDeviceModel::QueueThreadMain(uint16_t queue) {
   }
 }
 
-bool VirtioDeviceModel::PollForWork(const QueueHot& hot) const {
+bool VirtioDeviceModel::WorkPosted(QueueHot& hot) {
+  if (hot.posted.load(std::memory_order_acquire)) return true;
+  hot.peeking.store(true, std::memory_order_seq_cst);
+  uint16_t* avail_index = hot.avail_index.load(std::memory_order_seq_cst);
+  const bool moved =
+      avail_index != nullptr &&
+      std::atomic_ref<uint16_t>(*avail_index).load(std::memory_order_acquire) !=
+          hot.popped;
+  hot.peeking.store(false, std::memory_order_release);
+  return moved;
+}
+
+void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
+  QueueHot& hot = hot_[queue];
+  // Either the thread's next look finds no index, or this waits for the look
+  // that found it to end (both sides sequentially consistent).
+  hot.avail_index.store(nullptr, std::memory_order_seq_cst);
+  while (hot.peeking.load(std::memory_order_seq_cst)) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+bool VirtioDeviceModel::AskForNotification(uint16_t queue) {
+  StateLock lock(*this);
+  return CanProcessLocked(queue) && queues_[queue].ring->AskForNotification();
+}
+
+bool VirtioDeviceModel::PollForWork(QueueHot& hot) const {
   const auto now = [] { return std::chrono::steady_clock::now(); };
   const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
   for (;;) {
     // About a microsecond and a half of pauses, watching for a notify...
     for (int i = 0; i < 64; ++i) {
-      if (hot.posted.load(std::memory_order_acquire)) return true;
+      if (WorkPosted(hot)) return true;
       if (stopping_.load(std::memory_order_relaxed)) return false;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();

@@ -207,7 +207,10 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
   ASSERT_EQ(WriteFile("f", "abc"), 0);
   vfs::Stat st;
   for (const char* fault :
-       {"delay-ms=30@op=GETATTR,count=1", "stall-ms=30@op=GETATTR,count=1",
+       // 35 ms, not a multiple of the waiter's 10 ms sleep bound: the late
+       // completion must find it asleep, not just woken by its timer (which
+       // would then reap the completion itself).
+       {"delay-ms=35@op=GETATTR,count=1", "stall-ms=35@op=GETATTR,count=1",
         "drop-notify@op=GETATTR,count=1"}) {
     SCOPED_TRACE(fault);
     AddFault(fault);
@@ -215,9 +218,9 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
     const auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(vfs::stat(Path("f").c_str(), &st), 0);
     EXPECT_EQ(st.st_size, 3);
-    if (std::string(fault).find("-ms=30") != std::string::npos) {
+    if (std::string(fault).find("-ms=35") != std::string::npos) {
       EXPECT_GE(std::chrono::steady_clock::now() - start,
-                std::chrono::milliseconds(30));
+                std::chrono::milliseconds(35));
     }
     // A waiter sleeping for an interrupt is woken by the late completion's
     // interrupt; one the device never sends costs it the sleep's bound, and
