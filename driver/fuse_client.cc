@@ -44,10 +44,14 @@ constexpr uint32_t kMinMinorVersion = 12;
 constexpr uint32_t kDefaultMaxPages = 32;
 constexpr uint32_t kMinMaxWrite = 4096;
 
+// READDIRPLUS_AUTO lets the client choose, listing by listing, whether
+// READDIRPLUS is worth its lookups (vfs/fuse_fs_dir.cc, as Linux's
+// fuse_use_readdirplus); without it a device that offers READDIRPLUS expects it
+// for every listing.
 constexpr uint32_t kInitFlags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC |
                                 FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
-                                FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-                                FUSE_SETXATTR_EXT;
+                                FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS |
+                                FUSE_MAX_PAGES | FUSE_SETXATTR_EXT;
 
 }  // namespace
 

@@ -181,12 +181,16 @@ void FuseFs::Retire(FuseNode* node) {
     base::LockGuard guard(*table_lock_);
     if (--retiring_ == 0) forgets.swap(pending_forgets_);
   }
-  if (!forgets.empty()) SendForgets(forgets);
+  // Only nodes of the current session were queued (see above).
+  if (!forgets.empty()) Forget(forgets, kAnySession);
 }
 
-void FuseFs::SendForgets(const std::vector<fuse_forget_one>& forgets) {
-  Result<driver::FuseClient*> client = ClientFor(kAnySession);
-  if (!client.ok()) return;  // Disconnected: the session forgot everything.
+void FuseFs::Forget(std::span<const fuse_forget_one> forgets,
+                    uint64_t session) {
+  if (forgets.empty()) return;
+  Result<driver::FuseClient*> client = ClientFor(session);
+  // Disconnected, or another session: that one forgot everything.
+  if (!client.ok()) return;
   // FORGET has no reply; a failure means the transport is gone, and the
   // device's session (and its lookup counts) with it.
   Result<void> sent = client.value()->ForgetMany(forgets);

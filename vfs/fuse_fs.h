@@ -9,9 +9,10 @@
 // Node identity: one node object per FUSE node id while anything references
 // it (the VFS recognises mount points by node, and the device's lookup counts
 // are kept per node). Every entry the device returns (LOOKUP, CREATE, MKNOD,
-// MKDIR, SYMLINK, LINK) counts one lookup on its node; when the node's last
-// reference goes, FORGET gives them all back (BATCH_FORGET when many nodes go
-// at once, e.g. at unmount). The root (FUSE_ROOT_ID) is never forgotten.
+// MKDIR, SYMLINK, LINK, each READDIRPLUS record) counts one lookup on its
+// node; when the node's last reference goes, FORGET gives them all back
+// (BATCH_FORGET when many nodes go at once, e.g. at unmount). The root
+// (FUSE_ROOT_ID) is never forgotten.
 //
 // Caches, as Linux's FUSE client keeps them: names in an EntryCache for the
 // entry_valid the device gave, attributes per node for attr_valid (zero: ask
@@ -21,6 +22,11 @@
 // the entry_valid it had (a negative dentry; never with zero timeouts), and
 // open(O_CREAT) of a name not known to exist sends CREATE without a LOOKUP
 // first (Node::PrefersCreateFirst, Linux's atomic_open).
+//
+// Listings: when the session has FUSE_DO_READDIRPLUS, a listing request may be
+// a READDIRPLUS, whose records also fill both caches as LOOKUPs would, so that
+// the stat of each name after `ls -l` asks nothing. With READDIRPLUS_AUTO it
+// is used only when that is likely to pay (vfs/fuse_fs_dir.cc).
 //
 // Sessions: Disconnect() ends the FUSE session (a device reset): every node and
 // open file of it becomes stale (ESTALE, nothing more is sent for it, no FORGET
@@ -35,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "base/platform.h"
@@ -117,6 +124,9 @@ class FuseFs : public RefCounted {
   // Called by a node whose last reference went: unregisters it, gives its
   // lookups back and deletes it.
   void Retire(fusefs::FuseNode* node);
+  // Gives `forgets` back to the device (FORGET, or BATCH_FORGET for several)
+  // while `session` is the current one: an ended session forgot them all.
+  void Forget(std::span<const fuse_forget_one> forgets, uint64_t session);
 
  protected:
   ~FuseFs() override;
@@ -130,7 +140,6 @@ class FuseFs : public RefCounted {
   void InsertLocked(fusefs::FuseNode* node);
   void RemoveLocked(fusefs::FuseNode* node);
   void GrowLocked();
-  void SendForgets(const std::vector<fuse_forget_one>& forgets);
 
   base::Platform& platform_;
   std::atomic<driver::FuseClient*> client_;

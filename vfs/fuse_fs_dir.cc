@@ -1,9 +1,10 @@
 // vfs::FuseFs directories: names (LOOKUP through the entry cache, CREATE,
 // MKDIR, SYMLINK, LINK, UNLINK, RMDIR, RENAME) and reading entries (OPENDIR,
-// READDIR, FSYNCDIR, RELEASEDIR).
+// READDIR or READDIRPLUS, FSYNCDIR, RELEASEDIR).
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "base/dma_buffer.h"
 #include "vfs/fuse_fs_nodes.h"
@@ -27,15 +28,33 @@ size_t ReadDirSize(size_t room, uint32_t max_read) {
   return room < most ? room : most;
 }
 
+// Whether the listing request of `dir` from `position` is a READDIRPLUS, in a
+// session with init `flags` (Linux's fuse_use_readdirplus). Each record costs
+// the device a lookup, so with READDIRPLUS_AUTO it is used only where its
+// attributes are likely wanted: at the start of a listing (`ls -l` stats what
+// it lists) and after a child was looked up since the last request (the
+// reader is stat-ing what it got); a plain reader gets plain READDIRs after
+// the first.
+bool UseReadDirPlus(Directory& dir, uint32_t flags, uint64_t position) {
+  if (!(flags & FUSE_DO_READDIRPLUS)) return false;
+  if (!(flags & FUSE_READDIRPLUS_AUTO)) return true;
+  // Taken at any position: the lookups it reports were of names listed
+  // before this request.
+  const bool advised = dir.TakeReadDirPlusAdvice();
+  return advised || position == 0;
+}
+
 // An open directory. getdents64 positions are the device's own offsets (0 is
 // the start, each entry's next_offset the position after it), so a reader
-// resumes exactly where it stopped. Each getdents64 sends at most one READDIR,
-// as Linux does: a FUSE record is never smaller than the linux_dirent64 it
-// becomes, so a reply sized to the caller's room fits it whole, and one more
-// request would only find the end a call early (and then be asked again). A
-// reply the caller had no room for (a buffer smaller than a page) is kept: the
-// next getdents64, if it continues where this one stopped, takes its entries
-// from there first.
+// resumes exactly where it stopped; READDIR and READDIRPLUS give the same
+// entries at the same offsets, and the lookups a READDIRPLUS counted are
+// settled (Directory::LinkListed) as soon as its reply is in. Each getdents64
+// sends at most one request, as Linux does: a FUSE record (plain or plus) is
+// never smaller than the linux_dirent64 it becomes, so a reply sized to the
+// caller's room fits it whole, and one more request would only find the end a
+// call early (and then be asked again). A reply the caller had no room for (a
+// buffer smaller than a page) is kept: the next getdents64, if it continues
+// where this one stopped, takes its entries from there first.
 class OpenDirectory final : public OpenFile {
  public:
   OpenDirectory(RefPtr<Directory> dir, int flags,
@@ -86,10 +105,10 @@ class OpenDirectory final : public OpenFile {
   }
 
  private:
-  // One READDIR from `position`, sized for a caller with `room` bytes, into
-  // the reply buffer (allocated on first use, grown when a caller has more
-  // room, never past kMaxReadDirSize). The buffer is DMA memory: the device
-  // writes the entries into it in place.
+  // One READDIR or READDIRPLUS from `position`, sized for a caller with
+  // `room` bytes, into the reply buffer (allocated on first use, grown when a
+  // caller has more room, never past kMaxReadDirSize). The buffer is DMA
+  // memory: the device writes the entries into it in place.
   Result<void> Fetch(uint64_t position, size_t room) {
     kept_ = false;
     driver::FuseClient* client = TRY(dir_->fs().ClientFor(session_));
@@ -100,8 +119,16 @@ class OpenDirectory final : public OpenFile {
       buffer_.reset();  // Before the new one: both at once may not fit.
       buffer_ = TRY(base::DmaBuffer::Allocate(fs_platform(), size));
     }
-    entries_ = TRY(client->ReadDir(dir_->nodeid(), fh_, position,
-                                   std::span<uint8_t>(buffer_->data(), size)));
+    const std::span<uint8_t> reply(buffer_->data(), size);
+    if (UseReadDirPlus(*dir_, client->negotiated().flags, position)) {
+      // Read before the request: a change made while it is out makes the
+      // attributes of its reply too old to cache.
+      const uint64_t attr_version = dir_->fs().AttrVersion();
+      entries_ = TRY(client->ReadDirPlus(dir_->nodeid(), fh_, position, reply));
+      dir_->LinkListed(entries_, session_, attr_version);
+    } else {
+      entries_ = TRY(client->ReadDir(dir_->nodeid(), fh_, position, reply));
+    }
     next_ = entries_.begin();
     next_position_ = position;
     kept_ = true;
@@ -180,7 +207,14 @@ void Directory::DropName(std::string_view name, const RefPtr<Node>& removed,
 Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   const uint64_t now = fs().platform().MonotonicNanos();
   EntryCache::Answer cached = fs().entries().Find(children_, name, now);
-  if (cached.kind == EntryCache::Answer::Kind::kPresent) return cached.node;
+  if (cached.kind == EntryCache::Answer::Kind::kPresent) {
+    // The first use of a name a READDIRPLUS cached: its attributes were
+    // worth bringing (Linux's fuse_dentry_revalidate).
+    if (static_cast<FuseNode*>(cached.node.get())->TakeListed()) {
+      advise_plus_.store(true, std::memory_order_relaxed);
+    }
+    return cached.node;
+  }
   if (cached.kind == EntryCache::Answer::Kind::kAbsent) return Error{ENOENT};
   driver::FuseClient* client = TRY(Client());
   const uint64_t session = fs().session();
@@ -193,7 +227,58 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
     }
     return Error{entry.error()};
   }
+  // A READDIRPLUS would have answered this (Linux's fuse_lookup).
+  advise_plus_.store(true, std::memory_order_relaxed);
   return RefPtr<Node>(Adopt(name, entry.value(), session, attr_version));
+}
+
+void Directory::LinkListed(const driver::DirentList& records, uint64_t session,
+                           uint64_t attr_version) {
+  // The session ended while the reply was on its way: its lookups, and the
+  // node ids they were for, went with it.
+  if (session != fs().session()) return;
+  std::vector<fuse_forget_one> forgets;
+  for (driver::DirEntry record : records) {
+    if (!record.HoldsLookup()) continue;  // ".", "..", or not looked up.
+    if (!LinkListedEntry(record.name, record.entry, session, attr_version)) {
+      forgets.push_back(fuse_forget_one{record.entry.nodeid, 1});
+    }
+  }
+  fs().Forget(forgets, session);
+}
+
+bool Directory::LinkListedEntry(std::string_view name,
+                                const driver::Entry& entry, uint64_t session,
+                                uint64_t attr_version) {
+  // What the name named before; another node id (or type) there means the
+  // name was removed or replaced behind our back.
+  RefPtr<Node> old = fs().entries().Peek(children_, name);
+  auto* old_node = static_cast<FuseNode*>(old.get());
+  const bool replaced =
+      old_node && (old_node->nodeid() != entry.nodeid ||
+                   old_node->type() != (entry.attr.mode & base::kTypeMask));
+  DroppedNodes dropped;  // Released when this returns, after the cache lock.
+  bool linked = false;
+  // With zero timeouts there is nothing to keep: the lookup goes straight
+  // back rather than through a node made only to retire.
+  if (entry.entry_valid_ns > 0 || entry.attr_valid_ns > 0) {
+    RefPtr<FuseNode> node = fs().Instantiate(entry, session, attr_version);
+    node->MarkListed();
+    if (entry.entry_valid_ns > 0) {
+      const uint64_t now = fs().platform().MonotonicNanos();
+      fs().entries().Insert(children_, name, std::move(node), now,
+                            entry.entry_valid_ns, dropped);
+    }
+    linked = true;
+  }
+  if (replaced) {
+    // Not replaced by Insert above: the stale entry must not outlive this.
+    if (entry.entry_valid_ns == 0) {
+      fs().entries().Remove(children_, name, dropped);
+    }
+    old_node->InvalidateAttr();  // Its link count or ctime changed.
+  }
+  return linked;
 }
 
 bool Directory::PrefersCreateFirst(std::string_view name) {

@@ -9,6 +9,7 @@
 
 #include <linux/fuse.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,6 +66,16 @@ class FuseNode : public Node {
   // Forgets the cached attributes: something changed them.
   void InvalidateAttr();
 
+  // A READDIRPLUS brought this node (Linux's FUSE_I_INIT_RDPLUS). The first
+  // lookup that then finds it cached takes the mark, and tells the directory
+  // that its listings are followed by lookups.
+  void MarkListed() { listed_.store(true, std::memory_order_relaxed); }
+  bool TakeListed() {
+    // Read first: most lookups find no mark and need not write the line.
+    return listed_.load(std::memory_order_relaxed) &&
+           listed_.exchange(false, std::memory_order_relaxed);
+  }
+
  protected:
   ~FuseNode() override = default;
   void OnLastReference() override { fs_->Retire(this); }
@@ -86,6 +97,8 @@ class FuseNode : public Node {
   uint64_t attr_valid_until_ = 0;
   uint64_t attr_version_ = 0;     // Of the request that returned attr_.
   uint64_t changed_version_ = 0;  // Of the last invalidation.
+
+  std::atomic<bool> listed_{false};
 };
 
 class Symlink final : public FuseNode {
@@ -136,6 +149,18 @@ class Directory final : public FuseNode {
   Result<void> Rename(std::string_view old_name, Node& new_dir,
                       std::string_view new_name, unsigned flags) override;
 
+  // Whether a child was looked up since the last call (Linux's
+  // FUSE_I_ADVISE_RDPLUS): a listing then had better bring attributes too.
+  bool TakeReadDirPlusAdvice() {
+    return advise_plus_.exchange(false, std::memory_order_relaxed);
+  }
+  // The records of a READDIRPLUS reply of `session`, sent when the attribute
+  // version was `attr_version`: each looked-up one becomes a node with its name
+  // cached, as a LOOKUP's entry would (Linux's fuse_direntplus_link), or has
+  // its lookup given back; never both, never neither.
+  void LinkListed(const driver::DirentList& records, uint64_t session,
+                  uint64_t attr_version);
+
  protected:
   // Drops the names cached here (the root: every name, so no cached
   // reference can outlive the mount).
@@ -153,8 +178,13 @@ class Directory final : public FuseNode {
   // `removed`.
   void DropName(std::string_view name, const RefPtr<Node>& removed,
                 bool absent);
+  // One record of LinkListed; false when its lookup is the caller's to give
+  // back (nothing is cached for it).
+  bool LinkListedEntry(std::string_view name, const driver::Entry& entry,
+                       uint64_t session, uint64_t attr_version);
 
   EntryCache::Children children_;
+  std::atomic<bool> advise_plus_{false};
 };
 
 }  // namespace vfs::fusefs
