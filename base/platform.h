@@ -153,8 +153,8 @@ class Platform {
   // bounded number of turns before they Relax.
   virtual void Spin() { Relax(); }
   // The CPU the caller runs on (0 on a single CPU), to spread work over
-  // per-CPU resources such as request queues. The simulation numbers its
-  // threads: each is a CPU of its own.
+  // per-CPU resources such as request queues. The simulation answers the host
+  // CPU its thread runs on.
   virtual uint32_t CurrentCpu() const { return 0; }
 
   // Completion by interrupt. A platform that delivers device interrupts to

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -405,6 +406,13 @@ int main(int argc, char** argv) {
   if (mkdtemp(work_dir.data()) == nullptr) {
     std::perror("fsbench: mkdtemp");
     return 1;
+  }
+  // The device holds a descriptor per inode the guest knows (as virtiofsd
+  // does), and the workloads know tens of thousands: allow what the host
+  // allows, as virtiofsd raises its own limit.
+  if (rlimit files; getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
   }
   signal(SIGINT, bench::OnSignal);
   signal(SIGTERM, bench::OnSignal);

@@ -3,7 +3,6 @@
 #include <sched.h>
 #include <time.h>
 
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -123,12 +122,11 @@ void SimPlatform::Spin() {
 }
 
 uint32_t SimPlatform::CurrentCpu() const {
-  // Numbered in the order threads first ask, from 0: consecutive threads
-  // land on different request queues.
-  static std::atomic<uint32_t> next_cpu{0};
-  thread_local const uint32_t cpu =
-      next_cpu.fetch_add(1, std::memory_order_relaxed);
-  return cpu;
+  // The host CPU the thread runs on, as Linux maps its CPUs to request
+  // queues: threads on different CPUs take different queues, threads sharing
+  // a CPU share one (and its lock).
+  const int cpu = sched_getcpu();
+  return cpu < 0 ? 0 : static_cast<uint32_t>(cpu);
 }
 
 void SimPlatform::WaitForInterrupt() {
