@@ -107,8 +107,8 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // path.
   const int fd = Fs(req).Reopen(inode->fd, flags);
   if (fd < 0) return ReplyErrno(req, errno);
-  fi->fh = Fs(req).AddFile(
-      std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/false));
+  fi->fh = Fs(req).AddFile(std::make_shared<OpenHostFile>(
+      fd, ino, /*is_dir=*/false, (flags & O_ACCMODE) != O_RDONLY));
   fi->keep_cache = 0;
   fi->direct_io = 0;
   fuse_reply_open(req, fi);
@@ -163,8 +163,8 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   const uint64_t nodeid = fs.inodes().Ref(path_fd, st);
   fuse_entry_param e;
   FillEntry(fs, nodeid, st, &e);
-  fi->fh =
-      fs.AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/false));
+  fi->fh = fs.AddFile(std::make_shared<OpenHostFile>(
+      fd, nodeid, /*is_dir=*/false, (flags & O_ACCMODE) != O_RDONLY));
   fi->keep_cache = 0;
   fi->direct_io = 0;
   fuse_reply_create(req, &e, fi);
@@ -215,7 +215,12 @@ void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::shared_ptr<OpenHostFile> file;
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   // Closing a duplicate reports delayed write errors without closing the
-  // handle.
+  // handle. A handle not open for writing has none (NFS skips the flush of
+  // one too), and the device holds no host locks for a close to release.
+  if (!file->writable) {
+    fuse_reply_err(req, 0);
+    return;
+  }
   const int dup_fd = host::dup(file->fd);
   if (dup_fd < 0) return ReplyErrno(req, errno);
   fuse_reply_err(req, host::close(dup_fd) == 0 ? 0 : errno);

@@ -41,8 +41,8 @@ class HostDirStream {
 };
 
 struct OpenHostFile {
-  OpenHostFile(int fd, uint64_t nodeid, bool is_dir)
-      : fd(fd), nodeid(nodeid), is_dir(is_dir) {}
+  OpenHostFile(int fd, uint64_t nodeid, bool is_dir, bool writable = false)
+      : fd(fd), nodeid(nodeid), is_dir(is_dir), writable(writable) {}
   ~OpenHostFile();
   OpenHostFile(const OpenHostFile&) = delete;
   OpenHostFile& operator=(const OpenHostFile&) = delete;
@@ -50,6 +50,7 @@ struct OpenHostFile {
   const int fd;
   const uint64_t nodeid;
   const bool is_dir;
+  const bool writable;  // Opened for writing: FLUSH has errors to report.
 
   // An entry taken from a directory stream but not yet replied.
   struct PendingDirEntry {
