@@ -1,8 +1,8 @@
 #include "cli/fault_command.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -56,10 +56,11 @@ int AvailJump(CommandContext& context) {
     fprintf(stderr, "fault: queue req0 is not set up\n");
     return kFailure;
   }
-  uint16_t value;
-  memcpy(&value, idx, sizeof(value));
-  value = static_cast<uint16_t>(value + size + 1);
-  memcpy(idx, &value, sizeof(value));
+  // Stored as a driver publishes its index (the device may be polling it).
+  std::atomic_ref<uint16_t> index(*reinterpret_cast<uint16_t*>(idx));
+  index.store(
+      static_cast<uint16_t>(index.load(std::memory_order_relaxed) + size + 1),
+      std::memory_order_release);
   printf(
       "fault: moved the available index of req0 forward by %u (the queue "
       "holds %u) and notified the device\n",

@@ -272,6 +272,9 @@ class VirtioDeviceModel : public ChainCompleter {
   static bool WorkPosted(QueueHot& hot);
   // kThread, before the queue's thread sleeps: DeviceQueue::AskForNotification.
   bool AskForNotification(uint16_t queue);
+  // kThread, when its thread stops processing the queue: the avail index it
+  // has dealt with.
+  void RecordPoppedLocked(uint16_t queue);
   // The queue's ring goes: its thread no longer watches the avail index.
   void StopWatchingLocked(uint16_t queue);
 

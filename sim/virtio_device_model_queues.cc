@@ -231,9 +231,7 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
       const auto stop = [&] {
         processing_[queue] = false;
         rerun_[queue] = false;
-        if (queues_[queue].ring != nullptr) {
-          hot_[queue].popped = queues_[queue].ring->last_avail_idx();
-        }
+        RecordPoppedLocked(queue);
       };
       for (;;) {
         if (!CanProcessLocked(queue)) return stop();
@@ -324,6 +322,18 @@ void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
     __builtin_ia32_pause();
 #endif
   }
+}
+
+void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue) {
+  QueueHot& hot = hot_[queue];
+  uint16_t* avail_index = hot.avail_index.load(std::memory_order_relaxed);
+  if (queues_[queue].ring == nullptr || avail_index == nullptr) return;
+  // A queue that cannot be processed (stopped by a violation, not yet live)
+  // takes what the driver has made available as seen: its thread must not
+  // spin on buffers it will not pop, and looks again at the next change.
+  hot.popped = CanProcessLocked(queue) ? queues_[queue].ring->last_avail_idx()
+                                       : std::atomic_ref<uint16_t>(*avail_index)
+                                             .load(std::memory_order_acquire);
 }
 
 bool VirtioDeviceModel::AskForNotification(uint16_t queue) {
