@@ -378,6 +378,25 @@ void OnSignal(int sig) {
   _exit(128 + sig);
 }
 
+// The device holds a descriptor per inode the guest knows (as virtiofsd
+// does), and the workloads know tens of thousands: the limit goes as high as
+// the host allows (fs.nr_open when privileged, the hard limit otherwise), as
+// virtiofsd raises its own.
+void RaiseOpenFileLimit() {
+  rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+    unsigned long nr_open = 0;
+    if (std::fscanf(f, "%lu", &nr_open) == 1 && nr_open > files.rlim_max) {
+      const rlimit raised{nr_open, nr_open};
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+    }
+    std::fclose(f);
+  }
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+}
+
 std::string DefaultWorkDir() {
   for (const char* var : {"TEST_TMPDIR", "TMPDIR"}) {
     const char* v = getenv(var);
@@ -407,13 +426,7 @@ int main(int argc, char** argv) {
     std::perror("fsbench: mkdtemp");
     return 1;
   }
-  // The device holds a descriptor per inode the guest knows (as virtiofsd
-  // does), and the workloads know tens of thousands: allow what the host
-  // allows, as virtiofsd raises its own limit.
-  if (rlimit files; getrlimit(RLIMIT_NOFILE, &files) == 0) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
+  bench::RaiseOpenFileLimit();
   signal(SIGINT, bench::OnSignal);
   signal(SIGTERM, bench::OnSignal);
   absl::StatusOr<std::unique_ptr<bench::Backends>> backends =
