@@ -107,10 +107,11 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind,
                                                      : sim::NotifyMode::kThread;
       machine.entry_timeout = timeout;
       machine.attr_timeout = timeout;
-      // Room for every name of the benchmark tree (10 110 entries) and the
-      // listings, as a guest kernel's dentry cache would have: a smaller
-      // cache would measure its own evictions.
-      machine.entry_cache_size = 1 << 16;
+      // Room for every name of the benchmark tree (10 110 entries), as a
+      // guest kernel's dentry cache would have: a smaller cache would measure
+      // its own evictions. Not more: each cached node holds a descriptor in
+      // the device (as in virtiofsd), and the process may open 20 000 here.
+      machine.entry_cache_size = 1 << 14;
       // The driver's bring-up lines would interleave with the results.
       machine.log_sink = [](base::LogLevel level, const char* message) {
         if (level >= base::LogLevel::kWarning)
