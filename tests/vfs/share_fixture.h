@@ -67,6 +67,13 @@ struct ShareConfig {
   }
 };
 
+// PCI, inline device: every request goes to the device (kNoCache), or names
+// and attributes are cached for 60 s (kCached).
+inline constexpr ShareConfig kNoCache{base::TransportKind::kPci,
+                                      sim::NotifyMode::kInline, 0};
+inline constexpr ShareConfig kCached{base::TransportKind::kPci,
+                                     sim::NotifyMode::kInline, 60};
+
 // A machine on a fresh share, with the share mounted at /root.
 class ShareTest : public ::testing::Test {
  protected:

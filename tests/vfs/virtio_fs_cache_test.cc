@@ -31,11 +31,6 @@
 namespace vfs_test {
 namespace {
 
-constexpr ShareConfig kNoCache{base::TransportKind::kPci,
-                               sim::NotifyMode::kInline, 0};
-constexpr ShareConfig kCached{base::TransportKind::kPci,
-                              sim::NotifyMode::kInline, 60};
-
 void WriteHostFile(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   ASSERT_GE(fd, 0) << path;

@@ -32,10 +32,6 @@
 namespace vfs_test {
 namespace {
 
-constexpr ShareConfig kNoCache{base::TransportKind::kPci,
-                               sim::NotifyMode::kInline, 0};
-constexpr ShareConfig kCached{base::TransportKind::kPci,
-                              sim::NotifyMode::kInline, 60};
 constexpr int kEntries = 100;
 
 struct Listed {

@@ -30,11 +30,6 @@
 namespace vfs_test {
 namespace {
 
-constexpr ShareConfig kNoCache{base::TransportKind::kPci,
-                               sim::NotifyMode::kInline, 0};
-constexpr ShareConfig kCached{base::TransportKind::kPci,
-                              sim::NotifyMode::kInline, 60};
-
 class ShareRequestsTest : public ShareTest,
                           public ::testing::WithParamInterface<ShareConfig> {
  protected:
