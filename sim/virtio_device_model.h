@@ -185,7 +185,7 @@ class VirtioDeviceModel : public ChainCompleter {
     // mutex_. Anything that could make them fail clears it
     // (DisarmNotifiesLocked), so the next notify checks again.
     std::atomic<bool> notify_ready{false};
-    std::atomic<uint64_t> notifications{0};  // Written by notifiers only.
+    std::atomic<uint64_t> notifications{0};  // Accepted notifies.
     // kThread: the queue's own device thread. A notify sets `posted`; the
     // thread, out of work, polls it for kDevicePollNanos and then blocks,
     // saying so in `sleeping`: a notify wakes it only then (a blocking

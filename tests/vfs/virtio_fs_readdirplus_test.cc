@@ -101,6 +101,17 @@ class ReadDirPlusTest : public ShareTest {
     return out;
   }
 
+  // stat of every entry of "d" through the VFS, each checked against the size
+  // MakeDirectory gave it (entry i: i bytes).
+  std::vector<vfs::Stat> StatEveryEntry() {
+    std::vector<vfs::Stat> out(kEntries);
+    for (int i = 0; i < kEntries; ++i) {
+      EXPECT_EQ(vfs::stat(("/root/d/" + names_[i]).c_str(), &out[i]), 0);
+      EXPECT_EQ(out[i].st_size, i);
+    }
+    return out;
+  }
+
   std::vector<std::string> names_;
 };
 
@@ -121,13 +132,11 @@ TEST_F(ReadDirPlusTest, StatAfterAListingSendsNothing) {
   EXPECT_EQ(Requests(FUSE_READDIRPLUS), plus + 1);  // All in one reply.
   const uint64_t lookups = Requests(FUSE_LOOKUP);
   const uint64_t getattrs = Requests(FUSE_GETATTR);
+  const std::vector<vfs::Stat> stats = StatEveryEntry();
   for (int i = 0; i < kEntries; ++i) {
-    vfs::Stat st;
-    ASSERT_EQ(vfs::stat(("/root/d/" + names_[i]).c_str(), &st), 0);
-    EXPECT_EQ(st.st_size, i);
     struct stat host;
     ASSERT_EQ(::stat(share_.Path("d/" + names_[i]).c_str(), &host), 0);
-    EXPECT_EQ(st.st_ino, host.st_ino);
+    EXPECT_EQ(stats[i].st_ino, host.st_ino);
   }
   EXPECT_EQ(Requests(FUSE_LOOKUP), lookups);
   EXPECT_EQ(Requests(FUSE_GETATTR), getattrs);
@@ -154,11 +163,7 @@ TEST_F(ReadDirPlusTest, WithoutCachesEveryStatAsksAndNothingIsKept) {
   EXPECT_EQ(Requests(FUSE_FORGET) + Requests(FUSE_BATCH_FORGET), forgets + 1);
   const uint64_t lookups = Requests(FUSE_LOOKUP);
   const uint64_t getattrs = Requests(FUSE_GETATTR);
-  for (int i = 0; i < kEntries; ++i) {
-    vfs::Stat st;
-    ASSERT_EQ(vfs::stat(("/root/d/" + names_[i]).c_str(), &st), 0);
-    EXPECT_EQ(st.st_size, i);
-  }
+  StatEveryEntry();
   // Each stat: LOOKUP of "d" and of the name, GETATTR of the file.
   EXPECT_EQ(Requests(FUSE_LOOKUP), lookups + 2 * kEntries);
   EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + kEntries);
