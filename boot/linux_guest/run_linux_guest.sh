@@ -152,8 +152,26 @@ if [[ ! -S $socket ]]; then
   exit 1
 fi
 
+# host_tsc_khz: the host's TSC frequency in kHz, or nothing when it is not known. Under TCG
+# the guest's TSC is the host's. The guest is told it (tsc_early_khz=) because it cannot
+# measure it reliably: Linux calibrates the TSC against the PIT in a window of a few
+# milliseconds that fails when the host deschedules QEMU inside it, and microvm has no
+# HPET or ACPI PM timer to fall back on: the kernel then marks the TSC unstable and made no
+# progress for the rest of the time limit (one boot in six here, before reaching any device).
+host_tsc_khz() {
+  local mhz
+  mhz=$(dmesg 2>/dev/null | sed -nE 's/.*tsc: (Refined TSC clocksource calibration|Detected): ([0-9]+\.[0-9]+) MHz.*/\2/p' | tail -1)
+  if [[ -z $mhz ]] && grep -qw constant_tsc /proc/cpuinfo; then
+    mhz=$(awk -F': ' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+  fi
+  [[ $mhz =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v m="$mhz" 'BEGIN { printf "%d", m * 1000 }'
+  return 0
+}
+
 # ---- QEMU, TCG only (/dev/kvm here crashes guests).
 cmdline="console=ttyS0 panic=-1 vfstag=${guest_tag:-$tag}"
+tsc_khz=$(host_tsc_khz)
+[[ -n $tsc_khz ]] && cmdline+=" tsc_early_khz=$tsc_khz"
 ((verbose)) || cmdline+=" quiet"
 [[ -n $append ]] && cmdline+=" $append"
 qemu_args=(
