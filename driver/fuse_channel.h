@@ -86,6 +86,17 @@ class FuseChannel {
       std::span<const ConstBuffer> request_data, size_t reply_head_size,
       std::span<const MutableBuffer> reply_data) = 0;
 
+  // Sends a request that has no reply (FORGET, BATCH_FORGET), whole in the
+  // first `request_head_size` bytes of the request head. A channel may return
+  // without waiting for the device to return its buffers, as Linux's virtio-fs
+  // does (a FORGET then costs the caller no round trip): it takes the message
+  // back itself once the device is done with it (End() then does nothing),
+  // and returns 0. By default it waits, as Exchange, and returns the used
+  // length. Errors are Exchange's, with nothing sent.
+  virtual base::Result<uint32_t> Post(FuseMessage& message,
+                                      size_t request_head_size) {
+    return Exchange(message, request_head_size, {}, 0, {});
+  }
   // Takes the head areas back, whether or not the message was exchanged.
   virtual void End(FuseMessage& message) = 0;
 

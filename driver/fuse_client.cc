@@ -154,8 +154,21 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
                                                       request_count);
 
   if (t.shape == ReplyShape::kNone) {
-    const uint32_t used =
-        TRY(channel_.Exchange(*message, head_size, request_segments, 0, {}));
+    // Posted, perhaps without waiting for the device, when the whole request
+    // fits the head (FORGET, batches of a few forgets): the device may read it
+    // after this returns, so it holds none of the caller's memory. A larger
+    // batch waits.
+    uint32_t used = 0;
+    if (total <= message->request_head.size()) {
+      for (const ConstBuffer& segment : request_segments) {
+        std::memcpy(head + head_size, segment.data, segment.size);
+        head_size += segment.size;
+      }
+      used = TRY(channel_.Post(*message, head_size));
+    } else {
+      used =
+          TRY(channel_.Exchange(*message, head_size, request_segments, 0, {}));
+    }
     if (used != 0) {
       return RejectReply(t.opcode, t.unique,
                          "reply to a request that has none");

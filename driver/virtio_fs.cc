@@ -38,6 +38,7 @@ struct VirtioFs::Request {
     error = 0;
     used_length = 0;
     orphaned = false;
+    posted = false;
     queue = on_queue;
     request_mappings = 0;
     reply_mappings = 0;
@@ -46,8 +47,11 @@ struct VirtioFs::Request {
   std::atomic<bool> done{false};
   int error = 0;             // Written before `done`, read after it.
   uint32_t used_length = 0;  // Likewise.
-  bool orphaned = false;     // The caller left; under the queue lock.
-  uint16_t queue = 0;        // The queue its chain goes on.
+  // Nobody waits for the chain (its caller left, or posted it): its
+  // completion recycles the record. Under the queue lock once submitted.
+  bool orphaned = false;
+  bool posted = false;  // By Post; counted in its queue's posted_in_flight.
+  uint16_t queue = 0;   // The queue its chain goes on.
   // The queue whose slot this is, or kNoHome.
   uint16_t home = kNoHome;
   Request* next_free = nullptr;  // In the home queue's free list.
@@ -279,6 +283,60 @@ base::Result<uint32_t> VirtioFs::Exchange(
   return used;
 }
 
+base::Result<uint32_t> VirtioFs::Post(FuseMessage& message,
+                                      size_t request_head_size) {
+  auto* request = static_cast<Request*>(message.channel_state);
+  if (request == nullptr || request_head_size == 0 ||
+      request_head_size > kRequestHeadCapacity) {
+    return base::Error{EINVAL};
+  }
+  if (!device_.is_live()) return base::Error{EIO};
+  Queue& queue = queues_[request->queue];
+  {
+    base::LockGuard guard(*queue.lock);
+    // Only waiters reap without interrupts, and nobody waits for a posted
+    // request: take back the ones the device has finished with.
+    if (!interrupt_driven_) Reap(request->queue, /*from_interrupt=*/false);
+    queue.posted_in_flight++;
+  }
+  // Left with the device from the start: its completion recycles the record
+  // (Finish), even one that comes before Submit returns.
+  request->orphaned = true;
+  request->posted = true;
+  if (base::Result<void> submitted = Submit(*request, request_head_size, 0);
+      !submitted.ok()) {
+    // Never made available: still the caller's.
+    request->orphaned = request->posted = false;
+    base::LockGuard guard(*queue.lock);
+    queue.posted_in_flight--;
+    return base::Error{submitted.error()};
+  }
+  message.channel_state = nullptr;
+  return 0u;
+}
+
+base::Result<void> VirtioFs::WaitForPosted() {
+  for (unsigned turn = 1;; ++turn) {
+    size_t in_flight = 0;
+    for (uint16_t q = 0; q < queues_.size(); ++q) {
+      base::LockGuard guard(*queues_[q].lock);
+      if (queues_[q].posted_in_flight == 0) continue;
+      Reap(q, /*from_interrupt=*/false);
+      if (device_.queue(q).broken() ||
+          (turn % kStatusPollInterval == 0 && device_.NeedsReset())) {
+        return base::Error{EIO};
+      }
+      in_flight += queues_[q].posted_in_flight;
+    }
+    if (in_flight == 0) return {};
+    if (turn <= kSpinTurns) {
+      platform_.Spin();
+    } else {
+      platform_.Relax();
+    }
+  }
+}
+
 base::Result<void> VirtioFs::MapPayload(
     Request& request, std::span<const ConstBuffer> request_data,
     std::span<const MutableBuffer> reply_data) {
@@ -433,6 +491,7 @@ void VirtioFs::Reap(uint16_t queue, bool from_interrupt) {
 
 void VirtioFs::Finish(Request* request, int error, uint32_t used_length) {
   if (request->orphaned) {
+    if (request->posted) queues_[request->queue].posted_in_flight--;
     RecycleLocked(request);
     return;
   }

@@ -74,7 +74,13 @@ class VirtioFs final : public FuseChannel {
       FuseMessage& message, size_t request_head_size,
       std::span<const ConstBuffer> request_data, size_t reply_head_size,
       std::span<const MutableBuffer> reply_data) override;
+  base::Result<uint32_t> Post(FuseMessage& message,
+                              size_t request_head_size) override;
   void End(FuseMessage& message) override;
+  // Waits until the device has returned every request posted so far: for a
+  // caller that needs the device to have seen them (a test of its state, a
+  // count of FORGETs). EIO when the device breaks first.
+  base::Result<void> WaitForPosted();
 
   // Whether the device has reported DEVICE_NEEDS_RESET: every Exchange fails
   // with EIO until Recover().
@@ -113,6 +119,8 @@ class VirtioFs final : public FuseChannel {
     // `lock`.
     uint64_t completed_by_interrupt = 0;
     uint64_t completed_without_interrupt = 0;
+    // Posted requests the device has not returned yet; under `lock`.
+    size_t posted_in_flight = 0;
   };
 
   VirtioFs(base::Platform& platform, std::unique_ptr<Transport> transport);

@@ -212,6 +212,8 @@ TEST_P(VirtioFsEndToEnd, ConcurrentCallersEachGetTheirOwnReply) {
       EXPECT_EQ(ReadHostFile(share_.path() + "/" + name), name);
     }
   }
+  // The driver posts FORGETs without waiting for them.
+  ASSERT_TRUE(m->virtio_fs().WaitForPosted().ok());
   EXPECT_EQ(m->fs_device().requests_processed(FUSE_FORGET),
             uint64_t{kThreads * kFiles});
   EXPECT_TRUE(m->device().violations().empty());

@@ -195,7 +195,18 @@ TEST_P(CompletionOrderTest, EveryOrderGivesTheSerialResults) {
     }
     for (std::thread& thread : threads) thread.join();
     faults.plan().Clear();
-    faults.ReleaseAllRandomly(0);  // FORGETs still held.
+    // The driver posts FORGETs without waiting: the last ones may still be on
+    // their way to the hold. Release until the driver has them all back.
+    std::atomic<bool> drained{false};
+    std::thread last_releaser([&] {
+      while (!drained) {
+        faults.ReleaseAllRandomly(0);
+        std::this_thread::yield();
+      }
+    });
+    EXPECT_TRUE(machine->virtio_fs().WaitForPosted().ok());
+    drained = true;
+    last_releaser.join();
     for (int t = 0; t < kThreads; ++t) {
       EXPECT_EQ(results[t], serial[t]) << "thread " << t;
     }

@@ -91,6 +91,9 @@ class FaultContractTest
     uint16_t free_descriptors;
   };
   Levels Resources() {
+    // The driver posts FORGETs without waiting for them: count once they are
+    // back.
+    EXPECT_TRUE(machine_->virtio_fs().WaitForPosted().ok());
     uint32_t free = 0;
     driver::VirtioDevice& device = machine_->virtio_fs().device();
     for (uint16_t q = 0; q < device.num_queues(); ++q) {
@@ -248,6 +251,43 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
   EXPECT_EQ(vfs::stat(Path("f").c_str(), &st), 0);
   waiter.join();
   EXPECT_EQ(first, 0);
+  ExpectNoLeak();
+}
+
+// Linux sends FORGET without waiting for the device; so does this driver: a
+// call whose node is forgotten returns while the FORGET is held, and its record
+// comes back when the device returns it, or when a reset abandons it.
+TEST_P(FaultContractTest, AForgetHeldByTheDeviceDelaysNoCall) {
+  ASSERT_NO_FATAL_FAILURE(Boot({}));
+  for (const char* name : {"f1", "f2", "f3"}) {
+    ASSERT_EQ(WriteFile(name, "data"), 0);
+  }
+  AddFault("hold@op=FORGET");
+  const auto held = [&](size_t want) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (machine_->faults().held() < want &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    return machine_->faults().held();
+  };
+  // An unlinked file's node goes: FORGET.
+  ASSERT_EQ(vfs::unlink(Path("f1").c_str()), 0);
+  EXPECT_EQ(held(1), 1u);
+  ASSERT_EQ(vfs::unlink(Path("f2").c_str()), 0);
+  EXPECT_EQ(held(2), 2u);
+  machine_->faults().ReleaseAllRandomly(7);
+  ExpectNoLeak();
+
+  // Held across a device reset: the reset gives the record back.
+  ASSERT_EQ(vfs::unlink(Path("f3").c_str()), 0);
+  EXPECT_EQ(held(1), 1u);
+  machine_->faults().plan().Clear();
+  ASSERT_TRUE(machine_->Recover().ok());
+  EXPECT_EQ(machine_->faults().held(), 0u);
+  ASSERT_EQ(WriteFile("f4", "more"), 0);
+  EXPECT_EQ(HostFile("f4"), "more");
   ExpectNoLeak();
 }
 

@@ -104,12 +104,16 @@ class ShareTest : public ::testing::Test {
   }
 
   sim::Machine& machine() { return *machine_; }
+  // What the device has seen, the FORGETs the driver posted included (it
+  // does not wait for them, as Linux does not).
   uint64_t Requests(uint32_t opcode) {
+    EXPECT_TRUE(machine_->virtio_fs().WaitForPosted().ok());
     return machine_->fs_device().requests_processed(opcode);
   }
   // The device's inode table: node ids the driver has not forgotten (and the
   // root).
   size_t DeviceInodes() {
+    EXPECT_TRUE(machine_->virtio_fs().WaitForPosted().ok());
     return machine_->fs_device().server().fs().inodes().size();
   }
 
