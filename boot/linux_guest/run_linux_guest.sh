@@ -157,7 +157,7 @@ fi
 # measure it reliably: Linux calibrates the TSC against the PIT in a window of a few
 # milliseconds that fails when the host deschedules QEMU inside it, and microvm has no
 # HPET or ACPI PM timer to fall back on: the kernel then marks the TSC unstable and made no
-# progress for the rest of the time limit (one boot in six here, before reaching any device).
+# progress for the rest of the time limit (1 boot in 8 here, before reaching any device).
 host_tsc_khz() {
   local mhz
   mhz=$(dmesg 2>/dev/null | sed -nE 's/.*tsc: (Refined TSC clocksource calibration|Detected): ([0-9]+\.[0-9]+) MHz.*/\2/p' | tail -1)
