@@ -102,13 +102,6 @@ MIN_REQ_PER_OP = 0.5
 # The suffix of the rows the simulated machines repeat on packed virtqueues.
 PACKED = "_packed"
 
-# The share lives on tmpfs when there is one: a disk file system's own history
-# would decide the rows that create files (ext4 without a journal skips every
-# inode deleted in the last minutes when it allocates one, so whichever back end
-# runs after many deletions pays for them), and the host's calls are the limit
-# to measure against, not the disk's.
-DEFAULT_WORK_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else ""
-
 _NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -535,8 +528,8 @@ def main(argv):
     parser.add_argument("--json", help="report this JSON file instead of running")
     parser.add_argument("--bench", help="the fs_bench binary (default: beside this script)")
     parser.add_argument("--filter", default="", help="--benchmark_filter for the run")
-    parser.add_argument("--work_dir", default=DEFAULT_WORK_DIR,
-                        help="where fs_bench makes the share (default: %(default)s)")
+    parser.add_argument("--work_dir", help="where fs_bench makes the share "
+                        "(default: fs_bench's, tmpfs when there is one)")
     parser.add_argument("--out_dir", help="where the JSON, the table and the PNG go "
                         "(default: <workspace>/out/bench)")
     args, extra = parser.parse_known_args(argv)
