@@ -64,6 +64,16 @@ class FaultContractTest
     ASSERT_TRUE(rule.ok()) << rule.status();
     machine_->faults().plan().Add(*rule);
   }
+  // Waits at most `limit` for `done()` (another thread's doing); the caller
+  // checks the outcome.
+  template <typename Done>
+  static void WaitUntil(Done done,
+                        std::chrono::seconds limit = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
   std::string Path(const std::string& name) {
     return machine_->mount_point() + "/" + name;
   }
@@ -189,12 +199,8 @@ TEST_P(FaultContractTest, ReorderedCompletionsAnswerEachCallerItsOwn) {
       sizes[i] = rc == 0 ? st.st_size : rc;
     });
   }
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (machine_->faults().held() < kCallers &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitUntil([&] { return machine_->faults().held() >= kCallers; },
+            std::chrono::seconds(20));
   ASSERT_EQ(machine_->faults().held(), size_t{kCallers});
   machine_->faults().plan().Clear();
   EXPECT_FALSE(machine_->faults().ReleaseHeld({0, 0}));  // Named twice.
@@ -261,12 +267,7 @@ TEST_P(FaultContractTest, AForgetHeldByTheDeviceDelaysNoCall) {
   }
   AddFault("hold@op=FORGET");
   const auto held = [&](size_t want) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (machine_->faults().held() < want &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
+    WaitUntil([&] { return machine_->faults().held() >= want; });
     return machine_->faults().held();
   };
   // An unlinked file's node goes: FORGET.
@@ -319,12 +320,7 @@ TEST_P(FaultContractTest, ASessionResetMakesOldHandlesStale) {
   const int rc = vfs::stat(Path("f").c_str(), &st);
   EXPECT_TRUE(rc == -ENOTCONN || rc == -EIO) << rc;
   // The device says so after answering, from its own thread.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!machine_->virtio_fs().NeedsReset() &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
+  WaitUntil([&] { return machine_->virtio_fs().NeedsReset(); });
   EXPECT_TRUE(machine_->virtio_fs().NeedsReset());
   ASSERT_TRUE(machine_->Recover().ok());
   char byte;
