@@ -59,6 +59,10 @@ class DeviceBackend {
   virtual uint64_t device_features() const = 0;
   virtual uint16_t num_queues() const = 0;
   virtual uint16_t max_queue_size() const { return 1024; }
+  // NotifyMode::kThread: the queue whose device thread also serves `queue`
+  // (itself by default). A queue of rare, small requests can ride on a busy
+  // queue's thread: a thread of its own would poll a core after each of them.
+  virtual uint16_t ThreadQueue(uint16_t queue) const { return queue; }
 
   // Device-specific configuration space. The model checks offset and length
   // against config_size() before calling.

@@ -67,6 +67,9 @@ class FaultingBackend : public DeviceBackend {
     return inner_->device_features();
   }
   uint16_t num_queues() const override { return inner_->num_queues(); }
+  uint16_t ThreadQueue(uint16_t queue) const override {
+    return inner_->ThreadQueue(queue);
+  }
   uint16_t max_queue_size() const override { return inner_->max_queue_size(); }
   uint32_t config_size() const override { return inner_->config_size(); }
   void ReadConfig(uint32_t offset, void* out, uint32_t length) const override {

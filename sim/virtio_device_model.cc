@@ -48,22 +48,35 @@ VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
   chains_.resize(queues_.size());
   handling_.resize(queues_.size());
   if (options_.notify_mode == NotifyMode::kThread) {
+    std::vector<DeviceThread*> thread_of(queues_.size(), nullptr);
     for (uint16_t q = 0; q < queues_.size(); ++q) {
-      hot_[q].thread = std::thread([this, q] { QueueThreadMain(q); });
+      uint16_t host = backend_->ThreadQueue(q);
+      // Only a queue on a thread of its own takes others.
+      if (host >= queues_.size() || backend_->ThreadQueue(host) != host) {
+        host = q;
+      }
+      DeviceThread*& thread = thread_of[host];
+      if (thread == nullptr) {
+        thread = threads_.emplace_back(std::make_unique<DeviceThread>()).get();
+      }
+      thread->queues.push_back(q);
+      hot_[q].thread = thread;
+    }
+    for (const std::unique_ptr<DeviceThread>& thread : threads_) {
+      thread->thread =
+          std::thread([this, &t = *thread] { DeviceThreadMain(t); });
     }
   }
 }
 
 VirtioDeviceModel::~VirtioDeviceModel() {
   stopping_.store(true, std::memory_order_seq_cst);
-  for (uint16_t q = 0; q < queues_.size(); ++q) {
-    QueueHot& hot = hot_[q];
-    if (!hot.thread.joinable()) continue;
+  for (const std::unique_ptr<DeviceThread>& thread : threads_) {
     {
-      std::lock_guard<std::mutex> lock(hot.sleep_mutex);
-      hot.wake.notify_all();
+      std::lock_guard<std::mutex> lock(thread->sleep_mutex);
+      thread->wake.notify_all();
     }
-    hot.thread.join();
+    thread->thread.join();
   }
   backend_->Reset();
 }

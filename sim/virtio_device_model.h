@@ -72,7 +72,7 @@ struct ModelOptions {
   std::function<void()> after_interrupt;
 };
 
-// kThread: how long a queue's device thread keeps looking for new notifications
+// kThread: how long a device thread keeps looking for new notifications
 // after its last chain before it blocks. Covers the driver's turnaround
 // between one request and the next (a few microseconds) many times over, and
 // bounds what an idle device burns to one core for this long.
@@ -177,6 +177,7 @@ class VirtioDeviceModel : public ChainCompleter {
     bool stopped = false;  // A violation stopped it until reset.
     std::unique_ptr<DeviceQueue> ring;
   };
+  struct DeviceThread;
   // Per queue, what a notify touches without mutex_, on a cache line of its
   // own: queues served by different threads share nothing on the hot path.
   struct alignas(64) QueueHot {
@@ -186,14 +187,15 @@ class VirtioDeviceModel : public ChainCompleter {
     // (DisarmNotifiesLocked), so the next notify checks again.
     std::atomic<bool> notify_ready{false};
     std::atomic<uint64_t> notifications{0};  // Accepted notifies.
-    // kThread: the queue's own device thread. A notify sets `posted`; the
-    // thread, out of work, polls it for kDevicePollNanos and then blocks,
-    // saying so in `sleeping`: a notify wakes it only then (a blocking
-    // hand-off per request costs more than the request). Both flags are
-    // sequentially consistent, so either the notify sees `sleeping` or the
-    // thread sees `posted` before it blocks.
+    // kThread: the device thread serving the queue
+    // (DeviceBackend::ThreadQueue). A notify sets `posted`; the thread, out of
+    // work, polls it for kDevicePollNanos and then blocks, saying so in its
+    // `sleeping`: a notify wakes it only then (a blocking hand-off per request
+    // costs more than the request). Both flags are sequentially consistent,
+    // so either the notify sees `sleeping` or the thread sees `posted` before
+    // it blocks.
+    DeviceThread* thread = nullptr;
     std::atomic<bool> posted{false};
-    std::atomic<bool> sleeping{false};
     // While it polls, the thread also watches the driver's avail index (a
     // split ring's; null otherwise) against the one it last popped to: the
     // ring asks for no notifications then (DeviceQueue::set_polled), and the
@@ -204,6 +206,11 @@ class VirtioDeviceModel : public ChainCompleter {
     // that memory once the reset returns.
     std::atomic<bool> peeking{false};
     uint16_t popped = 0;  // The thread's own.
+  };
+  // kThread: a device thread and the queues it serves.
+  struct alignas(64) DeviceThread {
+    std::vector<uint16_t> queues;
+    std::atomic<bool> sleeping{false};
     std::mutex sleep_mutex;
     std::condition_variable wake;
     std::thread thread;
@@ -264,14 +271,19 @@ class VirtioDeviceModel : public ChainCompleter {
   void ProcessQueue(uint16_t queue);
   void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length,
                       bool notify = true);
-  void QueueThreadMain(uint16_t queue);
-  // kThread: spins until a notify posts work to `hot` (true) or
-  // kDevicePollNanos pass (false).
-  bool PollForWork(QueueHot& hot) const;
+  void DeviceThreadMain(DeviceThread& thread);
+  // kThread: processes each of the thread's queues that has work; false when
+  // none had.
+  bool ProcessPosted(const DeviceThread& thread);
+  // kThread: spins until a notify posts work to one of the thread's queues
+  // (true) or kDevicePollNanos pass (false).
+  bool PollForWork(const DeviceThread& thread) const;
   // kThread: whether a notify or the driver's avail index shows work.
   static bool WorkPosted(QueueHot& hot);
-  // kThread, before the queue's thread sleeps: DeviceQueue::AskForNotification.
-  bool AskForNotification(uint16_t queue);
+  bool AnyPosted(const DeviceThread& thread) const;
+  // kThread, before the thread sleeps: DeviceQueue::AskForNotification on
+  // each of its queues; whether one of them has work after all.
+  bool AskForNotification(const DeviceThread& thread);
   // kThread, when its thread stops processing the queue: the avail index it
   // has dealt with.
   void RecordPoppedLocked(uint16_t queue);
@@ -332,6 +344,7 @@ class VirtioDeviceModel : public ChainCompleter {
   ActiveThreads handler_calls_;
 
   const std::unique_ptr<QueueHot[]> hot_;
+  std::vector<std::unique_ptr<DeviceThread>> threads_;  // kThread.
   std::atomic<bool> stopping_{false};
 };
 

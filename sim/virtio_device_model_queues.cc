@@ -190,9 +190,10 @@ void VirtioDeviceModel::Post(uint16_t queue) {
   hot.posted.store(true, std::memory_order_seq_cst);
   // A polling thread sees `posted` by itself; only a sleeping one needs the
   // wake-up (and its system call).
-  if (hot.sleeping.load(std::memory_order_seq_cst)) {
-    std::lock_guard<std::mutex> lock(hot.sleep_mutex);
-    hot.wake.notify_one();
+  DeviceThread& thread = *hot.thread;
+  if (thread.sleeping.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lock(thread.sleep_mutex);
+    thread.wake.notify_one();
   }
 }
 
@@ -276,26 +277,42 @@ void VirtioDeviceModel::CompleteWithoutNotification(uint16_t queue,
   CompleteLocked(queue, head, used_length, /*notify=*/false);
 }
 
-void VirtioDeviceModel::QueueThreadMain(uint16_t queue) {
-  QueueHot& hot = hot_[queue];
+void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
   while (!stopping_.load(std::memory_order_acquire)) {
+    if (ProcessPosted(thread) || PollForWork(thread) ||
+        AskForNotification(thread)) {
+      continue;
+    }
+    // Polled for kDevicePollNanos and nothing came: block.
+    thread.sleeping.store(true, std::memory_order_seq_cst);
+    if (!AnyPosted(thread)) {
+      std::unique_lock<std::mutex> lock(thread.sleep_mutex);
+      thread.wake.wait(lock, [&] {
+        return AnyPosted(thread) || stopping_.load(std::memory_order_seq_cst);
+      });
+    }
+    thread.sleeping.store(false, std::memory_order_relaxed);
+  }
+}
+
+bool VirtioDeviceModel::ProcessPosted(const DeviceThread& thread) {
+  bool processed = false;
+  for (uint16_t queue : thread.queues) {
+    QueueHot& hot = hot_[queue];
     if (hot.posted.exchange(false, std::memory_order_acq_rel) ||
         WorkPosted(hot)) {
       ProcessQueue(queue);
-      continue;
+      processed = true;
     }
-    if (PollForWork(hot) || AskForNotification(queue)) continue;
-    // Polled for kDevicePollNanos and nothing came: block.
-    hot.sleeping.store(true, std::memory_order_seq_cst);
-    if (!hot.posted.load(std::memory_order_seq_cst)) {
-      std::unique_lock<std::mutex> lock(hot.sleep_mutex);
-      hot.wake.wait(lock, [&] {
-        return hot.posted.load(std::memory_order_seq_cst) ||
-               stopping_.load(std::memory_order_seq_cst);
-      });
-    }
-    hot.sleeping.store(false, std::memory_order_relaxed);
   }
+  return processed;
+}
+
+bool VirtioDeviceModel::AnyPosted(const DeviceThread& thread) const {
+  for (uint16_t queue : thread.queues) {
+    if (hot_[queue].posted.load(std::memory_order_seq_cst)) return true;
+  }
+  return false;
 }
 
 bool VirtioDeviceModel::WorkPosted(QueueHot& hot) {
@@ -334,18 +351,27 @@ void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue) {
                                              .load(std::memory_order_acquire);
 }
 
-bool VirtioDeviceModel::AskForNotification(uint16_t queue) {
+bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
   StateLock lock(*this);
-  return CanProcessLocked(queue) && queues_[queue].ring->AskForNotification();
+  bool work = false;
+  for (uint16_t queue : thread.queues) {
+    // Every queue asks, whatever the others found.
+    if (CanProcessLocked(queue) && queues_[queue].ring->AskForNotification()) {
+      work = true;
+    }
+  }
+  return work;
 }
 
-bool VirtioDeviceModel::PollForWork(QueueHot& hot) const {
+bool VirtioDeviceModel::PollForWork(const DeviceThread& thread) const {
   const auto now = [] { return std::chrono::steady_clock::now(); };
   const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
   for (;;) {
     // About a microsecond and a half of pauses, watching for a notify...
     for (int i = 0; i < 64; ++i) {
-      if (WorkPosted(hot)) return true;
+      for (uint16_t queue : thread.queues) {
+        if (WorkPosted(hot_[queue])) return true;
+      }
       if (stopping_.load(std::memory_order_relaxed)) return false;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();

@@ -7,6 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,10 +142,52 @@ TEST(VirtioDeviceModelTest, CompletionsOfUnknownChainsAreIgnored) {
   EXPECT_EQ(machine.driver->Echo("ok"), "ok");
 }
 
-TEST(VirtioDeviceModelTest, ThreadedDeviceServesQueuesNotifiedConcurrently) {
-  Machine machine(
-      DeviceOptions{.notify_mode = NotifyMode::kThread},
-      std::make_unique<EchoDevice>(EchoDevice::Options{.num_queues = 2}));
+// An echo device whose queues ride on queue `host`'s device thread (or each on
+// its own: kOwnThreads), and which records the threads that handled its chains.
+class ThreadRecordingEcho : public EchoDevice {
+ public:
+  static constexpr uint16_t kOwnThreads = 0xFFFF;
+  ThreadRecordingEcho(uint16_t num_queues, uint16_t host)
+      : EchoDevice(Options{.num_queues = num_queues}), host_(host) {}
+
+  uint16_t ThreadQueue(uint16_t queue) const override {
+    return host_ == kOwnThreads ? queue : host_;
+  }
+  std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      threads_[chain.queue].insert(std::this_thread::get_id());
+    }
+    return EchoDevice::HandleChain(chain);
+  }
+  std::set<std::thread::id> threads(uint16_t queue) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = threads_.find(queue);
+    return it == threads_.end() ? std::set<std::thread::id>{} : it->second;
+  }
+
+ private:
+  const uint16_t host_;
+  mutable std::mutex mutex_;
+  std::map<uint16_t, std::set<std::thread::id>> threads_;
+};
+
+// The threaded device's tests run with a thread per queue and with both
+// queues on one thread.
+class ThreadedDeviceTest : public testing::TestWithParam<uint16_t> {
+ protected:
+  ThreadedDeviceTest()
+      : machine_(DeviceOptions{.notify_mode = NotifyMode::kThread},
+                 std::make_unique<ThreadRecordingEcho>(2, GetParam())) {}
+  const ThreadRecordingEcho& echo() const {
+    return static_cast<const ThreadRecordingEcho&>(*machine_.echo);
+  }
+
+  Machine machine_;
+};
+
+TEST_P(ThreadedDeviceTest, ServesQueuesNotifiedConcurrently) {
+  Machine& machine = machine_;
   auto& driver = *machine.driver;
   ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
   constexpr int kRounds = 2000;
@@ -163,17 +209,21 @@ TEST(VirtioDeviceModelTest, ThreadedDeviceServesQueuesNotifiedConcurrently) {
   b.join();
   EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
   EXPECT_TRUE(machine.device->violations().empty());
+  // Each queue stays on one thread: its own, or the one they share.
+  ASSERT_EQ(echo().threads(0).size(), 1u);
+  ASSERT_EQ(echo().threads(1).size(), 1u);
+  const bool shared_thread = GetParam() == 1;
+  EXPECT_EQ(*echo().threads(0).begin() == *echo().threads(1).begin(),
+            shared_thread);
 }
 
-// The device thread polls for a while after its last chain, then sleeps. A
+// A device thread polls for a while after its last chain, then sleeps. A
 // notify racing with that transition must never be lost: requests from two
 // threads, spaced from back to back to well past the poll time, each complete
 // (a lost wake-up would leave one waiting until the timeout). Also checks that
 // notifies arriving while the thread polls reach it without a wake-up.
-TEST(VirtioDeviceModelTest, ThreadedDeviceNeverMissesANotifyAroundItsSleep) {
-  Machine machine(
-      DeviceOptions{.notify_mode = NotifyMode::kThread},
-      std::make_unique<EchoDevice>(EchoDevice::Options{.num_queues = 2}));
+TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
+  Machine& machine = machine_;
   auto& driver = *machine.driver;
   ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
   constexpr int kRounds = 600;
@@ -213,6 +263,16 @@ TEST(VirtioDeviceModelTest, ThreadedDeviceNeverMissesANotifyAroundItsSleep) {
   EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
   EXPECT_TRUE(machine.device->violations().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    ThreadLayouts, ThreadedDeviceTest,
+    testing::Values(ThreadRecordingEcho::kOwnThreads, uint16_t{1},
+                    // Out of range: each queue keeps its own thread.
+                    uint16_t{7}),
+    [](const testing::TestParamInfo<uint16_t>& info) -> std::string {
+      if (info.param == ThreadRecordingEcho::kOwnThreads) return "OwnThreads";
+      return info.param == 1 ? "SharedThread" : "BadHostOwnThreads";
+    });
 
 TEST(VirtioDeviceModelTest, InterruptHandlerMayReadRegisters) {
   Machine machine;
