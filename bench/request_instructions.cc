@@ -1,11 +1,10 @@
-// The instructions one 4 KiB vfs::pread or vfs::pwrite, or an open+close,
-// costs on a simulated
-// machine (inline device, PCI) in user space (driver, VFS and device; the host
-// kernel's part of the system call is not counted): what
-// tools/request_instructions.sh counts with callgrind, collecting only inside
-// MeasuredRequests.
+// The instructions one 4 KiB vfs::pread or vfs::pwrite, an open+close or a
+// create+close+unlink costs on a simulated machine (inline device, PCI) in
+// user space (driver, VFS and device; the host kernel's part of the system
+// call is not counted): what tools/request_instructions.sh counts with
+// callgrind, collecting only inside MeasuredRequests.
 //
-//   request_instructions pread|pwrite|open COUNT
+//   request_instructions pread|pwrite|open|create COUNT
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,6 +32,15 @@ constexpr int kRequestBytes = 4096;
       total += vfs::close(opened) == 0 ? kRequestBytes : 0;
       continue;
     }
+    if (strcmp(op, "create") == 0) {
+      // CREATE, FLUSH, RELEASE, UNLINK, FORGET (posted).
+      const int created =
+          vfs::open("/root/created", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      total += vfs::close(created) == 0 && vfs::unlink("/root/created") == 0
+                   ? kRequestBytes
+                   : 0;
+      continue;
+    }
     const int64_t offset =
         (i * 7919L * kRequestBytes) % (kFileBytes - kRequestBytes);
     total += write ? vfs::pwrite(fd, buffer, kRequestBytes, offset)
@@ -44,10 +52,9 @@ constexpr int kRequestBytes = 4096;
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 ||
-      (strcmp(argv[1], "pread") != 0 && strcmp(argv[1], "pwrite") != 0 &&
-       strcmp(argv[1], "open") != 0)) {
-    fprintf(stderr, "usage: %s pread|pwrite|open COUNT\n", argv[0]);
+  const std::string op = argc == 3 ? argv[1] : "";
+  if (op != "pread" && op != "pwrite" && op != "open" && op != "create") {
+    fprintf(stderr, "usage: %s pread|pwrite|open|create COUNT\n", argv[0]);
     return 2;
   }
   const int count = atoi(argv[2]);
