@@ -1,5 +1,8 @@
 #include "sim/device_queue.h"
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "sim/packed_device_queue.h"
 #include "sim/split_device_queue.h"
 
@@ -15,6 +18,11 @@ std::optional<ViolationRecord> CheckQueueLayout(const GuestMemory& memory,
                                                 bool packed) {
   return packed ? CheckPackedQueueLayout(memory, layout)
                 : CheckSplitQueueLayout(memory, layout);
+}
+
+std::string DeviceQueue::DescribeState() const {
+  return absl::StrCat("taken up to ", last_avail_idx(), ", used up to ",
+                      used_idx(), ", ", in_flight(), " in flight");
 }
 
 std::unique_ptr<DeviceQueue> MakeDeviceQueue(const GuestMemory& memory,

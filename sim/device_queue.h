@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "sim/device_backend.h"
 #include "sim/guest_memory.h"
@@ -92,6 +93,13 @@ class DeviceQueue {
   // Where the driver publishes its avail index (split rings), for a polling
   // thread to watch without the device's lock; null for other formats.
   virtual uint16_t* avail_index_address() const { return nullptr; }
+
+  // Where the ring stands, for a log line when it stops: what the device has
+  // taken and returned, and what the driver has published (split rings: its
+  // avail idx and interrupt suppression), so that a guest waiting for
+  // a completion shows whether its buffers were never taken, are held, or
+  // came back without the notification it asked for.
+  virtual std::string DescribeState() const;
 };
 
 // A queue of the format `features` names on `layout` (which must have passed

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace sim {
 namespace {
 
@@ -111,6 +113,24 @@ void SplitDeviceQueue::PublishAvailEvent() {
 
 uint16_t* SplitDeviceQueue::avail_index_address() const {
   return reinterpret_cast<uint16_t*>(avail_ + offsetof(vring_avail, idx));
+}
+
+std::string SplitDeviceQueue::DescribeState() const {
+  const uint16_t avail_idx = LoadAvailIdx();
+  std::string state = absl::StrCat(
+      "driver's avail idx ", avail_idx, ", taken up to ", last_avail_idx_, " (",
+      static_cast<uint16_t>(avail_idx - last_avail_idx_), " waiting), ",
+      in_flight_count_, " in flight, used idx ", used_idx_,
+      ", last interrupt decision at ", signalled_used_idx_);
+  if (features_.event_idx) {
+    absl::StrAppend(
+        &state, ", driver's used_event ",
+        Load16(avail_ + offsetof(vring_avail, ring) + 2u * layout_.size));
+  } else {
+    absl::StrAppend(&state, ", driver's avail flags ",
+                    Load16(avail_ + offsetof(vring_avail, flags)));
+  }
+  return state;
 }
 
 bool SplitDeviceQueue::AskForNotification() {

@@ -67,6 +67,7 @@ class SplitDeviceQueue final : public DeviceQueue {
   void set_polled(bool polled) override { polled_ = polled; }
   bool AskForNotification() override;
   uint16_t* avail_index_address() const override;
+  std::string DescribeState() const override;
 
  private:
   enum class WalkStatus : uint8_t { kOk, kViolation };

@@ -387,7 +387,15 @@ absl::Status Device::StopVring(int fd, const Message& message) {
 }
 
 void Device::StopAll() {
-  for (auto& vring : vrings_) vring->Stop();
+  for (auto& vring : vrings_) {
+    if (!vring->running()) continue;
+    // Not stopped by the front-end first (QEMU killed, say): how the ring
+    // stood tells a guest stuck waiting for a completion apart from one that
+    // had all it asked for.
+    Log(absl::StrCat("vring ", vring->index(),
+                     " stopped while running: ", vring->DescribeState()));
+    vring->Stop();
+  }
   if (active_) {
     backend_.Reset();
     active_ = false;

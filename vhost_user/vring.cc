@@ -249,6 +249,11 @@ std::string Vring::Describe() const {
                       DescribeCursor(PackedUsedCursor(base_)));
 }
 
+std::string Vring::DescribeState() {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return queue_ ? queue_->DescribeState() : "not started";
+}
+
 void Vring::Run(sim::DeviceBackend* backend) {
   pollfd fds[2] = {{kick_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
   // A kick may have come before the thread: look once at the start.

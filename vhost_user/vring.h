@@ -91,6 +91,8 @@ class Vring {
 
   // The format, size and base of the last Start, for the log.
   std::string Describe() const;
+  // While running: where the ring stands (sim::DeviceQueue::DescribeState).
+  std::string DescribeState();
 
   // Puts a chain the backend completed on the used ring and signals the call
   // eventfd when the driver wants it (and `notify`). Thread-safe.

@@ -203,6 +203,22 @@ TEST_F(DeviceQueueTest, EventIdxPublishesAvailEventWhenEmpty) {
   EXPECT_EQ(ring.AvailEvent(), 2);
 }
 
+TEST_F(DeviceQueueTest, DescribesWhatWasTakenReturnedAndAskedFor) {
+  TestRing ring(*memory_, allocator_, 4);
+  SplitDeviceQueue queue = MakeQueue(ring, true, true);
+  uint64_t out = ring.Buffer(4);
+  for (uint16_t d = 0; d < 3; ++d) ring.SetDesc(d, out, 4, VRING_DESC_F_WRITE);
+  ring.SetUsedEvent(5);
+  for (uint16_t d = 0; d < 3; ++d) ring.Publish(d);
+  ASSERT_EQ(queue.Pop(&chain_, &violation_), DeviceQueue::PopStatus::kChain);
+  ASSERT_EQ(queue.Pop(&chain_, &violation_), DeviceQueue::PopStatus::kChain);
+  ASSERT_TRUE(queue.PushUsed(chain_.head, 1));
+  EXPECT_FALSE(queue.TakeInterruptDue());
+  EXPECT_EQ(queue.DescribeState(),
+            "driver's avail idx 3, taken up to 2 (1 waiting), 1 in flight, "
+            "used idx 1, last interrupt decision at 1, driver's used_event 5");
+}
+
 TEST_F(DeviceQueueTest, IndicesWrapPast65535) {
   TestRing ring(*memory_, allocator_, 4);
   SplitDeviceQueue queue = MakeQueue(ring, true, true);

@@ -118,6 +118,25 @@ TEST_F(DeviceTest, RingTakesChainsSignalsAndStopsAtItsBase) {
   EXPECT_TRUE(frontend.Close().ok());
 }
 
+// A ring the front-end never stopped (QEMU killed) is logged with where it
+// stood: here a chain the device still holds.
+TEST_F(DeviceTest, ARingRunningAtDisconnectIsLoggedWithItsState) {
+  TestFrontend frontend(device_);
+  frontend.Negotiate(kFeatures);
+  TestRing ring(frontend.memory(), frontend.allocator(), 8);
+  frontend.StartVring(1, ring);
+  echo_.Hold();
+  PublishEcho(ring, 0);
+  frontend.Kick();
+  for (int i = 0; i < 1000 && echo_.held().empty(); ++i) usleep(1000);
+  ASSERT_EQ(echo_.held().size(), 1u);
+  EXPECT_TRUE(frontend.Close().ok());
+  EXPECT_TRUE(
+      Logged("vring 1 stopped while running: driver's avail idx 1, taken up "
+             "to 1 (0 waiting), 1 in flight, used idx 0"));
+  EXPECT_FALSE(Logged("vring 0 stopped"));  // Never started.
+}
+
 // Two rings, each on its own thread; without EVENT_IDX the driver's
 // NO_INTERRUPT flag suppresses the call of the ring that sets it.
 TEST_F(DeviceTest, RingsRunSideBySideAndHonourNoInterrupt) {
