@@ -107,6 +107,11 @@ uint16_t SplitDeviceQueue::LoadAvailIdx() const {
   return Load16(avail_ + offsetof(vring_avail, idx), std::memory_order_acquire);
 }
 
+uint16_t SplitDeviceQueue::LoadUsedEvent() const {
+  // After the avail ring's entries (spec 2.7.10).
+  return Load16(avail_ + offsetof(vring_avail, ring) + 2u * layout_.size);
+}
+
 void SplitDeviceQueue::PublishAvailEvent() {
   Store16(used_ + 4 + sizeof(vring_used_elem) * layout_.size, last_avail_idx_);
 }
@@ -123,9 +128,7 @@ std::string SplitDeviceQueue::DescribeState() const {
       in_flight_count_, " in flight, used idx ", used_idx_,
       ", last interrupt decision at ", signalled_used_idx_);
   if (features_.event_idx) {
-    absl::StrAppend(
-        &state, ", driver's used_event ",
-        Load16(avail_ + offsetof(vring_avail, ring) + 2u * layout_.size));
+    absl::StrAppend(&state, ", driver's used_event ", LoadUsedEvent());
   } else {
     absl::StrAppend(&state, ", driver's avail flags ",
                     Load16(avail_ + offsetof(vring_avail, flags)));
@@ -323,8 +326,7 @@ bool SplitDeviceQueue::TakeInterruptDue() {
   // used idx must be visible before the driver's suppression fields are read.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (features_.event_idx) {
-    uint16_t used_event =
-        Load16(avail_ + offsetof(vring_avail, ring) + 2u * layout_.size);
+    uint16_t used_event = LoadUsedEvent();
     uint16_t old_idx = signalled_used_idx_;
     signalled_used_idx_ = used_idx_;
     return vring_need_event(used_event, used_idx_, old_idx);

@@ -73,6 +73,7 @@ class SplitDeviceQueue final : public DeviceQueue {
   enum class WalkStatus : uint8_t { kOk, kViolation };
 
   uint16_t LoadAvailIdx() const;
+  uint16_t LoadUsedEvent() const;
   void PublishAvailEvent();
   WalkStatus Walk(uint16_t head, DescriptorChain* chain,
                   ViolationRecord* violation);
