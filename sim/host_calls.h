@@ -204,6 +204,13 @@ inline ssize_t listxattr(const char* path, char* list, size_t size) {
 inline int removexattr(const char* path, const char* name) {
   return Counted<::removexattr>(path, name);
 }
+inline int name_to_handle_at(int dir, const char* path, file_handle* handle,
+                             int* mount_id, int flags) {
+  return Counted<::name_to_handle_at>(dir, path, handle, mount_id, flags);
+}
+inline int open_by_handle_at(int mount_fd, file_handle* handle, int flags) {
+  return Counted<::open_by_handle_at>(mount_fd, handle, flags);
+}
 
 }  // namespace host
 }  // namespace sim

@@ -13,7 +13,10 @@ struct InodeTable::Entry {
   uint64_t nlookup = 0;
 };
 
-Inode::~Inode() { host::close(fd); }
+Inode::~Inode() {
+  host::close(fd);
+  delete file_handle.load(std::memory_order_relaxed);
+}
 
 InodeTable::InodeTable(int root_fd, const struct stat& root_stat)
     : root_(std::make_shared<Inode>(root_fd, root_stat)),

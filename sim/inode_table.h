@@ -10,9 +10,11 @@
 #ifndef SIM_INODE_TABLE_H_
 #define SIM_INODE_TABLE_H_
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,8 +25,21 @@
 
 namespace sim {
 
-// One host inode. Immutable once created; shared so that a handler keeps the
-// descriptor open even if a concurrent FORGET frees the entry.
+// An inode's host file handle (name_to_handle_at), kept for reopening it
+// (sim/inode_reopener.h). `usable` is false when the reopener cannot use it:
+// the inode's filesystem has none, or it lies on another mount than the
+// share root.
+struct HostFileHandle {
+  bool usable = false;
+  // A struct file_handle followed by room for the longest handle.
+  alignas(
+      file_handle) unsigned char storage[sizeof(file_handle) + MAX_HANDLE_SZ];
+  file_handle* header() { return reinterpret_cast<file_handle*>(storage); }
+};
+
+// One host inode. Immutable once created but for its file handle, filled in
+// on its first reopen; shared so that a handler keeps the descriptor open even
+// if a concurrent FORGET frees the entry.
 struct Inode {
   Inode(int fd, const struct stat& st)
       : fd(fd), dev(st.st_dev), ino(st.st_ino), type(st.st_mode & S_IFMT) {}
@@ -36,6 +51,8 @@ struct Inode {
   const dev_t dev;
   const ino_t ino;
   const mode_t type;  // S_IFMT bits
+  // Null until the first reopen; owned, set once.
+  mutable std::atomic<HostFileHandle*> file_handle{nullptr};
 };
 
 class InodeTable {

@@ -70,28 +70,24 @@ absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
     host::close(fd);
     return absl::ErrnoToStatus(err, "stat share");
   }
-  const int proc_fds =
-      host::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fds < 0) {
-    const int err = errno;
+  absl::StatusOr<std::unique_ptr<InodeReopener>> reopener =
+      InodeReopener::Create(fd);
+  if (!reopener.ok()) {
     host::close(fd);
-    return absl::ErrnoToStatus(err, "open /proc/self/fd");
+    return reopener.status();
   }
   return std::unique_ptr<PassthroughFs>(
-      new PassthroughFs(options, fd, st, proc_fds));
+      new PassthroughFs(options, fd, st, std::move(reopener).value()));
 }
 
 PassthroughFs::PassthroughFs(const PassthroughOptions& options, int root_fd,
-                             const struct stat& root_stat, int proc_fds)
-    : options_(options), inodes_(root_fd, root_stat), proc_fds_(proc_fds) {}
+                             const struct stat& root_stat,
+                             std::unique_ptr<InodeReopener> reopener)
+    : options_(options),
+      inodes_(root_fd, root_stat),
+      reopener_(std::move(reopener)) {}
 
-PassthroughFs::~PassthroughFs() { host::close(proc_fds_); }
-
-int PassthroughFs::Reopen(int fd, int flags) const {
-  char name[16];
-  *std::to_chars(name, name + sizeof(name) - 1, fd).ptr = '\0';
-  return host::openat(proc_fds_, name, flags);
-}
+PassthroughFs::~PassthroughFs() = default;
 
 size_t PassthroughFs::open_file_count() const {
   std::lock_guard<std::mutex> lock(files_mu_);

@@ -8,9 +8,11 @@
 // the host is touched: empty or containing '/' -> EINVAL, longer than NAME_MAX
 // -> ENAMETOOLONG, "." and ".." are resolved by LOOKUP only (".." of the root
 // is the root) and refused with EINVAL by every operation that would create,
-// remove or rename them. /proc/self/fd/N is used only on descriptors of inodes
-// that are not symlinks (reopening for OPEN, chmod, truncate and the xattr
-// calls, which have no *at() form for O_PATH descriptors). File handles are
+// remove or rename them. Inodes are reopened for OPEN by their host file
+// handle or through /proc/self/fd/N (sim/inode_reopener.h); /proc/self/fd/N
+// is used only on descriptors of inodes that are not symlinks (that reopening,
+// chmod, truncate and the xattr calls, which have no *at() form for O_PATH
+// descriptors). File handles are
 // table handles too: a forged, stale or mismatched fh gets EBADF. Host errors
 // are returned as their errno, unchanged.
 #ifndef SIM_PASSTHROUGH_FS_H_
@@ -29,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "sim/data_path_counters.h"
 #include "sim/handle_table.h"
+#include "sim/inode_reopener.h"
 #include "sim/inode_table.h"
 
 namespace sim {
@@ -99,12 +102,10 @@ class PassthroughFs {
   friend struct PassthroughOps;
 
   PassthroughFs(const PassthroughOptions& options, int root_fd,
-                const struct stat& root_stat, int proc_fds);
+                const struct stat& root_stat,
+                std::unique_ptr<InodeReopener> reopener);
 
-  // Opens the file behind descriptor `fd` anew with `flags`, through
-  // /proc/self/fd (see above); relative to a descriptor of that directory held
-  // open, which saves the host walking "/proc/self" on every OPEN.
-  int Reopen(int fd, int flags) const;
+  const InodeReopener& reopener() const { return *reopener_; }
 
   // 0 with the open file behind `fh`, or EBADF.
   int GetFile(uint64_t fh, std::shared_ptr<OpenHostFile>* out) const;
@@ -117,7 +118,7 @@ class PassthroughFs {
 
   const PassthroughOptions options_;
   InodeTable inodes_;
-  const int proc_fds_;  // O_PATH descriptor of /proc/self/fd.
+  const std::unique_ptr<InodeReopener> reopener_;
   mutable std::mutex files_mu_;
   HandleTable<OpenHostFile> files_;
   std::atomic<unsigned> proto_minor_{0};

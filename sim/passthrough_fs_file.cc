@@ -103,9 +103,7 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       return ReplyErrno(req,
                         EPERM);  // device nodes are not opened for the driver
   }
-  // Reopening the O_PATH descriptor of a non-symlink through /proc follows no
-  // path.
-  const int fd = Fs(req).Reopen(inode->fd, flags);
+  const int fd = Fs(req).reopener().Open(*inode, flags);
   if (fd < 0) return ReplyErrno(req, errno);
   fi->fh = Fs(req).AddFile(std::make_shared<OpenHostFile>(
       fd, ino, /*is_dir=*/false, (flags & O_ACCMODE) != O_RDONLY));
@@ -153,7 +151,7 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
     host::close(fd);
     return ReplyErrno(req, err);
   }
-  const int path_fd = Fs(req).Reopen(fd, O_PATH | O_CLOEXEC);
+  const int path_fd = Fs(req).reopener().OpenPath(*parent, name, fd, st);
   if (path_fd < 0) {
     const int err = errno;
     host::close(fd);

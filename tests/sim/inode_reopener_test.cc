@@ -1,0 +1,220 @@
+// The device reopens inodes for OPEN by file handle when the host allows it,
+// through /proc otherwise (sim/inode_reopener.h): the same file either way,
+// the errors /proc's, and a handle never used outside the share root's mount.
+#include "sim/inode_reopener.h"
+
+#include <fcntl.h>
+#include <sys/fsuid.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "gtest/gtest.h"
+#include "sim/host_calls.h"
+#include "sim/inode_table.h"
+#include "tests/sim/fuse_test_util.h"
+
+namespace sim {
+namespace {
+
+std::shared_ptr<Inode> InodeAt(const std::string& path) {
+  const int fd = open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << path;
+  struct stat st;
+  EXPECT_EQ(fstat(fd, &st), 0);
+  return std::make_shared<Inode>(fd, st);
+}
+
+std::string ReadAll(int fd) {
+  char buf[64];
+  const ssize_t n = pread(fd, buf, sizeof(buf), 0);
+  return n < 0 ? "<error>" : std::string(buf, n);
+}
+
+bool SameFile(int fd, const Inode& inode) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_dev == inode.dev &&
+         st.st_ino == inode.ino;
+}
+
+// Whether this process can open files by handle on the share's filesystem.
+bool HostGivesHandles(const std::string& dir) {
+  struct {
+    file_handle header;
+    unsigned char bytes[MAX_HANDLE_SZ];
+  } handle;
+  handle.header.handle_bytes = MAX_HANDLE_SZ;
+  int mount_id;
+  return geteuid() == 0 && name_to_handle_at(AT_FDCWD, dir.c_str(),
+                                             &handle.header, &mount_id, 0) == 0;
+}
+
+class InodeReopenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    share_.WriteFile("file", "contents");
+    root_ = InodeAt(share_.share());
+    auto reopener = InodeReopener::Create(root_->fd);
+    ASSERT_TRUE(reopener.ok()) << reopener.status();
+    reopener_ = std::move(*reopener);
+  }
+
+  // Host calls made by `open`, which returns a descriptor it closes.
+  template <typename F>
+  uint64_t HostCallsOf(F open) {
+    const uint64_t before = ProcessHostCalls().calls;
+    const int fd = open();
+    const uint64_t made = ProcessHostCalls().calls - before;
+    if (fd >= 0) close(fd);
+    return made;
+  }
+
+  testing::TempShare share_;
+  std::shared_ptr<Inode> root_;
+  std::unique_ptr<InodeReopener> reopener_;
+};
+
+TEST_F(InodeReopenerTest, OpensTheSameFileWithTheFlagsAsked) {
+  auto inode = InodeAt(share_.SharePath("file"));
+  const int writer = reopener_->Open(*inode, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(writer, 0) << strerror(errno);
+  EXPECT_TRUE(SameFile(writer, *inode));
+  EXPECT_EQ(write(writer, "new", 3), 3);
+  EXPECT_EQ(ReadAll(writer), "<error>");  // Write-only, as asked.
+  close(writer);
+  const int reader = reopener_->Open(*inode, O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(reader, 0) << strerror(errno);
+  EXPECT_EQ(ReadAll(reader), "new");
+  close(reader);
+}
+
+TEST_F(InodeReopenerTest, UsesFileHandlesWhenTheHostGivesThem) {
+  const bool handles = HostGivesHandles(share_.share());
+  EXPECT_EQ(reopener_->uses_file_handles(), handles);
+  auto inode = InodeAt(share_.SharePath("file"));
+  auto open = [&] { return reopener_->Open(*inode, O_RDONLY | O_CLOEXEC); };
+  // By handle: the first open asks the host for it (name_to_handle_at), later
+  // ones open by it. Through /proc: one openat each time.
+  EXPECT_EQ(HostCallsOf(open), handles ? 2u : 1u);
+  EXPECT_EQ(HostCallsOf(open), 1u);
+  ASSERT_NE(inode->file_handle.load(), nullptr);
+  EXPECT_EQ(inode->file_handle.load()->usable, handles);
+}
+
+TEST_F(InodeReopenerTest, ReopensAFileUnlinkedWhileItIsHeld) {
+  auto inode = InodeAt(share_.SharePath("file"));
+  ASSERT_EQ(unlink(share_.SharePath("file").c_str()), 0);
+  const int fd = reopener_->Open(*inode, O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  EXPECT_EQ(ReadAll(fd), "contents");
+  close(fd);
+}
+
+TEST_F(InodeReopenerTest, ErrorsAreThoseOfProcWhenTheHandleIsRefused) {
+  if (!reopener_->uses_file_handles()) {
+    GTEST_SKIP() << "needs a host that opens files by handle (root, and a "
+                    "filesystem with handles) to have one refused";
+  }
+  share_.WriteFile("private", "secret");
+  ASSERT_EQ(chmod(share_.SharePath("private").c_str(), 0600), 0);
+  auto open_file = InodeAt(share_.SharePath("file"));
+  auto private_file = InodeAt(share_.SharePath("private"));
+  int open_result = -1, private_result = -1, private_errno = 0;
+  uint64_t calls = 0;
+  // A thread whose filesystem uid is not root has lost CAP_DAC_READ_SEARCH:
+  // the host refuses open_by_handle_at (EPERM), /proc answers.
+  std::thread([&] {
+    setfsuid(65534);
+    const uint64_t before = ProcessHostCalls().calls;
+    open_result = reopener_->Open(*open_file, O_RDONLY | O_CLOEXEC);
+    calls = ProcessHostCalls().calls - before;
+    private_result = reopener_->Open(*private_file, O_RDONLY | O_CLOEXEC);
+    private_errno = errno;
+    setfsuid(0);
+  }).join();
+  ASSERT_GE(open_result, 0);
+  EXPECT_TRUE(SameFile(open_result, *open_file));
+  EXPECT_EQ(calls, 3u);  // Ask the handle, refused by handle, then /proc.
+  close(open_result);
+  EXPECT_EQ(private_result, -1);
+  EXPECT_EQ(private_errno, EACCES);  // /proc's; by handle it would be EPERM.
+}
+
+TEST_F(InodeReopenerTest, AFileOnAnotherMountIsNeverOpenedByHandle) {
+  if (!reopener_->uses_file_handles()) {
+    GTEST_SKIP() << "needs a host that opens files by handle (root, and a "
+                    "filesystem with handles)";
+  }
+  const std::string mounted = share_.SharePath("mounted");
+  ASSERT_EQ(mkdir(mounted.c_str(), 0755), 0);
+  if (mount("reopener-test", mounted.c_str(), "tmpfs", 0, nullptr) != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(errno);
+  }
+  absl::Cleanup unmount = [&] {
+    EXPECT_EQ(umount(mounted.c_str()), 0) << strerror(errno);
+  };
+  share_.WriteFile("mounted/file", "on tmpfs");
+  auto inode = InodeAt(mounted + "/file");
+  auto open = [&] { return reopener_->Open(*inode, O_RDONLY | O_CLOEXEC); };
+  EXPECT_EQ(HostCallsOf(open), 2u);  // Ask the handle (another mount), /proc.
+  EXPECT_EQ(HostCallsOf(open), 1u);  // /proc only from then on.
+  EXPECT_FALSE(inode->file_handle.load()->usable);
+  const int fd = open();
+  EXPECT_TRUE(SameFile(fd, *inode));
+  EXPECT_EQ(ReadAll(fd), "on tmpfs");
+  close(fd);
+  inode.reset();  // Its descriptor would keep the mount busy.
+}
+
+TEST_F(InodeReopenerTest, ThreadsOpeningAnInodeFirstShareOneHandle) {
+  auto inode = InodeAt(share_.SharePath("file"));
+  std::vector<std::thread> threads;
+  std::vector<int> results(4, -1);
+  for (int& result : results) {
+    threads.emplace_back([&] {
+      const int fd = reopener_->Open(*inode, O_RDONLY | O_CLOEXEC);
+      result = fd >= 0 && SameFile(fd, *inode) ? 1 : 0;
+      if (fd >= 0) close(fd);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(results, std::vector<int>(4, 1));
+  EXPECT_NE(inode->file_handle.load(), nullptr);
+}
+
+TEST_F(InodeReopenerTest, APathDescriptorIsOfTheCreatedFileEvenIfRenamedOver) {
+  const int created =
+      open(share_.SharePath("created").c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(created, 0);
+  struct stat st;
+  ASSERT_EQ(fstat(created, &st), 0);
+  // By name while the name is still the created file.
+  int path = reopener_->OpenPath(*root_, "created", created, st);
+  ASSERT_GE(path, 0);
+  struct stat got;
+  ASSERT_EQ(fstat(path, &got), 0);
+  EXPECT_EQ(got.st_ino, st.st_ino);
+  EXPECT_EQ(fcntl(path, F_GETFL) & O_PATH, O_PATH);
+  close(path);
+  // Another file renamed over the name: still the created file, via /proc.
+  ASSERT_EQ(rename(share_.SharePath("file").c_str(),
+                   share_.SharePath("created").c_str()),
+            0);
+  path = reopener_->OpenPath(*root_, "created", created, st);
+  ASSERT_GE(path, 0);
+  ASSERT_EQ(fstat(path, &got), 0);
+  EXPECT_EQ(got.st_ino, st.st_ino);
+  EXPECT_EQ(fcntl(path, F_GETFL) & O_PATH, O_PATH);
+  close(path);
+  close(created);
+}
+
+}  // namespace
+}  // namespace sim
