@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 
 #include "sim/host_calls.h"
 
@@ -29,7 +30,7 @@ InodeTable::InodeTable(int root_fd, const struct stat& root_stat)
 }
 
 uint64_t InodeTable::Ref(int fd, const struct stat& st) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   const Key key{st.st_dev, st.st_ino};
   if (auto it = by_key_.find(key); it != by_key_.end()) {
     std::shared_ptr<Entry> entry;
@@ -48,7 +49,7 @@ uint64_t InodeTable::Ref(int fd, const struct stat& st) {
 }
 
 uint64_t InodeTable::RefKnown(const struct stat& st) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   auto it = by_key_.find(Key{st.st_dev, st.st_ino});
   if (it == by_key_.end()) return 0;
   std::shared_ptr<Entry> entry;
@@ -58,7 +59,7 @@ uint64_t InodeTable::RefKnown(const struct stat& st) {
 }
 
 int InodeTable::RefExisting(uint64_t nodeid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   std::shared_ptr<Entry> entry;
   if (int err = table_.Get(nodeid, &entry); err != 0) return err;
   ++entry->nlookup;
@@ -66,7 +67,7 @@ int InodeTable::RefExisting(uint64_t nodeid) {
 }
 
 int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   std::shared_ptr<Entry> entry;
   if (int err = table_.Get(nodeid, &entry); err != 0) return err;
   *out = entry->inode;
@@ -76,7 +77,7 @@ int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
 void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
   if (nodeid == kRootId) return;
   std::shared_ptr<Entry> freed;  // closed after the lock is released
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   std::shared_ptr<Entry> entry;
   if (table_.Get(nodeid, &entry) != 0) return;
   // A driver forgetting more than it looked up is clamped to zero.
@@ -88,7 +89,7 @@ void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
 
 void InodeTable::Clear() {
   std::vector<std::shared_ptr<Entry>> freed;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   std::vector<uint64_t> ids;
   table_.ForEach([&](uint64_t id, const std::shared_ptr<Entry>&) {
     if (id != kRootId) ids.push_back(id);
@@ -99,12 +100,12 @@ void InodeTable::Clear() {
 }
 
 size_t InodeTable::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   return table_.size();
 }
 
 uint64_t InodeTable::lookup_count(uint64_t nodeid) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   std::shared_ptr<Entry> entry;
   if (table_.Get(nodeid, &entry) != 0) return 0;
   return entry->nlookup;

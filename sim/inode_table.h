@@ -17,10 +17,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "sim/adaptive_mutex.h"
 #include "sim/handle_table.h"
 
 namespace sim {
@@ -92,7 +92,7 @@ class InodeTable {
   using Key = std::pair<dev_t, ino_t>;
 
   std::shared_ptr<Inode> root_;
-  mutable std::mutex mu_;
+  mutable AdaptiveMutex mu_;
   HandleTable<Entry> table_;
   absl::flat_hash_map<Key, uint64_t> by_key_;
 };

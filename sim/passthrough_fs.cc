@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -90,7 +91,7 @@ PassthroughFs::PassthroughFs(const PassthroughOptions& options, int root_fd,
 PassthroughFs::~PassthroughFs() = default;
 
 size_t PassthroughFs::open_file_count() const {
-  std::lock_guard<std::mutex> lock(files_mu_);
+  std::lock_guard lock(files_mu_);
   return files_.size();
 }
 
@@ -98,7 +99,7 @@ void PassthroughFs::ReleaseAll() {
   std::vector<std::shared_ptr<OpenHostFile>>
       closed;  // closed once the lock is released
   {
-    std::lock_guard<std::mutex> lock(files_mu_);
+    std::lock_guard lock(files_mu_);
     std::vector<uint64_t> handles;
     files_.ForEach([&](uint64_t fh, const std::shared_ptr<OpenHostFile>&) {
       handles.push_back(fh);
@@ -110,7 +111,7 @@ void PassthroughFs::ReleaseAll() {
 
 int PassthroughFs::GetFile(uint64_t fh,
                            std::shared_ptr<OpenHostFile>* out) const {
-  std::lock_guard<std::mutex> lock(files_mu_);
+  std::lock_guard lock(files_mu_);
   return files_.Get(fh, out) == 0 ? 0 : EBADF;
 }
 
@@ -124,12 +125,12 @@ int PassthroughFs::ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
 }
 
 uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenHostFile> file) {
-  std::lock_guard<std::mutex> lock(files_mu_);
+  std::lock_guard lock(files_mu_);
   return files_.Insert(std::move(file));
 }
 
 std::shared_ptr<OpenHostFile> PassthroughFs::RemoveFile(uint64_t fh) {
-  std::lock_guard<std::mutex> lock(files_mu_);
+  std::lock_guard lock(files_mu_);
   return files_.Remove(fh);
 }
 

@@ -24,11 +24,11 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "sim/adaptive_mutex.h"
 #include "sim/data_path_counters.h"
 #include "sim/handle_table.h"
 #include "sim/inode_reopener.h"
@@ -119,7 +119,7 @@ class PassthroughFs {
   const PassthroughOptions options_;
   InodeTable inodes_;
   const std::unique_ptr<InodeReopener> reopener_;
-  mutable std::mutex files_mu_;
+  mutable AdaptiveMutex files_mu_;
   HandleTable<OpenHostFile> files_;
   std::atomic<unsigned> proto_minor_{0};
   DataPathCounters data_path_;

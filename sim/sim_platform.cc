@@ -7,6 +7,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "sim/adaptive_mutex.h"
+
 namespace sim {
 namespace {
 
@@ -16,7 +18,7 @@ class MutexLock : public base::Lock {
   void Release() override { mutex_.unlock(); }
 
  private:
-  std::mutex mutex_;
+  AdaptiveMutex mutex_;
 };
 
 const char* LevelName(base::LogLevel level) {

@@ -100,13 +100,13 @@ uint32_t VirtioDeviceModel::ReadDeviceFeatures(uint32_t select) const {
 }
 
 uint32_t VirtioDeviceModel::ReadDriverFeatures(uint32_t select) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   if (select > 1) return 0;
   return static_cast<uint32_t>(driver_features_ >> (32 * select));
 }
 
 uint64_t VirtioDeviceModel::driver_features() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   return driver_features_;
 }
 
@@ -129,7 +129,7 @@ void VirtioDeviceModel::WriteDriverFeatures(uint32_t select, uint32_t value) {
 }
 
 uint8_t VirtioDeviceModel::ReadStatus() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   return status_;
 }
 
@@ -241,14 +241,14 @@ void VirtioDeviceModel::Activate() {
   uint64_t features;
   uint64_t epoch;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard lock(mutex_);
     features = driver_features_ & device_features_;
     epoch = epoch_;
   }
   backend_->Activate(features, *this);
   std::vector<uint16_t> to_process;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard lock(mutex_);
     if (epoch != epoch_ || device_stopped_) return;
     active_ = true;
     // Buffers made available before DRIVER_OK may be consumed now.
@@ -288,7 +288,7 @@ uint32_t VirtioDeviceModel::config_size() const {
 }
 
 uint8_t VirtioDeviceModel::config_generation() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   return config_generation_;
 }
 

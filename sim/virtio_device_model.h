@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/platform.h"
+#include "sim/adaptive_mutex.h"
 #include "sim/device_backend.h"
 #include "sim/device_queue.h"
 #include "sim/guest_memory.h"
@@ -244,11 +245,11 @@ class VirtioDeviceModel : public ChainCompleter {
       lock_.unlock();
       model_.DeliverDeferred();
     }
-    std::unique_lock<std::mutex>& lock() { return lock_; }
+    std::unique_lock<AdaptiveMutex>& lock() { return lock_; }
 
    private:
     VirtioDeviceModel& model_;
-    std::unique_lock<std::mutex> lock_;
+    std::unique_lock<AdaptiveMutex> lock_;
   };
 
   static constexpr uint64_t Bit(unsigned n) { return uint64_t{1} << n; }
@@ -308,9 +309,9 @@ class VirtioDeviceModel : public ChainCompleter {
   const ModelOptions options_;
   const uint64_t device_features_;
 
-  mutable std::mutex mutex_;
+  mutable AdaptiveMutex mutex_;
   // A chain's handling ended, while resets_waiting_ resets wait for that.
-  std::condition_variable idle_;
+  std::condition_variable_any idle_;
   unsigned resets_waiting_ = 0;
   uint64_t driver_features_ = 0;
   bool driver_features_unsupported_ = false;  // Bits above 63 were written.

@@ -33,19 +33,19 @@ bool VirtioDeviceModel::ActiveThreads::HasOthers() const {
 }
 
 uint8_t VirtioDeviceModel::ReadAndClearIsr() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   uint8_t isr = isr_;
   isr_ = 0;
   return isr;
 }
 
 uint8_t VirtioDeviceModel::ReadIsr() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   return isr_;
 }
 
 void VirtioDeviceModel::AcknowledgeIsr(uint8_t bits) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   isr_ &= ~bits;
 }
 
@@ -67,7 +67,7 @@ void VirtioDeviceModel::RaiseLocked(uint8_t isr_bits) {
 void VirtioDeviceModel::DeliverDeferredWork() {
   Deferred deferred;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard lock(mutex_);
     std::swap(deferred, deferred_);
     has_deferred_.store(false, std::memory_order_relaxed);
   }
@@ -130,17 +130,17 @@ void VirtioDeviceModel::SetNeedsReset() {
 }
 
 std::vector<ViolationRecord> VirtioDeviceModel::violations() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   return violations_;
 }
 
 void VirtioDeviceModel::ClearViolations() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   violations_.clear();
 }
 
 ModelCounters VirtioDeviceModel::counters() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   ModelCounters counters = counters_;
   for (uint16_t q = 0; q < queues_.size(); ++q) {
     counters.notifications +=
@@ -150,7 +150,7 @@ ModelCounters VirtioDeviceModel::counters() const {
 }
 
 bool VirtioDeviceModel::queue_stopped(uint16_t queue) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   return device_stopped_ || (QueueExists(queue) && queues_[queue].stopped);
 }
 

@@ -15,7 +15,7 @@ namespace sim {
 
 uint32_t VirtioDeviceModel::ReadQueueField(uint32_t queue,
                                            QueueField field) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard lock(mutex_);
   if (!QueueExists(queue)) return 0;
   const QueueState& state = queues_[queue];
   switch (field) {
