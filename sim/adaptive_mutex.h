@@ -7,9 +7,9 @@
 // that finds std::mutex held sleeps in the kernel at once, and on a virtual
 // machine the wake-up can cost ~12 us (an idle vCPU's exit), far more than
 // the wait it replaced: two threads reading through two queues of the inline
-// device, which meet on the model's lock, ran at the speed of one
-// (read_2threads_4KiB sim-inline: 0.66 us per read alone, 1.18 us after
-// another row had run, with ~14 000 futex sleeps a second).
+// device, which meet on the model's lock, often ran at the speed of one
+// (read_2threads_4KiB sim-inline: 0.66 us per read in some runs, 1.18 us in
+// others, with some 300 000 futex sleeps and wakes a second on that lock).
 #ifndef SIM_ADAPTIVE_MUTEX_H_
 #define SIM_ADAPTIVE_MUTEX_H_
 

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -32,8 +33,8 @@ namespace sim {
 struct HostFileHandle {
   bool usable = false;
   // A struct file_handle followed by room for the longest handle.
-  alignas(
-      file_handle) unsigned char storage[sizeof(file_handle) + MAX_HANDLE_SZ];
+  static constexpr size_t kStorageBytes = sizeof(file_handle) + MAX_HANDLE_SZ;
+  alignas(file_handle) unsigned char storage[kStorageBytes];
   file_handle* header() { return reinterpret_cast<file_handle*>(storage); }
 };
 

@@ -8,13 +8,13 @@
 // the host is touched: empty or containing '/' -> EINVAL, longer than NAME_MAX
 // -> ENAMETOOLONG, "." and ".." are resolved by LOOKUP only (".." of the root
 // is the root) and refused with EINVAL by every operation that would create,
-// remove or rename them. Inodes are reopened for OPEN by their host file
-// handle or through /proc/self/fd/N (sim/inode_reopener.h); /proc/self/fd/N
-// is used only on descriptors of inodes that are not symlinks (that reopening,
-// chmod, truncate and the xattr calls, which have no *at() form for O_PATH
-// descriptors). File handles are
-// table handles too: a forged, stale or mismatched fh gets EBADF. Host errors
-// are returned as their errno, unchanged.
+// remove or rename them. OPEN reopens an inode by its host file handle or
+// through /proc/self/fd/N (sim/inode_reopener.h); /proc/self/fd/N is used only
+// on descriptors of inodes that are not symlinks (that reopening, chmod,
+// truncate and the xattr calls, which have no *at() form for O_PATH
+// descriptors). FUSE file handles are table handles too: a forged, stale or
+// mismatched fh gets EBADF. Host errors are returned as their errno,
+// unchanged.
 #ifndef SIM_PASSTHROUGH_FS_H_
 #define SIM_PASSTHROUGH_FS_H_
 
