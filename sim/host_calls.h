@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -182,6 +183,9 @@ inline int futimens(int fd, const timespec times[2]) {
 }
 inline int fallocate(int fd, int mode, off_t offset, off_t length) {
   return Counted<::fallocate>(fd, mode, offset, length);
+}
+inline int fstatfs(int fd, struct statfs* st) {
+  return Counted<::fstatfs>(fd, st);
 }
 inline int fstatvfs(int fd, struct statvfs* st) {
   return Counted<::fstatvfs>(fd, st);

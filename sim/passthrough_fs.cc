@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -71,6 +73,9 @@ absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
     host::close(fd);
     return absl::ErrnoToStatus(err, "stat share");
   }
+  struct statfs root_fs;
+  const bool root_close_reports_nothing =
+      host::fstatfs(fd, &root_fs) == 0 && CloseReportsNothing(root_fs.f_type);
   absl::StatusOr<std::unique_ptr<InodeReopener>> reopener =
       InodeReopener::Create(fd);
   if (!reopener.ok()) {
@@ -78,15 +83,29 @@ absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
     return reopener.status();
   }
   return std::unique_ptr<PassthroughFs>(
-      new PassthroughFs(options, fd, st, std::move(reopener).value()));
+      new PassthroughFs(options, fd, st, root_close_reports_nothing,
+                        std::move(reopener).value()));
 }
 
 PassthroughFs::PassthroughFs(const PassthroughOptions& options, int root_fd,
                              const struct stat& root_stat,
+                             bool root_close_reports_nothing,
                              std::unique_ptr<InodeReopener> reopener)
     : options_(options),
       inodes_(root_fd, root_stat),
+      root_dev_(root_stat.st_dev),
+      root_close_reports_nothing_(root_close_reports_nothing),
       reopener_(std::move(reopener)) {}
+
+bool PassthroughFs::CloseReportsNothing(int64_t statfs_type) {
+  switch (statfs_type) {
+    case TMPFS_MAGIC:
+    case EXT4_SUPER_MAGIC:  // ext2 and ext3 too
+      return true;
+    default:
+      return false;
+  }
+}
 
 PassthroughFs::~PassthroughFs() = default;
 

@@ -66,6 +66,12 @@ class PassthroughFs {
   // The handler table to give fuse_session_new, with this object as userdata.
   static const struct fuse_lowlevel_ops& Ops();
 
+  // Whether a close on a filesystem of this type (statfs's f_type) can never
+  // report an error: tmpfs and ext2/3/4 have no flush operation, so
+  // FLUSH need not close a duplicate there (2 host calls, ~0.45 us). Any
+  // other type (NFS, FUSE, overlayfs, ...) is flushed.
+  static bool CloseReportsNothing(int64_t statfs_type);
+
   const PassthroughOptions& options() const { return options_; }
   InodeTable& inodes() { return inodes_; }
   const InodeTable& inodes() const { return inodes_; }
@@ -102,8 +108,14 @@ class PassthroughFs {
   friend struct PassthroughOps;
 
   PassthroughFs(const PassthroughOptions& options, int root_fd,
-                const struct stat& root_stat,
+                const struct stat& root_stat, bool root_close_reports_nothing,
                 std::unique_ptr<InodeReopener> reopener);
+
+  // Whether FLUSH of a file on device `dev` open for writing must ask the
+  // host: the share root's filesystem is known, any other is flushed.
+  bool CloseCanFail(dev_t dev) const {
+    return dev != root_dev_ || !root_close_reports_nothing_;
+  }
 
   const InodeReopener& reopener() const { return *reopener_; }
 
@@ -118,6 +130,8 @@ class PassthroughFs {
 
   const PassthroughOptions options_;
   InodeTable inodes_;
+  const dev_t root_dev_;
+  const bool root_close_reports_nothing_;
   const std::unique_ptr<InodeReopener> reopener_;
   mutable AdaptiveMutex files_mu_;
   HandleTable<OpenHostFile> files_;

@@ -106,7 +106,8 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   const int fd = Fs(req).reopener().Open(*inode, flags);
   if (fd < 0) return ReplyErrno(req, errno);
   fi->fh = Fs(req).AddFile(std::make_shared<OpenHostFile>(
-      fd, ino, /*is_dir=*/false, (flags & O_ACCMODE) != O_RDONLY));
+      fd, ino, /*is_dir=*/false,
+      (flags & O_ACCMODE) != O_RDONLY && Fs(req).CloseCanFail(inode->dev)));
   fi->keep_cache = 0;
   fi->direct_io = 0;
   fuse_reply_open(req, fi);
@@ -162,7 +163,8 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   fuse_entry_param e;
   FillEntry(fs, nodeid, st, &e);
   fi->fh = fs.AddFile(std::make_shared<OpenHostFile>(
-      fd, nodeid, /*is_dir=*/false, (flags & O_ACCMODE) != O_RDONLY));
+      fd, nodeid, /*is_dir=*/false,
+      (flags & O_ACCMODE) != O_RDONLY && fs.CloseCanFail(st.st_dev)));
   fi->keep_cache = 0;
   fi->direct_io = 0;
   fuse_reply_create(req, &e, fi);
@@ -214,8 +216,9 @@ void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   // Closing a duplicate reports delayed write errors without closing the
   // handle. A handle not open for writing has none (NFS skips the flush of
-  // one too), and the device holds no host locks for a close to release.
-  if (!file->writable) {
+  // one too), nor has one on a filesystem whose close reports nothing; and
+  // the device holds no host locks for a close to release.
+  if (!file->flush_can_fail) {
     fuse_reply_err(req, 0);
     return;
   }

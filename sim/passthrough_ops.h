@@ -41,8 +41,12 @@ class HostDirStream {
 };
 
 struct OpenHostFile {
-  OpenHostFile(int fd, uint64_t nodeid, bool is_dir, bool writable = false)
-      : fd(fd), nodeid(nodeid), is_dir(is_dir), writable(writable) {}
+  OpenHostFile(int fd, uint64_t nodeid, bool is_dir,
+               bool flush_can_fail = false)
+      : fd(fd),
+        nodeid(nodeid),
+        is_dir(is_dir),
+        flush_can_fail(flush_can_fail) {}
   ~OpenHostFile();
   OpenHostFile(const OpenHostFile&) = delete;
   OpenHostFile& operator=(const OpenHostFile&) = delete;
@@ -50,7 +54,9 @@ struct OpenHostFile {
   const int fd;
   const uint64_t nodeid;
   const bool is_dir;
-  const bool writable;  // Opened for writing: FLUSH has errors to report.
+  // Open for writing on a filesystem whose close can report an error: FLUSH
+  // asks the host (PassthroughFs::CloseCanFail).
+  const bool flush_can_fail;
 
   // An entry taken from a directory stream but not yet replied.
   struct PendingDirEntry {
