@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -47,6 +49,20 @@ TempShare::TempShare() {
   struct timespec times[2] = {{1000000, 0}, {1000000, 0}};
   utimensat(AT_FDCWD, (outside_ + "/secret").c_str(), times, 0);
   utimensat(AT_FDCWD, (outside_ + "/dir").c_str(), times, 0);
+}
+
+TmpfsMount::TmpfsMount(const std::string& path) : path_(path) {
+  if (mkdir(path.c_str(), 0755) != 0) {
+    error_ = "mkdir " + path + ": " + std::strerror(errno);
+  } else if (mount("test-tmpfs", path.c_str(), "tmpfs", 0, nullptr) != 0) {
+    error_ = "cannot mount a tmpfs here: " + std::string(std::strerror(errno));
+  }
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted()) {
+    EXPECT_EQ(umount2(path_.c_str(), MNT_DETACH), 0) << std::strerror(errno);
+  }
 }
 
 TempShare::~TempShare() {

@@ -17,6 +17,24 @@
 
 namespace sim::testing {
 
+// A tmpfs mounted on a new directory `path` while this lives (a mount inside a
+// share, for tests of what the device does across mounts). `error()` says why
+// when it could not be mounted (mounting needs root): the test skips with it.
+// Unmounted lazily, so descriptors still open do not keep it busy.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& path);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_;
+  std::string error_;
+};
+
 // mkdtemp() base holding "share/" (exported) and "outside/" (a canary the
 // device must never touch: a file with known content and a directory). Removed
 // on destruction.

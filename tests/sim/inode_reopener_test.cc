@@ -5,17 +5,16 @@
 
 #include <fcntl.h>
 #include <sys/fsuid.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "gtest/gtest.h"
 #include "sim/host_calls.h"
 #include "sim/inode_table.h"
@@ -153,13 +152,8 @@ TEST_F(InodeReopenerTest, AFileOnAnotherMountIsNeverOpenedByHandle) {
                     "filesystem with handles)";
   }
   const std::string mounted = share_.SharePath("mounted");
-  ASSERT_EQ(mkdir(mounted.c_str(), 0755), 0);
-  if (mount("reopener-test", mounted.c_str(), "tmpfs", 0, nullptr) != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(errno);
-  }
-  absl::Cleanup unmount = [&] {
-    EXPECT_EQ(umount(mounted.c_str()), 0) << strerror(errno);
-  };
+  testing::TmpfsMount tmpfs(mounted);
+  if (!tmpfs.mounted()) GTEST_SKIP() << tmpfs.error();
   share_.WriteFile("mounted/file", "on tmpfs");
   auto inode = InodeAt(mounted + "/file");
   auto open = [&] { return reopener_->Open(*inode, O_RDONLY | O_CLOEXEC); };
@@ -170,7 +164,6 @@ TEST_F(InodeReopenerTest, AFileOnAnotherMountIsNeverOpenedByHandle) {
   EXPECT_TRUE(SameFile(fd, *inode));
   EXPECT_EQ(ReadAll(fd), "on tmpfs");
   close(fd);
-  inode.reset();  // Its descriptor would keep the mount busy.
 }
 
 TEST_F(InodeReopenerTest, ThreadsOpeningAnInodeFirstShareOneHandle) {

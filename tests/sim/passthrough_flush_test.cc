@@ -6,7 +6,6 @@
 #include <linux/fuse.h>
 #include <linux/magic.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -16,11 +15,11 @@
 #include <memory>
 #include <string>
 
-#include "absl/cleanup/cleanup.h"
 #include "gtest/gtest.h"
 #include "sim/host_calls.h"
 #include "sim/machine.h"
 #include "sim/passthrough_fs.h"
+#include "tests/sim/fuse_test_util.h"
 
 namespace sim {
 namespace {
@@ -86,14 +85,8 @@ TEST_F(FlushTest, IsNoHostCallOnTheShareRootsTmpfs) {
 
 TEST_F(FlushTest, ClosesADuplicateOfAFileOpenForWritingOnAnotherMount) {
   const std::string mounted = share_ + "/mounted";
-  ASSERT_EQ(mkdir(mounted.c_str(), 0755), 0);
-  if (mount("flush-test", mounted.c_str(), "tmpfs", 0, nullptr) != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(errno);
-  }
-  absl::Cleanup unmount = [&] {
-    machine_.reset();  // Its descriptors would keep the mount busy.
-    EXPECT_EQ(umount(mounted.c_str()), 0) << strerror(errno);
-  };
+  testing::TmpfsMount tmpfs(mounted);
+  if (!tmpfs.mounted()) GTEST_SKIP() << tmpfs.error();
   std::ofstream(mounted + "/file") << "contents";
   EXPECT_EQ(FlushCalls("mounted", "file", O_WRONLY), 2u);  // dup, close
   EXPECT_EQ(FlushCalls("mounted", "file", O_RDONLY), 0u);
