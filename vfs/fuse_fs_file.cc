@@ -4,10 +4,24 @@
 #include <utility>
 
 #include "vfs/fuse_fs_nodes.h"
+#include "vfs/fuse_readahead.h"
 #include "vfs/location.h"
 
 namespace vfs::fusefs {
 namespace {
+
+// The read-ahead window of a file opened in `session` (see Readahead): the
+// session's max_readahead, none where the device asked for direct I/O.
+uint32_t ReadaheadBytes(FuseFs& fs, uint64_t session,
+                        const driver::OpenHandle& handle) {
+  if (handle.open_flags & FOPEN_DIRECT_IO) return 0;
+  Result<driver::FuseClient*> client = fs.ClientFor(session);
+  if (!client.ok()) return 0;
+  const driver::Negotiated& negotiated = client.value()->negotiated();
+  return negotiated.max_readahead < negotiated.max_read
+             ? negotiated.max_readahead
+             : negotiated.max_read;
+}
 
 class OpenRegularFile final : public OpenFile {
  public:
@@ -17,7 +31,9 @@ class OpenRegularFile final : public OpenFile {
         file_(std::move(file)),
         fh_(handle.fh),
         session_(session),
-        flush_on_close_((handle.open_flags & FOPEN_NOFLUSH) == 0) {}
+        flush_on_close_((handle.open_flags & FOPEN_NOFLUSH) == 0),
+        readahead_(file_->fs().platform(), file_->fs().readahead_budget(),
+                   ReadaheadBytes(file_->fs(), session, handle)) {}
 
   // The last descriptor of the description is gone: FLUSH, then RELEASE, as
   // Linux does on the final close (nothing is sent for an ended session).
@@ -42,11 +58,18 @@ class OpenRegularFile final : public OpenFile {
 
  protected:
   Result<size_t> ReadAt(std::span<std::byte> buffer, uint64_t offset) override {
+    // Asked first even when the window holds the range: a description of an
+    // ended session reads nothing.
     driver::FuseClient* client = TRY(Client());
-    return client->Read(
-        file_->nodeid(), fh_, offset,
-        std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()),
-                           buffer.size()));
+    auto read = [&](uint64_t at, std::span<std::byte> into) {
+      return client->Read(
+          file_->nodeid(), fh_, at,
+          std::span<uint8_t>(reinterpret_cast<uint8_t*>(into.data()),
+                             into.size()));
+    };
+    if (flags() & base::kOpenDirect) return read(offset, buffer);
+    return readahead_.Read(buffer, offset, file_->data_version(),
+                           file_->fs().AttrVersion(), read);
   }
 
   // FUSE has no atomic append of its own (the device may open the host file
@@ -87,6 +110,7 @@ class OpenRegularFile final : public OpenFile {
     Result<void> allocated = client->Fallocate(
         file_->nodeid(), fh_, static_cast<uint32_t>(mode), offset, length);
     file_->InvalidateAttr();
+    file_->NoteDataChanged();
     if (!allocated.ok() && allocated.error() == ENOSYS) {
       return Error{EOPNOTSUPP};  // Linux: no_fallocate.
     }
@@ -109,6 +133,7 @@ class OpenRegularFile final : public OpenFile {
         {file_->nodeid(), fh_, in_offset},
         {target.file_->nodeid(), target.fh_, out_offset}, length);
     target.file_->InvalidateAttr();
+    target.file_->NoteDataChanged();
     if (!copied.ok() && copied.error() == ENOSYS) return Error{EXDEV};
     return copied;
   }
@@ -132,6 +157,7 @@ class OpenRegularFile final : public OpenFile {
     Result<size_t> written = client.Write(file_->nodeid(), fh_, *offset, bytes);
     // Size and times changed (even a failed write may have written some).
     file_->InvalidateAttr();
+    file_->NoteDataChanged();
     if (!written.ok()) return written;
     *offset += written.value();
     return written;
@@ -141,6 +167,7 @@ class OpenRegularFile final : public OpenFile {
   const uint64_t fh_;
   const uint64_t session_;
   const bool flush_on_close_;
+  Readahead readahead_;
 };
 
 }  // namespace
@@ -161,7 +188,10 @@ Result<RefPtr<OpenFile>> File::Open(int flags) {
   const uint64_t session = fs().session();
   driver::OpenHandle handle =
       TRY(client->Open(nodeid(), static_cast<uint32_t>(flags)));
-  if (flags & base::kOpenTruncate) InvalidateAttr();
+  if (flags & base::kOpenTruncate) {
+    InvalidateAttr();
+    NoteDataChanged();
+  }
   return MakeOpenFile(RefPtr<File>(this), flags, handle, session);
 }
 

@@ -101,6 +101,14 @@ void FuseNode::InvalidateAttr() {
   attr_valid_until_ = 0;
 }
 
+void FuseNode::NoteDataChanged() {
+  const uint64_t version = fs_->NextAttrVersion();
+  uint64_t seen = data_version_.load(std::memory_order_relaxed);
+  while (seen < version && !data_version_.compare_exchange_weak(
+                               seen, version, std::memory_order_acq_rel)) {
+  }
+}
+
 Result<Stat> FuseNode::FetchAttr(std::optional<uint64_t> fh) {
   Stat st;
   if (CachedAttr(&st)) return st;
@@ -126,7 +134,11 @@ Result<Stat> FuseNode::ChangeAttr(const AttrChange& change,
   // Whatever GETATTR is in flight now predates the change.
   InvalidateAttr();
   const uint64_t version = fs_->AttrVersion();
-  driver::Attributes attributes = TRY(client->SetAttr(nodeid_, request));
+  Result<driver::Attributes> changed = client->SetAttr(nodeid_, request);
+  // Even a failed truncation may have changed the data.
+  if (change.valid & AttrChange::kSize) NoteDataChanged();
+  if (!changed.ok()) return Error{changed.error()};
+  const driver::Attributes& attributes = changed.value();
   if ((attributes.attr.mode & base::kTypeMask) != type()) return Error{EIO};
   CacheAttr(attributes.attr, attributes.valid_ns, version);
   return ToStat(attributes.attr);

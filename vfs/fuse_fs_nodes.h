@@ -65,6 +65,12 @@ class FuseNode : public Node {
   void CacheAttr(const fuse_attr& attr, uint64_t valid_ns, uint64_t version);
   // Forgets the cached attributes: something changed them.
   void InvalidateAttr();
+  // This filesystem changed the node's data (called once the change is done):
+  // read-ahead windows filled before are stale (see Readahead).
+  void NoteDataChanged();
+  uint64_t data_version() const {
+    return data_version_.load(std::memory_order_acquire);
+  }
 
   // A READDIRPLUS brought this node (Linux's FUSE_I_INIT_RDPLUS). The first
   // lookup that then finds it cached takes the mark, and tells the directory
@@ -99,6 +105,9 @@ class FuseNode : public Node {
   uint64_t changed_version_ = 0;  // Of the last invalidation.
 
   std::atomic<bool> listed_{false};
+  // FuseFs::NextAttrVersion of the last data change (the largest, whatever
+  // order concurrent changes record theirs in).
+  std::atomic<uint64_t> data_version_{0};
 };
 
 class Symlink final : public FuseNode {
