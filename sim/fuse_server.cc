@@ -42,40 +42,13 @@ ssize_t NoRead(int /*fd*/, void* /*buf*/, size_t /*len*/, void* /*userdata*/) {
   return -1;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<FuseServer>> FuseServer::Create(
-    const PassthroughOptions& options) {
-  auto fs = PassthroughFs::Create(options);
-  if (!fs.ok()) return fs.status();
-  const uint32_t max_request = options.max_write + 4096;
-  std::unique_ptr<FuseServer> server(
-      new FuseServer(*std::move(fs), max_request));
-  if (absl::Status s = server->StartSession(); !s.ok()) return s;
-  return server;
-}
-
-FuseServer::FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request)
-    : fs_(std::move(fs)), max_request_(max_request), router_(fs_->data_path()) {
-  fs_->set_reply_router(&router_);
-}
-
-FuseServer::~FuseServer() {
-  std::lock_guard<std::shared_mutex> lock(session_mu_);
-  if (session_ != nullptr) fuse_session_destroy(session_);
-}
-
-absl::Status FuseServer::StartSession() {
-  std::lock_guard<std::shared_mutex> lock(session_mu_);
-  return StartSessionLocked();
-}
-
-absl::Status FuseServer::StartSessionLocked() {
+// A libfuse session over `fs`'s handlers that replies through SendReply.
+absl::StatusOr<fuse_session*> NewSession(PassthroughFs* fs) {
   char name[] = "virtio-fs-sim";
   char* argv[] = {name, nullptr};
   fuse_args args = FUSE_ARGS_INIT(1, argv);
   fuse_session* se = fuse_session_new(&args, &PassthroughFs::Ops(),
-                                      sizeof(fuse_lowlevel_ops), fs_.get());
+                                      sizeof(fuse_lowlevel_ops), fs);
   fuse_opt_free_args(&args);
   if (se == nullptr) return absl::InternalError("fuse_session_new failed");
   // The session wants a descriptor it will close on destroy; nothing is ever
@@ -94,17 +67,65 @@ absl::Status FuseServer::StartSessionLocked() {
     fuse_session_destroy(se);
     return absl::InternalError("fuse_session_custom_io failed");
   }
-  session_ = se;
+  return se;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FuseServer>> FuseServer::Create(
+    const PassthroughOptions& options, uint16_t lanes) {
+  if (lanes == 0) return absl::InvalidArgumentError("a server needs a lane");
+  auto fs = PassthroughFs::Create(options);
+  if (!fs.ok()) return fs.status();
+  const uint32_t max_request = options.max_write + 4096;
+  std::unique_ptr<FuseServer> server(
+      new FuseServer(*std::move(fs), max_request, lanes));
+  if (absl::Status s = server->StartSessions(); !s.ok()) return s;
+  return server;
+}
+
+FuseServer::FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request,
+                       uint16_t lanes)
+    : fs_(std::move(fs)),
+      max_request_(max_request),
+      lanes_(lanes),
+      router_(fs_->data_path()) {
+  fs_->set_reply_router(&router_);
+}
+
+FuseServer::~FuseServer() {
+  std::lock_guard<std::shared_mutex> lock(session_mu_);
+  DestroySessionsLocked();
+}
+
+absl::Status FuseServer::StartSessions() {
+  std::lock_guard<std::shared_mutex> lock(session_mu_);
+  return StartSessionsLocked();
+}
+
+absl::Status FuseServer::StartSessionsLocked() {
+  for (uint16_t lane = 0; lane < lanes_; ++lane) {
+    absl::StatusOr<fuse_session*> session = NewSession(fs_.get());
+    if (!session.ok()) {
+      DestroySessionsLocked();
+      return session.status();
+    }
+    sessions_.push_back(*session);
+  }
   return absl::OkStatus();
+}
+
+void FuseServer::DestroySessionsLocked() {
+  for (fuse_session* session : sessions_) fuse_session_destroy(session);
+  sessions_.clear();
 }
 
 absl::Status FuseServer::Reset() {
   std::lock_guard<std::shared_mutex> lock(session_mu_);
-  if (session_ != nullptr) fuse_session_destroy(session_);
-  session_ = nullptr;
+  DestroySessionsLocked();
   // The handlers' destroy() ran only if INIT had; release unconditionally.
   fs_->ReleaseAll();
-  return StartSessionLocked();
+  return StartSessionsLocked();
 }
 
 uint64_t FuseServer::requests_processed(uint32_t opcode) const {
@@ -113,11 +134,12 @@ uint64_t FuseServer::requests_processed(uint32_t opcode) const {
 }
 
 uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
-                             std::span<const GuestBuffer> reply_buffers) {
+                             std::span<const GuestBuffer> reply_buffers,
+                             uint16_t lane) {
   std::shared_lock<std::shared_mutex> lock(session_mu_);
   ChainReader request(request_buffers);
   ChainWriter reply(reply_buffers);
-  if (request.size() < kInHeader || session_ == nullptr) return 0;
+  if (request.size() < kInHeader || sessions_.empty()) return 0;
   DataPathCounters& counters = fs_->data_path();
   // The private copy starts with the header, read from guest memory exactly
   // once; everything after uses the copy.
@@ -156,11 +178,11 @@ uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
       err != 0) {
     return WriteErrorReply(reply, in.unique, err);
   }
-  return Dispatch(in, copy, reply);
+  return Dispatch(in, copy, reply, sessions_[lane % sessions_.size()]);
 }
 
 uint32_t FuseServer::Dispatch(const fuse_in_header& in, uint8_t* copy,
-                              ChainWriter& reply) {
+                              ChainWriter& reply, fuse_session* session) {
   fuse_buf buf;
   memset(&buf, 0, sizeof(buf));
   buf.size = in.len;
@@ -168,7 +190,7 @@ uint32_t FuseServer::Dispatch(const fuse_in_header& in, uint8_t* copy,
   // A request the protocol never answers gets no route (and libfuse sends
   // nothing for it, but for an error before INIT, which has nowhere to go).
   if (driver::FindFuseOpcode(in.opcode)->reply == driver::FuseReply::kNone) {
-    fuse_session_process_buf(session_, &buf);
+    fuse_session_process_buf(session, &buf);
     return 0;
   }
   ReplyRouter::Target target;
@@ -176,7 +198,13 @@ uint32_t FuseServer::Dispatch(const fuse_in_header& in, uint8_t* copy,
   target.reply = &reply;
   {
     ReplyRouter::Route route(router_, &target);
-    fuse_session_process_buf(session_, &buf);
+    fuse_session_process_buf(session, &buf);
+    // The other sessions' replies find the target answered and are dropped.
+    if (in.opcode == FUSE_INIT) {
+      for (fuse_session* other : sessions_) {
+        if (other != session) fuse_session_process_buf(other, &buf);
+      }
+    }
   }
   return target.used_length;
 }

@@ -20,13 +20,16 @@ class RawFuseEndpoint {
   // Room for the largest reply (a max_write READ) plus its header.
   static constexpr size_t kDefaultReplyCapacity = (1u << 20) + 4096;
 
+  // A server of `lanes` sessions (FuseServer::Create).
   static absl::StatusOr<std::unique_ptr<RawFuseEndpoint>> Create(
-      const PassthroughOptions& options);
+      const PassthroughOptions& options, uint16_t lanes = 1);
 
-  // Sends `request` (any bytes) and returns the reply, `reply_capacity` bytes
-  // at most; empty when the device wrote nothing (FORGET, or no header).
+  // Sends `request` (any bytes) on `lane` and returns the reply,
+  // `reply_capacity` bytes at most; empty when the device wrote nothing
+  // (FORGET, or no header).
   std::vector<uint8_t> Transact(std::span<const uint8_t> request,
-                                size_t reply_capacity = kDefaultReplyCapacity);
+                                size_t reply_capacity = kDefaultReplyCapacity,
+                                uint16_t lane = 0);
 
   FuseServer& server() { return *server_; }
 

@@ -27,7 +27,9 @@ absl::StatusOr<std::unique_ptr<VirtioFsDevice>> VirtioFsDevice::Create(
   fs_options.share_dir = options.share_dir;
   fs_options.entry_timeout = options.entry_timeout;
   fs_options.attr_timeout = options.attr_timeout;
-  auto server = FuseServer::Create(fs_options);
+  // A session per virtqueue (hiprio and each request queue).
+  auto server = FuseServer::Create(
+      fs_options, static_cast<uint16_t>(1 + options.num_request_queues));
   if (!server.ok()) return server.status();
   return std::unique_ptr<VirtioFsDevice>(
       new VirtioFsDevice(options, *std::move(server)));
@@ -64,7 +66,8 @@ void VirtioFsDevice::Reset() { server_->Reset().IgnoreError(); }
 std::optional<uint32_t> VirtioFsDevice::HandleChain(
     const DescriptorChain& chain) {
   return server_->Process(std::span<const GuestBuffer>(chain.readable),
-                          std::span<const GuestBuffer>(chain.writable));
+                          std::span<const GuestBuffer>(chain.writable),
+                          chain.queue);
 }
 
 }  // namespace sim

@@ -195,5 +195,46 @@ TEST_F(FuseServerSessionTest, ConcurrentRequestsFromSeveralThreads) {
   EXPECT_EQ(server().fs().open_file_count(), 0u);
 }
 
+TEST(FuseServerLanesTest, TheInitOfAnyLaneStartsEveryLanesSession) {
+  TempShare share;
+  share.WriteFile("f", "data");
+  PassthroughOptions options;
+  options.share_dir = share.share();
+  auto endpoint = RawFuseEndpoint::Create(options, 3);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  RawFuseClient lane0(**endpoint, 0);
+  RawFuseClient lane1(**endpoint, 1);
+  RawFuseClient lane2(**endpoint, 2);
+  RawFuseClient lane5(**endpoint, 5);  // Lanes wrap around: lane 2's session.
+  EXPECT_EQ(lane2.Getattr(kRoot).error(), EIO);  // No INIT yet.
+  ASSERT_EQ(lane1.Init().error(), 0);
+  for (RawFuseClient* client : {&lane0, &lane1, &lane2, &lane5}) {
+    const Reply entry = client->Lookup(kRoot, "f");
+    ASSERT_EQ(entry.error(), 0);
+    // The 7.9 entry layout: each session knows the minor INIT negotiated.
+    EXPECT_EQ(entry.payload_size(), sizeof(fuse_entry_out));
+    client->Forget(entry.As<fuse_entry_out>().nodeid, 1);
+  }
+  EXPECT_EQ((*endpoint)->server().fs().inodes().size(), 1u);
+  // A second INIT is refused whatever its lane, as by a single session.
+  EXPECT_EQ(lane0.Init().error(), EIO);
+  EXPECT_EQ(lane2.Init().error(), EIO);
+  // A reset restarts them all.
+  ASSERT_TRUE((*endpoint)->server().Reset().ok());
+  EXPECT_EQ(lane0.Getattr(kRoot).error(), EIO);
+  EXPECT_EQ(lane1.Getattr(kRoot).error(), EIO);
+  ASSERT_EQ(lane2.Init().error(), 0);
+  EXPECT_EQ(lane0.Getattr(kRoot).error(), 0);
+  EXPECT_EQ(lane1.Getattr(kRoot).error(), 0);
+}
+
+TEST(FuseServerLanesTest, ALaneIsNeeded) {
+  TempShare share;
+  PassthroughOptions options;
+  options.share_dir = share.share();
+  EXPECT_EQ(FuseServer::Create(options, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sim

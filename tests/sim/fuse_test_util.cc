@@ -119,7 +119,7 @@ std::vector<uint8_t> RawFuseClient::Build(uint32_t opcode, uint64_t nodeid,
 
 Reply RawFuseClient::Send(const std::vector<uint8_t>& bytes,
                           size_t reply_capacity) {
-  return Reply{endpoint_.Transact(bytes, reply_capacity)};
+  return Reply{endpoint_.Transact(bytes, reply_capacity, lane_)};
 }
 
 Reply RawFuseClient::Call(uint32_t opcode, uint64_t nodeid, const Bytes& args,

@@ -116,7 +116,9 @@ struct Reply {
 
 class RawFuseClient {
  public:
-  explicit RawFuseClient(RawFuseEndpoint& endpoint) : endpoint_(endpoint) {}
+  // Sends on the endpoint's `lane`.
+  explicit RawFuseClient(RawFuseEndpoint& endpoint, uint16_t lane = 0)
+      : endpoint_(endpoint), lane_(lane) {}
 
   // Builds a request with a correct header and sends it.
   Reply Call(uint32_t opcode, uint64_t nodeid, const Bytes& args = Bytes(),
@@ -158,6 +160,7 @@ class RawFuseClient {
 
  private:
   RawFuseEndpoint& endpoint_;
+  const uint16_t lane_;
   uint64_t unique_ = 0;
   uint32_t uid_ = 0;
   uint32_t gid_ = 0;
