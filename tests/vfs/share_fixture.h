@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cstdint>
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/machine.h"
+#include "sim/passthrough_fs.h"
 #include "tests/vfs/posix_ops.h"
 #include "vfs/posix.h"
 
@@ -104,6 +106,15 @@ class ShareTest : public ::testing::Test {
   }
 
   sim::Machine& machine() { return *machine_; }
+  // Whether the close of a file open for writing sends FLUSH: the device asks
+  // for it (no FOPEN_NOFLUSH) unless the share's filesystem cannot report an
+  // error on close (tmpfs, ext4).
+  bool FlushesWrites() const {
+    struct statfs fs;
+    const std::string& dir = share_dir_.empty() ? share_.path() : share_dir_;
+    return ::statfs(dir.c_str(), &fs) != 0 ||
+           !sim::PassthroughFs::CloseReportsNothing(fs.f_type);
+  }
   // What the device has seen, the FORGETs the driver posted included (it
   // does not wait for them, as Linux does not).
   uint64_t Requests(uint32_t opcode) {
