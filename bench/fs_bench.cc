@@ -216,12 +216,16 @@ void Getdents(benchmark::State& state, Kind kind, int entries) {
 }
 
 // Each of the benchmark's threads reads its own part of the data file (the
-// file split in as many parts as threads) sequentially with pread, wrapping
-// around at its end, all on the same back end at once. The simulated machines
-// get a request queue per thread. Each thread reads its part once untimed
-// first: a kernel FUSE mount keeps file data in the page cache, and a short
-// run would otherwise measure it half filled.
+// file split in as many parts as threads) with pread, all on the same back end
+// at once. The simulated machines get a request queue per thread. The reads
+// stride through the part (kStrideChunks chunks on, wrapping around: odd, so
+// every chunk of a part of 2^k chunks is read once per pass), so that no
+// read-ahead serves them and each read on a simulated machine is a request:
+// these rows measure requests served in parallel. Each thread reads its part
+// once untimed first: a kernel FUSE mount keeps file data in the page cache,
+// and a short run would otherwise measure it half filled.
 void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
+  constexpr int64_t kStrideChunks = 7919;
   Backend* b = Bring(
       state, kind, {.request_queues = static_cast<uint16_t>(state.threads())});
   if (b == nullptr) return;
@@ -237,19 +241,20 @@ void ParallelRead(benchmark::State& state, Kind kind, size_t chunk) {
       return Fail(state, "pread", n == 0 ? -EIO : n);
     }
   }
-  int64_t offset = 0;
+  const int64_t chunks = part / static_cast<int64_t>(chunk);
+  int64_t index = 0;
   int64_t bytes = 0;
   {
     RunCounters counters(state, *b);
     for (auto _ : state) {
-      const int64_t n = b->Pread(fd, buffer.data(), chunk, begin + offset);
+      const int64_t n = b->Pread(fd, buffer.data(), chunk,
+                                 begin + index * static_cast<int64_t>(chunk));
       if (n <= 0) {
         Fail(state, "pread", n == 0 ? -EIO : n);
         break;
       }
       bytes += n;
-      offset += n;
-      if (offset + static_cast<int64_t>(chunk) > part) offset = 0;
+      index = (index + kStrideChunks) % chunks;
     }
   }
   b->Close(fd);
