@@ -45,7 +45,6 @@ class ReadaheadBudget {
     return true;
   }
   void Give(size_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
-  size_t used() const { return used_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<size_t> used_{0};

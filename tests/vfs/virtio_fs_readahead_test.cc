@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/vfs/share_fixture.h"
+#include "vfs/fuse_readahead.h"
 #include "vfs/posix.h"
 
 namespace vfs_test {
@@ -184,6 +185,33 @@ TEST_P(ShareReadaheadTest, AHostChangeIsSeenByTheNextOpen) {
   EXPECT_EQ(byte, '?');
   EXPECT_EQ(vfs::close(after), 0);
   EXPECT_EQ(vfs::close(before), 0);
+}
+
+TEST_P(ShareReadaheadTest, WindowMemoryIsBounded) {
+  constexpr int kWindows = vfs::fusefs::ReadaheadBudget::kMaxBytes / kWindow;
+  std::vector<int> fds;
+  for (int i = 0; i <= kWindows; ++i) {
+    fds.push_back(vfs::open("/root/f", O_RDONLY));
+    ASSERT_GE(fds.back(), 0);
+  }
+  NewReads();
+  for (int fd : fds) {
+    for (size_t offset = 0; offset < 3 * 4096; offset += 4096) {
+      ExpectPattern(fd, offset, 4096);
+    }
+  }
+  // Two READs where a window was had (the first read, the window), three for
+  // the description that found the budget spent.
+  EXPECT_EQ(NewReads(), kWindows * 2u + 3u);
+  // A closed description gives its window back.
+  ASSERT_EQ(vfs::close(fds[0]), 0);
+  fds[0] = vfs::open("/root/f", O_RDONLY);
+  ASSERT_GE(fds[0], 0);
+  for (size_t offset = 0; offset < 3 * 4096; offset += 4096) {
+    ExpectPattern(fds[0], offset, 4096);
+  }
+  EXPECT_EQ(NewReads(), 2u);
+  for (int fd : fds) EXPECT_EQ(vfs::close(fd), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, ShareReadaheadTest,
