@@ -80,8 +80,8 @@ class FuseServer {
   uint32_t Process(std::span<const GuestBuffer> request,
                    std::span<const GuestBuffer> reply, uint16_t lane = 0);
 
-  // Tears the session down (every node id but the root and every file handle is
-  // released, so the old ids become stale) and starts a fresh one awaiting
+  // Tears the sessions down (every node id but the root and every file handle
+  // is released, so the old ids become stale) and starts fresh ones awaiting
   // FUSE_INIT.
   absl::Status Reset();
 

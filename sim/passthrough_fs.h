@@ -18,6 +18,7 @@
 #ifndef SIM_PASSTHROUGH_FS_H_
 #define SIM_PASSTHROUGH_FS_H_
 
+#include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <sys/uio.h>
 
@@ -68,8 +69,9 @@ class PassthroughFs {
 
   // Whether a close on a filesystem of this type (statfs's f_type) can never
   // report an error: tmpfs and ext2/3/4 have no flush operation, so
-  // FLUSH need not close a duplicate there (2 host calls, ~0.45 us). Any
-  // other type (NFS, FUSE, overlayfs, ...) is flushed.
+  // FLUSH need not close a duplicate there (2 host calls, ~0.45 us), nor the
+  // driver send it (FOPEN_NOFLUSH). Any other type (NFS, FUSE, overlayfs, ...)
+  // is flushed.
   static bool CloseReportsNothing(int64_t statfs_type);
 
   const PassthroughOptions& options() const { return options_; }
@@ -111,10 +113,13 @@ class PassthroughFs {
                 const struct stat& root_stat, bool root_close_reports_nothing,
                 std::unique_ptr<InodeReopener> reopener);
 
-  // Whether FLUSH of a file on device `dev` open for writing must ask the
-  // host: the share root's filesystem is known, any other is flushed.
-  bool CloseCanFail(dev_t dev) const {
-    return dev != root_dev_ || !root_close_reports_nothing_;
+  // Whether FLUSH of a file on device `dev` opened with `flags` can report an
+  // error, so must ask the host (and the driver must send it): only a file
+  // open for writing has delayed write errors; the share root's filesystem is
+  // known, any other is flushed.
+  bool FlushCanFail(dev_t dev, int flags) const {
+    return (flags & O_ACCMODE) != O_RDONLY &&
+           (dev != root_dev_ || !root_close_reports_nothing_);
   }
 
   const InodeReopener& reopener() const { return *reopener_; }

@@ -82,7 +82,7 @@ ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
 // (no FOPEN_KEEP_CACHE, no FOPEN_DIRECT_IO), and FOPEN_NOFLUSH where a FLUSH
 // would do nothing. The device holds no host locks, so FLUSH only reports
 // delayed write errors, which a file not open for writing, or on a filesystem
-// whose close reports nothing, never has (PassthroughFs::CloseCanFail).
+// whose close reports nothing, never has (PassthroughFs::FlushCanFail).
 void SetOpenFlags(fuse_file_info* fi, bool flush_can_fail) {
   fi->keep_cache = 0;
   fi->direct_io = 0;
@@ -116,8 +116,7 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   const int fd = Fs(req).reopener().Open(*inode, flags);
   if (fd < 0) return ReplyErrno(req, errno);
-  const bool flush_can_fail =
-      (flags & O_ACCMODE) != O_RDONLY && Fs(req).CloseCanFail(inode->dev);
+  const bool flush_can_fail = Fs(req).FlushCanFail(inode->dev, flags);
   fi->fh = Fs(req).AddFile(std::make_shared<OpenHostFile>(
       fd, ino, /*is_dir=*/false, flush_can_fail));
   SetOpenFlags(fi, flush_can_fail);
@@ -173,8 +172,7 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   const uint64_t nodeid = fs.inodes().Ref(path_fd, st);
   fuse_entry_param e;
   FillEntry(fs, nodeid, st, &e);
-  const bool flush_can_fail =
-      (flags & O_ACCMODE) != O_RDONLY && fs.CloseCanFail(st.st_dev);
+  const bool flush_can_fail = fs.FlushCanFail(st.st_dev, flags);
   fi->fh = fs.AddFile(std::make_shared<OpenHostFile>(
       fd, nodeid, /*is_dir=*/false, flush_can_fail));
   SetOpenFlags(fi, flush_can_fail);

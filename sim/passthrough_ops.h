@@ -55,7 +55,7 @@ struct OpenHostFile {
   const uint64_t nodeid;
   const bool is_dir;
   // Open for writing on a filesystem whose close can report an error: FLUSH
-  // asks the host (PassthroughFs::CloseCanFail).
+  // asks the host (PassthroughFs::FlushCanFail).
   const bool flush_can_fail;
 
   // An entry taken from a directory stream but not yet replied.

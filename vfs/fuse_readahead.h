@@ -72,6 +72,7 @@ class Readahead {
   base::Result<size_t> Read(std::span<std::byte> buffer, uint64_t offset,
                             uint64_t data_version, uint64_t version,
                             ReadFn read) {
+    if (window_bytes_ == 0) return read(offset, buffer);
     const size_t size = buffer.size();
     const bool small = size > 0 && size <= window_bytes_ / 8;
     bool fill = false;
