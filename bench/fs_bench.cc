@@ -464,6 +464,9 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("cross_cpu_round_trip/host",
                                bench::CrossCpuRoundTrip)
       ->UseRealTime();
+  benchmark::RegisterBenchmark("same_cpu_switch_round_trip/host",
+                               bench::SameCpuSwitchRoundTrip)
+      ->UseRealTime();
   for (bench::Kind kind : bench::kAllKinds) bench::RegisterKind(kind);
   benchmark::RunSpecifiedBenchmarks();
   bench::SetBackends(nullptr);

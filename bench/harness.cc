@@ -1,6 +1,8 @@
 #include "bench/harness.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cerrno>
@@ -163,6 +165,38 @@ void CrossCpuRoundTrip(benchmark::State& state) {
   }
   stop.store(true, std::memory_order_relaxed);
   partner.join();
+}
+
+void SameCpuSwitchRoundTrip(benchmark::State& state) {
+  cpu_set_t one_cpu;
+  CPU_ZERO(&one_cpu);
+  CPU_SET(sched_getcpu(), &one_cpu);
+  cpu_set_t before;
+  pthread_getaffinity_np(pthread_self(), sizeof(before), &before);
+  pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu);
+  std::atomic<uint64_t> there{0}, back{0};
+  std::atomic<bool> stop{false};
+  // Created after the pinning: it inherits the one CPU.
+  std::thread partner([&] {
+    uint64_t seen = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const uint64_t v = there.load(std::memory_order_acquire);
+      if (v == seen) {
+        sched_yield();
+        continue;
+      }
+      seen = v;
+      back.store(v, std::memory_order_release);
+    }
+  });
+  uint64_t n = 0;
+  for (auto _ : state) {
+    there.store(++n, std::memory_order_release);
+    while (back.load(std::memory_order_acquire) != n) sched_yield();
+  }
+  stop.store(true, std::memory_order_relaxed);
+  partner.join();
+  pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
 }
 
 }  // namespace bench

@@ -103,6 +103,12 @@ int64_t ListDirectory(
 // notify goes there, the completion comes back), on this machine.
 void CrossCpuRoundTrip(benchmark::State& state);
 
+// One iteration: the same hand-off between two threads pinned to one CPU, each
+// yielding it while it waits: two thread switches. The least a request costs
+// a thread that gives its CPU to the device thread that serves it and gets it
+// back, when there are more busy threads than CPUs.
+void SameCpuSwitchRoundTrip(benchmark::State& state);
+
 }  // namespace bench
 
 #endif  // BENCH_HARNESS_H_

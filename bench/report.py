@@ -36,6 +36,13 @@ least host call time per operation (divided by the threads that can run at once:
 row's threads, at most the machine's CPUs). When host time / that is below the target, the
 target cannot be met by making the simulation cheaper, and the line says so with the
 arithmetic; otherwise it is a plain MISS.
+
+The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
+alone costs more than the rule allows (handoff_limit): each FUSE request crosses to a
+device thread and back, at least a cross-CPU round trip; and where the row's threads and
+their device threads outnumber the CPUs, at least the cheaper of two thread switches on
+one CPU and a CPU left idle through the request's host calls. Both round trips are
+measured in the same run (fs_bench's cross_cpu_round_trip and same_cpu_switch_round_trip).
 """
 import argparse
 import json
@@ -347,8 +354,15 @@ RSS_LIMIT_MIB = 64
 THREAD_VS_INLINE = 1 / 1.25
 # The row of fs_bench's cross-CPU round trip (harness.h, CrossCpuRoundTrip).
 ROUND_TRIP = "cross_cpu_round_trip"
+# The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
+SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
 # The rows a MISS of that rule names, worst first.
 WORST_SHOWN = 4
+
+
+def _cpus(results):
+    """The CPUs of the machine the figures come from."""
+    return getattr(results, "cpus", None) or os.cpu_count() or 1
 
 
 def physical_limit(results, op, backend):
@@ -358,8 +372,7 @@ def physical_limit(results, op, backend):
     if r is None or host is None or not r.host_call_ns_per_op:
         return None
     # Host calls of N threads overlap, at most as many at once as there are CPUs.
-    cpus = getattr(results, "cpus", None) or os.cpu_count() or 1
-    overlap = min(THREADS.get(op, 1), cpus)
+    overlap = min(THREADS.get(op, 1), _cpus(results))
     limit = host.time_ns * overlap / r.host_call_ns_per_op
     spread = " on %d threads" % overlap if overlap > 1 else ""
     return limit, "limit: the device's %.1f host calls/op take %.2f us%s; host %.2f us " \
@@ -374,15 +387,36 @@ def _not_measured(results, op, backends):
 
 
 def handoff_limit(results, op):
-    """(the best sim-thread / sim-inline ratio of `op`, the arithmetic) if each FUSE request's
-    trip to the device's thread and back cost no more than the measured cross-CPU round
-    trip, or None when either was not measured."""
-    rt, inline = _ok(results, ROUND_TRIP, "host"), _ok(results, op, "sim-inline")
-    if rt is None or inline is None or not inline.fuse_req_per_op:
+    """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what it
+    needs was not measured. sim-thread does sim-inline's work and, per FUSE request, hands
+    the request to a device thread and gets the reply back. While the row's threads and as
+    many device threads (a queue per thread) fit the CPUs, that costs at least the measured
+    cross-CPU round trip. With more busy threads than CPUs, a waiting thread shares its CPU
+    with a thread that has work: per request it either keeps the CPU, idle, through the
+    device's host calls, or gives it away and takes it back, two thread switches (the
+    measured same-CPU switch round trip); the cheaper of the two is added to the CPU time
+    sim-inline spends per operation (its time per operation on all the CPUs it keeps busy)."""
+    inline = _ok(results, op, "sim-inline")
+    if inline is None or not inline.fuse_req_per_op:
         return None
-    ratio = inline.time_ns / (inline.time_ns + inline.fuse_req_per_op * rt.time_ns)
-    return ratio, "%s: %.1f req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
-        LABELS[op], inline.fuse_req_per_op, rt.time_ns, inline.time_ns / 1e3, ratio)
+    req = inline.fuse_req_per_op
+    threads, cpus = THREADS.get(op, 1), _cpus(results)
+    if 2 * threads <= cpus:
+        rt = _ok(results, ROUND_TRIP, "host")
+        if rt is None:
+            return None
+        ratio = inline.time_ns / (inline.time_ns + req * rt.time_ns)
+        return ratio, "%s: %.1f req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
+            LABELS[op], req, rt.time_ns, inline.time_ns / 1e3, ratio)
+    switch = _ok(results, SWITCH_ROUND_TRIP, "host")
+    if switch is None or not inline.host_call_ns_per_op:
+        return None
+    spun = inline.host_call_ns_per_op / req
+    cpu_ns = inline.time_ns * min(threads, cpus)
+    ratio = cpu_ns / (cpu_ns + req * min(switch.time_ns, spun))
+    return ratio, "%s: %d+%d busy threads on %d CPUs, %.1f req x min(%.0f ns switch round " \
+        "trip, %.0f ns host calls) on %.2f us of CPU -> at most %.2fx" % (
+            LABELS[op], threads, threads, cpus, req, switch.time_ns, spun, cpu_ns / 1e3, ratio)
 
 
 def _thread_vs_inline(results):
@@ -408,12 +442,18 @@ def _thread_vs_inline(results):
     if not misses and not limited:
         worst = min(ratios)
         return "PASS", "worst: %s %.2fx %s" % (LABELS[worst[1]], worst[0], need)
-    shown = ", ".join("%s %.2fx" % (LABELS[op], r) for r, op, _ in misses[:WORST_SHOWN])
-    detail = "%d below%s" % (len(misses), "; worst: " + shown if misses else "")
-    if len(misses) > WORST_SHOWN:
-        detail += ", ..."
+    parts = []
+    if misses:
+        shown = ", ".join("%s %.2fx" % (LABELS[op], r) for r, op, _ in misses[:WORST_SHOWN])
+        parts.append("%d below; worst: %s%s" % (len(misses), shown,
+                                                ", ..." if len(misses) > WORST_SHOWN else ""))
     if limited:
-        detail += "; %d more below their limit (e.g. %s)" % (len(limited), limited[0][2][1])
+        each = ", ".join("%s %.2fx (at most %.2fx)" % (LABELS[op], r, limit[0])
+                         for r, op, limit in limited[:WORST_SHOWN])
+        parts.append("%d %sbelow their limit: %s%s; e.g. %s" % (
+            len(limited), "more " if misses else "", each,
+            ", ..." if len(limited) > WORST_SHOWN else "", limited[0][2][1]))
+    detail = "; ".join(parts)
     return "MISS", "%s %s" % (detail, need)
 
 
@@ -499,6 +539,11 @@ def report(results, png_path=None):
     if rt is not None:
         lines += ["", "A flag handed to a thread on another CPU and back: %.0f ns (the least "
                   "a request costs sim-thread over sim-inline)." % rt.time_ns]
+    switch = _ok(results, SWITCH_ROUND_TRIP, "host")
+    if switch is not None:
+        lines += ["Two threads on one CPU handing it to each other and back: %.0f ns (what a "
+                  "request costs a thread that yields its CPU while it waits)."
+                  % switch.time_ns]
     scaling = build_scaling_table(results)
     if len(scaling) > 2:
         cpus = getattr(results, "cpus", None) or "?"

@@ -11,6 +11,7 @@
 #include <new>
 
 #include "sim/adaptive_mutex.h"
+#include "sim/cpu_sharing.h"
 
 namespace sim {
 namespace {
@@ -137,10 +138,12 @@ void SimPlatform::Relax() {
     __builtin_ia32_pause();
 #endif
   }
-  sched_yield();
+  YieldAsWaiter();
 }
 
 void SimPlatform::Spin() {
+  // A device thread on this CPU cannot answer while the waiter spins on it.
+  if (DeviceThreadOnThisCpu()) return YieldAsWaiter();
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif

@@ -37,6 +37,8 @@ class SimPlatform : public base::Platform {
   uint64_t MonotonicNanos() override;
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;
+  // Both yield as a waiter (cpu_sharing.h); Spin only when a polling device
+  // thread shares the caller's CPU.
   void Relax() override;
   void Spin() override;
   uint32_t CurrentCpu() const override;

@@ -31,6 +31,7 @@
 
 #include "base/platform.h"
 #include "sim/adaptive_mutex.h"
+#include "sim/cpu_sharing.h"
 #include "sim/device_backend.h"
 #include "sim/device_queue.h"
 #include "sim/guest_memory.h"
@@ -211,6 +212,7 @@ class VirtioDeviceModel : public ChainCompleter {
   // kThread: a device thread and the queues it serves.
   struct alignas(64) DeviceThread {
     std::vector<uint16_t> queues;
+    DeviceSeat seat;  // Where it polls; the thread's own.
     std::atomic<bool> sleeping{false};
     std::mutex sleep_mutex;
     std::condition_variable wake;
@@ -277,8 +279,9 @@ class VirtioDeviceModel : public ChainCompleter {
   // none had.
   bool ProcessPosted(const DeviceThread& thread);
   // kThread: spins until a notify posts work to one of the thread's queues
-  // (true) or kDevicePollNanos pass (false).
-  bool PollForWork(const DeviceThread& thread) const;
+  // (true) or kDevicePollNanos pass (false), yielding between turns, and at
+  // once when a driver thread has yielded the CPU to it (cpu_sharing.h).
+  bool PollForWork(DeviceThread& thread) const;
   // kThread: whether a notify or the driver's avail index shows work.
   static bool WorkPosted(QueueHot& hot);
   bool AnyPosted(const DeviceThread& thread) const;

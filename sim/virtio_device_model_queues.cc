@@ -279,11 +279,13 @@ void VirtioDeviceModel::CompleteWithoutNotification(uint16_t queue,
 
 void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
   while (!stopping_.load(std::memory_order_acquire)) {
+    thread.seat.Take();
     if (ProcessPosted(thread) || PollForWork(thread) ||
         AskForNotification(thread)) {
       continue;
     }
     // Polled for kDevicePollNanos and nothing came: block.
+    thread.seat.Leave();
     thread.sleeping.store(true, std::memory_order_seq_cst);
     if (!AnyPosted(thread)) {
       std::unique_lock<std::mutex> lock(thread.sleep_mutex);
@@ -293,6 +295,7 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
     }
     thread.sleeping.store(false, std::memory_order_relaxed);
   }
+  thread.seat.Leave();
 }
 
 bool VirtioDeviceModel::ProcessPosted(const DeviceThread& thread) {
@@ -363,7 +366,7 @@ bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
   return work;
 }
 
-bool VirtioDeviceModel::PollForWork(const DeviceThread& thread) const {
+bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
   const auto now = [] { return std::chrono::steady_clock::now(); };
   const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
   for (;;) {
@@ -373,6 +376,8 @@ bool VirtioDeviceModel::PollForWork(const DeviceThread& thread) const {
         if (WorkPosted(hot_[queue])) return true;
       }
       if (stopping_.load(std::memory_order_relaxed)) return false;
+      // ... unless a driver thread waits for this CPU (cpu_sharing.h) ...
+      if (thread.seat.WaiterYielded()) break;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
@@ -381,6 +386,7 @@ bool VirtioDeviceModel::PollForWork(const DeviceThread& thread) const {
     // ... then a yield: on a busy machine the driver thread waiting for this
     // device may share its core, and must not wait for the poll to time out.
     std::this_thread::yield();
+    thread.seat.Take();
   }
 }
 

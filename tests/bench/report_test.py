@@ -180,11 +180,38 @@ class ReportTest(unittest.TestCase):
                             run("create_unlink/sim-inline", 4000, {"fuse_req_per_op": 1.0}),
                             run("create_unlink/sim-thread", 8000)]}
         self.assertEqual(self.targets(report.load_results(d))[rule], (
-            "MISS", "1 below; worst: create+unlink 0.50x; 1 more below their limit (e.g. "
-            "open+close: 3.0 req x 500 ns round trip on 1.00 us -> at most 0.40x) (need >= "
-            "0.80x sim-inline on all 2 rows)"))
+            "MISS", "1 below; worst: create+unlink 0.50x; 1 more below their limit: "
+            "open+close 0.33x (at most 0.40x); e.g. open+close: 3.0 req x 500 ns round trip "
+            "on 1.00 us -> at most 0.40x (need >= 0.80x sim-inline on all 2 rows)"))
         self.assertIn("A flag handed to a thread on another CPU and back: 500 ns",
                       report.report(report.load_results(d)))
+
+    def test_more_busy_threads_than_cpus_pay_switches_or_idle_cpu(self):
+        rule = ("sim-thread", "within 1.25x of sim-inline on every row")
+        # 2 CPUs. 2 threads of 64 KiB: 2 + 2 busy threads; sim-inline 3 us per operation of
+        # both keeps 2 CPUs busy: 6 us of CPU. Per request the cheaper of a 2 us switch
+        # round trip and 5 us of host calls: 6 / (6 + 2) = 0.75x at most. 2 threads of
+        # uncached stat: 4 requests of 0.5 us host calls each (cheaper than the switches)
+        # on 8 us of CPU: 8 / (8 + 2) = 0.80x, so its 0.50x is a plain miss.
+        d = {"context": {"num_cpus": 2},
+             "benchmarks": [
+                 run("same_cpu_switch_round_trip/host", 2000),
+                 run("cross_cpu_round_trip/host", 100),
+                 run("read_2threads_64KiB/sim-inline/threads:2", 3000,
+                     {"fuse_req_per_op": 1.0, "host_call_ns_per_op": 5000.0}),
+                 run("read_2threads_64KiB/sim-thread/threads:2", 6000),
+                 run("stat_uncached_2threads/sim-inline/threads:2", 4000,
+                     {"fuse_req_per_op": 4.0, "host_call_ns_per_op": 2000.0}),
+                 run("stat_uncached_2threads/sim-thread/threads:2", 8000)]}
+        results = report.load_results(d)
+        self.assertEqual(self.targets(results)[rule], (
+            "MISS", "1 below; worst: stat, caches off, 2 threads 0.50x; 1 more below their "
+            "limit: pread 64 KiB, 2 threads 0.50x (at most 0.75x); e.g. pread 64 KiB, 2 "
+            "threads: 2+2 busy threads on 2 CPUs, 1.0 req x min(2000 ns switch round trip, "
+            "5000 ns host calls) on 6.00 us of CPU -> at most 0.75x (need >= 0.80x "
+            "sim-inline on all 2 rows)"))
+        self.assertIn("Two threads on one CPU handing it to each other and back: 2000 ns",
+                      report.report(results))
 
     def test_where_the_time_goes(self):
         lines = report.build_time_table(self.results)

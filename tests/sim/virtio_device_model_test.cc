@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 #include <linux/virtio_config.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -15,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "sim/cpu_sharing.h"
 #include "sim/echo_device.h"
 #include "tests/sim/test_driver.h"
 
@@ -262,6 +266,58 @@ TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
   EXPECT_EQ(lost.load(), 0);
   EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
   EXPECT_TRUE(machine.device->violations().empty());
+}
+
+// A device thread counts on its CPU (sim/cpu_sharing.h) while it polls, so
+// that a driver thread waiting there yields to it, and not while it sleeps.
+TEST(VirtioDeviceModelTest, DeviceThreadOccupiesItsCpuOnlyWhileItPolls) {
+  cpu_set_t one_cpu;
+  CPU_ZERO(&one_cpu);
+  CPU_SET(sched_getcpu(), &one_cpu);
+  std::unique_ptr<Machine> machine;
+  auto on_that_cpu = [&](auto body) {
+    std::thread([&] {
+      // Threads inherit their creator's CPUs: the device's run on this one.
+      ASSERT_EQ(
+          pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu), 0);
+      body();
+    }).join();
+  };
+  // Runs `first` there, then waits (ten seconds at most) until `occupied` is
+  // what DeviceThreadOnThisCpu says.
+  auto becomes = [&](bool occupied, auto first) {
+    bool seen = !occupied;
+    on_that_cpu([&] {
+      first();
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while ((seen = DeviceThreadOnThisCpu()) != occupied &&
+             std::chrono::steady_clock::now() < deadline) {
+        sched_yield();
+      }
+    });
+    return seen == occupied;
+  };
+  on_that_cpu([&] {
+    machine = std::make_unique<Machine>(
+        DeviceOptions{.notify_mode = NotifyMode::kThread},
+        std::make_unique<EchoDevice>(EchoDevice::Options{.num_queues = 1}));
+  });
+  auto& driver = *machine->driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 1));
+  auto nothing = [] {};
+  EXPECT_TRUE(becomes(false, nothing));  // Nothing to do: asleep.
+  TestRing& ring = driver.ring(0);
+  ring.SetDesc(0, ring.BufferWith("c"), 1, VRING_DESC_F_NEXT, 1);
+  ring.SetDesc(1, ring.Buffer(4), 4, VRING_DESC_F_WRITE);
+  // Woken, it polls after the chain...
+  EXPECT_TRUE(becomes(true, [&] {
+    ring.Publish(0);
+    driver.Notify(0);
+  }));
+  EXPECT_TRUE(ring.WaitUsedIdx(1));
+  EXPECT_TRUE(becomes(false, nothing));  // ... and sleeps again.
+  machine.reset();
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,0 +1,70 @@
+#include "sim/cpu_sharing.h"
+
+#include <sched.h>
+
+#include <atomic>
+
+namespace sim {
+namespace {
+
+// CPUs past this are not counted: their threads spin as before.
+constexpr int kCountedCpus = 256;
+
+// Per CPU, on a line of its own: written when a thread arrives or leaves,
+// read by every turn of a wait on that CPU.
+struct alignas(64) CpuCounts {
+  std::atomic<int> device_threads{0};
+  std::atomic<int> yielded_waiters{0};
+};
+
+CpuCounts cpu_counts[kCountedCpus];
+
+// The caller's CPU, or -1 when it is not counted.
+int CountedCpu() {
+  const int cpu = sched_getcpu();
+  return cpu >= 0 && cpu < kCountedCpus ? cpu : -1;
+}
+
+}  // namespace
+
+void DeviceSeat::Take() {
+  const int cpu = CountedCpu();
+  if (cpu == cpu_) return;
+  Leave();
+  if (cpu >= 0) {
+    cpu_counts[cpu].device_threads.fetch_add(1, std::memory_order_relaxed);
+  }
+  cpu_ = cpu;
+}
+
+void DeviceSeat::Leave() {
+  if (cpu_ >= 0) {
+    cpu_counts[cpu_].device_threads.fetch_sub(1, std::memory_order_relaxed);
+  }
+  cpu_ = -1;
+}
+
+bool DeviceSeat::WaiterYielded() const {
+  return cpu_ >= 0 &&
+         cpu_counts[cpu_].yielded_waiters.load(std::memory_order_relaxed) > 0;
+}
+
+bool DeviceThreadOnThisCpu() {
+  const int cpu = CountedCpu();
+  return cpu >= 0 &&
+         cpu_counts[cpu].device_threads.load(std::memory_order_relaxed) > 0;
+}
+
+void YieldAsWaiter() {
+  const int cpu = CountedCpu();
+  if (cpu < 0) {
+    sched_yield();
+    return;
+  }
+  cpu_counts[cpu].yielded_waiters.fetch_add(1, std::memory_order_relaxed);
+  sched_yield();
+  // Counted off where it was counted: the yield may have moved the thread.
+  cpu_counts[cpu].yielded_waiters.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace sim

@@ -1,0 +1,52 @@
+// Which CPUs the simulation's polling device threads run on, and which CPUs a
+// waiting driver thread has yielded, so that a thread waiting for the other
+// side gives its CPU away when the other side needs that very CPU.
+//
+// In thread mode a driver thread and the device thread serving its queue both
+// spin while they wait for each other: a sleep and wake-up costs ~12 us on a
+// virtual machine, more than the request. That is right while each has a CPU
+// of its own, and wasteful when they share one (more busy threads than CPUs,
+// or the scheduler's choice): the waiter spins through its whole budget
+// (64 turns, some microseconds) before its yield lets the device run, and the
+// device, its chain done, polls as long again before it yields back. So a
+// waiter yields at once when a polling device thread is on its CPU, and a
+// device thread out of work yields at once when a waiter has yielded its CPU
+// to it. The counts are process-wide, as CPUs are.
+#ifndef SIM_CPU_SHARING_H_
+#define SIM_CPU_SHARING_H_
+
+namespace sim {
+
+// A polling device thread's presence on the CPU it last saw itself on; one
+// per device thread, used by that thread only.
+class DeviceSeat {
+ public:
+  DeviceSeat() = default;
+  ~DeviceSeat() { Leave(); }
+  DeviceSeat(const DeviceSeat&) = delete;
+  DeviceSeat& operator=(const DeviceSeat&) = delete;
+
+  // Records the CPU the thread runs on now. Called after anything that may
+  // have moved it (a yield, a wake-up) and every few microseconds of polling.
+  void Take();
+  // Before the thread sleeps: it occupies no CPU.
+  void Leave();
+  // Whether a driver thread has yielded the seat's CPU and waits to get it
+  // back.
+  bool WaiterYielded() const;
+
+ private:
+  int cpu_ = -1;  // Where it is counted; -1: nowhere.
+};
+
+// For a thread waiting for a device: whether a polling device thread is on
+// the caller's CPU.
+bool DeviceThreadOnThisCpu();
+
+// sched_yield, counted as a waiter's on the caller's CPU for as long as the
+// yield lasts (DeviceSeat::WaiterYielded).
+void YieldAsWaiter();
+
+}  // namespace sim
+
+#endif  // SIM_CPU_SHARING_H_

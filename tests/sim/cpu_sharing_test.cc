@@ -1,0 +1,179 @@
+// The CPU-sharing counts (sim/cpu_sharing.h) and their use by the simulated
+// platform's waiting turns. Each thread here is pinned, so that "the CPU it
+// runs on" is known; the counts are process-wide, and this binary runs no
+// device threads of its own.
+#include "sim/cpu_sharing.h"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "sim/guest_memory.h"
+#include "sim/sim_platform.h"
+
+namespace sim {
+namespace {
+
+// The CPUs this process may run on.
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+void PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(set), &set), 0);
+  ASSERT_EQ(sched_getcpu(), cpu);
+}
+
+// Runs `body` on a thread pinned to `cpu`.
+template <typename Body>
+std::thread OnCpu(int cpu, Body body) {
+  return std::thread([cpu, body] {
+    PinTo(cpu);
+    body();
+  });
+}
+
+// Polls `done` for up to ten seconds, yielding between looks.
+bool Eventually(const std::atomic<bool>& done) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done.load()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    sched_yield();
+  }
+  return true;
+}
+
+TEST(CpuSharingTest, ADeviceSeatIsSeenOnItsCpuOnlyUntilItLeaves) {
+  const std::vector<int> cpus = AllowedCpus();
+  ASSERT_FALSE(cpus.empty());
+  std::atomic<bool> seated{false}, checked{false}, left{false};
+  std::thread device = OnCpu(cpus[0], [&] {
+    DeviceSeat seat;
+    seat.Take();
+    seated = true;
+    Eventually(checked);
+    seat.Leave();
+    left = true;
+  });
+  ASSERT_TRUE(Eventually(seated));
+  bool on_same = false, on_other = true;
+  OnCpu(cpus[0], [&] { on_same = DeviceThreadOnThisCpu(); }).join();
+  // A single-CPU machine has no other CPU to look from.
+  if (cpus.size() > 1) {
+    OnCpu(cpus[1], [&] { on_other = DeviceThreadOnThisCpu(); }).join();
+  } else {
+    on_other = false;
+  }
+  checked = true;
+  ASSERT_TRUE(Eventually(left));
+  bool after_leaving = true;
+  OnCpu(cpus[0], [&] { after_leaving = DeviceThreadOnThisCpu(); }).join();
+  device.join();
+  EXPECT_TRUE(on_same);
+  EXPECT_FALSE(on_other);
+  EXPECT_FALSE(after_leaving);
+}
+
+TEST(CpuSharingTest, ASeatFollowsItsThreadToAnotherCpu) {
+  const std::vector<int> cpus = AllowedCpus();
+  if (cpus.size() < 2) {
+    GTEST_SKIP() << "needs two CPUs to move between; this machine allows "
+                 << cpus.size();
+  }
+  bool on_first = true, on_second = false;
+  OnCpu(cpus[0], [&] {
+    DeviceSeat seat;
+    seat.Take();
+    PinTo(cpus[1]);
+    seat.Take();
+    OnCpu(cpus[0], [&] { on_first = DeviceThreadOnThisCpu(); }).join();
+    on_second = DeviceThreadOnThisCpu();
+  }).join();
+  EXPECT_FALSE(on_first);
+  EXPECT_TRUE(on_second);
+}
+
+// A device thread sharing a CPU with a waiter sees the waiter's yield while
+// it lasts, and nothing once the waiter is done.
+TEST(CpuSharingTest, AWaitersYieldIsSeenByTheDeviceOnItsCpu) {
+  const int cpu = AllowedCpus().front();
+  std::atomic<bool> seated{false}, seen{false}, waiter_done{false};
+  bool seen_after = true;
+  std::thread device = OnCpu(cpu, [&] {
+    DeviceSeat seat;
+    seat.Take();
+    seated = true;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!seat.WaiterYielded() &&
+           std::chrono::steady_clock::now() < deadline) {
+    }
+    seen = seat.WaiterYielded();
+    Eventually(waiter_done);
+    seen_after = seat.WaiterYielded();
+  });
+  std::thread waiter = OnCpu(cpu, [&] {
+    Eventually(seated);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!seen && std::chrono::steady_clock::now() < deadline) {
+      YieldAsWaiter();
+    }
+    waiter_done = true;
+  });
+  waiter.join();
+  device.join();
+  EXPECT_TRUE(seen);
+  EXPECT_FALSE(seen_after);
+}
+
+// SimPlatform::Spin, a waiting turn, yields the CPU when a device thread is
+// on it (and is seen doing so), where it would otherwise only pause.
+TEST(CpuSharingTest, PlatformSpinYieldsToADeviceThreadOnItsCpu) {
+  const int cpu = AllowedCpus().front();
+  auto memory = GuestMemory::Create(1 << 16);
+  ASSERT_NE(memory, nullptr);
+  SimPlatform platform(*memory);
+  std::atomic<bool> seated{false}, seen{false};
+  std::thread device = OnCpu(cpu, [&] {
+    DeviceSeat seat;
+    seat.Take();
+    seated = true;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!seat.WaiterYielded() &&
+           std::chrono::steady_clock::now() < deadline) {
+    }
+    seen = seat.WaiterYielded();
+  });
+  std::thread waiter = OnCpu(cpu, [&] {
+    Eventually(seated);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!seen && std::chrono::steady_clock::now() < deadline) {
+      platform.Spin();
+    }
+  });
+  device.join();
+  waiter.join();
+  EXPECT_TRUE(seen);
+}
+
+}  // namespace
+}  // namespace sim
