@@ -44,6 +44,7 @@ absl::Status Machine::Boot() {
   fs_options.num_request_queues = options_.request_queues;
   fs_options.entry_timeout = options_.entry_timeout;
   fs_options.attr_timeout = options_.attr_timeout;
+  fs_options.data_caching = options_.data_caching;
   absl::StatusOr<std::unique_ptr<VirtioFsDevice>> backend =
       VirtioFsDevice::Create(fs_options);
   if (!backend.ok()) return backend.status();

@@ -70,6 +70,8 @@ struct MachineOptions {
   // time).
   double entry_timeout = 1.0;
   double attr_timeout = 1.0;
+  // File data the driver may cache (PassthroughOptions::data_caching).
+  DataCaching data_caching = DataCaching::kAuto;
   bool strict = true;
   uint64_t guest_memory_bytes = 256ull << 20;
   // Where the driver's log lines go; stderr when empty.

@@ -37,6 +37,20 @@
 
 namespace sim {
 
+// What OPEN, CREATE and OPENDIR tell the driver about caching data, as
+// virtiofsd's cache=auto|always|never does.
+enum class DataCaching : uint8_t {
+  // Nothing: the driver's own rules (Linux keeps a file's pages while it is
+  // open and drops them at the next open, close-to-open).
+  kAuto,
+  // FOPEN_KEEP_CACHE and, for directories, FOPEN_CACHE_DIR: what the driver
+  // cached outlives the open.
+  kAlways,
+  // FOPEN_DIRECT_IO: the driver caches no file data; every read and write is
+  // a request.
+  kNever,
+};
+
 struct PassthroughOptions {
   // Host directory exported to the driver.
   std::string share_dir;
@@ -44,6 +58,7 @@ struct PassthroughOptions {
   // allowed).
   double entry_timeout = 1.0;
   double attr_timeout = 1.0;
+  DataCaching data_caching = DataCaching::kAuto;
   // Largest READ/WRITE payload advertised in the INIT reply.
   uint32_t max_write = 1u << 20;
   // MKNOD of character and block devices gets EPERM (they are made, as

@@ -170,6 +170,7 @@ void PassthroughOps::Opendir(fuse_req_t req, fuse_ino_t ino,
   if (fd < 0) return ReplyErrno(req, errno);
   fi->fh =
       Fs(req).AddFile(std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/true));
+  fi->cache_readdir = Fs(req).options().data_caching == DataCaching::kAlways;
   fuse_reply_open(req, fi);
 }
 

@@ -78,14 +78,15 @@ ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
   return static_cast<ssize_t>(done);
 }
 
-// What the driver is told of a file just opened: nothing about its caching
-// (no FOPEN_KEEP_CACHE, no FOPEN_DIRECT_IO), and FOPEN_NOFLUSH where a FLUSH
+// What the driver is told of a file just opened: how it may cache the file's
+// data (PassthroughOptions::data_caching), and FOPEN_NOFLUSH where a FLUSH
 // would do nothing. The device holds no host locks, so FLUSH only reports
 // delayed write errors, which a file not open for writing, or on a filesystem
 // whose close reports nothing, never has (PassthroughFs::FlushCanFail).
-void SetOpenFlags(fuse_file_info* fi, bool flush_can_fail) {
-  fi->keep_cache = 0;
-  fi->direct_io = 0;
+void SetOpenFlags(const PassthroughOptions& options, bool flush_can_fail,
+                  fuse_file_info* fi) {
+  fi->keep_cache = options.data_caching == DataCaching::kAlways;
+  fi->direct_io = options.data_caching == DataCaching::kNever;
   fi->noflush = !flush_can_fail;
 }
 
@@ -119,7 +120,7 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   const bool flush_can_fail = Fs(req).FlushCanFail(inode->dev, flags);
   fi->fh = Fs(req).AddFile(std::make_shared<OpenHostFile>(
       fd, ino, /*is_dir=*/false, flush_can_fail));
-  SetOpenFlags(fi, flush_can_fail);
+  SetOpenFlags(Fs(req).options(), flush_can_fail, fi);
   fuse_reply_open(req, fi);
 }
 
@@ -175,7 +176,7 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   const bool flush_can_fail = fs.FlushCanFail(st.st_dev, flags);
   fi->fh = fs.AddFile(std::make_shared<OpenHostFile>(
       fd, nodeid, /*is_dir=*/false, flush_can_fail));
-  SetOpenFlags(fi, flush_can_fail);
+  SetOpenFlags(fs.options(), flush_can_fail, fi);
   fuse_reply_create(req, &e, fi);
 }
 

@@ -30,6 +30,8 @@ struct VirtioFsOptions {
   // Entry and attribute validity handed to the driver (seconds, 0 allowed).
   double entry_timeout = 1.0;
   double attr_timeout = 1.0;
+  // File data the driver may cache (PassthroughOptions::data_caching).
+  DataCaching data_caching = DataCaching::kAuto;
 };
 
 class VirtioFsDevice : public DeviceBackend {

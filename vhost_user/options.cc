@@ -40,11 +40,11 @@ const std::set<std::string>& IgnoredValueOptions() {
 
 absl::Status SetCache(const std::string& value, ServerOptions* options) {
   if (value == "auto" || value == "metadata") {
-    options->cache_timeout = 1.0;
+    options->cache = ServerOptions::Cache::kAuto;
   } else if (value == "always") {
-    options->cache_timeout = 86400.0;
+    options->cache = ServerOptions::Cache::kAlways;
   } else if (value == "never" || value == "none") {
-    options->cache_timeout = 0.0;
+    options->cache = ServerOptions::Cache::kNever;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--cache=", value, ": use auto, always or never"));
@@ -186,8 +186,9 @@ virtio rule the guest's driver breaks is reported (--strict, the default).
   --socket-path=PATH       listen on this UNIX socket (created; removed at exit)
   --fd=N                   the listening socket is descriptor N (libvirt)
   --shared-dir=DIR         the host directory to export (-o source=DIR too)
-  --cache=auto|always|never  how long the guest may cache names and attributes:
-                           1 s, 1 day, not at all (default auto)
+  --cache=auto|always|never  what the guest may cache: names and attributes
+                           for 1 s, 1 day, not at all; file data while open,
+                           also across opens, not at all (default auto)
   --thread-pool-size=N     accepted; each queue is served by its own thread
   --print-capabilities     print the vhost-user JSON capabilities and exit
   --trace                  print each FUSE request, strace-like, on stderr

@@ -29,7 +29,9 @@ struct ServerOptions {
   std::string socket_path;
   std::optional<int> fd;
   std::string shared_dir;
-  double cache_timeout = 1.0;  // --cache=auto.
+  // --cache=: what the guest may cache (names, attributes, file data), as with
+  // virtiofsd; main.cc turns it into the device's options.
+  enum class Cache { kAuto, kAlways, kNever } cache = Cache::kAuto;
   unsigned thread_pool_size = 0;
   bool print_capabilities = false;
   bool help = false;

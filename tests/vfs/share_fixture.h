@@ -59,12 +59,16 @@ struct ShareConfig {
   // Entry and attribute validity the device hands out (0: ask every time).
   double timeout = 0;
   base::RingFormat ring = base::RingFormat::kSplit;
+  // File data the driver may cache (kNever: the device answers OPEN with
+  // FOPEN_DIRECT_IO).
+  sim::DataCaching data_caching = sim::DataCaching::kAuto;
 
   std::string Name() const {
     std::string name = transport == base::TransportKind::kPci ? "Pci" : "Mmio";
     if (ring == base::RingFormat::kPacked) name += "Packed";
     name += notify_mode == sim::NotifyMode::kInline ? "Inline" : "Thread";
     name += timeout == 0 ? "NoCache" : "Cached";
+    if (data_caching == sim::DataCaching::kNever) name += "DirectIo";
     return name;
   }
 };
@@ -97,6 +101,7 @@ class ShareTest : public ::testing::Test {
          .queue_size = 128,
          .entry_timeout = config.timeout,
          .attr_timeout = config.timeout,
+         .data_caching = config.data_caching,
          .on_fuse_request = std::move(trace),
          .entry_cache_size = entry_cache_size});
     ASSERT_TRUE(machine.ok()) << machine.status();

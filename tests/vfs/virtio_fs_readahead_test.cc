@@ -214,6 +214,23 @@ TEST_P(ShareReadaheadTest, WindowMemoryIsBounded) {
   for (int fd : fds) EXPECT_EQ(vfs::close(fd), 0);
 }
 
+// A device that allows no caching of file data (virtiofsd's cache=never)
+// answers OPEN with FOPEN_DIRECT_IO: every read is a READ of its own.
+TEST_P(ShareReadaheadTest, NoWindowWhenTheDeviceAsksForDirectIo) {
+  ShareConfig config = GetParam();
+  config.data_caching = sim::DataCaching::kNever;
+  machine_.reset();  // The machine of SetUp, whose kernel is the default.
+  ASSERT_NO_FATAL_FAILURE(BootMachine(config));
+  const int fd = vfs::open("/root/f", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  NewReads();
+  for (size_t offset = 0; offset < 64 * 4096; offset += 4096) {
+    ExpectPattern(fd, offset, 4096);
+  }
+  EXPECT_EQ(NewReads(), 64u);
+  EXPECT_EQ(vfs::close(fd), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Configs, ShareReadaheadTest,
                          ::testing::Values(kNoCache, kCached,
                                            ShareConfig{

@@ -30,5 +30,30 @@ TEST(ServerOptionsTest, PackedRingsAreOfferedUnlessTurnedOff) {
   EXPECT_NE(ServerUsage().find("--[no]packed"), std::string::npos);
 }
 
+TEST(ServerOptionsTest, CacheTakesVirtiofsdsNamesInEitherForm) {
+  using Cache = ServerOptions::Cache;
+  struct Case {
+    std::vector<std::string> args;
+    Cache cache;
+  };
+  for (const Case& c :
+       std::vector<Case>{{{}, Cache::kAuto},
+                         {{"--cache=auto"}, Cache::kAuto},
+                         {{"--cache=metadata"}, Cache::kAuto},
+                         {{"--cache=always"}, Cache::kAlways},
+                         {{"--cache=never"}, Cache::kNever},
+                         {{"--cache", "none"}, Cache::kNever},
+                         {{"-o", "cache=always"}, Cache::kAlways},
+                         {{"-o", "source=/e,cache=never"}, Cache::kNever}}) {
+    absl::StatusOr<ServerOptions> options = Parse(c.args);
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->cache, c.cache) << c.args.size();
+  }
+  absl::StatusOr<ServerOptions> bad = Parse({"--cache=sometimes"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("auto, always or never"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace vhost_user
