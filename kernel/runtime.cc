@@ -4,7 +4,8 @@
 #include <cstdint>
 #include <new>
 
-// ---- Memory and string functions the compiler may emit calls to. ----
+// ---- Memory and string functions ----
+// The compiler may emit calls to them.
 extern "C" {
 
 void* memcpy(void* dst, const void* src, std::size_t n) {
@@ -46,7 +47,8 @@ int memcmp(const void* a, const void* b, std::size_t n) {
 void* memchr(const void* s, int c, std::size_t n) {
   auto* p = static_cast<const unsigned char*>(s);
   for (; n; --n, ++p) {
-    if (*p == static_cast<unsigned char>(c)) return const_cast<unsigned char*>(p);
+    if (*p == static_cast<unsigned char>(c))
+      return const_cast<unsigned char*>(p);
   }
   return nullptr;
 }
@@ -73,7 +75,8 @@ int strncmp(const char* a, const char* b, std::size_t n) {
 
 }  // extern "C"
 
-// ---- The heap: first fit over an address-ordered free list, coalescing on free. ----
+// ---- The heap ----
+// First fit over an address-ordered free list, coalescing on free.
 namespace kernel {
 namespace {
 
@@ -90,7 +93,9 @@ Block* free_list = nullptr;
 bool initialized = false;
 std::size_t in_use = 0;
 
-std::size_t RoundUp(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+std::size_t RoundUp(std::size_t n, std::size_t a) {
+  return (n + a - 1) / a * a;
+}
 
 void AddRegion(void* base, std::size_t size) {
   auto start = RoundUp(reinterpret_cast<std::uintptr_t>(base), kAlign);
@@ -112,14 +117,15 @@ void* Allocate(std::size_t bytes, std::size_t align) {
   EnsureInitialized();
   if (align < kAlign) align = kAlign;
   if (bytes > (std::size_t{1} << 46)) return nullptr;
-  // Over-allocate for alignment: the user pointer is the first `align`-aligned address
-  // after the header, and the word before it records the block's start.
+  // Over-allocate for alignment: the user pointer is the first `align`-aligned
+  // address after the header, and the word before it records the block's start.
   std::size_t need = RoundUp(bytes + kAlign + (align - kAlign), kAlign);
   for (Block** link = &free_list; *link; link = &(*link)->next) {
     Block* block = *link;
     if (block->size < need) continue;
     if (block->size - need >= 2 * kAlign) {
-      auto* rest = reinterpret_cast<Block*>(reinterpret_cast<unsigned char*>(block) + need);
+      auto* rest = reinterpret_cast<Block*>(
+          reinterpret_cast<unsigned char*>(block) + need);
       rest->size = block->size - need;
       rest->next = block->next;
       *link = rest;
@@ -128,7 +134,8 @@ void* Allocate(std::size_t bytes, std::size_t align) {
       *link = block->next;
     }
     in_use += block->size;
-    auto user = RoundUp(reinterpret_cast<std::uintptr_t>(block) + kAlign, align);
+    auto user =
+        RoundUp(reinterpret_cast<std::uintptr_t>(block) + kAlign, align);
     reinterpret_cast<Block**>(user)[-1] = block;
     return reinterpret_cast<void*>(user);
   }
@@ -144,15 +151,19 @@ void Free(void* p) {
   while (*link && *link < block) link = &(*link)->next;
   block->next = *link;
   *link = block;
-  auto end = [](Block* b) { return reinterpret_cast<unsigned char*>(b) + b->size; };
-  if (block->next && end(block) == reinterpret_cast<unsigned char*>(block->next)) {
+  auto end = [](Block* b) {
+    return reinterpret_cast<unsigned char*>(b) + b->size;
+  };
+  if (block->next &&
+      end(block) == reinterpret_cast<unsigned char*>(block->next)) {
     block->size += block->next->size;
     block->next = block->next->next;
   }
   if (link != &free_list) {
     // Find the predecessor to merge backwards.
     for (Block* prev = free_list; prev; prev = prev->next) {
-      if (prev->next == block && end(prev) == reinterpret_cast<unsigned char*>(block)) {
+      if (prev->next == block &&
+          end(prev) == reinterpret_cast<unsigned char*>(block)) {
         prev->size += block->size;
         prev->next = block->next;
         break;
@@ -182,7 +193,8 @@ std::size_t HeapBytesInUse() { return in_use; }
 
 }  // namespace kernel
 
-// ---- operator new/delete. Allocation failure panics: kernel code checks sizes first. ----
+// ---- operator new/delete ----
+// Allocation failure panics: kernel code checks sizes first.
 void* operator new(std::size_t n) { return kernel::AllocateOrPanic(n, 16); }
 void* operator new[](std::size_t n) { return kernel::AllocateOrPanic(n, 16); }
 void* operator new(std::size_t n, std::align_val_t a) {
@@ -203,15 +215,23 @@ void operator delete(void* p, std::size_t) noexcept { kernel::Free(p); }
 void operator delete[](void* p, std::size_t) noexcept { kernel::Free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { kernel::Free(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { kernel::Free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { kernel::Free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { kernel::Free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  kernel::Free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  kernel::Free(p);
+}
 
-// ---- C++ ABI and libstdc++ support symbols referenced by header-only code. ----
+// ---- C++ ABI and libstdc++ support ----
+// Symbols referenced by header-only code.
 extern "C" {
 void* __dso_handle = nullptr;
-int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }  // Kernels never exit.
+int __cxa_atexit(void (*)(void*), void*, void*) {
+  return 0;
+}  // Kernels never exit.
 void __cxa_pure_virtual() { kernel::Panic("pure virtual call"); }
-// libstdc++ built without exceptions aborts where it would throw (bad_optional_access).
+// libstdc++ built without exceptions aborts where it would throw
+// (bad_optional_access).
 void abort() { kernel::Panic("abort"); }
 }
 
@@ -225,7 +245,8 @@ void __throw_out_of_range(const char* what) { kernel::Panic(what); }
 void __throw_out_of_range_fmt(const char* what, ...) { kernel::Panic(what); }
 void __throw_invalid_argument(const char* what) { kernel::Panic(what); }
 void __throw_bad_function_call() { kernel::Panic("bad_function_call"); }
-void __glibcxx_assert_fail(const char*, int, const char*, const char* condition) noexcept {
+void __glibcxx_assert_fail(const char*, int, const char*,
+                           const char* condition) noexcept {
   kernel::Panic(condition);
 }
 }  // namespace std

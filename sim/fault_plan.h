@@ -84,7 +84,10 @@ struct FaultRequest {
 
 class FaultPlan {
  public:
-  explicit FaultPlan(uint64_t seed = 1) : random_(seed) {}
+  // Not explicit: an aggregate that holds a plan (MachineOptions) may leave it
+  // out of a designated initializer.
+  FaultPlan() : FaultPlan(1) {}
+  explicit FaultPlan(uint64_t seed) : random_(seed) {}
   FaultPlan(const FaultPlan& other);
   FaultPlan& operator=(const FaultPlan& other);
 

@@ -190,10 +190,10 @@ TEST_F(FuseServerOpsTest, MknodMakesFifosFilesAndDevicesButNeverOpensDevices) {
     EXPECT_EQ(st.st_rdev, makedev(1, 3));
     fuse_open_in open_in{};
     open_in.flags = O_RDWR;
-    EXPECT_EQ(c().Call(FUSE_OPEN, r.As<fuse_entry_out>().nodeid,
-                       Bytes().Add(open_in))
-                  .error(),
-              EPERM);
+    EXPECT_EQ(
+        c().Call(FUSE_OPEN, r.As<fuse_entry_out>().nodeid, Bytes().Add(open_in))
+            .error(),
+        EPERM);
   }
   in.mode = S_IFREG | 0640;
   EXPECT_EQ(c().Call(FUSE_MKNOD, kRoot, Bytes().Add(in).Name("reg")).error(),

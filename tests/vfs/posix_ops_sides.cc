@@ -1,6 +1,4 @@
 // The two sides PosixOps runs on: the VFS (vfs::) and the host kernel.
-#include "tests/vfs/posix_ops.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -10,6 +8,7 @@
 
 #include <vector>
 
+#include "tests/vfs/posix_ops.h"
 #include "vfs/dirent.h"
 #include "vfs/posix.h"
 
