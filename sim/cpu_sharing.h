@@ -6,8 +6,8 @@
 // spin while they wait for each other: a sleep and wake-up costs ~12 us on a
 // virtual machine, more than the request. That is right while each has a CPU
 // of its own, and wasteful when they share one (more busy threads than CPUs,
-// or the scheduler's choice): the waiter spins through its whole budget
-// (64 turns, some microseconds) before its yield lets the device run, and the
+// or the scheduler's choice): the waiter spins through its whole budget of
+// turns (some microseconds) before its yield lets the device run, and the
 // device, its chain done, polls as long again before it yields back. So a
 // waiter yields at once when a polling device thread is on its CPU, and a
 // device thread out of work yields at once when a waiter has yielded its CPU

@@ -48,15 +48,46 @@ std::thread OnCpu(int cpu, Body body) {
   });
 }
 
-// Polls `done` for up to ten seconds, yielding between looks.
-bool Eventually(const std::atomic<bool>& done) {
+// Calls `turn` until `done()` holds, for ten seconds at most: whether it did.
+template <typename Done, typename Turn>
+bool Until(Done done, Turn turn) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done.load()) {
+  while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    sched_yield();
+    turn();
   }
   return true;
+}
+
+// Yields until `done`, for ten seconds at most.
+bool Eventually(const std::atomic<bool>& done) {
+  return Until([&] { return done.load(); }, [] { sched_yield(); });
+}
+
+// A device thread seated on `cpu` watches for a waiter's yield there while a
+// thread on the same CPU calls `wait_turn` until the device has seen one (ten
+// seconds at most). Whether it did; `seen_after`: whether the device still saw
+// one once the waiter was done.
+template <typename Turn>
+bool DeviceSeesAWaiterYield(int cpu, Turn wait_turn, bool* seen_after) {
+  std::atomic<bool> seated{false}, seen{false}, waiter_done{false};
+  std::thread device = OnCpu(cpu, [&] {
+    DeviceSeat seat;
+    seat.Take();
+    seated = true;
+    seen = Until([&] { return seat.WaiterYielded(); }, [] {});
+    Eventually(waiter_done);
+    *seen_after = seat.WaiterYielded();
+  });
+  std::thread waiter = OnCpu(cpu, [&] {
+    Eventually(seated);
+    Until([&] { return seen.load(); }, wait_turn);
+    waiter_done = true;
+  });
+  waiter.join();
+  device.join();
+  return seen;
 }
 
 TEST(CpuSharingTest, ADeviceSeatIsSeenOnItsCpuOnlyUntilItLeaves) {
@@ -112,67 +143,22 @@ TEST(CpuSharingTest, ASeatFollowsItsThreadToAnotherCpu) {
 // A device thread sharing a CPU with a waiter sees the waiter's yield while
 // it lasts, and nothing once the waiter is done.
 TEST(CpuSharingTest, AWaitersYieldIsSeenByTheDeviceOnItsCpu) {
-  const int cpu = AllowedCpus().front();
-  std::atomic<bool> seated{false}, seen{false}, waiter_done{false};
   bool seen_after = true;
-  std::thread device = OnCpu(cpu, [&] {
-    DeviceSeat seat;
-    seat.Take();
-    seated = true;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!seat.WaiterYielded() &&
-           std::chrono::steady_clock::now() < deadline) {
-    }
-    seen = seat.WaiterYielded();
-    Eventually(waiter_done);
-    seen_after = seat.WaiterYielded();
-  });
-  std::thread waiter = OnCpu(cpu, [&] {
-    Eventually(seated);
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!seen && std::chrono::steady_clock::now() < deadline) {
-      YieldAsWaiter();
-    }
-    waiter_done = true;
-  });
-  waiter.join();
-  device.join();
-  EXPECT_TRUE(seen);
+  EXPECT_TRUE(DeviceSeesAWaiterYield(AllowedCpus().front(), YieldAsWaiter,
+                                     &seen_after));
   EXPECT_FALSE(seen_after);
 }
 
 // SimPlatform::Spin, a waiting turn, yields the CPU when a device thread is
 // on it (and is seen doing so), where it would otherwise only pause.
 TEST(CpuSharingTest, PlatformSpinYieldsToADeviceThreadOnItsCpu) {
-  const int cpu = AllowedCpus().front();
   auto memory = GuestMemory::Create(1 << 16);
   ASSERT_NE(memory, nullptr);
   SimPlatform platform(*memory);
-  std::atomic<bool> seated{false}, seen{false};
-  std::thread device = OnCpu(cpu, [&] {
-    DeviceSeat seat;
-    seat.Take();
-    seated = true;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!seat.WaiterYielded() &&
-           std::chrono::steady_clock::now() < deadline) {
-    }
-    seen = seat.WaiterYielded();
-  });
-  std::thread waiter = OnCpu(cpu, [&] {
-    Eventually(seated);
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!seen && std::chrono::steady_clock::now() < deadline) {
-      platform.Spin();
-    }
-  });
-  device.join();
-  waiter.join();
-  EXPECT_TRUE(seen);
+  bool seen_after = true;
+  EXPECT_TRUE(DeviceSeesAWaiterYield(
+      AllowedCpus().front(), [&] { platform.Spin(); }, &seen_after));
+  EXPECT_FALSE(seen_after);
 }
 
 }  // namespace
