@@ -138,7 +138,13 @@ int64_t ListDirectory(
   return seen;
 }
 
-void CrossCpuRoundTrip(benchmark::State& state) {
+namespace {
+
+// Iterations of the benchmark's thread handing a counter to a partner thread
+// and waiting for it to come back, each calling `wait` between looks. The
+// partner is made here: it inherits the caller's CPUs.
+template <typename Wait>
+void HandOffRoundTrips(benchmark::State& state, Wait wait) {
   struct alignas(64) Flag {
     std::atomic<uint64_t> value{0};
   };
@@ -149,7 +155,7 @@ void CrossCpuRoundTrip(benchmark::State& state) {
     while (!stop.load(std::memory_order_relaxed)) {
       const uint64_t v = there.value.load(std::memory_order_acquire);
       if (v == seen) {
-        __builtin_ia32_pause();
+        wait();
         continue;
       }
       seen = v;
@@ -159,12 +165,16 @@ void CrossCpuRoundTrip(benchmark::State& state) {
   uint64_t n = 0;
   for (auto _ : state) {
     there.value.store(++n, std::memory_order_release);
-    while (back.value.load(std::memory_order_acquire) != n) {
-      __builtin_ia32_pause();
-    }
+    while (back.value.load(std::memory_order_acquire) != n) wait();
   }
   stop.store(true, std::memory_order_relaxed);
   partner.join();
+}
+
+}  // namespace
+
+void CrossCpuRoundTrip(benchmark::State& state) {
+  HandOffRoundTrips(state, [] { __builtin_ia32_pause(); });
 }
 
 void SameCpuSwitchRoundTrip(benchmark::State& state) {
@@ -174,28 +184,7 @@ void SameCpuSwitchRoundTrip(benchmark::State& state) {
   cpu_set_t before;
   pthread_getaffinity_np(pthread_self(), sizeof(before), &before);
   pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu);
-  std::atomic<uint64_t> there{0}, back{0};
-  std::atomic<bool> stop{false};
-  // Created after the pinning: it inherits the one CPU.
-  std::thread partner([&] {
-    uint64_t seen = 0;
-    while (!stop.load(std::memory_order_relaxed)) {
-      const uint64_t v = there.load(std::memory_order_acquire);
-      if (v == seen) {
-        sched_yield();
-        continue;
-      }
-      seen = v;
-      back.store(v, std::memory_order_release);
-    }
-  });
-  uint64_t n = 0;
-  for (auto _ : state) {
-    there.store(++n, std::memory_order_release);
-    while (back.load(std::memory_order_acquire) != n) sched_yield();
-  }
-  stop.store(true, std::memory_order_relaxed);
-  partner.join();
+  HandOffRoundTrips(state, [] { sched_yield(); });
   pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
 }
 
