@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -210,6 +211,35 @@ TEST(KStringTest, OwnsItsBytes) {
   vfs::KString copy = joined.Copy();
   EXPECT_NE(copy.c_str(), joined.c_str());
   EXPECT_TRUE(copy == "abcd");
+}
+
+// Strings up to kInlineCapacity bytes live in the object, longer ones on the
+// heap; both survive moves and concatenation across the boundary.
+TEST(KStringTest, ShortAndLongStringsMoveIntact) {
+  const std::string fits(vfs::KString::kInlineCapacity, 'a');
+  const std::string longer = fits + "b";
+  for (const std::string& text : {std::string("x"), fits, longer}) {
+    SCOPED_TRACE(text.size());
+    vfs::KString s(text);
+    vfs::KString moved(std::move(s));
+    EXPECT_EQ(moved.view(), text);
+    EXPECT_EQ(moved.c_str()[text.size()], '\0');
+    EXPECT_TRUE(s.empty());  // NOLINT(bugprone-use-after-move): documented.
+    EXPECT_STREQ(s.c_str(), "");
+    vfs::KString assigned("old contents, longer than the inline capacity");
+    assigned = std::move(moved);
+    EXPECT_EQ(assigned.view(), text);
+    EXPECT_TRUE(moved.empty());  // NOLINT(bugprone-use-after-move)
+    vfs::KString& alias = assigned;
+    assigned = std::move(alias);  // Self-move keeps the string.
+    EXPECT_EQ(assigned.view(), text);
+  }
+  // Concatenations that end just inside and just past the inline bytes.
+  vfs::KString inside(fits.substr(0, 10), fits.substr(10));
+  EXPECT_EQ(inside.view(), fits);
+  vfs::KString past(fits, "b");
+  EXPECT_EQ(past.view(), longer);
+  EXPECT_STREQ(past.c_str(), longer.c_str());
 }
 
 }  // namespace
