@@ -111,7 +111,7 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind,
       // guest kernel's dentry cache would have: a smaller cache would measure
       // its own evictions. Not more: each cached node holds a descriptor in
       // the device (as in virtiofsd), and the process may open 20 000 here.
-      machine.entry_cache_size = 1 << 14;
+      machine.fuse_fs.max_cached_entries = 1 << 14;
       // The driver's bring-up lines would interleave with the results.
       machine.log_sink = [](base::LogLevel level, const char* message) {
         if (level >= base::LogLevel::kWarning)

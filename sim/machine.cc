@@ -84,7 +84,7 @@ absl::Status Machine::Boot() {
                           .max_request_queues = options_.request_queues,
                           .ring = options_.ring};
   share_options.mount = options_.mount_vfs;
-  share_options.cache.max_cached_entries = options_.entry_cache_size;
+  share_options.cache = options_.fuse_fs;
   share::VirtioFsShare::Step failed;
   auto started =
       share::VirtioFsShare::Start(*platform_, *device_, share_options, &failed);

@@ -83,8 +83,8 @@ struct MachineOptions {
   std::function<void(const FuseTraceEvent&)> on_fuse_request;
   // Boot the machine's VFS and mount the share at "/<tag>" (see above).
   bool mount_vfs = true;
-  // The share's name cache: names cached at most.
-  size_t entry_cache_size = 4096;
+  // The mounted share's name cache and forget batching.
+  vfs::FuseFsOptions fuse_fs;
   // What the device does wrong (sim/fault_plan.h); more rules can be added
   // while it runs (Machine::faults()).
   FaultPlan faults;

@@ -51,7 +51,8 @@ FuseFs::FuseFs(base::Platform& platform, driver::FuseClient& client,
       client_(&client),
       entries_(platform, options.max_cached_entries),
       table_lock_(platform.CreateLock()),
-      buckets_(64, nullptr) {
+      buckets_(64, nullptr),
+      forget_batch_(options.forget_batch) {
   client.SetCredentialsSource(&CallerCredentials, nullptr);
 }
 
@@ -179,10 +180,24 @@ void FuseFs::Retire(FuseNode* node) {
   std::vector<fuse_forget_one> forgets;
   {
     base::LockGuard guard(*table_lock_);
-    if (--retiring_ == 0) forgets.swap(pending_forgets_);
+    // With no node left (the share was unmounted) no more retirements will
+    // come to fill the batch.
+    if (--retiring_ == 0 &&
+        (pending_forgets_.size() >= forget_batch_ || nodes_ == 0)) {
+      forgets.swap(pending_forgets_);
+    }
   }
   // Only nodes of the current session were queued (see above).
-  if (!forgets.empty()) Forget(forgets, kAnySession);
+  Forget(forgets, kAnySession);
+}
+
+void FuseFs::FlushForgets() {
+  std::vector<fuse_forget_one> forgets;
+  {
+    base::LockGuard guard(*table_lock_);
+    forgets.swap(pending_forgets_);
+  }
+  Forget(forgets, kAnySession);
 }
 
 void FuseFs::Forget(std::span<const fuse_forget_one> forgets,

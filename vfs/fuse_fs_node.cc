@@ -146,6 +146,8 @@ Result<Stat> FuseNode::ChangeAttr(const AttrChange& change,
 
 Result<StatFs> FuseNode::GetFsStat() {
   driver::FuseClient* client = TRY(Client());
+  // Deleted files whose forgets are held back still take space on the host.
+  fs().FlushForgets();
   fuse_kstatfs kst = TRY(client->StatFs(nodeid_));
   StatFs st;
   st.f_type = FuseFs::kMagic;

@@ -262,7 +262,9 @@ TEST_F(FuseFsReadDirPlusTest,
   // Behind the VFS's back both names came to name other files.
   children_ = {{"a", 11, 5}, {"z", 21, 6, /*timeouts=*/false}};
   EXPECT_EQ(ListRoot().size(), 4u);
-  // The old nodes lost their names, and nothing else held them.
+  // The old nodes lost their names, and nothing else held them (their
+  // forgets wait for a batch: FuseFsOptions::forget_batch).
+  fs_->FlushForgets();
   EXPECT_EQ(forgotten_[10], 1u);
   EXPECT_EQ(forgotten_[20], 1u);
   device_.ClearRequests();
@@ -290,8 +292,10 @@ TEST_F(FuseFsReadDirPlusTest, AReplacedNodeStillOpenAsksForItsAttributes) {
   ASSERT_EQ(vfs::fstat(fd, &st), 0);
   EXPECT_EQ(st.st_ino, 10u);
   EXPECT_EQ(Seen(FUSE_GETATTR), 1);
+  fs_->FlushForgets();
   EXPECT_EQ(forgotten_[10], 0u);  // The open file holds it.
   EXPECT_EQ(vfs::close(fd), 0);
+  fs_->FlushForgets();
   EXPECT_EQ(forgotten_[10], 1u);
 }
 

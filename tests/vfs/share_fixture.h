@@ -89,7 +89,7 @@ class ShareTest : public ::testing::Test {
   // `trace` sees every request the device handles (from the device's thread in
   // kThread mode).
   void BootMachine(
-      const ShareConfig& config, size_t entry_cache_size = 4096,
+      const ShareConfig& config, vfs::FuseFsOptions fuse_fs = {},
       std::function<void(const sim::FuseTraceEvent&)> trace = nullptr) {
     ASSERT_FALSE(share_.path().empty());
     ASSERT_FALSE(twin_.path().empty());
@@ -103,7 +103,7 @@ class ShareTest : public ::testing::Test {
          .attr_timeout = config.timeout,
          .data_caching = config.data_caching,
          .on_fuse_request = std::move(trace),
-         .entry_cache_size = entry_cache_size});
+         .fuse_fs = fuse_fs});
     ASSERT_TRUE(machine.ok()) << machine.status();
     machine_ = std::move(*machine);
     ::umask(022);

@@ -353,7 +353,8 @@ class DifferentialTest : public ShareTest,
 
 TEST_P(DifferentialTest, SameOutcomesAsTheHost) {
   const DiffCase& c = GetParam();
-  ASSERT_NO_FATAL_FAILURE(BootMachine(c.config, c.entry_cache_size));
+  ASSERT_NO_FATAL_FAILURE(
+      BootMachine(c.config, {.max_cached_entries = c.entry_cache_size}));
   const uint64_t seed = EnvOr("DIFF_SEED", c.seed);
   const uint64_t count = EnvOr("DIFF_OPS", 2000);
   // The operations work in "w" on each side, so that a target's ".." still

@@ -36,7 +36,7 @@ class ShareRequestsTest : public ShareTest,
  protected:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(
-        BootMachine(GetParam(), 4096, [this](const sim::FuseTraceEvent& e) {
+        BootMachine(GetParam(), {}, [this](const sim::FuseTraceEvent& e) {
           std::lock_guard<std::mutex> lock(mu_);
           seen_.push_back(sim::FuseOpcodeName(e.opcode));
         }));
@@ -75,13 +75,16 @@ TEST_P(ShareRequestsTest, CreateAndUnlinkOfAFreshNameSendNoLookup) {
     ASSERT_EQ(vfs::close(fd), 0);
     ASSERT_EQ(vfs::unlink("/root/fresh"), 0);
     // With zero timeouts unlink asks what the name is first (a directory is
-    // EISDIR), as Linux's revalidation does.
-    Ops expected = cached()
-                       ? Ops{"CREATE", "RELEASE", "UNLINK", "FORGET"}
-                       : Ops{"CREATE", "RELEASE", "LOOKUP", "UNLINK", "FORGET"};
+    // EISDIR), as Linux's revalidation does. The node's FORGET waits for a
+    // batch (FuseFsOptions::forget_batch).
+    Ops expected = cached() ? Ops{"CREATE", "RELEASE", "UNLINK"}
+                            : Ops{"CREATE", "RELEASE", "LOOKUP", "UNLINK"};
     if (FlushesWrites()) expected.insert(expected.begin() + 1, "FLUSH");
     EXPECT_EQ(Sent(), expected) << "round " << round;
   }
+  machine().share_fs()->FlushForgets();
+  EXPECT_EQ(Sent(), Ops{"BATCH_FORGET"});  // The three nodes' lookups.
+  EXPECT_EQ(DeviceInodes(), 1u);
   struct stat st;
   EXPECT_NE(::stat(share_.Path("fresh").c_str(), &st), 0);
 }
@@ -173,7 +176,7 @@ TEST_P(ShareRequestsTest, ANegativeEntryIsNotUsedPastItsValidity) {
   machine_.reset();
   ASSERT_NO_FATAL_FAILURE(
       BootMachine({base::TransportKind::kPci, sim::NotifyMode::kInline, 0.05},
-                  4096, [this](const sim::FuseTraceEvent& e) {
+                  {}, [this](const sim::FuseTraceEvent& e) {
                     std::lock_guard<std::mutex> lock(mu_);
                     seen_.push_back(sim::FuseOpcodeName(e.opcode));
                   }));
