@@ -33,9 +33,11 @@ are left out: their host calls overlap, so the subtraction means nothing.
 A target MISS on a ratio to the host is checked against the physical limit: the device
 must make its host calls, so even with no cost of its own a simulated machine takes at
 least host call time per operation (divided by the threads that can run at once: the
-row's threads, at most the machine's CPUs). When host time / that is below the target, the
-target cannot be met by making the simulation cheaper, and the line says so with the
-arithmetic; otherwise it is a plain MISS.
+row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request to its
+device thread and back, at least a cross-CPU round trip per request (counted where the
+row's threads and their device threads fit the CPUs, as in handoff_limit). When host
+time / that is below the target, the target cannot be met by making the simulation
+cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
 alone costs more than the rule allows (handoff_limit): each FUSE request crosses to a
@@ -372,12 +374,18 @@ def physical_limit(results, op, backend):
     if r is None or host is None or not r.host_call_ns_per_op:
         return None
     # Host calls of N threads overlap, at most as many at once as there are CPUs.
-    overlap = min(THREADS.get(op, 1), _cpus(results))
-    limit = host.time_ns * overlap / r.host_call_ns_per_op
+    threads, cpus = THREADS.get(op, 1), _cpus(results)
+    overlap = min(threads, cpus)
+    least_ns, handoff = r.host_call_ns_per_op, ""
+    rt = _ok(results, ROUND_TRIP, "host")
+    if backend == "sim-thread" and 2 * threads <= cpus and rt and r.fuse_req_per_op:
+        least_ns += r.fuse_req_per_op * rt.time_ns
+        handoff = ", and %.1f req x %.0f ns round trip" % (r.fuse_req_per_op, rt.time_ns)
+    limit = host.time_ns * overlap / least_ns
     spread = " on %d threads" % overlap if overlap > 1 else ""
-    return limit, "limit: the device's %.1f host calls/op take %.2f us%s; host %.2f us " \
+    return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \
         "-> at most %.2fx" % (r.host_calls_per_op or 0, r.host_call_ns_per_op / 1e3, spread,
-                              host.time_ns / 1e3, limit)
+                              handoff, host.time_ns / 1e3, limit)
 
 
 def _not_measured(results, op, backends):

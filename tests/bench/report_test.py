@@ -149,6 +149,31 @@ class ReportTest(unittest.TestCase):
             "MISS", "0.50x host (need >= 0.70x) (limit: the device's 1.0 host calls/op "
             "take 3.00 us on 2 threads; host 1.00 us -> at most 0.67x)"))
 
+    def test_sim_threads_limit_adds_a_round_trip_per_request(self):
+        pread = ("sim-thread", "random 4 KiB pread >= 0.6x host")
+        # Host 1000 ns per read; 1 request whose host calls take 1200 ns: 0.83x at most
+        # sim-inline, and with a 500 ns round trip 1000 / 1700 = 0.59x at most sim-thread.
+        d = {"context": {"num_cpus": 2},
+             "benchmarks": [
+                 run("cross_cpu_round_trip/host", 500),
+                 run("rand_pread_4KiB/host", 1000, bytes_per_second=4096e6),
+                 run("rand_pread_4KiB/sim-inline", 2000,
+                     {"fuse_req_per_op": 1.0, "host_call_ns_per_op": 1200.0},
+                     bytes_per_second=2048e6),
+                 run("rand_pread_4KiB/sim-thread", 2500,
+                     {"fuse_req_per_op": 1.0, "host_calls_per_op": 1.0,
+                      "host_call_ns_per_op": 1200.0}, bytes_per_second=4096e6 / 2.5)]}
+        targets = self.targets(report.load_results(d))
+        self.assertEqual(targets[pread], (
+            "MISS", "0.40x host (need >= 0.60x) (limit: the device's 1.0 host calls/op take "
+            "1.20 us, and 1.0 req x 500 ns round trip; host 1.00 us -> at most 0.59x)"))
+        self.assertEqual(targets[("sim-inline", "random 4 KiB pread >= 0.6x host")],
+                         ("MISS", "0.50x host (need >= 0.60x)"))
+        # A 300 ns round trip leaves 1000 / 1500 = 0.67x within reach: a plain MISS.
+        d["benchmarks"][0] = run("cross_cpu_round_trip/host", 300)
+        self.assertEqual(self.targets(report.load_results(d))[pread],
+                         ("MISS", "0.40x host (need >= 0.60x)"))
+
     def test_sim_thread_within_1_25x_of_sim_inline_on_every_row(self):
         rule = ("sim-thread", "within 1.25x of sim-inline on every row")
         # Rows both ran (the packed ones did not): 10 / 30 us, 1500 / 4000 ns, 2 / 4 s.
