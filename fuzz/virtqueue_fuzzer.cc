@@ -38,7 +38,7 @@ struct Transport {
   explicit Transport(base::TransportKind kind, const std::string& share)
       : memory(sim::GuestMemory::Create(kMemoryBytes)), allocator(*memory) {
     sim::VirtioFsOptions options;
-    options.share_dir = share;
+    options.share.share_dir = share;
     options.tag = "fuzz";
     auto fs = sim::VirtioFsDevice::Create(options);
     if (!fs.ok()) {

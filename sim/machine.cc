@@ -39,12 +39,12 @@ absl::Status Machine::Boot() {
                                      CompletionMode::kInterrupt);
 
   VirtioFsOptions fs_options;
-  fs_options.share_dir = options_.share_dir;
+  fs_options.share.share_dir = options_.share_dir;
+  fs_options.share.entry_timeout = options_.entry_timeout;
+  fs_options.share.attr_timeout = options_.attr_timeout;
+  fs_options.share.data_caching = options_.data_caching;
   fs_options.tag = options_.tag;
   fs_options.num_request_queues = options_.request_queues;
-  fs_options.entry_timeout = options_.entry_timeout;
-  fs_options.attr_timeout = options_.attr_timeout;
-  fs_options.data_caching = options_.data_caching;
   absl::StatusOr<std::unique_ptr<VirtioFsDevice>> backend =
       VirtioFsDevice::Create(fs_options);
   if (!backend.ok()) return backend.status();

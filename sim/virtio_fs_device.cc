@@ -23,14 +23,9 @@ absl::StatusOr<std::unique_ptr<VirtioFsDevice>> VirtioFsDevice::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("num_request_queues must be 1 to ", kMaxRequestQueues));
   }
-  PassthroughOptions fs_options;
-  fs_options.share_dir = options.share_dir;
-  fs_options.entry_timeout = options.entry_timeout;
-  fs_options.attr_timeout = options.attr_timeout;
-  fs_options.data_caching = options.data_caching;
   // A session per virtqueue (hiprio and each request queue).
   auto server = FuseServer::Create(
-      fs_options, static_cast<uint16_t>(1 + options.num_request_queues));
+      options.share, static_cast<uint16_t>(1 + options.num_request_queues));
   if (!server.ok()) return server.status();
   return std::unique_ptr<VirtioFsDevice>(
       new VirtioFsDevice(options, *std::move(server)));

@@ -17,21 +17,17 @@
 #include "absl/status/statusor.h"
 #include "sim/device_backend.h"
 #include "sim/fuse_server.h"
+#include "sim/passthrough_fs.h"
 
 namespace sim {
 
 struct VirtioFsOptions {
-  // Host directory exported to the driver.
-  std::string share_dir;
+  // The host directory served and how (validity, data caching).
+  PassthroughOptions share;
   // Mount tag in the config space: 1 to 36 bytes.
   std::string tag = "simfs";
   // Request queues after the high-priority queue: 1 to kMaxRequestQueues.
   uint32_t num_request_queues = 1;
-  // Entry and attribute validity handed to the driver (seconds, 0 allowed).
-  double entry_timeout = 1.0;
-  double attr_timeout = 1.0;
-  // File data the driver may cache (PassthroughOptions::data_caching).
-  DataCaching data_caching = DataCaching::kAuto;
 };
 
 class VirtioFsDevice : public DeviceBackend {

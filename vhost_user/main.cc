@@ -69,22 +69,22 @@ int Run(const ServerOptions& options) {
     }
   }
   sim::VirtioFsOptions fs_options;
-  fs_options.share_dir = options.shared_dir;
+  fs_options.share.share_dir = options.shared_dir;
   // QEMU's vhost-user-fs asks how many queues there may be and uses as many
   // as it was told (num-request-queues): offer the most.
   fs_options.num_request_queues = sim::VirtioFsDevice::kMaxRequestQueues;
   switch (options.cache) {
     case ServerOptions::Cache::kAuto:
-      fs_options.entry_timeout = fs_options.attr_timeout = 1.0;
-      fs_options.data_caching = sim::DataCaching::kAuto;
+      fs_options.share.entry_timeout = fs_options.share.attr_timeout = 1.0;
+      fs_options.share.data_caching = sim::DataCaching::kAuto;
       break;
     case ServerOptions::Cache::kAlways:
-      fs_options.entry_timeout = fs_options.attr_timeout = 86400.0;
-      fs_options.data_caching = sim::DataCaching::kAlways;
+      fs_options.share.entry_timeout = fs_options.share.attr_timeout = 86400.0;
+      fs_options.share.data_caching = sim::DataCaching::kAlways;
       break;
     case ServerOptions::Cache::kNever:
-      fs_options.entry_timeout = fs_options.attr_timeout = 0.0;
-      fs_options.data_caching = sim::DataCaching::kNever;
+      fs_options.share.entry_timeout = fs_options.share.attr_timeout = 0.0;
+      fs_options.share.data_caching = sim::DataCaching::kNever;
       break;
   }
   absl::StatusOr<std::unique_ptr<sim::VirtioFsDevice>> fs =

@@ -104,7 +104,7 @@ class VirtioFsDeviceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     VirtioFsOptions options;
-    options.share_dir = share_.share();
+    options.share.share_dir = share_.share();
     options.tag = "myshare";
     options.num_request_queues = 3;
     auto device = VirtioFsDevice::Create(options);
@@ -155,7 +155,7 @@ TEST_F(VirtioFsDeviceTest, IdentityQueuesAndConfigSpace) {
 
 TEST_F(VirtioFsDeviceTest, RejectsBadOptions) {
   VirtioFsOptions options;
-  options.share_dir = share_.share();
+  options.share.share_dir = share_.share();
   options.tag = std::string(37, 't');
   EXPECT_FALSE(VirtioFsDevice::Create(options).ok());
   options.tag = "";
@@ -164,7 +164,7 @@ TEST_F(VirtioFsDeviceTest, RejectsBadOptions) {
   options.num_request_queues = 0;
   EXPECT_FALSE(VirtioFsDevice::Create(options).ok());
   options.num_request_queues = 1;
-  options.share_dir = share_.SharePath("does-not-exist");
+  options.share.share_dir = share_.SharePath("does-not-exist");
   EXPECT_FALSE(VirtioFsDevice::Create(options).ok());
 }
 

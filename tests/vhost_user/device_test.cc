@@ -391,7 +391,7 @@ TEST_F(DeviceTest, MalformedMessagesEndTheConnection) {
 TEST(VirtioFsDeviceTest, StoppingEveryRingEndsTheFuseSession) {
   char share[] = "/tmp/vhost-user-test.XXXXXX";
   ASSERT_NE(mkdtemp(share), nullptr);
-  auto fs = sim::VirtioFsDevice::Create({.share_dir = share});
+  auto fs = sim::VirtioFsDevice::Create({.share = {.share_dir = share}});
   ASSERT_TRUE(fs.ok()) << fs.status();
   vhost_user::Device device(**fs, {});
   TestFrontend frontend(device);
