@@ -177,18 +177,15 @@ void FuseFs::Retire(FuseNode* node) {
   // A directory's destructor releases the names cached under it: those nodes
   // retire in turn (nested), adding their forgets to the same batch.
   delete node;
-  std::vector<fuse_forget_one> forgets;
+  bool due;
   {
     base::LockGuard guard(*table_lock_);
     // With no node left (the share was unmounted) no more retirements will
     // come to fill the batch.
-    if (--retiring_ == 0 &&
-        (pending_forgets_.size() >= forget_batch_ || nodes_ == 0)) {
-      forgets.swap(pending_forgets_);
-    }
+    due = --retiring_ == 0 &&
+          (pending_forgets_.size() >= forget_batch_ || nodes_ == 0);
   }
-  // Only nodes of the current session were queued (see above).
-  Forget(forgets, kAnySession);
+  if (due) FlushForgets();
 }
 
 void FuseFs::FlushForgets() {
@@ -197,6 +194,7 @@ void FuseFs::FlushForgets() {
     base::LockGuard guard(*table_lock_);
     forgets.swap(pending_forgets_);
   }
+  // Only nodes of the current session were queued (see Retire).
   Forget(forgets, kAnySession);
 }
 
