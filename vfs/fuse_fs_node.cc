@@ -66,15 +66,11 @@ uint64_t Deadline(uint64_t now, uint64_t nanos) {
 
 FuseNode::FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
                    uint64_t session)
-    : Node(type),
-      fs_(std::move(fs)),
-      nodeid_(nodeid),
-      session_(session),
-      attr_lock_(fs_->platform().CreateLock()) {}
+    : Node(type), fs_(std::move(fs)), nodeid_(nodeid), session_(session) {}
 
 bool FuseNode::CachedAttr(Stat* out) {
   const uint64_t now = fs_->platform().MonotonicNanos();
-  base::LockGuard guard(*attr_lock_);
+  SpinGuard guard(attr_lock_);
   if (now >= attr_valid_until_ || attr_version_ < fs_->all_invalid_before()) {
     return false;
   }
@@ -86,7 +82,7 @@ void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
                          uint64_t version) {
   if (valid_ns == 0) return;  // Ask every time.
   const uint64_t now = fs_->platform().MonotonicNanos();
-  base::LockGuard guard(*attr_lock_);
+  SpinGuard guard(attr_lock_);
   // A change recorded after the request was sent: its reply may predate it.
   if (version < changed_version_) return;
   attr_ = ToStat(attr);
@@ -96,7 +92,7 @@ void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
 
 void FuseNode::InvalidateAttr() {
   const uint64_t version = fs_->NextAttrVersion();
-  base::LockGuard guard(*attr_lock_);
+  SpinGuard guard(attr_lock_);
   changed_version_ = version;
   attr_valid_until_ = 0;
 }

@@ -21,6 +21,7 @@
 #include "vfs/kstring.h"
 #include "vfs/node.h"
 #include "vfs/open_file.h"
+#include "vfs/spin_lock.h"
 #include "vfs/stat.h"
 
 namespace vfs::fusefs {
@@ -98,7 +99,9 @@ class FuseNode : public Node {
   uint64_t nlookup_ = 0;
   FuseNode* table_next_ = nullptr;
 
-  std::unique_ptr<base::Lock> attr_lock_;
+  // Held while the cached attributes are copied in or out: a few
+  // instructions, and a node costs no lock allocation.
+  SpinLock attr_lock_;
   Stat attr_;
   uint64_t attr_valid_until_ = 0;
   uint64_t attr_version_ = 0;     // Of the request that returned attr_.

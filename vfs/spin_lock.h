@@ -1,5 +1,6 @@
 // vfs::SpinLock: a lock for state held a few instructions at a time, kept in
-// objects that have no Platform to make a base::Lock with (nodes).
+// objects that have no Platform to make a base::Lock with, or that are made
+// and dropped too often to allocate one (nodes).
 #ifndef VFS_SPIN_LOCK_H_
 #define VFS_SPIN_LOCK_H_
 
