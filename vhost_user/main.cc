@@ -74,9 +74,7 @@ int Run(const ServerOptions& options) {
   // as it was told (num-request-queues): offer the most.
   fs_options.num_request_queues = sim::VirtioFsDevice::kMaxRequestQueues;
   switch (options.cache) {
-    case ServerOptions::Cache::kAuto:
-      fs_options.share.entry_timeout = fs_options.share.attr_timeout = 1.0;
-      fs_options.share.data_caching = sim::DataCaching::kAuto;
+    case ServerOptions::Cache::kAuto:  // PassthroughOptions' defaults.
       break;
     case ServerOptions::Cache::kAlways:
       fs_options.share.entry_timeout = fs_options.share.attr_timeout = 86400.0;
