@@ -75,11 +75,7 @@ ring_format() {
 }
 
 run vfsim_pci pci "$vfsim_virtiofsd --trace_json=$work/trace.jsonl --stats"
-# Two vCPUs: QEMU before 8.1 drops a single TCG vCPU's memory barriers (tcg_gen_mb without
-# CF_PARALLEL), so the guest's "publish, barrier, read the other side's event area" can
-# pass the back-end's and a kick is lost for good (seen: a FORGET left on the hiprio
-# queue, umount waiting for it). Two vCPUs make TCG emit them.
-run vfsim_pci_packed pci "$vfsim_virtiofsd" --packed --smp 2
+run vfsim_pci_packed pci "$vfsim_virtiofsd" --packed
 run vfsim_mmio mmio "$vfsim_virtiofsd"
 run virtiofsd_pci pci
 

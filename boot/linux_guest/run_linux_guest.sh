@@ -19,7 +19,13 @@
 #                     -o cache=auto
 #   --tag TAG         the device's tag, also given to the guest as vfstag= (default root)
 #   --guest-tag TAG   a different tag for the guest only (negative test: the mount must fail)
-#   --smp N           guest CPUs (default 1; 2 measured about the same on 2 host cores)
+#   --smp N           guest CPUs (default 2). Not 1 on QEMU before 8.1 (Debian 12 has 7.2):
+#                     a single TCG vCPU's memory barriers are dropped (tcg_gen_mb without
+#                     CF_PARALLEL), so the guest's "publish, barrier, read the device's event
+#                     area" can pass the back-end's and a kick is lost for good (seen on
+#                     packed rings: umount waiting for a FORGET the back-end was never told
+#                     about; on split rings with Debian's virtiofsd: guests stalled mid-run or
+#                     at umount). Two vCPUs make TCG emit them, about as fast on 2 host cores.
 #   --append WORDS    extra kernel command-line words
 #   --packed          packed virtqueues: the device property packed=on (QEMU then
 #                     negotiates VIRTIO_F_RING_PACKED when the back-end offers it)
@@ -44,7 +50,7 @@ die2() { echo "run_linux_guest: SETUP ERROR: $*" >&2; exit 2; }
 say() { echo "run_linux_guest: $*"; }
 
 kernel="" initrd="" share="" transport=pci limit=90 backend_cmd="" tag=root guest_tag=""
-smp=1 append="" log_copy="" backend_log_copy="" keep=0 verbose=0 mmio_acpi=on packed=0
+smp=2 append="" log_copy="" backend_log_copy="" keep=0 verbose=0 mmio_acpi=on packed=0
 while (($#)); do
   case $1 in
     --kernel | --initrd | --share | --transport | --timeout | --backend-cmd | --tag | \
@@ -61,7 +67,7 @@ while (($#)); do
     --keep) keep=1; shift ;;
     --packed) packed=1; shift ;;
     --verbose) verbose=1; shift ;;
-    -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,${/^#/!q;p}' "$0"; exit 0 ;;
     *) die2 "unknown argument '$1' (see --help)" ;;
   esac
 done
