@@ -49,9 +49,10 @@ bool DeviceSeat::WaiterYielded() const {
          cpu_counts[cpu_].yielded_waiters.load(std::memory_order_relaxed) > 0;
 }
 
-bool DeviceThreadOnThisCpu() {
-  const int cpu = CountedCpu();
-  return cpu >= 0 &&
+bool DeviceThreadOnThisCpu() { return DeviceThreadOnCpu(CountedCpu()); }
+
+bool DeviceThreadOnCpu(int cpu) {
+  return cpu >= 0 && cpu < kCountedCpus &&
          cpu_counts[cpu].device_threads.load(std::memory_order_relaxed) > 0;
 }
 

@@ -42,6 +42,8 @@ class DeviceSeat {
 // For a thread waiting for a device: whether a polling device thread is on
 // the caller's CPU.
 bool DeviceThreadOnThisCpu();
+// Whether a polling device thread is on `cpu`.
+bool DeviceThreadOnCpu(int cpu);
 
 // sched_yield, counted as a waiter's on the caller's CPU for as long as the
 // yield lasts (DeviceSeat::WaiterYielded).

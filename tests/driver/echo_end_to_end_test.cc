@@ -451,8 +451,10 @@ TEST_P(EchoEndToEndTest, UsedBufferNotificationsCallTheQueueCallback) {
 
 TEST_P(EchoEndToEndTest, ABatchOfChainsRingsTheDoorbellOnce) {
   Start();
-  // Many chains in one batch ring the doorbell once; the device counts
-  // notifications.
+  // Many chains in one batch ring the doorbell at most once; the device counts
+  // notifications. Not always once: a device thread still polling (for a
+  // while after its last work, longer under a sanitizer) has notifications
+  // suppressed and takes the chains by itself.
   Virtqueue& queue = virtio_->queue(0);
   std::vector<std::unique_ptr<ChainBuffers>> chains;
   const uint64_t before = device_->model().counters().notifications;
@@ -464,10 +466,12 @@ TEST_P(EchoEndToEndTest, ABatchOfChainsRingsTheDoorbellOnce) {
                             chains[i].get())
                     .ok());
   }
-  EXPECT_TRUE(queue.Kick());
+  const bool kicked = queue.Kick();
+  if (GetParam().notify_mode == sim::NotifyMode::kInline) EXPECT_TRUE(kicked);
   for (int i = 0; i < 20; ++i)
     ASSERT_TRUE(virtio_->WaitForUsed(0, 5 * kSecond).ok());
-  EXPECT_EQ(device_->model().counters().notifications, before + 1);
+  EXPECT_EQ(device_->model().counters().notifications,
+            before + (kicked ? 1 : 0));
 }
 
 TEST_P(EchoEndToEndTest, RecoversFromNeedsResetAfterADeliberateViolation) {
