@@ -174,7 +174,7 @@ class OpenRegularFile final : public OpenFile {
 
 File::File(RefPtr<FuseFs> fs, uint64_t nodeid, uint64_t session)
     : FuseNode(std::move(fs), nodeid, base::kTypeRegular, session),
-      append_lock_(this->fs().platform().CreateLock()) {}
+      append_lock_(this->fs().platform()) {}
 
 RefPtr<OpenFile> File::MakeOpenFile(RefPtr<File> file, int flags,
                                     const driver::OpenHandle& handle,

@@ -20,6 +20,7 @@
 #include "vfs/fuse_fs.h"
 #include "vfs/kstring.h"
 #include "vfs/node.h"
+#include "vfs/on_demand_lock.h"
 #include "vfs/open_file.h"
 #include "vfs/spin_lock.h"
 #include "vfs/stat.h"
@@ -133,10 +134,10 @@ class File final : public FuseNode {
                                        uint64_t session);
 
   // Held across an O_APPEND write: the size asked for and the write at it.
-  base::Lock& append_lock() { return *append_lock_; }
+  base::Lock& append_lock() { return append_lock_.Get(); }
 
  private:
-  std::unique_ptr<base::Lock> append_lock_;
+  OnDemandLock append_lock_;
 };
 
 class Directory final : public FuseNode {

@@ -21,9 +21,7 @@ Span Clamp(Span span) {
 }  // namespace
 
 OpenFile::OpenFile(base::Platform& platform, RefPtr<Node> node, int flags)
-    : node_(std::move(node)),
-      flags_(flags),
-      position_lock_(platform.CreateLock()) {}
+    : node_(std::move(node)), flags_(flags), position_lock_(platform) {}
 
 OpenFile::~OpenFile() {
   // flock(2) locks belong to the open file description: they go with it.
@@ -50,7 +48,7 @@ void OpenFile::SetStatusFlags(int flags) {
 Result<size_t> OpenFile::Read(std::span<std::byte> buffer) {
   if (!readable()) return Error{EBADF};
   if (node_->is_directory()) return Error{EISDIR};
-  base::LockGuard guard(*position_lock_);
+  base::LockGuard guard(position_lock_.Get());
   size_t n = TRY(ReadAt(Clamp(buffer), position_));
   position_ += n;
   return n;
@@ -58,7 +56,7 @@ Result<size_t> OpenFile::Read(std::span<std::byte> buffer) {
 
 Result<size_t> OpenFile::Write(std::span<const std::byte> data) {
   if (!writable()) return Error{EBADF};
-  base::LockGuard guard(*position_lock_);
+  base::LockGuard guard(position_lock_.Get());
   uint64_t offset = position_;
   size_t n =
       TRY(WriteAt(Clamp(data), &offset, (flags() & base::kOpenAppend) != 0));
@@ -86,7 +84,7 @@ Result<size_t> OpenFile::Pwrite(std::span<const std::byte> data,
 Result<uint64_t> OpenFile::Lseek(int64_t offset, int whence) {
   // A pipe has no position (no_llseek).
   if (node_->type() == base::kTypeFifo) return Error{ESPIPE};
-  base::LockGuard guard(*position_lock_);
+  base::LockGuard guard(position_lock_.Get());
   int64_t base;
   switch (whence) {
     case base::kSeekSet:
@@ -125,7 +123,7 @@ Result<Stat> OpenFile::Fstat() {
 
 Result<size_t> OpenFile::Getdents64(std::span<std::byte> buffer) {
   if (!node_->is_directory()) return Error{ENOTDIR};
-  base::LockGuard guard(*position_lock_);
+  base::LockGuard guard(position_lock_.Get());
   DirentWriter out(buffer);
   TRY(ReadDirectory(out, position_));
   if (out.entries() == 0) {
@@ -171,8 +169,8 @@ Result<size_t> OpenFile::CopyFileRange(int64_t* in_offset, OpenFile& out,
   if (length > kMaxTransfer) length = kMaxTransfer;
   // The file offsets used are held for the copy (two in address order).
   base::Lock* held[2] = {
-      in_offset ? nullptr : position_lock_.get(),
-      out_offset || &out == this ? nullptr : out.position_lock_.get()};
+      in_offset ? nullptr : &position_lock_.Get(),
+      out_offset || &out == this ? nullptr : &out.position_lock_.Get()};
   if (held[0] && held[1] && held[1] < held[0]) std::swap(held[0], held[1]);
   for (base::Lock* lock : held) {
     if (lock) lock->Acquire();

@@ -19,6 +19,7 @@
 #include "base/result.h"
 #include "vfs/dirent.h"
 #include "vfs/node.h"
+#include "vfs/on_demand_lock.h"
 #include "vfs/ref_counted.h"
 #include "vfs/stat.h"
 
@@ -118,7 +119,7 @@ class OpenFile : public RefCounted {
   // Serialises read, write, lseek and getdents64 on this description: each both
   // uses and moves the offset, and POSIX wants them atomic with respect to each
   // other.
-  std::unique_ptr<base::Lock> position_lock_;
+  OnDemandLock position_lock_;
   uint64_t position_ = 0;
 };
 

@@ -16,6 +16,7 @@
 #include "vfs/attr_cache.h"
 #include "vfs/dirent.h"
 #include "vfs/kstring.h"
+#include "vfs/on_demand_lock.h"
 
 namespace vfs_test {
 namespace {
@@ -240,6 +241,58 @@ TEST(KStringTest, ShortAndLongStringsMoveIntact) {
   vfs::KString past(fits, "b");
   EXPECT_EQ(past.view(), longer);
   EXPECT_STREQ(past.c_str(), longer.c_str());
+}
+
+TEST(OnDemandLockTest, MadeOnFirstUseAndSharedByEveryUser) {
+  HostPlatform platform;
+  { vfs::OnDemandLock never_taken(platform); }
+  EXPECT_EQ(platform.locks_created(), 0u);
+
+  vfs::OnDemandLock lock(platform);
+  base::Lock* first = &lock.Get();
+  EXPECT_EQ(&lock.Get(), first);
+  EXPECT_EQ(platform.locks_created(), 1u);
+
+  // Threads that take a fresh lock at once all get the one kept, and it
+  // excludes them from each other: no increment of the plain counter is lost.
+  vfs::OnDemandLock contended(platform);
+  constexpr int kThreads = 4, kRounds = 10000;
+  std::vector<base::Lock*> seen(kThreads);
+  int64_t counter = 0;
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go.load()) {
+      }
+      seen[t] = &contended.Get();
+      for (int i = 0; i < kRounds; ++i) {
+        base::LockGuard guard(contended.Get());
+        ++counter;
+      }
+    });
+  }
+  go.store(true);
+  for (std::thread& thread : threads) thread.join();
+  for (base::Lock* l : seen) EXPECT_EQ(l, seen[0]);
+  EXPECT_EQ(counter, int64_t{kThreads} * kRounds);
+}
+
+TEST_F(MemFsTest, OnlyFilesWhoseOffsetMovesMakeAnOffsetLock) {
+  WriteFile("/tmp/f", "0123456789");
+  const uint64_t before = platform_.locks_created();
+  int fd = vfs::open("/tmp/f", O_RDWR);
+  ASSERT_GE(fd, 0);
+  char buffer[4];
+  EXPECT_EQ(vfs::pread(fd, buffer, sizeof(buffer), 2), 4);
+  EXPECT_EQ(vfs::pwrite(fd, "ab", 2, 0), 2);
+  EXPECT_EQ(platform_.locks_created(), before);  // pread/pwrite keep no offset
+  EXPECT_EQ(vfs::read(fd, buffer, sizeof(buffer)), 4);
+  EXPECT_EQ(std::string(buffer, 4), "ab23");
+  EXPECT_EQ(platform_.locks_created(), before + 1);
+  EXPECT_EQ(vfs::lseek(fd, 0, SEEK_CUR), 4);
+  EXPECT_EQ(platform_.locks_created(), before + 1);  // the same lock
+  EXPECT_EQ(vfs::close(fd), 0);
 }
 
 }  // namespace
