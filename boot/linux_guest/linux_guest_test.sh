@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A stock Linux guest on the project's vhost-user back-end: Debian's kernel (virtio,
 # virtio_pci, virtio_mmio, fuse and virtiofs modules in a busybox initramfs) mounts the
-# share with `mount -t virtiofs` and runs guest/workload.sh, under QEMU TCG:
+# share with `mount -t virtiofs` and runs guest/workload.sh, under QEMU TCG with two vCPUs
+# (run_linux_guest.sh's default, which says why):
 #   1. on vfsim_virtiofsd over virtio-pci (q35), with the FUSE trace kept;
-#   2. the same with packed virtqueues (the device's packed=on), on two vCPUs;
+#   2. the same with packed virtqueues (the device's packed=on);
 #   3. on vfsim_virtiofsd over virtio-mmio (microvm);
 #   4. on Debian's virtiofsd over virtio-pci.
 # Each run must pass (the guest's own checks, no virtio or FUSE error in its kernel log,
