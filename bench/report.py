@@ -30,21 +30,7 @@ what the device thread costs over processing in the caller's notify, per request
 (sim-thread time - sim-inline time) / FUSE requests per operation. Rows of several threads
 are left out: their host calls overlap, so the subtraction means nothing.
 
-A target MISS on a ratio to the host is checked against the physical limit: the device
-must make its host calls, so even with no cost of its own a simulated machine takes at
-least host call time per operation (divided by the threads that can run at once: the
-row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request to its
-device thread and back, at least a cross-CPU round trip per request (counted where the
-row's threads and their device threads fit the CPUs, as in handoff_limit). When host
-time / that is below the target, the target cannot be met by making the simulation
-cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
-
-The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
-alone costs more than the rule allows (handoff_limit): each FUSE request crosses to a
-device thread and back, at least a cross-CPU round trip; and where the row's threads and
-their device threads outnumber the CPUs, at least the cheaper of two thread switches on
-one CPU and a CPU left idle through the request's host calls. Both round trips are
-measured in the same run (fs_bench's cross_cpu_round_trip and same_cpu_switch_round_trip).
+How a MISS is checked against the limits of the machine: bench/targets.py.
 """
 import argparse
 import json
@@ -53,144 +39,9 @@ import subprocess
 import sys
 
 from bench import chart
-
-BACKENDS = ["host", "fuse", "sim-inline", "sim-thread"]
-SIM_BACKENDS = ["sim-inline", "sim-thread"]
-
-# Operation -> (label, kind): "bytes" rows show GB/s, "time" rows a time per operation,
-# "iter" rows (the workloads, bench/workloads.h) a time per run of the whole workload.
-OPERATIONS = [
-    ("seq_read_4KiB", "sequential read, 4 KiB calls", "bytes"),
-    ("seq_read_64KiB", "sequential read, 64 KiB calls", "bytes"),
-    ("seq_read_1MiB", "sequential read, 1 MiB calls", "bytes"),
-    ("seq_write_4KiB", "sequential write, 4 KiB calls", "bytes"),
-    ("seq_write_64KiB", "sequential write, 64 KiB calls", "bytes"),
-    ("seq_write_1MiB", "sequential write, 1 MiB calls", "bytes"),
-    ("rand_pread_4KiB", "random pread, 4 KiB", "bytes"),
-    ("read_1thread_4KiB", "pread 4 KiB, 1 thread", "bytes"),
-    ("read_2threads_4KiB", "pread 4 KiB, 2 threads", "bytes"),
-    ("read_4threads_4KiB", "pread 4 KiB, 4 threads", "bytes"),
-    ("read_1thread_64KiB", "pread 64 KiB, 1 thread", "bytes"),
-    ("read_2threads_64KiB", "pread 64 KiB, 2 threads", "bytes"),
-    ("read_4threads_64KiB", "pread 64 KiB, 4 threads", "bytes"),
-    ("stat_cached", "stat a/b/c.txt, caches on", "time"),
-    ("stat_uncached", "stat a/b/c.txt, caches off", "time"),
-    ("stat_uncached_2threads", "stat, caches off, 2 threads", "time"),
-    ("stat_uncached_4threads", "stat, caches off, 4 threads", "time"),
-    ("open_close", "open+close", "time"),
-    ("rand_pread_4KiB_packed", "packed rings: random pread, 4 KiB", "bytes"),
-    ("open_close_packed", "packed rings: open+close", "time"),
-    ("create_unlink", "create+unlink", "time"),
-    ("getdents64_10", "list 10 entries", "time"),
-    ("getdents64_1000", "list 1 000 entries", "time"),
-    ("getdents64_10000", "list 10 000 entries", "time"),
-    ("ls_l_1000", "ls -l of 1 000 entries", "iter"),
-    ("untar_1000", "untar 1 000 files of 4 KiB", "iter"),
-    ("find_tree", "find: 10 110 entries", "iter"),
-    ("git_status_tree", "git status: lstat 10 000 x2", "iter"),
-    ("stream_1GiB", "stream 1 GiB, 1 MiB reads", "bytes"),
-]
-LABELS = {op: label for op, label, _ in OPERATIONS}
-
-# The scaling rows: (what, {threads: operation}). Each thread reads its own part of the
-# data file sequentially; all threads stat the same path. The simulated machines have a
-# request queue per thread.
-SCALING = [
-    ("pread 4 KiB", {1: "read_1thread_4KiB", 2: "read_2threads_4KiB",
-                     4: "read_4threads_4KiB"}),
-    ("pread 64 KiB", {1: "read_1thread_64KiB", 2: "read_2threads_64KiB",
-                      4: "read_4threads_64KiB"}),
-    ("stat, caches off", {1: "stat_uncached", 2: "stat_uncached_2threads",
-                          4: "stat_uncached_4threads"}),
-]
-THREADS = {op: n for _, ops in SCALING for n, op in ops.items()}
-
-# Fewer FUSE requests than this per operation: no cost per request (see above).
-MIN_REQ_PER_OP = 0.5
-
-# The suffix of the rows the simulated machines repeat on packed virtqueues.
-PACKED = "_packed"
-
-_NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-
-class Result:
-    """One benchmark's figures (the median of repetitions when there are several)."""
-
-    def __init__(self, time_ns, bytes_per_second=None, fuse_req_per_op=None,
-                 peak_rss_mib=None, error=None, host_calls_per_op=None,
-                 host_call_ns_per_op=None, label=None):
-        self.time_ns = time_ns
-        self.bytes_per_second = bytes_per_second
-        self.fuse_req_per_op = fuse_req_per_op
-        self.peak_rss_mib = peak_rss_mib
-        self.error = error
-        self.host_calls_per_op = host_calls_per_op
-        self.host_call_ns_per_op = host_call_ns_per_op
-        self.label = label
-
-
-class Results(dict):
-    """{(operation, back end): Result}, and the CPUs of the machine that ran them."""
-
-    def __init__(self, items=(), cpus=None):
-        super().__init__(items)
-        self.cpus = cpus
-
-
-def load_results(doc):
-    """{(operation, back end): Result} from Google Benchmark's JSON output (a dict)."""
-    runs = {}
-    medians = {}
-    for b in doc.get("benchmarks", []):
-        name = b.get("run_name") or b["name"]
-        parts = name.split("/")
-        if len(parts) < 2:
-            continue
-        key = (parts[0], parts[1])
-        if b.get("error_occurred"):
-            runs.setdefault(key, []).append(Result(None, error=b.get("error_message", "error")))
-            continue
-        result = Result(
-            b["real_time"] * _NS_PER_UNIT.get(b.get("time_unit", "ns"), 1.0),
-            b.get("bytes_per_second"),
-            b.get("fuse_req_per_op"),
-            b.get("peak_rss_MiB"),
-            host_calls_per_op=b.get("host_calls_per_op"),
-            host_call_ns_per_op=b.get("host_call_ns_per_op"),
-            label=b.get("label") or None,
-        )
-        if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                medians[key] = result
-        else:
-            runs.setdefault(key, []).append(result)
-    results = Results(medians, doc.get("context", {}).get("num_cpus"))
-    for key, rs in runs.items():
-        failed = [r for r in rs if r.error]
-        if failed:
-            results[key] = failed[0]
-        elif key not in medians:
-            results[key] = _median_of(rs)
-    return results
-
-
-def _median_of(rs):
-    rs = sorted(rs, key=lambda r: r.time_ns)
-    return rs[len(rs) // 2]
-
-
-def speed_ratio(results, op, backend, reference="host"):
-    """How fast `backend` is relative to `reference` (2.0: twice as fast), or None. A row
-    only the simulated machines run (on packed rings) is compared with the host's figure
-    of the operation it repeats."""
-    a = results.get((op, backend))
-    r = results.get((op, reference)) or results.get((op.removesuffix(PACKED), reference))
-    if a is None or r is None or a.error or r.error:
-        return None
-    if a.bytes_per_second and r.bytes_per_second:
-        return a.bytes_per_second / r.bytes_per_second
-    return r.time_ns / a.time_ns if a.time_ns else None
+from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BACKENDS,
+                           THREADS, load_results, ok, speed_ratio)
+from bench.targets import ROUND_TRIP, SWITCH_ROUND_TRIP, target_lines
 
 
 def _figure(result, kind):
@@ -216,11 +67,6 @@ def _format_table(headers, rows):
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return lines
 
-
-def _ok(results, op, backend):
-    """The result of `op` on `backend` when it ran without error, else None."""
-    r = results.get((op, backend))
-    return r if r is not None and not r.error else None
 
 
 def build_table(results):
@@ -284,7 +130,7 @@ def build_time_table(results):
     for op, label, _ in OPERATIONS:
         if THREADS.get(op, 1) > 1:
             continue
-        rs = [_ok(results, op, b) for b in PASSTHROUGH_BACKENDS]
+        rs = [ok(results, op, b) for b in PASSTHROUGH_BACKENDS]
         if not any(r is not None and r.host_calls_per_op is not None for r in rs):
             continue
         inline, thread = rs[1], rs[2]
@@ -308,7 +154,7 @@ def build_time_table(results):
 def scaling_factor(results, ops, threads, backend):
     """Throughput of `threads` threads / that of one, or None. The time of a row of N
     threads is per operation of all of them: the factor is t(1) / t(N)."""
-    one, many = _ok(results, ops[1], backend), _ok(results, ops[threads], backend)
+    one, many = ok(results, ops[1], backend), ok(results, ops[threads], backend)
     if one is None or many is None or not many.time_ns:
         return None
     return one.time_ns / many.time_ns
@@ -324,183 +170,6 @@ def build_scaling_table(results):
                 rows.append(["%s, %d threads" % (what, threads)] +
                             ["%.2fx" % f if f is not None else "-" for f in factors])
     return _format_table(["operation"] + BACKENDS, rows)
-
-
-class Target:
-    """A goal of the project: `backend`'s speed on `op` relative to `reference` must be at
-    least `minimum`."""
-
-    def __init__(self, text, op, backend, reference, minimum):
-        self.text, self.op, self.backend = text, op, backend
-        self.reference, self.minimum = reference, minimum
-
-
-def targets():
-    out = []
-    for b in SIM_BACKENDS:
-        out += [
-            Target("random 4 KiB pread >= 0.6x host", "rand_pread_4KiB", b, "host", 0.6),
-            Target("sequential 4 KiB reads >= 0.5x host", "seq_read_4KiB", b, "host", 0.5),
-            Target("stat, caches on, >= 1.0x host", "stat_cached", b, "host", 1.0),
-            Target("open+close >= 0.35x host", "open_close", b, "host", 0.35),
-            Target("create+unlink >= 0.6x host", "create_unlink", b, "host", 0.6),
-            Target("listing 10 entries >= 0.5x host", "getdents64_10", b, "host", 0.5),
-            Target("2 threads 64 KiB pread, 2 queues, >= 0.7x host", "read_2threads_64KiB",
-                   b, "host", 0.7),
-        ]
-    return out
-
-
-RSS_LIMIT_MIB = 64
-# sim-thread must be within 1.25x of sim-inline on every row both ran.
-THREAD_VS_INLINE = 1 / 1.25
-# The row of fs_bench's cross-CPU round trip (harness.h, CrossCpuRoundTrip).
-ROUND_TRIP = "cross_cpu_round_trip"
-# The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
-SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
-# The rows a MISS of that rule names, worst first.
-WORST_SHOWN = 4
-
-
-def _cpus(results):
-    """The CPUs of the machine the figures come from."""
-    return getattr(results, "cpus", None) or os.cpu_count() or 1
-
-
-def physical_limit(results, op, backend):
-    """(best ratio to the host reachable with no cost of the simulation's own, the text of
-    the arithmetic), or None when the host calls were not counted."""
-    r, host = _ok(results, op, backend), _ok(results, op, "host")
-    if r is None or host is None or not r.host_call_ns_per_op:
-        return None
-    # Host calls of N threads overlap, at most as many at once as there are CPUs.
-    threads, cpus = THREADS.get(op, 1), _cpus(results)
-    overlap = min(threads, cpus)
-    least_ns, handoff = r.host_call_ns_per_op, ""
-    rt = _ok(results, ROUND_TRIP, "host")
-    if backend == "sim-thread" and 2 * threads <= cpus and rt and r.fuse_req_per_op:
-        least_ns += r.fuse_req_per_op * rt.time_ns
-        handoff = ", and %.1f req x %.0f ns round trip" % (r.fuse_req_per_op, rt.time_ns)
-    limit = host.time_ns * overlap / least_ns
-    spread = " on %d threads" % overlap if overlap > 1 else ""
-    return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \
-        "-> at most %.2fx" % (r.host_calls_per_op or 0, r.host_call_ns_per_op / 1e3, spread,
-                              handoff, host.time_ns / 1e3, limit)
-
-
-def _not_measured(results, op, backends):
-    return "; ".join("%s: %s" % (b, results[(op, b)].error if (op, b) in results
-                                 else "not run")
-                     for b in backends if _ok(results, op, b) is None)
-
-
-def handoff_limit(results, op):
-    """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what it
-    needs was not measured. sim-thread does sim-inline's work and, per FUSE request, hands
-    the request to a device thread and gets the reply back. While the row's threads and as
-    many device threads (a queue per thread) fit the CPUs, that costs at least the measured
-    cross-CPU round trip. With more busy threads than CPUs, a waiting thread shares its CPU
-    with a thread that has work: per request it either keeps the CPU, idle, through the
-    device's host calls, or gives it away and takes it back, two thread switches (the
-    measured same-CPU switch round trip); the cheaper of the two is added to the CPU time
-    sim-inline spends per operation (its time per operation on all the CPUs it keeps busy)."""
-    inline = _ok(results, op, "sim-inline")
-    if inline is None or not inline.fuse_req_per_op:
-        return None
-    req = inline.fuse_req_per_op
-    threads, cpus = THREADS.get(op, 1), _cpus(results)
-    if 2 * threads <= cpus:
-        rt = _ok(results, ROUND_TRIP, "host")
-        if rt is None:
-            return None
-        ratio = inline.time_ns / (inline.time_ns + req * rt.time_ns)
-        return ratio, "%s: %.1f req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
-            LABELS[op], req, rt.time_ns, inline.time_ns / 1e3, ratio)
-    switch = _ok(results, SWITCH_ROUND_TRIP, "host")
-    if switch is None or not inline.host_call_ns_per_op:
-        return None
-    spun = inline.host_call_ns_per_op / req
-    cpu_ns = inline.time_ns * min(threads, cpus)
-    ratio = cpu_ns / (cpu_ns + req * min(switch.time_ns, spun))
-    return ratio, "%s: %d+%d busy threads on %d CPUs, %.1f req x min(%.0f ns switch round " \
-        "trip, %.0f ns host calls) on %.2f us of CPU -> at most %.2fx" % (
-            LABELS[op], threads, threads, cpus, req, switch.time_ns, spun, cpu_ns / 1e3, ratio)
-
-
-def _thread_vs_inline(results):
-    """The 1.25x rule over every row both simulated machines ran: (status, detail). A row
-    whose requests alone, crossing CPUs there and back, cost more than the rule allows is
-    a limit of the machine, counted apart with its arithmetic."""
-    ratios = []
-    for op, _, _ in OPERATIONS:
-        if _ok(results, op, "sim-inline") is None:  # Not another row's figure.
-            continue
-        r = speed_ratio(results, op, "sim-thread", "sim-inline")
-        if r is not None:
-            ratios.append((r, op))
-    if not ratios:
-        return "N/A", "no row ran on both simulated machines"
-    need = "(need >= %.2fx sim-inline on all %d rows)" % (THREAD_VS_INLINE, len(ratios))
-    misses, limited = [], []
-    for r, op in sorted(ratios):
-        if r >= THREAD_VS_INLINE:
-            continue
-        limit = handoff_limit(results, op)
-        (limited if limit and limit[0] < THREAD_VS_INLINE else misses).append((r, op, limit))
-    if not misses and not limited:
-        worst = min(ratios)
-        return "PASS", "worst: %s %.2fx %s" % (LABELS[worst[1]], worst[0], need)
-    parts = []
-    if misses:
-        shown = ", ".join("%s %.2fx" % (LABELS[op], r) for r, op, _ in misses[:WORST_SHOWN])
-        parts.append("%d below; worst: %s%s" % (len(misses), shown,
-                                                ", ..." if len(misses) > WORST_SHOWN else ""))
-    if limited:
-        each = ", ".join("%s %.2fx (at most %.2fx)" % (LABELS[op], r, limit[0])
-                         for r, op, limit in limited[:WORST_SHOWN])
-        parts.append("%d %sbelow their limit: %s%s; e.g. %s" % (
-            len(limited), "more " if misses else "", each,
-            ", ..." if len(limited) > WORST_SHOWN else "", limited[0][2][1]))
-    detail = "; ".join(parts)
-    return "MISS", "%s %s" % (detail, need)
-
-
-def evaluate_targets(results):
-    """[(status, back end, text, detail)]: status PASS, MISS or N/A. A MISS that the host
-    calls alone already cause has the limit's arithmetic in its detail: "(limit: ...)"."""
-    out = []
-    for t in targets():
-        r = speed_ratio(results, t.op, t.backend, t.reference)
-        if r is None:
-            out.append(("N/A", t.backend, t.text,
-                        _not_measured(results, t.op, (t.backend, t.reference))))
-            continue
-        detail = "%.2fx %s (need >= %.2fx)" % (r, t.reference, t.minimum)
-        if r >= t.minimum:
-            out.append(("PASS", t.backend, t.text, detail))
-            continue
-        limit = physical_limit(results, t.op, t.backend) if t.reference == "host" else None
-        if limit is not None and limit[0] < t.minimum:
-            detail += " (%s)" % limit[1]
-        out.append(("MISS", t.backend, t.text, detail))
-    status, detail = _thread_vs_inline(results)
-    out.append((status, "sim-thread", "within 1.25x of sim-inline on every row", detail))
-    for b in SIM_BACKENDS:
-        r = results.get(("stream_1GiB", b))
-        text = "streaming 1 GiB keeps peak RSS < %d MiB" % RSS_LIMIT_MIB
-        if r is None or r.error or r.peak_rss_mib is None:
-            out.append(("N/A", b, text, r.error if r is not None and r.error else "not run"))
-        else:
-            out.append(("PASS" if r.peak_rss_mib < RSS_LIMIT_MIB else "MISS", b, text,
-                        "peak %.1f MiB" % r.peak_rss_mib))
-    return out
-
-
-def target_lines(results):
-    lines = []
-    for status, backend, text, detail in evaluate_targets(results):
-        lines.append("%-4s  %-10s  %-46s  %s" % (status, backend, text, detail))
-    return lines
 
 
 def errors(results):
@@ -543,11 +212,11 @@ def report(results, png_path=None):
     if len(time_table) > 2:
         lines += ["", "Where the time goes (the device's host calls; the rest is the back "
                   "end's own cost; see report.py):"] + time_table
-    rt = _ok(results, ROUND_TRIP, "host")
+    rt = ok(results, ROUND_TRIP, "host")
     if rt is not None:
         lines += ["", "A flag handed to a thread on another CPU and back: %.0f ns (the least "
                   "a request costs sim-thread over sim-inline)." % rt.time_ns]
-    switch = _ok(results, SWITCH_ROUND_TRIP, "host")
+    switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
         lines += ["Two threads on one CPU handing it to each other and back: %.0f ns (what a "
                   "request costs a thread that yields its CPU while it waits)."

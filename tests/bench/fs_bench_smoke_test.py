@@ -8,7 +8,7 @@ import sys
 import tempfile
 import unittest
 
-from bench import report
+from bench.results import load_results
 
 OPERATIONS = ["seq_read_64KiB", "seq_write_4KiB", "rand_pread_4KiB", "stat_cached",
               "open_close", "create_unlink", "getdents64_10", "read_2threads_64KiB",
@@ -43,7 +43,7 @@ class FsBenchSmokeTest(unittest.TestCase):
         cls.stderr = proc.stderr
         assert proc.returncode == 0, proc.stdout + proc.stderr
         with open(out) as f:
-            cls.results = report.load_results(json.load(f))
+            cls.results = load_results(json.load(f))
         # The work directory is removed at exit, mount points included.
         assert not [d for d in os.listdir(tmp) if d.startswith("fsbench-")], os.listdir(tmp)
 

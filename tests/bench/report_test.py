@@ -4,6 +4,8 @@ import tempfile
 import unittest
 
 from bench import report
+from bench.results import load_results
+from bench.targets import evaluate_targets
 
 
 def run(name, time_ns, backend_counters=None, **fields):
@@ -92,7 +94,7 @@ def row(lines, label):
 class ReportTest(unittest.TestCase):
 
     def setUp(self):
-        self.results = report.load_results(doc())
+        self.results = load_results(doc())
 
     def test_table_has_figures_and_ratios_to_host(self):
         lines = report.build_table(self.results)
@@ -118,7 +120,7 @@ class ReportTest(unittest.TestCase):
 
     def targets(self, results=None):
         return {(b, text): (s, detail)
-                for s, b, text, detail in report.evaluate_targets(
+                for s, b, text, detail in evaluate_targets(
                     self.results if results is None else results)}
 
     def test_targets_pass_and_miss(self):
@@ -163,7 +165,7 @@ class ReportTest(unittest.TestCase):
                  run("rand_pread_4KiB/sim-thread", 2500,
                      {"fuse_req_per_op": 1.0, "host_calls_per_op": 1.0,
                       "host_call_ns_per_op": 1200.0}, bytes_per_second=4096e6 / 2.5)]}
-        targets = self.targets(report.load_results(d))
+        targets = self.targets(load_results(d))
         self.assertEqual(targets[pread], (
             "MISS", "0.40x host (need >= 0.60x) (limit: the device's 1.0 host calls/op take "
             "1.20 us, and 1.0 req x 500 ns round trip; host 1.00 us -> at most 0.59x)"))
@@ -171,7 +173,7 @@ class ReportTest(unittest.TestCase):
                          ("MISS", "0.50x host (need >= 0.60x)"))
         # A 300 ns round trip leaves 1000 / 1500 = 0.67x within reach: a plain MISS.
         d["benchmarks"][0] = run("cross_cpu_round_trip/host", 300)
-        self.assertEqual(self.targets(report.load_results(d))[pread],
+        self.assertEqual(self.targets(load_results(d))[pread],
                          ("MISS", "0.40x host (need >= 0.60x)"))
 
     def test_sim_thread_within_1_25x_of_sim_inline_on_every_row(self):
@@ -185,13 +187,13 @@ class ReportTest(unittest.TestCase):
                             run("open_close/sim-thread", 1250),
                             run("create_unlink/sim-inline", 1000),
                             run("create_unlink/sim-thread", 1100)]}
-        self.assertEqual(self.targets(report.load_results(d))[rule], (
+        self.assertEqual(self.targets(load_results(d))[rule], (
             "PASS", "worst: open+close 0.80x (need >= 0.80x sim-inline on all 2 rows)"))
         d["benchmarks"][1] = run("open_close/sim-thread", 1300)
-        self.assertEqual(self.targets(report.load_results(d))[rule], (
+        self.assertEqual(self.targets(load_results(d))[rule], (
             "MISS", "1 below; worst: open+close 0.77x (need >= 0.80x sim-inline on all 2 "
             "rows)"))
-        self.assertEqual(self.targets(report.load_results({"benchmarks": []}))[rule][0],
+        self.assertEqual(self.targets(load_results({"benchmarks": []}))[rule][0],
                          "N/A")
 
     def test_a_row_below_its_round_trip_limit_is_counted_apart(self):
@@ -204,12 +206,12 @@ class ReportTest(unittest.TestCase):
                             run("open_close/sim-thread", 3000),
                             run("create_unlink/sim-inline", 4000, {"fuse_req_per_op": 1.0}),
                             run("create_unlink/sim-thread", 8000)]}
-        self.assertEqual(self.targets(report.load_results(d))[rule], (
+        self.assertEqual(self.targets(load_results(d))[rule], (
             "MISS", "1 below; worst: create+unlink 0.50x; 1 more below their limit: "
             "open+close 0.33x (at most 0.40x); e.g. open+close: 3.0 req x 500 ns round trip "
             "on 1.00 us -> at most 0.40x (need >= 0.80x sim-inline on all 2 rows)"))
         self.assertIn("A flag handed to a thread on another CPU and back: 500 ns",
-                      report.report(report.load_results(d)))
+                      report.report(load_results(d)))
 
     def test_more_busy_threads_than_cpus_pay_switches_or_idle_cpu(self):
         rule = ("sim-thread", "within 1.25x of sim-inline on every row")
@@ -228,7 +230,7 @@ class ReportTest(unittest.TestCase):
                  run("stat_uncached_2threads/sim-inline/threads:2", 4000,
                      {"fuse_req_per_op": 4.0, "host_call_ns_per_op": 2000.0}),
                  run("stat_uncached_2threads/sim-thread/threads:2", 8000)]}
-        results = report.load_results(d)
+        results = load_results(d)
         self.assertEqual(self.targets(results)[rule], (
             "MISS", "1 below; worst: stat, caches off, 2 threads 0.50x; 1 more below their "
             "limit: pread 64 KiB, 2 threads 0.50x (at most 0.75x); e.g. pread 64 KiB, 2 "
@@ -279,7 +281,7 @@ class ReportTest(unittest.TestCase):
             dict(run("open_close/host", 2000), run_type="aggregate", aggregate_name="median"),
             dict(run("open_close/host", 5000), run_type="aggregate", aggregate_name="mean"),
         ]}
-        results = report.load_results(d)
+        results = load_results(d)
         self.assertEqual(results[("open_close", "host")].time_ns, 2000)
 
     def test_report_text_and_chart(self):

@@ -1,0 +1,193 @@
+"""The project's speed targets for the simulated machines, PASS or MISS, and the limits of
+the machine a MISS is checked against.
+
+A target MISS on a ratio to the host is checked against the physical limit: the device
+must make its host calls, so even with no cost of its own a simulated machine takes at
+least host call time per operation (divided by the threads that can run at once: the
+row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request to its
+device thread and back, at least a cross-CPU round trip per request (counted where the
+row's threads and their device threads fit the CPUs, as in handoff_limit). When host
+time / that is below the target, the target cannot be met by making the simulation
+cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
+
+The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
+alone costs more than the rule allows (handoff_limit): each FUSE request crosses to a
+device thread and back, at least a cross-CPU round trip; and where the row's threads and
+their device threads outnumber the CPUs, at least the cheaper of two thread switches on
+one CPU and a CPU left idle through the request's host calls. Both round trips are
+measured in the same run (fs_bench's cross_cpu_round_trip and same_cpu_switch_round_trip).
+"""
+from bench.results import (LABELS, OPERATIONS, SIM_BACKENDS, THREADS, cpu_count, ok,
+                           speed_ratio)
+
+
+class Target:
+    """A goal of the project: `backend`'s speed on `op` relative to `reference` must be at
+    least `minimum`."""
+
+    def __init__(self, text, op, backend, reference, minimum):
+        self.text, self.op, self.backend = text, op, backend
+        self.reference, self.minimum = reference, minimum
+
+
+def targets():
+    out = []
+    for b in SIM_BACKENDS:
+        out += [
+            Target("random 4 KiB pread >= 0.6x host", "rand_pread_4KiB", b, "host", 0.6),
+            Target("sequential 4 KiB reads >= 0.5x host", "seq_read_4KiB", b, "host", 0.5),
+            Target("stat, caches on, >= 1.0x host", "stat_cached", b, "host", 1.0),
+            Target("open+close >= 0.35x host", "open_close", b, "host", 0.35),
+            Target("create+unlink >= 0.6x host", "create_unlink", b, "host", 0.6),
+            Target("listing 10 entries >= 0.5x host", "getdents64_10", b, "host", 0.5),
+            Target("2 threads 64 KiB pread, 2 queues, >= 0.7x host", "read_2threads_64KiB",
+                   b, "host", 0.7),
+        ]
+    return out
+
+
+RSS_LIMIT_MIB = 64
+# sim-thread must be within 1.25x of sim-inline on every row both ran.
+THREAD_VS_INLINE = 1 / 1.25
+# The row of fs_bench's cross-CPU round trip (harness.h, CrossCpuRoundTrip).
+ROUND_TRIP = "cross_cpu_round_trip"
+# The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
+SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
+# The rows a MISS of that rule names, worst first.
+WORST_SHOWN = 4
+
+
+def physical_limit(results, op, backend):
+    """(best ratio to the host reachable with no cost of the simulation's own, the text of
+    the arithmetic), or None when the host calls were not counted."""
+    r, host = ok(results, op, backend), ok(results, op, "host")
+    if r is None or host is None or not r.host_call_ns_per_op:
+        return None
+    # Host calls of N threads overlap, at most as many at once as there are CPUs.
+    threads, cpus = THREADS.get(op, 1), cpu_count(results)
+    overlap = min(threads, cpus)
+    least_ns, handoff = r.host_call_ns_per_op, ""
+    rt = ok(results, ROUND_TRIP, "host")
+    if backend == "sim-thread" and 2 * threads <= cpus and rt and r.fuse_req_per_op:
+        least_ns += r.fuse_req_per_op * rt.time_ns
+        handoff = ", and %.1f req x %.0f ns round trip" % (r.fuse_req_per_op, rt.time_ns)
+    limit = host.time_ns * overlap / least_ns
+    spread = " on %d threads" % overlap if overlap > 1 else ""
+    return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \
+        "-> at most %.2fx" % (r.host_calls_per_op or 0, r.host_call_ns_per_op / 1e3, spread,
+                              handoff, host.time_ns / 1e3, limit)
+
+
+def _not_measured(results, op, backends):
+    return "; ".join("%s: %s" % (b, results[(op, b)].error if (op, b) in results
+                                 else "not run")
+                     for b in backends if ok(results, op, b) is None)
+
+
+def handoff_limit(results, op):
+    """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what it
+    needs was not measured. sim-thread does sim-inline's work and, per FUSE request, hands
+    the request to a device thread and gets the reply back. While the row's threads and as
+    many device threads (a queue per thread) fit the CPUs, that costs at least the measured
+    cross-CPU round trip. With more busy threads than CPUs, a waiting thread shares its CPU
+    with a thread that has work: per request it either keeps the CPU, idle, through the
+    device's host calls, or gives it away and takes it back, two thread switches (the
+    measured same-CPU switch round trip); the cheaper of the two is added to the CPU time
+    sim-inline spends per operation (its time per operation on all the CPUs it keeps busy)."""
+    inline = ok(results, op, "sim-inline")
+    if inline is None or not inline.fuse_req_per_op:
+        return None
+    req = inline.fuse_req_per_op
+    threads, cpus = THREADS.get(op, 1), cpu_count(results)
+    if 2 * threads <= cpus:
+        rt = ok(results, ROUND_TRIP, "host")
+        if rt is None:
+            return None
+        ratio = inline.time_ns / (inline.time_ns + req * rt.time_ns)
+        return ratio, "%s: %.1f req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
+            LABELS[op], req, rt.time_ns, inline.time_ns / 1e3, ratio)
+    switch = ok(results, SWITCH_ROUND_TRIP, "host")
+    if switch is None or not inline.host_call_ns_per_op:
+        return None
+    spun = inline.host_call_ns_per_op / req
+    cpu_ns = inline.time_ns * min(threads, cpus)
+    ratio = cpu_ns / (cpu_ns + req * min(switch.time_ns, spun))
+    return ratio, "%s: %d+%d busy threads on %d CPUs, %.1f req x min(%.0f ns switch round " \
+        "trip, %.0f ns host calls) on %.2f us of CPU -> at most %.2fx" % (
+            LABELS[op], threads, threads, cpus, req, switch.time_ns, spun, cpu_ns / 1e3, ratio)
+
+
+def _thread_vs_inline(results):
+    """The 1.25x rule over every row both simulated machines ran: (status, detail). A row
+    whose requests alone, crossing CPUs there and back, cost more than the rule allows is
+    a limit of the machine, counted apart with its arithmetic."""
+    ratios = []
+    for op, _, _ in OPERATIONS:
+        if ok(results, op, "sim-inline") is None:  # Not another row's figure.
+            continue
+        r = speed_ratio(results, op, "sim-thread", "sim-inline")
+        if r is not None:
+            ratios.append((r, op))
+    if not ratios:
+        return "N/A", "no row ran on both simulated machines"
+    need = "(need >= %.2fx sim-inline on all %d rows)" % (THREAD_VS_INLINE, len(ratios))
+    misses, limited = [], []
+    for r, op in sorted(ratios):
+        if r >= THREAD_VS_INLINE:
+            continue
+        limit = handoff_limit(results, op)
+        (limited if limit and limit[0] < THREAD_VS_INLINE else misses).append((r, op, limit))
+    if not misses and not limited:
+        worst = min(ratios)
+        return "PASS", "worst: %s %.2fx %s" % (LABELS[worst[1]], worst[0], need)
+    parts = []
+    if misses:
+        shown = ", ".join("%s %.2fx" % (LABELS[op], r) for r, op, _ in misses[:WORST_SHOWN])
+        parts.append("%d below; worst: %s%s" % (len(misses), shown,
+                                                ", ..." if len(misses) > WORST_SHOWN else ""))
+    if limited:
+        each = ", ".join("%s %.2fx (at most %.2fx)" % (LABELS[op], r, limit[0])
+                         for r, op, limit in limited[:WORST_SHOWN])
+        parts.append("%d %sbelow their limit: %s%s; e.g. %s" % (
+            len(limited), "more " if misses else "", each,
+            ", ..." if len(limited) > WORST_SHOWN else "", limited[0][2][1]))
+    detail = "; ".join(parts)
+    return "MISS", "%s %s" % (detail, need)
+
+
+def evaluate_targets(results):
+    """[(status, back end, text, detail)]: status PASS, MISS or N/A. A MISS that the host
+    calls alone already cause has the limit's arithmetic in its detail: "(limit: ...)"."""
+    out = []
+    for t in targets():
+        r = speed_ratio(results, t.op, t.backend, t.reference)
+        if r is None:
+            out.append(("N/A", t.backend, t.text,
+                        _not_measured(results, t.op, (t.backend, t.reference))))
+            continue
+        detail = "%.2fx %s (need >= %.2fx)" % (r, t.reference, t.minimum)
+        if r >= t.minimum:
+            out.append(("PASS", t.backend, t.text, detail))
+            continue
+        limit = physical_limit(results, t.op, t.backend) if t.reference == "host" else None
+        if limit is not None and limit[0] < t.minimum:
+            detail += " (%s)" % limit[1]
+        out.append(("MISS", t.backend, t.text, detail))
+    status, detail = _thread_vs_inline(results)
+    out.append((status, "sim-thread", "within 1.25x of sim-inline on every row", detail))
+    for b in SIM_BACKENDS:
+        r = results.get(("stream_1GiB", b))
+        text = "streaming 1 GiB keeps peak RSS < %d MiB" % RSS_LIMIT_MIB
+        if r is None or r.error or r.peak_rss_mib is None:
+            out.append(("N/A", b, text, r.error if r is not None and r.error else "not run"))
+        else:
+            out.append(("PASS" if r.peak_rss_mib < RSS_LIMIT_MIB else "MISS", b, text,
+                        "peak %.1f MiB" % r.peak_rss_mib))
+    return out
+
+
+def target_lines(results):
+    lines = []
+    for status, backend, text, detail in evaluate_targets(results):
+        lines.append("%-4s  %-10s  %-46s  %s" % (status, backend, text, detail))
+    return lines
