@@ -467,7 +467,9 @@ TEST_P(EchoEndToEndTest, ABatchOfChainsRingsTheDoorbellOnce) {
                     .ok());
   }
   const bool kicked = queue.Kick();
-  if (GetParam().notify_mode == sim::NotifyMode::kInline) EXPECT_TRUE(kicked);
+  if (GetParam().notify_mode == sim::NotifyMode::kInline) {
+    EXPECT_TRUE(kicked);
+  }
   for (int i = 0; i < 20; ++i)
     ASSERT_TRUE(virtio_->WaitForUsed(0, 5 * kSecond).ok());
   EXPECT_EQ(device_->model().counters().notifications,
