@@ -5,8 +5,10 @@ A target MISS on a ratio to the host is checked against the physical limit: the 
 must make its host calls, so even with no cost of its own a simulated machine takes at
 least host call time per operation (divided by the threads that can run at once: the
 row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request to its
-device thread and back, at least a cross-CPU round trip per request (counted where the
-row's threads and their device threads fit the CPUs, as in handoff_limit). When host
+device thread and back, at least a cross-CPU round trip per request where the row's
+threads and their device threads fit the CPUs, and where they outnumber them the cheaper
+of two thread switches and a CPU left idle through the request's host calls (as in
+handoff_limit). When host
 time / that is below the target, the target cannot be met by making the simulation
 cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
 
@@ -67,10 +69,18 @@ def physical_limit(results, op, backend):
     threads, cpus = THREADS.get(op, 1), cpu_count(results)
     overlap = min(threads, cpus)
     least_ns, handoff = r.host_call_ns_per_op, ""
-    rt = ok(results, ROUND_TRIP, "host")
-    if backend == "sim-thread" and 2 * threads <= cpus and rt and r.fuse_req_per_op:
-        least_ns += r.fuse_req_per_op * rt.time_ns
-        handoff = ", and %.1f req x %.0f ns round trip" % (r.fuse_req_per_op, rt.time_ns)
+    req = r.fuse_req_per_op
+    if backend == "sim-thread" and req:
+        # Each request's hand-off, as in handoff_limit.
+        rt, switch = ok(results, ROUND_TRIP, "host"), ok(results, SWITCH_ROUND_TRIP, "host")
+        if 2 * threads <= cpus and rt:
+            least_ns += req * rt.time_ns
+            handoff = ", and %.1f req x %.0f ns round trip" % (req, rt.time_ns)
+        elif 2 * threads > cpus and switch:
+            spun = r.host_call_ns_per_op / req
+            least_ns += req * min(switch.time_ns, spun)
+            handoff = ", and on %d+%d busy threads %.1f req x min(%.0f ns switch round " \
+                "trip, %.0f ns host calls)" % (threads, threads, req, switch.time_ns, spun)
     limit = host.time_ns * overlap / least_ns
     spread = " on %d threads" % overlap if overlap > 1 else ""
     return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \

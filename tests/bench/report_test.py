@@ -176,6 +176,30 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.targets(load_results(d))[pread],
                          ("MISS", "0.40x host (need >= 0.60x)"))
 
+    def test_sim_threads_limit_with_more_busy_threads_than_cpus(self):
+        two = ("sim-thread", "2 threads 64 KiB pread, 2 queues, >= 0.7x host")
+        # 2 CPUs, 2 + 2 busy threads: per request the cheaper of a 2 us switch round trip
+        # and a CPU idle through the request's 3 us of host calls. (3 + 2) us of CPU on 2
+        # CPUs against the host's 1 us per operation of both: 2 / 5 = 0.40x at most.
+        d = {"context": {"num_cpus": 2},
+             "benchmarks": [
+                 run("same_cpu_switch_round_trip/host", 2000),
+                 run("read_2threads_64KiB/host/threads:2", 1000, bytes_per_second=65.536e9),
+                 run("read_2threads_64KiB/sim-thread/threads:2", 4000,
+                     {"fuse_req_per_op": 1.0, "host_calls_per_op": 1.0,
+                      "host_call_ns_per_op": 3000.0}, bytes_per_second=16.384e9)]}
+        self.assertEqual(self.targets(load_results(d))[two], (
+            "MISS", "0.25x host (need >= 0.70x) (limit: the device's 1.0 host calls/op take "
+            "3.00 us on 2 threads, and on 2+2 busy threads 1.0 req x min(2000 ns switch "
+            "round trip, 3000 ns host calls); host 1.00 us -> at most 0.40x)"))
+        # 0.5 us of host calls idle the CPU for less than a switch: 2 / 1 = 2.00x at most,
+        # a plain MISS.
+        d["benchmarks"][2] = run("read_2threads_64KiB/sim-thread/threads:2", 4000,
+                                 {"fuse_req_per_op": 1.0, "host_calls_per_op": 1.0,
+                                  "host_call_ns_per_op": 500.0}, bytes_per_second=16.384e9)
+        self.assertEqual(self.targets(load_results(d))[two],
+                         ("MISS", "0.25x host (need >= 0.70x)"))
+
     def test_sim_thread_within_1_25x_of_sim_inline_on_every_row(self):
         rule = ("sim-thread", "within 1.25x of sim-inline on every row")
         # Rows both ran (the packed ones did not): 10 / 30 us, 1500 / 4000 ns, 2 / 4 s.
