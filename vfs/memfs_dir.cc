@@ -347,8 +347,7 @@ Result<void> Directory::Exchange(EntryTable::Entry* from, Directory& new_dir,
     if (b->is_directory() && static_cast<Directory*>(b.get())->Contains(this))
       return Error{EINVAL};
   }
-  from->node = b;
-  to->node = a;
+  std::swap(from->node, to->node);
   if (this != &new_dir) {
     // A directory that changes parent takes its ".." link along.
     const int a_dir = a->is_directory() ? 1 : 0;
