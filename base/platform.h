@@ -155,7 +155,7 @@ class Platform {
   // A turn of a wait that is expected to end within microseconds (a device
   // answering on another CPU): a CPU pause, not a yield, unless the platform
   // knows that the device runs on the caller's CPU and cannot answer while it
-  // spins. Callers spin a bounded number of turns before they Relax.
+  // spins. Callers spin for a bounded time before they Relax.
   virtual void Spin() { Relax(); }
   // The CPU the caller runs on (0 on a single CPU), to spread work over
   // per-CPU resources such as request queues. The simulation answers the host

@@ -9,6 +9,7 @@
 
 #include "base/format.h"
 #include "driver/split_queue.h"
+#include "driver/wait_pacer.h"
 
 namespace driver {
 namespace {
@@ -18,10 +19,6 @@ constexpr uint16_t kHighPriorityQueue = 0;
 // interrupts a waiter would otherwise never learn that the device needs a
 // reset.
 constexpr unsigned kStatusPollInterval = 1024;
-// Polling turns a waiter spins (Platform::Spin) before it starts to Relax: a
-// device on another CPU answers a small request within them (a few
-// microseconds), and a yield per turn would cost more than the request.
-constexpr unsigned kSpinTurns = 64;
 // Request::home of a record allocated for one request.
 constexpr uint16_t kNoHome = 0xFFFF;
 
@@ -316,6 +313,7 @@ base::Result<uint32_t> VirtioFs::Post(FuseMessage& message,
 }
 
 base::Result<void> VirtioFs::WaitForPosted() {
+  WaitPacer pacer(platform_);
   for (unsigned turn = 1;; ++turn) {
     size_t in_flight = 0;
     for (uint16_t q = 0; q < queues_.size(); ++q) {
@@ -329,11 +327,7 @@ base::Result<void> VirtioFs::WaitForPosted() {
       in_flight += queues_[q].posted_in_flight;
     }
     if (in_flight == 0) return {};
-    if (turn <= kSpinTurns) {
-      platform_.Spin();
-    } else {
-      platform_.Relax();
-    }
+    pacer.Pause();
   }
 }
 
@@ -438,6 +432,7 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
 
 base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
   const uint16_t queue = request.queue;
+  WaitPacer pacer(platform_);
   for (unsigned turn = 1;; ++turn) {
     bool sleep = false;
     if (!request.done.load(std::memory_order_acquire)) {
@@ -462,10 +457,8 @@ base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
     if (request.done.load(std::memory_order_acquire)) break;
     if (sleep) {
       platform_.WaitForInterrupt();
-    } else if (turn <= kSpinTurns) {
-      platform_.Spin();
     } else {
-      platform_.Relax();
+      pacer.Pause();
     }
   }
   if (request.error) return base::Error{request.error};

@@ -19,6 +19,21 @@ struct alignas(64) CpuCounts {
 
 CpuCounts cpu_counts[kCountedCpus];
 
+// Device threads seated anywhere, on a line of its own.
+struct alignas(64) SeatedCount {
+  std::atomic<int> threads{0};
+};
+SeatedCount seated;
+
+int UsableCpus() {
+  static const int cpus = [] {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+    return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+  }();
+  return cpus;
+}
+
 // The caller's CPU, or -1 when it is not counted.
 int CountedCpu() {
   const int cpu = sched_getcpu();
@@ -33,6 +48,7 @@ void DeviceSeat::Take() {
   Leave();
   if (cpu >= 0) {
     cpu_counts[cpu].device_threads.fetch_add(1, std::memory_order_relaxed);
+    seated.threads.fetch_add(1, std::memory_order_relaxed);
   }
   cpu_ = cpu;
 }
@@ -40,6 +56,7 @@ void DeviceSeat::Take() {
 void DeviceSeat::Leave() {
   if (cpu_ >= 0) {
     cpu_counts[cpu_].device_threads.fetch_sub(1, std::memory_order_relaxed);
+    seated.threads.fetch_sub(1, std::memory_order_relaxed);
   }
   cpu_ = -1;
 }
@@ -54,6 +71,10 @@ bool DeviceThreadOnThisCpu() { return DeviceThreadOnCpu(CountedCpu()); }
 bool DeviceThreadOnCpu(int cpu) {
   return cpu >= 0 && cpu < kCountedCpus &&
          cpu_counts[cpu].device_threads.load(std::memory_order_relaxed) > 0;
+}
+
+bool DeviceThreadsFillTheCpus() {
+  return seated.threads.load(std::memory_order_relaxed) >= UsableCpus();
 }
 
 void YieldAsWaiter() {

@@ -6,12 +6,14 @@
 // spin while they wait for each other: a sleep and wake-up costs ~12 us on a
 // virtual machine, more than the request. That is right while each has a CPU
 // of its own, and wasteful when they share one (more busy threads than CPUs,
-// or the scheduler's choice): the waiter spins through its whole budget of
-// turns (some microseconds) before its yield lets the device run, and the
-// device, its chain done, polls as long again before it yields back. So a
-// waiter yields at once when a polling device thread is on its CPU, and a
-// device thread out of work yields at once when a waiter has yielded its CPU
-// to it. The counts are process-wide, as CPUs are.
+// or the scheduler's choice): the waiter spins through its whole spin budget
+// (microseconds) before its yield lets the device run, and the device, its
+// chain done, polls as long again before it yields back. So a waiter yields at
+// once when a polling device thread is on its CPU, and a device thread out of
+// work yields at once when a waiter has yielded its CPU to it; and both yield
+// at every turn while the polling device threads fill the CPUs, where some
+// busy thread is always waiting for one. The counts are process-wide, as CPUs
+// are.
 #ifndef SIM_CPU_SHARING_H_
 #define SIM_CPU_SHARING_H_
 
@@ -44,6 +46,10 @@ class DeviceSeat {
 bool DeviceThreadOnThisCpu();
 // Whether a polling device thread is on `cpu`.
 bool DeviceThreadOnCpu(int cpu);
+// Whether polling device threads are as many as the CPUs the process may run
+// on: with the caller, busy threads outnumber the CPUs, so one of them waits
+// for a CPU while another spins.
+bool DeviceThreadsFillTheCpus();
 
 // sched_yield, counted as a waiter's on the caller's CPU for as long as the
 // yield lasts (DeviceSeat::WaiterYielded).

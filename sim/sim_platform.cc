@@ -142,8 +142,12 @@ void SimPlatform::Relax() {
 }
 
 void SimPlatform::Spin() {
-  // A device thread on this CPU cannot answer while the waiter spins on it.
-  if (DeviceThreadOnThisCpu()) return YieldAsWaiter();
+  // A device thread on this CPU cannot answer while the waiter spins on it,
+  // and on a machine with more busy threads than CPUs a spinning waiter keeps
+  // one of them from its work.
+  if (DeviceThreadOnThisCpu() || DeviceThreadsFillTheCpus()) {
+    return YieldAsWaiter();
+  }
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif

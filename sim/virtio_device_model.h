@@ -79,6 +79,13 @@ struct ModelOptions {
 // between one request and the next (a few microseconds) many times over, and
 // bounds what an idle device burns to one core for this long.
 inline constexpr uint64_t kDevicePollNanos = 50'000;
+// kThread: how long a polling device thread goes between yields of its CPU
+// while it has no sign that another thread needs that CPU (cpu_sharing.h). A
+// yield is a system call (1.3 us on a VM here) through which the thread sees
+// no work: yielding after every microsecond of polling would hide new work
+// for half the poll. A thread that shares the CPU unseen waits at most this
+// long more.
+inline constexpr uint64_t kDeviceYieldIntervalNanos = 10'000;
 
 struct ModelCounters {
   uint64_t notifications = 0;  // Accepted queue notifications.
@@ -279,8 +286,10 @@ class VirtioDeviceModel : public ChainCompleter {
   // none had.
   bool ProcessPosted(const DeviceThread& thread);
   // kThread: spins until a notify posts work to one of the thread's queues
-  // (true) or kDevicePollNanos pass (false), yielding between turns, and at
-  // once when a driver thread has yielded the CPU to it (cpu_sharing.h).
+  // (true) or kDevicePollNanos pass (false), yielding every
+  // kDeviceYieldIntervalNanos, at every turn while the device threads fill
+  // the CPUs, and at once when a driver thread has yielded the CPU to it
+  // (cpu_sharing.h).
   bool PollForWork(DeviceThread& thread) const;
   // kThread: whether a notify or the driver's avail index shows work.
   static bool WorkPosted(QueueHot& hot);

@@ -367,26 +367,37 @@ bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
 }
 
 bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
-  const auto now = [] { return std::chrono::steady_clock::now(); };
-  const auto deadline = now() + std::chrono::nanoseconds(kDevicePollNanos);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::nanoseconds(kDevicePollNanos);
+  auto next_yield =
+      Clock::now() + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   for (;;) {
-    // About a microsecond and a half of pauses, watching for a notify...
-    for (int i = 0; i < 64; ++i) {
+    // About a microsecond of pauses, watching for a notify...
+    bool waiter = false;
+    for (int i = 0; i < 64 && !waiter; ++i) {
       for (uint16_t queue : thread.queues) {
         if (WorkPosted(hot_[queue])) return true;
       }
       if (stopping_.load(std::memory_order_relaxed)) return false;
-      // ... unless a driver thread waits for this CPU (cpu_sharing.h) ...
-      if (thread.seat.WaiterYielded()) break;
+      // ... until a driver thread says it waits for this CPU (cpu_sharing.h).
+      waiter = thread.seat.WaiterYielded();
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
-    if (now() >= deadline) return false;
-    // ... then a yield: on a busy machine the driver thread waiting for this
-    // device may share its core, and must not wait for the poll to time out.
+    const auto now = Clock::now();
+    if (now >= deadline) return false;
+    // Then a yield: to that thread; at every turn while the device threads
+    // fill the CPUs, as some busy thread then waits for one; else every
+    // kDeviceYieldIntervalNanos, to any thread that shares the CPU unseen (the
+    // driver thread waiting for this device may be one, and must not wait for
+    // the poll to time out).
+    if (!waiter && !DeviceThreadsFillTheCpus() && now < next_yield) continue;
     std::this_thread::yield();
     thread.seat.Take();
+    next_yield =
+        Clock::now() + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   }
 }
 

@@ -140,6 +140,27 @@ TEST(CpuSharingTest, ASeatFollowsItsThreadToAnotherCpu) {
   EXPECT_TRUE(on_second);
 }
 
+// Busy threads outnumber the CPUs, with a waiter, once the seated device
+// threads are as many as the CPUs the process may use, wherever they sit.
+TEST(CpuSharingTest, DeviceThreadsFillTheCpusOnceAsManyAreSeated) {
+  const std::vector<int> cpus = AllowedCpus();
+  ASSERT_FALSE(cpus.empty());
+  EXPECT_FALSE(DeviceThreadsFillTheCpus());
+  std::vector<DeviceSeat> seats(cpus.size());
+  OnCpu(cpus.back(), [&] {
+    for (size_t i = 0; i + 1 < seats.size(); ++i) seats[i].Take();
+    EXPECT_FALSE(DeviceThreadsFillTheCpus());
+    seats.back().Take();
+    EXPECT_TRUE(DeviceThreadsFillTheCpus());
+    seats.front().Leave();
+    EXPECT_FALSE(DeviceThreadsFillTheCpus());
+    seats.front().Take();
+    EXPECT_TRUE(DeviceThreadsFillTheCpus());
+  }).join();
+  seats.clear();  // Each seat leaves.
+  EXPECT_FALSE(DeviceThreadsFillTheCpus());
+}
+
 // A device thread sharing a CPU with a waiter sees the waiter's yield while
 // it lasts, and nothing once the waiter is done.
 TEST(CpuSharingTest, AWaitersYieldIsSeenByTheDeviceOnItsCpu) {
