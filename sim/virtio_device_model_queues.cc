@@ -368,10 +368,9 @@ bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
 
 bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
   using Clock = std::chrono::steady_clock;
-  const auto deadline =
-      Clock::now() + std::chrono::nanoseconds(kDevicePollNanos);
-  auto next_yield =
-      Clock::now() + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::nanoseconds(kDevicePollNanos);
+  auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   for (;;) {
     // About a microsecond of pauses, watching for a notify...
     bool waiter = false;
