@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace bench {
@@ -53,6 +54,17 @@ class Backend {
   // FUSE requests the device has processed so far (all opcodes), or -1 when
   // the back end cannot count them.
   virtual int64_t FuseRequests() { return -1; }
+  // The sampled request times of a simulated machine so far (see
+  // driver::VirtioFs::round_trips and sim::kChainTimeSampling), or none.
+  struct RequestTimes {
+    uint64_t round_trips = 0;  // Timed by the driver,
+    uint64_t round_trip_nanos = 0;
+    uint64_t device_chains = 0;  // and by the device.
+    uint64_t device_nanos = 0;
+  };
+  virtual std::optional<RequestTimes> SampledRequestTimes() {
+    return std::nullopt;
+  }
   // Whether a FUSE server of this process (sim::PassthroughFs) makes this
   // back end's host system calls, so that sim::ProcessHostCalls() counts them.
   virtual bool ServedByPassthrough() const = 0;

@@ -52,7 +52,8 @@ RunCounters::RunCounters(benchmark::State& state, Backend& backend)
     : state_(state),
       backend_(backend),
       counts_requests_(backend.FuseRequests() >= 0),
-      counts_host_calls_(backend.ServedByPassthrough()) {
+      counts_host_calls_(backend.ServedByPassthrough()),
+      times_requests_(backend.SampledRequestTimes().has_value()) {
   if (!recording()) return;
   ResetPeakResident();
   start_ = Now();
@@ -60,20 +61,26 @@ RunCounters::RunCounters(benchmark::State& state, Backend& backend)
 
 RunCounters::~RunCounters() {
   if (!recording()) return;
-  const Totals now = Now();
+  const Totals spent = Now() - start_ - excluded_;
   auto per_op = [](double value) {
     return benchmark::Counter(value, benchmark::Counter::kAvgIterations);
   };
   if (counts_requests_) {
-    state_.counters["fuse_req_per_op"] = per_op(static_cast<double>(
-        now.requests - start_.requests - excluded_.requests));
+    state_.counters["fuse_req_per_op"] =
+        per_op(static_cast<double>(spent.requests));
   }
   if (counts_host_calls_) {
-    const sim::HostCallTotals spent = now.host - start_.host - excluded_.host;
     state_.counters["host_calls_per_op"] =
-        per_op(static_cast<double>(spent.calls));
+        per_op(static_cast<double>(spent.host.calls));
     state_.counters["host_call_ns_per_op"] =
-        per_op(static_cast<double>(spent.nanos));
+        per_op(static_cast<double>(spent.host.nanos));
+  }
+  const Backend::RequestTimes& t = spent.times;
+  if (t.round_trips >= kMinTimedRequests &&
+      t.device_chains >= kMinTimedRequests) {
+    state_.counters["handoff_ns_per_req"] =
+        static_cast<double>(t.round_trip_nanos) / t.round_trips -
+        static_cast<double>(t.device_nanos) / t.device_chains;
   }
   state_.counters["peak_rss_MiB"] =
       static_cast<double>(PeakResidentBytes()) / (1 << 20);
@@ -85,13 +92,7 @@ void RunCounters::PauseTiming() {
 }
 
 void RunCounters::ResumeTiming() {
-  if (recording()) {
-    const Totals now = Now();
-    excluded_.requests += now.requests - paused_at_.requests;
-    const sim::HostCallTotals spent = now.host - paused_at_.host;
-    excluded_.host.calls += spent.calls;
-    excluded_.host.nanos += spent.nanos;
-  }
+  if (recording()) excluded_ += Now() - paused_at_;
   state_.ResumeTiming();
 }
 
@@ -99,7 +100,30 @@ RunCounters::Totals RunCounters::Now() const {
   Totals totals;
   if (counts_requests_) totals.requests = backend_.FuseRequests();
   if (counts_host_calls_) totals.host = sim::ProcessHostCalls();
+  if (times_requests_) totals.times = *backend_.SampledRequestTimes();
   return totals;
+}
+
+RunCounters::Totals RunCounters::Totals::operator-(
+    const Totals& earlier) const {
+  const Backend::RequestTimes& e = earlier.times;
+  return {requests - earlier.requests,
+          host - earlier.host,
+          {times.round_trips - e.round_trips,
+           times.round_trip_nanos - e.round_trip_nanos,
+           times.device_chains - e.device_chains,
+           times.device_nanos - e.device_nanos}};
+}
+
+RunCounters::Totals& RunCounters::Totals::operator+=(const Totals& more) {
+  requests += more.requests;
+  host.calls += more.host.calls;
+  host.nanos += more.host.nanos;
+  times.round_trips += more.times.round_trips;
+  times.round_trip_nanos += more.times.round_trip_nanos;
+  times.device_chains += more.times.device_chains;
+  times.device_nanos += more.times.device_nanos;
+  return *this;
 }
 
 int64_t ListDirectory(

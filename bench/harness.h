@@ -9,6 +9,11 @@
 //   host_calls_per_op    host system calls the passthrough handlers made
 //                        (sim::ProcessHostCalls; fuse and sim back ends)
 //   host_call_ns_per_op  the time spent in them, in ns
+//   handoff_ns_per_req   what a FUSE request costs between the driver and
+//                        the device beyond the device's work, in ns: the
+//                        driver's mean round trip less the device's mean time
+//                        per chain, both sampled (Backend::RequestTimes; sim
+//                        back ends with kMinTimedRequests timed on each side)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
 #ifndef BENCH_HARNESS_H_
@@ -73,9 +78,15 @@ class RunCounters {
   void ResumeTiming();
 
  private:
+  // Timed requests a hand-off figure needs on each side at least.
+  static constexpr uint64_t kMinTimedRequests = 8;
   struct Totals {
     int64_t requests = 0;
     sim::HostCallTotals host;
+    Backend::RequestTimes times;
+
+    Totals operator-(const Totals& earlier) const;
+    Totals& operator+=(const Totals& more);
   };
   Totals Now() const;
   bool recording() const { return state_.thread_index() == 0; }
@@ -84,6 +95,7 @@ class RunCounters {
   Backend& backend_;
   const bool counts_requests_;
   const bool counts_host_calls_;
+  const bool times_requests_;
   Totals start_;
   Totals paused_at_;
   Totals excluded_;  // Counted while paused.

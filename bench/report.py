@@ -26,9 +26,15 @@ is also given per FUSE request (the device counts them); the kernel FUSE mount's
 are not counted, so it has a cost per operation only. An operation that makes fewer than
 MIN_REQ_PER_OP (0.5) requests (mostly answered from the VFS's caches) gets no per-request
 figure: it would charge the cost of the cache hits to the rare request. The hand-off is
-what the device thread costs over processing in the caller's notify, per request:
-(sim-thread time - sim-inline time) / FUSE requests per operation. Rows of several threads
-are left out: their host calls overlap, so the subtraction means nothing.
+what a request costs between the driver and the device beyond the device's work, measured
+directly: the driver's mean round trip (from making the chain available to seeing it
+complete) less the device's mean time from popping a chain to writing its used element,
+both sampled (driver::VirtioFs::kRoundTripSampling, sim::kChainTimeSampling; fs_bench's
+handoff_ns_per_req). In sim-inline it is the
+notify, the interrupt and the reaping around the device's work, all in the caller's
+thread; in sim-thread it also holds the crossings to the device thread and back. Rows of
+several threads are left out: their host calls overlap, so the subtraction of the own
+cost means nothing.
 
 How a MISS is checked against the limits of the machine: bench/targets.py.
 """
@@ -125,7 +131,7 @@ def build_time_table(results):
     """Where the time goes (see the module's docstring), as a list of text lines."""
     headers = ["operation", "host calls/op (fuse, inline, thread)",
                "in host calls us/op (same)", "own us/op (same)",
-               "own ns/FUSE req (inline, thread)", "hand-off ns/req"]
+               "own ns/FUSE req (inline, thread)", "hand-off ns/req (inline, thread)"]
     rows = []
     for op, label, _ in OPERATIONS:
         if THREADS.get(op, 1) > 1:
@@ -134,9 +140,6 @@ def build_time_table(results):
         if not any(r is not None and r.host_calls_per_op is not None for r in rs):
             continue
         inline, thread = rs[1], rs[2]
-        hand_off = None
-        if inline is not None and thread is not None:
-            hand_off = _per_request(thread.time_ns - inline.time_ns, thread)
         rows.append([
             label,
             _cells([r.host_calls_per_op if r else None for r in rs],
@@ -146,7 +149,8 @@ def build_time_table(results):
             _cells([_own_ns(r) / 1e3 if _own_ns(r) is not None else None for r in rs]),
             _cells([_per_request(_own_ns(r), r) for r in (inline, thread)],
                    lambda v: "%.0f" % v),
-            "%.0f" % hand_off if hand_off is not None else "-",
+            _cells([r.handoff_ns_per_req if r else None for r in (inline, thread)],
+                   lambda v: "%.0f" % v),
         ])
     return _format_table(headers, rows)
 

@@ -67,7 +67,7 @@ class Result:
 
     def __init__(self, time_ns, bytes_per_second=None, fuse_req_per_op=None,
                  peak_rss_mib=None, error=None, host_calls_per_op=None,
-                 host_call_ns_per_op=None, label=None):
+                 host_call_ns_per_op=None, handoff_ns_per_req=None, label=None):
         self.time_ns = time_ns
         self.bytes_per_second = bytes_per_second
         self.fuse_req_per_op = fuse_req_per_op
@@ -75,6 +75,7 @@ class Result:
         self.error = error
         self.host_calls_per_op = host_calls_per_op
         self.host_call_ns_per_op = host_call_ns_per_op
+        self.handoff_ns_per_req = handoff_ns_per_req
         self.label = label
 
 
@@ -106,6 +107,7 @@ def load_results(doc):
             b.get("peak_rss_MiB"),
             host_calls_per_op=b.get("host_calls_per_op"),
             host_call_ns_per_op=b.get("host_call_ns_per_op"),
+            handoff_ns_per_req=b.get("handoff_ns_per_req"),
             label=b.get("label") or None,
         )
         if b.get("run_type") == "aggregate":

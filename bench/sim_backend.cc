@@ -2,7 +2,9 @@
 
 #include "base/abi.h"
 #include "bench/host_backend.h"
+#include "driver/virtio_fs.h"
 #include "sim/fuse_server.h"
+#include "sim/virtio_device_model.h"
 #include "vfs/fuse_entry_cache.h"
 #include "vfs/fuse_fs.h"
 #include "vfs/posix.h"
@@ -94,6 +96,14 @@ int64_t SimBackend::FuseRequests() {
   for (uint32_t op = 0; op <= sim::FuseServer::kCountedOpcodes; ++op)
     total += machine_->fs_device().requests_processed(op);
   return total;
+}
+
+std::optional<Backend::RequestTimes> SimBackend::SampledRequestTimes() {
+  const driver::VirtioFs::RoundTrips driver =
+      machine_->virtio_fs().round_trips();
+  const sim::ModelCounters device = machine_->device().model().counters();
+  return RequestTimes{driver.timed, driver.nanos, device.timed_chains,
+                      device.timed_chain_nanos};
 }
 
 bool SimBackend::DropCaches() {

@@ -36,6 +36,7 @@ struct VirtioFs::Request {
     used_length = 0;
     orphaned = false;
     posted = false;
+    timed = false;
     queue = on_queue;
     request_mappings = 0;
     reply_mappings = 0;
@@ -48,7 +49,11 @@ struct VirtioFs::Request {
   // completion recycles the record. Under the queue lock once submitted.
   bool orphaned = false;
   bool posted = false;  // By Post; counted in its queue's posted_in_flight.
-  uint16_t queue = 0;   // The queue its chain goes on.
+  // Whether its round trip is timed (see round_trips()), and from when: its
+  // chain made available. Written at submission, read by the waiter.
+  bool timed = false;
+  uint64_t available_at = 0;
+  uint16_t queue = 0;  // The queue its chain goes on.
   // The queue whose slot this is, or kNoHome.
   uint16_t home = kNoHome;
   Request* next_free = nullptr;  // In the home queue's free list.
@@ -403,7 +408,11 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
   bool notify = false;
   {
     base::LockGuard guard(*queues_[queue].lock);
+    // A posted request's record may be recycled as soon as it is available.
+    request.timed =
+        !request.posted && ++queues_[queue].exchanges % kRoundTripSampling == 0;
     for (;;) {
+      if (request.timed) request.available_at = platform_.MonotonicNanos();
       base::Result<void> added =
           ring.Submit({readable.data(), readable_count},
                       {writable.data(), writable_count}, &request);
@@ -461,6 +470,12 @@ base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
       pacer.Pause();
     }
   }
+  if (request.timed) {
+    const uint64_t nanos = platform_.MonotonicNanos() - request.available_at;
+    base::LockGuard guard(*queues_[queue].lock);
+    queues_[queue].round_trips.timed++;
+    queues_[queue].round_trips.nanos += nanos;
+  }
   if (request.error) return base::Error{request.error};
   return request.used_length;
 }
@@ -514,6 +529,16 @@ VirtioFs::CompletionCounts VirtioFs::completion_counts() {
     counts.without_interrupt += queue.completed_without_interrupt;
   }
   return counts;
+}
+
+VirtioFs::RoundTrips VirtioFs::round_trips() {
+  RoundTrips total;
+  for (Queue& queue : queues_) {
+    base::LockGuard guard(*queue.lock);
+    total.timed += queue.round_trips.timed;
+    total.nanos += queue.round_trips.nanos;
+  }
+  return total;
 }
 
 void VirtioFs::OnAbandoned(void* context, void* token) {

@@ -206,6 +206,9 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
   bool handled = false;
   std::optional<uint32_t> length;
   uint64_t epoch = 0;
+  // Whether the chain is timed (kChainTimeSampling), and when it was popped.
+  bool timed = false;
+  std::chrono::steady_clock::time_point popped_at;
   for (;;) {
     {
       StateLock lock(*this);
@@ -224,6 +227,13 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         if (resets_waiting_ != 0) idle_.notify_all();
         if (length.has_value() && epoch == epoch_) {
           CompleteLocked(queue, chain.head, *length);
+          if (timed) {
+            counters_.timed_chains++;
+            counters_.timed_chain_nanos += static_cast<uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - popped_at)
+                    .count());
+          }
         }
         handled = false;
       }
@@ -246,6 +256,9 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         rerun_[queue] = false;
       }
       counters_.chains_popped++;
+      timed = !chain.writable.empty() &&
+              ++answered_chains_popped_ % kChainTimeSampling == 0;
+      if (timed) popped_at = std::chrono::steady_clock::now();
       handling_[queue] = std::this_thread::get_id();
       epoch = epoch_;
     }

@@ -87,14 +87,19 @@ class FsBenchSmokeTest(unittest.TestCase):
                                0)
 
     def test_host_calls_of_the_passthrough_handlers(self):
-        # The host's own calls are not the handlers'.
+        # The host's own calls are not the handlers', and it hands no request off.
         self.assertIsNone(self.results[("rand_pread_4KiB", "host")].host_calls_per_op)
+        self.assertIsNone(self.results[("rand_pread_4KiB", "host")].handoff_ns_per_req)
         for backend in ["sim-inline", "sim-thread"]:
             # One READ, one preadv of the host file.
             pread = self.results[("rand_pread_4KiB", backend)]
             self.assertAlmostEqual(pread.host_calls_per_op, 1.0, delta=0.1)
             self.assertGreater(pread.host_call_ns_per_op, 0)
             self.assertLess(pread.host_call_ns_per_op, pread.time_ns)
+            # The hand-off per request, measured: present, and in nanoseconds (less
+            # than the whole read), not in clock ticks.
+            self.assertIsNotNone(pread.handoff_ns_per_req, backend)
+            self.assertLess(abs(pread.handoff_ns_per_req), pread.time_ns, backend)
         backends = ["sim-inline", "sim-thread"] + (["fuse"] if fuse_usable() else [])
         for backend in backends:
             # `ls -l` of 1 000 cached entries: at least the host directory is read.

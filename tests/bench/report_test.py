@@ -28,10 +28,12 @@ def doc():
             bytes_per_second=204.8e6),
         run("rand_pread_4KiB/sim-inline", 1500,
             {"fuse_req_per_op": 1.0, "peak_rss_MiB": 9.0, "host_calls_per_op": 1.0,
-             "host_call_ns_per_op": 1000.0}, bytes_per_second=4096e6 / 1.5),
+             "host_call_ns_per_op": 1000.0, "handoff_ns_per_req": 300.0},
+            bytes_per_second=4096e6 / 1.5),
         run("rand_pread_4KiB/sim-thread", 4000,
             {"fuse_req_per_op": 1.0, "peak_rss_MiB": 9.5, "host_calls_per_op": 1.0,
-             "host_call_ns_per_op": 1000.0}, bytes_per_second=1024e6),
+             "host_call_ns_per_op": 1000.0, "handoff_ns_per_req": 1200.0},
+            bytes_per_second=1024e6),
         # open+close, times only: host 2 us, fuse 60 us, sim 10 us (0.20x) and 30 us
         # (0.07x), both MISS >= 0.35x: sim-inline's 4 host calls take 8 us, so 0.25x at
         # most (a limit); sim-thread's take 2 us (1.00x at most: a plain MISS).
@@ -268,19 +270,20 @@ class ReportTest(unittest.TestCase):
         lines = report.build_time_table(self.results)
         self.assertIn("own ns/FUSE req (inline, thread)", lines[0])
         # host calls/op, in host calls us/op, own us/op (fuse, inline, thread); own ns per
-        # FUSE request (inline, thread); hand-off (4000 - 1500 ns) / 1 request.
+        # FUSE request (inline, thread); the hand-off fs_bench measured (inline, thread).
         cells = row(lines, "random pread, 4 KiB")
         self.assertEqual(cells[4:], ["1.0,", "1.0,", "1.0", "1.00,", "1.00,", "1.00",
-                                     "19.00,", "0.50,", "3.00", "500,", "3000", "2500"])
-        # open+close: (10000 - 8000) / 3 and (30000 - 2000) / 3 ns per request; the
-        # hand-off (30000 - 10000) / 3.
+                                     "19.00,", "0.50,", "3.00", "500,", "3000", "300,",
+                                     "1200"])
+        # open+close: (10000 - 8000) / 3 and (30000 - 2000) / 3 ns per request; no
+        # hand-off measured.
         cells = row(lines, "open+close")
         self.assertEqual(cells[1:], ["-,", "4.0,", "4.0", "-,", "8.00,", "2.00", "-,",
-                                     "2.00,", "28.00", "667,", "9333", "6667"])
+                                     "2.00,", "28.00", "667,", "9333", "-,", "-"])
         # The kernel FUSE mount counts no requests: a cost per operation only.
         cells = row(lines, "git status")
-        self.assertEqual(cells[-12:], ["20000,", "-,", "-", "3000,", "-,", "-", "3000,",
-                                       "-,", "-", "-,", "-", "-"])
+        self.assertEqual(cells[-13:], ["20000,", "-,", "-", "3000,", "-,", "-", "3000,",
+                                       "-,", "-", "-,", "-", "-,", "-"])
         # Rows of several threads and rows without host calls are left out.
         self.assertFalse([l for l in lines if "2 threads" in l or "stream" in l], lines)
 

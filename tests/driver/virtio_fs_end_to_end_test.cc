@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "driver/virtio_fs.h"
 #include "gtest/gtest.h"
 #include "sim/machine.h"
+#include "sim/virtio_device_model.h"
 #include "tests/common/machine_variants.h"
 
 namespace {
@@ -118,6 +120,40 @@ TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
   EXPECT_NE(::stat((share_.path() + "/hello.txt").c_str(), &st), 0);
   EXPECT_EQ(c.Lookup(FUSE_ROOT_ID, "hello.txt").error(), ENOENT);
   EXPECT_TRUE(m->device().violations().empty());
+}
+
+// The driver times one exchange in every kRoundTripSampling from the chain's
+// submission to its completion as the waiter sees it, and the device one chain
+// in every kChainTimeSampling: the hand-off figure of fs_bench is the
+// difference of their means.
+TEST_P(VirtioFsEndToEnd, RoundTripsAndDeviceTimesAreSampled) {
+  auto m = Boot(share_.path(), GetParam());
+  ASSERT_NE(m, nullptr);
+  driver::VirtioFs& fs = m->virtio_fs();
+  constexpr uint64_t kSamples = 4;
+  static_assert(driver::VirtioFs::kRoundTripSampling ==
+                sim::kChainTimeSampling);
+  const driver::VirtioFs::RoundTrips before = fs.round_trips();
+  const sim::ModelCounters device_before = m->device().model().counters();
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < kSamples * driver::VirtioFs::kRoundTripSampling;
+       ++i) {
+    ASSERT_TRUE(m->client().GetAttr(FUSE_ROOT_ID).ok());
+  }
+  const uint64_t elapsed = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now() - start)
+          .count());
+  const driver::VirtioFs::RoundTrips after = fs.round_trips();
+  const sim::ModelCounters device_after = m->device().model().counters();
+  EXPECT_EQ(after.timed - before.timed, kSamples);
+  EXPECT_GT(after.nanos - before.nanos, 0u);
+  EXPECT_LE(after.nanos - before.nanos, elapsed);
+  EXPECT_EQ(device_after.timed_chains - device_before.timed_chains, kSamples);
+  EXPECT_GT(device_after.timed_chain_nanos - device_before.timed_chain_nanos,
+            0u);
+  EXPECT_LE(device_after.timed_chain_nanos - device_before.timed_chain_nanos,
+            elapsed);
 }
 
 TEST_P(VirtioFsEndToEnd, LargeTransfersSplitAndCompleteInFull) {

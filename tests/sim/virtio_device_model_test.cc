@@ -349,6 +349,52 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param == 1 ? "SharedThread" : "BadHostOwnThreads";
     });
 
+// An echo device whose every chain takes at least kWork.
+class SlowEchoDevice : public EchoDevice {
+ public:
+  static constexpr auto kWork = std::chrono::microseconds(20);
+  std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override {
+    const auto until = std::chrono::steady_clock::now() + kWork;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return EchoDevice::HandleChain(chain);
+  }
+};
+
+TEST(VirtioDeviceModelTest, TimesOneAnsweredChainInEverySampling) {
+  Machine machine(DeviceOptions{}, std::make_unique<SlowEchoDevice>());
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init());
+  const ModelCounters before = machine.model().counters();
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < 2 * kChainTimeSampling; ++i) {
+    ASSERT_EQ(driver.Echo("x"), "x");
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const ModelCounters after = machine.model().counters();
+  EXPECT_EQ(after.timed_chains - before.timed_chains, 2u);
+  const uint64_t nanos = after.timed_chain_nanos - before.timed_chain_nanos;
+  EXPECT_GE(nanos, 2 * std::chrono::nanoseconds(SlowEchoDevice::kWork).count());
+  EXPECT_LE(nanos,
+            static_cast<uint64_t>(std::chrono::nanoseconds(elapsed).count()));
+
+  // Chains without a device-writable part (a driver waits for no answer) are
+  // neither timed nor counted toward the next sample.
+  TestRing& ring = driver.ring();
+  for (uint64_t i = 0; i < 2 * kChainTimeSampling; ++i) {
+    ring.SetDesc(0, ring.BufferWith("forget"), 6, 0);
+    ring.Publish(0);
+    driver.Notify(0);
+  }
+  EXPECT_EQ(machine.model().counters().chains_popped,
+            after.chains_popped + 2 * kChainTimeSampling);
+  EXPECT_EQ(machine.model().counters().timed_chains, after.timed_chains);
+  for (uint64_t i = 0; i < kChainTimeSampling; ++i) {
+    ASSERT_EQ(driver.Echo("x"), "x");
+  }
+  EXPECT_EQ(machine.model().counters().timed_chains, after.timed_chains + 1);
+}
+
 TEST(VirtioDeviceModelTest, InterruptHandlerMayReadRegisters) {
   Machine machine;
   struct Context {
