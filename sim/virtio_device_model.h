@@ -76,9 +76,17 @@ struct ModelOptions {
 
 // kThread: how long a device thread keeps looking for new notifications
 // after its last chain before it blocks. Covers the driver's turnaround
-// between one request and the next (a few microseconds) many times over, and
-// bounds what an idle device burns to one core for this long.
-inline constexpr uint64_t kDevicePollNanos = 50'000;
+// between one request and the next: a few microseconds mostly, but up to
+// ~150 us where the guest works through a 32 KiB directory listing between
+// READDIRs; a request that finds the device asleep pays its wake-up (with
+// 50 us, listing 1 000 entries handed off at 6-8 us per request against
+// 1.4 us; fs_bench's handoff_ns_per_req). Bounds what an idle device burns to
+// one core for this long.
+inline constexpr uint64_t kDevicePollNanos = 200'000;
+// The same while the polling device threads fill the CPUs
+// (DeviceThreadsFillTheCpus): a busy thread then waits for a CPU while the
+// device polls, and with 2 threads' 4 KiB preads on 2 CPUs, 200 us cost 15%.
+inline constexpr uint64_t kCrowdedDevicePollNanos = 50'000;
 // kThread: how long a polling device thread goes between yields of its CPU
 // while it has no sign that another thread needs that CPU (cpu_sharing.h). A
 // yield is a system call (1.3 us on a VM here) through which the thread sees

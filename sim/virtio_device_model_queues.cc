@@ -383,6 +383,8 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::nanoseconds(kDevicePollNanos);
+  const auto crowded_deadline =
+      start + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
   auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   for (;;) {
     // About a microsecond of pauses, watching for a notify...
@@ -399,13 +401,14 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
 #endif
     }
     const auto now = Clock::now();
-    if (now >= deadline) return false;
+    const bool crowded = DeviceThreadsFillTheCpus();
+    if (now >= (crowded ? crowded_deadline : deadline)) return false;
     // Then a yield: to that thread; at every turn while the device threads
     // fill the CPUs, as some busy thread then waits for one; else every
     // kDeviceYieldIntervalNanos, to any thread that shares the CPU unseen (the
     // driver thread waiting for this device may be one, and must not wait for
     // the poll to time out).
-    if (!waiter && !DeviceThreadsFillTheCpus() && now < next_yield) continue;
+    if (!waiter && !crowded && now < next_yield) continue;
     std::this_thread::yield();
     thread.seat.Take();
     next_yield =

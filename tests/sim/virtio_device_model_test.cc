@@ -272,8 +272,8 @@ TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
 // that a driver thread waiting there yields to it, and not while it sleeps.
 // The device thread runs on one CPU and is watched from another: a watcher on
 // its CPU sees it only if the scheduler runs the watcher inside the device's
-// 50 us of polling (kDevicePollNanos), which a yield does not make sure of
-// (under ThreadSanitizer on a Linux 6.18 host: 3 runs in 30).
+// polling (kDevicePollNanos), which a yield does not make sure of (under
+// ThreadSanitizer on a Linux 6.18 host, with 50 us of polling: 3 runs in 30).
 TEST(VirtioDeviceModelTest, DeviceThreadOccupiesItsCpuOnlyWhileItPolls) {
   cpu_set_t allowed;
   ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
