@@ -461,8 +461,13 @@ int main(int argc, char** argv) {
 #endif
   benchmark::AddCustomContext("fuse_server",
                               "sim::PassthroughFs, fuse_session_loop_mt");
-  benchmark::RegisterBenchmark("cross_cpu_round_trip/host",
-                               bench::CrossCpuRoundTrip)
+  benchmark::RegisterBenchmark(
+      "split_ring_round_trip/host", bench::CrossCpuRoundTrip,
+      bench::kSplitRingRequestLines, bench::kSplitRingReplyLines)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark(
+      "packed_ring_round_trip/host", bench::CrossCpuRoundTrip,
+      bench::kPackedRingRequestLines, bench::kPackedRingReplyLines)
       ->UseRealTime();
   benchmark::RegisterBenchmark("same_cpu_switch_round_trip/host",
                                bench::SameCpuSwitchRoundTrip)

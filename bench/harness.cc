@@ -164,41 +164,75 @@ int64_t ListDirectory(
 
 namespace {
 
-// Iterations of the benchmark's thread handing a counter to a partner thread
-// and waiting for it to come back, each calling `wait` between looks. The
-// partner is made here: it inherits the caller's CPUs.
+// Iterations of the benchmark's thread handing a request to a partner thread
+// and waiting for the reply, each side calling `wait` between looks. The
+// request is `lines_there` cache lines, the first the flag the partner
+// watches, each holding where the next is, so that the partner reads them one
+// after another; the reply is `lines_back` lines, the first the flag the
+// caller watches, the rest read after it. The partner is made here: it
+// inherits the caller's CPUs.
 template <typename Wait>
-void HandOffRoundTrips(benchmark::State& state, Wait wait) {
-  struct alignas(64) Flag {
+void HandOffRoundTrips(benchmark::State& state, int lines_there, int lines_back,
+                       Wait wait) {
+  struct alignas(64) Line {
     std::atomic<uint64_t> value{0};
+    std::atomic<uint32_t> next{0};  // The request's next line, or 0.
   };
-  Flag there, back;
+  constexpr int kMaxLines = 8;
+  if (lines_there < 1 || lines_back < 1 || lines_there > kMaxLines ||
+      lines_back > kMaxLines) {
+    state.SkipWithError("a request or reply of 1 to 8 lines");
+    return;
+  }
+  Line there[kMaxLines], back[kMaxLines];
   std::atomic<bool> stop{false};
   std::thread partner([&] {
     uint64_t seen = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      const uint64_t v = there.value.load(std::memory_order_acquire);
+      const uint64_t v = there[0].value.load(std::memory_order_acquire);
       if (v == seen) {
         wait();
         continue;
       }
       seen = v;
-      back.value.store(v, std::memory_order_release);
+      uint64_t sum = v;
+      for (uint32_t at = there[0].next.load(std::memory_order_relaxed); at != 0;
+           at = there[at].next.load(std::memory_order_relaxed)) {
+        sum += there[at].value.load(std::memory_order_relaxed);
+      }
+      for (int i = 1; i < lines_back; ++i) {
+        back[i].value.store(sum, std::memory_order_relaxed);
+      }
+      back[0].value.store(v, std::memory_order_release);
     }
   });
   uint64_t n = 0;
+  uint64_t sum = 0;
   for (auto _ : state) {
-    there.value.store(++n, std::memory_order_release);
-    while (back.value.load(std::memory_order_acquire) != n) wait();
+    ++n;
+    for (int i = 1; i < lines_there; ++i) {
+      there[i].value.store(n, std::memory_order_relaxed);
+      there[i].next.store(i + 1 < lines_there ? i + 1 : 0,
+                          std::memory_order_relaxed);
+    }
+    there[0].next.store(lines_there > 1 ? 1 : 0, std::memory_order_relaxed);
+    there[0].value.store(n, std::memory_order_release);
+    while (back[0].value.load(std::memory_order_acquire) != n) wait();
+    for (int i = 1; i < lines_back; ++i) {
+      sum += back[i].value.load(std::memory_order_relaxed);
+    }
   }
+  benchmark::DoNotOptimize(sum);
   stop.store(true, std::memory_order_relaxed);
   partner.join();
 }
 
 }  // namespace
 
-void CrossCpuRoundTrip(benchmark::State& state) {
-  HandOffRoundTrips(state, [] { __builtin_ia32_pause(); });
+void CrossCpuRoundTrip(benchmark::State& state, int lines_there,
+                       int lines_back) {
+  HandOffRoundTrips(state, lines_there, lines_back,
+                    [] { __builtin_ia32_pause(); });
 }
 
 void SameCpuSwitchRoundTrip(benchmark::State& state) {
@@ -208,7 +242,7 @@ void SameCpuSwitchRoundTrip(benchmark::State& state) {
   cpu_set_t before;
   pthread_getaffinity_np(pthread_self(), sizeof(before), &before);
   pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu);
-  HandOffRoundTrips(state, [] { sched_yield(); });
+  HandOffRoundTrips(state, 1, 1, [] { sched_yield(); });
   pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
 }
 

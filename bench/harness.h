@@ -109,16 +109,28 @@ int64_t ListDirectory(
     Backend& backend, const char* path, void* buffer,
     absl::FunctionRef<void(std::string_view name, uint8_t type)> on_entry);
 
-// One iteration: the benchmark's thread hands a flag to a thread spinning on
-// another CPU and waits for it to hand it back. The least a request handed to
-// a device thread can cost over one handled in the caller's thread (the
-// notify goes there, the completion comes back), on this machine.
-void CrossCpuRoundTrip(benchmark::State& state);
+// One iteration: the benchmark's thread hands a request to a thread spinning
+// on another CPU and waits for the reply: `lines_there` cache lines the other
+// thread reads one after another, each found through the one before, and
+// `lines_back` lines the benchmark's thread reads after the first. With a
+// virtqueue's lines, the least a request handed to a device thread can cost
+// over one handled in the caller's thread, on this machine.
+void CrossCpuRoundTrip(benchmark::State& state, int lines_there,
+                       int lines_back);
+// The lines that must cross for one FUSE request, the device reading each
+// only once it has read the one before: on a split ring its avail index
+// (with the ring entry), a descriptor and the request head; back, the used
+// ring's index (with the element) and the reply head. On a packed ring a
+// descriptor and a head each way.
+inline constexpr int kSplitRingRequestLines = 3;
+inline constexpr int kSplitRingReplyLines = 2;
+inline constexpr int kPackedRingRequestLines = 2;
+inline constexpr int kPackedRingReplyLines = 2;
 
-// One iteration: the same hand-off between two threads pinned to one CPU, each
-// yielding it while it waits: two thread switches. The least a request costs
-// a thread that gives its CPU to the device thread that serves it and gets it
-// back, when there are more busy threads than CPUs.
+// One iteration: a hand-off of one line each way between two threads pinned
+// to one CPU, each yielding it while it waits: two thread switches. The least
+// a request costs a thread that gives its CPU to the device thread that
+// serves it and gets it back, when there are more busy threads than CPUs.
 void SameCpuSwitchRoundTrip(benchmark::State& state);
 
 }  // namespace bench

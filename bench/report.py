@@ -47,7 +47,8 @@ import sys
 from bench import chart
 from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BACKENDS,
                            THREADS, load_results, ok, speed_ratio)
-from bench.targets import ROUND_TRIP, SWITCH_ROUND_TRIP, target_lines
+from bench.targets import (PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, SWITCH_ROUND_TRIP,
+                           target_lines)
 
 
 def _figure(result, kind):
@@ -216,13 +217,15 @@ def report(results, png_path=None):
     if len(time_table) > 2:
         lines += ["", "Where the time goes (the device's host calls; the rest is the back "
                   "end's own cost; see report.py):"] + time_table
-    rt = ok(results, ROUND_TRIP, "host")
-    if rt is not None:
-        lines += ["", "A flag handed to a thread on another CPU and back: %.0f ns (the least "
-                  "a request costs sim-thread over sim-inline)." % rt.time_ns]
+    split = ok(results, SPLIT_ROUND_TRIP, "host")
+    packed = ok(results, PACKED_ROUND_TRIP, "host")
+    if split is not None and packed is not None:
+        lines += ["", "A request's cache lines handed to a thread on another CPU and the reply's "
+                  "back: %.0f ns on a split ring, %.0f ns on a packed one (the least a request "
+                  "costs sim-thread over sim-inline)." % (split.time_ns, packed.time_ns)]
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
-        lines += ["Two threads on one CPU handing it to each other and back: %.0f ns (what a "
+        lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns (what a "
                   "request costs a thread that yields its CPU while it waits)."
                   % switch.time_ns]
     scaling = build_scaling_table(results)

@@ -5,22 +5,23 @@ A target MISS on a ratio to the host is checked against the physical limit: the 
 must make its host calls, so even with no cost of its own a simulated machine takes at
 least host call time per operation (divided by the threads that can run at once: the
 row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request to its
-device thread and back, at least a cross-CPU round trip per request where the row's
-threads and their device threads fit the CPUs, and where they outnumber them the cheaper
-of two thread switches and a CPU left idle through the request's host calls (as in
-handoff_limit). When host
-time / that is below the target, the target cannot be met by making the simulation
+device thread and back: where the row's threads and their device threads fit the CPUs,
+at least a cross-CPU round trip of the request's and reply's cache lines on the row's ring
+format (round_trip), and where they outnumber them the cheaper of two thread switches and
+a CPU left idle through the request's host calls (as in handoff_limit). When host time /
+that is below the target, the target cannot be met by making the simulation
 cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
 alone costs more than the rule allows (handoff_limit): each FUSE request crosses to a
-device thread and back, at least a cross-CPU round trip; and where the row's threads and
-their device threads outnumber the CPUs, at least the cheaper of two thread switches on
-one CPU and a CPU left idle through the request's host calls. Both round trips are
-measured in the same run (fs_bench's cross_cpu_round_trip and same_cpu_switch_round_trip).
+device thread and back, at least a cross-CPU round trip of its ring's lines; and where the
+row's threads and their device threads outnumber the CPUs, at least the cheaper of two
+thread switches on one CPU and a CPU left idle through the request's host calls. The round
+trips are measured in the same run (fs_bench's split_ring_round_trip,
+packed_ring_round_trip and same_cpu_switch_round_trip).
 """
-from bench.results import (LABELS, OPERATIONS, SIM_BACKENDS, THREADS, cpu_count, ok,
-                           speed_ratio)
+from bench.results import (LABELS, OPERATIONS, PACKED, SIM_BACKENDS, THREADS, cpu_count,
+                           ok, speed_ratio)
 
 
 class Target:
@@ -51,12 +52,20 @@ def targets():
 RSS_LIMIT_MIB = 64
 # sim-thread must be within 1.25x of sim-inline on every row both ran.
 THREAD_VS_INLINE = 1 / 1.25
-# The row of fs_bench's cross-CPU round trip (harness.h, CrossCpuRoundTrip).
-ROUND_TRIP = "cross_cpu_round_trip"
+# The rows of fs_bench's cross-CPU round trips of a request's cache lines on each ring
+# format (harness.h, CrossCpuRoundTrip).
+SPLIT_ROUND_TRIP = "split_ring_round_trip"
+PACKED_ROUND_TRIP = "packed_ring_round_trip"
 # The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
 SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
 # The rows a MISS of that rule names, worst first.
 WORST_SHOWN = 4
+
+
+def round_trip(results, op):
+    """The measured cross-CPU round trip of one request of `op` on its ring format (rows
+    ending in PACKED run on packed rings, the others on split ones), or None."""
+    return ok(results, PACKED_ROUND_TRIP if op.endswith(PACKED) else SPLIT_ROUND_TRIP, "host")
 
 
 def physical_limit(results, op, backend):
@@ -72,7 +81,7 @@ def physical_limit(results, op, backend):
     req = r.fuse_req_per_op
     if backend == "sim-thread" and req:
         # Each request's hand-off, as in handoff_limit.
-        rt, switch = ok(results, ROUND_TRIP, "host"), ok(results, SWITCH_ROUND_TRIP, "host")
+        rt, switch = round_trip(results, op), ok(results, SWITCH_ROUND_TRIP, "host")
         if 2 * threads <= cpus and rt:
             least_ns += req * rt.time_ns
             handoff = ", and %.1f req x %.0f ns round trip" % (req, rt.time_ns)
@@ -99,10 +108,10 @@ def handoff_limit(results, op):
     needs was not measured. sim-thread does sim-inline's work and, per FUSE request, hands
     the request to a device thread and gets the reply back. While the row's threads and as
     many device threads (a queue per thread) fit the CPUs, that costs at least the measured
-    cross-CPU round trip. With more busy threads than CPUs, a waiting thread shares its CPU
-    with a thread that has work: per request it either keeps the CPU, idle, through the
-    device's host calls, or gives it away and takes it back, two thread switches (the
-    measured same-CPU switch round trip); the cheaper of the two is added to the CPU time
+    cross-CPU round trip of its ring's lines (round_trip). With more busy threads than
+    CPUs, a waiting thread shares its CPU with a thread that has work: per request it either
+    keeps the CPU, idle, through the device's host calls, or gives it away and takes it
+    back, two thread switches (the measured same-CPU switch round trip); the cheaper of the two is added to the CPU time
     sim-inline spends per operation (its time per operation on all the CPUs it keeps busy)."""
     inline = ok(results, op, "sim-inline")
     if inline is None or not inline.fuse_req_per_op:
@@ -110,7 +119,7 @@ def handoff_limit(results, op):
     req = inline.fuse_req_per_op
     threads, cpus = THREADS.get(op, 1), cpu_count(results)
     if 2 * threads <= cpus:
-        rt = ok(results, ROUND_TRIP, "host")
+        rt = round_trip(results, op)
         if rt is None:
             return None
         ratio = inline.time_ns / (inline.time_ns + req * rt.time_ns)

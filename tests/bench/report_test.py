@@ -159,7 +159,7 @@ class ReportTest(unittest.TestCase):
         # sim-inline, and with a 500 ns round trip 1000 / 1700 = 0.59x at most sim-thread.
         d = {"context": {"num_cpus": 2},
              "benchmarks": [
-                 run("cross_cpu_round_trip/host", 500),
+                 run("split_ring_round_trip/host", 500),
                  run("rand_pread_4KiB/host", 1000, bytes_per_second=4096e6),
                  run("rand_pread_4KiB/sim-inline", 2000,
                      {"fuse_req_per_op": 1.0, "host_call_ns_per_op": 1200.0},
@@ -174,7 +174,7 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(targets[("sim-inline", "random 4 KiB pread >= 0.6x host")],
                          ("MISS", "0.50x host (need >= 0.60x)"))
         # A 300 ns round trip leaves 1000 / 1500 = 0.67x within reach: a plain MISS.
-        d["benchmarks"][0] = run("cross_cpu_round_trip/host", 300)
+        d["benchmarks"][0] = run("split_ring_round_trip/host", 300)
         self.assertEqual(self.targets(load_results(d))[pread],
                          ("MISS", "0.40x host (need >= 0.60x)"))
 
@@ -224,19 +224,26 @@ class ReportTest(unittest.TestCase):
 
     def test_a_row_below_its_round_trip_limit_is_counted_apart(self):
         rule = ("sim-thread", "within 1.25x of sim-inline on every row")
-        # A round trip of 500 ns: open+close (3 requests on 1 us inline) can reach at most
-        # 1 / (1 + 1.5) = 0.40x; create+unlink (1 request on 4 us) 0.89x, so its 0.50x is a
-        # plain miss.
-        d = {"benchmarks": [run("cross_cpu_round_trip/host", 500),
+        # A split ring's round trip of 500 ns: open+close (3 requests on 1 us inline) can
+        # reach at most 1 / (1 + 1.5) = 0.40x; create+unlink (1 request on 4 us) 0.89x, so
+        # its 0.50x is a plain miss. On packed rings, open+close pays a 300 ns round trip:
+        # 1 / (1 + 0.9) = 0.53x at most.
+        d = {"benchmarks": [run("split_ring_round_trip/host", 500),
+                            run("packed_ring_round_trip/host", 300),
                             run("open_close/sim-inline", 1000, {"fuse_req_per_op": 3.0}),
                             run("open_close/sim-thread", 3000),
+                            run("open_close_packed/sim-inline", 1000,
+                                {"fuse_req_per_op": 3.0}),
+                            run("open_close_packed/sim-thread", 3000),
                             run("create_unlink/sim-inline", 4000, {"fuse_req_per_op": 1.0}),
                             run("create_unlink/sim-thread", 8000)]}
         self.assertEqual(self.targets(load_results(d))[rule], (
-            "MISS", "1 below; worst: create+unlink 0.50x; 1 more below their limit: "
-            "open+close 0.33x (at most 0.40x); e.g. open+close: 3.0 req x 500 ns round trip "
-            "on 1.00 us -> at most 0.40x (need >= 0.80x sim-inline on all 2 rows)"))
-        self.assertIn("A flag handed to a thread on another CPU and back: 500 ns",
+            "MISS", "1 below; worst: create+unlink 0.50x; 2 more below their limit: "
+            "open+close 0.33x (at most 0.40x), packed rings: open+close 0.33x (at most "
+            "0.53x); e.g. open+close: 3.0 req x 500 ns round trip on 1.00 us -> at most "
+            "0.40x (need >= 0.80x sim-inline on all 3 rows)"))
+        self.assertIn("A request's cache lines handed to a thread on another CPU and the "
+                      "reply's back: 500 ns on a split ring, 300 ns on a packed one",
                       report.report(load_results(d)))
 
     def test_more_busy_threads_than_cpus_pay_switches_or_idle_cpu(self):
@@ -249,7 +256,7 @@ class ReportTest(unittest.TestCase):
         d = {"context": {"num_cpus": 2},
              "benchmarks": [
                  run("same_cpu_switch_round_trip/host", 2000),
-                 run("cross_cpu_round_trip/host", 100),
+                 run("split_ring_round_trip/host", 100),
                  run("read_2threads_64KiB/sim-inline/threads:2", 3000,
                      {"fuse_req_per_op": 1.0, "host_call_ns_per_op": 5000.0}),
                  run("read_2threads_64KiB/sim-thread/threads:2", 6000),
@@ -263,7 +270,7 @@ class ReportTest(unittest.TestCase):
             "threads: 2+2 busy threads on 2 CPUs, 1.0 req x min(2000 ns switch round trip, "
             "5000 ns host calls) on 6.00 us of CPU -> at most 0.75x (need >= 0.80x "
             "sim-inline on all 2 rows)"))
-        self.assertIn("Two threads on one CPU handing it to each other and back: 2000 ns",
+        self.assertIn("Two threads on one CPU handing a line to each other and back: 2000 ns",
                       report.report(results))
 
     def test_where_the_time_goes(self):
