@@ -30,11 +30,10 @@ what a request costs between the driver and the device beyond the device's work,
 directly: the driver's mean round trip (from making the chain available to seeing it
 complete) less the device's mean time from popping a chain to writing its used element,
 both sampled (driver::VirtioFs::kRoundTripSampling, sim::kChainTimeSampling; fs_bench's
-handoff_ns_per_req). In sim-inline it is the
-notify, the interrupt and the reaping around the device's work, all in the caller's
-thread; in sim-thread it also holds the crossings to the device thread and back. Rows of
-several threads are left out: their host calls overlap, so the subtraction of the own
-cost means nothing.
+handoff_ns_per_req). In sim-inline it is the notify, the interrupt and the reaping around
+the device's work, all in the caller's thread; in sim-thread it also holds the crossings
+to the device thread and back. Rows of several threads are left out: their host calls
+overlap, so the subtraction of the own cost means nothing.
 
 How a MISS is checked against the limits of the machine: bench/targets.py.
 """
@@ -220,13 +219,14 @@ def report(results, png_path=None):
     split = ok(results, SPLIT_ROUND_TRIP, "host")
     packed = ok(results, PACKED_ROUND_TRIP, "host")
     if split is not None and packed is not None:
-        lines += ["", "A request's cache lines handed to a thread on another CPU and the reply's "
-                  "back: %.0f ns on a split ring, %.0f ns on a packed one (the least a request "
-                  "costs sim-thread over sim-inline)." % (split.time_ns, packed.time_ns)]
+        lines += ["", "A request's cache lines handed to a thread on another CPU and the "
+                  "reply's back: %.0f ns on a split ring, %.0f ns on a packed one (the least "
+                  "a request costs sim-thread over sim-inline)."
+                  % (split.time_ns, packed.time_ns)]
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
-        lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns (what a "
-                  "request costs a thread that yields its CPU while it waits)."
+        lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns "
+                  "(what a request costs a thread that yields its CPU while it waits)."
                   % switch.time_ns]
     scaling = build_scaling_table(results)
     if len(scaling) > 2:

@@ -111,8 +111,9 @@ def handoff_limit(results, op):
     cross-CPU round trip of its ring's lines (round_trip). With more busy threads than
     CPUs, a waiting thread shares its CPU with a thread that has work: per request it either
     keeps the CPU, idle, through the device's host calls, or gives it away and takes it
-    back, two thread switches (the measured same-CPU switch round trip); the cheaper of the two is added to the CPU time
-    sim-inline spends per operation (its time per operation on all the CPUs it keeps busy)."""
+    back, two thread switches (the measured same-CPU switch round trip); the cheaper of the
+    two is added to the CPU time sim-inline spends per operation (its time per operation on
+    all the CPUs it keeps busy)."""
     inline = ok(results, op, "sim-inline")
     if inline is None or not inline.fuse_req_per_op:
         return None
