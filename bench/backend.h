@@ -61,6 +61,13 @@ class Backend {
     uint64_t round_trip_nanos = 0;
     uint64_t device_chains = 0;  // and by the device.
     uint64_t device_nanos = 0;
+
+    RequestTimes operator-(const RequestTimes& earlier) const {
+      return {round_trips - earlier.round_trips,
+              round_trip_nanos - earlier.round_trip_nanos,
+              device_chains - earlier.device_chains,
+              device_nanos - earlier.device_nanos};
+    }
   };
   virtual std::optional<RequestTimes> SampledRequestTimes() {
     return std::nullopt;

@@ -106,13 +106,8 @@ RunCounters::Totals RunCounters::Now() const {
 
 RunCounters::Totals RunCounters::Totals::operator-(
     const Totals& earlier) const {
-  const Backend::RequestTimes& e = earlier.times;
-  return {requests - earlier.requests,
-          host - earlier.host,
-          {times.round_trips - e.round_trips,
-           times.round_trip_nanos - e.round_trip_nanos,
-           times.device_chains - e.device_chains,
-           times.device_nanos - e.device_nanos}};
+  return {requests - earlier.requests, host - earlier.host,
+          times - earlier.times};
 }
 
 RunCounters::Totals& RunCounters::Totals::operator+=(const Totals& more) {
