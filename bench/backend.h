@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "sim/request_times.h"
+
 namespace bench {
 
 // What lstat(2) says of a path, as far as the benchmarks check it.
@@ -54,22 +56,8 @@ class Backend {
   // FUSE requests the device has processed so far (all opcodes), or -1 when
   // the back end cannot count them.
   virtual int64_t FuseRequests() { return -1; }
-  // The sampled request times of a simulated machine so far (see
-  // driver::VirtioFs::round_trips and sim::kChainTimeSampling), or none.
-  struct RequestTimes {
-    uint64_t round_trips = 0;  // Timed by the driver,
-    uint64_t round_trip_nanos = 0;
-    uint64_t device_chains = 0;  // and by the device.
-    uint64_t device_nanos = 0;
-
-    RequestTimes operator-(const RequestTimes& earlier) const {
-      return {round_trips - earlier.round_trips,
-              round_trip_nanos - earlier.round_trip_nanos,
-              device_chains - earlier.device_chains,
-              device_nanos - earlier.device_nanos};
-    }
-  };
-  virtual std::optional<RequestTimes> SampledRequestTimes() {
+  // The sampled request times of a simulated machine so far, or none.
+  virtual std::optional<sim::RequestTimes> SampledRequestTimes() {
     return std::nullopt;
   }
   // Whether a FUSE server of this process (sim::PassthroughFs) makes this

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -75,12 +76,8 @@ RunCounters::~RunCounters() {
     state_.counters["host_call_ns_per_op"] =
         per_op(static_cast<double>(spent.host.nanos));
   }
-  const Backend::RequestTimes& t = spent.times;
-  if (t.round_trips >= kMinTimedRequests &&
-      t.device_chains >= kMinTimedRequests) {
-    state_.counters["handoff_ns_per_req"] =
-        static_cast<double>(t.round_trip_nanos) / t.round_trips -
-        static_cast<double>(t.device_nanos) / t.device_chains;
+  if (std::optional<double> handoff = spent.times.HandOffNanos()) {
+    state_.counters["handoff_ns_per_req"] = *handoff;
   }
   state_.counters["peak_rss_MiB"] =
       static_cast<double>(PeakResidentBytes()) / (1 << 20);

@@ -10,10 +10,8 @@
 //                        (sim::ProcessHostCalls; fuse and sim back ends)
 //   host_call_ns_per_op  the time spent in them, in ns
 //   handoff_ns_per_req   what a FUSE request costs between the driver and
-//                        the device beyond the device's work, in ns: the
-//                        driver's mean round trip less the device's mean time
-//                        per chain, both sampled (Backend::RequestTimes; sim
-//                        back ends with kMinTimedRequests timed on each side)
+//                        the device beyond the device's work, in ns
+//                        (sim::RequestTimes::HandOffNanos; sim back ends)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
 #ifndef BENCH_HARNESS_H_
@@ -78,12 +76,10 @@ class RunCounters {
   void ResumeTiming();
 
  private:
-  // Timed requests a hand-off figure needs on each side at least.
-  static constexpr uint64_t kMinTimedRequests = 8;
   struct Totals {
     int64_t requests = 0;
     sim::HostCallTotals host;
-    Backend::RequestTimes times;
+    sim::RequestTimes times;
 
     Totals operator-(const Totals& earlier) const;
     Totals& operator+=(const Totals& more);

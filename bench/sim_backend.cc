@@ -98,12 +98,8 @@ int64_t SimBackend::FuseRequests() {
   return total;
 }
 
-std::optional<Backend::RequestTimes> SimBackend::SampledRequestTimes() {
-  const driver::VirtioFs::RoundTrips driver =
-      machine_->virtio_fs().round_trips();
-  const sim::ModelCounters device = machine_->device().model().counters();
-  return RequestTimes{driver.timed, driver.nanos, device.timed_chains,
-                      device.timed_chain_nanos};
+std::optional<sim::RequestTimes> SimBackend::SampledRequestTimes() {
+  return machine_->SampledRequestTimes();
 }
 
 bool SimBackend::DropCaches() {

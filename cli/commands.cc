@@ -257,11 +257,11 @@ int Trace(const std::vector<std::string>& args, CommandContext& context) {
 
 int Stats(const std::vector<std::string>& args, CommandContext& context) {
   if (args.size() == 2 && args[1] == "reset") {
-    context.session.recorder().ClearStats();
+    context.session.ResetStats();
     return kSuccess;
   }
   if (args.size() != 1) return Usage("stats", "stats [reset]");
-  fputs(context.session.recorder().stats().Table().c_str(), stdout);
+  fputs(context.session.StatsText().c_str(), stdout);
   printf("violations: %llu\n",
          static_cast<unsigned long long>(
              context.session.recorder().violations_total()));

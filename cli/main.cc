@@ -195,7 +195,7 @@ int Main(int argc, char** argv) {
     }
     fflush(stdout);
     if (absl::GetFlag(FLAGS_stats)) {
-      fputs(recorder.stats().Table().c_str(), stderr);
+      fputs((*session)->StatsText().c_str(), stderr);
     }
   }
   return status;

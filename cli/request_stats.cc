@@ -1,6 +1,7 @@
 #include "cli/request_stats.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,6 +80,21 @@ std::string RequestStats::Table() const {
   }
   absl::StrAppend(&out, absl::StrFormat("%-16s %8u\n", "total", total()));
   return out;
+}
+
+std::string HandOffLine(const sim::RequestTimes& times) {
+  std::optional<double> handoff = times.HandOffNanos();
+  if (!handoff.has_value()) {
+    return absl::StrFormat(
+        "hand-off: too few requests timed (%u by the driver, %u by the "
+        "device; %u of each needed)",
+        times.round_trips, times.device_chains, sim::RequestTimes::kMinTimed);
+  }
+  return absl::StrFormat(
+      "hand-off: %.2f us per request beyond the device's work (mean round "
+      "trip %.2f us, device %.2f us; %u requests timed)",
+      *handoff / 1e3, times.round_trip_nanos / 1e3 / times.round_trips,
+      times.device_nanos / 1e3 / times.device_chains, times.round_trips);
 }
 
 }  // namespace cli

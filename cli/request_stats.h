@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/fuse_trace.h"
+#include "sim/request_times.h"
 
 namespace cli {
 
@@ -34,6 +35,11 @@ class RequestStats {
   };
   std::map<uint32_t, PerOpcode> by_opcode_;
 };
+
+// "hand-off: 1.02 us per request beyond the device's work (...)": what the
+// driver's sampled round trips took beyond the device's sampled chains (see
+// sim::RequestTimes), or why there is no figure yet.
+std::string HandOffLine(const sim::RequestTimes& times);
 
 }  // namespace cli
 

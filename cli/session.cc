@@ -41,6 +41,10 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Boot(
 
 Session::~Session() { machine_.reset(); }
 
+std::string Session::StatsText() {
+  return recorder_.stats().Table() + HandOffLine(request_times()) + "\n";
+}
+
 bool Session::CheckDevice() {
   bool clean = true;
   for (const sim::ViolationRecord& record : recorder_.TakeViolations()) {

@@ -33,6 +33,20 @@ class Session {
   // Where the share is mounted: "/<tag>".
   std::string mount_point() const { return "/" + options().tag; }
 
+  // The requests the driver and the device timed since the boot or the last
+  // ResetStats (sim::Machine::SampledRequestTimes).
+  sim::RequestTimes request_times() {
+    return machine_->SampledRequestTimes() - request_times_base_;
+  }
+  // Starts the recorder's statistics and the timed requests afresh.
+  void ResetStats() {
+    recorder_.ClearStats();
+    request_times_base_ = machine_->SampledRequestTimes();
+  }
+  // The recorder's table of requests per opcode, then the hand-off line
+  // (HandOffLine) of request_times().
+  std::string StatsText();
+
   // Prints the violations reported since the last check (to stderr) and, when
   // the device needs a reset, resets it. False when there was anything to
   // report: the command that caused it has failed.
@@ -44,6 +58,7 @@ class Session {
   TraceRecorder& recorder_;
   // Boots the VFS of this process and mounts the share (mount_vfs).
   std::unique_ptr<sim::Machine> machine_;
+  sim::RequestTimes request_times_base_;
 };
 
 }  // namespace cli

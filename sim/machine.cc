@@ -105,6 +105,13 @@ Machine::~Machine() {
   memory_.reset();
 }
 
+RequestTimes Machine::SampledRequestTimes() {
+  const driver::VirtioFs::RoundTrips driver = virtio_fs().round_trips();
+  const ModelCounters device = device_->model().counters();
+  return {driver.timed, driver.nanos, device.timed_chains,
+          device.timed_chain_nanos};
+}
+
 absl::Status Machine::Recover() {
   base::Result<void> recovered = share_->Recover();
   if (!recovered.ok()) return DriverError("device reset", recovered.error());

@@ -40,6 +40,7 @@
 #include "sim/faulting_backend.h"
 #include "sim/fuse_trace.h"
 #include "sim/guest_memory.h"
+#include "sim/request_times.h"
 #include "sim/sim_device.h"
 #include "sim/sim_platform.h"
 #include "sim/virtio_fs_device.h"
@@ -115,6 +116,9 @@ class Machine {
   vfs::Task& task() { return kernel()->init_task(); }
   // Where the share is mounted: "/<tag>".
   std::string mount_point() const { return share_->mount_point(); }
+
+  // The requests timed so far by the driver and by the device.
+  RequestTimes SampledRequestTimes();
 
   // After the device set DEVICE_NEEDS_RESET: resets it and starts a new FUSE
   // session (share::VirtioFsShare::Recover).

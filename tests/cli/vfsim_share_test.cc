@@ -192,6 +192,30 @@ TEST_F(VfsimShareTest, StatsCountsTheRequestsOfTheSession) {
   EXPECT_THAT(result.out, ContainsRegex("RELEASE +2 +0 "));
 }
 
+TEST_F(VfsimShareTest, StatsShowsTheHandOffOfTheTimedRequests) {
+  // Without caches each cat is a LOOKUP, an OPEN, READs, a RELEASE and more:
+  // enough requests for the driver and the device to time some each.
+  std::string script;
+  for (int i = 0; i < 100; ++i) script += "cat /root/hello.txt\n";
+  script += "stats\nstats reset\nstats\n";
+  for (const char* notify : {"--notify=inline", "--notify=thread"}) {
+    RunResult result =
+        Run({notify, "--attr_timeout=0", "--entry_timeout=0", "shell"}, script);
+    EXPECT_EQ(result.status, 0) << notify << ": " << result.err;
+    EXPECT_THAT(result.out,
+                ContainsRegex("hand-off: -?[0-9]+\\.[0-9]{2} us per request "
+                              "beyond the device's work \\(mean round trip "
+                              "[0-9]+\\.[0-9]{2} us, device [0-9]+\\.[0-9]{2} "
+                              "us; [1-9][0-9]* requests timed\\)\n"))
+        << notify;
+    // After the reset nothing is timed yet.
+    EXPECT_THAT(result.out,
+                HasSubstr("hand-off: too few requests timed (0 by the driver, "
+                          "0 by the device; 8 of each needed)\n"))
+        << notify;
+  }
+}
+
 TEST_F(VfsimShareTest, EveryTransportAndNotifyModeWorks) {
   for (const char* transport : {"pci", "mmio"}) {
     for (const char* notify : {"inline", "thread"}) {
@@ -230,6 +254,10 @@ TEST_F(VfsimShareTest, BenchComparesDriverAndHost) {
               AllOf(HasSubstr("sequential write 1 MiB"),
                     HasSubstr("sequential read 1 MiB"), HasSubstr("MB/s"),
                     HasSubstr("stat x"), HasSubstr("us/op")));
+  // 500 creates are enough requests to time: their row has a hand-off.
+  EXPECT_THAT(result.out, HasSubstr("hand-off/req"));
+  EXPECT_THAT(result.out, ContainsRegex("create\\+close\\+unlink x 500 .* "
+                                        "-?[0-9]+\\.[0-9]{2} us\n"));
   // bench leaves nothing behind.
   EXPECT_EQ(ListHostDir(share_),
             (std::vector<std::string>{"dir", "hello.txt"}));

@@ -20,6 +20,7 @@
 #include "driver/virtio_fs.h"
 #include "gtest/gtest.h"
 #include "sim/machine.h"
+#include "sim/request_times.h"
 #include "sim/virtio_device_model.h"
 #include "tests/common/machine_variants.h"
 
@@ -129,12 +130,11 @@ TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
 TEST_P(VirtioFsEndToEnd, RoundTripsAndDeviceTimesAreSampled) {
   auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
-  driver::VirtioFs& fs = m->virtio_fs();
-  constexpr uint64_t kSamples = 4;
+  // Just enough timed on each side for a hand-off figure.
+  constexpr uint64_t kSamples = sim::RequestTimes::kMinTimed;
   static_assert(driver::VirtioFs::kRoundTripSampling ==
                 sim::kChainTimeSampling);
-  const driver::VirtioFs::RoundTrips before = fs.round_trips();
-  const sim::ModelCounters device_before = m->device().model().counters();
+  const sim::RequestTimes before = m->SampledRequestTimes();
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < kSamples * driver::VirtioFs::kRoundTripSampling;
        ++i) {
@@ -144,16 +144,14 @@ TEST_P(VirtioFsEndToEnd, RoundTripsAndDeviceTimesAreSampled) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::steady_clock::now() - start)
           .count());
-  const driver::VirtioFs::RoundTrips after = fs.round_trips();
-  const sim::ModelCounters device_after = m->device().model().counters();
-  EXPECT_EQ(after.timed - before.timed, kSamples);
-  EXPECT_GT(after.nanos - before.nanos, 0u);
-  EXPECT_LE(after.nanos - before.nanos, elapsed);
-  EXPECT_EQ(device_after.timed_chains - device_before.timed_chains, kSamples);
-  EXPECT_GT(device_after.timed_chain_nanos - device_before.timed_chain_nanos,
-            0u);
-  EXPECT_LE(device_after.timed_chain_nanos - device_before.timed_chain_nanos,
-            elapsed);
+  const sim::RequestTimes spent = m->SampledRequestTimes() - before;
+  EXPECT_EQ(spent.round_trips, kSamples);
+  EXPECT_GT(spent.round_trip_nanos, 0u);
+  EXPECT_LE(spent.round_trip_nanos, elapsed);
+  EXPECT_EQ(spent.device_chains, kSamples);
+  EXPECT_GT(spent.device_nanos, 0u);
+  EXPECT_LE(spent.device_nanos, elapsed);
+  EXPECT_TRUE(spent.HandOffNanos().has_value());
 }
 
 TEST_P(VirtioFsEndToEnd, LargeTransfersSplitAndCompleteInFull) {

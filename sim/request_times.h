@@ -1,0 +1,45 @@
+// sim::RequestTimes: a simulated machine's FUSE requests as its two sides
+// timed them, one in every few (driver::VirtioFs::round_trips: from making a
+// chain available to seeing it complete; sim::kChainTimeSampling: the device's
+// work from pop to used element), and the hand-off between them.
+#ifndef SIM_REQUEST_TIMES_H_
+#define SIM_REQUEST_TIMES_H_
+
+#include <cstdint>
+#include <optional>
+
+namespace sim {
+
+struct RequestTimes {
+  // Fewer timed requests on either side than this give no hand-off: a mean of
+  // one or two samples is mostly the noise of the moment it was taken.
+  static constexpr uint64_t kMinTimed = 8;
+
+  uint64_t round_trips = 0;  // Timed by the driver,
+  uint64_t round_trip_nanos = 0;
+  uint64_t device_chains = 0;  // and by the device.
+  uint64_t device_nanos = 0;
+
+  RequestTimes operator-(const RequestTimes& earlier) const {
+    return {round_trips - earlier.round_trips,
+            round_trip_nanos - earlier.round_trip_nanos,
+            device_chains - earlier.device_chains,
+            device_nanos - earlier.device_nanos};
+  }
+
+  // What a request costs between the driver and the device beyond the
+  // device's work, in ns: the driver's mean round trip less the device's mean
+  // time per chain (notifies, interrupts, reaping; in thread mode also the
+  // crossings between CPUs). None with fewer than kMinTimed on either side.
+  std::optional<double> HandOffNanos() const {
+    if (round_trips < kMinTimed || device_chains < kMinTimed) {
+      return std::nullopt;
+    }
+    return static_cast<double>(round_trip_nanos) / round_trips -
+           static_cast<double>(device_nanos) / device_chains;
+  }
+};
+
+}  // namespace sim
+
+#endif  // SIM_REQUEST_TIMES_H_
