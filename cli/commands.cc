@@ -352,7 +352,8 @@ std::string ShellHelp() {
   ln [-s] TARGET LINK      hard or symbolic link   df [PATH]        filesystem usage
   cd [PATH]  pwd           change / print the current directory
   trace [on|off]           print each FUSE request the device handles (stderr)
-  stats [reset]            requests per opcode with latency percentiles
+  stats [reset]            requests per opcode with latency percentiles,
+                           and the hand-off per request
   bench [MiB]              quick measurement: driver vs the host directory
   fault SPEC               make the device misbehave (see fault help)
   fault list|held|clear    the rules in force, completions held, no rules

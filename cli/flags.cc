@@ -37,7 +37,8 @@ ABSL_FLAG(bool, trace, false,
 ABSL_FLAG(std::string, trace_json, "",
           "write each FUSE request as a JSON object per line to this file");
 ABSL_FLAG(bool, stats, false,
-          "print per-opcode request counts and latencies at exit");
+          "print per-opcode request counts and latencies, and the "
+          "hand-off per request, at exit");
 ABSL_FLAG(bool, help, false, "print usage and exit");
 
 namespace cli {
@@ -128,7 +129,8 @@ commands:
   rmdir PATH..         remove empty dirs     mv A B         rename
   ln [-s] TARGET LINK  hard or symbolic link df [PATH]      filesystem usage
   bench [MiB]          quick measurement: driver vs the host directory
-  stats                FUSE requests per opcode with latency percentiles
+  stats                FUSE requests per opcode with latency percentiles,
+                       and the hand-off per request
 Paths are guest paths: the share is at /<tag> (/root), a memory filesystem at /
 and /tmp. Relative paths start in /<tag>.
 
