@@ -96,10 +96,12 @@ class FsBenchSmokeTest(unittest.TestCase):
             self.assertAlmostEqual(pread.host_calls_per_op, 1.0, delta=0.1)
             self.assertGreater(pread.host_call_ns_per_op, 0)
             self.assertLess(pread.host_call_ns_per_op, pread.time_ns)
-            # The hand-off per request, measured: present, and in nanoseconds (less
-            # than the whole read), not in clock ticks.
+            # The hand-off per request, measured. Its size is not checked here: it is the
+            # mean of one request in 16, which one request delayed by the scheduler can
+            # move past the mean time of all (seen under ASan while CI compiled: 54 us
+            # against 11 us); RequestTimesTest and VirtioFsEndToEnd check its arithmetic
+            # and that its sums are nanoseconds within the elapsed time.
             self.assertIsNotNone(pread.handoff_ns_per_req, backend)
-            self.assertLess(abs(pread.handoff_ns_per_req), pread.time_ns, backend)
         backends = ["sim-inline", "sim-thread"] + (["fuse"] if fuse_usable() else [])
         for backend in backends:
             # `ls -l` of 1 000 cached entries: at least the host directory is read.
