@@ -111,10 +111,7 @@ RunCounters::Totals& RunCounters::Totals::operator+=(const Totals& more) {
   requests += more.requests;
   host.calls += more.host.calls;
   host.nanos += more.host.nanos;
-  times.round_trips += more.times.round_trips;
-  times.round_trip_nanos += more.times.round_trip_nanos;
-  times.device_chains += more.times.device_chains;
-  times.device_nanos += more.times.device_nanos;
+  times += more.times;
   return *this;
 }
 

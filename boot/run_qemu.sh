@@ -29,7 +29,8 @@
 set -uo pipefail
 
 readonly QEMU=${QEMU:-qemu-system-x86_64}
-readonly VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+# shellcheck source=boot/virtiofsd_path.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/virtiofsd_path.sh"
 readonly TAG=root  # The tag the guest is told to expect.
 readonly STATUS_PASS=33 STATUS_FAIL=35
 

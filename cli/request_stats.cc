@@ -93,8 +93,8 @@ std::string HandOffLine(const sim::RequestTimes& times) {
   return absl::StrFormat(
       "hand-off: %.2f us per request beyond the device's work (mean round "
       "trip %.2f us, device %.2f us; %u requests timed)",
-      *handoff / 1e3, times.round_trip_nanos / 1e3 / times.round_trips,
-      times.device_nanos / 1e3 / times.device_chains, times.round_trips);
+      *handoff / 1e3, times.RoundTripMeanNanos() / 1e3,
+      times.DeviceMeanNanos() / 1e3, times.round_trips);
 }
 
 }  // namespace cli

@@ -27,6 +27,22 @@ struct RequestTimes {
             device_nanos - earlier.device_nanos};
   }
 
+  RequestTimes& operator+=(const RequestTimes& more) {
+    round_trips += more.round_trips;
+    round_trip_nanos += more.round_trip_nanos;
+    device_chains += more.device_chains;
+    device_nanos += more.device_nanos;
+    return *this;
+  }
+
+  // Each side's mean time per timed request, in ns; for at least one timed.
+  double RoundTripMeanNanos() const {
+    return static_cast<double>(round_trip_nanos) / round_trips;
+  }
+  double DeviceMeanNanos() const {
+    return static_cast<double>(device_nanos) / device_chains;
+  }
+
   // What a request costs between the driver and the device beyond the
   // device's work, in ns: the driver's mean round trip less the device's mean
   // time per chain (notifies, interrupts, reaping; in thread mode also the
@@ -35,8 +51,7 @@ struct RequestTimes {
     if (round_trips < kMinTimed || device_chains < kMinTimed) {
       return std::nullopt;
     }
-    return static_cast<double>(round_trip_nanos) / round_trips -
-           static_cast<double>(device_nanos) / device_chains;
+    return RoundTripMeanNanos() - DeviceMeanNanos();
   }
 };
 

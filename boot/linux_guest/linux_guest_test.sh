@@ -82,8 +82,9 @@ ring_format() {
 run vfsim_pci pci "$vfsim_virtiofsd --trace_json=$work/trace.jsonl --stats"
 run vfsim_pci_packed pci "$vfsim_virtiofsd" --packed
 run vfsim_mmio mmio "$vfsim_virtiofsd"
-virtiofsd=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
-reference_key=$(cat "$KERNEL" "$INITRD" "$virtiofsd" "$(command -v qemu-system-x86_64)" \
+# shellcheck source=boot/virtiofsd_path.sh
+source "$dir/../virtiofsd_path.sh"
+reference_key=$(cat "$KERNEL" "$INITRD" "$VIRTIOFSD" "$(command -v qemu-system-x86_64)" \
   "$dir/run_linux_guest.sh" "$dir/tree_digest.sh" | sha256sum | cut -c1-32)
 reference=$cache/reference-$reference_key.digest
 if [[ -s $reference ]]; then

@@ -15,8 +15,8 @@
 #   --timeout S       time limit for the guest in seconds (default 90)
 #   --backend-cmd CMD another vhost-user-fs backend; run as: CMD --socket-path=SOCK
 #                     --shared-dir=DIR (CMD is shell words, e.g. "/path/virtiofsd --cache=auto").
-#                     Default: /usr/lib/qemu/virtiofsd --socket-path=SOCK -o source=DIR
-#                     -o cache=auto
+#                     Default: Debian's virtiofsd (boot/virtiofsd_path.sh) --socket-path=SOCK
+#                     -o source=DIR -o cache=auto
 #   --tag TAG         the device's tag, also given to the guest as vfstag= (default root)
 #   --guest-tag TAG   a different tag for the guest only (negative test: the mount must fail)
 #   --smp N           guest CPUs (default 2). Not 1 on QEMU before 8.1 (Debian 12 has 7.2):
@@ -44,7 +44,8 @@
 set -euo pipefail
 
 readonly QEMU=${QEMU:-qemu-system-x86_64}
-readonly VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+# shellcheck source=boot/virtiofsd_path.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../virtiofsd_path.sh"
 
 die2() { echo "run_linux_guest: SETUP ERROR: $*" >&2; exit 2; }
 say() { echo "run_linux_guest: $*"; }

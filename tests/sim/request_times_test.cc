@@ -1,5 +1,6 @@
 // sim::RequestTimes: the hand-off is the driver's mean round trip less the
-// device's mean time per chain, and only with enough timed on each side.
+// device's mean time per chain, and only with enough timed on each side;
+// readings subtract and add counter by counter.
 #include "sim/request_times.h"
 
 #include <optional>
@@ -18,6 +19,8 @@ TEST(RequestTimesTest, HandOffIsTheDifferenceOfTheTwoMeans) {
                            .round_trip_nanos = kEnough * 5000,
                            .device_chains = kEnough + 2,
                            .device_nanos = (kEnough + 2) * 3000};
+  EXPECT_DOUBLE_EQ(times.RoundTripMeanNanos(), 5000.0);
+  EXPECT_DOUBLE_EQ(times.DeviceMeanNanos(), 3000.0);
   ASSERT_TRUE(times.HandOffNanos().has_value());
   EXPECT_DOUBLE_EQ(*times.HandOffNanos(), 2000.0);
 }
@@ -45,6 +48,15 @@ TEST(RequestTimesTest, SubtractionGivesTheTimesBetweenTwoReadings) {
   EXPECT_DOUBLE_EQ(*between.HandOffNanos(), 3000.0);
   // The earlier reading alone has too few for a figure.
   EXPECT_FALSE(earlier.HandOffNanos().has_value());
+}
+
+TEST(RequestTimesTest, AdditionSumsEachCounter) {
+  RequestTimes sum{1, 10, 2, 20};
+  sum += RequestTimes{3, 30, 4, 40};
+  EXPECT_EQ(sum.round_trips, 4u);
+  EXPECT_EQ(sum.round_trip_nanos, 40u);
+  EXPECT_EQ(sum.device_chains, 6u);
+  EXPECT_EQ(sum.device_nanos, 60u);
 }
 
 }  // namespace
