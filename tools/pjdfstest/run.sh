@@ -12,9 +12,18 @@
 # driver broke a virtio rule; the last line reads
 #   pjdfstest: N passed, M failed (E expected failures)
 #
+# The host's run is the reference and runs none of the project's code: its TAP logs are
+# kept under the checksum of what it depends on (the suite, its build, this script, the
+# shell, the host's kernel and its fs.protected_* settings, the filesystem under --work,
+# the tests chosen) and a later run with the same inputs reads them instead of running
+# the suite on the host again. The summary marks such a back end "(reused)" and leaves
+# its assertions out of the count of passed ones.
+#
 # usage: tools/pjdfstest/run.sh [--suite DIR] [--work DIR] [--backends host,fuse,pci,mmio]
-#                               [--jobs N] [TEST_DIR_OR_FILE...]
+#                               [--jobs N] [--host-cache DIR] [TEST_DIR_OR_FILE...]
 # TEST_DIR_OR_FILE is relative to the suite's tests/ (chmod, rename/09.t); all by default.
+# --host-cache is where the host's logs are kept (default /var/cache/vfsim/pjdfstest;
+# "" runs the host's suite every time and keeps nothing).
 # Needs root (the suite changes owners), autoconf, automake and prove (tools/setup.sh).
 set -euo pipefail
 
@@ -23,6 +32,7 @@ suite="$repo/../shared/suites/pjdfstest"
 work=/tmp/vfsim-pjdfstest
 backends=host,fuse,pci,mmio
 jobs=$(nproc)
+host_cache=/var/cache/vfsim/pjdfstest
 selection=()
 while (($#)); do
   case $1 in
@@ -30,7 +40,8 @@ while (($#)); do
     --work) work=$2; shift 2 ;;
     --backends) backends=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --host-cache) host_cache=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -84,6 +95,19 @@ sh "$1" | tee "$log"
 EOF
 chmod +x "$tap_logger"
 
+# The checksum the host's logs are kept under (see the top).
+host_reference_key() {
+  {
+    cat "$work/src/pjdfstest" "$repo/tools/pjdfstest/run.sh" "$(readlink -f /bin/sh)"
+    (cd "$work/src/tests" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    uname -srvm
+    grep -H . /proc/sys/fs/protected_*
+    findmnt -n -o FSTYPE,OPTIONS --target "$work"
+    printf '%s\n' "${selection[@]}"
+  } | sha256sum | cut -c1-32
+}
+
+reused=()
 fuse_pid=
 cleanup() {
   if [[ -n $fuse_pid ]]; then kill "$fuse_pid" 2>/dev/null; wait "$fuse_pid" 2>/dev/null || true; fi
@@ -122,15 +146,29 @@ for backend in "${backend_list[@]}"; do
       ;;
     *) echo "run.sh: unknown back end $backend" >&2; exit 2 ;;
   esac
+  kept=
+  [[ $backend == host && -n $host_cache ]] && kept=$host_cache/host-$(host_reference_key).tar
+  if [[ -n $kept && -s $kept ]]; then
+    echo "run.sh: host: the logs of an earlier run with the same inputs ($kept)"
+    mkdir -p "$PJDFSTEST_LOGS" && tar -xf "$kept" -C "$PJDFSTEST_LOGS"
+    reused+=(--reused host)
+    continue
+  fi
   echo "run.sh: $backend: prove -j$jobs in $run_dir"
   start=$SECONDS
   targets=()
   for t in "${selection[@]}"; do targets+=("$root/tests/$t"); done
   (cd "$run_dir" && prove -j"$jobs" -r --exec "$tap_logger" "${targets[@]}" >"$root/prove.log" 2>&1) || true
   echo "run.sh: $backend: $((SECONDS - start)) s"
+  # Kept only from a run prove finished (it prints its result last); written whole, then
+  # renamed.
+  if [[ -n $kept ]] && grep -q '^Result: ' "$root/prove.log"; then
+    mkdir -p "$host_cache" && tar -cf "$kept.tmp$$" -C "$PJDFSTEST_LOGS" . &&
+      mv "$kept.tmp$$" "$kept"
+  fi
   if [[ $backend == fuse ]]; then cleanup; fuse_pid=; fi
 done
 
 # 4. The figures, and the verdict against the host and the expected failures.
 python3 "$repo/tools/pjdfstest/summarize.py" --work "$work" \
-  --expected "$repo/tools/pjdfstest/expected_failures.txt" "${backend_list[@]}"
+  --expected "$repo/tools/pjdfstest/expected_failures.txt" "${reused[@]}" "${backend_list[@]}"

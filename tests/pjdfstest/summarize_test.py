@@ -1,0 +1,80 @@
+"""tools/pjdfstest/summarize.py: the count of assertions per back end and the
+verdict against the host's run and the expected-failure list."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SUMMARIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                         'tools', 'pjdfstest', 'summarize.py')
+
+
+class SummarizeTest(unittest.TestCase):
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp()
+        self.expected = os.path.join(self.work, 'expected.txt')
+        self.expect('')
+        # The host passes 1 and 2 and fails 3.
+        self.tap('host', '1..3\nok 1\nok 2\nnot ok 3 - host-only failure\n')
+
+    def tap(self, backend, text):
+        logs = os.path.join(self.work, backend, 'logs', 'chmod')
+        os.makedirs(logs, exist_ok=True)
+        with open(os.path.join(logs, '00.t.tap'), 'w') as f:
+            f.write(text)
+
+    def expect(self, text):
+        with open(self.expected, 'w') as f:
+            f.write('# backends assertion reason\n' + text)
+
+    def summarize(self, *args):
+        run = subprocess.run(
+            [sys.executable, SUMMARIZE, '--work', self.work, '--expected', self.expected,
+             *args], capture_output=True, text=True)
+        return run.returncode, run.stdout
+
+    def test_what_fails_only_where_the_host_fails_too_is_not_held_against_it(self):
+        self.tap('pci', '1..3\nok 1\nok 2\nnot ok 3\n')
+        rc, out = self.summarize('host', 'pci')
+        self.assertEqual(rc, 0, out)
+        self.assertIn('note: fails on the host too (not held against others): chmod/00.t:3',
+                      out)
+        self.assertIn('pjdfstest: 4 passed, 0 failed (0 expected failures)', out)
+
+    def test_a_failure_the_host_passes_fails_the_run_unless_listed(self):
+        self.tap('pci', '1..3\nok 1\nnot ok 2 - wrong errno\nok 3\n')
+        rc, out = self.summarize('host', 'pci')
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL pci chmod/00.t:2: wrong errno', out)
+        self.expect('pci chmod/00.t:2 a known defect\n')
+        rc, out = self.summarize('host', 'pci')
+        self.assertEqual(rc, 0, out)
+        self.assertIn('pjdfstest: 4 passed, 0 failed (1 expected failures)', out)
+
+    def test_a_listed_failure_that_passes_must_leave_the_list(self):
+        self.tap('pci', '1..3\nok 1\nok 2\nok 3\n')
+        self.expect('pci,mmio chmod/00.t:2 fixed since\n')
+        rc, out = self.summarize('host', 'pci')
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL pci chmod/00.t:2 passes: remove it from the list', out)
+
+    def test_an_assertion_the_script_never_reached_fails(self):
+        self.tap('pci', '1..3\nok 1\n')
+        rc, out = self.summarize('host', 'pci')
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL pci chmod/00.t:2: never reached (the script stopped)', out)
+
+    def test_a_reused_back_end_judges_but_is_not_counted(self):
+        self.tap('pci', '1..3\nok 1\nnot ok 2\nok 3\n')
+        rc, out = self.summarize('--reused', 'host', 'host', 'pci')
+        self.assertEqual(rc, 1)
+        self.assertIn('FAIL pci chmod/00.t:2', out)
+        self.assertIn('host (reused): the logs of an earlier run with the same inputs; '
+                      'its 2 passed are not counted below', out)
+        self.assertIn('pjdfstest: 2 passed, 1 failed', out)
+
+
+if __name__ == '__main__':
+    unittest.main()
