@@ -21,19 +21,20 @@ served by the passthrough handlers in its own process (fuse, sim-inline, sim-thr
 host system calls those handlers made and the time spent in them (sim/host_calls.h), per
 operation. What is left of the time per operation is the back end's own cost: for the
 simulated machines the driver, the VFS, the virtqueues, the device model and libfuse; for
-the kernel FUSE mount the kernel's FUSE client, /dev/fuse and the server's libfuse loop. For the simulated machines it
-is also given per FUSE request (the device counts them); the kernel FUSE mount's requests
-are not counted, so it has a cost per operation only. An operation that makes fewer than
-MIN_REQ_PER_OP (0.5) requests (mostly answered from the VFS's caches) gets no per-request
-figure: it would charge the cost of the cache hits to the rare request. The hand-off is
-what a request costs between the driver and the device beyond the device's work, measured
-directly: the driver's mean round trip (from making the chain available to seeing it
-complete) less the device's mean time from popping a chain to writing its used element,
-both sampled (driver::VirtioFs::kRoundTripSampling, sim::kChainTimeSampling; fs_bench's
-handoff_ns_per_req). In sim-inline it is the notify, the interrupt and the reaping around
-the device's work, all in the caller's thread; in sim-thread it also holds the crossings
-to the device thread and back. Rows of several threads are left out: their host calls
-overlap, so the subtraction of the own cost means nothing.
+the kernel FUSE mount the kernel's FUSE client, /dev/fuse and the server's libfuse loop.
+For the simulated machines it is also given per FUSE request (the device counts them); the
+kernel FUSE mount's requests are not counted, so it has a cost per operation only. An
+operation that makes fewer than MIN_REQ_PER_OP (0.5) requests (mostly answered from the
+VFS's caches) gets no per-request figure: it would charge the cost of the cache hits to
+the rare request. The hand-off is what a request costs between the driver and the device
+beyond the device's work, measured directly: the driver's mean round trip (from making the
+chain available to seeing it complete) less the device's mean time from popping a chain to
+writing its used element, both sampled (driver::VirtioFs::kRoundTripSampling,
+sim::kChainTimeSampling; fs_bench's handoff_ns_per_req). In sim-inline it is the notify,
+the interrupt and the reaping around the device's work, all in the caller's thread; in
+sim-thread it also holds the crossings to the device thread and back. Rows of several
+threads are left out: their host calls overlap, so the subtraction of the own cost means
+nothing.
 
 How a MISS is checked against the limits of the machine: bench/targets.py.
 """
@@ -46,7 +47,7 @@ import sys
 from bench import chart
 from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BACKENDS,
                            THREADS, load_results, ok, speed_ratio)
-from bench.targets import (PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, SWITCH_ROUND_TRIP,
+from bench.targets import (END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, SWITCH_ROUND_TRIP,
                            target_lines)
 
 
@@ -206,6 +207,22 @@ def write_chart(results, png_path):
                             shown, png_path)
 
 
+def round_trip_lines(results):
+    """The cross-CPU round trips measured at the run's start and, when they were, at its
+    end."""
+    start = [ok(results, row, "host") for row in (SPLIT_ROUND_TRIP, PACKED_ROUND_TRIP)]
+    end = [ok(results, row + END, "host") for row in (SPLIT_ROUND_TRIP, PACKED_ROUND_TRIP)]
+    if None in start:
+        return []
+    line = ("A request's cache lines handed to a thread on another CPU and the reply's "
+            "back: %.0f ns on a split ring, %.0f ns on a packed one (the least a request "
+            "costs sim-thread over sim-inline)" % tuple(r.time_ns for r in start))
+    if None in end:
+        return ["", line + "."]
+    return ["", line + "; at the end of the run %.0f and %.0f ns (a VM's CPUs may be moved "
+            "between; limits take the smaller)." % tuple(r.time_ns for r in end)]
+
+
 def report(results, png_path=None):
     """The whole report as text; writes the chart when png_path is given."""
     lines = build_table(results)
@@ -216,13 +233,7 @@ def report(results, png_path=None):
     if len(time_table) > 2:
         lines += ["", "Where the time goes (the device's host calls; the rest is the back "
                   "end's own cost; see report.py):"] + time_table
-    split = ok(results, SPLIT_ROUND_TRIP, "host")
-    packed = ok(results, PACKED_ROUND_TRIP, "host")
-    if split is not None and packed is not None:
-        lines += ["", "A request's cache lines handed to a thread on another CPU and the "
-                  "reply's back: %.0f ns on a split ring, %.0f ns on a packed one (the least "
-                  "a request costs sim-thread over sim-inline)."
-                  % (split.time_ns, packed.time_ns)]
+    lines += round_trip_lines(results)
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
         lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns "
