@@ -151,25 +151,28 @@ SCENARIO(large_file_over_several_requests) {
   CHECK_EQ(st.st_size, int64_t(kLargeFileSize));
 
   // Back in one call, then in odd-sized reads that straddle request
-  // boundaries.
+  // boundaries, then in small ones that read-ahead windows serve (each next
+  // window's READ sent ahead of the reader).
   std::vector<uint8_t> back(kLargeFileSize + 512);
   CHECK_EQ(vfs::pread(fd, back.data(), back.size(), 0),
            int64_t(kLargeFileSize));
   CHECK_EQ(FindPatternMismatch({back.data(), kLargeFileSize}, 0, 1),
            int64_t{-1});
-  CHECK_EQ(vfs::lseek(fd, 0, kSeekSet), int64_t{0});
-  constexpr size_t kChunk = 100003;
-  size_t at = 0;
-  while (at < kLargeFileSize) {
-    const int64_t n = vfs::read(fd, back.data(), kChunk);
-    CHECK_TRUE(n > 0);
-    const size_t expected =
-        kLargeFileSize - at < kChunk ? kLargeFileSize - at : kChunk;
-    CHECK_EQ(size_t(n), expected);
-    CHECK_EQ(FindPatternMismatch({back.data(), size_t(n)}, at, 1), int64_t{-1});
-    at += size_t(n);
+  for (size_t chunk : {size_t{100003}, size_t{4093}}) {
+    CHECK_EQ(vfs::lseek(fd, 0, kSeekSet), int64_t{0});
+    size_t at = 0;
+    while (at < kLargeFileSize) {
+      const int64_t n = vfs::read(fd, back.data(), chunk);
+      CHECK_TRUE(n > 0);
+      const size_t expected =
+          kLargeFileSize - at < chunk ? kLargeFileSize - at : chunk;
+      CHECK_EQ(size_t(n), expected);
+      CHECK_EQ(FindPatternMismatch({back.data(), size_t(n)}, at, 1),
+               int64_t{-1});
+      at += size_t(n);
+    }
+    CHECK_EQ(vfs::read(fd, back.data(), chunk), int64_t{0});
   }
-  CHECK_EQ(vfs::read(fd, back.data(), kChunk), int64_t{0});
 
   // Rewrite a stretch across the 1 MiB and 2 MiB marks with another pattern.
   constexpr size_t kPatchAt = (1u << 20) - 1000;

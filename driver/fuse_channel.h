@@ -14,6 +14,9 @@
 // So each header is written once, by its producer, into memory the other side
 // reads.
 //
+// Exchange() may also be made in two steps, Send() and Receive(), by a caller
+// with work to do while the device serves the request (read-ahead).
+//
 // Safe to use from several threads at once: each message is its caller's, and
 // each exchange waits only for its own reply.
 //
@@ -51,6 +54,10 @@ struct FuseMessage {
   std::span<uint8_t> request_head;
   std::span<uint8_t> reply_head;
   void* channel_state = nullptr;  // The channel's own record of the message.
+  // The default Send()'s exchange, for its Receive(): the used length, or the
+  // errno.
+  uint32_t sent_used = 0;
+  int sent_error = 0;
 };
 
 class FuseChannel {
@@ -85,6 +92,28 @@ class FuseChannel {
       FuseMessage& message, size_t request_head_size,
       std::span<const ConstBuffer> request_data, size_t reply_head_size,
       std::span<const MutableBuffer> reply_data) = 0;
+
+  // Exchange() in two steps: Send() makes the request available to the
+  // device and returns, Receive() waits for the reply and returns what
+  // Exchange() would. Send() takes Exchange()'s arguments and errors; when it
+  // succeeds, Receive() must follow, before End() and before the data buffers
+  // are let go. A channel that cannot leave a request with the device (the
+  // default) exchanges it in Send(), and Receive() returns the result.
+  virtual base::Result<void> Send(FuseMessage& message,
+                                  size_t request_head_size,
+                                  std::span<const ConstBuffer> request_data,
+                                  size_t reply_head_size,
+                                  std::span<const MutableBuffer> reply_data) {
+    base::Result<uint32_t> used = Exchange(
+        message, request_head_size, request_data, reply_head_size, reply_data);
+    message.sent_error = used.ok() ? 0 : used.error();
+    message.sent_used = used.ok() ? used.value() : 0;
+    return {};
+  }
+  virtual base::Result<uint32_t> Receive(FuseMessage& message) {
+    if (message.sent_error != 0) return base::Error{message.sent_error};
+    return message.sent_used;
+  }
 
   // Sends a request that has no reply (FORGET, BATCH_FORGET), whole in the
   // first `request_head_size` bytes of the request head. A channel may return

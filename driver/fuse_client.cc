@@ -11,8 +11,6 @@
 namespace driver {
 namespace {
 
-constexpr size_t kMaxDataSegments = 4;
-
 // A channel's message for the span of one request: End() whatever happens.
 class MessageScope {
  public:
@@ -93,6 +91,44 @@ base::Error FuseClient::RejectReply(uint32_t opcode, uint64_t unique,
 }
 
 base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
+  Outgoing outgoing;
+  TRY(Plan(t, outgoing));
+  MessageScope message(channel_);
+  TRY(message.Begin(t.lane));
+  WriteHead(t, outgoing, *message);
+
+  if (t.shape == ReplyShape::kNone) {
+    // Posted, perhaps without waiting for the device, when the whole request
+    // fits the head (FORGET, batches of a few forgets): the device may read it
+    // after this returns, so it holds none of the caller's memory. A larger
+    // batch waits.
+    uint32_t used = 0;
+    if (outgoing.total <= message->request_head.size()) {
+      uint8_t* head = message->request_head.data();
+      size_t head_size = outgoing.head_size;
+      for (const ConstBuffer& segment : outgoing.request()) {
+        std::memcpy(head + head_size, segment.data, segment.size);
+        head_size += segment.size;
+      }
+      used = TRY(channel_.Post(*message, head_size));
+    } else {
+      used = TRY(channel_.Exchange(*message, outgoing.head_size,
+                                   outgoing.request(), 0, {}));
+    }
+    if (used != 0) {
+      return RejectReply(t.opcode, t.unique,
+                         "reply to a request that has none");
+    }
+    return 0u;
+  }
+
+  const uint32_t used =
+      TRY(channel_.Exchange(*message, outgoing.head_size, outgoing.request(),
+                            outgoing.reply_head_size, outgoing.reply()));
+  return Accept(t, outgoing, *message, used);
+}
+
+base::Result<void> FuseClient::Plan(const Transaction& t, Outgoing& outgoing) {
   if (t.opcode != FUSE_INIT) TRY(CheckReady());
   if (t.in_size > kMaxInSize || t.tail.names.size() > FuseChannel::kMaxNames ||
       t.tail.data.size() > kMaxDataSegments ||
@@ -105,33 +141,32 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
   }
   // Empty segments are left out: a zero-length descriptor means nothing to a
   // device.
-  std::array<ConstBuffer, kMaxDataSegments> request_data;
-  size_t request_count = 0;
-  uint64_t total = sizeof(fuse_in_header) + t.in_size;
-  for (std::string_view name : t.tail.names) total += name.size() + 1;
+  outgoing.total = sizeof(fuse_in_header) + t.in_size;
+  for (std::string_view name : t.tail.names) outgoing.total += name.size() + 1;
   for (const ConstBuffer& segment : t.tail.data) {
     if (segment.size == 0) continue;
-    request_data[request_count++] = segment;
-    total += segment.size;
+    outgoing.request_data[outgoing.request_count++] = segment;
+    outgoing.total += segment.size;
   }
-  if (total > UINT32_MAX) return base::Error{EINVAL};
-  std::array<MutableBuffer, kMaxDataSegments> reply_data;
-  size_t reply_count = 0;
-  size_t data_capacity = 0;
+  if (outgoing.total > UINT32_MAX) return base::Error{EINVAL};
   for (const MutableBuffer& segment : t.data) {
     if (segment.size == 0) continue;
-    reply_data[reply_count++] = segment;
-    data_capacity += segment.size;
+    outgoing.reply_data[outgoing.reply_count++] = segment;
+    outgoing.data_capacity += segment.size;
   }
+  outgoing.reply_head_size =
+      t.shape == ReplyShape::kNone ? 0 : sizeof(fuse_out_header) + t.out_max;
+  return {};
+}
 
-  MessageScope message(channel_);
-  TRY(message.Begin(t.lane));
+void FuseClient::WriteHead(Transaction& t, Outgoing& outgoing,
+                           FuseMessage& message) {
   // The request's head, written once where the device reads it: header, In,
   // names.
-  uint8_t* head = message->request_head.data();
+  uint8_t* head = message.request_head.data();
   t.unique = next_unique_.fetch_add(2, std::memory_order_relaxed);
   fuse_in_header header = {};
-  header.len = static_cast<uint32_t>(total);
+  header.len = static_cast<uint32_t>(outgoing.total);
   header.opcode = t.opcode;
   header.unique = t.unique;
   header.nodeid = t.nodeid;
@@ -150,46 +185,23 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
     head_size += name.size();
     head[head_size++] = '\0';
   }
-  const std::span<const ConstBuffer> request_segments(request_data.data(),
-                                                      request_count);
+  outgoing.head_size = head_size;
+}
 
-  if (t.shape == ReplyShape::kNone) {
-    // Posted, perhaps without waiting for the device, when the whole request
-    // fits the head (FORGET, batches of a few forgets): the device may read it
-    // after this returns, so it holds none of the caller's memory. A larger
-    // batch waits.
-    uint32_t used = 0;
-    if (total <= message->request_head.size()) {
-      for (const ConstBuffer& segment : request_segments) {
-        std::memcpy(head + head_size, segment.data, segment.size);
-        head_size += segment.size;
-      }
-      used = TRY(channel_.Post(*message, head_size));
-    } else {
-      used =
-          TRY(channel_.Exchange(*message, head_size, request_segments, 0, {}));
-    }
-    if (used != 0) {
-      return RejectReply(t.opcode, t.unique,
-                         "reply to a request that has none");
-    }
-    return 0u;
-  }
-
-  const size_t reply_head_size = sizeof(fuse_out_header) + t.out_max;
-  const size_t capacity = reply_head_size + data_capacity;
-  const uint32_t used = TRY(channel_.Exchange(
-      *message, head_size, request_segments, reply_head_size,
-      std::span<const MutableBuffer>(reply_data.data(), reply_count)));
+base::Result<uint32_t> FuseClient::Accept(const Transaction& t,
+                                          const Outgoing& outgoing,
+                                          const FuseMessage& message,
+                                          uint32_t used) {
   // The reply's head is read once, out of the memory the device wrote.
-  const uint8_t* reply_head = message->reply_head.data();
+  const uint8_t* reply_head = message.reply_head.data();
+  const size_t capacity = outgoing.reply_head_size + outgoing.data_capacity;
   fuse_out_header out = {};
   if (used >= sizeof(out)) std::memcpy(&out, reply_head, sizeof(out));
   ReplyHeaderCheck check = CheckReplyHeader(used, capacity, out, t.unique);
   if (check.malformed) return RejectReply(t.opcode, t.unique, check.malformed);
   if (check.error != 0) return base::Error{check.error};
   const size_t max_payload =
-      t.shape == ReplyShape::kFixed ? t.out_max : data_capacity;
+      t.shape == ReplyShape::kFixed ? t.out_max : outgoing.data_capacity;
   if (const char* reason = CheckPayloadSize(t.shape, check.payload_size,
                                             t.out_min, max_payload)) {
     return RejectReply(t.opcode, t.unique, reason);

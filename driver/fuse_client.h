@@ -19,6 +19,7 @@
 
 #include <linux/fuse.h>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -206,6 +207,16 @@ class FuseClient {
   // fails).
   base::Result<size_t> Read(uint64_t nodeid, uint64_t fh, uint64_t offset,
                             std::span<uint8_t> buffer);
+  // One READ of `buffer` (at most max_read bytes) in two steps, for a caller
+  // with work to do meanwhile (read-ahead): StartRead sends it and returns,
+  // FinishRead waits for the reply, checks it and returns the bytes read.
+  // `pending` holds the request in between; the device may write `buffer`
+  // until FinishRead returns or `pending` is destroyed (which waits for the
+  // reply and drops it).
+  class PendingRead;
+  base::Result<void> StartRead(uint64_t nodeid, uint64_t fh, uint64_t offset,
+                               std::span<uint8_t> buffer, PendingRead& pending);
+  base::Result<size_t> FinishRead(PendingRead& pending);
   base::Result<size_t> Write(uint64_t nodeid, uint64_t fh, uint64_t offset,
                              std::span<const uint8_t> data,
                              uint32_t write_flags = 0);
@@ -264,8 +275,44 @@ class FuseClient {
     uint64_t unique = 0;                  // Set by Transact.
   };
 
+  // Payload segments a request or a reply may have.
+  static constexpr size_t kMaxDataSegments = 4;
+  // A request as it goes to the channel: its data segments (the empty ones
+  // left out), the size of the head written and of the reply's head.
+  struct Outgoing {
+    std::array<ConstBuffer, kMaxDataSegments> request_data;
+    size_t request_count = 0;
+    std::array<MutableBuffer, kMaxDataSegments> reply_data;
+    size_t reply_count = 0;
+    size_t data_capacity = 0;  // The reply's data segments together.
+    uint64_t total = 0;        // fuse_in_header::len.
+    size_t head_size = 0;
+    size_t reply_head_size = 0;
+
+    std::span<const ConstBuffer> request() const {
+      return {request_data.data(), request_count};
+    }
+    std::span<const MutableBuffer> reply() const {
+      return {reply_data.data(), reply_count};
+    }
+  };
+
+  template <typename Op>
+  static Transaction Describe(uint64_t nodeid, const typename Op::In& in,
+                              const RequestTail& tail,
+                              std::span<const MutableBuffer> data,
+                              typename Op::Out* out);
   // Sends one request and checks its reply; returns the payload size.
   base::Result<uint32_t> Transact(Transaction& transaction);
+  // Transact's steps. Checks the transaction and lays out its segments.
+  base::Result<void> Plan(const Transaction& t, Outgoing& outgoing);
+  // Writes the request's head into `message` and gives the request its
+  // `unique`.
+  void WriteHead(Transaction& t, Outgoing& outgoing, FuseMessage& message);
+  // Checks the reply the device wrote (`used` bytes); returns the payload
+  // size (a fixed reply is copied to t.out).
+  base::Result<uint32_t> Accept(const Transaction& t, const Outgoing& outgoing,
+                                const FuseMessage& message, uint32_t used);
   // Logs why a reply was refused and returns EIO.
   base::Error RejectReply(uint32_t opcode, uint64_t unique, const char* reason);
   base::Result<void> CheckReady() const;
@@ -299,16 +346,44 @@ class FuseClient {
   std::atomic<bool> ready_{false};
 };
 
+class FuseClient::PendingRead {
+ public:
+  PendingRead() = default;
+  ~PendingRead() { Drop(); }
+  PendingRead(const PendingRead&) = delete;
+  PendingRead& operator=(const PendingRead&) = delete;
+
+  // Between StartRead and FinishRead.
+  bool active() const { return channel_ != nullptr; }
+  // Waits for the reply and drops it (the device no longer writes the
+  // buffer): for a caller that no longer wants the data, or whose session
+  // ended.
+  void Drop() {
+    if (channel_ == nullptr) return;
+    FuseChannel& channel = *channel_;
+    channel_ = nullptr;
+    (void)channel.Receive(message_);
+    channel.End(message_);
+  }
+
+ private:
+  friend class FuseClient;
+  FuseChannel* channel_ = nullptr;
+  FuseMessage message_;
+  fuse_read_in in_ = {};
+  MutableBuffer data_;
+  Transaction transaction_;
+  Outgoing outgoing_;
+};
+
 template <typename Op>
-base::Result<Reply<Op>> FuseClient::Call(uint64_t nodeid,
-                                         const typename Op::In& in,
-                                         const RequestTail& tail,
-                                         std::span<const MutableBuffer> data) {
+FuseClient::Transaction FuseClient::Describe(
+    uint64_t nodeid, const typename Op::In& in, const RequestTail& tail,
+    std::span<const MutableBuffer> data, typename Op::Out* out) {
   static_assert(Op::kInSize <= kMaxInSize,
                 "request struct larger than the stack buffer");
   static_assert(kWireSize<typename Op::Out> <= kMaxFixedOutSize,
                 "reply struct larger than the stack buffer");
-  Reply<Op> reply;
   Transaction transaction;
   transaction.opcode = Op::kOpcode;
   transaction.lane = Op::kLane;
@@ -318,10 +393,20 @@ base::Result<Reply<Op>> FuseClient::Call(uint64_t nodeid,
   transaction.in_size = Op::kInSize;
   transaction.tail = tail;
   transaction.shape = Op::kReply;
-  transaction.out = &reply.out;
+  transaction.out = out;
   transaction.out_min = Op::kMinOutSize;
   transaction.out_max = kWireSize<typename Op::Out>;
   transaction.data = data;
+  return transaction;
+}
+
+template <typename Op>
+base::Result<Reply<Op>> FuseClient::Call(uint64_t nodeid,
+                                         const typename Op::In& in,
+                                         const RequestTail& tail,
+                                         std::span<const MutableBuffer> data) {
+  Reply<Op> reply;
+  Transaction transaction = Describe<Op>(nodeid, in, tail, data, &reply.out);
   base::Result<uint32_t> size = Transact(transaction);
   reply.unique = transaction.unique;
   if (!size.ok()) return base::Error{size.error()};

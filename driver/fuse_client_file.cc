@@ -121,6 +121,54 @@ base::Result<size_t> FuseClient::Read(uint64_t nodeid, uint64_t fh,
   return done;
 }
 
+base::Result<void> FuseClient::StartRead(uint64_t nodeid, uint64_t fh,
+                                         uint64_t offset,
+                                         std::span<uint8_t> buffer,
+                                         PendingRead& pending) {
+  TRY(CheckNodeId(nodeid));
+  TRY(CheckReady());
+  if (pending.active() || buffer.empty() ||
+      buffer.size() > negotiated_.max_read || offset > kMaxOffset) {
+    return base::Error{EINVAL};
+  }
+  pending.in_ = {};
+  pending.in_.fh = fh;
+  pending.in_.offset = offset;
+  pending.in_.size = static_cast<uint32_t>(buffer.size());
+  pending.data_ = {buffer.data(), buffer.size()};
+  pending.transaction_ =
+      Describe<OpRead>(nodeid, pending.in_, {}, {&pending.data_, 1}, nullptr);
+  pending.outgoing_ = {};
+  Transaction& t = pending.transaction_;
+  Outgoing& outgoing = pending.outgoing_;
+  TRY(Plan(t, outgoing));
+  TRY(channel_.Begin(t.lane, pending.message_));
+  WriteHead(t, outgoing, pending.message_);
+  if (base::Result<void> sent = channel_.Send(
+          pending.message_, outgoing.head_size, outgoing.request(),
+          outgoing.reply_head_size, outgoing.reply());
+      !sent.ok()) {
+    channel_.End(pending.message_);
+    return sent;
+  }
+  pending.channel_ = &channel_;
+  return {};
+}
+
+base::Result<size_t> FuseClient::FinishRead(PendingRead& pending) {
+  if (!pending.active()) return base::Error{EINVAL};
+  FuseChannel& channel = *pending.channel_;
+  pending.channel_ = nullptr;
+  base::Result<uint32_t> used = channel.Receive(pending.message_);
+  base::Result<uint32_t> size =
+      used.ok() ? Accept(pending.transaction_, pending.outgoing_,
+                         pending.message_, used.value())
+                : base::Result<uint32_t>(base::Error{used.error()});
+  channel.End(pending.message_);
+  if (!size.ok()) return base::Error{size.error()};
+  return size.value();
+}
+
 base::Result<size_t> FuseClient::Write(uint64_t nodeid, uint64_t fh,
                                        uint64_t offset,
                                        std::span<const uint8_t> data,

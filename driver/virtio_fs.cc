@@ -36,6 +36,7 @@ struct VirtioFs::Request {
     used_length = 0;
     orphaned = false;
     posted = false;
+    sent = false;
     timed = false;
     queue = on_queue;
     request_mappings = 0;
@@ -49,6 +50,9 @@ struct VirtioFs::Request {
   // completion recycles the record. Under the queue lock once submitted.
   bool orphaned = false;
   bool posted = false;  // By Post; counted in its queue's posted_in_flight.
+  // By Send, with a reply head of `reply_head_size` bytes, not yet received.
+  bool sent = false;
+  size_t reply_head_size = 0;
   // Whether its round trip is timed (see round_trips()), and from when: its
   // chain made available. Written at submission, read by the waiter.
   bool timed = false;
@@ -259,8 +263,18 @@ base::Result<uint32_t> VirtioFs::Exchange(
     FuseMessage& message, size_t request_head_size,
     std::span<const ConstBuffer> request_data, size_t reply_head_size,
     std::span<const MutableBuffer> reply_data) {
+  TRY(Send(message, request_head_size, request_data, reply_head_size,
+           reply_data));
+  return Receive(message);
+}
+
+base::Result<void> VirtioFs::Send(FuseMessage& message,
+                                  size_t request_head_size,
+                                  std::span<const ConstBuffer> request_data,
+                                  size_t reply_head_size,
+                                  std::span<const MutableBuffer> reply_data) {
   auto* request = static_cast<Request*>(message.channel_state);
-  if (request == nullptr || request_head_size == 0 ||
+  if (request == nullptr || request->sent || request_head_size == 0 ||
       request_head_size > kRequestHeadCapacity ||
       reply_head_size > kReplyHeadCapacity ||
       2 + request_data.size() + reply_data.size() > kMaxBuffers) {
@@ -274,6 +288,15 @@ base::Result<uint32_t> VirtioFs::Exchange(
     UnmapPayload(*request, reply_head_size, 0);
     return base::Error{submitted.error()};
   }
+  request->sent = true;
+  request->reply_head_size = reply_head_size;
+  return {};
+}
+
+base::Result<uint32_t> VirtioFs::Receive(FuseMessage& message) {
+  auto* request = static_cast<Request*>(message.channel_state);
+  if (request == nullptr || !request->sent) return base::Error{EINVAL};
+  request->sent = false;
   bool orphaned = false;
   base::Result<uint32_t> used = Wait(*request, &orphaned);
   if (orphaned) {
@@ -281,7 +304,8 @@ base::Result<uint32_t> VirtioFs::Exchange(
     message.channel_state = nullptr;
     return used;
   }
-  UnmapPayload(*request, reply_head_size, used.ok() ? used.value() : 0);
+  UnmapPayload(*request, request->reply_head_size,
+               used.ok() ? used.value() : 0);
   return used;
 }
 

@@ -87,6 +87,11 @@ class VirtioFs final : public FuseChannel {
       FuseMessage& message, size_t request_head_size,
       std::span<const ConstBuffer> request_data, size_t reply_head_size,
       std::span<const MutableBuffer> reply_data) override;
+  base::Result<void> Send(FuseMessage& message, size_t request_head_size,
+                          std::span<const ConstBuffer> request_data,
+                          size_t reply_head_size,
+                          std::span<const MutableBuffer> reply_data) override;
+  base::Result<uint32_t> Receive(FuseMessage& message) override;
   base::Result<uint32_t> Post(FuseMessage& message,
                               size_t request_head_size) override;
   void End(FuseMessage& message) override;
@@ -98,8 +103,9 @@ class VirtioFs final : public FuseChannel {
   // Whether the device has reported DEVICE_NEEDS_RESET: every Exchange fails
   // with EIO until Recover().
   bool NeedsReset() { return device_.NeedsReset(); }
-  // Resets the device and brings it up again; chains in flight fail with EIO.
-  // No Exchange may run concurrently. The device's FUSE session is gone after a
+  // Resets the device and brings it up again; chains in flight fail with EIO
+  // (a message sent and not yet received: its Receive() returns EIO). No
+  // Exchange may run concurrently. The device's FUSE session is gone after a
   // reset: the caller starts a new one with FUSE_INIT.
   base::Result<void> Recover();
 

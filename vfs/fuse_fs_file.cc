@@ -42,6 +42,8 @@ class OpenRegularFile final : public OpenFile {
   // open (FOPEN_NOFLUSH; this client never caches writes), or it answered
   // ENOSYS once (Linux's no_flush).
   ~OpenRegularFile() override {
+    // The handle must outlive its READs, and the window their data.
+    readahead_.Drop();
     Result<driver::FuseClient*> client = file_->fs().ClientFor(session_);
     if (!client.ok()) return;
     if (flush_on_close_ && !file_->fs().no_flush()) {
@@ -61,15 +63,15 @@ class OpenRegularFile final : public OpenFile {
     // Asked first even when the window holds the range: a description of an
     // ended session reads nothing.
     driver::FuseClient* client = TRY(Client());
-    auto read = [&](uint64_t at, std::span<std::byte> into) {
+    if (flags() & base::kOpenDirect) {
       return client->Read(
-          file_->nodeid(), fh_, at,
-          std::span<uint8_t>(reinterpret_cast<uint8_t*>(into.data()),
-                             into.size()));
-    };
-    if (flags() & base::kOpenDirect) return read(offset, buffer);
+          file_->nodeid(), fh_, offset,
+          std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()),
+                             buffer.size()));
+    }
     return readahead_.Read(buffer, offset, file_->data_version(),
-                           file_->fs().AttrVersion(), read);
+                           file_->fs().AttrVersion(),
+                           {*client, file_->nodeid(), fh_});
   }
 
   // FUSE has no atomic append of its own (the device may open the host file

@@ -1,4 +1,4 @@
-// vfs::fusefs::Readahead: the read-ahead window of one open regular file.
+// vfs::fusefs::Readahead: the read-ahead windows of one open regular file.
 //
 // A small read that continues where the previous one on the description
 // ended asks the device for a whole window (the session's max_readahead), and
@@ -8,24 +8,32 @@
 // 4 KiB out of the window ~0.1 us. Reads larger than a window's eighth go to
 // the device as they are: the copy would cost more than the request it saves.
 //
-// Coherence is Linux's with cache=auto: the window is valid while the node's
+// Asynchronously, as Linux's async read-ahead: the first read served from a
+// full window sends the READ of the next window into a second one and
+// returns; the reader finds it done (or waits for the rest) when it gets
+// there, so a device that works beside the reader (a device thread, a real
+// device) fills one window while the reader copies out of the other. A window
+// takes the budget's memory only when it is first needed, so a reader that
+// stops after one window holds one.
+//
+// Coherence is Linux's with cache=auto: a window is valid while the node's
 // data is unchanged by this filesystem (FuseNode::data_version: a write,
 // truncation, fallocate or copy into the file, or an O_TRUNC open, through any
 // descriptor); changes made elsewhere (the host, another machine) are seen by
-// reads past the window and by the next open (close-to-open).
+// reads past the windows and by the next open (close-to-open).
 #ifndef VFS_FUSE_READAHEAD_H_
 #define VFS_FUSE_READAHEAD_H_
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 
 #include "base/dma_buffer.h"
 #include "base/platform.h"
 #include "base/result.h"
+#include "driver/fuse_client.h"
 #include "vfs/spin_lock.h"
 
 namespace vfs::fusefs {
@@ -50,105 +58,86 @@ class ReadaheadBudget {
   std::atomic<size_t> used_{0};
 };
 
+// The file handle a description's reads go to.
+struct ReadTarget {
+  driver::FuseClient& client;
+  uint64_t nodeid;
+  uint64_t fh;
+};
+
 class Readahead {
  public:
   // `window_bytes` 0: never reads ahead.
   Readahead(base::Platform& platform, ReadaheadBudget& budget,
             uint32_t window_bytes)
       : platform_(platform), budget_(budget), window_bytes_(window_bytes) {}
-  ~Readahead() {
-    if (window_.has_value()) budget_.Give(window_bytes_);
-  }
+  ~Readahead();
   Readahead(const Readahead&) = delete;
   Readahead& operator=(const Readahead&) = delete;
 
-  // Reads `buffer` at `offset`: from the window when it holds the whole range
-  // and the node's data is not newer (`data_version` now) than it; otherwise
-  // through `read(offset, destination)` (the device, `destination` a
-  // std::span<std::byte>), into a new window for a small read that continues
-  // the previous one, straight into `buffer` for any other. `version` is
-  // FuseFs::AttrVersion, read before this call.
-  template <typename ReadFn>
+  // Reads `buffer` at `offset`: from the current window when it holds the
+  // whole range and the node's data is not newer (`data_version` now) than
+  // it; otherwise from the device, into a window for a small read that
+  // continues the previous one, straight into `buffer` for any other.
+  // `version` is FuseFs::AttrVersion, read before this call.
   base::Result<size_t> Read(std::span<std::byte> buffer, uint64_t offset,
                             uint64_t data_version, uint64_t version,
-                            ReadFn read) {
-    if (window_bytes_ == 0) return read(offset, buffer);
-    const size_t size = buffer.size();
-    const bool small = size > 0 && size <= window_bytes_ / 8;
-    bool fill = false;
-    {
-      SpinGuard guard(lock_);
-      const bool sequential = offset == next_offset_;
-      next_offset_ = offset + size;
-      if (small && valid_ && version_ >= data_version && offset >= start_ &&
-          offset + size <= start_ + length_) {
-        memcpy(buffer.data(), window_->data() + (offset - start_), size);
-        return size;
-      }
-      fill = small && sequential && !filling_;
-      if (fill) {
-        filling_ = true;  // The window is this call's until it is filled.
-        valid_ = false;
-      }
-    }
-    if (!fill) return read(offset, buffer);
-    if (!window_.has_value() && !Allocate()) {
-      Filled(std::nullopt, 0, 0);
-      return read(offset, buffer);
-    }
-    base::Result<size_t> got =
-        read(offset,
-             std::span<std::byte>(reinterpret_cast<std::byte*>(window_->data()),
-                                  window_bytes_));
-    if (!got.ok()) {
-      Filled(std::nullopt, 0, 0);
-      return got;
-    }
-    const size_t length = got.value();
-    const size_t copied = length < size ? length : size;
-    memcpy(buffer.data(), window_->data(), copied);
-    Filled(offset, length, version);
-    return copied;
-  }
+                            const ReadTarget& target);
+
+  // Waits for a READ sent ahead and drops it: before the handle is released.
+  // Not concurrent with Read.
+  void Drop();
 
  private:
-  bool Allocate() {
-    if (!budget_.Take(window_bytes_)) return false;
-    base::Result<base::DmaBuffer> buffer =
-        base::DmaBuffer::Allocate(platform_, window_bytes_);
-    if (!buffer.ok()) {
-      budget_.Give(window_bytes_);
-      return false;
-    }
-    window_.emplace(std::move(buffer.value()));
-    return true;
-  }
+  struct Window {
+    std::optional<base::DmaBuffer> memory;  // Allocated at its first fill.
+    bool valid = false;
+    uint64_t start = 0;
+    size_t length = 0;
+    uint64_t version = 0;  // FuseFs::AttrVersion from before its READ.
+  };
+  enum class Plan { kServed, kServedSendAhead, kTakeOver, kDirect };
 
-  // Ends a fill: the window now holds `length` bytes at `start` as of
-  // `version`, or nothing.
-  void Filled(std::optional<uint64_t> start, size_t length, uint64_t version) {
-    SpinGuard guard(lock_);
-    filling_ = false;
-    valid_ = start.has_value();
-    start_ = start.value_or(0);
-    length_ = length;
-    version_ = version;
+  // Copies `buffer` out of the current window when it holds the range.
+  bool CopyLocked(std::span<std::byte> buffer, uint64_t offset,
+                  uint64_t data_version);
+  // Whether the current window is full and nothing is sent ahead of it.
+  bool CanSendAheadLocked() const;
+  // Whether the caller, served from the current window, sends the next one's
+  // READ ahead: it then takes the windows.
+  bool TakeToSendAheadLocked();
+  // For the caller that took the windows (busy_): serves `buffer` from the
+  // window sent ahead or from a window filled now, then sends the next one
+  // ahead when it can; gives the windows back.
+  base::Result<size_t> Refill(std::span<std::byte> buffer, uint64_t offset,
+                              uint64_t data_version, uint64_t version,
+                              const ReadTarget& target);
+  // Sends the READ of the window after the current one into the other
+  // window; gives the windows back.
+  void SendAhead(uint64_t version, const ReadTarget& target);
+  bool Allocate(Window& window);
+  std::span<std::byte> Memory(Window& window) {
+    return {reinterpret_cast<std::byte*>(window.memory->data()), window_bytes_};
   }
 
   base::Platform& platform_;
   ReadaheadBudget& budget_;
   const uint32_t window_bytes_;
-  // Allocated at the first fill; written only by the filling call.
-  std::optional<base::DmaBuffer> window_;
 
-  SpinLock lock_;  // Guards what follows (and the window's bytes when valid).
+  SpinLock lock_;  // Guards what follows (and the valid windows' bytes).
   // Where a read continuing the last one starts (none has been made yet).
   uint64_t next_offset_ = ~uint64_t{0};
-  bool filling_ = false;
-  bool valid_ = false;
-  uint64_t start_ = 0;
-  size_t length_ = 0;
-  uint64_t version_ = 0;
+  Window windows_[2];
+  int current_ = 0;  // The window reads are served from.
+  // A call is filling a window or receiving the one sent ahead: the windows'
+  // other fields and the READ sent ahead are its own until it is done.
+  bool busy_ = false;
+  // The other window's READ is with the device, for `ahead_start_` as of
+  // `ahead_version_`.
+  bool ahead_ = false;
+  uint64_t ahead_start_ = 0;
+  uint64_t ahead_version_ = 0;
+  driver::FuseClient::PendingRead pending_;  // The READ sent ahead.
 };
 
 }  // namespace vfs::fusefs

@@ -85,6 +85,35 @@ TEST_F(FuseClientTest, ReadGoesStraightIntoTheCallersBufferAndStopsAtEof) {
   EXPECT_EQ(r.reply_capacity, sizeof(fuse_out_header) + 4096);
 }
 
+// A channel that cannot leave a request with its device exchanges it at
+// StartRead (FuseChannel's default Send); FinishRead returns its result.
+TEST_F(FuseClientTest, ReadInTwoStepsIsOneReadIntoTheCallersBuffer) {
+  device_.SetHandler([](const SeenRequest& r) {
+    return OkData(r, std::vector<uint8_t>(r.in<fuse_read_in>().size / 2, 7));
+  });
+  std::vector<uint8_t> buffer(4096, 0xee);
+  FuseClient::PendingRead pending;
+  ASSERT_TRUE(client_.StartRead(7, 70, 8192, buffer, pending).ok());
+  EXPECT_TRUE(pending.active());
+  auto n = client_.FinishRead(pending);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n.value(), 2048u);
+  EXPECT_EQ(buffer[2047], 7);
+  EXPECT_EQ(buffer[2048], 0xee);
+  EXPECT_FALSE(pending.active());
+  SeenRequest r = Only();
+  EXPECT_EQ(r.opcode(), FUSE_READ);
+  EXPECT_EQ(r.in<fuse_read_in>().fh, 70u);
+  EXPECT_EQ(r.in<fuse_read_in>().offset, 8192u);
+  EXPECT_EQ(r.in<fuse_read_in>().size, 4096u);
+  // One request at most, of at most max_read bytes, and never an empty one.
+  std::vector<uint8_t> large(client_.negotiated().max_read + 1);
+  EXPECT_EQ(client_.StartRead(7, 70, 0, large, pending).error(), EINVAL);
+  EXPECT_EQ(client_.StartRead(7, 70, 0, {}, pending).error(), EINVAL);
+  EXPECT_EQ(client_.FinishRead(pending).error(), EINVAL);
+  EXPECT_EQ(device_.requests().size(), 1u);
+}
+
 TEST_F(FuseClientTest, WriteSendsTheCallersBytesAsASegment) {
   device_.SetHandler([](const SeenRequest& r) {
     fuse_write_out out{};

@@ -207,6 +207,20 @@ TEST_F(HostileReplyTest, ReadClaimingMoreThanAskedIsEio) {
   ExpectStillUsableAndLogged();
 }
 
+TEST_F(HostileReplyTest, ReadInTwoStepsClaimingMoreThanAskedIsEio) {
+  HostileOnce([](const SeenRequest& r) {
+    ScriptedReply reply =
+        OkData(r, std::vector<uint8_t>(r.in<fuse_read_in>().size, 1));
+    reply.used = static_cast<uint32_t>(reply.bytes.size() + 64);
+    return reply;
+  });
+  std::vector<uint8_t> buffer(64);
+  FuseClient::PendingRead pending;
+  ASSERT_TRUE(client_.StartRead(5, 1, 0, buffer, pending).ok());
+  EXPECT_EQ(client_.FinishRead(pending).error(), EIO);
+  ExpectStillUsableAndLogged();
+}
+
 TEST_F(HostileReplyTest, WriteClaimingMoreWrittenThanSentIsEio) {
   HostileOnce([](const SeenRequest& r) {
     fuse_write_out out{};

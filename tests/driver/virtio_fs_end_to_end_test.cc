@@ -294,6 +294,60 @@ TEST_P(VirtioFsEndToEnd,
   EXPECT_TRUE(m->device().violations().empty());
 }
 
+// A READ sent ahead (FuseClient::StartRead) stays with the device while its
+// caller makes other requests, and FinishRead returns its data. A message
+// received without being sent, or sent twice, is refused. A device reset
+// fails the READ left with it, and everything is given back.
+TEST_P(VirtioFsEndToEnd, AReadSentAheadIsReceivedLaterOrFailsWithAReset) {
+  auto m = Boot(share_.path(), GetParam());
+  ASSERT_NE(m, nullptr);
+  FuseClient& c = m->client();
+  auto f = c.Create(FUSE_ROOT_ID, "ahead", O_RDWR, 0600);
+  ASSERT_TRUE(f.ok());
+  const uint64_t node = f.value().entry.nodeid, fh = f.value().handle.fh;
+  const std::string text(10000, 'r');
+  ASSERT_TRUE(
+      c.Write(node, fh, 0,
+              {reinterpret_cast<const uint8_t*>(text.data()), text.size()})
+          .ok());
+  const size_t live_before = m->platform().dma_in_use();
+  auto buffer = m->platform().AllocateDma(16384, 64);
+  ASSERT_TRUE(buffer.ok());
+  std::span<uint8_t> into(static_cast<uint8_t*>(buffer.value().cpu), 16384);
+  {
+    FuseClient::PendingRead pending;
+    ASSERT_TRUE(c.StartRead(node, fh, 100, into, pending).ok());
+    EXPECT_TRUE(pending.active());
+    EXPECT_EQ(c.StartRead(node, fh, 100, into, pending).error(), EINVAL);
+    EXPECT_TRUE(c.GetAttr(node).ok());  // Meanwhile.
+    auto got = c.FinishRead(pending);
+    ASSERT_TRUE(got.ok()) << got.error();
+    EXPECT_EQ(got.value(), text.size() - 100);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(into.data()), 9900),
+              text.substr(100));
+    EXPECT_FALSE(pending.active());
+    EXPECT_EQ(c.FinishRead(pending).error(), EINVAL);
+  }
+  driver::VirtioFs& fs = m->virtio_fs();
+  driver::FuseMessage message;
+  ASSERT_TRUE(fs.Begin(driver::FuseLane::kRequest, message).ok());
+  EXPECT_EQ(fs.Receive(message).error(), EINVAL);
+  fs.End(message);
+  {
+    FuseClient::PendingRead pending;
+    ASSERT_TRUE(c.StartRead(node, fh, 0, into, pending).ok());
+    ASSERT_TRUE(m->Recover().ok());
+    // Inline, the device answered before the reset; otherwise the reset
+    // failed the READ.
+    auto got = m->client().FinishRead(pending);  // The new session's.
+    EXPECT_TRUE(got.ok() ? got.value() == text.size() : got.error() == EIO)
+        << (got.ok() ? got.value() : got.error());
+  }
+  m->platform().FreeDma(buffer.value());
+  EXPECT_EQ(m->platform().dma_in_use(), live_before);
+  EXPECT_TRUE(m->device().violations().empty());
+}
+
 TEST_P(VirtioFsEndToEnd, DeviceResetIsRecoveredWithANewSession) {
   auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);

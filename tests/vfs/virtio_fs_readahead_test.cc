@@ -1,14 +1,17 @@
 // Read-ahead on the virtio-fs share (vfs/fuse_readahead.h): small reads that
 // follow each other are served from windows of max_readahead (128 KiB here)
-// with one READ each; random and large reads are one READ each, as before;
+// with one READ each, the next window's sent ahead of the reader; random and
+// large reads are one READ each, as before;
 // every change this VFS makes to the file's data, through any descriptor or by
 // path, is seen by the next read; a change on the host by the next open.
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -58,6 +61,16 @@ class ShareReadaheadTest : public ShareTest,
     for (size_t i = 0; i < size; ++i) {
       ASSERT_EQ(buffer[i], Pattern(offset + i)) << "byte " << offset + i;
     }
+  }
+
+  // Waits (10 s at most) for the device to have handled `n` READs since the
+  // last NewReads() with nobody waiting for them (a device thread does it by
+  // itself), then expects exactly `n`.
+  void ExpectNewReadsSoon(uint64_t n) {
+    for (int i = 0; i < 10000 && Requests(FUSE_READ) - reads_seen_ < n; ++i) {
+      ::usleep(1000);
+    }
+    EXPECT_EQ(NewReads(), n);
   }
 
   uint64_t reads_seen_ = 0;
@@ -125,7 +138,8 @@ TEST_P(ShareReadaheadTest, ChangesThroughThisVfsAreSeenAtOnce) {
   ExpectPattern(reader, 4096, 4096);  // Fills a window from 4096.
   NewReads();
   ExpectPattern(reader, 8192, 4096);
-  ASSERT_EQ(NewReads(), 0u);  // From the window.
+  // From the window; the one READ is the next window's, sent ahead.
+  ExpectNewReadsSoon(1);
 
   // Another descriptor writes inside the window.
   ASSERT_EQ(vfs::pwrite(writer, "#", 1, 12288), 1);
@@ -187,6 +201,116 @@ TEST_P(ShareReadaheadTest, AHostChangeIsSeenByTheNextOpen) {
   EXPECT_EQ(vfs::close(before), 0);
 }
 
+TEST_P(ShareReadaheadTest, TheNextWindowIsReadAheadOfTheReader) {
+  const int fd = vfs::open("/root/f", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  NewReads();
+  ExpectPattern(fd, 0, 4096);     // Alone.
+  ExpectPattern(fd, 4096, 4096);  // Fills the window at 4096.
+  EXPECT_EQ(NewReads(), 2u);
+  // Served from the window; the next window's READ goes to the device, which
+  // serves it while the reader goes on.
+  ExpectPattern(fd, 8192, 4096);
+  ExpectNewReadsSoon(1);
+  // To the end of the window read ahead: crossing into it asks nothing of its
+  // own, and sends the READ of the window after it.
+  for (size_t offset = 12288; offset < 4096 + 2 * kWindow; offset += 4096) {
+    ExpectPattern(fd, offset, 4096);
+  }
+  ExpectNewReadsSoon(1);
+  EXPECT_EQ(vfs::close(fd), 0);
+}
+
+// A change made while a window is read ahead is seen whether the reader is
+// still in the window before it (the one read ahead is dropped) or at its end
+// (the one read ahead arrives stale).
+TEST_P(ShareReadaheadTest, AChangeWhileAWindowIsReadAheadIsSeen) {
+  const size_t ahead = 4096 + kWindow;  // Where the window read ahead starts.
+  const struct {
+    size_t reader_at;  // Where the reader is when the change is made.
+    char mark;         // What is written at ahead + 10.
+  } cases[] = {{3 * 4096, '#'}, {ahead, '%'}};
+  for (const auto& c : cases) {
+    const int reader = vfs::open("/root/f", O_RDONLY);
+    const int writer = vfs::open("/root/f", O_WRONLY);
+    ASSERT_GE(reader, 0);
+    ASSERT_GE(writer, 0);
+    // The third read sends the READ ahead.
+    for (size_t offset = 0; offset < c.reader_at; offset += 4096) {
+      ExpectPattern(reader, offset, 4096);
+    }
+    ASSERT_EQ(vfs::pwrite(writer, &c.mark, 1, static_cast<int64_t>(ahead + 10)),
+              1);
+    for (size_t offset = c.reader_at; offset < ahead; offset += 4096) {
+      ExpectPattern(reader, offset, 4096);
+    }
+    std::vector<char> buffer(4096);
+    ASSERT_EQ(vfs::pread(reader, buffer.data(), buffer.size(),
+                         static_cast<int64_t>(ahead)),
+              4096);
+    EXPECT_EQ(buffer[10], c.mark);
+    EXPECT_EQ(buffer[11], Pattern(ahead + 11));
+    EXPECT_EQ(vfs::close(writer), 0);
+    EXPECT_EQ(vfs::close(reader), 0);
+  }
+}
+
+TEST_P(ShareReadaheadTest, ACloseOrAResetWithAWindowReadAheadLeavesNothing) {
+  const size_t dma_before = machine().platform().dma_in_use();
+  for (bool reset : {false, true}) {
+    const int fd = vfs::open("/root/f", O_RDONLY);
+    ASSERT_GE(fd, 0);
+    for (size_t offset = 0; offset < 3 * 4096; offset += 4096) {
+      ExpectPattern(fd, offset, 4096);  // The third sends a READ ahead.
+    }
+    if (reset) {
+      ASSERT_TRUE(machine().Recover().ok());
+      char byte;
+      EXPECT_EQ(vfs::read(fd, &byte, 1), -ESTALE);
+    }
+    EXPECT_EQ(vfs::close(fd), 0);
+    // The windows, the READ's message and its mappings are all given back.
+    EXPECT_EQ(machine().platform().dma_in_use(), dma_before) << reset;
+  }
+}
+
+// Threads reading one description's chunks in turn (each the next one not
+// yet taken) make reads that continue each other while windows are filled,
+// read ahead and received: every chunk still holds the file's bytes.
+TEST_P(ShareReadaheadTest, ThreadsSharingADescriptionReadTheFile) {
+  const int fd = vfs::open("/root/f", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  NewReads();
+  std::atomic<size_t> next{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<char> buffer(4096);
+      for (;;) {
+        const size_t offset = next.fetch_add(4096) % kFileBytes;
+        if (next.load() > 4 * kFileBytes) return;
+        if (vfs::pread(fd, buffer.data(), buffer.size(),
+                       static_cast<int64_t>(offset)) != 4096) {
+          ++wrong;
+          continue;
+        }
+        for (size_t i = 0; i < buffer.size(); ++i) {
+          if (buffer[i] != Pattern(offset + i)) {
+            ++wrong;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  // Most reads were served from windows (1 024 reads of 4 KiB).
+  EXPECT_LT(NewReads(), 512u);
+  EXPECT_EQ(vfs::close(fd), 0);
+}
+
 TEST_P(ShareReadaheadTest, WindowMemoryIsBounded) {
   constexpr int kWindows = vfs::fusefs::ReadaheadBudget::kMaxBytes / kWindow;
   std::vector<int> fds;
@@ -195,22 +319,29 @@ TEST_P(ShareReadaheadTest, WindowMemoryIsBounded) {
     ASSERT_GE(fds.back(), 0);
   }
   NewReads();
-  for (int fd : fds) {
-    for (size_t offset = 0; offset < 3 * 4096; offset += 4096) {
-      ExpectPattern(fd, offset, 4096);
-    }
+  // Each reader takes a window with its second read (the first is alone):
+  // two READs each, and the budget is spent.
+  for (int i = 0; i < kWindows; ++i) {
+    ExpectPattern(fds[i], 0, 4096);
+    ExpectPattern(fds[i], 4096, 4096);
   }
-  // Two READs where a window was had (the first read, the window), three for
-  // the description that found the budget spent.
-  EXPECT_EQ(NewReads(), kWindows * 2u + 3u);
-  // A closed description gives its window back.
-  ASSERT_EQ(vfs::close(fds[0]), 0);
-  fds[0] = vfs::open("/root/f", O_RDONLY);
-  ASSERT_GE(fds[0], 0);
-  for (size_t offset = 0; offset < 3 * 4096; offset += 4096) {
-    ExpectPattern(fds[0], offset, 4096);
+  EXPECT_EQ(NewReads(), kWindows * 2u);
+  // One more reader finds none: four READs for four reads.
+  const int last = fds[kWindows];
+  for (size_t offset = 0; offset < 4 * 4096; offset += 4096) {
+    ExpectPattern(last, offset, 4096);
   }
-  EXPECT_EQ(NewReads(), 2u);
+  EXPECT_EQ(NewReads(), 4u);
+  // Nor is there memory to read the next window ahead.
+  ExpectPattern(fds[0], 8192, 4096);
+  EXPECT_EQ(NewReads(), 0u);
+  // A closed description gives its window back: the reader without one takes
+  // it (one READ for two reads) but finds none to read ahead into.
+  ASSERT_EQ(vfs::close(fds[1]), 0);
+  fds.erase(fds.begin() + 1);
+  ExpectPattern(last, 4 * 4096, 4096);
+  ExpectPattern(last, 5 * 4096, 4096);
+  EXPECT_EQ(NewReads(), 1u);
   for (int fd : fds) EXPECT_EQ(vfs::close(fd), 0);
 }
 
