@@ -193,27 +193,24 @@ TEST_F(HostileReplyTest, ReadReturningMoreThanAskedNeverWritesPastTheBuffer) {
   ExpectStillUsableAndLogged();
 }
 
+// A READ's reply whose bytes fit the buffer, but whose used length claims 64
+// more.
+ScriptedReply ReadClaimingMoreThanAsked(const SeenRequest& r) {
+  ScriptedReply reply =
+      OkData(r, std::vector<uint8_t>(r.in<fuse_read_in>().size, 1));
+  reply.used = static_cast<uint32_t>(reply.bytes.size() + 64);
+  return reply;
+}
+
 TEST_F(HostileReplyTest, ReadClaimingMoreThanAskedIsEio) {
-  HostileOnce([](const SeenRequest& r) {
-    ScriptedReply reply =
-        OkData(r, std::vector<uint8_t>(r.in<fuse_read_in>().size, 1));
-    // The bytes fit the buffer; only the used length the device claims does
-    // not.
-    reply.used = static_cast<uint32_t>(reply.bytes.size() + 64);
-    return reply;
-  });
+  HostileOnce(ReadClaimingMoreThanAsked);
   std::vector<uint8_t> buffer(64);
   EXPECT_EQ(client_.Read(5, 1, 0, buffer).error(), EIO);
   ExpectStillUsableAndLogged();
 }
 
 TEST_F(HostileReplyTest, ReadInTwoStepsClaimingMoreThanAskedIsEio) {
-  HostileOnce([](const SeenRequest& r) {
-    ScriptedReply reply =
-        OkData(r, std::vector<uint8_t>(r.in<fuse_read_in>().size, 1));
-    reply.used = static_cast<uint32_t>(reply.bytes.size() + 64);
-    return reply;
-  });
+  HostileOnce(ReadClaimingMoreThanAsked);
   std::vector<uint8_t> buffer(64);
   FuseClient::PendingRead pending;
   ASSERT_TRUE(client_.StartRead(5, 1, 0, buffer, pending).ok());
