@@ -1,9 +1,10 @@
 // Fuzz target: a hostile device answering the driver. The first byte chooses:
-//  - the FUSE client (driver::FuseClient): a sequence of typed calls, each
-//    answered with reply bytes and a used length taken from the input (made
-//    to match the request's unique and length half of the time, so that the
-//    payload checks are reached); every caller buffer sits between canaries
-//    that must survive, and every call must return (a value or an errno);
+//  - the FUSE client (driver::FuseClient): a sequence of typed calls (READ in
+//    one step or in two), each answered with reply bytes and a used length
+//    taken from the input (made to match the request's unique and length
+//    half of the time, so that the payload checks are reached); every caller
+//    buffer sits between canaries that must survive, and every call must
+//    return (a value or an errno);
 //  - the split queue (driver::SplitQueue): chains submitted, and used
 //    elements, used lengths and the used index written as the input says;
 //    each token must come back at most once, with at most its writable
@@ -93,9 +94,18 @@ void FuzzClient(Input& input) {
       case 1:
         (void)client.Lookup(node, "name");
         break;
-      case 2:
-        (void)client.Read(node, 1, 0, buffer.span());
+      case 2: {
+        // In one step, or in read-ahead's two.
+        if (node % 2) {
+          (void)client.Read(node, 1, 0, buffer.span());
+          break;
+        }
+        driver::FuseClient::PendingRead pending;
+        if (client.StartRead(node, 1, 0, buffer.span(), pending).ok()) {
+          (void)client.FinishRead(pending);
+        }
         break;
+      }
       case 3: {
         auto list = client.ReadDirPlus(node, 1, 0, buffer.span());
         if (list.ok()) {
