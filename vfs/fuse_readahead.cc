@@ -112,7 +112,7 @@ base::Result<size_t> Readahead::Refill(std::span<std::byte> buffer,
       SpinGuard guard(lock_);
       window.valid = false;
     }
-    if (!window.memory.has_value() && !Allocate(window)) {
+    if (!window.memory.has_value() && !Allocate(window, 0)) {
       // No memory for a window: this read goes as it is.
       {
         SpinGuard guard(lock_);
@@ -156,7 +156,8 @@ void Readahead::SendAhead(uint64_t version, const ReadTarget& target) {
   const uint64_t start = current.start + current.length;
   Window& next = windows_[1 - current_];
   bool sent = false;
-  if (next.memory.has_value() || Allocate(next)) {
+  if (next.memory.has_value() ||
+      Allocate(next, ReadaheadBudget::kMaxBytes / 2)) {
     sent = target.client
                .StartRead(target.nodeid, target.fh, start,
                           AsBytes(Memory(next)), pending_)
@@ -169,8 +170,8 @@ void Readahead::SendAhead(uint64_t version, const ReadTarget& target) {
   busy_ = false;
 }
 
-bool Readahead::Allocate(Window& window) {
-  if (!budget_.Take(window_bytes_)) return false;
+bool Readahead::Allocate(Window& window, size_t keep_free) {
+  if (!budget_.Take(window_bytes_, keep_free)) return false;
   base::Result<base::DmaBuffer> memory =
       base::DmaBuffer::Allocate(platform_, window_bytes_);
   if (!memory.ok()) {

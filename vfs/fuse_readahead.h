@@ -40,19 +40,23 @@ namespace vfs::fusefs {
 
 // Window memory of one filesystem's open files together: bounded, so that
 // many sequential readers cannot take the DMA memory other transfers need.
+// A window to read ahead into takes only from the free half, so that readers
+// without a window get one before others get a second.
 class ReadaheadBudget {
  public:
   static constexpr size_t kMaxBytes = 8u << 20;
 
-  bool Take(size_t bytes) {
+  // Takes `bytes` when as much stays free as `keep_free` asks.
+  bool Take(size_t bytes, size_t keep_free = 0) {
     size_t used = used_.load(std::memory_order_relaxed);
     do {
-      if (used + bytes > kMaxBytes) return false;
+      if (used + bytes + keep_free > kMaxBytes) return false;
     } while (!used_.compare_exchange_weak(used, used + bytes,
                                           std::memory_order_relaxed));
     return true;
   }
   void Give(size_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
+  size_t used() const { return used_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<size_t> used_{0};
@@ -115,7 +119,8 @@ class Readahead {
   // Sends the READ of the window after the current one into the other
   // window; gives the windows back.
   void SendAhead(uint64_t version, const ReadTarget& target);
-  bool Allocate(Window& window);
+  // Memory for `window` from the budget, leaving `keep_free` of it.
+  bool Allocate(Window& window, size_t keep_free);
   std::span<std::byte> Memory(Window& window) {
     return {reinterpret_cast<std::byte*>(window.memory->data()), window_bytes_};
   }

@@ -312,37 +312,44 @@ TEST_P(ShareReadaheadTest, ThreadsSharingADescriptionReadTheFile) {
 }
 
 TEST_P(ShareReadaheadTest, WindowMemoryIsBounded) {
-  constexpr int kWindows = vfs::fusefs::ReadaheadBudget::kMaxBytes / kWindow;
+  using vfs::fusefs::ReadaheadBudget;
+  const ReadaheadBudget& budget = machine().share_fs()->readahead_budget();
+  constexpr int kWindows = ReadaheadBudget::kMaxBytes / kWindow;
+  constexpr int kTwice = kWindows / 4, kOnce = kWindows / 2;
   std::vector<int> fds;
-  for (int i = 0; i <= kWindows; ++i) {
+  for (int i = 0; i < kTwice + kOnce + 1; ++i) {
     fds.push_back(vfs::open("/root/f", O_RDONLY));
     ASSERT_GE(fds.back(), 0);
   }
+  auto read_on = [&](int fd, size_t from, size_t to) {
+    for (size_t offset = from; offset < to; offset += 4096) {
+      ExpectPattern(fd, offset, 4096);
+    }
+  };
   NewReads();
-  // Each reader takes a window with its second read (the first is alone):
-  // two READs each, and the budget is spent.
-  for (int i = 0; i < kWindows; ++i) {
-    ExpectPattern(fds[i], 0, 4096);
-    ExpectPattern(fds[i], 4096, 4096);
-  }
-  EXPECT_EQ(NewReads(), kWindows * 2u);
+  // A reader takes a window with its second read (the first is alone) and
+  // one to read ahead into with its third, while half the budget is free.
+  for (int i = 0; i < kTwice; ++i) read_on(fds[i], 0, 3 * 4096);
+  ExpectNewReadsSoon(kTwice * 3u);
+  EXPECT_EQ(budget.used(), ReadaheadBudget::kMaxBytes / 2);
+  // Then readers take one each, until the budget is spent.
+  for (int i = kTwice; i < kTwice + kOnce; ++i) read_on(fds[i], 0, 3 * 4096);
+  EXPECT_EQ(NewReads(), kOnce * 2u);
+  EXPECT_EQ(budget.used(), ReadaheadBudget::kMaxBytes);
   // One more reader finds none: four READs for four reads.
-  const int last = fds[kWindows];
-  for (size_t offset = 0; offset < 4 * 4096; offset += 4096) {
-    ExpectPattern(last, offset, 4096);
-  }
+  const int last = fds.back();
+  read_on(last, 0, 4 * 4096);
   EXPECT_EQ(NewReads(), 4u);
-  // Nor is there memory to read the next window ahead.
-  ExpectPattern(fds[0], 8192, 4096);
-  EXPECT_EQ(NewReads(), 0u);
-  // A closed description gives its window back: the reader without one takes
-  // it (one READ for two reads) but finds none to read ahead into.
-  ASSERT_EQ(vfs::close(fds[1]), 0);
-  fds.erase(fds.begin() + 1);
-  ExpectPattern(last, 4 * 4096, 4096);
-  ExpectPattern(last, 5 * 4096, 4096);
+  // A closed description gives its windows back: the reader without one
+  // takes one (one READ for two reads), but none to read ahead into.
+  ASSERT_EQ(vfs::close(fds[0]), 0);
+  fds.erase(fds.begin());
+  EXPECT_EQ(budget.used(), ReadaheadBudget::kMaxBytes - 2 * kWindow);
+  read_on(last, 4 * 4096, 6 * 4096);
   EXPECT_EQ(NewReads(), 1u);
+  EXPECT_EQ(budget.used(), ReadaheadBudget::kMaxBytes - kWindow);
   for (int fd : fds) EXPECT_EQ(vfs::close(fd), 0);
+  EXPECT_EQ(budget.used(), 0u);
 }
 
 // A device that allows no caching of file data (virtiofsd's cache=never)
