@@ -37,6 +37,7 @@ struct VirtioFs::Request {
     orphaned = false;
     posted = false;
     sent = false;
+    waited = false;
     timed = false;
     queue = on_queue;
     request_mappings = 0;
@@ -50,8 +51,10 @@ struct VirtioFs::Request {
   // completion recycles the record. Under the queue lock once submitted.
   bool orphaned = false;
   bool posted = false;  // By Post; counted in its queue's posted_in_flight.
-  // By Send, with a reply head of `reply_head_size` bytes, not yet received.
+  // By Send or Exchange, with a reply head of `reply_head_size` bytes, not
+  // yet received; `waited`: by Exchange, whose caller waits at once.
   bool sent = false;
+  bool waited = false;
   size_t reply_head_size = 0;
   // Whether its round trip is timed (see round_trips()), and from when: its
   // chain made available. Written at submission, read by the waiter.
@@ -263,8 +266,8 @@ base::Result<uint32_t> VirtioFs::Exchange(
     FuseMessage& message, size_t request_head_size,
     std::span<const ConstBuffer> request_data, size_t reply_head_size,
     std::span<const MutableBuffer> reply_data) {
-  TRY(Send(message, request_head_size, request_data, reply_head_size,
-           reply_data));
+  TRY(Start(message, request_head_size, request_data, reply_head_size,
+            reply_data, /*waited=*/true));
   return Receive(message);
 }
 
@@ -273,6 +276,16 @@ base::Result<void> VirtioFs::Send(FuseMessage& message,
                                   std::span<const ConstBuffer> request_data,
                                   size_t reply_head_size,
                                   std::span<const MutableBuffer> reply_data) {
+  return Start(message, request_head_size, request_data, reply_head_size,
+               reply_data, /*waited=*/false);
+}
+
+base::Result<void> VirtioFs::Start(FuseMessage& message,
+                                   size_t request_head_size,
+                                   std::span<const ConstBuffer> request_data,
+                                   size_t reply_head_size,
+                                   std::span<const MutableBuffer> reply_data,
+                                   bool waited) {
   auto* request = static_cast<Request*>(message.channel_state);
   if (request == nullptr || request->sent || request_head_size == 0 ||
       request_head_size > kRequestHeadCapacity ||
@@ -281,6 +294,7 @@ base::Result<void> VirtioFs::Send(FuseMessage& message,
     return base::Error{EINVAL};
   }
   if (!device_.is_live()) return base::Error{EIO};
+  request->waited = waited;
   TRY(MapPayload(*request, request_data, reply_data));
   if (base::Result<void> submitted =
           Submit(*request, request_head_size, reply_head_size);
@@ -432,9 +446,11 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
   bool notify = false;
   {
     base::LockGuard guard(*queues_[queue].lock);
-    // A posted request's record may be recycled as soon as it is available.
+    // Only a request its caller waits for is timed: a posted one's record
+    // may be recycled as soon as it is available, and a sent one's caller
+    // does other work before it receives the reply.
     request.timed =
-        !request.posted && ++queues_[queue].exchanges % kRoundTripSampling == 0;
+        request.waited && ++queues_[queue].exchanges % kRoundTripSampling == 0;
     for (;;) {
       if (request.timed) request.available_at = platform_.MonotonicNanos();
       base::Result<void> added =

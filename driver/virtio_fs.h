@@ -69,12 +69,13 @@ class VirtioFs final : public FuseChannel {
   };
   CompletionCounts completion_counts();
 
-  // Round trips of exchanged requests, sampled: of every kRoundTripSampling
-  // exchanges on a queue, one is timed (Platform::MonotonicNanos) from just
-  // before its chain is made available to the device until its waiter sees it
-  // complete. The device's work on the request and the hand-off both ways; a
-  // device model that times its own work (sim::ModelCounters) leaves the
-  // hand-off. Two clock reads per sampled request, none for the others.
+  // Round trips of exchanged requests (not those sent to be received later),
+  // sampled: of every kRoundTripSampling exchanges on a queue, one is timed
+  // (Platform::MonotonicNanos) from just before its chain is made available to
+  // the device until its waiter sees it complete. The device's work on the
+  // request and the hand-off both ways; a device model that times its own work
+  // (sim::ModelCounters) leaves the hand-off. Two clock reads per sampled
+  // request, none for the others.
   static constexpr uint64_t kRoundTripSampling = 16;
   struct RoundTrips {
     uint64_t timed = 0;  // Requests timed so far.
@@ -165,6 +166,13 @@ class VirtioFs final : public FuseChannel {
   // writable part, after `reply_head_size` bytes of head) to the caller.
   void UnmapPayload(Request& request, size_t reply_head_size,
                     uint32_t used_length);
+  // Send, for a caller that waits for the reply at once (`waited`: Exchange)
+  // or later.
+  base::Result<void> Start(FuseMessage& message, size_t request_head_size,
+                           std::span<const ConstBuffer> request_data,
+                           size_t reply_head_size,
+                           std::span<const MutableBuffer> reply_data,
+                           bool waited);
   base::Result<void> Submit(Request& request, size_t request_head_size,
                             size_t reply_head_size);
   // Sets `orphaned` when it gives up on a chain the device still holds: the
