@@ -199,8 +199,10 @@ base::Result<void> VirtioDevice::SetUpQueues() {
 }
 
 void VirtioDevice::MarkNeedsReset() {
-  needs_reset_.store(true, std::memory_order_release);
+  // The queues first: a thread that sees needs_reset_ (NeedsReset() returns
+  // at once then) sees them broken.
   for (auto& queue : queues_) queue->MarkBroken();
+  needs_reset_.store(true, std::memory_order_release);
 }
 
 bool VirtioDevice::NeedsReset() {
