@@ -66,9 +66,13 @@ int AvailJump(CommandContext& context) {
       "holds %u) and notified the device\n",
       size + 1, size);
   fflush(stdout);
+  const uint64_t seen = context.session.recorder().violations_total();
   model.Notify(queue);
-  // With --notify=thread the device thread handles the notify.
-  for (int i = 0; i < 1000 && model.violations().empty(); ++i) {
+  // With --notify=thread the device thread handles the notify, and reports
+  // the violation after it set DEVICE_NEEDS_RESET: once the session has it,
+  // the check after this command sees both.
+  for (int i = 0;
+       i < 1000 && context.session.recorder().violations_total() == seen; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return kSuccess;
