@@ -114,18 +114,14 @@ base::Result<size_t> Readahead::Refill(std::span<std::byte> buffer,
     }
     if (!window.memory.has_value() && !Allocate(window, 0)) {
       // No memory for a window: this read goes as it is.
-      {
-        SpinGuard guard(lock_);
-        busy_ = false;
-      }
+      GiveBack();
       return target.client.Read(target.nodeid, target.fh, offset,
                                 AsBytes(buffer));
     }
     base::Result<size_t> got = target.client.Read(
         target.nodeid, target.fh, offset, AsBytes(Memory(window)));
     if (!got.ok()) {
-      SpinGuard guard(lock_);
-      busy_ = false;
+      GiveBack();
       return got;
     }
     copied = got.value() < buffer.size() ? got.value() : buffer.size();
@@ -147,6 +143,11 @@ base::Result<size_t> Readahead::Refill(std::span<std::byte> buffer,
   }
   if (send_ahead) SendAhead(version, target);
   return copied;
+}
+
+void Readahead::GiveBack() {
+  SpinGuard guard(lock_);
+  busy_ = false;
 }
 
 void Readahead::SendAhead(uint64_t version, const ReadTarget& target) {

@@ -116,6 +116,8 @@ class Readahead {
   base::Result<size_t> Refill(std::span<std::byte> buffer, uint64_t offset,
                               uint64_t data_version, uint64_t version,
                               const ReadTarget& target);
+  // For the caller that took the windows: gives them back, none filled.
+  void GiveBack();
   // Sends the READ of the window after the current one into the other
   // window; gives the windows back.
   void SendAhead(uint64_t version, const ReadTarget& target);
