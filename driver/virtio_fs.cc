@@ -37,7 +37,6 @@ struct VirtioFs::Request {
     orphaned = false;
     posted = false;
     sent = false;
-    waited = false;
     timed = false;
     queue = on_queue;
     request_mappings = 0;
@@ -52,9 +51,8 @@ struct VirtioFs::Request {
   bool orphaned = false;
   bool posted = false;  // By Post; counted in its queue's posted_in_flight.
   // By Send or Exchange, with a reply head of `reply_head_size` bytes, not
-  // yet received; `waited`: by Exchange, whose caller waits at once.
+  // yet received.
   bool sent = false;
-  bool waited = false;
   size_t reply_head_size = 0;
   // Whether its round trip is timed (see round_trips()), and from when: its
   // chain made available. Written at submission, read by the waiter.
@@ -294,10 +292,9 @@ base::Result<void> VirtioFs::Start(FuseMessage& message,
     return base::Error{EINVAL};
   }
   if (!device_.is_live()) return base::Error{EIO};
-  request->waited = waited;
   TRY(MapPayload(*request, request_data, reply_data));
   if (base::Result<void> submitted =
-          Submit(*request, request_head_size, reply_head_size);
+          Submit(*request, request_head_size, reply_head_size, waited);
       !submitted.ok()) {
     UnmapPayload(*request, reply_head_size, 0);
     return base::Error{submitted.error()};
@@ -343,7 +340,8 @@ base::Result<uint32_t> VirtioFs::Post(FuseMessage& message,
   // (Finish), even one that comes before Submit returns.
   request->orphaned = true;
   request->posted = true;
-  if (base::Result<void> submitted = Submit(*request, request_head_size, 0);
+  if (base::Result<void> submitted = Submit(*request, request_head_size, 0,
+                                            /*waited=*/false);
       !submitted.ok()) {
     // Never made available: still the caller's.
     request->orphaned = request->posted = false;
@@ -422,7 +420,7 @@ void VirtioFs::UnmapPayload(Request& request, size_t reply_head_size,
 }
 
 base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
-                                    size_t reply_head_size) {
+                                    size_t reply_head_size, bool waited) {
   std::array<Segment, kMaxBuffers> readable;
   std::array<Segment, kMaxBuffers> writable;
   size_t readable_count = 0, writable_count = 0;
@@ -449,8 +447,7 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
     // Only a request its caller waits for is timed: a posted one's record
     // may be recycled as soon as it is available, and a sent one's caller
     // does other work before it receives the reply.
-    request.timed =
-        request.waited && ++queues_[queue].exchanges % kRoundTripSampling == 0;
+    request.timed = waited && queues_[queue].round_trip_sampler.Pick();
     for (;;) {
       if (request.timed) request.available_at = platform_.MonotonicNanos();
       base::Result<void> added =

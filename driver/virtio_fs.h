@@ -25,6 +25,7 @@
 
 #include "base/platform.h"
 #include "base/result.h"
+#include "base/sampler.h"
 #include "driver/fuse_channel.h"
 #include "driver/transport.h"
 #include "driver/virtio_device.h"
@@ -71,6 +72,7 @@ class VirtioFs final : public FuseChannel {
 
   // Round trips of exchanged requests (not those sent to be received later),
   // sampled: of every kRoundTripSampling exchanges on a queue, one is timed
+  // (at a position that changes from run to run: base::Sampler)
   // (Platform::MonotonicNanos) from just before its chain is made available to
   // the device until its waiter sees it complete. The device's work on the
   // request and the hand-off both ways; a device model that times its own work
@@ -141,9 +143,9 @@ class VirtioFs final : public FuseChannel {
     uint64_t completed_without_interrupt = 0;
     // Posted requests the device has not returned yet; under `lock`.
     size_t posted_in_flight = 0;
-    // Exchanges submitted (which picks the ones timed), and the round trips
-    // timed (see round_trips()); under `lock`.
-    uint64_t exchanges = 0;
+    // Picks the exchanges timed, and their round trips (see round_trips());
+    // under `lock`.
+    base::Sampler<kRoundTripSampling> round_trip_sampler;
     RoundTrips round_trips;
   };
 
@@ -173,8 +175,10 @@ class VirtioFs final : public FuseChannel {
                            size_t reply_head_size,
                            std::span<const MutableBuffer> reply_data,
                            bool waited);
+  // Makes the request's chain available; `waited`: its caller waits for the
+  // reply at once, so its round trip may be timed (see round_trips()).
   base::Result<void> Submit(Request& request, size_t request_head_size,
-                            size_t reply_head_size);
+                            size_t reply_head_size, bool waited);
   // Sets `orphaned` when it gives up on a chain the device still holds: the
   // record is then no longer the caller's.
   base::Result<uint32_t> Wait(Request& request, bool* orphaned);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/platform.h"
+#include "base/sampler.h"
 #include "sim/adaptive_mutex.h"
 #include "sim/cpu_sharing.h"
 #include "sim/device_backend.h"
@@ -97,10 +98,11 @@ inline constexpr uint64_t kDeviceYieldIntervalNanos = 10'000;
 
 // Of every kChainTimeSampling chains popped that have a device-writable part
 // (requests that want an answer; not virtio-fs's FORGETs, which a driver does
-// not wait for), one is timed from its pop to the write of its used element
-// (ModelCounters::timed_chains): the device's work on it, without the hand-off
-// to and from the driver. Only chains completed by the thread that popped them
-// (not those a backend completes later).
+// not wait for), one is timed (at a position that changes from run to run:
+// base::Sampler, as the driver's round trips are picked) from its pop to the
+// write of its used element (ModelCounters::timed_chains): the device's work on
+// it, without the hand-off to and from the driver. Only chains completed by the
+// thread that popped them (not those a backend completes later).
 inline constexpr uint64_t kChainTimeSampling = 16;
 
 struct ModelCounters {
@@ -361,8 +363,9 @@ class VirtioDeviceModel : public ChainCompleter {
   std::vector<std::thread::id> handling_;
   std::vector<ViolationRecord> violations_;
   ModelCounters counters_;
-  // Chains popped that have a device-writable part (kChainTimeSampling).
-  uint64_t answered_chains_popped_ = 0;
+  // Picks, of the chains popped that have a device-writable part, the ones
+  // timed (kChainTimeSampling).
+  base::Sampler<kChainTimeSampling> chain_time_sampler_;
   Deferred deferred_;
   // deferred_ holds something; written under mutex_, read without it.
   std::atomic<bool> has_deferred_{false};

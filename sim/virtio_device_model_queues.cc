@@ -256,8 +256,7 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         rerun_[queue] = false;
       }
       counters_.chains_popped++;
-      timed = !chain.writable.empty() &&
-              ++answered_chains_popped_ % kChainTimeSampling == 0;
+      timed = !chain.writable.empty() && chain_time_sampler_.Pick();
       if (timed) popped_at = std::chrono::steady_clock::now();
       handling_[queue] = std::this_thread::get_id();
       epoch = epoch_;

@@ -130,14 +130,16 @@ TEST_P(VirtioFsEndToEnd, CreateWriteReadBackListAndRemove) {
 TEST_P(VirtioFsEndToEnd, RoundTripsAndDeviceTimesAreSampled) {
   auto m = Boot(share_.path(), GetParam());
   ASSERT_NE(m, nullptr);
-  // Just enough timed on each side for a hand-off figure.
+  // Just enough timed on each side for a hand-off figure: one in each run of
+  // kRoundTripSampling, and the first and last runs are partly before and
+  // after these requests.
   constexpr uint64_t kSamples = sim::RequestTimes::kMinTimed;
   static_assert(driver::VirtioFs::kRoundTripSampling ==
                 sim::kChainTimeSampling);
   const sim::RequestTimes before = m->SampledRequestTimes();
   const auto start = std::chrono::steady_clock::now();
-  for (uint64_t i = 0; i < kSamples * driver::VirtioFs::kRoundTripSampling;
-       ++i) {
+  for (uint64_t i = 0;
+       i < (kSamples + 1) * driver::VirtioFs::kRoundTripSampling; ++i) {
     ASSERT_TRUE(m->client().GetAttr(FUSE_ROOT_ID).ok());
   }
   const uint64_t elapsed = static_cast<uint64_t>(
@@ -145,10 +147,12 @@ TEST_P(VirtioFsEndToEnd, RoundTripsAndDeviceTimesAreSampled) {
           std::chrono::steady_clock::now() - start)
           .count());
   const sim::RequestTimes spent = m->SampledRequestTimes() - before;
-  EXPECT_EQ(spent.round_trips, kSamples);
+  EXPECT_GE(spent.round_trips, kSamples);
+  EXPECT_LE(spent.round_trips, kSamples + 2);
   EXPECT_GT(spent.round_trip_nanos, 0u);
   EXPECT_LE(spent.round_trip_nanos, elapsed);
-  EXPECT_EQ(spent.device_chains, kSamples);
+  EXPECT_GE(spent.device_chains, kSamples);
+  EXPECT_LE(spent.device_chains, kSamples + 2);
   EXPECT_GT(spent.device_nanos, 0u);
   EXPECT_LE(spent.device_nanos, elapsed);
   EXPECT_TRUE(spent.HandOffNanos().has_value());
@@ -341,7 +345,10 @@ TEST_P(VirtioFsEndToEnd, AReadSentAheadIsReceivedLaterOrFailsWithAReset) {
   EXPECT_EQ(fs.round_trips().timed, timed);
   for (int i = 0; i < kSampled; ++i)
     ASSERT_TRUE(c.Read(node, fh, 0, into).ok());
-  EXPECT_EQ(fs.round_trips().timed, timed + 2);
+  // Two runs of kRoundTripSampling: one timed in each, and the runs before
+  // and after may have theirs among these too, or not.
+  EXPECT_GE(fs.round_trips().timed, timed + 1);
+  EXPECT_LE(fs.round_trips().timed, timed + 3);
   driver::FuseMessage message;
   ASSERT_TRUE(fs.Begin(driver::FuseLane::kRequest, message).ok());
   EXPECT_EQ(fs.Receive(message).error(), EINVAL);
