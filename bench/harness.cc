@@ -74,7 +74,7 @@ RunCounters::~RunCounters() {
     state_.counters["host_calls_per_op"] =
         per_op(static_cast<double>(spent.host.calls));
     state_.counters["host_call_ns_per_op"] =
-        per_op(static_cast<double>(spent.host.nanos));
+        per_op(static_cast<double>(spent.host.nanos()));
   }
   if (std::optional<double> handoff = spent.times.HandOffNanos()) {
     state_.counters["handoff_ns_per_req"] = *handoff;
@@ -109,8 +109,7 @@ RunCounters::Totals RunCounters::Totals::operator-(
 
 RunCounters::Totals& RunCounters::Totals::operator+=(const Totals& more) {
   requests += more.requests;
-  host.calls += more.host.calls;
-  host.nanos += more.host.nanos;
+  host += more.host;
   times += more.times;
   return *this;
 }

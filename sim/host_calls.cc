@@ -89,7 +89,13 @@ HostCallTotals ProcessHostCalls() {
       ticks += t->ticks.load(std::memory_order_relaxed);
     }
   }
-  return {calls, static_cast<uint64_t>(ticks / TicksPerNano())};
+  return {calls, ticks};
+}
+
+uint64_t HostCallTotals::nanos() const {
+  // The ratio improves as the process runs; converting each total with its
+  // own would make the difference of two totals of the same ticks nonzero.
+  return static_cast<uint64_t>(ticks / host_calls_internal::TicksPerNano());
 }
 
 }  // namespace sim

@@ -32,11 +32,20 @@ namespace sim {
 
 struct HostCallTotals {
   uint64_t calls = 0;
-  uint64_t nanos = 0;
+  // Time-stamp counter ticks: kept as counted, so that a difference of two
+  // totals is exact (0 when no call was made between them) and converts once.
+  uint64_t ticks = 0;
 
   HostCallTotals operator-(const HostCallTotals& earlier) const {
-    return {calls - earlier.calls, nanos - earlier.nanos};
+    return {calls - earlier.calls, ticks - earlier.ticks};
   }
+  HostCallTotals& operator+=(const HostCallTotals& more) {
+    calls += more.calls;
+    ticks += more.ticks;
+    return *this;
+  }
+  // The time spent in them.
+  uint64_t nanos() const;
 };
 
 // Every host call the process's device threads made so far, and the time

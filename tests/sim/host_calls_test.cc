@@ -45,8 +45,8 @@ TEST_F(HostCallsTest, AReadIsOneTimedHostCall) {
   ASSERT_EQ(vfs::pread(fd, buf, sizeof(buf), 0), 4096);
   const HostCallTotals spent = ProcessHostCalls() - before;
   EXPECT_EQ(spent.calls, 1u);  // preadv into the guest's buffer
-  EXPECT_GT(spent.nanos, 0u);
-  EXPECT_LT(spent.nanos, 1'000'000'000u);
+  EXPECT_GT(spent.nanos(), 0u);
+  EXPECT_LT(spent.nanos(), 1'000'000'000u);
   EXPECT_EQ(vfs::close(fd), 0);
 }
 
@@ -55,7 +55,12 @@ TEST_F(HostCallsTest, ACachedStatMakesNone) {
   ASSERT_EQ(vfs::stat("/root/file", &st), 0);
   const HostCallTotals before = ProcessHostCalls();
   ASSERT_EQ(vfs::stat("/root/file", &st), 0);
-  EXPECT_EQ((ProcessHostCalls() - before).calls, 0u);
+  const HostCallTotals spent = ProcessHostCalls() - before;
+  EXPECT_EQ(spent.calls, 0u);
+  // No time either: not the difference of two conversions of the same ticks
+  // (fs_bench once printed 5.9e10 us per pread for the kernel FUSE mount's
+  // page-cache hits).
+  EXPECT_EQ(spent.nanos(), 0u);
 }
 
 TEST_F(HostCallsTest, AListingCountsTheHostsReadsNotItsEntries) {
