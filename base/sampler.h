@@ -1,15 +1,15 @@
-// base::Sampler: picks one event in every run of `Period`, at a position that
-// changes from run to run.
+// base::IsSampledPlace: which chains of a virtqueue are timed, one in each run
+// of `Period`, by the chain's place in the order the queue takes them.
 //
-// A counter's every Period-th event is phase-locked to any pattern in the
-// events whose period shares a factor with Period: where an OPEN and a
-// RELEASE alternate it times only one of the two, and where the device has
-// extra work every 48 requests (a batch of FORGETs) every sample, or none,
-// follows that work. Two sides timing one stream of requests with counters
-// (the driver its round trips, the device its work) can then each time a
-// different kind, and the difference of their means says nothing. A position
-// drawn afresh for each run (xorshift) keeps exactly one pick per run, so the
-// counts stay exact over whole runs, while every event has the same chance.
+// The driver times round trips and the device its work, and the difference of
+// their means is the hand-off (sim::RequestTimes). Both must time the same
+// chains: where requests of different cost alternate (an OPEN, a RELEASE; a
+// CREATE waiting behind a batch of FORGETs every 48 requests), two samples of
+// different chains differ by far more than the hand-off. A chain's place on
+// its queue is what both sides see alike (a split ring's avail index), so each
+// decides from it alone. Not every Period-th place: that is phase-locked to any
+// pattern whose period shares a factor with Period and would time one kind of
+// request only; the place picked in each run is drawn from the run's number.
 #ifndef BASE_SAMPLER_H_
 #define BASE_SAMPLER_H_
 
@@ -17,31 +17,19 @@
 
 namespace base {
 
-template <uint32_t Period>
-class Sampler {
-  static_assert(Period > 0);
-
- public:
-  // Whether this event is the one its run picks. Not thread-safe: the caller
-  // serializes (each side counts under its own lock).
-  bool Pick() {
-    if (position_ == 0) {
-      // xorshift64 (Marsaglia): cheap, and uniform enough for a position.
-      state_ ^= state_ << 13;
-      state_ ^= state_ >> 7;
-      state_ ^= state_ << 17;
-      pick_at_ = static_cast<uint32_t>(state_ % Period);
-    }
-    const bool picked = position_ == pick_at_;
-    position_ = position_ + 1 == Period ? 0 : position_ + 1;
-    return picked;
-  }
-
- private:
-  uint64_t state_ = 0x9e3779b97f4a7c15;  // Any nonzero seed.
-  uint32_t position_ = 0;                // The event's place in its run.
-  uint32_t pick_at_ = 0;                 // The place this run picks.
-};
+template <uint16_t Period>
+constexpr bool IsSampledPlace(uint16_t place) {
+  static_assert(Period > 0 && (Period & (Period - 1)) == 0,
+                "a power of two: runs stay aligned where the place wraps");
+  uint32_t run = place / Period;
+  // murmur3's finalizer: neighbouring runs pick unrelated places.
+  run ^= run >> 16;
+  run *= 0x85ebca6bu;
+  run ^= run >> 13;
+  run *= 0xc2b2ae35u;
+  run ^= run >> 16;
+  return place % Period == run % Period;
+}
 
 }  // namespace base
 

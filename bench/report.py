@@ -29,8 +29,8 @@ VFS's caches) gets no per-request figure: it would charge the cost of the cache 
 the rare request. The hand-off is what a request costs between the driver and the device
 beyond the device's work, measured directly: the driver's mean round trip (from making the
 chain available to seeing it complete) less the device's mean time from popping a chain to
-writing its used element, both sampled (driver::VirtioFs::kRoundTripSampling,
-sim::kChainTimeSampling, at random places: base/sampler.h; fs_bench's handoff_ns_per_req).
+writing its used element, both on the same sampled requests (driver::VirtioFs::
+kRoundTripSampling, sim::kChainTimeSampling, base/sampler.h; fs_bench's handoff_ns_per_req).
 In sim-inline it is the notify, the interrupt and the reaping around the device's work, all
 in the caller's thread; in sim-thread it also holds the crossings to the device thread and
 back, and the device thread's work on posted requests (FORGETs) a chain waits behind. Rows

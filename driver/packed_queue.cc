@@ -65,6 +65,7 @@ base::Result<void> PackedQueue::Setup(uint16_t size, uint64_t features) {
   num_free_ = size;
   chains_in_flight_ = 0;
   next_avail_ = 0;
+  chains_made_available_ = 0;
   avail_wrap_ = true;
   added_since_kick_ = 0;
   next_used_ = 0;
@@ -215,6 +216,7 @@ base::Result<void> PackedQueue::Submit(std::span<const Segment> readable,
   chains_[id].writable_bytes = writable_bytes;
   num_free_ -= descriptors;
   ++chains_in_flight_;
+  ++chains_made_available_;
 
   // The whole chain must be visible before its head's flags make it available,
   // so that the device never sees part of a chain.

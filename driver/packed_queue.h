@@ -60,6 +60,9 @@ class PackedQueue final : public Virtqueue {
   // Free ring descriptors (slots), not free buffer ids.
   uint16_t num_free() const override { return num_free_; }
   uint16_t chains_in_flight() const override { return chains_in_flight_; }
+  uint16_t chains_made_available() const override {
+    return chains_made_available_;
+  }
   base::Result<void> Submit(std::span<const Segment> readable,
                             std::span<const Segment> writable,
                             void* token) override;
@@ -99,6 +102,7 @@ class PackedQueue final : public Virtqueue {
 
   // Where the next chain goes, and the driver ring wrap counter there.
   uint16_t next_avail_ = 0;
+  uint16_t chains_made_available_ = 0;
   bool avail_wrap_ = true;
   // Ring descriptors made available since the last KickPrepare, capped at a
   // full lap (beyond which every event offset was crossed).

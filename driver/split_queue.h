@@ -39,6 +39,7 @@ class SplitQueue final : public Virtqueue {
   QueueAddresses addresses() const override;
   uint16_t num_free() const override { return num_free_; }
   uint16_t chains_in_flight() const override { return chains_in_flight_; }
+  uint16_t chains_made_available() const override { return avail_idx_; }
   base::Result<void> Submit(std::span<const Segment> readable,
                             std::span<const Segment> writable,
                             void* token) override;

@@ -444,11 +444,13 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
   bool notify = false;
   {
     base::LockGuard guard(*queues_[queue].lock);
-    // Only a request its caller waits for is timed: a posted one's record
-    // may be recycled as soon as it is available, and a sent one's caller
-    // does other work before it receives the reply.
-    request.timed = waited && queues_[queue].round_trip_sampler.Pick();
     for (;;) {
+      // Only a request its caller waits for is timed: a posted one's record
+      // may be recycled as soon as it is available, and a sent one's caller
+      // does other work before it receives the reply. The device times the
+      // chains at the same places (base/sampler.h).
+      request.timed = waited && base::IsSampledPlace<kRoundTripSampling>(
+                                    ring.chains_made_available());
       if (request.timed) request.available_at = platform_.MonotonicNanos();
       base::Result<void> added =
           ring.Submit({readable.data(), readable_count},

@@ -71,12 +71,12 @@ class VirtioFs final : public FuseChannel {
   CompletionCounts completion_counts();
 
   // Round trips of exchanged requests (not those sent to be received later),
-  // sampled: of every kRoundTripSampling exchanges on a queue, one is timed
-  // (at a position that changes from run to run: base::Sampler)
-  // (Platform::MonotonicNanos) from just before its chain is made available to
-  // the device until its waiter sees it complete. The device's work on the
-  // request and the hand-off both ways; a device model that times its own work
-  // (sim::ModelCounters) leaves the hand-off. Two clock reads per sampled
+  // sampled: of every kRoundTripSampling chains on a queue one, when it is an
+  // exchange, is timed (Platform::MonotonicNanos) from just before its chain
+  // is made available to the device until its waiter sees it complete: the
+  // device's work on the request and the hand-off both ways. A device model
+  // that times its own work on the same chains (sim::ModelCounters; which
+  // chains: base/sampler.h) leaves the hand-off. Two clock reads per sampled
   // request, none for the others.
   static constexpr uint64_t kRoundTripSampling = 16;
   struct RoundTrips {
@@ -143,9 +143,7 @@ class VirtioFs final : public FuseChannel {
     uint64_t completed_without_interrupt = 0;
     // Posted requests the device has not returned yet; under `lock`.
     size_t posted_in_flight = 0;
-    // Picks the exchanges timed, and their round trips (see round_trips());
-    // under `lock`.
-    base::Sampler<kRoundTripSampling> round_trip_sampler;
+    // The round trips timed (see round_trips()); under `lock`.
     RoundTrips round_trips;
   };
 

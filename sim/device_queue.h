@@ -80,6 +80,9 @@ class DeviceQueue {
   virtual uint16_t last_avail_idx() const = 0;
   virtual uint16_t used_idx() const = 0;
   virtual uint32_t in_flight() const = 0;
+  // Chains taken since the queue was set up, modulo 2^16: the next one's place
+  // in the order the driver made them available (a split ring's avail index).
+  virtual uint16_t chains_taken() const = 0;
 
   // Notification suppression for a device thread that polls the ring. A
   // polled ring's empty pops leave the driver's notification point (split

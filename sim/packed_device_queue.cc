@@ -260,6 +260,7 @@ PackedDeviceQueue::PopStatus PackedDeviceQueue::Pop(
   }
   in_flight_[id] = InFlight{chain->writable_bytes, descriptors};
   in_flight_count_++;
+  chains_taken_++;
   in_flight_descriptors_ += descriptors;
   return PopStatus::kChain;
 }

@@ -97,6 +97,7 @@ class PackedDeviceQueue final : public DeviceQueue {
   }
   uint16_t used_idx() const override { return Encode(used_pos_, used_wrap_); }
   uint32_t in_flight() const override { return in_flight_count_; }
+  uint16_t chains_taken() const override { return chains_taken_; }
 
  private:
   enum class WalkStatus : uint8_t { kOk, kViolation };
@@ -139,6 +140,7 @@ class PackedDeviceQueue final : public DeviceQueue {
   std::optional<ViolationRecord> pending_violation_;
   std::vector<InFlight> in_flight_;  // Per buffer id.
   uint32_t in_flight_count_ = 0;
+  uint16_t chains_taken_ = 0;
   uint32_t in_flight_descriptors_ = 0;  // Ring slots the device holds.
 };
 

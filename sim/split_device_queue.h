@@ -63,6 +63,7 @@ class SplitDeviceQueue final : public DeviceQueue {
   uint16_t last_avail_idx() const override { return last_avail_idx_; }
   uint16_t used_idx() const override { return used_idx_; }
   uint32_t in_flight() const override { return in_flight_count_; }
+  uint16_t chains_taken() const override { return last_avail_idx_; }
 
   void set_polled(bool polled) override { polled_ = polled; }
   bool AskForNotification() override;

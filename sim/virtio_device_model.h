@@ -96,13 +96,14 @@ inline constexpr uint64_t kCrowdedDevicePollNanos = 50'000;
 // long more.
 inline constexpr uint64_t kDeviceYieldIntervalNanos = 10'000;
 
-// Of every kChainTimeSampling chains popped that have a device-writable part
-// (requests that want an answer; not virtio-fs's FORGETs, which a driver does
-// not wait for), one is timed (at a position that changes from run to run:
-// base::Sampler, as the driver's round trips are picked) from its pop to the
-// write of its used element (ModelCounters::timed_chains): the device's work on
-// it, without the hand-off to and from the driver. Only chains completed by the
-// thread that popped them (not those a backend completes later).
+// Of every kChainTimeSampling chains on a queue, one is timed when it has a
+// device-writable part (requests that want an answer; not virtio-fs's
+// FORGETs, which a driver does not wait for), at the places where the driver
+// times its round trips (base/sampler.h), from its pop to the write of its
+// used element (ModelCounters::timed_chains): the device's work on it, without
+// the hand-off to and from the driver. Only chains completed by the thread
+// that popped them (not those a backend completes later). Equal to
+// driver::VirtioFs::kRoundTripSampling.
 inline constexpr uint64_t kChainTimeSampling = 16;
 
 struct ModelCounters {
@@ -363,9 +364,6 @@ class VirtioDeviceModel : public ChainCompleter {
   std::vector<std::thread::id> handling_;
   std::vector<ViolationRecord> violations_;
   ModelCounters counters_;
-  // Picks, of the chains popped that have a device-writable part, the ones
-  // timed (kChainTimeSampling).
-  base::Sampler<kChainTimeSampling> chain_time_sampler_;
   Deferred deferred_;
   // deferred_ holds something; written under mutex_, read without it.
   std::atomic<bool> has_deferred_{false};

@@ -242,8 +242,10 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         rerun_[queue] = false;
         RecordPoppedLocked(queue);
       };
+      uint16_t place = 0;  // The chain's, in its queue's order.
       for (;;) {
         if (!CanProcessLocked(queue)) return stop();
+        place = queues_[queue].ring->chains_taken();
         ViolationRecord violation;
         const DeviceQueue::PopStatus status =
             queues_[queue].ring->Pop(&chain, &violation);
@@ -256,7 +258,8 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         rerun_[queue] = false;
       }
       counters_.chains_popped++;
-      timed = !chain.writable.empty() && chain_time_sampler_.Pick();
+      timed = !chain.writable.empty() &&
+              base::IsSampledPlace<kChainTimeSampling>(place);
       if (timed) popped_at = std::chrono::steady_clock::now();
       handling_[queue] = std::this_thread::get_id();
       epoch = epoch_;
