@@ -8,6 +8,7 @@
 #include <new>
 
 #include "base/format.h"
+#include "base/sampler.h"
 #include "driver/split_queue.h"
 #include "driver/wait_pacer.h"
 

@@ -25,7 +25,6 @@
 
 #include "base/platform.h"
 #include "base/result.h"
-#include "base/sampler.h"
 #include "driver/fuse_channel.h"
 #include "driver/transport.h"
 #include "driver/virtio_device.h"

@@ -88,8 +88,9 @@ class Virtqueue {
   // Ring descriptors free now, and chains in flight.
   virtual uint16_t num_free() const = 0;
   virtual uint16_t chains_in_flight() const = 0;
-  // Chains made available since Setup, modulo 2^16: the next one's place in
-  // the order the device takes them (a split ring's avail index).
+  // The next chain's place, modulo 2^16, in the order the device takes chains:
+  // a split ring's avail index; on a packed ring, the chains made available
+  // since Setup.
   virtual uint16_t chains_made_available() const = 0;
 
   // Offers a chain of `readable` then `writable` segments, identified by

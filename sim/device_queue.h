@@ -80,8 +80,10 @@ class DeviceQueue {
   virtual uint16_t last_avail_idx() const = 0;
   virtual uint16_t used_idx() const = 0;
   virtual uint32_t in_flight() const = 0;
-  // Chains taken since the queue was set up, modulo 2^16: the next one's place
-  // in the order the driver made them available (a split ring's avail index).
+  // The next chain's place, modulo 2^16, in the order the driver makes chains
+  // available, as the driver counts it (driver::Virtqueue::
+  // chains_made_available): a split ring's avail index; on a packed ring, the
+  // chains taken since the queue was set up.
   virtual uint16_t chains_taken() const = 0;
 
   // Notification suppression for a device thread that polls the ring. A

@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "base/platform.h"
-#include "base/sampler.h"
 #include "sim/adaptive_mutex.h"
 #include "sim/cpu_sharing.h"
 #include "sim/device_backend.h"

@@ -9,6 +9,7 @@
 #define VIRTIO_RING_NO_LEGACY
 #include <linux/virtio_ring.h>
 
+#include "base/sampler.h"
 #include "sim/virtio_device_model.h"
 
 namespace sim {
