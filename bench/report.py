@@ -30,7 +30,8 @@ the rare request. The hand-off is what a request costs between the driver and th
 beyond the device's work, measured directly: the driver's mean round trip (from making the
 chain available to seeing it complete) less the device's mean time from popping a chain to
 writing its used element, both on the same sampled requests (driver::VirtioFs::
-kRoundTripSampling, sim::kChainTimeSampling, base/sampler.h; fs_bench's handoff_ns_per_req).
+kRoundTripSampling, sim::kChainTimeSampling, base/sampler.h; fs_bench's handoff_ns_per_req;
+none where the device timed many more: READs sent ahead, which the driver does not wait for).
 In sim-inline it is the notify, the interrupt and the reaping around the device's work, all
 in the caller's thread; in sim-thread it also holds the crossings to the device thread and
 back, and the device thread's work on posted requests (FORGETs) a chain waits behind. Rows

@@ -83,12 +83,18 @@ std::string RequestStats::Table() const {
 }
 
 std::string HandOffLine(const sim::RequestTimes& times) {
-  std::optional<double> handoff = times.HandOffNanos();
-  if (!handoff.has_value()) {
+  if (!times.Enough()) {
     return absl::StrFormat(
         "hand-off: too few requests timed (%u by the driver, %u by the "
         "device; %u of each needed)",
         times.round_trips, times.device_chains, sim::RequestTimes::kMinTimed);
+  }
+  std::optional<double> handoff = times.HandOffNanos();
+  if (!handoff.has_value()) {
+    return absl::StrFormat(
+        "hand-off: not measured: the device timed %u requests, the driver %u "
+        "(the device also times those sent ahead without waiting)",
+        times.device_chains, times.round_trips);
   }
   return absl::StrFormat(
       "hand-off: %.2f us per request beyond the device's work (mean round "

@@ -43,14 +43,30 @@ struct RequestTimes {
     return static_cast<double>(device_nanos) / device_chains;
   }
 
+  // Whether both sides have kMinTimed timed.
+  bool Enough() const {
+    return round_trips >= kMinTimed && device_chains >= kMinTimed;
+  }
+  // Whether the two sides timed the same chains, as far as their counts tell.
+  // They pick them by the same places (base/sampler.h), but the device also
+  // times the chains the driver sends without waiting (READs sent ahead) and
+  // the driver those a backend completes later. Beyond one in kSameChainsSlack
+  // of the larger side (and a chain or two in flight at either reading), the
+  // two means are of different requests.
+  static constexpr uint64_t kSameChainsSlack = 8;
+  bool SameChains() const {
+    const uint64_t more =
+        round_trips > device_chains ? round_trips : device_chains;
+    const uint64_t fewer = round_trips + device_chains - more;
+    return more - fewer <= 2 + more / kSameChainsSlack;
+  }
+
   // What a request costs between the driver and the device beyond the
   // device's work, in ns: the driver's mean round trip less the device's mean
   // time per chain (notifies, interrupts, reaping; in thread mode also the
-  // crossings between CPUs). None with fewer than kMinTimed on either side.
+  // crossings between CPUs). None without Enough() and SameChains().
   std::optional<double> HandOffNanos() const {
-    if (round_trips < kMinTimed || device_chains < kMinTimed) {
-      return std::nullopt;
-    }
+    if (!Enough() || !SameChains()) return std::nullopt;
     return RoundTripMeanNanos() - DeviceMeanNanos();
   }
 };

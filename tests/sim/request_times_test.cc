@@ -1,6 +1,6 @@
 // sim::RequestTimes: the hand-off is the driver's mean round trip less the
-// device's mean time per chain, and only with enough timed on each side;
-// readings subtract and add counter by counter.
+// device's mean time per chain, only with enough timed on each side and about
+// as many on both; readings subtract and add counter by counter.
 #include "sim/request_times.h"
 
 #include <optional>
@@ -34,6 +34,19 @@ TEST(RequestTimesTest, NoHandOffWithTooFewTimedOnEitherSide) {
   few_chains.device_chains = kEnough - 1;
   EXPECT_FALSE(few_chains.HandOffNanos().has_value());
   EXPECT_FALSE(RequestTimes{}.HandOffNanos().has_value());
+}
+
+TEST(RequestTimesTest, NoHandOffWhenTheSidesTimedDifferentChains) {
+  // 100 round trips against 116 chains: 16 apart, 2 + 116 / 8 allowed.
+  RequestTimes times{100, 100 * 5000, 116, 116 * 3000};
+  EXPECT_TRUE(times.SameChains());
+  EXPECT_TRUE(times.HandOffNanos().has_value());
+  times.device_chains = 117;  // Chains the driver sent ahead, say.
+  EXPECT_FALSE(times.SameChains());
+  EXPECT_FALSE(times.HandOffNanos().has_value());
+  times.device_chains = 100;
+  times.round_trips = 117;  // Chains a backend completed later.
+  EXPECT_FALSE(times.HandOffNanos().has_value());
 }
 
 TEST(RequestTimesTest, SubtractionGivesTheTimesBetweenTwoReadings) {
