@@ -5,6 +5,7 @@
 #ifndef SIM_REQUEST_TIMES_H_
 #define SIM_REQUEST_TIMES_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -55,10 +56,9 @@ struct RequestTimes {
   // two means are of different requests.
   static constexpr uint64_t kSameChainsSlack = 8;
   bool SameChains() const {
-    const uint64_t more =
-        round_trips > device_chains ? round_trips : device_chains;
-    const uint64_t fewer = round_trips + device_chains - more;
-    return more - fewer <= 2 + more / kSameChainsSlack;
+    const uint64_t more = std::max(round_trips, device_chains);
+    return more - std::min(round_trips, device_chains) <=
+           2 + more / kSameChainsSlack;
   }
 
   // What a request costs between the driver and the device beyond the
