@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the unchanged pjdfstest suite with prove against each back end and prints the
-# assertions passed and failed per back end and per directory:
+# Runs the unchanged pjdfstest suite with prove against each back end, the back ends at the
+# same time, and prints the assertions passed and failed per back end and per directory:
 #   host  the host directory itself (the reference)
 #   fuse  a host kernel FUSE mount of the device's handlers, mounted as a virtiofs guest
 #         mounts (allow_other,default_permissions)
@@ -107,16 +107,14 @@ host_reference_key() {
   } | sha256sum | cut -c1-32
 }
 
-reused=()
-fuse_pid=
-cleanup() {
-  if [[ -n $fuse_pid ]]; then kill "$fuse_pid" 2>/dev/null; wait "$fuse_pid" 2>/dev/null || true; fi
-}
-trap cleanup EXIT
-
-IFS=, read -r -a backend_list <<<"$backends"
-for backend in "${backend_list[@]}"; do
-  root="$work/$backend"
+# run_backend NAME: one back end's suite, in a subshell of its own (its environment, its
+# FUSE server), so that the back ends run at the same time: most of a run is pjdfstest's
+# `sleep 1`s and process start-ups, and one back end with prove -j$(nproc) keeps about
+# one core of two busy.
+run_backend() (
+  backend=$1 root="$work/$1"
+  fuse_pid=
+  trap '[[ -z $fuse_pid ]] || { kill "$fuse_pid"; wait "$fuse_pid"; } 2>/dev/null' EXIT
   rm -rf "$root" && mkdir -p "$root/share" && chmod 0755 "$root/share"
   ln -s "$work/src/tests" "$root/tests"
   export PJDFSTEST_LOGS="$root/logs"
@@ -146,28 +144,41 @@ for backend in "${backend_list[@]}"; do
       ;;
     *) echo "run.sh: unknown back end $backend" >&2; exit 2 ;;
   esac
-  kept=
-  [[ $backend == host && -n $host_cache ]] && kept=$host_cache/host-$(host_reference_key).tar
-  if [[ -n $kept && -s $kept ]]; then
-    echo "run.sh: host: the logs of an earlier run with the same inputs ($kept)"
-    mkdir -p "$PJDFSTEST_LOGS" && tar -xf "$kept" -C "$PJDFSTEST_LOGS"
-    reused+=(--reused host)
-    continue
-  fi
   echo "run.sh: $backend: prove -j$jobs in $run_dir"
   start=$SECONDS
   targets=()
   for t in "${selection[@]}"; do targets+=("$root/tests/$t"); done
   (cd "$run_dir" && prove -j"$jobs" -r --exec "$tap_logger" "${targets[@]}" >"$root/prove.log" 2>&1) || true
   echo "run.sh: $backend: $((SECONDS - start)) s"
-  # Kept only from a run prove finished (it prints its result last); written whole, then
-  # renamed.
-  if [[ -n $kept ]] && grep -q '^Result: ' "$root/prove.log"; then
+  # The host's logs are kept only from a run prove finished (it prints its result last);
+  # written whole, then renamed.
+  if [[ $backend == host && -n $host_cache ]] && grep -q '^Result: ' "$root/prove.log"; then
+    kept=$host_cache/host-$(host_reference_key).tar
     mkdir -p "$host_cache" && tar -cf "$kept.tmp$$" -C "$PJDFSTEST_LOGS" . &&
       mv "$kept.tmp$$" "$kept"
   fi
-  if [[ $backend == fuse ]]; then cleanup; fuse_pid=; fi
+)
+
+reused=()
+runs=()
+trap '((${#runs[@]} == 0)) || kill "${runs[@]}" 2>/dev/null' EXIT
+IFS=, read -r -a backend_list <<<"$backends"
+for backend in "${backend_list[@]}"; do
+  kept=
+  [[ $backend == host && -n $host_cache ]] && kept=$host_cache/host-$(host_reference_key).tar
+  if [[ -n $kept && -s $kept ]]; then
+    echo "run.sh: host: the logs of an earlier run with the same inputs ($kept)"
+    rm -rf "$work/host" && mkdir -p "$work/host/logs" && tar -xf "$kept" -C "$work/host/logs"
+    reused+=(--reused host)
+    continue
+  fi
+  run_backend "$backend" &
+  runs+=($!)
 done
+for run in "${runs[@]}"; do
+  wait "$run" || { echo "run.sh: a back end could not run (above)" >&2; exit 1; }
+done
+runs=()
 
 # 4. The figures, and the verdict against the host and the expected failures.
 python3 "$repo/tools/pjdfstest/summarize.py" --work "$work" \
