@@ -110,7 +110,7 @@ host_reference_key() {
 # run_backend NAME: one back end's suite, in a subshell of its own (its environment, its
 # FUSE server), so that the back ends run at the same time: most of a run is pjdfstest's
 # `sleep 1`s and process start-ups, and one back end with prove -j$(nproc) keeps about
-# one core of two busy.
+# one core of two busy. The logs are kept in $kept when the caller sets it.
 run_backend() (
   backend=$1 root="$work/$1"
   fuse_pid=
@@ -150,10 +150,9 @@ run_backend() (
   for t in "${selection[@]}"; do targets+=("$root/tests/$t"); done
   (cd "$run_dir" && prove -j"$jobs" -r --exec "$tap_logger" "${targets[@]}" >"$root/prove.log" 2>&1) || true
   echo "run.sh: $backend: $((SECONDS - start)) s"
-  # The host's logs are kept only from a run prove finished (it prints its result last);
-  # written whole, then renamed.
-  if [[ $backend == host && -n $host_cache ]] && grep -q '^Result: ' "$root/prove.log"; then
-    kept=$host_cache/host-$(host_reference_key).tar
+  # Kept only from a run prove finished (it prints its result last); written whole, then
+  # renamed.
+  if [[ -n $kept ]] && grep -q '^Result: ' "$root/prove.log"; then
     mkdir -p "$host_cache" && tar -cf "$kept.tmp$$" -C "$PJDFSTEST_LOGS" . &&
       mv "$kept.tmp$$" "$kept"
   fi
@@ -161,7 +160,6 @@ run_backend() (
 
 reused=()
 runs=()
-trap '((${#runs[@]} == 0)) || kill "${runs[@]}" 2>/dev/null' EXIT
 IFS=, read -r -a backend_list <<<"$backends"
 for backend in "${backend_list[@]}"; do
   kept=
@@ -175,10 +173,9 @@ for backend in "${backend_list[@]}"; do
   run_backend "$backend" &
   runs+=($!)
 done
-for run in "${runs[@]}"; do
-  wait "$run" || { echo "run.sh: a back end could not run (above)" >&2; exit 1; }
-done
-runs=()
+failed_runs=0
+for run in "${runs[@]}"; do wait "$run" || failed_runs=1; done
+((failed_runs == 0)) || { echo "run.sh: a back end could not run (above)" >&2; exit 1; }
 
 # 4. The figures, and the verdict against the host and the expected failures.
 python3 "$repo/tools/pjdfstest/summarize.py" --work "$work" \
