@@ -53,6 +53,11 @@ for tool in autoreconf prove objcopy cc; do
   command -v $tool >/dev/null || { echo "run.sh: $tool missing (tools/setup.sh)" >&2; exit 2; }
 done
 ((${#selection[@]})) || selection=(.)
+IFS=, read -r -a backend_list <<<"$backends"
+for backend in "${backend_list[@]}"; do
+  [[ $backend =~ ^(host|fuse|pci|mmio)$ ]] ||
+    { echo "run.sh: unknown back end $backend" >&2; exit 2; }
+done
 mkdir -p "$work"
 
 # 1. The suite's command, built as its README says, in a copy (the suite stays unchanged);
@@ -142,7 +147,6 @@ run_backend() (
       export PJDFSTEST_VFS_SHARE="$root/share" PJDFSTEST_VFS_TRANSPORT=$backend
       export PJDFSTEST_VFS_VIOLATIONS="$root/violations.log"
       ;;
-    *) echo "run.sh: unknown back end $backend" >&2; exit 2 ;;
   esac
   echo "run.sh: $backend: prove -j$jobs in $run_dir"
   start=$SECONDS
@@ -160,7 +164,6 @@ run_backend() (
 
 reused=()
 runs=()
-IFS=, read -r -a backend_list <<<"$backends"
 for backend in "${backend_list[@]}"; do
   kept=
   [[ $backend == host && -n $host_cache ]] && kept=$host_cache/host-$(host_reference_key).tar
