@@ -43,13 +43,10 @@ fi
 eval "$guest"  # KERNEL=... VMLINUX=... INITRD=...
 
 # run NAME TRANSPORT [BACKEND_CMD [EXTRA_ARGS...]]: one guest run on a fresh share.
-# A guest alone takes 35-65 s on a 2-core host; the test runs beside the build's other
-# actions (it is not "exclusive": it would hold up the whole build while using one core),
-# so its limit leaves them room.
 run() {
   local name=$1 transport=$2 backend=${3:-} status
   local args=(--kernel "$KERNEL" --initrd "$INITRD" --share "$work/share-$name"
-              --transport "$transport" --timeout 200 --backend-log "$work/$name.backend.log"
+              --transport "$transport" --timeout 100 --backend-log "$work/$name.backend.log"
               "${@:4}")
   [[ -n $backend ]] && args+=(--backend-cmd "$backend")
   echo "=== $name: run_linux_guest.sh ${args[*]}"
