@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -223,6 +224,9 @@ inline int name_to_handle_at(int dir, const char* path, file_handle* handle,
 }
 inline int open_by_handle_at(int mount_fd, file_handle* handle, int flags) {
   return Counted<::open_by_handle_at>(mount_fd, handle, flags);
+}
+inline int open_tree(int dir, const char* path, unsigned int flags) {
+  return Counted<::open_tree>(dir, path, flags);
 }
 
 }  // namespace host

@@ -74,6 +74,13 @@ int InodeReopener::OpenThroughProc(int fd, int flags) const {
 
 int InodeReopener::OpenPath(const Inode& parent, const char* name, int fd,
                             const struct stat& st) const {
+  if (!no_open_tree_.load(std::memory_order_relaxed)) {
+    const int same = host::open_tree(fd, "", AT_EMPTY_PATH | OPEN_TREE_CLOEXEC);
+    if (same >= 0) return same;
+    if (errno == ENOSYS || errno == EPERM) {
+      no_open_tree_.store(true, std::memory_order_relaxed);
+    }
+  }
   const int by_name =
       host::openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (by_name >= 0) {

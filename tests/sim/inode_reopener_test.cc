@@ -1,14 +1,25 @@
 // The device reopens inodes for OPEN by file handle when the host allows it,
 // through /proc otherwise (sim/inode_reopener.h): the same file either way,
 // the errors /proc's, and a handle never used outside the share root's mount.
+// A created file's O_PATH descriptor comes from open_tree(2), by name where
+// the host lacks it.
 #include "sim/inode_reopener.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/fsuid.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -43,6 +54,30 @@ bool SameFile(int fd, const Inode& inode) {
          st.st_ino == inode.ino;
 }
 
+// Whether open_tree(2) works in this process (Linux 5.2, not filtered).
+bool HostHasOpenTree() {
+  const int fd = open_tree(AT_FDCWD, "/", OPEN_TREE_CLOEXEC);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
+}
+
+// Makes open_tree(2) fail with ENOSYS in this process from now on, as it does
+// before Linux 5.2 or under a seccomp filter that does not know it.
+bool FilterOpenTree() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open_tree, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program = {sizeof(filter) / sizeof(filter[0]), filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
 // Whether this process can open files by handle on the share's filesystem.
 bool HostGivesHandles(const std::string& dir) {
   struct {
@@ -73,6 +108,39 @@ class InodeReopenerTest : public ::testing::Test {
     const uint64_t made = ProcessHostCalls().calls - before;
     if (fd >= 0) close(fd);
     return made;
+  }
+
+  // Opens the O_PATH descriptor of a created file twice, while its name is
+  // still the file and after another file was renamed over the name; returns
+  // what was wrong ("" when nothing was) and the host calls each open made.
+  // Plain checks, so that a death test's child can make them too.
+  std::string CheckPathDescriptors(std::vector<uint64_t>* calls) {
+    const int created = open(share_.SharePath("created").c_str(),
+                             O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    struct stat st;
+    if (created < 0 || fstat(created, &st) != 0) return strerror(errno);
+    std::string problems;
+    for (const char* when : {"by name", "renamed over"}) {
+      if (calls->size() == 1 &&
+          rename(share_.SharePath("file").c_str(),
+                 share_.SharePath("created").c_str()) != 0) {
+        problems += "rename failed; ";
+        break;
+      }
+      bool same = false, o_path = false;
+      calls->push_back(HostCallsOf([&] {
+        const int path = reopener_->OpenPath(*root_, "created", created, st);
+        struct stat got;
+        same = path >= 0 && fstat(path, &got) == 0 && got.st_dev == st.st_dev &&
+               got.st_ino == st.st_ino;
+        o_path = path >= 0 && (fcntl(path, F_GETFL) & O_PATH) == O_PATH;
+        return path;
+      }));
+      if (!same) problems += std::string(when) + ": not the created file; ";
+      if (!o_path) problems += std::string(when) + ": not O_PATH; ";
+    }
+    close(created);
+    return problems;
   }
 
   testing::TempShare share_;
@@ -183,30 +251,40 @@ TEST_F(InodeReopenerTest, ThreadsOpeningAnInodeFirstShareOneHandle) {
 }
 
 TEST_F(InodeReopenerTest, APathDescriptorIsOfTheCreatedFileEvenIfRenamedOver) {
-  const int created =
-      open(share_.SharePath("created").c_str(), O_CREAT | O_RDWR, 0644);
-  ASSERT_GE(created, 0);
-  struct stat st;
-  ASSERT_EQ(fstat(created, &st), 0);
-  // By name while the name is still the created file.
-  int path = reopener_->OpenPath(*root_, "created", created, st);
-  ASSERT_GE(path, 0);
-  struct stat got;
-  ASSERT_EQ(fstat(path, &got), 0);
-  EXPECT_EQ(got.st_ino, st.st_ino);
-  EXPECT_EQ(fcntl(path, F_GETFL) & O_PATH, O_PATH);
-  close(path);
-  // Another file renamed over the name: still the created file, via /proc.
-  ASSERT_EQ(rename(share_.SharePath("file").c_str(),
-                   share_.SharePath("created").c_str()),
-            0);
-  path = reopener_->OpenPath(*root_, "created", created, st);
-  ASSERT_GE(path, 0);
-  ASSERT_EQ(fstat(path, &got), 0);
-  EXPECT_EQ(got.st_ino, st.st_ino);
-  EXPECT_EQ(fcntl(path, F_GETFL) & O_PATH, O_PATH);
-  close(path);
-  close(created);
+  std::vector<uint64_t> calls;
+  EXPECT_EQ(CheckPathDescriptors(&calls), "");
+  // open_tree(2) on the created file's descriptor, one call each time, where
+  // the host has it; otherwise as in the test below.
+  const std::vector<uint64_t> expected = HostHasOpenTree()
+                                             ? std::vector<uint64_t>{1, 1}
+                                             : std::vector<uint64_t>{3, 4};
+  EXPECT_EQ(calls, expected);
+}
+
+TEST_F(InodeReopenerTest, WithoutOpenTreeThePathDescriptorIsOpenedByName) {
+  EXPECT_EXIT(
+      {
+        if (!FilterOpenTree()) {
+          fprintf(stderr, "seccomp filter: %s\n", strerror(errno));
+          _exit(2);
+        }
+        // Its own: the fixture's /proc/self/fd is the parent's.
+        reopener_ = *InodeReopener::Create(root_->fd);
+        std::vector<uint64_t> calls;
+        const std::string problems = CheckPathDescriptors(&calls);
+        // open_tree fails once (ENOSYS) and is not tried again: by name
+        // (openat, fstat), then, renamed over, through /proc (openat, fstat,
+        // close, openat).
+        if (!problems.empty() || calls != std::vector<uint64_t>{3, 4}) {
+          fprintf(stderr, "%s; host calls %zu:", problems.c_str(),
+                  calls.size());
+          for (uint64_t n : calls)
+            fprintf(stderr, " %llu", (unsigned long long)n);
+          _exit(1);
+        }
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
