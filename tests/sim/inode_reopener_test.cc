@@ -120,13 +120,7 @@ class InodeReopenerTest : public ::testing::Test {
     struct stat st;
     if (created < 0 || fstat(created, &st) != 0) return strerror(errno);
     std::string problems;
-    for (const char* when : {"by name", "renamed over"}) {
-      if (calls->size() == 1 &&
-          rename(share_.SharePath("file").c_str(),
-                 share_.SharePath("created").c_str()) != 0) {
-        problems += "rename failed; ";
-        break;
-      }
+    const auto open_path = [&](const std::string& when) {
       bool same = false, o_path = false;
       calls->push_back(HostCallsOf([&] {
         const int path = reopener_->OpenPath(*root_, "created", created, st);
@@ -136,8 +130,15 @@ class InodeReopenerTest : public ::testing::Test {
         o_path = path >= 0 && (fcntl(path, F_GETFL) & O_PATH) == O_PATH;
         return path;
       }));
-      if (!same) problems += std::string(when) + ": not the created file; ";
-      if (!o_path) problems += std::string(when) + ": not O_PATH; ";
+      if (!same) problems += when + ": not the created file; ";
+      if (!o_path) problems += when + ": not O_PATH; ";
+    };
+    open_path("by name");
+    if (rename(share_.SharePath("file").c_str(),
+               share_.SharePath("created").c_str()) == 0) {
+      open_path("renamed over");
+    } else {
+      problems += "rename failed; ";
     }
     close(created);
     return problems;
@@ -276,10 +277,10 @@ TEST_F(InodeReopenerTest, WithoutOpenTreeThePathDescriptorIsOpenedByName) {
         // (openat, fstat), then, renamed over, through /proc (openat, fstat,
         // close, openat).
         if (!problems.empty() || calls != std::vector<uint64_t>{3, 4}) {
-          fprintf(stderr, "%s; host calls %zu:", problems.c_str(),
-                  calls.size());
-          for (uint64_t n : calls)
-            fprintf(stderr, " %llu", (unsigned long long)n);
+          std::string made;
+          for (uint64_t n : calls) made += " " + std::to_string(n);
+          fprintf(stderr, "%s; host calls:%s\n", problems.c_str(),
+                  made.c_str());
           _exit(1);
         }
         _exit(0);
