@@ -34,8 +34,11 @@ class FsBenchSmokeTest(unittest.TestCase):
     def setUpClass(cls):
         tmp = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
         out = os.path.join(tmp, "fs_bench.json")
+        # 0.05 s a row: the hand-off needs 8 requests timed on each side, one in 16
+        # sampled (sim::RequestTimes), so 128 iterations of a row at least. At 0.01 s a
+        # TSan build made 258-381 on an idle machine, and too few in a CI run.
         proc = subprocess.run(
-            [FS_BENCH, "--benchmark_min_time=0.01",
+            [FS_BENCH, "--benchmark_min_time=0.05",
              "--benchmark_filter=^(%s)/" % "|".join(OPERATIONS + PACKED_OPERATIONS),
              "--benchmark_out=" + out, "--benchmark_out_format=json",
              "--stream_bytes=%d" % STREAM_BYTES, "--work_dir=" + tmp],
