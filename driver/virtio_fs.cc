@@ -239,7 +239,8 @@ void VirtioFs::Recycle(Request* request) {
 uint16_t VirtioFs::PickQueue(FuseLane lane) {
   if (lane == FuseLane::kHighPriority) return kHighPriorityQueue;
   // A queue per CPU, as Linux maps them: threads on different CPUs never
-  // meet on a queue's lock or ring.
+  // meet on a queue's lock or ring. With one queue, no need to ask the CPU.
+  if (request_queues_ == 1) return 1;
   return static_cast<uint16_t>(1 + platform_.CurrentCpu() % request_queues_);
 }
 
