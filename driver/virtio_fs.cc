@@ -423,23 +423,25 @@ void VirtioFs::UnmapPayload(Request& request, size_t reply_head_size,
 
 base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
                                     size_t reply_head_size, bool waited) {
-  std::array<Segment, kMaxBuffers> readable;
-  std::array<Segment, kMaxBuffers> writable;
-  size_t readable_count = 0, writable_count = 0;
-  readable[readable_count++] = {request.heads.bus, request_head_size};
+  // Readable then writable; Start checked that they fit.
+  std::array<Segment, kMaxBuffers> segments;
+  size_t count = 0;
+  segments[count++] = {request.heads.bus, request_head_size};
+  const size_t mapped = request.request_mappings + request.reply_mappings;
   size_t i = 0;
   for (; i < request.request_mappings; ++i) {
-    readable[readable_count++] = {request.mappings[i].bus,
-                                  request.mappings[i].size};
+    segments[count++] = {request.mappings[i].bus, request.mappings[i].size};
   }
+  const size_t readable_count = count;
   if (reply_head_size != 0) {
-    writable[writable_count++] = {request.heads.bus + kReplyHeadOffset,
-                                  reply_head_size};
+    segments[count++] = {request.heads.bus + kReplyHeadOffset, reply_head_size};
   }
-  for (; i < request.request_mappings + request.reply_mappings; ++i) {
-    writable[writable_count++] = {request.mappings[i].bus,
-                                  request.mappings[i].size};
+  for (; i < mapped; ++i) {
+    segments[count++] = {request.mappings[i].bus, request.mappings[i].size};
   }
+  const std::span<const Segment> readable(segments.data(), readable_count);
+  const std::span<const Segment> writable(segments.data() + readable_count,
+                                          count - readable_count);
 
   const uint16_t queue = request.queue;
   Virtqueue& ring = device_.queue(queue);
@@ -454,9 +456,7 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
       request.timed = waited && base::IsSampledPlace<kRoundTripSampling>(
                                     ring.chains_made_available());
       if (request.timed) request.available_at = platform_.MonotonicNanos();
-      base::Result<void> added =
-          ring.Submit({readable.data(), readable_count},
-                      {writable.data(), writable_count}, &request);
+      base::Result<void> added = ring.Submit(readable, writable, &request);
       if (added.ok()) break;
       if (added.error() != ENOSPC) return added;
       // The ring is full: make room from what the device has returned, else
@@ -535,6 +535,9 @@ void VirtioFs::Reap(uint16_t queue, bool from_interrupt) {
     Queue& counted = queues_[queue];
     (from_interrupt ? counted.completed_by_interrupt
                     : counted.completed_without_interrupt) += popped.value();
+    // Fewer than asked: the ring was seen empty. A chain used since is
+    // signalled like any other (interrupt, or the waiter's next poll).
+    if (popped.value() < used.size()) return;
   }
 }
 

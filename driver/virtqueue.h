@@ -34,17 +34,21 @@
 
 namespace driver {
 
+// The two below have no member initializers on purpose: a request builds its
+// chain in, and reaps completions into, arrays on the stack that would
+// otherwise be zeroed whole on every request. Initialize them when declared.
+
 // One buffer of a chain, by bus address.
 struct Segment {
-  uint64_t bus = 0;
-  size_t length = 0;  // 1 .. UINT32_MAX bytes.
+  uint64_t bus;
+  size_t length;  // 1 .. UINT32_MAX bytes.
 };
 
 // A chain the device has returned.
 struct UsedBuffer {
-  void* token = nullptr;  // As given to Submit.
+  void* token;  // As given to Submit.
   // Bytes the device wrote, at most the chain's writable bytes.
-  uint32_t length = 0;
+  uint32_t length;
 };
 
 class Virtqueue {
