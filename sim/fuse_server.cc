@@ -89,18 +89,30 @@ FuseServer::FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request,
     : fs_(std::move(fs)),
       max_request_(max_request),
       lanes_(lanes),
-      router_(fs_->data_path()) {
+      router_(fs_->data_path()),
+      lane_state_(new Lane[lanes]) {
   fs_->set_reply_router(&router_);
 }
 
 FuseServer::~FuseServer() {
-  std::lock_guard<std::shared_mutex> lock(session_mu_);
+  LockAllLanes();
   DestroySessionsLocked();
+  UnlockAllLanes();
+}
+
+void FuseServer::LockAllLanes() {
+  for (uint16_t lane = 0; lane < lanes_; ++lane) lane_state_[lane].mutex.lock();
+}
+
+void FuseServer::UnlockAllLanes() {
+  for (uint16_t lane = lanes_; lane-- > 0;) lane_state_[lane].mutex.unlock();
 }
 
 absl::Status FuseServer::StartSessions() {
-  std::lock_guard<std::shared_mutex> lock(session_mu_);
-  return StartSessionsLocked();
+  LockAllLanes();
+  absl::Status started = StartSessionsLocked();
+  UnlockAllLanes();
+  return started;
 }
 
 absl::Status FuseServer::StartSessionsLocked() {
@@ -121,22 +133,31 @@ void FuseServer::DestroySessionsLocked() {
 }
 
 absl::Status FuseServer::Reset() {
-  std::lock_guard<std::shared_mutex> lock(session_mu_);
+  LockAllLanes();
   DestroySessionsLocked();
   // The handlers' destroy() ran only if INIT had; release unconditionally.
   fs_->ReleaseAll();
-  return StartSessionsLocked();
+  absl::Status started = StartSessionsLocked();
+  UnlockAllLanes();
+  return started;
 }
 
 uint64_t FuseServer::requests_processed(uint32_t opcode) const {
-  return opcode_counts_[std::min(opcode, kCountedOpcodes)].load(
-      std::memory_order_relaxed);
+  uint64_t total = 0;
+  for (uint16_t lane = 0; lane < lanes_; ++lane) {
+    total +=
+        lane_state_[lane].opcode_counts[std::min(opcode, kCountedOpcodes)].load(
+            std::memory_order_relaxed);
+  }
+  return total;
 }
 
 uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
                              std::span<const GuestBuffer> reply_buffers,
                              uint16_t lane) {
-  std::shared_lock<std::shared_mutex> lock(session_mu_);
+  lane %= lanes_;
+  Lane& state = lane_state_[lane];
+  std::lock_guard<AdaptiveMutex> lock(state.mutex);
   ChainReader request(request_buffers);
   ChainWriter reply(reply_buffers);
   if (request.size() < kInHeader || sessions_.empty()) return 0;
@@ -148,8 +169,11 @@ uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
   counters.request_bytes_copied += kInHeader;
   fuse_in_header in;
   memcpy(&in, stack_copy, kInHeader);
-  opcode_counts_[std::min(in.opcode, kCountedOpcodes)].fetch_add(
-      1, std::memory_order_relaxed);
+  // The lane's mutex orders the writers: no atomic add needed.
+  std::atomic<uint64_t>& count =
+      state.opcode_counts[std::min(in.opcode, kCountedOpcodes)];
+  count.store(count.load(std::memory_order_relaxed) + 1,
+              std::memory_order_relaxed);
   if (in.len != request.size() || in.len > max_request_) {
     return WriteErrorReply(reply, in.unique, EINVAL);
   }

@@ -46,12 +46,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
 #include <span>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "sim/adaptive_mutex.h"
 #include "sim/chain_io.h"
 #include "sim/data_path_counters.h"
 #include "sim/device_backend.h"
@@ -95,9 +95,11 @@ class FuseServer {
   FuseServer(std::unique_ptr<PassthroughFs> fs, uint32_t max_request,
              uint16_t lanes);
   absl::Status StartSessions();
-  // With session_mu_ held exclusively.
+  // With every lane's mutex held.
   absl::Status StartSessionsLocked();
   void DestroySessionsLocked();
+  void LockAllLanes();
+  void UnlockAllLanes();
   // The device's own data path (see above); `in` is the checked header.
   uint32_t ProcessRead(const fuse_in_header& in, ChainReader& request,
                        ChainWriter& reply);
@@ -111,12 +113,16 @@ class FuseServer {
   const uint32_t max_request_;
   const uint16_t lanes_;
   ReplyRouter router_;
-  // Shared by Process, exclusive for Reset. std:: mutexes (not absl::Mutex,
-  // whose system build is not instrumented) keep ThreadSanitizer runs
-  // meaningful.
-  mutable std::shared_mutex session_mu_;
+  // What one lane's requests touch, on lines of its own: lanes served by
+  // different threads share no written cache line. A lane's mutex is held
+  // by Process; Reset holds them all (std::shared_mutex would cost two
+  // atomic writes to one shared line per request).
+  struct alignas(64) Lane {
+    AdaptiveMutex mutex;
+    std::array<std::atomic<uint64_t>, kCountedOpcodes + 1> opcode_counts{};
+  };
+  const std::unique_ptr<Lane[]> lane_state_;
   std::vector<fuse_session*> sessions_;  // One per lane; empty if none started.
-  std::array<std::atomic<uint64_t>, kCountedOpcodes + 1> opcode_counts_{};
 };
 
 }  // namespace sim
