@@ -59,27 +59,39 @@ class HandleTable {
     return Pack(index, 0);
   }
 
-  // 0 and the object, or EINVAL (index never handed out) / ESTALE (freed or
+  // 0 for a live handle, EINVAL (index never handed out) or ESTALE (freed or
   // reused slot).
-  int Get(uint64_t handle, std::shared_ptr<T>* out) const {
+  int Check(uint64_t handle) const {
     const uint32_t index = IndexOf(handle);
     if (index == 0 || index >= slots_.size()) return EINVAL;
     const Slot& slot = slots_[index];
     if (slot.object == nullptr || slot.generation != GenerationOf(handle)) {
       return ESTALE;
     }
-    *out = slot.object;
     return 0;
+  }
+
+  // The object of a live handle, held by the table (the owner's lock, held by
+  // the caller, keeps it there); null with Check's error in `*error`.
+  const std::shared_ptr<T>* Find(uint64_t handle, int* error) const {
+    *error = Check(handle);
+    return *error == 0 ? &slots_[IndexOf(handle)].object : nullptr;
+  }
+
+  // 0 and a reference to the object, or Check's error.
+  int Get(uint64_t handle, std::shared_ptr<T>* out) const {
+    const int error = Check(handle);
+    if (error == 0) *out = slots_[IndexOf(handle)].object;
+    return error;
   }
 
   // Frees the slot of a valid handle and returns its object (null when
   // invalid).
   std::shared_ptr<T> Remove(uint64_t handle) {
-    std::shared_ptr<T> object;
-    if (Get(handle, &object) != 0) return nullptr;
+    if (Check(handle) != 0) return nullptr;
     const uint32_t index = IndexOf(handle);
     Slot& slot = slots_[index];
-    slot.object.reset();
+    std::shared_ptr<T> object = std::move(slot.object);
     --live_;
     // A slot whose generation would wrap is retired rather than reused.
     if (slot.generation != UINT32_MAX) {

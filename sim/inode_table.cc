@@ -9,8 +9,11 @@
 
 namespace sim {
 
+// The inode lives in its entry (one allocation); InodeTable::Get hands out
+// references to it that share the entry's count.
 struct InodeTable::Entry {
-  std::shared_ptr<Inode> inode;
+  Entry(int fd, const struct stat& st) : inode(fd, st) {}
+  Inode inode;
   uint64_t nlookup = 0;
 };
 
@@ -20,28 +23,31 @@ Inode::~Inode() {
 }
 
 InodeTable::InodeTable(int root_fd, const struct stat& root_stat)
-    : root_(std::make_shared<Inode>(root_fd, root_stat)),
-      table_(/*reserved=*/1) {
-  auto entry = std::make_shared<Entry>();
-  entry->inode = root_;
+    : table_(/*reserved=*/1) {
+  auto entry = std::make_shared<Entry>(root_fd, root_stat);
   entry->nlookup = 1;
+  root_ = std::shared_ptr<Inode>(entry, &entry->inode);
   table_.InsertAt(kRootId, std::move(entry));
   by_key_[{root_->dev, root_->ino}] = kRootId;
+}
+
+InodeTable::Entry* InodeTable::FindLocked(uint64_t nodeid, int* error) const {
+  const std::shared_ptr<Entry>* entry = table_.Find(nodeid, error);
+  return entry != nullptr ? entry->get() : nullptr;
 }
 
 uint64_t InodeTable::Ref(int fd, const struct stat& st) {
   std::lock_guard lock(mu_);
   const Key key{st.st_dev, st.st_ino};
   if (auto it = by_key_.find(key); it != by_key_.end()) {
-    std::shared_ptr<Entry> entry;
-    if (table_.Get(it->second, &entry) == 0) {
+    int error;
+    if (Entry* entry = FindLocked(it->second, &error)) {
       ++entry->nlookup;
       host::close(fd);
       return it->second;
     }
   }
-  auto entry = std::make_shared<Entry>();
-  entry->inode = std::make_shared<Inode>(fd, st);
+  auto entry = std::make_shared<Entry>(fd, st);
   entry->nlookup = 1;
   const uint64_t nodeid = table_.Insert(std::move(entry));
   by_key_[key] = nodeid;
@@ -52,38 +58,40 @@ uint64_t InodeTable::RefKnown(const struct stat& st) {
   std::lock_guard lock(mu_);
   auto it = by_key_.find(Key{st.st_dev, st.st_ino});
   if (it == by_key_.end()) return 0;
-  std::shared_ptr<Entry> entry;
-  if (table_.Get(it->second, &entry) != 0) return 0;
+  int error;
+  Entry* entry = FindLocked(it->second, &error);
+  if (entry == nullptr) return 0;
   ++entry->nlookup;
   return it->second;
 }
 
 int InodeTable::RefExisting(uint64_t nodeid) {
   std::lock_guard lock(mu_);
-  std::shared_ptr<Entry> entry;
-  if (int err = table_.Get(nodeid, &entry); err != 0) return err;
-  ++entry->nlookup;
-  return 0;
+  int error = 0;
+  if (Entry* entry = FindLocked(nodeid, &error)) ++entry->nlookup;
+  return error;
 }
 
 int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
   std::lock_guard lock(mu_);
-  std::shared_ptr<Entry> entry;
-  if (int err = table_.Get(nodeid, &entry); err != 0) return err;
-  *out = entry->inode;
-  return 0;
+  int error = 0;
+  if (const std::shared_ptr<Entry>* entry = table_.Find(nodeid, &error)) {
+    *out = std::shared_ptr<Inode>(*entry, &(*entry)->inode);
+  }
+  return error;
 }
 
 void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
   if (nodeid == kRootId) return;
   std::shared_ptr<Entry> freed;  // closed after the lock is released
   std::lock_guard lock(mu_);
-  std::shared_ptr<Entry> entry;
-  if (table_.Get(nodeid, &entry) != 0) return;
+  int error;
+  Entry* entry = FindLocked(nodeid, &error);
+  if (entry == nullptr) return;
   // A driver forgetting more than it looked up is clamped to zero.
   entry->nlookup -= nlookup < entry->nlookup ? nlookup : entry->nlookup;
   if (entry->nlookup > 0) return;
-  by_key_.erase(Key{entry->inode->dev, entry->inode->ino});
+  by_key_.erase(Key{entry->inode.dev, entry->inode.ino});
   freed = table_.Remove(nodeid);
 }
 
@@ -106,9 +114,9 @@ size_t InodeTable::size() const {
 
 uint64_t InodeTable::lookup_count(uint64_t nodeid) const {
   std::lock_guard lock(mu_);
-  std::shared_ptr<Entry> entry;
-  if (table_.Get(nodeid, &entry) != 0) return 0;
-  return entry->nlookup;
+  int error;
+  const Entry* entry = FindLocked(nodeid, &error);
+  return entry != nullptr ? entry->nlookup : 0;
 }
 
 }  // namespace sim

@@ -69,6 +69,27 @@ TEST(HandleTableTest, PacksIndexAndGeneration) {
   EXPECT_EQ(table.Get(h, &out), ESTALE);
 }
 
+TEST(HandleTableTest, FindLendsTheTablesObjectWithoutAReference) {
+  HandleTable<int> table;
+  const uint64_t h = table.Insert(std::make_shared<int>(7));
+  int error = -1;
+  const std::shared_ptr<int>* found = table.Find(h, &error);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(error, 0);
+  EXPECT_EQ(**found, 7);
+  EXPECT_EQ(found->use_count(), 1);  // Only the table holds it.
+  EXPECT_EQ(table.Find(0, &error), nullptr);
+  EXPECT_EQ(error, EINVAL);
+  EXPECT_EQ(table.Find(h + (1ull << 32), &error), nullptr);
+  EXPECT_EQ(error, ESTALE);
+  // Remove hands the table's reference over.
+  std::shared_ptr<int> removed = table.Remove(h);
+  ASSERT_NE(removed, nullptr);
+  EXPECT_EQ(removed.use_count(), 1);
+  EXPECT_EQ(table.Find(h, &error), nullptr);
+  EXPECT_EQ(error, ESTALE);
+}
+
 TEST_F(InodeTableTest, RootIsNodeOneAndNeverFreed) {
   std::shared_ptr<Inode> root;
   ASSERT_EQ(table_->Get(InodeTable::kRootId, &root), 0);
@@ -101,6 +122,26 @@ TEST_F(InodeTableTest, LookupCountsAndForgetFreesAtZero) {
   const uint64_t b = RefPath("b");
   EXPECT_NE(b, a);
   EXPECT_EQ(table_->Get(a, &inode), ESTALE);
+}
+
+TEST_F(InodeTableTest, AnInodeHeldOutlivesItsForgottenEntry) {
+  const uint64_t a = RefPath("a");
+  std::shared_ptr<Inode> held;
+  ASSERT_EQ(table_->Get(a, &held), 0);
+  const int fd = held->fd;
+  table_->Forget(a, 1);
+  std::shared_ptr<Inode> again;
+  EXPECT_EQ(table_->Get(a, &again), ESTALE);
+  EXPECT_EQ(table_->size(), 1u);
+  // A handler that got the inode before the FORGET still reaches the host
+  // inode through its descriptor; the last holder closes it.
+  EXPECT_NE(fcntl(fd, F_GETFD), -1);
+  struct stat st;
+  EXPECT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_ino, held->ino);
+  held.reset();
+  EXPECT_EQ(fcntl(fd, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
 }
 
 TEST_F(InodeTableTest, HardLinksShareOneEntry) {
