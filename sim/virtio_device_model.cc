@@ -40,13 +40,10 @@ VirtioDeviceModel::VirtioDeviceModel(const GuestMemory& memory,
                                         : 0) |
           (options_.offer_event_idx ? Bit(VIRTIO_RING_F_EVENT_IDX) : 0) |
           (options_.offer_packed_ring ? Bit(VIRTIO_F_RING_PACKED) : 0)),
-      hot_(std::make_unique<QueueHot[]>(backend_->num_queues())) {
+      hot_(std::make_unique<QueueHot[]>(backend_->num_queues())),
+      work_(std::make_unique<QueueWork[]>(backend_->num_queues())) {
   queues_.resize(backend_->num_queues());
   for (QueueState& queue : queues_) queue.layout.size = max_queue_size();
-  processing_.assign(queues_.size(), false);
-  rerun_.assign(queues_.size(), false);
-  chains_.resize(queues_.size());
-  handling_.resize(queues_.size());
   if (options_.notify_mode == NotifyMode::kThread) {
     std::vector<DeviceThread*> thread_of(queues_.size(), nullptr);
     for (uint16_t q = 0; q < queues_.size(); ++q) {
@@ -222,7 +219,8 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
 }
 
 bool VirtioDeviceModel::OthersHandlingLocked() const {
-  for (std::thread::id id : handling_) {
+  for (uint16_t q = 0; q < queues_.size(); ++q) {
+    const std::thread::id id = work_[q].handling;
     if (id != std::thread::id() && id != std::this_thread::get_id()) {
       return true;
     }
@@ -231,8 +229,8 @@ bool VirtioDeviceModel::OthersHandlingLocked() const {
 }
 
 bool VirtioDeviceModel::CallerHandlingLocked() const {
-  for (std::thread::id id : handling_) {
-    if (id == std::this_thread::get_id()) return true;
+  for (uint16_t q = 0; q < queues_.size(); ++q) {
+    if (work_[q].handling == std::this_thread::get_id()) return true;
   }
   return false;
 }

@@ -236,6 +236,24 @@ class VirtioDeviceModel : public ChainCompleter {
     std::atomic<bool> peeking{false};
     uint16_t popped = 0;  // The thread's own.
   };
+  // Per queue, what processing it writes under mutex_ for every chain, on
+  // lines of its own: threads processing different queues then share no
+  // written line but mutex_'s (a std::vector<bool> for all queues was one
+  // more line both wrote twice per request).
+  struct alignas(64) QueueWork {
+    bool processing = false;  // A thread is processing the queue.
+    bool rerun = false;       // Another notify arrived while it was.
+    // The thread in a HandleChain call for it (one at a time), or none: a
+    // reset waits for them, but not for its own thread.
+    std::thread::id handling;
+    // The queue's part of ModelCounters.
+    uint64_t chains_popped = 0;
+    uint64_t chains_completed = 0;
+    uint64_t timed_chains = 0;
+    uint64_t timed_chain_nanos = 0;
+    // The chain being handled; used by the processing thread only.
+    DescriptorChain chain;
+  };
   // kThread: a device thread and the queues it serves.
   struct alignas(64) DeviceThread {
     std::vector<uint16_t> queues;
@@ -354,15 +372,8 @@ class VirtioDeviceModel : public ChainCompleter {
   uint8_t isr_ = 0;
   uint8_t config_generation_ = 0;
   std::vector<QueueState> queues_;
-  std::vector<bool> processing_;  // A thread is processing the queue.
-  std::vector<bool> rerun_;       // Another notify arrived while it was.
-  // Per queue, the chain being handled; used by the processing thread only.
-  std::vector<DescriptorChain> chains_;
-  // Per queue, the thread in a HandleChain call for it (one at a time), or
-  // none: a reset waits for them, but not for its own thread.
-  std::vector<std::thread::id> handling_;
   std::vector<ViolationRecord> violations_;
-  ModelCounters counters_;
+  ModelCounters counters_;  // But for the per-queue ones in QueueWork.
   Deferred deferred_;
   // deferred_ holds something; written under mutex_, read without it.
   std::atomic<bool> has_deferred_{false};
@@ -377,6 +388,7 @@ class VirtioDeviceModel : public ChainCompleter {
   ActiveThreads handler_calls_;
 
   const std::unique_ptr<QueueHot[]> hot_;
+  const std::unique_ptr<QueueWork[]> work_;
   std::vector<std::unique_ptr<DeviceThread>> threads_;  // kThread.
   std::atomic<bool> stopping_{false};
 };

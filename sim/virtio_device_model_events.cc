@@ -145,6 +145,11 @@ ModelCounters VirtioDeviceModel::counters() const {
   for (uint16_t q = 0; q < queues_.size(); ++q) {
     counters.notifications +=
         hot_[q].notifications.load(std::memory_order_relaxed);
+    const QueueWork& work = work_[q];
+    counters.chains_popped += work.chains_popped;
+    counters.chains_completed += work.chains_completed;
+    counters.timed_chains += work.timed_chains;
+    counters.timed_chain_nanos += work.timed_chain_nanos;
   }
   return counters;
 }

@@ -202,7 +202,8 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
   // The chain being handled, and its answer once handled; `chain` keeps its
   // vectors' capacity from one request to the next. Each turn of the loop
   // takes mutex_ once: to complete the chain handled last and pop the next.
-  DescriptorChain& chain = chains_[queue];
+  QueueWork& work = work_[queue];
+  DescriptorChain& chain = work.chain;
   bool entered = false;
   bool handled = false;
   std::optional<uint32_t> length;
@@ -216,21 +217,21 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
       if (!entered) {
         // One thread at a time walks a queue; a notify meanwhile makes it
         // look again.
-        if (processing_[queue]) {
-          rerun_[queue] = true;
+        if (work.processing) {
+          work.rerun = true;
           return;
         }
-        processing_[queue] = true;
+        work.processing = true;
         entered = true;
       }
       if (handled) {
-        handling_[queue] = std::thread::id();
+        work.handling = std::thread::id();
         if (resets_waiting_ != 0) idle_.notify_all();
         if (length.has_value() && epoch == epoch_) {
           CompleteLocked(queue, chain.head, *length);
           if (timed) {
-            counters_.timed_chains++;
-            counters_.timed_chain_nanos += static_cast<uint64_t>(
+            work.timed_chains++;
+            work.timed_chain_nanos += static_cast<uint64_t>(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::steady_clock::now() - popped_at)
                     .count());
@@ -239,8 +240,8 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         handled = false;
       }
       const auto stop = [&] {
-        processing_[queue] = false;
-        rerun_[queue] = false;
+        work.processing = false;
+        work.rerun = false;
         RecordPoppedLocked(queue);
       };
       uint16_t place = 0;  // The chain's, in its queue's order.
@@ -255,14 +256,14 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
           return stop();
         }
         if (status == DeviceQueue::PopStatus::kChain) break;
-        if (!rerun_[queue]) return stop();
-        rerun_[queue] = false;
+        if (!work.rerun) return stop();
+        work.rerun = false;
       }
-      counters_.chains_popped++;
+      work.chains_popped++;
       timed = !chain.writable.empty() &&
               base::IsSampledPlace<kChainTimeSampling>(place);
       if (timed) popped_at = std::chrono::steady_clock::now();
-      handling_[queue] = std::this_thread::get_id();
+      work.handling = std::this_thread::get_id();
       epoch = epoch_;
     }
     length = backend_->HandleChain(chain);
@@ -276,7 +277,7 @@ void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
   QueueState& state = queues_[queue];
   if (state.ring == nullptr || state.stopped || device_stopped_) return;
   if (!state.ring->PushUsed(head, length)) return;
-  counters_.chains_completed++;
+  work_[queue].chains_completed++;
   if (notify && state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);
 }
 
