@@ -220,6 +220,7 @@ void VirtioDeviceModel::WriteStatus(uint8_t value) {
 
 bool VirtioDeviceModel::OthersHandlingLocked() const {
   for (uint16_t q = 0; q < queues_.size(); ++q) {
+    std::lock_guard lock(work_[q].lock);
     const std::thread::id id = work_[q].handling;
     if (id != std::thread::id() && id != std::this_thread::get_id()) {
       return true;
@@ -230,6 +231,7 @@ bool VirtioDeviceModel::OthersHandlingLocked() const {
 
 bool VirtioDeviceModel::CallerHandlingLocked() const {
   for (uint16_t q = 0; q < queues_.size(); ++q) {
+    std::lock_guard lock(work_[q].lock);
     if (work_[q].handling == std::this_thread::get_id()) return true;
   }
   return false;
@@ -263,7 +265,9 @@ void VirtioDeviceModel::Activate() {
 }
 
 void VirtioDeviceModel::ResetLocked() {
-  epoch_++;
+  // First, so that no turn under a queue's lock alone sees what follows.
+  DisarmNotifiesLocked();
+  epoch_.fetch_add(1, std::memory_order_relaxed);
   counters_.resets++;
   driver_features_ = 0;
   driver_features_unsupported_ = false;
@@ -278,7 +282,6 @@ void VirtioDeviceModel::ResetLocked() {
     StopWatchingLocked(static_cast<uint16_t>(q));
     queues_[q].ring.reset();
   }
-  DisarmNotifiesLocked();
 }
 
 uint32_t VirtioDeviceModel::config_size() const {

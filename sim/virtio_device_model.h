@@ -19,6 +19,7 @@
 #define SIM_VIRTIO_DEVICE_MODEL_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -210,10 +211,11 @@ class VirtioDeviceModel : public ChainCompleter {
   // Per queue, what a notify touches without mutex_, on a cache line of its
   // own: queues served by different threads share nothing on the hot path.
   struct alignas(64) QueueHot {
-    // The last checked notify found the queue ready (enabled, DRIVER_OK, the
-    // backend active, nothing stopped): the next ones skip the checks and
-    // mutex_. Anything that could make them fail clears it
-    // (DisarmNotifiesLocked), so the next notify checks again.
+    // The queue is armed: the last check under mutex_ (a notify's, or a
+    // ProcessQueue turn's) found it ready (enabled, DRIVER_OK, the backend
+    // active, nothing stopped), so notifies and turns skip the checks and
+    // mutex_. Anything that could make them fail clears it first
+    // (DisarmNotifiesLocked), so the next notify or turn checks again.
     std::atomic<bool> notify_ready{false};
     std::atomic<uint64_t> notifications{0};  // Accepted notifies.
     // kThread: the device thread serving the queue
@@ -236,11 +238,21 @@ class VirtioDeviceModel : public ChainCompleter {
     std::atomic<bool> peeking{false};
     uint16_t popped = 0;  // The thread's own.
   };
-  // Per queue, what processing it writes under mutex_ for every chain, on
-  // lines of its own: threads processing different queues then share no
-  // written line but mutex_'s (a std::vector<bool> for all queues was one
-  // more line both wrote twice per request).
+  // Per queue, what processing it writes for every chain, under the queue's
+  // own lock and on lines of its own: threads processing different queues
+  // share no lock and no written line.
+  //
+  // `lock` guards the fields below and the device side of the queue's ring
+  // (Pop, PushUsed and the rest of DeviceQueue). A turn of ProcessQueue takes
+  // it alone while the queue is armed (QueueHot::notify_ready: the queue was
+  // found processable under mutex_ and nothing has changed since), and
+  // mutex_ then `lock` otherwise. Disarming takes every queue's lock
+  // (DisarmNotifiesLocked), so no turn that found its queue armed is running
+  // when mutex_'s holder goes on to change what arming vouched for (the ring,
+  // the status, a stopped queue); nothing takes mutex_ while holding a
+  // queue's lock.
   struct alignas(64) QueueWork {
+    mutable AdaptiveMutex lock;
     bool processing = false;  // A thread is processing the queue.
     bool rerun = false;       // Another notify arrived while it was.
     // The thread in a HandleChain call for it (one at a time), or none: a
@@ -309,6 +321,26 @@ class VirtioDeviceModel : public ChainCompleter {
   bool CallerHandlingLocked() const;
   void Activate();
 
+  // ProcessQueue's state from one turn to the next.
+  struct Turn {
+    bool entered = false;  // It set the queue's `processing`.
+    bool handled = false;  // The chain popped last has been handled...
+    std::optional<uint32_t> length;  // ... and answered this (none: later).
+    uint64_t epoch = 0;  // epoch_ when the turn last looked at the ring.
+    // Whether the chain is timed (kChainTimeSampling), and when it was popped.
+    bool timed = false;
+    std::chrono::steady_clock::time_point popped_at;
+    // What a turn under the queue's lock alone leaves for mutex_'s holder.
+    bool interrupt_due = false;
+    std::optional<ViolationRecord> violation;
+  };
+  enum class TurnEnd {
+    kOtherThread,  // Another thread processes the queue and will look again.
+    kStopped,      // Nothing to take, or the queue cannot be processed.
+    kChain,        // A chain to handle, in the queue's `chain`.
+    kViolation,    // The ring broke a rule: Turn::violation, then stop.
+  };
+
   // virtio_device_model_queues.cc: notifications and chains.
   bool CanProcessLocked(uint16_t queue) const;
   // After a notify was accepted: the queue is processed here (kInline) or by
@@ -317,6 +349,14 @@ class VirtioDeviceModel : public ChainCompleter {
   void Post(uint16_t queue);
   void DisarmNotifiesLocked();
   void ProcessQueue(uint16_t queue);
+  // One turn, under the queue's lock (and mutex_ when `model_locked`; else
+  // the queue is armed): completes the chain handled last, then pops the next.
+  TurnEnd TurnLocked(uint16_t queue, Turn& turn, bool model_locked);
+  // Ends the queue's processing; its lock held, as TurnLocked.
+  void StopLocked(uint16_t queue, bool model_locked);
+  // PushUsed under the queue's lock; whether a used-buffer interrupt is due.
+  bool PushUsedLocked(uint16_t queue, uint16_t head, uint32_t length,
+                      bool notify);
   void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length,
                       bool notify = true);
   void DeviceThreadMain(DeviceThread& thread);
@@ -336,8 +376,8 @@ class VirtioDeviceModel : public ChainCompleter {
   // each of its queues; whether one of them has work after all.
   bool AskForNotification(const DeviceThread& thread);
   // kThread, when its thread stops processing the queue: the avail index it
-  // has dealt with.
-  void RecordPoppedLocked(uint16_t queue);
+  // has dealt with. The queue's lock held, as TurnLocked.
+  void RecordPoppedLocked(uint16_t queue, bool model_locked);
   // The queue's ring goes: its thread no longer watches the avail index.
   void StopWatchingLocked(uint16_t queue);
 
@@ -362,13 +402,15 @@ class VirtioDeviceModel : public ChainCompleter {
   mutable AdaptiveMutex mutex_;
   // A chain's handling ended, while resets_waiting_ resets wait for that.
   std::condition_variable_any idle_;
-  unsigned resets_waiting_ = 0;
+  // Written under mutex_; read by turns that take only a queue's lock.
+  std::atomic<unsigned> resets_waiting_{0};
   uint64_t driver_features_ = 0;
   bool driver_features_unsupported_ = false;  // Bits above 63 were written.
   uint8_t status_ = 0;
   bool device_stopped_ = false;  // A device-wide violation; until reset.
   bool active_ = false;          // Backend activated (DRIVER_OK seen).
-  uint64_t epoch_ = 0;           // Bumped on every reset.
+  // Bumped on every reset, under mutex_ and with every queue disarmed.
+  std::atomic<uint64_t> epoch_{0};
   uint8_t isr_ = 0;
   uint8_t config_generation_ = 0;
   std::vector<QueueState> queues_;

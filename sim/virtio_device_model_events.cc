@@ -104,13 +104,13 @@ bool VirtioDeviceModel::ViolateLocked(ViolationRecord record) {
       EnforcementOf(record.violation) == Enforcement::kStrict) {
     return false;
   }
+  DisarmNotifiesLocked();
   if (IsDeviceWide(record.violation) || !record.queue.has_value() ||
       !QueueExists(*record.queue)) {
     device_stopped_ = true;
   } else {
     queues_[*record.queue].stopped = true;
   }
-  DisarmNotifiesLocked();
   status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
   RaiseLocked(kIsrConfig);
   violations_.push_back(record);
@@ -146,6 +146,7 @@ ModelCounters VirtioDeviceModel::counters() const {
     counters.notifications +=
         hot_[q].notifications.load(std::memory_order_relaxed);
     const QueueWork& work = work_[q];
+    std::lock_guard queue_lock(work.lock);
     counters.chains_popped += work.chains_popped;
     counters.chains_completed += work.chains_completed;
     counters.timed_chains += work.timed_chains;

@@ -174,6 +174,8 @@ bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
 
 void VirtioDeviceModel::DisarmNotifiesLocked() {
   for (uint16_t q = 0; q < queues_.size(); ++q) {
+    // Waits out a turn that found the queue armed.
+    std::lock_guard lock(work_[q].lock);
     hot_[q].notify_ready.store(false, std::memory_order_relaxed);
   }
 }
@@ -199,86 +201,147 @@ void VirtioDeviceModel::Post(uint16_t queue) {
 }
 
 void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
-  // The chain being handled, and its answer once handled; `chain` keeps its
-  // vectors' capacity from one request to the next. Each turn of the loop
-  // takes mutex_ once: to complete the chain handled last and pop the next.
+  // Each turn completes the chain handled last and pops the next: under the
+  // queue's lock alone while the queue is armed, else under mutex_ too. What
+  // only mutex_'s holder may do (record a violation, raise an interrupt, wake
+  // a waiting reset) is done after an armed turn, under mutex_.
+  QueueWork& work = work_[queue];
+  Turn turn;
+  for (;;) {
+    bool armed = false;
+    TurnEnd end = TurnEnd::kStopped;
+    {
+      std::lock_guard lock(work.lock);
+      if (hot_[queue].notify_ready.load(std::memory_order_acquire)) {
+        armed = true;
+        end = TurnLocked(queue, turn, /*model_locked=*/false);
+      }
+    }
+    if (!armed || end == TurnEnd::kViolation || turn.interrupt_due ||
+        resets_waiting_.load(std::memory_order_seq_cst) != 0) {
+      StateLock lock(*this);
+      if (!armed) {
+        std::lock_guard queue_lock(work.lock);
+        end = TurnLocked(queue, turn, /*model_locked=*/true);
+      }
+      // Unless a reset came between the turn and this lock.
+      const bool current = turn.epoch == epoch_.load(std::memory_order_relaxed);
+      if (end == TurnEnd::kViolation) {
+        if (current) ViolateLocked(std::move(*turn.violation));
+        turn.violation.reset();
+        std::lock_guard queue_lock(work.lock);
+        StopLocked(queue, /*model_locked=*/true);
+        end = TurnEnd::kStopped;
+      }
+      if (turn.interrupt_due && current) RaiseLocked(kIsrQueue);
+      turn.interrupt_due = false;
+      if (resets_waiting_.load(std::memory_order_relaxed) != 0) {
+        idle_.notify_all();
+      }
+    }
+    if (end != TurnEnd::kChain) return;
+    turn.length = backend_->HandleChain(work.chain);
+    turn.handled = true;
+  }
+}
+
+VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
+                                                         Turn& turn,
+                                                         bool model_locked) {
   QueueWork& work = work_[queue];
   DescriptorChain& chain = work.chain;
-  bool entered = false;
-  bool handled = false;
-  std::optional<uint32_t> length;
-  uint64_t epoch = 0;
-  // Whether the chain is timed (kChainTimeSampling), and when it was popped.
-  bool timed = false;
-  std::chrono::steady_clock::time_point popped_at;
-  for (;;) {
-    {
-      StateLock lock(*this);
-      if (!entered) {
-        // One thread at a time walks a queue; a notify meanwhile makes it
-        // look again.
-        if (work.processing) {
-          work.rerun = true;
-          return;
-        }
-        work.processing = true;
-        entered = true;
-      }
-      if (handled) {
-        work.handling = std::thread::id();
-        if (resets_waiting_ != 0) idle_.notify_all();
-        if (length.has_value() && epoch == epoch_) {
-          CompleteLocked(queue, chain.head, *length);
-          if (timed) {
-            work.timed_chains++;
-            work.timed_chain_nanos += static_cast<uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now() - popped_at)
-                    .count());
-          }
-        }
-        handled = false;
-      }
-      const auto stop = [&] {
-        work.processing = false;
-        work.rerun = false;
-        RecordPoppedLocked(queue);
-      };
-      uint16_t place = 0;  // The chain's, in its queue's order.
-      for (;;) {
-        if (!CanProcessLocked(queue)) return stop();
-        place = queues_[queue].ring->chains_taken();
-        ViolationRecord violation;
-        const DeviceQueue::PopStatus status =
-            queues_[queue].ring->Pop(&chain, &violation);
-        if (status == DeviceQueue::PopStatus::kViolation) {
-          ViolateLocked(std::move(violation));
-          return stop();
-        }
-        if (status == DeviceQueue::PopStatus::kChain) break;
-        if (!work.rerun) return stop();
-        work.rerun = false;
-      }
-      work.chains_popped++;
-      timed = !chain.writable.empty() &&
-              base::IsSampledPlace<kChainTimeSampling>(place);
-      if (timed) popped_at = std::chrono::steady_clock::now();
-      work.handling = std::this_thread::get_id();
-      epoch = epoch_;
+  if (!turn.entered) {
+    // One thread at a time walks a queue; a notify meanwhile makes it look
+    // again.
+    if (work.processing) {
+      work.rerun = true;
+      return TurnEnd::kOtherThread;
     }
-    length = backend_->HandleChain(chain);
-    handled = true;
+    work.processing = true;
+    turn.entered = true;
   }
+  if (turn.handled) {
+    work.handling = std::thread::id();
+    if (turn.length.has_value() &&
+        turn.epoch == epoch_.load(std::memory_order_relaxed)) {
+      // An armed queue has its ring and is not stopped.
+      const QueueState& state = queues_[queue];
+      if ((!model_locked ||
+           (state.ring != nullptr && !state.stopped && !device_stopped_)) &&
+          PushUsedLocked(queue, chain.head, *turn.length, /*notify=*/true)) {
+        turn.interrupt_due = true;
+      }
+      if (turn.timed) {
+        work.timed_chains++;
+        work.timed_chain_nanos += static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now() - turn.popped_at)
+                .count());
+      }
+    }
+    turn.handled = false;
+  }
+  turn.epoch = epoch_.load(std::memory_order_relaxed);
+  if (model_locked && CanProcessLocked(queue)) {
+    // Found processable, as a notify would have found it: the next turns
+    // need not take mutex_ (the device threads' turns, which no notify arms).
+    hot_[queue].notify_ready.store(true, std::memory_order_release);
+  }
+  DeviceQueue* ring = queues_[queue].ring.get();
+  uint16_t place = 0;  // The chain's, in its queue's order.
+  for (;;) {
+    if (model_locked && !CanProcessLocked(queue)) {
+      StopLocked(queue, model_locked);
+      return TurnEnd::kStopped;
+    }
+    place = ring->chains_taken();
+    ViolationRecord violation;
+    const DeviceQueue::PopStatus status = ring->Pop(&chain, &violation);
+    if (status == DeviceQueue::PopStatus::kViolation) {
+      turn.violation = std::move(violation);
+      return TurnEnd::kViolation;
+    }
+    if (status == DeviceQueue::PopStatus::kChain) break;
+    if (!work.rerun) {
+      StopLocked(queue, model_locked);
+      return TurnEnd::kStopped;
+    }
+    work.rerun = false;
+  }
+  work.chains_popped++;
+  turn.timed = !chain.writable.empty() &&
+               base::IsSampledPlace<kChainTimeSampling>(place);
+  if (turn.timed) turn.popped_at = std::chrono::steady_clock::now();
+  work.handling = std::this_thread::get_id();
+  return TurnEnd::kChain;
+}
+
+void VirtioDeviceModel::StopLocked(uint16_t queue, bool model_locked) {
+  QueueWork& work = work_[queue];
+  work.processing = false;
+  work.rerun = false;
+  RecordPoppedLocked(queue, model_locked);
+}
+
+bool VirtioDeviceModel::PushUsedLocked(uint16_t queue, uint16_t head,
+                                       uint32_t length, bool notify) {
+  DeviceQueue& ring = *queues_[queue].ring;
+  if (!ring.PushUsed(head, length)) return false;
+  work_[queue].chains_completed++;
+  return notify && ring.TakeInterruptDue();
 }
 
 void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
                                        uint32_t length, bool notify) {
   if (!QueueExists(queue)) return;
-  QueueState& state = queues_[queue];
+  const QueueState& state = queues_[queue];
   if (state.ring == nullptr || state.stopped || device_stopped_) return;
-  if (!state.ring->PushUsed(head, length)) return;
-  work_[queue].chains_completed++;
-  if (notify && state.ring->TakeInterruptDue()) RaiseLocked(kIsrQueue);
+  bool interrupt_due;
+  {
+    std::lock_guard lock(work_[queue].lock);
+    interrupt_due = PushUsedLocked(queue, head, length, notify);
+  }
+  if (interrupt_due) RaiseLocked(kIsrQueue);
 }
 
 void VirtioDeviceModel::Complete(uint16_t queue, uint16_t head,
@@ -359,16 +422,18 @@ void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
   }
 }
 
-void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue) {
+void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue, bool model_locked) {
   QueueHot& hot = hot_[queue];
   uint16_t* avail_index = hot.avail_index.load(std::memory_order_relaxed);
   if (queues_[queue].ring == nullptr || avail_index == nullptr) return;
   // A queue that cannot be processed (stopped by a violation, not yet live)
   // takes what the driver has made available as seen: its thread must not
-  // spin on buffers it will not pop, and looks again at the next change.
-  hot.popped = CanProcessLocked(queue) ? queues_[queue].ring->last_avail_idx()
-                                       : std::atomic_ref<uint16_t>(*avail_index)
-                                             .load(std::memory_order_acquire);
+  // spin on buffers it will not pop, and looks again at the next change. An
+  // armed queue can be processed.
+  hot.popped = !model_locked || CanProcessLocked(queue)
+                   ? queues_[queue].ring->last_avail_idx()
+                   : std::atomic_ref<uint16_t>(*avail_index)
+                         .load(std::memory_order_acquire);
 }
 
 bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
@@ -376,9 +441,9 @@ bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
   bool work = false;
   for (uint16_t queue : thread.queues) {
     // Every queue asks, whatever the others found.
-    if (CanProcessLocked(queue) && queues_[queue].ring->AskForNotification()) {
-      work = true;
-    }
+    if (!CanProcessLocked(queue)) continue;
+    std::lock_guard queue_lock(work_[queue].lock);
+    if (queues_[queue].ring->AskForNotification()) work = true;
   }
   return work;
 }
