@@ -72,10 +72,12 @@ class HandleTable {
   }
 
   // The object of a live handle, held by the table (the owner's lock, held by
-  // the caller, keeps it there); null with Check's error in `*error`.
-  const std::shared_ptr<T>* Find(uint64_t handle, int* error) const {
-    *error = Check(handle);
-    return *error == 0 ? &slots_[IndexOf(handle)].object : nullptr;
+  // the caller, keeps it there); null when Check fails, with its error in
+  // `*error` when given.
+  const std::shared_ptr<T>* Find(uint64_t handle, int* error = nullptr) const {
+    const int check = Check(handle);
+    if (error != nullptr) *error = check;
+    return check == 0 ? &slots_[IndexOf(handle)].object : nullptr;
   }
 
   // 0 and a reference to the object, or Check's error.

@@ -40,8 +40,7 @@ uint64_t InodeTable::Ref(int fd, const struct stat& st) {
   std::lock_guard lock(mu_);
   const Key key{st.st_dev, st.st_ino};
   if (auto it = by_key_.find(key); it != by_key_.end()) {
-    int error;
-    if (Entry* entry = FindLocked(it->second, &error)) {
+    if (Entry* entry = FindLocked(it->second)) {
       ++entry->nlookup;
       host::close(fd);
       return it->second;
@@ -58,8 +57,7 @@ uint64_t InodeTable::RefKnown(const struct stat& st) {
   std::lock_guard lock(mu_);
   auto it = by_key_.find(Key{st.st_dev, st.st_ino});
   if (it == by_key_.end()) return 0;
-  int error;
-  Entry* entry = FindLocked(it->second, &error);
+  Entry* entry = FindLocked(it->second);
   if (entry == nullptr) return 0;
   ++entry->nlookup;
   return it->second;
@@ -85,8 +83,7 @@ void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
   if (nodeid == kRootId) return;
   std::shared_ptr<Entry> freed;  // closed after the lock is released
   std::lock_guard lock(mu_);
-  int error;
-  Entry* entry = FindLocked(nodeid, &error);
+  Entry* entry = FindLocked(nodeid);
   if (entry == nullptr) return;
   // A driver forgetting more than it looked up is clamped to zero.
   entry->nlookup -= nlookup < entry->nlookup ? nlookup : entry->nlookup;
@@ -114,8 +111,7 @@ size_t InodeTable::size() const {
 
 uint64_t InodeTable::lookup_count(uint64_t nodeid) const {
   std::lock_guard lock(mu_);
-  int error;
-  const Entry* entry = FindLocked(nodeid, &error);
+  const Entry* entry = FindLocked(nodeid);
   return entry != nullptr ? entry->nlookup : 0;
 }
 

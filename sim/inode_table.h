@@ -92,8 +92,9 @@ class InodeTable {
   struct Entry;
   using Key = std::pair<dev_t, ino_t>;
 
-  // The entry of a live node id, or null with Get's error; mu_ held.
-  Entry* FindLocked(uint64_t nodeid, int* error) const;
+  // The entry of a live node id, or null (with Get's error in `*error` when
+  // given); mu_ held.
+  Entry* FindLocked(uint64_t nodeid, int* error = nullptr) const;
 
   std::shared_ptr<Inode> root_;
   mutable AdaptiveMutex mu_;

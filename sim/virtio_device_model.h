@@ -343,6 +343,9 @@ class VirtioDeviceModel : public ChainCompleter {
 
   // virtio_device_model_queues.cc: notifications and chains.
   bool CanProcessLocked(uint16_t queue) const;
+  // Whether a used buffer may still be written to the queue: it has a ring
+  // and neither it nor the device was stopped by a violation.
+  bool CompletableLocked(uint16_t queue) const;
   // After a notify was accepted: the queue is processed here (kInline) or by
   // its thread (kThread).
   void Dispatch(uint16_t queue);

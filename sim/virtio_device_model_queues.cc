@@ -172,6 +172,11 @@ bool VirtioDeviceModel::CanProcessLocked(uint16_t queue) const {
          state.enabled && !state.stopped && state.ring != nullptr;
 }
 
+bool VirtioDeviceModel::CompletableLocked(uint16_t queue) const {
+  const QueueState& state = queues_[queue];
+  return state.ring != nullptr && !state.stopped && !device_stopped_;
+}
+
 void VirtioDeviceModel::DisarmNotifiesLocked() {
   for (uint16_t q = 0; q < queues_.size(); ++q) {
     // Waits out a turn that found the queue armed.
@@ -265,9 +270,7 @@ VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
     if (turn.length.has_value() &&
         turn.epoch == epoch_.load(std::memory_order_relaxed)) {
       // An armed queue has its ring and is not stopped.
-      const QueueState& state = queues_[queue];
-      if ((!model_locked ||
-           (state.ring != nullptr && !state.stopped && !device_stopped_)) &&
+      if ((!model_locked || CompletableLocked(queue)) &&
           PushUsedLocked(queue, chain.head, *turn.length, /*notify=*/true)) {
         turn.interrupt_due = true;
       }
@@ -282,7 +285,11 @@ VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
     turn.handled = false;
   }
   turn.epoch = epoch_.load(std::memory_order_relaxed);
-  if (model_locked && CanProcessLocked(queue)) {
+  if (model_locked) {
+    if (!CanProcessLocked(queue)) {
+      StopLocked(queue, model_locked);
+      return TurnEnd::kStopped;
+    }
     // Found processable, as a notify would have found it: the next turns
     // need not take mutex_ (the device threads' turns, which no notify arms).
     hot_[queue].notify_ready.store(true, std::memory_order_release);
@@ -290,10 +297,6 @@ VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
   DeviceQueue* ring = queues_[queue].ring.get();
   uint16_t place = 0;  // The chain's, in its queue's order.
   for (;;) {
-    if (model_locked && !CanProcessLocked(queue)) {
-      StopLocked(queue, model_locked);
-      return TurnEnd::kStopped;
-    }
     place = ring->chains_taken();
     ViolationRecord violation;
     const DeviceQueue::PopStatus status = ring->Pop(&chain, &violation);
@@ -333,9 +336,7 @@ bool VirtioDeviceModel::PushUsedLocked(uint16_t queue, uint16_t head,
 
 void VirtioDeviceModel::CompleteLocked(uint16_t queue, uint16_t head,
                                        uint32_t length, bool notify) {
-  if (!QueueExists(queue)) return;
-  const QueueState& state = queues_[queue];
-  if (state.ring == nullptr || state.stopped || device_stopped_) return;
+  if (!QueueExists(queue) || !CompletableLocked(queue)) return;
   bool interrupt_due;
   {
     std::lock_guard lock(work_[queue].lock);
