@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "base/platform.h"
 #include "sim/request_times.h"
 
 namespace bench {
@@ -58,6 +59,11 @@ class Backend {
   virtual int64_t FuseRequests() { return -1; }
   // The sampled request times of a simulated machine so far, or none.
   virtual std::optional<sim::RequestTimes> SampledRequestTimes() {
+    return std::nullopt;
+  }
+  // The virtqueue format of a simulated machine whose device serves its
+  // queues on a thread of its own (sim-thread), or none.
+  virtual std::optional<base::RingFormat> DeviceThreadRing() const {
     return std::nullopt;
   }
   // Whether a FUSE server of this process (sim::PassthroughFs) makes this

@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -56,6 +58,9 @@ RunCounters::RunCounters(benchmark::State& state, Backend& backend)
       counts_host_calls_(backend.ServedByPassthrough()),
       times_requests_(backend.SampledRequestTimes().has_value()) {
   if (!recording()) return;
+  if (std::optional<base::RingFormat> ring = HandOffRing()) {
+    round_trip_before_ns_ = CrossCpuRoundTripNanos(*ring);
+  }
   ResetPeakResident();
   start_ = Now();
 }
@@ -81,6 +86,15 @@ RunCounters::~RunCounters() {
   }
   state_.counters["peak_rss_MiB"] =
       static_cast<double>(PeakResidentBytes()) / (1 << 20);
+  if (std::optional<base::RingFormat> ring = HandOffRing()) {
+    state_.counters["round_trip_ns"] =
+        std::min(round_trip_before_ns_, CrossCpuRoundTripNanos(*ring));
+  }
+}
+
+std::optional<base::RingFormat> RunCounters::HandOffRing() const {
+  if (state_.threads() != 1) return std::nullopt;
+  return backend_.DeviceThreadRing();
 }
 
 void RunCounters::PauseTiming() {
@@ -152,27 +166,24 @@ int64_t ListDirectory(
 
 namespace {
 
-// Iterations of the benchmark's thread handing a request to a partner thread
-// and waiting for the reply, each side calling `wait` between looks. The
+// The most cache lines a request or a reply of HandOffRoundTrips has.
+constexpr int kMaxHandOffLines = 8;
+
+// Round trips, while `next()` says so, of the calling thread handing a request
+// to a partner thread and waiting for the reply, each side calling `wait`
+// between looks. The
 // request is `lines_there` cache lines, the first the flag the partner
 // watches, each holding where the next is, so that the partner reads them one
 // after another; the reply is `lines_back` lines, the first the flag the
-// caller watches, the rest read after it. The partner is made here: it
-// inherits the caller's CPUs.
-template <typename Wait>
-void HandOffRoundTrips(benchmark::State& state, int lines_there, int lines_back,
-                       Wait wait) {
+// caller watches, the rest read after it (1 to kMaxHandOffLines each). The
+// partner is made here: it inherits the caller's CPUs.
+template <typename Next, typename Wait>
+void HandOffRoundTrips(Next next, int lines_there, int lines_back, Wait wait) {
   struct alignas(64) Line {
     std::atomic<uint64_t> value{0};
     std::atomic<uint32_t> next{0};  // The request's next line, or 0.
   };
-  constexpr int kMaxLines = 8;
-  if (lines_there < 1 || lines_back < 1 || lines_there > kMaxLines ||
-      lines_back > kMaxLines) {
-    state.SkipWithError("a request or reply of 1 to 8 lines");
-    return;
-  }
-  Line there[kMaxLines], back[kMaxLines];
+  Line there[kMaxHandOffLines], back[kMaxHandOffLines];
   std::atomic<bool> stop{false};
   std::thread partner([&] {
     uint64_t seen = 0;
@@ -196,7 +207,7 @@ void HandOffRoundTrips(benchmark::State& state, int lines_there, int lines_back,
   });
   uint64_t n = 0;
   uint64_t sum = 0;
-  for (auto _ : state) {
+  while (next()) {
     ++n;
     for (int i = 1; i < lines_there; ++i) {
       there[i].value.store(n, std::memory_order_relaxed);
@@ -219,8 +230,27 @@ void HandOffRoundTrips(benchmark::State& state, int lines_there, int lines_back,
 
 void CrossCpuRoundTrip(benchmark::State& state, int lines_there,
                        int lines_back) {
-  HandOffRoundTrips(state, lines_there, lines_back,
+  if (lines_there < 1 || lines_back < 1 || lines_there > kMaxHandOffLines ||
+      lines_back > kMaxHandOffLines) {
+    state.SkipWithError("a request or reply of 1 to 8 lines");
+    return;
+  }
+  HandOffRoundTrips([&] { return state.KeepRunning(); }, lines_there,
+                    lines_back, [] { __builtin_ia32_pause(); });
+}
+
+double CrossCpuRoundTripNanos(base::RingFormat ring) {
+  const bool packed = ring == base::RingFormat::kPacked;
+  constexpr int kTrips = 20000;
+  int left = kTrips;
+  const auto start = std::chrono::steady_clock::now();
+  HandOffRoundTrips([&] { return left-- > 0; },
+                    packed ? kPackedRingRequestLines : kSplitRingRequestLines,
+                    packed ? kPackedRingReplyLines : kSplitRingReplyLines,
                     [] { __builtin_ia32_pause(); });
+  const std::chrono::duration<double, std::nano> spent =
+      std::chrono::steady_clock::now() - start;
+  return spent.count() / kTrips;
 }
 
 void SameCpuSwitchRoundTrip(benchmark::State& state) {
@@ -230,7 +260,8 @@ void SameCpuSwitchRoundTrip(benchmark::State& state) {
   cpu_set_t before;
   pthread_getaffinity_np(pthread_self(), sizeof(before), &before);
   pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu);
-  HandOffRoundTrips(state, 1, 1, [] { sched_yield(); });
+  HandOffRoundTrips([&] { return state.KeepRunning(); }, 1, 1,
+                    [] { sched_yield(); });
   pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
 }
 

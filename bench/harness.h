@@ -12,6 +12,13 @@
 //   handoff_ns_per_req   what a FUSE request costs between the driver and
 //                        the device beyond the device's work, in ns
 //                        (sim::RequestTimes::HandOffNanos; sim back ends)
+//   round_trip_ns        a request's ring lines handed to a thread on
+//                        another CPU and the reply's back
+//                        (CrossCpuRoundTripNanos), the smaller of just before
+//                        and just after the run: the least a request costs a
+//                        device thread on this machine while the row ran
+//                        (one-thread rows of back ends with a device thread
+//                        only)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
 #ifndef BENCH_HARNESS_H_
@@ -19,10 +26,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/functional/function_ref.h"
+#include "base/platform.h"
 #include "bench/backend.h"
 #include "bench/backends.h"
 #include "benchmark/benchmark.h"
@@ -86,6 +95,8 @@ class RunCounters {
   };
   Totals Now() const;
   bool recording() const { return state_.thread_index() == 0; }
+  // A one-thread run of a back end whose device has a thread of its own.
+  std::optional<base::RingFormat> HandOffRing() const;
 
   benchmark::State& state_;
   Backend& backend_;
@@ -94,7 +105,8 @@ class RunCounters {
   const bool times_requests_;
   Totals start_;
   Totals paused_at_;
-  Totals excluded_;  // Counted while paused.
+  Totals excluded_;                  // Counted while paused.
+  double round_trip_before_ns_ = 0;  // When HandOffRing.
 };
 
 // Opens the directory `path`, reads it with getdents64 until the end (into
@@ -122,6 +134,11 @@ inline constexpr int kSplitRingRequestLines = 3;
 inline constexpr int kSplitRingReplyLines = 2;
 inline constexpr int kPackedRingRequestLines = 2;
 inline constexpr int kPackedRingReplyLines = 2;
+
+// The same round trip as CrossCpuRoundTrip with the lines of a request and
+// its reply on `ring`, run 20 000 times outside any benchmark: ns per round
+// trip.
+double CrossCpuRoundTripNanos(base::RingFormat ring);
 
 // One iteration: a hand-off of one line each way between two threads pinned
 // to one CPU, each yielding it while it waits: two thread switches. The least

@@ -34,7 +34,10 @@ kRoundTripSampling, sim::kChainTimeSampling, base/sampler.h; fs_bench's handoff_
 none where the device timed many more: READs sent ahead, which the driver does not wait for).
 In sim-inline it is the notify, the interrupt and the reaping around the device's work, all
 in the caller's thread; in sim-thread it also holds the crossings to the device thread and
-back, and the device thread's work on posted requests (FORGETs) a chain waits behind. Rows
+back, and the device thread's work on posted requests (FORGETs) a chain waits behind; the
+round trip beside it is the least those crossings cost, measured just around the row
+(fs_bench's round_trip_ns: a request's ring lines handed to another CPU and the reply's
+back, with nothing else done). Rows
 of several threads are left out: their host calls overlap, so the subtraction of the own
 cost means nothing.
 
@@ -134,7 +137,8 @@ def build_time_table(results):
     """Where the time goes (see the module's docstring), as a list of text lines."""
     headers = ["operation", "host calls/op (fuse, inline, thread)",
                "in host calls us/op (same)", "own us/op (same)",
-               "own ns/FUSE req (inline, thread)", "hand-off ns/req (inline, thread)"]
+               "own ns/FUSE req (inline, thread)", "hand-off ns/req (inline, thread)",
+               "round trip ns (thread)"]
     rows = []
     for op, label, _ in OPERATIONS:
         if THREADS.get(op, 1) > 1:
@@ -154,6 +158,7 @@ def build_time_table(results):
                    lambda v: "%.0f" % v),
             _cells([r.handoff_ns_per_req if r else None for r in (inline, thread)],
                    lambda v: "%.0f" % v),
+            _cells([thread.round_trip_ns if thread else None], lambda v: "%.0f" % v),
         ])
     return _format_table(headers, rows)
 
@@ -222,7 +227,8 @@ def round_trip_lines(results):
     if None in end:
         return ["", line + "."]
     return ["", line + "; at the end of the run %.0f and %.0f ns (a VM's CPUs may be moved "
-            "between; limits take the smaller)." % tuple(r.time_ns for r in end)]
+            "between; limits take the smaller, or the one a sim-thread row measured "
+            "around itself)." % tuple(r.time_ns for r in end)]
 
 
 def report(results, png_path=None):

@@ -67,7 +67,8 @@ class Result:
 
     def __init__(self, time_ns, bytes_per_second=None, fuse_req_per_op=None,
                  peak_rss_mib=None, error=None, host_calls_per_op=None,
-                 host_call_ns_per_op=None, handoff_ns_per_req=None, label=None):
+                 host_call_ns_per_op=None, handoff_ns_per_req=None, round_trip_ns=None,
+                 label=None):
         self.time_ns = time_ns
         self.bytes_per_second = bytes_per_second
         self.fuse_req_per_op = fuse_req_per_op
@@ -76,6 +77,7 @@ class Result:
         self.host_calls_per_op = host_calls_per_op
         self.host_call_ns_per_op = host_call_ns_per_op
         self.handoff_ns_per_req = handoff_ns_per_req
+        self.round_trip_ns = round_trip_ns
         self.label = label
 
 
@@ -108,6 +110,7 @@ def load_results(doc):
             host_calls_per_op=b.get("host_calls_per_op"),
             host_call_ns_per_op=b.get("host_call_ns_per_op"),
             handoff_ns_per_req=b.get("handoff_ns_per_req"),
+            round_trip_ns=b.get("round_trip_ns"),
             label=b.get("label") or None,
         )
         if b.get("run_type") == "aggregate":

@@ -98,6 +98,12 @@ int64_t SimBackend::FuseRequests() {
   return total;
 }
 
+std::optional<base::RingFormat> SimBackend::DeviceThreadRing() const {
+  const sim::MachineOptions& options = machine_->options();
+  if (options.notify_mode != sim::NotifyMode::kThread) return std::nullopt;
+  return options.ring;
+}
+
 std::optional<sim::RequestTimes> SimBackend::SampledRequestTimes() {
   return machine_->SampledRequestTimes();
 }

@@ -46,6 +46,7 @@ class SimBackend : public Backend {
   void FreeBuffer(void* buffer, size_t size) override;
   int64_t FuseRequests() override;
   std::optional<sim::RequestTimes> SampledRequestTimes() override;
+  std::optional<base::RingFormat> DeviceThreadRing() const override;
   bool ServedByPassthrough() const override { return true; }
   // The guest's: every cached name (its nodes forgotten, as Linux's
   // drop_caches does) and every node's attributes; then the host's

@@ -19,8 +19,11 @@ row's threads and their device threads outnumber the CPUs, at least the cheaper 
 thread switches on one CPU and a CPU left idle through the request's host calls. The round
 trips are measured in the same run (fs_bench's split_ring_round_trip,
 packed_ring_round_trip and same_cpu_switch_round_trip); the cross-CPU ones at its start
-and again at its end (rows ending in END), since a VM's CPUs may be moved closer together
-or further apart in between, and a limit takes the smaller.
+and again at its end (rows ending in END), and by each one-thread sim-thread row just
+before and just after itself (its round_trip_ns), since a VM's CPUs may be moved closer
+together or further apart in between: on the VM the project is measured on, 200 ns at one
+moment and 900 ns minutes later. A limit takes the row's own round trip where it has one,
+else the smaller of the run's start and end.
 """
 from bench.results import (LABELS, OPERATIONS, PACKED, SIM_BACKENDS, THREADS, cpu_count,
                            ok, speed_ratio)
@@ -67,12 +70,17 @@ WORST_SHOWN = 4
 
 
 def round_trip(results, op):
-    """The measured cross-CPU round trip of one request of `op` on its ring format (rows
-    ending in PACKED run on packed rings, the others on split ones), the smaller of the
-    run's start and end, or None."""
+    """The measured cross-CPU round trip, in ns, of one request of `op` on its ring format
+    (rows ending in PACKED run on packed rings, the others on split ones): the one the
+    sim-thread row measured around itself, else the smaller of the run's start and end;
+    or None."""
+    thread = ok(results, op, "sim-thread")
+    if thread is not None and thread.round_trip_ns:
+        return thread.round_trip_ns
     row = PACKED_ROUND_TRIP if op.endswith(PACKED) else SPLIT_ROUND_TRIP
-    measured = [r for r in (ok(results, row, "host"), ok(results, row + END, "host")) if r]
-    return min(measured, key=lambda r: r.time_ns) if measured else None
+    measured = [r.time_ns for r in (ok(results, row, "host"), ok(results, row + END, "host"))
+                if r]
+    return min(measured) if measured else None
 
 
 def physical_limit(results, op, backend):
@@ -90,8 +98,8 @@ def physical_limit(results, op, backend):
         # Each request's hand-off, as in handoff_limit.
         rt, switch = round_trip(results, op), ok(results, SWITCH_ROUND_TRIP, "host")
         if 2 * threads <= cpus and rt:
-            least_ns += req * rt.time_ns
-            handoff = ", and %.1f req x %.0f ns round trip" % (req, rt.time_ns)
+            least_ns += req * rt
+            handoff = ", and %.1f req x %.0f ns round trip" % (req, rt)
         elif 2 * threads > cpus and switch:
             spun = r.host_call_ns_per_op / req
             least_ns += req * min(switch.time_ns, spun)
@@ -130,9 +138,9 @@ def handoff_limit(results, op):
         rt = round_trip(results, op)
         if rt is None:
             return None
-        ratio = inline.time_ns / (inline.time_ns + req * rt.time_ns)
+        ratio = inline.time_ns / (inline.time_ns + req * rt)
         return ratio, "%s: %.1f req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
-            LABELS[op], req, rt.time_ns, inline.time_ns / 1e3, ratio)
+            LABELS[op], req, rt, inline.time_ns / 1e3, ratio)
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is None or not inline.host_call_ns_per_op:
         return None

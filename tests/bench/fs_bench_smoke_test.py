@@ -105,6 +105,12 @@ class FsBenchSmokeTest(unittest.TestCase):
             # against 11 us); RequestTimesTest and VirtioFsEndToEnd check its arithmetic
             # and that its sums are nanoseconds within the elapsed time.
             self.assertIsNotNone(pread.handoff_ns_per_req, backend)
+        # Only a device thread's one-thread rows measure the cross-CPU round trip
+        # around themselves; it is positive.
+        self.assertIsNone(self.results[("rand_pread_4KiB", "sim-inline")].round_trip_ns)
+        self.assertIsNone(
+            self.results[("read_2threads_64KiB", "sim-thread")].round_trip_ns)
+        self.assertGreater(self.results[("rand_pread_4KiB", "sim-thread")].round_trip_ns, 0)
         backends = ["sim-inline", "sim-thread"] + (["fuse"] if fuse_usable() else [])
         for backend in backends:
             # `ls -l` of 1 000 cached entries: at least the host directory is read.

@@ -197,7 +197,37 @@ class ReportTest(unittest.TestCase):
         self.assertIn("back: 300 ns on a split ring, 400 ns on a packed one (the least a "
                       "request costs sim-thread over sim-inline); at the end of the run 500 "
                       "and 250 ns (a VM's CPUs may be moved between; limits take the "
-                      "smaller).", report.report(load_results(d)))
+                      "smaller, or the one a sim-thread row measured around itself).",
+                      report.report(load_results(d)))
+
+    def test_a_limit_takes_the_round_trip_the_row_measured_around_itself(self):
+        pread = ("sim-thread", "random 4 KiB pread >= 0.6x host")
+        inline_vs_thread = ("sim-thread", "within 1.25x of sim-inline on every row")
+        # The run's start and end measured 300 ns (1000 / 1500 = 0.67x within reach), but
+        # the row measured 600 ns around itself: 1000 / 1800 = 0.56x at most, a limit.
+        rows = [run("split_ring_round_trip/host", 300),
+                run("split_ring_round_trip_end/host", 300),
+                run("rand_pread_4KiB/host", 1000, bytes_per_second=4096e6),
+                run("rand_pread_4KiB/sim-inline", 2000,
+                    {"fuse_req_per_op": 1.0, "host_calls_per_op": 1.0,
+                     "host_call_ns_per_op": 1200.0}, bytes_per_second=2048e6),
+                run("rand_pread_4KiB/sim-thread", 2700,
+                    {"fuse_req_per_op": 1.0, "host_calls_per_op": 1.0,
+                     "host_call_ns_per_op": 1200.0, "round_trip_ns": 600.0},
+                    bytes_per_second=4096e6 / 2.7)]
+        results = load_results({"context": {"num_cpus": 2}, "benchmarks": rows})
+        targets = self.targets(results)
+        self.assertEqual(targets[pread], (
+            "MISS", "0.37x host (need >= 0.60x) (limit: the device's 1.0 host calls/op take "
+            "1.20 us, and 1.0 req x 600 ns round trip; host 1.00 us -> at most 0.56x)"))
+        # sim-thread at 0.74x sim-inline, where the row's round trip allows 2000 / 2600 =
+        # 0.77x at most (the run's 300 ns would allow 0.87x: a plain MISS).
+        self.assertEqual(targets[inline_vs_thread], (
+            "MISS", "1 below their limit: random pread, 4 KiB 0.74x (at most 0.77x); e.g. "
+            "random pread, 4 KiB: 1.0 req x 600 ns round trip on 2.00 us -> at most 0.77x "
+            "(need >= 0.80x sim-inline on all 1 rows)"))
+        self.assertEqual(row(report.build_time_table(results), "random pread, 4 KiB")[-1],
+                         "600")
 
     def test_sim_threads_limit_with_more_busy_threads_than_cpus(self):
         two = ("sim-thread", "2 threads 64 KiB pread, 2 queues, >= 0.7x host")
@@ -302,16 +332,16 @@ class ReportTest(unittest.TestCase):
         cells = row(lines, "random pread, 4 KiB")
         self.assertEqual(cells[4:], ["1.0,", "1.0,", "1.0", "1.00,", "1.00,", "1.00",
                                      "19.00,", "0.50,", "3.00", "500,", "3000", "300,",
-                                     "1200"])
+                                     "1200", "-"])
         # open+close: (10000 - 8000) / 3 and (30000 - 2000) / 3 ns per request; no
         # hand-off measured.
         cells = row(lines, "open+close")
         self.assertEqual(cells[1:], ["-,", "4.0,", "4.0", "-,", "8.00,", "2.00", "-,",
-                                     "2.00,", "28.00", "667,", "9333", "-,", "-"])
+                                     "2.00,", "28.00", "667,", "9333", "-,", "-", "-"])
         # The kernel FUSE mount counts no requests: a cost per operation only.
         cells = row(lines, "git status")
-        self.assertEqual(cells[-13:], ["20000,", "-,", "-", "3000,", "-,", "-", "3000,",
-                                       "-,", "-", "-,", "-", "-,", "-"])
+        self.assertEqual(cells[-14:], ["20000,", "-,", "-", "3000,", "-,", "-", "3000,",
+                                       "-,", "-", "-,", "-", "-,", "-", "-"])
         # Rows of several threads and rows without host calls are left out.
         self.assertFalse([l for l in lines if "2 threads" in l or "stream" in l], lines)
 
