@@ -134,12 +134,24 @@ void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
   ++size_;
 }
 
+void EntryCache::Refill(Entry* entry, RefPtr<Node> child, uint64_t now,
+                        uint64_t valid_ns, DroppedNodes& dropped) {
+  if (entry->child) dropped.push_back(std::move(entry->child));
+  entry->child = std::move(child);
+  entry->valid_until = Deadline(now, valid_ns);
+  entry->valid_ns = valid_ns;
+  MoveToFront(entry);
+}
+
 void EntryCache::Insert(Children& dir, std::string_view name,
                         RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
                         DroppedNodes& dropped) {
   base::LockGuard guard(*lock_);
-  if (Entry* old = Find(&dir, name)) Erase(old, dropped);
-  Add(dir, name, std::move(child), now, valid_ns, dropped);
+  if (Entry* old = Find(&dir, name)) {
+    Refill(old, std::move(child), now, valid_ns, dropped);
+  } else {
+    Add(dir, name, std::move(child), now, valid_ns, dropped);
+  }
 }
 
 Node* EntryCache::Remove(Children& dir, std::string_view name,
@@ -159,10 +171,10 @@ Node* EntryCache::RemoveAsAbsent(Children& dir, std::string_view name,
   Entry* entry = Find(&dir, name);
   if (!entry) return nullptr;
   Node* child = entry->child.get();
-  const uint64_t valid_ns = entry->valid_ns;
-  Erase(entry, dropped);
-  if (child && child == removed && valid_ns > 0) {
-    Add(dir, name, nullptr, now, valid_ns, dropped);
+  if (child && child == removed && entry->valid_ns > 0) {
+    Refill(entry, nullptr, now, entry->valid_ns, dropped);
+  } else {
+    Erase(entry, dropped);
   }
   return child;
 }

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/platform.h"
@@ -41,8 +42,33 @@
 namespace vfs {
 
 // Nodes an EntryCache call let go of; releasing them is the caller's job (it
-// happens when this object is destroyed, after the cache's lock).
-using DroppedNodes = std::vector<RefPtr<Node>>;
+// happens when this object is destroyed, after the cache's lock). Most calls
+// let go of none or one, which takes no allocation.
+class DroppedNodes {
+ public:
+  DroppedNodes() = default;
+  DroppedNodes(const DroppedNodes&) = delete;
+  DroppedNodes& operator=(const DroppedNodes&) = delete;
+
+  void push_back(RefPtr<Node> node) {
+    if (!first_) {
+      first_ = std::move(node);
+    } else {
+      more_.push_back(std::move(node));
+    }
+  }
+  size_t size() const { return (first_ ? 1 : 0) + more_.size(); }
+  bool empty() const { return !first_; }
+  // Releases them now.
+  void clear() {
+    first_.reset();
+    more_.clear();
+  }
+
+ private:
+  RefPtr<Node> first_;  // Filled first: `more_` is empty while it is null.
+  std::vector<RefPtr<Node>> more_;
+};
 
 class EntryCache {
  private:
@@ -126,6 +152,10 @@ class EntryCache {
   // Unlinks `entry` from every list, moves its child to `dropped` and frees it.
   void Erase(Entry* entry, DroppedNodes& dropped);
   void MoveToFront(Entry* entry);
+  // Makes `entry` name `child` (null: a negative entry) for `valid_ns` from
+  // `now`, as most recently used; its old child goes to `dropped`.
+  void Refill(Entry* entry, RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
+              DroppedNodes& dropped);
   // Adds a new entry (none for its name exists), evicting the least recently
   // used beyond capacity.
   void Add(Children& dir, std::string_view name, RefPtr<Node> child,

@@ -102,6 +102,36 @@ TEST_F(EntryCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBound) {
   EXPECT_EQ(alive_, 0);
 }
 
+TEST_F(EntryCacheTest, AReplacedOrRemovedNameIsTheMostRecentlyUsed) {
+  EntryCache cache(platform_, 3);
+  EntryCache::Children dir;
+  DroppedNodes dropped;
+  RefPtr<vfs::Node> a = NewNode();
+  cache.Insert(dir, "a", a, 0, 100, dropped);
+  cache.Insert(dir, "b", NewNode(), 0, 100, dropped);
+  cache.Insert(dir, "c", NewNode(), 0, 100, dropped);
+  // "a" is replaced and "b" made absent in place: "c" is now the oldest.
+  cache.Insert(dir, "a", NewNode(), 0, 100, dropped);
+  cache.RemoveAsAbsent(dir, "b", FoundNode(cache, dir, "b", 0).get(), 0,
+                       dropped);
+  EXPECT_EQ(dropped.size(), 2u);
+  cache.Insert(dir, "d", NewNode(), 0, 100, dropped);
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(dropped.size(), 3u);  // "c", evicted, after "a" and "b".
+  EXPECT_EQ(cache.Find(dir, "c", 0).kind, Kind::kUnknown);
+  EXPECT_EQ(cache.Find(dir, "b", 0).kind, Kind::kAbsent);
+  EXPECT_NE(FoundNode(cache, dir, "a", 0).get(), a.get());
+  EXPECT_NE(FoundNode(cache, dir, "d", 0), nullptr);
+  a.reset();
+  EXPECT_EQ(alive_, 5);  // Three let go of but held by `dropped`, two cached.
+  dropped.clear();
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(alive_, 2);
+  cache.Clear(dropped);
+  dropped.clear();
+  EXPECT_EQ(alive_, 0);
+}
+
 TEST_F(EntryCacheTest, RemovesOneDirectorysEntries) {
   EntryCache cache(platform_, 100);
   EntryCache::Children one, two;
