@@ -1,12 +1,14 @@
-// The instructions one 4 KiB vfs::pread or vfs::pwrite, an open+close or a
-// create+close+unlink costs on a simulated machine (inline device, PCI) in
-// user space (driver, VFS and device; the host kernel's part of the system
-// call is not counted): what tools/request_instructions.sh counts with
+// The instructions one 4 KiB vfs::pread or vfs::pwrite, an open+close, a
+// create+close+unlink or a listing of a directory of 10 files (open,
+// getdents64 to the end, close) costs on a simulated machine (inline device,
+// PCI) in user space (driver, VFS and device; the host kernel's part of the
+// system call is not counted): what tools/request_instructions.sh counts with
 // callgrind, collecting only inside MeasuredRequests.
 //
-//   request_instructions pread|pwrite|open|create COUNT
+//   request_instructions pread|pwrite|open|create|list COUNT
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +31,7 @@ constexpr int kRequestBytes = 4096;
   const bool open_close = strcmp(op, "open") == 0;
   const bool create = strcmp(op, "create") == 0;
   const bool write = strcmp(op, "pwrite") == 0;
+  const bool list = strcmp(op, "list") == 0;
   long total = 0;
   for (int i = 0; i < count; ++i) {
     // FLUSH only where the device asks for it (no FOPEN_NOFLUSH): on a share
@@ -47,6 +50,15 @@ constexpr int kRequestBytes = 4096;
                    : 0;
       continue;
     }
+    if (list) {  // OPENDIR, READDIRPLUS, READDIR (the end), RELEASEDIR.
+      const int dir = vfs::open("/root/dir", O_RDONLY | O_DIRECTORY);
+      int64_t entries = 0;
+      for (int64_t n; (n = vfs::getdents64(dir, buffer, kRequestBytes)) > 0;) {
+        entries += n;
+      }
+      total += vfs::close(dir) == 0 && entries > 0 ? kRequestBytes : 0;
+      continue;
+    }
     const int64_t offset =
         (i * 7919L * kRequestBytes) % (kFileBytes - kRequestBytes);
     total += write ? vfs::pwrite(fd, buffer, kRequestBytes, offset)
@@ -59,8 +71,9 @@ constexpr int kRequestBytes = 4096;
 
 int main(int argc, char** argv) {
   const std::string op = argc == 3 ? argv[1] : "";
-  if (op != "pread" && op != "pwrite" && op != "open" && op != "create") {
-    fprintf(stderr, "usage: %s pread|pwrite|open|create COUNT\n", argv[0]);
+  if (op != "pread" && op != "pwrite" && op != "open" && op != "create" &&
+      op != "list") {
+    fprintf(stderr, "usage: %s pread|pwrite|open|create|list COUNT\n", argv[0]);
     return 2;
   }
   const int count = atoi(argv[2]);
@@ -71,6 +84,13 @@ int main(int argc, char** argv) {
     std::string data(kFileBytes, 'x');
     FILE* f = fopen(path.c_str(), "w");
     fwrite(data.data(), 1, data.size(), f);
+    fclose(f);
+  }
+  const std::string listed = dir + "/dir";
+  if (mkdir(listed.c_str(), 0755) != 0) return 1;
+  for (int i = 0; i < 10; ++i) {
+    FILE* f = fopen((listed + "/" + std::to_string(i)).c_str(), "w");
+    if (f == nullptr) return 1;
     fclose(f);
   }
   sim::MachineOptions options;
@@ -91,6 +111,9 @@ int main(int argc, char** argv) {
   (*machine)->platform().FreeDma(buffer.value());
   machine->reset();
   unlink(path.c_str());
+  for (int i = 0; i < 10; ++i)
+    unlink((listed + "/" + std::to_string(i)).c_str());
+  rmdir(listed.c_str());
   rmdir(dir.c_str());
   printf("%d %ss, %ld bytes\n", count, argv[1], moved);
   return moved == long{count} * kRequestBytes ? 0 : 1;
