@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <utility>
-#include <vector>
 
 #include "sim/passthrough_ops.h"
 
@@ -42,7 +42,9 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   if (!PassthroughOps::GetInode(req, ino, &dir_inode)) return;
   PassthroughFs& fs = PassthroughOps::Fs(req);
   size = std::min<size_t>(size, fs.options().max_write);
-  std::vector<char> buf(size);
+  // Left uninitialised: the entries fill it from the start, padding included,
+  // and only those `used` bytes are replied.
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(size);
   size_t used = 0;
   int err = 0;
   {
@@ -111,7 +113,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             break;
           }
         }
-        fuse_add_direntry_plus(req, buf.data() + used, size - used, entry.name,
+        fuse_add_direntry_plus(req, buf.get() + used, size - used, entry.name,
                                &e, entry.next_offset);
       } else {
         len = fuse_add_direntry(req, nullptr, 0, entry.name, &st, 0);
@@ -119,7 +121,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           keep_pending();
           break;
         }
-        fuse_add_direntry(req, buf.data() + used, size - used, entry.name, &st,
+        fuse_add_direntry(req, buf.get() + used, size - used, entry.name, &st,
                           entry.next_offset);
       }
       used += len;
@@ -132,14 +134,17 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_err(req, err);
     return;
   }
-  fuse_reply_buf(req, buf.data(), used);
+  fuse_reply_buf(req, buf.get(), used);
 }
 
 }  // namespace
 
 const dirent64* HostDirStream::Next(int fd) {
   if (position_ == end_) {
-    if (buffer_ == nullptr) buffer_ = std::make_unique<char[]>(kBufferBytes);
+    // Left uninitialised: only what getdents64 wrote is read.
+    if (buffer_ == nullptr) {
+      buffer_ = std::make_unique_for_overwrite<char[]>(kBufferBytes);
+    }
     const ssize_t n = host::getdents64(fd, buffer_.get(), kBufferBytes);
     if (n <= 0) {
       errno = n == 0 ? 0 : errno;
