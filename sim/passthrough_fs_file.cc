@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "sim/chain_io.h"
 #include "sim/host_faults.h"
@@ -188,12 +188,13 @@ void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
   if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
   if (size > Fs(req).options().max_write || off < 0)
     return ReplyErrno(req, EINVAL);
-  std::vector<char> buf(size);
+  // Left uninitialised: only the `n` bytes read are replied.
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(size);
   const ssize_t n = TransferAll(
       [&](const iovec* v, int c, off_t o) { return ReadAt(file->fd, v, c, o); },
-      IoVecs{{buf.data(), size}}, off);
+      IoVecs{{buf.get(), size}}, off);
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
-  fuse_reply_buf(req, buf.data(), n);
+  fuse_reply_buf(req, buf.get(), n);
 }
 
 void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
