@@ -171,12 +171,12 @@ constexpr int kMaxHandOffLines = 8;
 
 // Round trips, while `next()` says so, of the calling thread handing a request
 // to a partner thread and waiting for the reply, each side calling `wait`
-// between looks. The
-// request is `lines_there` cache lines, the first the flag the partner
-// watches, each holding where the next is, so that the partner reads them one
-// after another; the reply is `lines_back` lines, the first the flag the
-// caller watches, the rest read after it (1 to kMaxHandOffLines each). The
-// partner is made here: it inherits the caller's CPUs.
+// between looks. The request is `lines_there` cache lines, the first the flag
+// the partner watches, each holding where the next is, so that the partner
+// reads them one after another; the reply is `lines_back` lines, the first the
+// flag the caller watches, the rest read after it (1 to kMaxHandOffLines
+// each). The partner is made here, before the first `next()`: it inherits the
+// caller's CPUs.
 template <typename Next, typename Wait>
 void HandOffRoundTrips(Next next, int lines_there, int lines_back, Wait wait) {
   struct alignas(64) Line {
@@ -241,16 +241,22 @@ void CrossCpuRoundTrip(benchmark::State& state, int lines_there,
 
 double CrossCpuRoundTripNanos(base::RingFormat ring) {
   const bool packed = ring == base::RingFormat::kPacked;
-  constexpr int kTrips = 20000;
-  int left = kTrips;
-  const auto start = std::chrono::steady_clock::now();
-  HandOffRoundTrips([&] { return left-- > 0; },
-                    packed ? kPackedRingRequestLines : kSplitRingRequestLines,
-                    packed ? kPackedRingReplyLines : kSplitRingReplyLines,
-                    [] { __builtin_ia32_pause(); });
-  const std::chrono::duration<double, std::nano> spent =
-      std::chrono::steady_clock::now() - start;
-  return spent.count() / kTrips;
+  using Clock = std::chrono::steady_clock;
+  // One trip more than timed: the first waits for the partner thread to start,
+  // and the clock stops before it is joined.
+  Clock::time_point start, end;
+  int trips = 0;
+  HandOffRoundTrips(
+      [&] {
+        if (trips == 1) start = Clock::now();
+        if (trips == kRoundTripProbeTrips + 1) end = Clock::now();
+        return trips++ <= kRoundTripProbeTrips;
+      },
+      packed ? kPackedRingRequestLines : kSplitRingRequestLines,
+      packed ? kPackedRingReplyLines : kSplitRingReplyLines,
+      [] { __builtin_ia32_pause(); });
+  return std::chrono::duration<double, std::nano>(end - start).count() /
+         kRoundTripProbeTrips;
 }
 
 void SameCpuSwitchRoundTrip(benchmark::State& state) {

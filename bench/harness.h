@@ -136,8 +136,9 @@ inline constexpr int kPackedRingRequestLines = 2;
 inline constexpr int kPackedRingReplyLines = 2;
 
 // The same round trip as CrossCpuRoundTrip with the lines of a request and
-// its reply on `ring`, run 20 000 times outside any benchmark: ns per round
-// trip.
+// its reply on `ring`, run kRoundTripProbeTrips times outside any benchmark:
+// ns per round trip.
+inline constexpr int kRoundTripProbeTrips = 20000;
 double CrossCpuRoundTripNanos(base::RingFormat ring);
 
 // One iteration: a hand-off of one line each way between two threads pinned
