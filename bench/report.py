@@ -37,9 +37,8 @@ in the caller's thread; in sim-thread it also holds the crossings to the device 
 back, and the device thread's work on posted requests (FORGETs) a chain waits behind; the
 round trip beside it is the least those crossings cost, measured just around the row
 (fs_bench's round_trip_ns: a request's ring lines handed to another CPU and the reply's
-back, with nothing else done). Rows
-of several threads are left out: their host calls overlap, so the subtraction of the own
-cost means nothing.
+back, with nothing else done). Rows of several threads are left out: their host calls
+overlap, so the subtraction of the own cost means nothing.
 
 How a MISS is checked against the limits of the machine: bench/targets.py.
 """
