@@ -36,6 +36,17 @@ RingLayout LayoutFor(uint16_t size) {
   return layout;
 }
 
+// Stores a descriptor unless the table already holds it. A store takes the
+// line from the device's cache even when it writes what was there, and a
+// caller that reuses its request slot and buffers (one synchronous request at
+// a time) would make the device fetch the line back for every chain.
+void WriteDescriptor(vring_desc& slot, const vring_desc& value) {
+  if (slot.addr != value.addr || slot.len != value.len ||
+      slot.flags != value.flags || slot.next != value.next) {
+    slot = value;
+  }
+}
+
 }  // namespace
 
 SplitQueue::SplitQueue(base::Platform& platform, uint16_t index)
@@ -122,10 +133,11 @@ base::Result<uint16_t> SplitQueue::AddIndirect(
     entries[i].next = static_cast<uint16_t>(i + 1 < count ? i + 1 : 0);
   }
   const uint16_t head = TakeDescriptor();
-  desc_[head].addr = table.bus;
-  desc_[head].len = static_cast<uint32_t>(sizeof(vring_desc) * count);
-  desc_[head].flags = VRING_DESC_F_INDIRECT;
-  desc_[head].next = 0;
+  WriteDescriptor(desc_[head],
+                  {.addr = table.bus,
+                   .len = static_cast<uint32_t>(sizeof(vring_desc) * count),
+                   .flags = VRING_DESC_F_INDIRECT,
+                   .next = 0});
   chains_[head].indirect_table = table;
   chains_[head].descriptors = 1;
   return head;
@@ -141,13 +153,15 @@ uint16_t SplitQueue::AddDirect(std::span<const Segment> readable,
         is_writable ? writable[i - readable.size()] : readable[i];
     const uint16_t d = TakeDescriptor();
     const bool has_next = i + 1 < count;
-    desc_[d].addr = segment.bus;
-    desc_[d].len = static_cast<uint32_t>(segment.length);
-    desc_[d].flags = (is_writable ? VRING_DESC_F_WRITE : 0) |
-                     (has_next ? VRING_DESC_F_NEXT : 0);
-    // The chain takes free descriptors in free-list order, so the next one in
-    // the chain is the new free head.
-    desc_[d].next = has_next ? free_head_ : 0;
+    WriteDescriptor(
+        desc_[d],
+        {.addr = segment.bus,
+         .len = static_cast<uint32_t>(segment.length),
+         .flags = static_cast<uint16_t>((is_writable ? VRING_DESC_F_WRITE : 0) |
+                                        (has_next ? VRING_DESC_F_NEXT : 0)),
+         // The chain takes free descriptors in free-list order, so the next
+         // one in the chain is the new free head.
+         .next = static_cast<uint16_t>(has_next ? free_head_ : 0)});
   }
   chains_[head].indirect_table = base::DmaRegion{};
   chains_[head].descriptors = static_cast<uint16_t>(count);
@@ -184,7 +198,8 @@ base::Result<void> SplitQueue::Submit(std::span<const Segment> readable,
   // The descriptors must be visible before the ring entry naming them, and the
   // entry before the index that makes it available.
   base::WriteBarrier();
-  StoreShared(&avail_->ring[avail_idx_ & (size_ - 1)], head);
+  uint16_t* entry = &avail_->ring[avail_idx_ & (size_ - 1)];
+  if (LoadShared(entry) != head) StoreShared(entry, head);  // As descriptors.
   base::WriteBarrier();
   ++avail_idx_;
   StorePublished(&avail_->idx, avail_idx_);

@@ -71,7 +71,8 @@ class SplitQueue final : public Virtqueue {
   vring_used* used_ = nullptr;
 
   // The free list and chain links are kept in driver memory, never read back
-  // from the descriptor table the device can write.
+  // from the descriptor table the device can write (Submit reads the table
+  // only to skip storing an entry that already holds its value).
   std::vector<uint16_t> next_;
   std::vector<ChainRecord> chains_;  // Indexed by head descriptor.
   uint16_t free_head_ = 0;

@@ -308,10 +308,13 @@ bool SplitDeviceQueue::PushUsed(uint16_t head, uint32_t length) {
   vring_used_elem element;
   element.id = head;
   element.len = length;
-  uint16_t slot = used_idx_ & (layout_.size - 1);
-  std::memcpy(
-      used_ + offsetof(vring_used, ring) + sizeof(vring_used_elem) * slot,
-      &element, sizeof(element));
+  uint8_t* entry = used_ + offsetof(vring_used, ring) +
+                   sizeof(vring_used_elem) * (used_idx_ & (layout_.size - 1));
+  // An entry that already holds this element (the same chain returned with
+  // the same length a lap ago) is not written again: the store would take the
+  // line from the driver's cache only for the driver to fetch it back.
+  if (std::memcmp(entry, &element, sizeof(element)) != 0)
+    std::memcpy(entry, &element, sizeof(element));
   used_idx_++;
   // Release: the element is visible before the index that publishes it.
   Store16(used_ + offsetof(vring_used, idx), used_idx_,

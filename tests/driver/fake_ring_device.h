@@ -79,6 +79,7 @@ class FakeRingDevice {
     used_->idx = value;
   }
   vring_desc* desc() { return desc_; }
+  vring_avail* avail() { return avail_; }
 
  private:
   SeenChain Walk(uint16_t head) {

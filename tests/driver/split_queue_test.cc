@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -189,6 +190,54 @@ TEST_F(SplitQueueTest, CompletesChainsInAnyOrder) {
     EXPECT_EQ(used->length, 10u + i);
   }
   EXPECT_EQ(queue_.num_free(), 32);
+}
+
+// The driver skips storing a descriptor or avail entry that already holds its
+// value (to keep the line in the device's cache); every field that differs
+// must still reach the device, whatever the table held before.
+TEST_F(SplitQueueTest, AReusedDescriptorIsRewrittenInEveryFieldThatChanged) {
+  SetUpQueue(8, 0);
+  struct Shape {
+    uint64_t readable_offset;
+    size_t readable_length;
+    size_t writable_count;
+  };
+  const Shape shapes[] = {
+      {0, 16, 1},   // First use.
+      {0, 16, 1},   // The same again: nothing to store.
+      {64, 16, 1},  // Address only.
+      {64, 24, 1},  // Length only.
+      {64, 24, 0},  // NEXT flag and next index only.
+      {64, 24, 2},  // Back to a chain, one descriptor longer.
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const Shape& shape : shapes) {
+      const Segment readable[] = {
+          Seg(shape.readable_offset, shape.readable_length)};
+      const Segment writable[] = {Seg(4096, 32), Seg(8192, 8)};
+      const std::span<const Segment> writes(writable, shape.writable_count);
+      ASSERT_TRUE(queue_.Submit(readable, writes, Token(1)).ok());
+      auto chains = device_->PopAvailable();
+      ASSERT_EQ(chains.size(), 1u);
+      ASSERT_EQ(chains[0].descriptors.size(), 1 + shape.writable_count);
+      EXPECT_EQ(chains[0].descriptors[0].addr, readable[0].bus);
+      EXPECT_EQ(chains[0].descriptors[0].len, shape.readable_length);
+      EXPECT_FALSE(chains[0].descriptors[0].writable);
+      for (size_t i = 0; i < shape.writable_count; ++i) {
+        EXPECT_EQ(chains[0].descriptors[1 + i].addr, writable[i].bus);
+        EXPECT_TRUE(chains[0].descriptors[1 + i].writable);
+      }
+      device_->PushUsed(chains[0].head, 0);
+      ASSERT_TRUE(Pop().has_value());
+    }
+    // A device that wrote over the descriptor table and the avail ring (it
+    // must not, but may) does not make the driver publish stale entries.
+    for (uint16_t i = 0; i < 8; ++i) {
+      device_->desc()[i] = vring_desc{
+          .addr = 0xdead0000, .len = 1, .flags = VRING_DESC_F_WRITE, .next = 7};
+      device_->avail()->ring[i] = 7 - i;
+    }
+  }
 }
 
 TEST_F(SplitQueueTest, PollUsedReturnsABatch) {

@@ -117,6 +117,12 @@ class TestRing {
                 Host(layout_.device + 4 + 8ull * (position % size_), 8), 8);
     return element;
   }
+  // Overwrites a used element, as a driver must not (the device's own stores
+  // are checked against it).
+  void SetUsed(uint16_t position, vring_used_elem element) {
+    std::memcpy(Host(layout_.device + 4 + 8ull * (position % size_), 8),
+                &element, 8);
+  }
   // Polls until used idx reaches `idx` (for the threaded device); false on
   // timeout.
   bool WaitUsedIdx(uint16_t idx, std::chrono::milliseconds timeout =
