@@ -31,6 +31,14 @@ constexpr bool IsSampledPlace(uint16_t place) {
   return place % Period == run % Period;
 }
 
+// Neither side times a chain whose device-writable part is no larger than
+// this, a FUSE reply that is only its header (fuse_out_header): FORGET has no
+// reply, and the driver posts a last close's RELEASE without waiting for its
+// bare header (driver::FuseClient::PostRelease), so it cannot time them; the
+// device, which cannot tell a posted chain from a waited one, leaves all such
+// chains out too, and both sides' means stay of the same chains.
+inline constexpr uint64_t kMaxUntimedWritableBytes = 16;
+
 }  // namespace base
 
 #endif  // BASE_SAMPLER_H_

@@ -27,8 +27,10 @@
 
 #include <linux/fuse.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "base/abi.h"
@@ -115,16 +117,33 @@ class FuseChannel {
     return message.sent_used;
   }
 
-  // Sends a request that has no reply (FORGET, BATCH_FORGET), whole in the
-  // first `request_head_size` bytes of the request head. A channel may return
-  // without waiting for the device to return its buffers, as Linux's virtio-fs
-  // does (a FORGET then costs the caller no round trip): it takes the message
-  // back itself once the device is done with it (End() then does nothing),
-  // and returns 0. By default it waits, as Exchange, and returns the used
+  // Sends a request whose reply nobody waits for, whole in the first
+  // `request_head_size` bytes of the request head: FORGET and BATCH_FORGET,
+  // which have none (`reply_head_size` 0), and an asynchronous RELEASE or
+  // RELEASEDIR (FuseClient::PostRelease), whose reply the device writes
+  // across the first `reply_head_size` bytes of the reply head. A channel may
+  // return without waiting for the device to return its buffers, as Linux's
+  // virtio-fs does (the request then costs the caller no round trip): it takes
+  // the message back itself once the device is done with it (End() then does
+  // nothing), counts the request in `*in_flight` (when given) until then, and
+  // returns nullopt. By default it waits, as Exchange, and returns the used
   // length. Errors are Exchange's, with nothing sent.
-  virtual base::Result<uint32_t> Post(FuseMessage& message,
-                                      size_t request_head_size) {
-    return Exchange(message, request_head_size, {}, 0, {});
+  virtual base::Result<std::optional<uint32_t>> Post(
+      FuseMessage& message, size_t request_head_size,
+      size_t reply_head_size = 0, std::atomic<uint32_t>* in_flight = nullptr) {
+    (void)in_flight;  // Waited for: never in flight after the call.
+    base::Result<uint32_t> used =
+        Exchange(message, request_head_size, {}, reply_head_size, {});
+    if (!used.ok()) return base::Error{used.error()};
+    return std::optional<uint32_t>(used.value());
+  }
+  // Returns once `*in_flight` is 0, the requests it counts (Post) returned by
+  // the device; without it, once every request Post() left with the device
+  // has been returned. By default none is left.
+  virtual base::Result<void> WaitForPosted(
+      const std::atomic<uint32_t>* in_flight = nullptr) {
+    (void)in_flight;
+    return {};
   }
   // Takes the head areas back, whether or not the message was exchanged.
   virtual void End(FuseMessage& message) = 0;

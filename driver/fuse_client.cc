@@ -97,12 +97,12 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
   TRY(message.Begin(t.lane));
   WriteHead(t, outgoing, *message);
 
-  if (t.shape == ReplyShape::kNone) {
+  if (t.shape == ReplyShape::kNone || t.posted_in_flight != nullptr) {
     // Posted, perhaps without waiting for the device, when the whole request
-    // fits the head (FORGET, batches of a few forgets): the device may read it
-    // after this returns, so it holds none of the caller's memory. A larger
-    // batch waits.
-    uint32_t used = 0;
+    // fits the head (FORGET, batches of a few forgets, RELEASE): the device
+    // may read it after this returns, so it holds none of the caller's memory.
+    // A larger batch waits.
+    std::optional<uint32_t> used;
     if (outgoing.total <= message->request_head.size()) {
       uint8_t* head = message->request_head.data();
       size_t head_size = outgoing.head_size;
@@ -110,12 +110,18 @@ base::Result<uint32_t> FuseClient::Transact(Transaction& t) {
         std::memcpy(head + head_size, segment.data, segment.size);
         head_size += segment.size;
       }
-      used = TRY(channel_.Post(*message, head_size));
+      used = TRY(channel_.Post(*message, head_size, outgoing.reply_head_size,
+                               t.posted_in_flight));
     } else {
       used = TRY(channel_.Exchange(*message, outgoing.head_size,
-                                   outgoing.request(), 0, {}));
+                                   outgoing.request(), outgoing.reply_head_size,
+                                   outgoing.reply()));
     }
-    if (used != 0) {
+    if (!used.has_value()) return 0u;  // With the device; nobody reads it.
+    if (t.shape != ReplyShape::kNone) {
+      return Accept(t, outgoing, *message, *used);
+    }
+    if (*used != 0) {
       return RejectReply(t.opcode, t.unique,
                          "reply to a request that has none");
     }
@@ -133,7 +139,8 @@ base::Result<void> FuseClient::Plan(const Transaction& t, Outgoing& outgoing) {
   if (t.in_size > kMaxInSize || t.tail.names.size() > FuseChannel::kMaxNames ||
       t.tail.data.size() > kMaxDataSegments ||
       t.data.size() > kMaxDataSegments ||
-      (t.shape != ReplyShape::kData && !t.data.empty())) {
+      (t.shape != ReplyShape::kData && !t.data.empty()) ||
+      (t.posted_in_flight != nullptr && !t.data.empty())) {
     return base::Error{EINVAL};
   }
   for (std::string_view name : t.tail.names) {
@@ -274,7 +281,40 @@ base::Result<void> FuseClient::Init(const InitOptions& options) {
   return {};
 }
 
+FuseClient::PostedRelease* FuseClient::ClaimPostedRelease(uint64_t nodeid) {
+  for (PostedRelease& slot : posted_releases_) {
+    uint32_t answered = 0;
+    if (slot.in_flight.compare_exchange_strong(answered, 1,
+                                               std::memory_order_acquire)) {
+      slot.nodeid.store(nodeid, std::memory_order_release);
+      return &slot;
+    }
+  }
+  return nullptr;
+}
+
+base::Result<void> FuseClient::SettleReleases(
+    std::span<const fuse_forget_one> forgets) {
+  for (PostedRelease& slot : posted_releases_) {
+    if (slot.in_flight.load(std::memory_order_acquire) == 0) continue;
+    // A slot claimed for a node being released now may still name the one
+    // before: waiting for it costs a moment, and the node being released is
+    // still referenced, so not among `forgets`.
+    const uint64_t nodeid = slot.nodeid.load(std::memory_order_acquire);
+    for (const fuse_forget_one& forget : forgets) {
+      if (forget.nodeid == nodeid) {
+        TRY(channel_.WaitForPosted(&slot.in_flight));
+        break;
+      }
+    }
+  }
+  return {};
+}
+
 base::Result<void> FuseClient::Destroy() {
+  // The session's last request: after every one posted before it.
+  base::Result<void> settled = channel_.WaitForPosted();
+  (void)settled;  // A broken channel fails DESTROY too.
   base::Result<Reply<OpDestroy>> reply = Call<OpDestroy>(0, NoArgs{});
   // Whatever the device answered, the session is over.
   ready_.store(false, std::memory_order_release);
@@ -286,6 +326,8 @@ base::Result<void> FuseClient::Forget(uint64_t nodeid, uint64_t nlookup) {
   TRY(CheckReady());
   TRY(CheckNodeId(nodeid));
   if (nlookup == 0) return {};
+  const fuse_forget_one forget{nodeid, nlookup};
+  TRY(SettleReleases({&forget, 1}));
   fuse_forget_in in = {};
   in.nlookup = nlookup;
   TRY(Call<OpForget>(nodeid, in));
@@ -298,6 +340,7 @@ base::Result<void> FuseClient::ForgetMany(
   for (const fuse_forget_one& forget : forgets) TRY(CheckNodeId(forget.nodeid));
   if (forgets.empty()) return {};
   if (forgets.size() == 1) return Forget(forgets[0].nodeid, forgets[0].nlookup);
+  TRY(SettleReleases(forgets));
   while (!forgets.empty()) {
     const size_t count = forgets.size() < kMaxForgetsPerBatch
                              ? forgets.size()

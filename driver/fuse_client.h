@@ -125,6 +125,9 @@ class FuseClient {
   // ReadDir needs room for at least one READDIRPLUS record with a NAME_MAX
   // name: a smaller buffer would make a non-empty directory look finished.
   static constexpr size_t kMinDirBufferSize = FUSE_NAME_OFFSET_DIRENTPLUS + 256;
+  // Unanswered RELEASEs posted at once (PostRelease), at most: one more waits
+  // for its reply.
+  static constexpr size_t kMaxPostedReleases = 16;
 
   FuseClient(base::Platform& platform, FuseChannel& channel);
   FuseClient(const FuseClient&) = delete;
@@ -226,6 +229,16 @@ class FuseClient {
   base::Result<void> Release(uint64_t nodeid, uint64_t fh, uint32_t flags = 0,
                              uint32_t release_flags = 0,
                              uint64_t lock_owner = 0);
+  // RELEASE without waiting for the device, as Linux releases a file
+  // asynchronously on its last close (nobody is left to hear an error): it
+  // may return while the device still has the file open. A FORGET of the node
+  // waits until the device has answered it (so a node is never forgotten
+  // before its handle is released), and DESTROY for every one; with
+  // kMaxPostedReleases unanswered, the next waits for its reply. Errors are
+  // those of sending it; the device's answer is checked only by a channel
+  // that waits.
+  base::Result<void> PostRelease(uint64_t nodeid, uint64_t fh,
+                                 uint32_t flags = 0);
   // whence: SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE. Returns the new
   // offset.
   base::Result<uint64_t> Lseek(uint64_t nodeid, uint64_t fh, uint64_t offset,
@@ -256,6 +269,8 @@ class FuseClient {
   base::Result<void> ReadDirAll(uint64_t nodeid, uint64_t fh, uint64_t offset,
                                 std::span<uint8_t> buffer, Visit&& visit);
   base::Result<void> ReleaseDir(uint64_t nodeid, uint64_t fh);
+  // RELEASEDIR without waiting for the device, as PostRelease.
+  base::Result<void> PostReleaseDir(uint64_t nodeid, uint64_t fh);
   base::Result<void> FsyncDir(uint64_t nodeid, uint64_t fh, bool datasync);
 
  private:
@@ -273,6 +288,10 @@ class FuseClient {
     size_t out_max = 0;
     std::span<const MutableBuffer> data;  // kData replies.
     uint64_t unique = 0;                  // Set by Transact.
+    // Non-null: sent without waiting for the reply where the channel can
+    // (Post), counted here while the device has it; the reply is checked
+    // only if the channel waited for it anyway.
+    std::atomic<uint32_t>* posted_in_flight = nullptr;
   };
 
   // Payload segments a request or a reply may have.
@@ -329,7 +348,20 @@ class FuseClient {
                                        DirentFormat format);
   base::Result<void> ReleaseHandle(uint32_t opcode, uint64_t nodeid,
                                    uint64_t fh, uint32_t flags,
-                                   uint32_t release_flags, uint64_t lock_owner);
+                                   uint32_t release_flags, uint64_t lock_owner,
+                                   bool posted);
+  // A RELEASE posted and not yet answered (PostRelease), and its node.
+  struct PostedRelease {
+    // 1 while a caller claims the slot, plus the channel's count (Post).
+    std::atomic<uint32_t> in_flight{0};
+    std::atomic<uint64_t> nodeid{0};
+  };
+  // A slot whose RELEASE was answered, claimed for `nodeid`; null when all
+  // are in flight.
+  PostedRelease* ClaimPostedRelease(uint64_t nodeid);
+  // Waits until the device has answered the posted RELEASEs of the nodes
+  // `forgets` names: a FORGET must not overtake them.
+  base::Result<void> SettleReleases(std::span<const fuse_forget_one> forgets);
   base::Result<void> SyncHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
                                 bool datasync);
 
@@ -344,6 +376,7 @@ class FuseClient {
   // (acquire).
   Negotiated negotiated_;
   std::atomic<bool> ready_{false};
+  std::array<PostedRelease, kMaxPostedReleases> posted_releases_;
 };
 
 class FuseClient::PendingRead {

@@ -103,7 +103,14 @@ base::Result<DirentList> FuseClient::ReadDirPage(uint64_t nodeid, uint64_t fh,
 
 base::Result<void> FuseClient::ReleaseDir(uint64_t nodeid, uint64_t fh) {
   return ReleaseHandle(FUSE_RELEASEDIR, nodeid, fh,
-                       base::kOpenReadOnly | base::kOpenDirectory, 0, 0);
+                       base::kOpenReadOnly | base::kOpenDirectory, 0, 0,
+                       /*posted=*/false);
+}
+
+base::Result<void> FuseClient::PostReleaseDir(uint64_t nodeid, uint64_t fh) {
+  return ReleaseHandle(FUSE_RELEASEDIR, nodeid, fh,
+                       base::kOpenReadOnly | base::kOpenDirectory, 0, 0,
+                       /*posted=*/true);
 }
 
 base::Result<void> FuseClient::FsyncDir(uint64_t nodeid, uint64_t fh,

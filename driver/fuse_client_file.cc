@@ -240,18 +240,25 @@ base::Result<void> FuseClient::Fsync(uint64_t nodeid, uint64_t fh,
 base::Result<void> FuseClient::ReleaseHandle(uint32_t opcode, uint64_t nodeid,
                                              uint64_t fh, uint32_t flags,
                                              uint32_t release_flags,
-                                             uint64_t lock_owner) {
+                                             uint64_t lock_owner, bool posted) {
   TRY(CheckNodeId(nodeid));
   fuse_release_in in = {};
   in.fh = fh;
   in.flags = flags;
   in.release_flags = release_flags;
   in.lock_owner = lock_owner;
-  if (opcode == FUSE_RELEASEDIR) {
-    TRY(Call<OpReleaseDir>(nodeid, in));
-  } else {
-    TRY(Call<OpRelease>(nodeid, in));
-  }
+  NoArgs out;
+  Transaction transaction =
+      opcode == FUSE_RELEASEDIR
+          ? Describe<OpReleaseDir>(nodeid, in, {}, {}, &out)
+          : Describe<OpRelease>(nodeid, in, {}, {}, &out);
+  // Posted only while a slot is free to remember it by (a FORGET of the node
+  // waits for its answer); beyond kMaxPostedReleases, waited for.
+  PostedRelease* slot = posted ? ClaimPostedRelease(nodeid) : nullptr;
+  if (slot != nullptr) transaction.posted_in_flight = &slot->in_flight;
+  base::Result<uint32_t> sent = Transact(transaction);
+  if (slot != nullptr) slot->in_flight.fetch_sub(1, std::memory_order_release);
+  if (!sent.ok()) return base::Error{sent.error()};
   return {};
 }
 
@@ -259,7 +266,13 @@ base::Result<void> FuseClient::Release(uint64_t nodeid, uint64_t fh,
                                        uint32_t flags, uint32_t release_flags,
                                        uint64_t lock_owner) {
   return ReleaseHandle(FUSE_RELEASE, nodeid, fh, flags, release_flags,
-                       lock_owner);
+                       lock_owner, /*posted=*/false);
+}
+
+base::Result<void> FuseClient::PostRelease(uint64_t nodeid, uint64_t fh,
+                                           uint32_t flags) {
+  return ReleaseHandle(FUSE_RELEASE, nodeid, fh, flags, 0, 0,
+                       /*posted=*/true);
 }
 
 base::Result<uint64_t> FuseClient::Lseek(uint64_t nodeid, uint64_t fh,

@@ -25,6 +25,9 @@ constexpr uint16_t kNoHome = 0xFFFF;
 
 }  // namespace
 
+static_assert(base::kMaxUntimedWritableBytes == sizeof(fuse_out_header),
+              "neither side times a reply that is only its header");
+
 // One request in flight: a queue's slot, or allocated when the slots are all
 // taken. When its queue breaks, the caller returns but the chain (its heads
 // and mapped buffers) may still be in the device's hands, so the record then
@@ -37,6 +40,7 @@ struct VirtioFs::Request {
     used_length = 0;
     orphaned = false;
     posted = false;
+    posted_in_flight = nullptr;
     sent = false;
     timed = false;
     queue = on_queue;
@@ -51,6 +55,9 @@ struct VirtioFs::Request {
   // completion recycles the record. Under the queue lock once submitted.
   bool orphaned = false;
   bool posted = false;  // By Post; counted in its queue's posted_in_flight.
+  // The poster's count of its requests in flight (Post's `in_flight`), if
+  // any: taken down when the device returns the chain.
+  std::atomic<uint32_t>* posted_in_flight = nullptr;
   // By Send or Exchange, with a reply head of `reply_head_size` bytes, not
   // yet received.
   bool sent = false;
@@ -322,11 +329,13 @@ base::Result<uint32_t> VirtioFs::Receive(FuseMessage& message) {
   return used;
 }
 
-base::Result<uint32_t> VirtioFs::Post(FuseMessage& message,
-                                      size_t request_head_size) {
+base::Result<std::optional<uint32_t>> VirtioFs::Post(
+    FuseMessage& message, size_t request_head_size, size_t reply_head_size,
+    std::atomic<uint32_t>* in_flight) {
   auto* request = static_cast<Request*>(message.channel_state);
   if (request == nullptr || request_head_size == 0 ||
-      request_head_size > kRequestHeadCapacity) {
+      request_head_size > kRequestHeadCapacity ||
+      reply_head_size > kReplyHeadCapacity) {
     return base::Error{EINVAL};
   }
   if (!device_.is_live()) return base::Error{EIO};
@@ -338,27 +347,35 @@ base::Result<uint32_t> VirtioFs::Post(FuseMessage& message,
     if (!interrupt_driven_) Reap(request->queue, /*from_interrupt=*/false);
     queue.posted_in_flight++;
   }
+  if (in_flight != nullptr) in_flight->fetch_add(1, std::memory_order_relaxed);
   // Left with the device from the start: its completion recycles the record
   // (Finish), even one that comes before Submit returns.
   request->orphaned = true;
   request->posted = true;
-  if (base::Result<void> submitted = Submit(*request, request_head_size, 0,
-                                            /*waited=*/false);
+  request->posted_in_flight = in_flight;
+  if (base::Result<void> submitted =
+          Submit(*request, request_head_size, reply_head_size,
+                 /*waited=*/false);
       !submitted.ok()) {
     // Never made available: still the caller's.
     request->orphaned = request->posted = false;
+    request->posted_in_flight = nullptr;
+    if (in_flight != nullptr) {
+      in_flight->fetch_sub(1, std::memory_order_relaxed);
+    }
     base::LockGuard guard(*queue.lock);
     queue.posted_in_flight--;
     return base::Error{submitted.error()};
   }
   message.channel_state = nullptr;
-  return 0u;
+  return std::optional<uint32_t>();
 }
 
-base::Result<void> VirtioFs::WaitForPosted() {
+base::Result<void> VirtioFs::WaitForPosted(
+    const std::atomic<uint32_t>* in_flight) {
   WaitPacer pacer(platform_);
   for (unsigned turn = 1;; ++turn) {
-    size_t in_flight = 0;
+    size_t posted = 0;
     for (uint16_t q = 0; q < queues_.size(); ++q) {
       base::LockGuard guard(*queues_[q].lock);
       if (queues_[q].posted_in_flight == 0) continue;
@@ -367,9 +384,12 @@ base::Result<void> VirtioFs::WaitForPosted() {
           (turn % kStatusPollInterval == 0 && device_.NeedsReset())) {
         return base::Error{EIO};
       }
-      in_flight += queues_[q].posted_in_flight;
+      posted += queues_[q].posted_in_flight;
     }
-    if (in_flight == 0) return {};
+    const bool done = in_flight != nullptr
+                          ? in_flight->load(std::memory_order_acquire) == 0
+                          : posted == 0;
+    if (done) return {};
     pacer.Pause();
   }
 }
@@ -442,6 +462,8 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
   const std::span<const Segment> readable(segments.data(), readable_count);
   const std::span<const Segment> writable(segments.data() + readable_count,
                                           count - readable_count);
+  uint64_t writable_bytes = 0;
+  for (const Segment& segment : writable) writable_bytes += segment.length;
 
   const uint16_t queue = request.queue;
   Virtqueue& ring = device_.queue(queue);
@@ -452,9 +474,12 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
       // Only a request its caller waits for is timed: a posted one's record
       // may be recycled as soon as it is available, and a sent one's caller
       // does other work before it receives the reply. The device times the
-      // chains at the same places (base/sampler.h).
-      request.timed = waited && base::IsSampledPlace<kRoundTripSampling>(
-                                    ring.chains_made_available());
+      // chains at the same places, and neither side those with a bare reply
+      // header (base/sampler.h).
+      request.timed = waited &&
+                      writable_bytes > base::kMaxUntimedWritableBytes &&
+                      base::IsSampledPlace<kRoundTripSampling>(
+                          ring.chains_made_available());
       if (request.timed) request.available_at = platform_.MonotonicNanos();
       base::Result<void> added = ring.Submit(readable, writable, &request);
       if (added.ok()) break;
@@ -544,6 +569,9 @@ void VirtioFs::Reap(uint16_t queue, bool from_interrupt) {
 void VirtioFs::Finish(Request* request, int error, uint32_t used_length) {
   if (request->orphaned) {
     if (request->posted) queues_[request->queue].posted_in_flight--;
+    if (request->posted_in_flight != nullptr) {
+      request->posted_in_flight->fetch_sub(1, std::memory_order_release);
+    }
     RecycleLocked(request);
     return;
   }

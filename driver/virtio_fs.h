@@ -71,12 +71,13 @@ class VirtioFs final : public FuseChannel {
 
   // Round trips of exchanged requests (not those sent to be received later),
   // sampled: of every kRoundTripSampling chains on a queue one, when it is an
-  // exchange, is timed (Platform::MonotonicNanos) from just before its chain
-  // is made available to the device until its waiter sees it complete: the
-  // device's work on the request and the hand-off both ways. A device model
-  // that times its own work on the same chains (sim::ModelCounters; which
-  // chains: base/sampler.h) leaves the hand-off. Two clock reads per sampled
-  // request, none for the others.
+  // exchange with more reply than a bare header, is timed
+  // (Platform::MonotonicNanos) from just before its chain is made available to
+  // the device until its waiter sees it complete: the device's work on the
+  // request and the hand-off both ways. A device model that times its own work
+  // on the same chains (sim::ModelCounters; which chains: base/sampler.h)
+  // leaves the hand-off. Two clock reads per sampled request, none for the
+  // others.
   static constexpr uint64_t kRoundTripSampling = 16;
   struct RoundTrips {
     uint64_t timed = 0;  // Requests timed so far.
@@ -94,13 +95,17 @@ class VirtioFs final : public FuseChannel {
                           size_t reply_head_size,
                           std::span<const MutableBuffer> reply_data) override;
   base::Result<uint32_t> Receive(FuseMessage& message) override;
-  base::Result<uint32_t> Post(FuseMessage& message,
-                              size_t request_head_size) override;
+  base::Result<std::optional<uint32_t>> Post(
+      FuseMessage& message, size_t request_head_size, size_t reply_head_size,
+      std::atomic<uint32_t>* in_flight) override;
   void End(FuseMessage& message) override;
-  // Waits until the device has returned every request posted so far: for a
-  // caller that needs the device to have seen them (a test of its state, a
-  // count of FORGETs). EIO when the device breaks first.
-  base::Result<void> WaitForPosted();
+  // Waits until the device has returned the posted requests `in_flight`
+  // counts (the client's ordering: a FORGET after its node's RELEASE), or
+  // every request posted so far (a caller that needs the device to have seen
+  // them: a test of its state, a count of FORGETs). EIO when the device breaks
+  // first.
+  base::Result<void> WaitForPosted(
+      const std::atomic<uint32_t>* in_flight = nullptr) override;
 
   // Whether the device has reported DEVICE_NEEDS_RESET: every Exchange fails
   // with EIO until Recover().

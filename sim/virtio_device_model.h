@@ -96,9 +96,10 @@ inline constexpr uint64_t kCrowdedDevicePollNanos = 50'000;
 // long more.
 inline constexpr uint64_t kDeviceYieldIntervalNanos = 10'000;
 
-// Of every kChainTimeSampling chains on a queue, one is timed when it has a
-// device-writable part (requests that want an answer; not virtio-fs's
-// FORGETs, which a driver does not wait for), at the places where the driver
+// Of every kChainTimeSampling chains on a queue, one is timed when its
+// device-writable part is more than a bare reply header (requests a driver
+// waits for; not virtio-fs's FORGETs or posted RELEASEs:
+// base::kMaxUntimedWritableBytes), at the places where the driver
 // times its round trips (base/sampler.h), from its pop to the write of its
 // used element (ModelCounters::timed_chains): the device's work on it, without
 // the hand-off to and from the driver. Only chains completed by the thread

@@ -312,7 +312,7 @@ VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
     work.rerun = false;
   }
   work.chains_popped++;
-  turn.timed = !chain.writable.empty() &&
+  turn.timed = chain.writable_bytes > base::kMaxUntimedWritableBytes &&
                base::IsSampledPlace<kChainTimeSampling>(place);
   if (turn.timed) turn.popped_at = std::chrono::steady_clock::now();
   work.handling = std::this_thread::get_id();

@@ -67,8 +67,9 @@ class OpenDirectory final : public OpenFile {
   ~OpenDirectory() override {
     Result<driver::FuseClient*> client = dir_->fs().ClientFor(session_);
     if (!client.ok()) return;
-    Result<void> released = client.value()->ReleaseDir(dir_->nodeid(), fh_);
-    (void)released;  // Nobody to tell.
+    // Not waited for (FuseClient::PostReleaseDir): nobody to tell.
+    Result<void> released = client.value()->PostReleaseDir(dir_->nodeid(), fh_);
+    (void)released;
   }
 
  protected:

@@ -35,8 +35,9 @@ class OpenRegularFile final : public OpenFile {
         readahead_(file_->fs().platform(), file_->fs().readahead_budget(),
                    ReadaheadBytes(file_->fs(), session, handle)) {}
 
-  // The last descriptor of the description is gone: FLUSH, then RELEASE, as
-  // Linux does on the final close (nothing is sent for an ended session).
+  // The last descriptor of the description is gone: FLUSH, then RELEASE
+  // without waiting for it (FuseClient::PostRelease), as Linux does on the
+  // final close (nothing is sent for an ended session).
   // FLUSH is how the device learns of the close (delayed write errors, POSIX
   // locks), so it is skipped only where Linux skips it: the device said so at
   // open (FOPEN_NOFLUSH; this client never caches writes), or it answered
@@ -53,7 +54,7 @@ class OpenRegularFile final : public OpenFile {
         file_->fs().set_no_flush(session_);
       }
     }
-    Result<void> released = client.value()->Release(
+    Result<void> released = client.value()->PostRelease(
         file_->nodeid(), fh_, static_cast<uint32_t>(flags()));
     (void)released;
   }

@@ -252,6 +252,28 @@ TEST_F(FuseClientTest, ReadDirPlusCarriesLookedUpEntries) {
   EXPECT_EQ(Only().opcode(), FUSE_READDIRPLUS);
 }
 
+// Over a channel that waits for every reply (the default FuseChannel::Post),
+// a posted RELEASE is the same request, and its reply is checked as any other.
+TEST_F(FuseClientTest, PostedReleasesAreCheckedWhenTheChannelWaits) {
+  device_.SetHandler([](const SeenRequest& r) { return OkEmpty(r); });
+  ASSERT_TRUE(client_.PostRelease(7, 70, O_RDWR).ok());
+  ASSERT_TRUE(client_.PostReleaseDir(5, 9).ok());
+  auto requests = device_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].opcode(), FUSE_RELEASE);
+  EXPECT_EQ(requests[0].in<fuse_release_in>().fh, 70u);
+  EXPECT_EQ(requests[0].in<fuse_release_in>().flags,
+            static_cast<uint32_t>(O_RDWR));
+  EXPECT_EQ(requests[1].opcode(), FUSE_RELEASEDIR);
+  EXPECT_EQ(requests[1].in<fuse_release_in>().fh, 9u);
+  device_.SetHandler([](const SeenRequest& r) { return Err(r, EBADF); });
+  EXPECT_EQ(client_.PostRelease(7, 70).error(), EBADF);
+  device_.SetHandler([](const SeenRequest& r) {
+    return Ok(r, fuse_open_out{});  // A body where RELEASE has none.
+  });
+  EXPECT_EQ(client_.PostReleaseDir(5, 9).error(), EIO);
+}
+
 TEST_F(FuseClientTest, DirectoryHandleOperations) {
   device_.SetHandler([](const SeenRequest& r) { return OkEmpty(r); });
   ASSERT_TRUE(client_.FsyncDir(5, 9, false).ok());

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "driver/fuse_client.h"
 #include "gtest/gtest.h"
 #include "sim/machine.h"
 #include "tests/common/machine_variants.h"
@@ -291,6 +292,78 @@ TEST_P(FaultContractTest, AForgetHeldByTheDeviceDelaysNoCall) {
   EXPECT_EQ(machine_->faults().held(), 0u);
   ASSERT_EQ(WriteFile("f4", "more"), 0);
   EXPECT_EQ(HostFile("f4"), "more");
+  ExpectNoLeak();
+}
+
+// Linux releases a file without waiting for the device (its last close); so
+// does this driver: close returns while the device holds the RELEASE's
+// completion. The node's FORGET must not overtake it: it waits until the
+// device has answered.
+TEST_P(FaultContractTest, AHeldReleaseDelaysNoCloseAndHoldsBackTheForget) {
+  ASSERT_NO_FATAL_FAILURE(Boot({}));
+  ASSERT_EQ(WriteFile("f", "data"), 0);
+  const int fd = vfs::open(Path("f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  AddFault("hold@op=RELEASE");
+  ASSERT_EQ(vfs::close(fd), 0);
+  WaitUntil([&] { return machine_->faults().held() >= 1; });
+  ASSERT_EQ(machine_->faults().held(), 1u);
+
+  // An unlinked file's node goes: its FORGET is sent by the statfs at the
+  // latest, which therefore waits for the held RELEASE.
+  const uint64_t forgets_before =
+      machine_->fs_device().requests_processed(FUSE_FORGET);
+  ASSERT_EQ(vfs::unlink(Path("f").c_str()), 0);
+  std::atomic<int> statfs_rc{1};
+  std::thread forgetter([&] {
+    vfs::TaskScope scope(machine_->task());
+    vfs::StatFs fs;
+    statfs_rc = vfs::statfs(Path("").c_str(), &fs);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(statfs_rc, 1);  // Still waiting.
+  EXPECT_EQ(machine_->fs_device().requests_processed(FUSE_FORGET),
+            forgets_before);
+  machine_->faults().plan().Clear();
+  machine_->faults().ReleaseAllRandomly(7);
+  forgetter.join();
+  EXPECT_EQ(statfs_rc, 0);
+  EXPECT_TRUE(machine_->virtio_fs().WaitForPosted().ok());
+  EXPECT_GT(machine_->fs_device().requests_processed(FUSE_FORGET),
+            forgets_before);
+  ExpectNoLeak();
+}
+
+// The driver remembers at most driver::FuseClient::kMaxPostedReleases
+// unanswered RELEASEs (to order FORGETs after them): one more close waits for
+// its reply.
+TEST_P(FaultContractTest, ACloseBeyondThePostedReleasesWaitsForItsReply) {
+  ASSERT_NO_FATAL_FAILURE(Boot({}));
+  constexpr size_t kPosted = driver::FuseClient::kMaxPostedReleases;
+  std::vector<int> fds;
+  for (size_t i = 0; i <= kPosted; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    ASSERT_EQ(WriteFile(name, "data"), 0);
+    fds.push_back(vfs::open(Path(name).c_str(), O_RDONLY));
+    ASSERT_GE(fds.back(), 0);
+  }
+  AddFault("hold@op=RELEASE");
+  for (size_t i = 0; i < kPosted; ++i) ASSERT_EQ(vfs::close(fds[i]), 0);
+  WaitUntil([&] { return machine_->faults().held() >= kPosted; });
+  ASSERT_EQ(machine_->faults().held(), kPosted);
+  std::atomic<int> last_rc{1};
+  std::thread closer([&] {
+    vfs::TaskScope scope(machine_->task());
+    last_rc = vfs::close(fds[kPosted]);
+  });
+  WaitUntil([&] { return machine_->faults().held() > kPosted; });
+  EXPECT_EQ(machine_->faults().held(), kPosted + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(last_rc, 1);  // Still waiting for its reply.
+  machine_->faults().plan().Clear();
+  machine_->faults().ReleaseAllRandomly(7);
+  closer.join();
+  EXPECT_EQ(last_rc, 0);
   ExpectNoLeak();
 }
 
