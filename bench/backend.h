@@ -57,6 +57,9 @@ class Backend {
   // FUSE requests the device has processed so far (all opcodes), or -1 when
   // the back end cannot count them.
   virtual int64_t FuseRequests() { return -1; }
+  // Of those, the ones the driver posted without waiting for them (FORGET, a
+  // last close's RELEASE): they cost no caller a round trip.
+  virtual int64_t PostedFuseRequests() { return 0; }
   // The sampled request times of a simulated machine so far, or none.
   virtual std::optional<sim::RequestTimes> SampledRequestTimes() {
     return std::nullopt;

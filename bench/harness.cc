@@ -74,6 +74,8 @@ RunCounters::~RunCounters() {
   if (counts_requests_) {
     state_.counters["fuse_req_per_op"] =
         per_op(static_cast<double>(spent.requests));
+    state_.counters["posted_req_per_op"] =
+        per_op(static_cast<double>(spent.posted));
   }
   if (counts_host_calls_) {
     state_.counters["host_calls_per_op"] =
@@ -109,7 +111,10 @@ void RunCounters::ResumeTiming() {
 
 RunCounters::Totals RunCounters::Now() const {
   Totals totals;
-  if (counts_requests_) totals.requests = backend_.FuseRequests();
+  if (counts_requests_) {
+    totals.requests = backend_.FuseRequests();
+    totals.posted = backend_.PostedFuseRequests();
+  }
   if (counts_host_calls_) totals.host = sim::ProcessHostCalls();
   if (times_requests_) totals.times = *backend_.SampledRequestTimes();
   return totals;
@@ -117,12 +122,13 @@ RunCounters::Totals RunCounters::Now() const {
 
 RunCounters::Totals RunCounters::Totals::operator-(
     const Totals& earlier) const {
-  return {requests - earlier.requests, host - earlier.host,
-          times - earlier.times};
+  return {requests - earlier.requests, posted - earlier.posted,
+          host - earlier.host, times - earlier.times};
 }
 
 RunCounters::Totals& RunCounters::Totals::operator+=(const Totals& more) {
   requests += more.requests;
+  posted += more.posted;
   host += more.host;
   times += more.times;
   return *this;

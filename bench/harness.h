@@ -6,6 +6,8 @@
 // them, over the work of all threads):
 //   fuse_req_per_op      FUSE requests the simulated device processed (sim
 //                        back ends only)
+//   posted_req_per_op    of those, the ones the driver posted without waiting
+//                        (FORGET, a last close's RELEASE)
 //   host_calls_per_op    host system calls the passthrough handlers made
 //                        (sim::ProcessHostCalls; fuse and sim back ends)
 //   host_call_ns_per_op  the time spent in them, in ns
@@ -87,6 +89,7 @@ class RunCounters {
  private:
   struct Totals {
     int64_t requests = 0;
+    int64_t posted = 0;
     sim::HostCallTotals host;
     sim::RequestTimes times;
 

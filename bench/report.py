@@ -34,7 +34,8 @@ kRoundTripSampling, sim::kChainTimeSampling, base/sampler.h; fs_bench's handoff_
 none where the device timed many more: READs sent ahead, which the driver does not wait for).
 In sim-inline it is the notify, the interrupt and the reaping around the device's work, all
 in the caller's thread; in sim-thread it also holds the crossings to the device thread and
-back, and the device thread's work on posted requests (FORGETs) a chain waits behind; the
+back, and the device thread's work on posted requests (FORGETs, a last close's RELEASE) a
+chain waits behind (on open+close, the OPEN behind the previous close's RELEASE); the
 round trip beside it is the least those crossings cost, measured just around the row
 (fs_bench's round_trip_ns: a request's ring lines handed to another CPU and the reply's
 back, with nothing else done). Rows of several threads are left out: their host calls

@@ -68,10 +68,11 @@ class Result:
     def __init__(self, time_ns, bytes_per_second=None, fuse_req_per_op=None,
                  peak_rss_mib=None, error=None, host_calls_per_op=None,
                  host_call_ns_per_op=None, handoff_ns_per_req=None, round_trip_ns=None,
-                 label=None):
+                 label=None, posted_req_per_op=None):
         self.time_ns = time_ns
         self.bytes_per_second = bytes_per_second
         self.fuse_req_per_op = fuse_req_per_op
+        self.posted_req_per_op = posted_req_per_op
         self.peak_rss_mib = peak_rss_mib
         self.error = error
         self.host_calls_per_op = host_calls_per_op
@@ -79,6 +80,13 @@ class Result:
         self.handoff_ns_per_req = handoff_ns_per_req
         self.round_trip_ns = round_trip_ns
         self.label = label
+
+
+def waited_requests(r):
+    """FUSE requests per operation a caller waited for: all the device processed but
+    those the driver posted (FORGET, a last close's RELEASE), which cost no caller a
+    round trip."""
+    return (r.fuse_req_per_op or 0) - (r.posted_req_per_op or 0)
 
 
 class Results(dict):
@@ -112,6 +120,7 @@ def load_results(doc):
             handoff_ns_per_req=b.get("handoff_ns_per_req"),
             round_trip_ns=b.get("round_trip_ns"),
             label=b.get("label") or None,
+            posted_req_per_op=b.get("posted_req_per_op"),
         )
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":

@@ -98,6 +98,10 @@ int64_t SimBackend::FuseRequests() {
   return total;
 }
 
+int64_t SimBackend::PostedFuseRequests() {
+  return static_cast<int64_t>(machine_->virtio_fs().posted_requests());
+}
+
 std::optional<base::RingFormat> SimBackend::DeviceThreadRing() const {
   const sim::MachineOptions& options = machine_->options();
   if (options.notify_mode != sim::NotifyMode::kThread) return std::nullopt;

@@ -4,8 +4,9 @@ the machine a MISS is checked against.
 A target MISS on a ratio to the host is checked against the physical limit: the device
 must make its host calls, so even with no cost of its own a simulated machine takes at
 least host call time per operation (divided by the threads that can run at once: the
-row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request to its
-device thread and back: where the row's threads and their device threads fit the CPUs,
+row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request a
+caller waits for (results.waited_requests: not the FORGETs and RELEASEs the driver posts)
+to its device thread and back: where the row's threads and their device threads fit the CPUs,
 at least a cross-CPU round trip of the request's and reply's cache lines on the row's ring
 format (round_trip), and where they outnumber them the cheaper of two thread switches and
 a CPU left idle through the request's host calls (as in handoff_limit). When host time /
@@ -13,8 +14,8 @@ that is below the target, the target cannot be met by making the simulation
 cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
-alone costs more than the rule allows (handoff_limit): each FUSE request crosses to a
-device thread and back, at least a cross-CPU round trip of its ring's lines; and where the
+alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits
+for crosses to a device thread and back, at least a cross-CPU round trip of its ring's lines; and where the
 row's threads and their device threads outnumber the CPUs, at least the cheaper of two
 thread switches on one CPU and a CPU left idle through the request's host calls. The round
 trips are measured in the same run (fs_bench's split_ring_round_trip,
@@ -26,7 +27,7 @@ moment and 900 ns minutes later. A limit takes the row's own round trip where it
 else the smaller of the run's start and end.
 """
 from bench.results import (LABELS, OPERATIONS, PACKED, SIM_BACKENDS, THREADS, cpu_count,
-                           ok, speed_ratio)
+                           ok, speed_ratio, waited_requests)
 
 
 class Target:
@@ -93,17 +94,17 @@ def physical_limit(results, op, backend):
     threads, cpus = THREADS.get(op, 1), cpu_count(results)
     overlap = min(threads, cpus)
     least_ns, handoff = r.host_call_ns_per_op, ""
-    req = r.fuse_req_per_op
-    if backend == "sim-thread" and req:
+    req = waited_requests(r)
+    if backend == "sim-thread" and req > 0:
         # Each request's hand-off, as in handoff_limit.
         rt, switch = round_trip(results, op), ok(results, SWITCH_ROUND_TRIP, "host")
         if 2 * threads <= cpus and rt:
             least_ns += req * rt
-            handoff = ", and %.1f req x %.0f ns round trip" % (req, rt)
+            handoff = ", and %.1f waited req x %.0f ns round trip" % (req, rt)
         elif 2 * threads > cpus and switch:
-            spun = r.host_call_ns_per_op / req
+            spun = r.host_call_ns_per_op / r.fuse_req_per_op
             least_ns += req * min(switch.time_ns, spun)
-            handoff = ", and on %d+%d busy threads %.1f req x min(%.0f ns switch round " \
+            handoff = ", and on %d+%d busy threads %.1f waited req x min(%.0f ns switch round " \
                 "trip, %.0f ns host calls)" % (threads, threads, req, switch.time_ns, spun)
     limit = host.time_ns * overlap / least_ns
     spread = " on %d threads" % overlap if overlap > 1 else ""
@@ -120,8 +121,8 @@ def _not_measured(results, op, backends):
 
 def handoff_limit(results, op):
     """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what it
-    needs was not measured. sim-thread does sim-inline's work and, per FUSE request, hands
-    the request to a device thread and gets the reply back. While the row's threads and as
+    needs was not measured. sim-thread does sim-inline's work and, per FUSE request a
+    caller waits for, hands the request to a device thread and gets the reply back. While the row's threads and as
     many device threads (a queue per thread) fit the CPUs, that costs at least the measured
     cross-CPU round trip of its ring's lines (round_trip). With more busy threads than
     CPUs, a waiting thread shares its CPU with a thread that has work: per request it either
@@ -132,22 +133,22 @@ def handoff_limit(results, op):
     inline = ok(results, op, "sim-inline")
     if inline is None or not inline.fuse_req_per_op:
         return None
-    req = inline.fuse_req_per_op
+    req = waited_requests(inline)
     threads, cpus = THREADS.get(op, 1), cpu_count(results)
     if 2 * threads <= cpus:
         rt = round_trip(results, op)
         if rt is None:
             return None
         ratio = inline.time_ns / (inline.time_ns + req * rt)
-        return ratio, "%s: %.1f req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
+        return ratio, "%s: %.1f waited req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
             LABELS[op], req, rt, inline.time_ns / 1e3, ratio)
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is None or not inline.host_call_ns_per_op:
         return None
-    spun = inline.host_call_ns_per_op / req
+    spun = inline.host_call_ns_per_op / inline.fuse_req_per_op
     cpu_ns = inline.time_ns * min(threads, cpus)
     ratio = cpu_ns / (cpu_ns + req * min(switch.time_ns, spun))
-    return ratio, "%s: %d+%d busy threads on %d CPUs, %.1f req x min(%.0f ns switch round " \
+    return ratio, "%s: %d+%d busy threads on %d CPUs, %.1f waited req x min(%.0f ns switch round " \
         "trip, %.0f ns host calls) on %.2f us of CPU -> at most %.2fx" % (
             LABELS[op], threads, threads, cpus, req, switch.time_ns, spun, cpu_ns / 1e3, ratio)
 

@@ -346,6 +346,7 @@ base::Result<std::optional<uint32_t>> VirtioFs::Post(
     // request: take back the ones the device has finished with.
     if (!interrupt_driven_) Reap(request->queue, /*from_interrupt=*/false);
     queue.posted_in_flight++;
+    queue.posted++;
   }
   if (in_flight != nullptr) in_flight->fetch_add(1, std::memory_order_relaxed);
   // Left with the device from the start: its completion recycles the record
@@ -365,6 +366,7 @@ base::Result<std::optional<uint32_t>> VirtioFs::Post(
     }
     base::LockGuard guard(*queue.lock);
     queue.posted_in_flight--;
+    queue.posted--;
     return base::Error{submitted.error()};
   }
   message.channel_state = nullptr;
@@ -601,6 +603,15 @@ VirtioFs::CompletionCounts VirtioFs::completion_counts() {
     counts.without_interrupt += queue.completed_without_interrupt;
   }
   return counts;
+}
+
+uint64_t VirtioFs::posted_requests() {
+  uint64_t total = 0;
+  for (Queue& queue : queues_) {
+    base::LockGuard guard(*queue.lock);
+    total += queue.posted;
+  }
+  return total;
 }
 
 VirtioFs::RoundTrips VirtioFs::round_trips() {

@@ -68,6 +68,8 @@ class VirtioFs final : public FuseChannel {
     uint64_t without_interrupt = 0;
   };
   CompletionCounts completion_counts();
+  // Requests posted so far (Post): sent without anyone waiting for them.
+  uint64_t posted_requests();
 
   // Round trips of exchanged requests (not those sent to be received later),
   // sampled: of every kRoundTripSampling chains on a queue one, when it is an
@@ -147,6 +149,7 @@ class VirtioFs final : public FuseChannel {
     uint64_t completed_without_interrupt = 0;
     // Posted requests the device has not returned yet; under `lock`.
     size_t posted_in_flight = 0;
+    uint64_t posted = 0;  // Ever; under `lock`.
     // The round trips timed (see round_trips()); under `lock`.
     RoundTrips round_trips;
   };

@@ -68,6 +68,13 @@ class FsBenchSmokeTest(unittest.TestCase):
                 self.assertIsNone(r.error, (op, backend))
                 self.assertAlmostEqual(r.fuse_req_per_op, requests, delta=0.1)
             self.assertIsNone(self.results.get((op, "host")))
+        # The RELEASE of each close is posted: the driver waits for the OPEN only.
+        for backend in ["sim-inline", "sim-thread"]:
+            for op in ["open_close", "open_close_packed"]:
+                r = self.results[(op, backend)]
+                self.assertAlmostEqual(r.posted_req_per_op, 1.0, delta=0.1, msg=(op, backend))
+            read = self.results[("rand_pread_4KiB", backend)]
+            self.assertAlmostEqual(read.posted_req_per_op, 0.0, delta=0.01, msg=backend)
 
     def test_fuse_mount_ran_unless_dev_fuse_is_unusable(self):
         for op in OPERATIONS:

@@ -170,13 +170,36 @@ class ReportTest(unittest.TestCase):
         targets = self.targets(load_results(d))
         self.assertEqual(targets[pread], (
             "MISS", "0.40x host (need >= 0.60x) (limit: the device's 1.0 host calls/op take "
-            "1.20 us, and 1.0 req x 500 ns round trip; host 1.00 us -> at most 0.59x)"))
+            "1.20 us, and 1.0 waited req x 500 ns round trip; host 1.00 us -> at most 0.59x)"))
         self.assertEqual(targets[("sim-inline", "random 4 KiB pread >= 0.6x host")],
                          ("MISS", "0.50x host (need >= 0.60x)"))
         # A 300 ns round trip leaves 1000 / 1500 = 0.67x within reach: a plain MISS.
         d["benchmarks"][0] = run("split_ring_round_trip/host", 300)
         self.assertEqual(self.targets(load_results(d))[pread],
                          ("MISS", "0.40x host (need >= 0.60x)"))
+
+    def test_posted_requests_cost_no_round_trip(self):
+        rule = ("sim-thread", "within 1.25x of sim-inline on every row")
+        oc = ("sim-thread", "open+close >= 0.35x host")
+        # open+close: 2 requests, the RELEASE posted: 1 waited request x 200 ns on 1 us
+        # inline allows 1 / 1.2 = 0.83x sim-inline (were both waited, 1 / 1.4 = 0.71x, a
+        # limit), so sim-thread at 0.40x is a plain miss of the 1.25x rule. Against the
+        # host's 0.5 us: 1.1 us of host calls and 1 x 200 ns -> at most 0.38x, a plain
+        # MISS of >= 0.35x at 0.20x (counting both requests, 0.5 / 1.5 = 0.33x: a limit).
+        d = {"context": {"num_cpus": 2},
+             "benchmarks": [
+                 run("split_ring_round_trip/host", 200),
+                 run("open_close/host", 500),
+                 run("open_close/sim-inline", 1000,
+                     {"fuse_req_per_op": 2.0, "posted_req_per_op": 1.0}),
+                 run("open_close/sim-thread", 2500,
+                     {"fuse_req_per_op": 2.0, "posted_req_per_op": 1.0,
+                      "host_calls_per_op": 2.0, "host_call_ns_per_op": 1100.0})]}
+        targets = self.targets(load_results(d))
+        self.assertEqual(targets[rule], (
+            "MISS", "1 below; worst: open+close 0.40x (need >= 0.80x sim-inline on all 1 "
+            "rows)"))
+        self.assertEqual(targets[oc], ("MISS", "0.20x host (need >= 0.35x)"))
 
     def test_a_limit_takes_the_smaller_of_the_runs_round_trips(self):
         pread = ("sim-thread", "random 4 KiB pread >= 0.6x host")
@@ -219,12 +242,12 @@ class ReportTest(unittest.TestCase):
         targets = self.targets(results)
         self.assertEqual(targets[pread], (
             "MISS", "0.37x host (need >= 0.60x) (limit: the device's 1.0 host calls/op take "
-            "1.20 us, and 1.0 req x 600 ns round trip; host 1.00 us -> at most 0.56x)"))
+            "1.20 us, and 1.0 waited req x 600 ns round trip; host 1.00 us -> at most 0.56x)"))
         # sim-thread at 0.74x sim-inline, where the row's round trip allows 2000 / 2600 =
         # 0.77x at most (the run's 300 ns would allow 0.87x: a plain MISS).
         self.assertEqual(targets[inline_vs_thread], (
             "MISS", "1 below their limit: random pread, 4 KiB 0.74x (at most 0.77x); e.g. "
-            "random pread, 4 KiB: 1.0 req x 600 ns round trip on 2.00 us -> at most 0.77x "
+            "random pread, 4 KiB: 1.0 waited req x 600 ns round trip on 2.00 us -> at most 0.77x "
             "(need >= 0.80x sim-inline on all 1 rows)"))
         self.assertEqual(row(report.build_time_table(results), "random pread, 4 KiB")[-1],
                          "600")
@@ -243,7 +266,7 @@ class ReportTest(unittest.TestCase):
                       "host_call_ns_per_op": 3000.0}, bytes_per_second=16.384e9)]}
         self.assertEqual(self.targets(load_results(d))[two], (
             "MISS", "0.25x host (need >= 0.70x) (limit: the device's 1.0 host calls/op take "
-            "3.00 us on 2 threads, and on 2+2 busy threads 1.0 req x min(2000 ns switch "
+            "3.00 us on 2 threads, and on 2+2 busy threads 1.0 waited req x min(2000 ns switch "
             "round trip, 3000 ns host calls); host 1.00 us -> at most 0.40x)"))
         # 0.5 us of host calls idle the CPU for less than a switch: 2 / 1 = 2.00x at most,
         # a plain MISS.
@@ -291,7 +314,7 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.targets(load_results(d))[rule], (
             "MISS", "1 below; worst: create+unlink 0.50x; 2 more below their limit: "
             "open+close 0.33x (at most 0.40x), packed rings: open+close 0.33x (at most "
-            "0.53x); e.g. open+close: 3.0 req x 500 ns round trip on 1.00 us -> at most "
+            "0.53x); e.g. open+close: 3.0 waited req x 500 ns round trip on 1.00 us -> at most "
             "0.40x (need >= 0.80x sim-inline on all 3 rows)"))
         self.assertIn("A request's cache lines handed to a thread on another CPU and the "
                       "reply's back: 500 ns on a split ring, 300 ns on a packed one",
@@ -318,7 +341,7 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.targets(results)[rule], (
             "MISS", "1 below; worst: stat, caches off, 2 threads 0.50x; 1 more below their "
             "limit: pread 64 KiB, 2 threads 0.50x (at most 0.75x); e.g. pread 64 KiB, 2 "
-            "threads: 2+2 busy threads on 2 CPUs, 1.0 req x min(2000 ns switch round trip, "
+            "threads: 2+2 busy threads on 2 CPUs, 1.0 waited req x min(2000 ns switch round trip, "
             "5000 ns host calls) on 6.00 us of CPU -> at most 0.75x (need >= 0.80x "
             "sim-inline on all 2 rows)"))
         self.assertIn("Two threads on one CPU handing a line to each other and back: 2000 ns",
