@@ -301,19 +301,19 @@ base::Result<void> FuseClient::SettleReleases(
     // before: waiting for it costs a moment, and the node being released is
     // still referenced, so not among `forgets`.
     const uint64_t nodeid = slot.nodeid.load(std::memory_order_acquire);
+    bool forgotten = forgets.empty();
     for (const fuse_forget_one& forget : forgets) {
-      if (forget.nodeid == nodeid) {
-        TRY(channel_.WaitForPosted(&slot.in_flight));
-        break;
-      }
+      forgotten = forgotten || forget.nodeid == nodeid;
     }
+    if (forgotten) TRY(channel_.WaitForPosted(&slot.in_flight));
   }
   return {};
 }
 
 base::Result<void> FuseClient::Destroy() {
-  // The session's last request: after every one posted before it.
-  base::Result<void> settled = channel_.WaitForPosted();
+  // The session's last request: after the RELEASEs posted before it (not
+  // after FORGETs, which a device may hold for good without harm).
+  base::Result<void> settled = SettleReleases({});
   (void)settled;  // A broken channel fails DESTROY too.
   base::Result<Reply<OpDestroy>> reply = Call<OpDestroy>(0, NoArgs{});
   // Whatever the device answered, the session is over.

@@ -233,7 +233,7 @@ class FuseClient {
   // asynchronously on its last close (nobody is left to hear an error): it
   // may return while the device still has the file open. A FORGET of the node
   // waits until the device has answered it (so a node is never forgotten
-  // before its handle is released), and DESTROY for every one; with
+  // before its handle is released), and DESTROY for all of them; with
   // kMaxPostedReleases unanswered, the next waits for its reply. Errors are
   // those of sending it; the device's answer is checked only by a channel
   // that waits.
@@ -360,7 +360,8 @@ class FuseClient {
   // are in flight.
   PostedRelease* ClaimPostedRelease(uint64_t nodeid);
   // Waits until the device has answered the posted RELEASEs of the nodes
-  // `forgets` names: a FORGET must not overtake them.
+  // `forgets` names, a FORGET must not overtake them; with none named, every
+  // posted RELEASE (before DESTROY).
   base::Result<void> SettleReleases(std::span<const fuse_forget_one> forgets);
   base::Result<void> SyncHandle(uint32_t opcode, uint64_t nodeid, uint64_t fh,
                                 bool datasync);

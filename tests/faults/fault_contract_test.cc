@@ -334,6 +334,31 @@ TEST_P(FaultContractTest, AHeldReleaseDelaysNoCloseAndHoldsBackTheForget) {
   ExpectNoLeak();
 }
 
+// DESTROY waits for the RELEASEs still posted, not for FORGETs: a device that
+// holds a FORGET for good does not keep the share from stopping.
+TEST_P(FaultContractTest, AHeldForgetDoesNotHoldUpTheShutdown) {
+  ASSERT_NO_FATAL_FAILURE(Boot({}));
+  ASSERT_EQ(WriteFile("f", "data"), 0);
+  AddFault("hold@op=FORGET");
+  vfs::StatFs fs;
+  ASSERT_EQ(vfs::unlink(Path("f").c_str()), 0);
+  ASSERT_EQ(vfs::statfs(Path("").c_str(), &fs), 0);
+  WaitUntil([&] { return machine_->faults().held() >= 1; });
+  ASSERT_EQ(machine_->faults().held(), 1u);
+  scope_.reset();
+  std::atomic<bool> stopped{false};
+  std::unique_ptr<sim::Machine> machine = std::move(machine_);
+  sim::FaultingBackend& faults = machine->faults();
+  std::thread stopper([&] {
+    machine.reset();
+    stopped = true;
+  });
+  WaitUntil([&] { return stopped.load(); });
+  EXPECT_TRUE(stopped);
+  if (!stopped) faults.ReleaseAllRandomly(7);  // Let the test end.
+  stopper.join();
+}
+
 // The driver remembers at most driver::FuseClient::kMaxPostedReleases
 // unanswered RELEASEs (to order FORGETs after them): one more close waits for
 // its reply.
