@@ -16,10 +16,6 @@ namespace driver {
 namespace {
 
 constexpr uint16_t kHighPriorityQueue = 0;
-// How many polling turns pass between reads of the device status: without
-// interrupts a waiter would otherwise never learn that the device needs a
-// reset.
-constexpr unsigned kStatusPollInterval = 1024;
 // Request::home of a record allocated for one request.
 constexpr uint16_t kNoHome = 0xFFFF;
 
@@ -373,29 +369,6 @@ base::Result<std::optional<uint32_t>> VirtioFs::Post(
   return std::optional<uint32_t>();
 }
 
-base::Result<void> VirtioFs::WaitForPosted(
-    const std::atomic<uint32_t>* in_flight) {
-  WaitPacer pacer(platform_);
-  for (unsigned turn = 1;; ++turn) {
-    size_t posted = 0;
-    for (uint16_t q = 0; q < queues_.size(); ++q) {
-      base::LockGuard guard(*queues_[q].lock);
-      if (queues_[q].posted_in_flight == 0) continue;
-      Reap(q, /*from_interrupt=*/false);
-      if (device_.queue(q).broken() ||
-          (turn % kStatusPollInterval == 0 && device_.NeedsReset())) {
-        return base::Error{EIO};
-      }
-      posted += queues_[q].posted_in_flight;
-    }
-    const bool done = in_flight != nullptr
-                          ? in_flight->load(std::memory_order_acquire) == 0
-                          : posted == 0;
-    if (done) return {};
-    pacer.Pause();
-  }
-}
-
 base::Result<void> VirtioFs::MapPayload(
     Request& request, std::span<const ConstBuffer> request_data,
     std::span<const MutableBuffer> reply_data) {
@@ -593,35 +566,6 @@ void VirtioFs::OnUsedBuffer(void* context, uint16_t queue) {
   if (queue >= fs->queues_.size()) return;
   base::LockGuard guard(*fs->queues_[queue].lock);
   fs->Reap(queue, /*from_interrupt=*/true);
-}
-
-VirtioFs::CompletionCounts VirtioFs::completion_counts() {
-  CompletionCounts counts{device_.used_buffer_interrupts(), 0, 0};
-  for (Queue& queue : queues_) {
-    base::LockGuard guard(*queue.lock);
-    counts.by_interrupt += queue.completed_by_interrupt;
-    counts.without_interrupt += queue.completed_without_interrupt;
-  }
-  return counts;
-}
-
-uint64_t VirtioFs::posted_requests() {
-  uint64_t total = 0;
-  for (Queue& queue : queues_) {
-    base::LockGuard guard(*queue.lock);
-    total += queue.posted;
-  }
-  return total;
-}
-
-VirtioFs::RoundTrips VirtioFs::round_trips() {
-  RoundTrips total;
-  for (Queue& queue : queues_) {
-    base::LockGuard guard(*queue.lock);
-    total.timed += queue.round_trips.timed;
-    total.nanos += queue.round_trips.nanos;
-  }
-  return total;
 }
 
 void VirtioFs::OnAbandoned(void* context, void* token) {

@@ -132,6 +132,10 @@ class VirtioFs final : public FuseChannel {
       (kReplyHeadOffset + kReplyHeadCapacity + 63) / 64 * 64;
 
  private:
+  // How many polling turns pass between reads of the device status: without
+  // interrupts a waiter would otherwise never learn that the device needs a
+  // reset.
+  static constexpr unsigned kStatusPollInterval = 1024;
   struct Request;
   // Each on cache lines of its own: threads on different queues share
   // nothing on the request path.
