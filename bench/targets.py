@@ -6,18 +6,19 @@ must make its host calls, so even with no cost of its own a simulated machine ta
 least host call time per operation (divided by the threads that can run at once: the
 row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request a
 caller waits for (results.waited_requests: not the FORGETs and RELEASEs the driver posts)
-to its device thread and back: where the row's threads and their device threads fit the CPUs,
-at least a cross-CPU round trip of the request's and reply's cache lines on the row's ring
-format (round_trip), and where they outnumber them the cheaper of two thread switches and
-a CPU left idle through the request's host calls (as in handoff_limit). When host time /
-that is below the target, the target cannot be met by making the simulation
-cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
+to its device thread and back: where the row's threads and their device threads fit the
+CPUs, at least a cross-CPU round trip of the request's and reply's cache lines on the
+row's ring format (round_trip), and where they outnumber them the cheaper of two thread
+switches and a CPU left idle through the request's host calls (as in handoff_limit).
+When host time / that is below the target, the target cannot be met by making the
+simulation cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
 alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits
-for crosses to a device thread and back, at least a cross-CPU round trip of its ring's lines; and where the
-row's threads and their device threads outnumber the CPUs, at least the cheaper of two
-thread switches on one CPU and a CPU left idle through the request's host calls. The round
+for crosses to a device thread and back, at least a cross-CPU round trip of its ring's
+lines; and where the row's threads and their device threads outnumber the CPUs, at least
+the cheaper of two thread switches on one CPU and a CPU left idle through the request's
+host calls. The round
 trips are measured in the same run (fs_bench's split_ring_round_trip,
 packed_ring_round_trip and same_cpu_switch_round_trip); the cross-CPU ones at its start
 and again at its end (rows ending in END), and by each one-thread sim-thread row just
@@ -120,16 +121,16 @@ def _not_measured(results, op, backends):
 
 
 def handoff_limit(results, op):
-    """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what it
-    needs was not measured. sim-thread does sim-inline's work and, per FUSE request a
-    caller waits for, hands the request to a device thread and gets the reply back. While the row's threads and as
-    many device threads (a queue per thread) fit the CPUs, that costs at least the measured
-    cross-CPU round trip of its ring's lines (round_trip). With more busy threads than
-    CPUs, a waiting thread shares its CPU with a thread that has work: per request it either
-    keeps the CPU, idle, through the device's host calls, or gives it away and takes it
-    back, two thread switches (the measured same-CPU switch round trip); the cheaper of the
-    two is added to the CPU time sim-inline spends per operation (its time per operation on
-    all the CPUs it keeps busy)."""
+    """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what
+    it needs was not measured. sim-thread does sim-inline's work and, per FUSE request a
+    caller waits for, hands the request to a device thread and gets the reply back. While
+    the row's threads and as many device threads (a queue per thread) fit the CPUs, that
+    costs at least the measured cross-CPU round trip of its ring's lines (round_trip). With
+    more busy threads than CPUs, a waiting thread shares its CPU with a thread that has
+    work: per request it either keeps the CPU, idle, through the device's host calls, or
+    gives it away and takes it back, two thread switches (the measured same-CPU switch
+    round trip); the cheaper of the two is added to the CPU time sim-inline spends per
+    operation (its time per operation on all the CPUs it keeps busy)."""
     inline = ok(results, op, "sim-inline")
     if inline is None or not inline.fuse_req_per_op:
         return None
