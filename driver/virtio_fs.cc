@@ -437,8 +437,12 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
   const std::span<const Segment> readable(segments.data(), readable_count);
   const std::span<const Segment> writable(segments.data() + readable_count,
                                           count - readable_count);
-  uint64_t writable_bytes = 0;
-  for (const Segment& segment : writable) writable_bytes += segment.length;
+  // Summed only for a chain at a sampled place: one in kRoundTripSampling.
+  const auto has_reply_body = [&writable] {
+    uint64_t bytes = 0;
+    for (const Segment& segment : writable) bytes += segment.length;
+    return bytes > base::kMaxUntimedWritableBytes;
+  };
 
   const uint16_t queue = request.queue;
   Virtqueue& ring = device_.queue(queue);
@@ -452,9 +456,9 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
       // chains at the same places, and neither side those with a bare reply
       // header (base/sampler.h).
       request.timed = waited &&
-                      writable_bytes > base::kMaxUntimedWritableBytes &&
                       base::IsSampledPlace<kRoundTripSampling>(
-                          ring.chains_made_available());
+                          ring.chains_made_available()) &&
+                      has_reply_body();
       if (request.timed) request.available_at = platform_.MonotonicNanos();
       base::Result<void> added = ring.Submit(readable, writable, &request);
       if (added.ok()) break;
