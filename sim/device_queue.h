@@ -86,18 +86,28 @@ class DeviceQueue {
   // chains taken since the queue was set up.
   virtual uint16_t chains_taken() const = 0;
 
-  // Notification suppression for a device thread that polls the ring. A
-  // polled ring's empty pops leave the driver's notification point (split
-  // rings with EVENT_IDX: avail_event) where it was, so the driver stops
-  // notifying after at most one more notify; AskForNotification moves it to
-  // the next buffer again, before the thread sleeps, and returns whether a
-  // buffer came meanwhile (looked for after asking: none is missed).
-  // Formats without such a point keep notifying and answer false.
+  // Notification suppression for a device thread that polls the ring. With
+  // EVENT_IDX, a polled ring's empty pops leave the driver's notification
+  // point (a split ring's avail_event, a packed ring's device event offset)
+  // where it was, so the driver stops notifying after at most one more
+  // notify; AskForNotification moves it to the next buffer again, before the
+  // thread sleeps, and returns whether a buffer came meanwhile (looked for
+  // after asking: none is missed). Without EVENT_IDX the driver keeps
+  // notifying and AskForNotification answers false.
   virtual void set_polled(bool /*polled*/) {}
   virtual bool AskForNotification() { return false; }
-  // Where the driver publishes its avail index (split rings), for a polling
-  // thread to watch without the device's lock; null for other formats.
-  virtual uint16_t* avail_index_address() const { return nullptr; }
+  // What a polling thread watches, without the device's lock, for the
+  // driver's next chain: a 16-bit word of guest memory that changes when the
+  // driver makes it available (a split ring's avail index; a packed ring's
+  // flags of the descriptor at the avail cursor) and the value it holds
+  // until then, or one that differs from it at once when the chain is already
+  // there. A packed ring's word moves with its cursor: ask again after each
+  // pop.
+  struct AvailWatch {
+    uint16_t* word;
+    uint16_t idle;
+  };
+  virtual AvailWatch avail_watch() const = 0;
 
   // Where the ring stands, for a log line when it stops: what the device has
   // taken and returned, and what the driver has published (split rings: its

@@ -158,6 +158,24 @@ void PackedDeviceQueue::PublishDeviceEvent() {
       .store(word, std::memory_order_release);
 }
 
+bool PackedDeviceQueue::AskForNotification() {
+  if (!features_.event_idx) return false;  // The driver always notifies.
+  PublishDeviceEvent();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return IsAvailable(LoadDescFlags(avail_pos_), avail_wrap_);
+}
+
+DeviceQueue::AvailWatch PackedDeviceQueue::avail_watch() const {
+  auto* word = reinterpret_cast<uint16_t*>(desc_ + kDescSize * avail_pos_ +
+                                           offsetof(vring_packed_desc, flags));
+  // Making a descriptor available always changes its flags: its avail bit
+  // becomes the current lap's, which neither a descriptor of the last lap nor
+  // a used one holds.
+  const uint16_t flags = LoadDescFlags(avail_pos_);
+  return {word, static_cast<uint16_t>(IsAvailable(flags, avail_wrap_) ? ~flags
+                                                                      : flags)};
+}
+
 bool PackedDeviceQueue::CheckDriverEvent(uint16_t flags, uint16_t off_wrap,
                                          std::string* problem) const {
   if (flags == VRING_PACKED_EVENT_FLAG_ENABLE ||
@@ -213,7 +231,7 @@ PackedDeviceQueue::PopStatus PackedDeviceQueue::Pop(
   }
   uint16_t flags = LoadDescFlags(avail_pos_);
   if (!IsAvailable(flags, avail_wrap_)) {
-    if (!features_.event_idx) return PopStatus::kEmpty;
+    if (!features_.event_idx || polled_) return PopStatus::kEmpty;
     // Ask to be notified at the next buffer, then look again: the driver may
     // have added one before it could see the new offset (spec 2.8.10).
     PublishDeviceEvent();

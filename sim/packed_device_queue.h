@@ -99,6 +99,10 @@ class PackedDeviceQueue final : public DeviceQueue {
   uint32_t in_flight() const override { return in_flight_count_; }
   uint16_t chains_taken() const override { return chains_taken_; }
 
+  void set_polled(bool polled) override { polled_ = polled; }
+  bool AskForNotification() override;
+  AvailWatch avail_watch() const override;
+
  private:
   enum class WalkStatus : uint8_t { kOk, kViolation };
   struct InFlight {
@@ -124,6 +128,7 @@ class PackedDeviceQueue final : public DeviceQueue {
   const uint16_t index_;
   const QueueLayout layout_;
   const QueueFeatures features_;
+  bool polled_ = false;
   // Host views of the ring and the areas, checked once at construction.
   uint8_t* const desc_;
   uint8_t* const driver_event_;

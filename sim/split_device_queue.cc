@@ -116,8 +116,9 @@ void SplitDeviceQueue::PublishAvailEvent() {
   Store16(used_ + 4 + sizeof(vring_used_elem) * layout_.size, last_avail_idx_);
 }
 
-uint16_t* SplitDeviceQueue::avail_index_address() const {
-  return reinterpret_cast<uint16_t*>(avail_ + offsetof(vring_avail, idx));
+DeviceQueue::AvailWatch SplitDeviceQueue::avail_watch() const {
+  return {reinterpret_cast<uint16_t*>(avail_ + offsetof(vring_avail, idx)),
+          last_avail_idx_};
 }
 
 std::string SplitDeviceQueue::DescribeState() const {

@@ -67,7 +67,7 @@ class SplitDeviceQueue final : public DeviceQueue {
 
   void set_polled(bool polled) override { polled_ = polled; }
   bool AskForNotification() override;
-  uint16_t* avail_index_address() const override;
+  AvailWatch avail_watch() const override;
   std::string DescribeState() const override;
 
  private:

@@ -228,16 +228,17 @@ class VirtioDeviceModel : public ChainCompleter {
     // it blocks.
     DeviceThread* thread = nullptr;
     std::atomic<bool> posted{false};
-    // While it polls, the thread also watches the driver's avail index (a
-    // split ring's; null otherwise) against the one it last popped to: the
-    // ring asks for no notifications then (DeviceQueue::set_polled), and the
-    // driver makes none until the thread asks again before it sleeps.
-    std::atomic<uint16_t*> avail_index{nullptr};
-    // Set while the thread reads through avail_index: a ring being freed
+    // While it polls, the thread also watches the word of guest memory where
+    // the driver makes its next chain available (DeviceQueue::avail_watch)
+    // for a change from `idle`: the ring asks for no notifications then
+    // (DeviceQueue::set_polled), and the driver makes none until the thread
+    // asks again before it sleeps.
+    std::atomic<uint16_t*> watched_word{nullptr};
+    // Set while the thread reads through watched_word: a ring being freed
     // waits for the read to end (StopWatchingLocked), as the driver may reuse
     // that memory once the reset returns.
     std::atomic<bool> peeking{false};
-    uint16_t popped = 0;  // The thread's own.
+    uint16_t idle = 0;  // The thread's own.
   };
   // Per queue, what processing it writes for every chain, under the queue's
   // own lock and on lines of its own: threads processing different queues

@@ -121,8 +121,8 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
             state.enabled = true;
             if (options_.notify_mode == NotifyMode::kThread) {
               state.ring->set_polled(true);
-              hot_[q].avail_index.store(state.ring->avail_index_address(),
-                                        std::memory_order_release);
+              hot_[q].watched_word.store(state.ring->avail_watch().word,
+                                         std::memory_order_release);
             }
           }
           break;
@@ -402,20 +402,19 @@ bool VirtioDeviceModel::AnyPosted(const DeviceThread& thread) const {
 bool VirtioDeviceModel::WorkPosted(QueueHot& hot) {
   if (hot.posted.load(std::memory_order_acquire)) return true;
   hot.peeking.store(true, std::memory_order_seq_cst);
-  uint16_t* avail_index = hot.avail_index.load(std::memory_order_seq_cst);
+  uint16_t* word = hot.watched_word.load(std::memory_order_seq_cst);
   const bool moved =
-      avail_index != nullptr &&
-      std::atomic_ref<uint16_t>(*avail_index).load(std::memory_order_acquire) !=
-          hot.popped;
+      word != nullptr && std::atomic_ref<uint16_t>(*word).load(
+                             std::memory_order_acquire) != hot.idle;
   hot.peeking.store(false, std::memory_order_release);
   return moved;
 }
 
 void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
   QueueHot& hot = hot_[queue];
-  // Either the thread's next look finds no index, or this waits for the look
+  // Either the thread's next look finds no word, or this waits for the look
   // that found it to end (both sides sequentially consistent).
-  hot.avail_index.store(nullptr, std::memory_order_seq_cst);
+  hot.watched_word.store(nullptr, std::memory_order_seq_cst);
   while (hot.peeking.load(std::memory_order_seq_cst)) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -425,16 +424,24 @@ void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
 
 void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue, bool model_locked) {
   QueueHot& hot = hot_[queue];
-  uint16_t* avail_index = hot.avail_index.load(std::memory_order_relaxed);
-  if (queues_[queue].ring == nullptr || avail_index == nullptr) return;
+  uint16_t* watched = hot.watched_word.load(std::memory_order_relaxed);
+  if (queues_[queue].ring == nullptr || watched == nullptr) return;
+  const DeviceQueue::AvailWatch watch = queues_[queue].ring->avail_watch();
+  // A packed ring's word moved with its cursor; unless the ring stopped being
+  // watched meanwhile (StopWatchingLocked), the thread watches the new one.
+  if (watch.word != watched &&
+      !hot.watched_word.compare_exchange_strong(watched, watch.word,
+                                                std::memory_order_seq_cst)) {
+    return;
+  }
   // A queue that cannot be processed (stopped by a violation, not yet live)
   // takes what the driver has made available as seen: its thread must not
   // spin on buffers it will not pop, and looks again at the next change. An
   // armed queue can be processed.
-  hot.popped = !model_locked || CanProcessLocked(queue)
-                   ? queues_[queue].ring->last_avail_idx()
-                   : std::atomic_ref<uint16_t>(*avail_index)
-                         .load(std::memory_order_acquire);
+  hot.idle = !model_locked || CanProcessLocked(queue)
+                 ? watch.idle
+                 : std::atomic_ref<uint16_t>(*watch.word)
+                       .load(std::memory_order_acquire);
 }
 
 bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
