@@ -280,8 +280,9 @@ class ReportTest(unittest.TestCase):
         rule = ("sim-thread", "within 1.25x of sim-inline on every row")
         # Rows both ran (the packed ones did not): 10 / 30 us, 1500 / 4000 ns, 2 / 4 s.
         self.assertEqual(self.targets()[rule], (
-            "MISS", "3 below; worst: open+close 0.33x, random pread, 4 KiB 0.38x, stream "
-            "1 GiB, 1 MiB reads 0.50x (need >= 0.80x sim-inline on all 3 rows)"))
+            "MISS", "3 below; worst: open+close 0.33x (host calls 2.00 vs 8.00 us), random "
+            "pread, 4 KiB 0.38x (host calls 1.00 vs 1.00 us), stream 1 GiB, 1 MiB reads 0.50x "
+            "(need >= 0.80x sim-inline on all 3 rows)"))
         # 1.25x slower exactly passes; a little more misses.
         d = {"benchmarks": [run("open_close/sim-inline", 1000),
                             run("open_close/sim-thread", 1250),
@@ -295,6 +296,14 @@ class ReportTest(unittest.TestCase):
             "rows)"))
         self.assertEqual(self.targets(load_results({"benchmarks": []}))[rule][0],
                          "N/A")
+        # Where both timed their host calls, a miss says how long each took.
+        d["benchmarks"][0] = run("open_close/sim-inline", 1000,
+                                 {"host_call_ns_per_op": 400.0})
+        d["benchmarks"][1] = run("open_close/sim-thread", 1300,
+                                 {"host_call_ns_per_op": 700.0})
+        self.assertEqual(self.targets(load_results(d))[rule], (
+            "MISS", "1 below; worst: open+close 0.77x (host calls 0.70 vs 0.40 us) (need >= "
+            "0.80x sim-inline on all 2 rows)"))
 
     def test_a_row_below_its_round_trip_limit_is_counted_apart(self):
         rule = ("sim-thread", "within 1.25x of sim-inline on every row")
