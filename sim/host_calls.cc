@@ -35,26 +35,31 @@ Registry& TheRegistry() {
   return *registry;
 }
 
-// Where the time-stamp counter and the steady clock stood when the process
-// started: the ratio of their progress since converts ticks to nanoseconds
-// (the counter is invariant on the x86 machines this runs on: constant_tsc,
-// nonstop_tsc).
-using Clock = std::chrono::steady_clock;
-const Clock::time_point start_time = Clock::now();
-const uint64_t start_ticks = Ticks();
+}  // namespace
 
-double TicksPerNano() {
+double MeasureTicksPerNano(uint64_t (*ticks)()) {
+  using Clock = std::chrono::steady_clock;
+  // The clock read between two counter reads: their midpoint is when it was
+  // read, to within half the gap.
+  const auto sample = [ticks](Clock::time_point* at) {
+    const uint64_t before = ticks();
+    *at = Clock::now();
+    const uint64_t after = ticks();
+    return before + (after - before) / 2;
+  };
   for (;;) {
-    const uint64_t ticks = Ticks() - start_ticks;
-    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           Clock::now() - start_time)
-                           .count();
-    // A millisecond at least, for a ratio good to a part in a thousand.
-    if (nanos >= 1'000'000) return static_cast<double>(ticks) / nanos;
+    Clock::time_point start, now;
+    const uint64_t start_ticks = sample(&start);
+    uint64_t now_ticks;
+    do {
+      now_ticks = sample(&now);
+    } while (now - start < kTickCalibration && now_ticks >= start_ticks);
+    // A counter that went back meanwhile (see host_calls.h) measures again.
+    if (now_ticks <= start_ticks) continue;
+    return static_cast<double>(now_ticks - start_ticks) /
+           std::chrono::duration<double, std::nano>(now - start).count();
   }
 }
-
-}  // namespace
 
 ThreadCounters* AssignThreadCounters() {
   Registry& r = TheRegistry();
@@ -93,9 +98,9 @@ HostCallTotals ProcessHostCalls() {
 }
 
 uint64_t HostCallTotals::nanos() const {
-  // The ratio improves as the process runs; converting each total with its
-  // own would make the difference of two totals of the same ticks nonzero.
-  return static_cast<uint64_t>(ticks / host_calls_internal::TicksPerNano());
+  if (ticks == 0) return 0;
+  return static_cast<uint64_t>(ticks / host_calls_internal::MeasureTicksPerNano(
+                                           host_calls_internal::Ticks));
 }
 
 }  // namespace sim

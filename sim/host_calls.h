@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace sim {
@@ -45,7 +46,8 @@ struct HostCallTotals {
     ticks += more.ticks;
     return *this;
   }
-  // The time spent in them.
+  // The time spent in them, converted at the counter's rate measured now
+  // (MeasureTicksPerNano: a millisecond's busy wait, none for no ticks).
   uint64_t nanos() const;
 };
 
@@ -77,13 +79,26 @@ inline ThreadCounters& Mine() {
 
 inline uint64_t Ticks() { return __builtin_ia32_rdtsc(); }
 
+// The counter's ticks per nanosecond of the steady clock, measured over
+// kTickCalibration from now with `ticks` as the counter. Measured at each
+// conversion, never once for the process: on a VM the counter may jump, even
+// back, against the clock (a snapshot restored, a vCPU moved to another host;
+// Linux then marks the TSC unstable), and a rate taken since the process
+// started stays wrong for the rest of the run (a report once showed every
+// host call after such a jump as taking no time).
+inline constexpr std::chrono::milliseconds kTickCalibration{1};
+double MeasureTicksPerNano(uint64_t (*ticks)());
+
 // Counts one call on this thread, timed from its construction to its end.
 class Scope {
  public:
   Scope() : start_(Ticks()) {}
   ~Scope() {
     ThreadCounters& c = Mine();
-    const uint64_t spent = Ticks() - start_;
+    // A counter that went back during the call (see MeasureTicksPerNano)
+    // gives it no time rather than most of 2^64 ticks.
+    const uint64_t end = Ticks();
+    const uint64_t spent = end > start_ ? end - start_ : 0;
     c.calls.store(c.calls.load(std::memory_order_relaxed) + 1,
                   std::memory_order_relaxed);
     c.ticks.store(c.ticks.load(std::memory_order_relaxed) + spent,

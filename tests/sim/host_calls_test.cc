@@ -7,6 +7,8 @@
 #include <linux/fuse.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,6 +96,38 @@ TEST(HostCallTotals, ThreadsThatEndedStillCount) {
   }).join();
   std::thread([] { host::close(-1); }).join();
   EXPECT_EQ((ProcessHostCalls() - before).calls, 11u);
+}
+
+// Converted at the counter's rate: a host call that sleeps 20 ms is timed as
+// the steady clock times it.
+TEST(HostCallTotals, AHostCallTakesTheClocksTime) {
+  const HostCallTotals before = ProcessHostCalls();
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(host::poll(nullptr, 0, 20), 0);
+  const auto clock_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+  const HostCallTotals spent = ProcessHostCalls() - before;
+  EXPECT_EQ(spent.calls, 1u);
+  EXPECT_GE(spent.nanos(), 19'000'000u);
+  // Within a tenth: the rate is measured over a millisecond.
+  EXPECT_NEAR(static_cast<double>(spent.nanos()) / clock_nanos, 1.0, 0.1);
+}
+
+// A VM's counter may go back against the clock (host_calls.h): the rate is
+// measured again over a window the counter only went forward in.
+TEST(HostCallTotals, TheTickRateIsMeasuredPastACounterThatWentBack) {
+  static std::atomic<int> reads{0};
+  const auto went_back = []() -> uint64_t {
+    const uint64_t now = host_calls_internal::Ticks();
+    // Back by an hour's worth of ticks from the 5th read on, mid-window.
+    return reads.fetch_add(1) < 4 ? now : now - (uint64_t{1} << 43);
+  };
+  const double rate = host_calls_internal::MeasureTicksPerNano(went_back);
+  const double real =
+      host_calls_internal::MeasureTicksPerNano(host_calls_internal::Ticks);
+  EXPECT_GT(reads.load(), 4);
+  EXPECT_NEAR(rate / real, 1.0, 0.05);
 }
 
 }  // namespace
