@@ -40,12 +40,12 @@ Registry& TheRegistry() {
 double MeasureTicksPerNano(uint64_t (*ticks)()) {
   using Clock = std::chrono::steady_clock;
   // The clock read between two counter reads: their midpoint is when it was
-  // read, to within half the gap.
+  // read, to within half the gap (the later read if the counter went back).
   const auto sample = [ticks](Clock::time_point* at) {
     const uint64_t before = ticks();
     *at = Clock::now();
     const uint64_t after = ticks();
-    return before + (after - before) / 2;
+    return after >= before ? before + (after - before) / 2 : after;
   };
   for (;;) {
     Clock::time_point start, now;
