@@ -160,6 +160,8 @@ void PackedDeviceQueue::PublishDeviceEvent() {
 
 bool PackedDeviceQueue::AskForNotification() {
   if (!features_.event_idx) return false;  // The driver always notifies.
+  // Ask to be notified at the next buffer, then look again: the driver may
+  // have added one before it could see the new offset (spec 2.8.10).
   PublishDeviceEvent();
   std::atomic_thread_fence(std::memory_order_seq_cst);
   return IsAvailable(LoadDescFlags(avail_pos_), avail_wrap_);
@@ -231,13 +233,8 @@ PackedDeviceQueue::PopStatus PackedDeviceQueue::Pop(
   }
   uint16_t flags = LoadDescFlags(avail_pos_);
   if (!IsAvailable(flags, avail_wrap_)) {
-    if (!features_.event_idx || polled_) return PopStatus::kEmpty;
-    // Ask to be notified at the next buffer, then look again: the driver may
-    // have added one before it could see the new offset (spec 2.8.10).
-    PublishDeviceEvent();
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (polled_ || !AskForNotification()) return PopStatus::kEmpty;
     flags = LoadDescFlags(avail_pos_);
-    if (!IsAvailable(flags, avail_wrap_)) return PopStatus::kEmpty;
   }
   chain->queue = index_;
   chain->head = 0;

@@ -139,6 +139,8 @@ std::string SplitDeviceQueue::DescribeState() const {
 
 bool SplitDeviceQueue::AskForNotification() {
   if (!features_.event_idx) return false;  // The driver always notifies.
+  // Ask to be notified at the next buffer, then look again: the driver may
+  // have added one before it could see avail_event (spec 2.7.10).
   PublishAvailEvent();
   std::atomic_thread_fence(std::memory_order_seq_cst);
   return LoadAvailIdx() != last_avail_idx_;
@@ -156,13 +158,8 @@ DeviceQueue::PopStatus SplitDeviceQueue::Pop(DescriptorChain* chain,
                                              ViolationRecord* violation) {
   uint16_t avail_idx = LoadAvailIdx();
   if (avail_idx == last_avail_idx_) {
-    if (!features_.event_idx || polled_) return PopStatus::kEmpty;
-    // Ask to be notified at the next buffer, then look again: the driver may
-    // have added one before it could see avail_event (spec 2.7.10).
-    PublishAvailEvent();
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (polled_ || !AskForNotification()) return PopStatus::kEmpty;
     avail_idx = LoadAvailIdx();
-    if (avail_idx == last_avail_idx_) return PopStatus::kEmpty;
   }
   uint16_t pending = static_cast<uint16_t>(avail_idx - last_avail_idx_);
   if (pending > layout_.size) {
