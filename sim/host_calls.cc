@@ -35,17 +35,28 @@ Registry& TheRegistry() {
   return *registry;
 }
 
+// About 8 us at the GHz rates of x86 time-stamp counters; a clock read takes
+// tens of nanoseconds.
+constexpr uint64_t kMaxSampleGapTicks = 1 << 14;
+
 }  // namespace
 
 double MeasureTicksPerNano(uint64_t (*ticks)()) {
   using Clock = std::chrono::steady_clock;
   // The clock read between two counter reads: their midpoint is when it was
-  // read, to within half the gap (the later read if the counter went back).
+  // read, to within half the gap, so a pair the thread was preempted in is
+  // read again (a 100 us gap would be 5% of the window); the later read if
+  // the counter went back.
   const auto sample = [ticks](Clock::time_point* at) {
-    const uint64_t before = ticks();
-    *at = Clock::now();
-    const uint64_t after = ticks();
-    return after >= before ? before + (after - before) / 2 : after;
+    for (;;) {
+      const uint64_t before = ticks();
+      *at = Clock::now();
+      const uint64_t after = ticks();
+      if (after < before) return after;
+      if (after - before <= kMaxSampleGapTicks) {
+        return before + (after - before) / 2;
+      }
+    }
   };
   for (;;) {
     Clock::time_point start, now;
