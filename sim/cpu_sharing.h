@@ -14,6 +14,12 @@
 // at every turn while the polling device threads fill the CPUs, where some
 // busy thread is always waiting for one. The counts are process-wide, as CPUs
 // are.
+//
+// Where the simulation lets it (SimPlatform::set_device_helper), a waiter
+// that would yield to a device thread first does the device's work itself
+// (VirtioDeviceModel::ProcessForWaiter), as a vCPU runs a device's emulation
+// on its own exit: no thread switch, and on crowded CPUs no share of a CPU
+// spent polling.
 #ifndef SIM_CPU_SHARING_H_
 #define SIM_CPU_SHARING_H_
 

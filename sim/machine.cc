@@ -78,6 +78,10 @@ absl::Status Machine::Boot() {
          platform->InterruptDelivered();
        }});
 
+  if (options_.notify_mode == NotifyMode::kThread) {
+    platform_->set_device_helper(
+        [this] { return device_->model().ProcessForWaiter(); });
+  }
   share::ShareOptions share_options;
   share_options.transport = options_.transport;
   share_options.queues = {.queue_size = options_.queue_size,

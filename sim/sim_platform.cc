@@ -144,8 +144,10 @@ void SimPlatform::Relax() {
 void SimPlatform::Spin() {
   // A device thread on this CPU cannot answer while the waiter spins on it,
   // and on a machine with more busy threads than CPUs a spinning waiter keeps
-  // one of them from its work.
+  // one of them from its work: the waiter does the device's work itself, or
+  // when there is none it can take, gives its CPU away.
   if (DeviceThreadOnThisCpu() || DeviceThreadsFillTheCpus()) {
+    if (device_helper_ && device_helper_()) return;
     return YieldAsWaiter();
   }
 #if defined(__x86_64__) || defined(__i386__)

@@ -38,9 +38,17 @@ class SimPlatform : public base::Platform {
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;
   // Both yield as a waiter (cpu_sharing.h); Spin only when a polling device
-  // thread shares the caller's CPU.
+  // thread shares the caller's CPU or the device threads fill the CPUs, and
+  // there only when the device helper (if set) finds nothing to process.
   void Relax() override;
   void Spin() override;
+  // NotifyMode::kThread: what a waiting turn does where it would give its CPU
+  // to a device thread (VirtioDeviceModel::ProcessForWaiter): the device's
+  // work on the waiter's CPU, which saves both threads a switch; whether it
+  // found any.
+  void set_device_helper(std::function<bool()> helper) {
+    device_helper_ = std::move(helper);
+  }
   uint32_t CurrentCpu() const override;
 
   // Completion by interrupt (MachineOptions::completion): when on, a waiter
@@ -67,6 +75,7 @@ class SimPlatform : public base::Platform {
   DmaPool pool_;
   LogSink sink_;
   bool delivers_interrupts_ = false;
+  std::function<bool()> device_helper_;
   std::mutex interrupt_mutex_;
   std::condition_variable interrupt_delivered_;
   uint64_t interrupts_ = 0;  // Delivered so far; under interrupt_mutex_.

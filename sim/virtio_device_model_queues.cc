@@ -205,13 +205,22 @@ void VirtioDeviceModel::Post(uint16_t queue) {
   }
 }
 
-void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
+bool VirtioDeviceModel::ProcessForWaiter() {
+  bool handled = false;
+  for (uint16_t queue = 0; queue < queues_.size(); ++queue) {
+    if (ProcessQueue(queue)) handled = true;
+  }
+  return handled;
+}
+
+bool VirtioDeviceModel::ProcessQueue(uint16_t queue) {
   // Each turn completes the chain handled last and pops the next: under the
   // queue's lock alone while the queue is armed, else under mutex_ too. What
   // only mutex_'s holder may do (record a violation, raise an interrupt, wake
   // a waiting reset) is done after an armed turn, under mutex_.
   QueueWork& work = work_[queue];
   Turn turn;
+  bool handled_any = false;
   for (;;) {
     bool armed = false;
     TurnEnd end = TurnEnd::kStopped;
@@ -244,8 +253,9 @@ void VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         idle_.notify_all();
       }
     }
-    if (end != TurnEnd::kChain) return;
+    if (end != TurnEnd::kChain) return handled_any;
     turn.length = backend_->HandleChain(work.chain);
+    handled_any = true;
     turn.handled = true;
   }
 }
@@ -379,6 +389,14 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
   thread.seat.Leave();
 }
 
+uint64_t VirtioDeviceModel::ProcessedMarks(const DeviceThread& thread) const {
+  uint64_t marks = 0;
+  for (uint16_t queue : thread.queues) {
+    marks = marks * 65537 + hot_[queue].idle.load(std::memory_order_relaxed);
+  }
+  return marks;
+}
+
 bool VirtioDeviceModel::ProcessPosted(const DeviceThread& thread) {
   bool processed = false;
   for (uint16_t queue : thread.queues) {
@@ -404,8 +422,9 @@ bool VirtioDeviceModel::WorkPosted(QueueHot& hot) {
   hot.peeking.store(true, std::memory_order_seq_cst);
   uint16_t* word = hot.watched_word.load(std::memory_order_seq_cst);
   const bool moved =
-      word != nullptr && std::atomic_ref<uint16_t>(*word).load(
-                             std::memory_order_acquire) != hot.idle;
+      word != nullptr &&
+      std::atomic_ref<uint16_t>(*word).load(std::memory_order_acquire) !=
+          hot.idle.load(std::memory_order_relaxed);
   hot.peeking.store(false, std::memory_order_release);
   return moved;
 }
@@ -438,10 +457,11 @@ void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue, bool model_locked) {
   // takes what the driver has made available as seen: its thread must not
   // spin on buffers it will not pop, and looks again at the next change. An
   // armed queue can be processed.
-  hot.idle = !model_locked || CanProcessLocked(queue)
-                 ? watch.idle
-                 : std::atomic_ref<uint16_t>(*watch.word)
-                       .load(std::memory_order_acquire);
+  hot.idle.store(!model_locked || CanProcessLocked(queue)
+                     ? watch.idle
+                     : std::atomic_ref<uint16_t>(*watch.word)
+                           .load(std::memory_order_acquire),
+                 std::memory_order_relaxed);
 }
 
 bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
@@ -460,9 +480,10 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::nanoseconds(kDevicePollNanos);
-  const auto crowded_deadline =
+  auto crowded_deadline =
       start + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
   auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
+  uint64_t marks = ProcessedMarks(thread);
   for (;;) {
     // About a microsecond of pauses, watching for a notify...
     bool waiter = false;
@@ -479,7 +500,14 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
     }
     const auto now = Clock::now();
     const bool crowded = DeviceThreadsFillTheCpus();
-    if (now >= (crowded ? crowded_deadline : deadline)) return false;
+    if (now >= (crowded ? crowded_deadline : deadline)) {
+      // Waiters that processed its queues meanwhile will again: a thread
+      // asleep would have to be woken for each of their requests.
+      if (!crowded || ProcessedMarks(thread) == marks) return false;
+      marks = ProcessedMarks(thread);
+      crowded_deadline =
+          now + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
+    }
     // Then a yield: to that thread; at every turn while the device threads
     // fill the CPUs, as some busy thread then waits for one; else every
     // kDeviceYieldIntervalNanos, to any thread that shares the CPU unseen (the

@@ -182,5 +182,28 @@ TEST(CpuSharingTest, PlatformSpinYieldsToADeviceThreadOnItsCpu) {
   EXPECT_FALSE(seen_after);
 }
 
+// Where Spin would yield to a device thread on its CPU, it first lets the
+// device helper do the device's work (SimPlatform::set_device_helper); with
+// no device thread there, it only pauses.
+TEST(CpuSharingTest, PlatformSpinLetsTheHelperWorkWhereItWouldYield) {
+  auto memory = GuestMemory::Create(1 << 16);
+  ASSERT_NE(memory, nullptr);
+  SimPlatform platform(*memory);
+  int calls = 0;
+  platform.set_device_helper([&] {
+    ++calls;
+    return true;
+  });
+  std::thread([&] {
+    PinTo(AllowedCpus().front());
+    platform.Spin();
+    EXPECT_EQ(calls, 0);
+    DeviceSeat seat;  // A device thread on this very CPU.
+    seat.Take();
+    platform.Spin();
+    EXPECT_EQ(calls, 1);
+  }).join();
+}
+
 }  // namespace
 }  // namespace sim

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -266,6 +267,70 @@ TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
   b.join();
   EXPECT_EQ(lost.load(), 0);
   EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
+  EXPECT_TRUE(machine.device->violations().empty());
+}
+
+// A driver thread waiting where the device thread cannot run processes the
+// queue itself (ProcessForWaiter): here the thread serving both queues is
+// held inside a chain of queue 0 while a chain waits on queue 1. The waiter
+// handles that chain in its own thread, and cannot take queue 0's, which the
+// device thread is processing.
+TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
+  class HeldEcho : public ThreadRecordingEcho {
+   public:
+    HeldEcho() : ThreadRecordingEcho(2, /*host=*/0) {}
+    std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override {
+      if (chain.queue == 0) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        entered_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return released_; });
+      }
+      return ThreadRecordingEcho::HandleChain(chain);
+    }
+    void WaitEntered() {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return entered_; });
+    }
+    void Release() {
+      std::lock_guard<std::mutex> lock(mutex_);
+      released_ = true;
+      changed_.notify_all();
+    }
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool entered_ = false, released_ = false;
+  };
+  auto owned = std::make_unique<HeldEcho>();
+  HeldEcho& echo = *owned;
+  Machine machine(DeviceOptions{.notify_mode = NotifyMode::kThread},
+                  std::move(owned));
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
+  for (uint16_t queue : {0, 1}) {
+    TestRing& ring = driver.ring(queue);
+    ring.SetDesc(0, ring.BufferWith("w"), 1, VRING_DESC_F_NEXT, 1);
+    ring.SetDesc(1, ring.Buffer(4), 4, VRING_DESC_F_WRITE);
+  }
+  driver.ring(0).Publish(0);
+  driver.Notify(0);
+  echo.WaitEntered();
+  driver.ring(1).Publish(0);
+
+  EXPECT_TRUE(machine.model().ProcessForWaiter());
+  EXPECT_EQ(driver.ring(1).UsedIdx(), 1);
+  EXPECT_EQ(echo.threads(1),
+            std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_FALSE(machine.model().ProcessForWaiter());
+  EXPECT_EQ(driver.ring(0).UsedIdx(), 0);
+
+  echo.Release();
+  ASSERT_TRUE(driver.ring(0).WaitUsedIdx(1));
+  EXPECT_NE(echo.threads(0),
+            std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(machine.model().counters().chains_completed, 2u);
   EXPECT_TRUE(machine.device->violations().empty());
 }
 
