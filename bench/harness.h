@@ -149,9 +149,10 @@ inline constexpr int kRoundTripProbeTrips = 20000;
 double CrossCpuRoundTripNanos(base::RingFormat ring);
 
 // One iteration: a hand-off of one line each way between two threads pinned
-// to one CPU, each yielding it while it waits: two thread switches. The least
-// a request costs a thread that gives its CPU to the device thread that
-// serves it and gets it back, when there are more busy threads than CPUs.
+// to one CPU, each yielding it while it waits: two thread switches. What a
+// request costs a thread that gives its CPU to the device thread that serves
+// it and gets it back, where it cannot do the device's work itself
+// (sim::VirtioDeviceModel::ProcessForWaiter).
 void SameCpuSwitchRoundTrip(benchmark::State& state);
 
 }  // namespace bench

@@ -52,8 +52,10 @@ import sys
 from bench import chart
 from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BACKENDS,
                            THREADS, load_results, ok, speed_ratio)
-from bench.targets import (END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, SWITCH_ROUND_TRIP,
-                           target_lines)
+from bench.targets import END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, target_lines
+
+# The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
+SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
 
 
 def _figure(result, kind):
@@ -245,8 +247,8 @@ def report(results, png_path=None):
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
         lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns "
-                  "(what a request costs a thread that yields its CPU while it waits)."
-                  % switch.time_ns]
+                  "(what a request costs a thread that yields its CPU while it waits, where "
+                  "it cannot do the device's work itself)." % switch.time_ns]
     scaling = build_scaling_table(results)
     if len(scaling) > 2:
         cpus = getattr(results, "cpus", None) or "?"

@@ -6,21 +6,20 @@ must make its host calls, so even with no cost of its own a simulated machine ta
 least host call time per operation (divided by the threads that can run at once: the
 row's threads, at most the machine's CPUs); sim-thread also hands each FUSE request a
 caller waits for (results.waited_requests: not the FORGETs and RELEASEs the driver posts)
-to its device thread and back: where the row's threads and their device threads fit the
-CPUs, at least a cross-CPU round trip of the request's and reply's cache lines on the
-row's ring format (round_trip), and where they outnumber them the cheaper of two thread
-switches and a CPU left idle through the request's host calls (as in handoff_limit).
-When host time / that is below the target, the target cannot be met by making the
-simulation cheaper, and the line says so with the arithmetic; otherwise it is a plain MISS.
+to its device thread and back, where the row's threads and their device threads fit the
+CPUs: at least a cross-CPU round trip of the request's and reply's cache lines on the
+row's ring format (round_trip). Where they outnumber the CPUs, a waiting thread does the
+device's work itself (sim::VirtioDeviceModel::ProcessForWaiter), as sim-inline does, and
+no hand-off is owed. When host time / that is below the target, the target cannot be met
+by making the simulation cheaper, and the line says so with the arithmetic; otherwise it
+is a plain MISS.
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
 alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits
 for crosses to a device thread and back, at least a cross-CPU round trip of its ring's
-lines; and where the row's threads and their device threads outnumber the CPUs, at least
-the cheaper of two thread switches on one CPU and a CPU left idle through the request's
-host calls. The round
-trips are measured in the same run (fs_bench's split_ring_round_trip,
-packed_ring_round_trip and same_cpu_switch_round_trip); the cross-CPU ones at its start
+lines, where the row's threads and their device threads fit the CPUs. The round
+trips are measured in the same run (fs_bench's split_ring_round_trip and
+packed_ring_round_trip); at its start
 and again at its end (rows ending in END), and by each one-thread sim-thread row just
 before and just after itself (its round_trip_ns), since a VM's CPUs may be moved closer
 together or further apart in between: on the VM the project is measured on, 200 ns at one
@@ -65,8 +64,6 @@ SPLIT_ROUND_TRIP = "split_ring_round_trip"
 PACKED_ROUND_TRIP = "packed_ring_round_trip"
 # The suffix of the same rows measured again at the end of the run.
 END = "_end"
-# The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
-SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
 # The rows a MISS of that rule names, worst first.
 WORST_SHOWN = 4
 
@@ -96,17 +93,11 @@ def physical_limit(results, op, backend):
     overlap = min(threads, cpus)
     least_ns, handoff = r.host_call_ns_per_op, ""
     req = waited_requests(r)
-    if backend == "sim-thread" and req > 0:
+    rt = round_trip(results, op)
+    if backend == "sim-thread" and req > 0 and 2 * threads <= cpus and rt:
         # Each request's hand-off, as in handoff_limit.
-        rt, switch = round_trip(results, op), ok(results, SWITCH_ROUND_TRIP, "host")
-        if 2 * threads <= cpus and rt:
-            least_ns += req * rt
-            handoff = ", and %.1f waited req x %.0f ns round trip" % (req, rt)
-        elif 2 * threads > cpus and switch:
-            spun = r.host_call_ns_per_op / r.fuse_req_per_op
-            least_ns += req * min(switch.time_ns, spun)
-            handoff = ", and on %d+%d busy threads %.1f waited req x min(%.0f ns switch round " \
-                "trip, %.0f ns host calls)" % (threads, threads, req, switch.time_ns, spun)
+        least_ns += req * rt
+        handoff = ", and %.1f waited req x %.0f ns round trip" % (req, rt)
     limit = host.time_ns * overlap / least_ns
     spread = " on %d threads" % overlap if overlap > 1 else ""
     return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \
@@ -122,36 +113,23 @@ def _not_measured(results, op, backends):
 
 def handoff_limit(results, op):
     """(the best sim-thread / sim-inline ratio of `op`, the arithmetic), or None when what
-    it needs was not measured. sim-thread does sim-inline's work and, per FUSE request a
-    caller waits for, hands the request to a device thread and gets the reply back. While
-    the row's threads and as many device threads (a queue per thread) fit the CPUs, that
-    costs at least the measured cross-CPU round trip of its ring's lines (round_trip). With
-    more busy threads than CPUs, a waiting thread shares its CPU with a thread that has
-    work: per request it either keeps the CPU, idle, through the device's host calls, or
-    gives it away and takes it back, two thread switches (the measured same-CPU switch
-    round trip); the cheaper of the two is added to the CPU time sim-inline spends per
-    operation (its time per operation on all the CPUs it keeps busy)."""
+    it needs was not measured or no hand-off is owed. sim-thread does sim-inline's work
+    and, per FUSE request a caller waits for, hands the request to a device thread and gets
+    the reply back: while the row's threads and as many device threads (a queue per
+    thread) fit the CPUs, at least the measured cross-CPU round trip of its ring's lines
+    (round_trip). With more busy threads than CPUs, a waiting thread does the device's
+    work itself, as sim-inline does."""
     inline = ok(results, op, "sim-inline")
     if inline is None or not inline.fuse_req_per_op:
         return None
-    req = waited_requests(inline)
     threads, cpus = THREADS.get(op, 1), cpu_count(results)
-    if 2 * threads <= cpus:
-        rt = round_trip(results, op)
-        if rt is None:
-            return None
-        ratio = inline.time_ns / (inline.time_ns + req * rt)
-        return ratio, "%s: %.1f waited req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
-            LABELS[op], req, rt, inline.time_ns / 1e3, ratio)
-    switch = ok(results, SWITCH_ROUND_TRIP, "host")
-    if switch is None or not inline.host_call_ns_per_op:
+    rt = round_trip(results, op)
+    if 2 * threads > cpus or rt is None:
         return None
-    spun = inline.host_call_ns_per_op / inline.fuse_req_per_op
-    cpu_ns = inline.time_ns * min(threads, cpus)
-    ratio = cpu_ns / (cpu_ns + req * min(switch.time_ns, spun))
-    return ratio, "%s: %d+%d busy threads on %d CPUs, %.1f waited req x min(%.0f ns switch round " \
-        "trip, %.0f ns host calls) on %.2f us of CPU -> at most %.2fx" % (
-            LABELS[op], threads, threads, cpus, req, switch.time_ns, spun, cpu_ns / 1e3, ratio)
+    req = waited_requests(inline)
+    ratio = inline.time_ns / (inline.time_ns + req * rt)
+    return ratio, "%s: %.1f waited req x %.0f ns round trip on %.2f us -> at most %.2fx" % (
+        LABELS[op], req, rt, inline.time_ns / 1e3, ratio)
 
 
 def _host_calls_apart(results, op):
