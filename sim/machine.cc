@@ -78,9 +78,13 @@ absl::Status Machine::Boot() {
          platform->InterruptDelivered();
        }});
 
-  if (options_.notify_mode == NotifyMode::kThread) {
+  // Waiters that poll can do the device's work; one asleep until an interrupt
+  // cannot.
+  if (options_.notify_mode == NotifyMode::kThread &&
+      options_.completion == CompletionMode::kPoll) {
     platform_->set_device_helper(
         [this] { return device_->model().ProcessForWaiter(); });
+    device_->model().set_waiters_help(true);
   }
   share::ShareOptions share_options;
   share_options.transport = options_.transport;

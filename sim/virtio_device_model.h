@@ -88,6 +88,13 @@ inline constexpr uint64_t kDevicePollNanos = 200'000;
 // (DeviceThreadsFillTheCpus): a busy thread then waits for a CPU while the
 // device polls, and with 2 threads' 4 KiB preads on 2 CPUs, 200 us cost 15%.
 inline constexpr uint64_t kCrowdedDevicePollNanos = 50'000;
+// kThread, with waiters that help (set_waiters_help) while the polling device
+// threads fill the CPUs: how long a device thread leaves a chain it sees to
+// the driver thread that waits for it (ProcessForWaiter) before it takes the
+// chain itself, as one nobody waits for (a FORGET, a posted RELEASE). A
+// device thread that took a waiter's chain would hold it through any
+// preemption, and the waiter would have to yield to it.
+inline constexpr uint64_t kCrowdedGraceNanos = 5'000;
 // kThread: how long a polling device thread goes between yields of its CPU
 // while it has no sign that another thread needs that CPU (cpu_sharing.h). A
 // yield is a system call (1.3 us on a VM here) through which the thread sees
@@ -163,6 +170,13 @@ class VirtioDeviceModel : public ChainCompleter {
   // that has chains available and no thread processing it. Whether it handled
   // any chain.
   bool ProcessForWaiter();
+  // kThread: whether the driver's waiting threads call ProcessForWaiter where
+  // a device thread cannot run (they poll; a waiter that sleeps until an
+  // interrupt cannot). With it, device threads on crowded CPUs leave chains to
+  // them for kCrowdedGraceNanos. Set before the driver starts.
+  void set_waiters_help(bool on) {
+    waiters_help_.store(on, std::memory_order_relaxed);
+  }
 
   // ---- Interrupts. ----
   // PCI ISR read: returns and clears the bits.
@@ -385,8 +399,12 @@ class VirtioDeviceModel : public ChainCompleter {
   // (cpu_sharing.h). While the device threads fill the CPUs it polls for
   // kCrowdedDevicePollNanos, and as long again whenever a waiter has processed
   // one of its queues meanwhile (ProcessForWaiter): a thread asleep would have
-  // to be woken for each of their requests.
+  // to be woken for each of their requests. Work it leaves to the waiters
+  // (LeaveToWaiters) counts once it has been there kCrowdedGraceNanos.
   bool PollForWork(DeviceThread& thread) const;
+  // kThread: whether a device thread leaves the chains it sees to the waiters
+  // for kCrowdedGraceNanos (set_waiters_help, on crowded CPUs).
+  bool LeaveToWaiters() const;
   // Where the thread's queues were processed up to (their QueueHot::idle):
   // it moves when a waiter processes one.
   uint64_t ProcessedMarks(const DeviceThread& thread) const;
@@ -453,6 +471,7 @@ class VirtioDeviceModel : public ChainCompleter {
   const std::unique_ptr<QueueHot[]> hot_;
   const std::unique_ptr<QueueWork[]> work_;
   std::vector<std::unique_ptr<DeviceThread>> threads_;  // kThread.
+  std::atomic<bool> waiters_help_{false};
   std::atomic<bool> stopping_{false};
 };
 

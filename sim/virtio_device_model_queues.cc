@@ -371,10 +371,12 @@ void VirtioDeviceModel::CompleteWithoutNotification(uint16_t queue,
 void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
   while (!stopping_.load(std::memory_order_acquire)) {
     thread.seat.Take();
-    if (ProcessPosted(thread) || PollForWork(thread) ||
-        AskForNotification(thread)) {
+    if (!LeaveToWaiters() && ProcessPosted(thread)) continue;
+    if (PollForWork(thread)) {
+      ProcessPosted(thread);
       continue;
     }
+    if (AskForNotification(thread)) continue;
     // Polled for kDevicePollNanos and nothing came: block.
     thread.seat.Leave();
     thread.sleeping.store(true, std::memory_order_seq_cst);
@@ -387,6 +389,11 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
     thread.sleeping.store(false, std::memory_order_relaxed);
   }
   thread.seat.Leave();
+}
+
+bool VirtioDeviceModel::LeaveToWaiters() const {
+  return waiters_help_.load(std::memory_order_relaxed) &&
+         DeviceThreadsFillTheCpus();
 }
 
 uint64_t VirtioDeviceModel::ProcessedMarks(const DeviceThread& thread) const {
@@ -484,12 +491,15 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
       start + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
   auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   uint64_t marks = ProcessedMarks(thread);
+  std::optional<Clock::time_point> work_seen;
   for (;;) {
+    const bool crowded = DeviceThreadsFillTheCpus();
+    const bool leave = LeaveToWaiters();
     // About a microsecond of pauses, watching for a notify...
-    bool waiter = false;
-    for (int i = 0; i < 64 && !waiter; ++i) {
+    bool waiter = false, work = false;
+    for (int i = 0; i < 64 && !waiter && !work; ++i) {
       for (uint16_t queue : thread.queues) {
-        if (WorkPosted(hot_[queue])) return true;
+        if (WorkPosted(hot_[queue])) work = true;
       }
       if (stopping_.load(std::memory_order_relaxed)) return false;
       // ... until a driver thread says it waits for this CPU (cpu_sharing.h).
@@ -499,7 +509,17 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
 #endif
     }
     const auto now = Clock::now();
-    const bool crowded = DeviceThreadsFillTheCpus();
+    if (work) {
+      if (!leave) return true;
+      if (!work_seen) {
+        work_seen = now;
+      } else if (now - *work_seen >=
+                 std::chrono::nanoseconds(kCrowdedGraceNanos)) {
+        return true;
+      }
+    } else {
+      work_seen.reset();
+    }
     if (now >= (crowded ? crowded_deadline : deadline)) {
       // Waiters that processed its queues meanwhile will again: a thread
       // asleep would have to be woken for each of their requests.

@@ -334,6 +334,58 @@ TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
   EXPECT_TRUE(machine.device->violations().empty());
 }
 
+// On crowded CPUs (here made so by seats the test takes, one per CPU the
+// process may use) a device thread whose waiters help leaves the chains it
+// sees to them for kCrowdedGraceNanos: a waiter that looks at once processes
+// its chain itself. A chain nobody waits for is still processed, by the
+// device thread, and never before the grace has passed.
+TEST(VirtioDeviceModelTest, OnCrowdedCpusADeviceThreadLeavesChainsToWaiters) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  std::vector<std::unique_ptr<DeviceSeat>> seats(CPU_COUNT(&allowed));
+  for (std::unique_ptr<DeviceSeat>& seat : seats) {
+    seat = std::make_unique<DeviceSeat>();
+    seat->Take();
+  }
+  ASSERT_TRUE(DeviceThreadsFillTheCpus());
+  auto owned = std::make_unique<ThreadRecordingEcho>(1, /*host=*/0);
+  ThreadRecordingEcho& echo = *owned;
+  Machine machine(DeviceOptions{.notify_mode = NotifyMode::kThread},
+                  std::move(owned));
+  machine.model().set_waiters_help(true);
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 1));
+  TestRing& ring = driver.ring(0);
+  ring.SetDesc(0, ring.BufferWith("c"), 1, VRING_DESC_F_NEXT, 1);
+  ring.SetDesc(1, ring.Buffer(4), 4, VRING_DESC_F_WRITE);
+  // Rounds alternate: the waiter looks at once, or never (its chain is one
+  // nobody waits for). The waiters' processing keeps the device thread polling.
+  constexpr int kRounds = 200;
+  int by_waiter = 0;
+  auto least_unhelped = std::chrono::nanoseconds::max();
+  for (int i = 0; i < kRounds; ++i) {
+    const auto published = std::chrono::steady_clock::now();
+    ring.Publish(0);
+    driver.Notify(0);
+    if (i % 2 == 0 && machine.model().ProcessForWaiter()) ++by_waiter;
+    ASSERT_TRUE(ring.WaitUsedIdx(static_cast<uint16_t>(i + 1)));
+    if (i % 2 == 1) {
+      least_unhelped = std::min(
+          least_unhelped, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - published));
+    }
+  }
+  // A waiter preempted for the grace loses its chain to the device thread.
+  EXPECT_GE(by_waiter, kRounds / 2 * 3 / 4);
+  EXPECT_GE(least_unhelped, std::chrono::nanoseconds(kCrowdedGraceNanos));
+  fprintf(stderr, "BYWAITER %d LEAST %ld\n", by_waiter,
+          (long)least_unhelped.count());
+  EXPECT_EQ(echo.threads(0).size(), 2u);
+  EXPECT_EQ(machine.model().counters().chains_completed,
+            static_cast<uint64_t>(kRounds));
+  EXPECT_TRUE(machine.device->violations().empty());
+}
+
 // A device thread counts on its CPU (sim/cpu_sharing.h) while it polls, so
 // that a driver thread waiting there yields to it, and not while it sleeps.
 // The device thread runs on one CPU and is watched from another: a watcher on
