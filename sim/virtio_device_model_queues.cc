@@ -491,7 +491,10 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
       start + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
   auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   uint64_t marks = ProcessedMarks(thread);
+  // Work left to the waiters: since when, and where the queues were processed
+  // up to then (a waiter that processes some of it restarts the grace).
   std::optional<Clock::time_point> work_seen;
+  uint64_t work_marks = 0;
   for (;;) {
     const bool crowded = DeviceThreadsFillTheCpus();
     const bool leave = LeaveToWaiters();
@@ -499,7 +502,9 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
     bool waiter = false, work = false;
     for (int i = 0; i < 64 && !waiter && !work; ++i) {
       for (uint16_t queue : thread.queues) {
-        if (WorkPosted(hot_[queue])) work = true;
+        if (!WorkPosted(hot_[queue])) continue;
+        if (!leave) return true;
+        work = true;
       }
       if (stopping_.load(std::memory_order_relaxed)) return false;
       // ... until a driver thread says it waits for this CPU (cpu_sharing.h).
@@ -510,9 +515,10 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
     }
     const auto now = Clock::now();
     if (work) {
-      if (!leave) return true;
-      if (!work_seen) {
+      const uint64_t now_marks = ProcessedMarks(thread);
+      if (!work_seen || now_marks != work_marks) {
         work_seen = now;
+        work_marks = now_marks;
       } else if (now - *work_seen >=
                  std::chrono::nanoseconds(kCrowdedGraceNanos)) {
         return true;

@@ -378,8 +378,6 @@ TEST(VirtioDeviceModelTest, OnCrowdedCpusADeviceThreadLeavesChainsToWaiters) {
   // A waiter preempted for the grace loses its chain to the device thread.
   EXPECT_GE(by_waiter, kRounds / 2 * 3 / 4);
   EXPECT_GE(least_unhelped, std::chrono::nanoseconds(kCrowdedGraceNanos));
-  fprintf(stderr, "BYWAITER %d LEAST %ld\n", by_waiter,
-          (long)least_unhelped.count());
   EXPECT_EQ(echo.threads(0).size(), 2u);
   EXPECT_EQ(machine.model().counters().chains_completed,
             static_cast<uint64_t>(kRounds));
