@@ -131,6 +131,9 @@ inline int openat(int dir, const char* path, int flags, mode_t mode = 0) {
   return Counted<::openat>(dir, path, flags, mode);
 }
 inline int close(int fd) { return Counted<::close>(fd); }
+inline int close_range(unsigned first, unsigned last, int flags) {
+  return Counted<::close_range>(first, last, flags);
+}
 inline int fstat(int fd, struct stat* st) { return Counted<::fstat>(fd, st); }
 inline int fstatat(int dir, const char* path, struct stat* st, int flags) {
   return Counted<::fstatat>(dir, path, st, flags);

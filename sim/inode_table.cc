@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 
@@ -18,7 +19,7 @@ struct InodeTable::Entry {
 };
 
 Inode::~Inode() {
-  host::close(fd);
+  if (!fd_closed_) host::close(fd);
   delete file_handle.load(std::memory_order_relaxed);
 }
 
@@ -79,7 +80,8 @@ int InodeTable::Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const {
   return error;
 }
 
-void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
+void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup,
+                        FreedInodes* freed_into) {
   if (nodeid == kRootId) return;
   std::shared_ptr<Entry> freed;  // closed after the lock is released
   std::lock_guard lock(mu_);
@@ -90,16 +92,41 @@ void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup) {
   if (entry->nlookup > 0) return;
   by_key_.erase(Key{entry->inode.dev, entry->inode.ino});
   freed = table_.Remove(nodeid);
+  if (freed_into != nullptr) freed_into->entries_.push_back(std::move(freed));
+}
+
+void InodeTable::CloseTogether(std::vector<std::shared_ptr<Entry>>& entries) {
+  std::vector<int> fds;
+  for (std::shared_ptr<Entry>& entry : entries) {
+    // Out of the table nobody can take a new reference, so a count of one
+    // stays one.
+    if (entry.use_count() != 1) continue;
+    fds.push_back(entry->inode.fd);
+    entry->inode.fd_closed_ = true;
+  }
+  std::sort(fds.begin(), fds.end());
+  for (size_t first = 0, end; first < fds.size(); first = end) {
+    for (end = first + 1; end < fds.size() && fds[end] == fds[end - 1] + 1;) {
+      ++end;
+    }
+    if (end - first > 1 &&
+        host::close_range(fds[first], fds[end - 1], /*flags=*/0) == 0) {
+      continue;
+    }
+    // One descriptor, or a kernel without close_range (before Linux 5.9).
+    for (size_t i = first; i < end; ++i) host::close(fds[i]);
+  }
+  entries.clear();
 }
 
 void InodeTable::Clear() {
-  std::vector<std::shared_ptr<Entry>> freed;
+  FreedInodes freed;
   std::lock_guard lock(mu_);
   std::vector<uint64_t> ids;
   table_.ForEach([&](uint64_t id, const std::shared_ptr<Entry>&) {
     if (id != kRootId) ids.push_back(id);
   });
-  for (uint64_t id : ids) freed.push_back(table_.Remove(id));
+  for (uint64_t id : ids) freed.entries_.push_back(table_.Remove(id));
   by_key_.clear();
   by_key_[{root_->dev, root_->ino}] = kRootId;
 }

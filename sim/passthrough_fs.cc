@@ -363,8 +363,9 @@ void PassthroughOps::Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
 
 void PassthroughOps::ForgetMulti(fuse_req_t req, size_t count,
                                  fuse_forget_data* forgets) {
+  InodeTable::FreedInodes freed;
   for (size_t i = 0; i < count; ++i) {
-    Fs(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
+    Fs(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup, &freed);
   }
   fuse_reply_none(req);
 }

@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/handle_table.h"
+#include "sim/host_calls.h"
 #include "tests/sim/fuse_test_util.h"
 
 namespace sim {
@@ -161,6 +162,45 @@ TEST_F(InodeTableTest, OverForgetClampsAndClearKeepsRoot) {
   EXPECT_EQ(table_->Get(b, &inode), ESTALE);
   EXPECT_EQ(table_->Get(InodeTable::kRootId, &inode), 0);
   EXPECT_EQ(table_->size(), 1u);
+}
+
+bool IsOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+TEST_F(InodeTableTest, FreedInodesCloseEachRunOfDescriptorsInOneCall) {
+  // Entries at descriptors 1000-1002 and 1004-1005; 1003 is not the table's.
+  constexpr int kBase = 1000;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    share_.WriteFile(name, name);
+    Opened o = OpenPath(share_.SharePath(name));
+    const int placed = fcntl(o.fd, F_DUPFD_CLOEXEC, kBase + i);
+    ASSERT_EQ(placed, kBase + i);
+    close(o.fd);
+    if (i == 3) continue;  // The bystander stays open, outside the table.
+    ids.push_back(table_->Ref(placed, o.st));
+  }
+  std::shared_ptr<Inode> held;  // 1005: a handler still holds it.
+  ASSERT_EQ(table_->Get(ids.back(), &held), 0);
+  ASSERT_EQ(held->fd, kBase + 5);
+
+  const HostCallTotals before = ProcessHostCalls();
+  {
+    InodeTable::FreedInodes freed;
+    for (uint64_t id : ids) table_->Forget(id, 1, &freed);
+    EXPECT_TRUE(IsOpen(kBase)) << "closed before the batch ends";
+  }
+  // close_range(1000, 1002) and close(1004).
+  EXPECT_EQ((ProcessHostCalls() - before).calls, 2u);
+  for (int fd : {kBase, kBase + 1, kBase + 2, kBase + 4}) {
+    EXPECT_FALSE(IsOpen(fd)) << fd;
+  }
+  EXPECT_TRUE(IsOpen(kBase + 3));
+  EXPECT_TRUE(IsOpen(kBase + 5));
+  EXPECT_EQ(table_->size(), 1u);
+  held.reset();  // The last holder closes it.
+  EXPECT_FALSE(IsOpen(kBase + 5));
+  close(kBase + 3);
 }
 
 TEST_F(InodeTableTest, ConcurrentRefAndForgetBalance) {
