@@ -82,9 +82,7 @@ class InodeTable {
   int RefExisting(uint64_t nodeid);
   // 0 with the inode, EINVAL (never handed out) or ESTALE (forgotten).
   int Get(uint64_t nodeid, std::shared_ptr<Inode>* out) const;
-  // Entries that Forget freed, whose descriptors are closed together when
-  // it is destroyed (defined below).
-  class FreedInodes;
+  class FreedInodes;  // Defined below.
 
   // Drops `nlookup` lookups; the entry is freed at zero, into `freed` when
   // given. Unknown ids and the root are ignored, as FORGET has no reply to

@@ -529,8 +529,9 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
     if (now >= (crowded ? crowded_deadline : deadline)) {
       // Waiters that processed its queues meanwhile will again: a thread
       // asleep would have to be woken for each of their requests.
+      if (!crowded) return false;
       const uint64_t now_marks = ProcessedMarks(thread);
-      if (!crowded || now_marks == marks) return false;
+      if (now_marks == marks) return false;
       marks = now_marks;
       crowded_deadline =
           now + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
