@@ -57,6 +57,8 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind,
   std::lock_guard<std::mutex> lock(mu_);
   const bool caches = options.caches;
   const double timeout = caches ? kCachedSeconds : 0.0;
+  // The host and FUSE rows run with no simulated machine up (see backends.h).
+  if (kind == Kind::kHost || kind == Kind::kFuse) sim_.reset();
   switch (kind) {
     case Kind::kHost:
       if (!host_) {
