@@ -46,7 +46,10 @@ class FsBenchSmokeTest(unittest.TestCase):
         cls.stderr = proc.stderr
         assert proc.returncode == 0, proc.stdout + proc.stderr
         with open(out) as f:
-            cls.results = load_results(json.load(f))
+            doc = json.load(f)
+        cls.results = load_results(doc)
+        # The operation of each row, in the order they ran.
+        cls.run_order = [b["name"].split("/")[0] for b in doc["benchmarks"]]
         # The work directory is removed at exit, mount points included.
         assert not [d for d in os.listdir(tmp) if d.startswith("fsbench-")], os.listdir(tmp)
 
@@ -57,6 +60,14 @@ class FsBenchSmokeTest(unittest.TestCase):
                 self.assertIsNotNone(r, (op, backend))
                 self.assertIsNone(r.error, (op, backend))
                 self.assertGreater(r.time_ns, 0, (op, backend))
+
+    def test_each_operation_ran_on_its_back_ends_one_right_after_the_other(self):
+        # A ratio to the host compares rows measured seconds apart (fs_bench.cc,
+        # RegisterSideBySide).
+        groups = [op for i, op in enumerate(self.run_order)
+                  if i == 0 or self.run_order[i - 1] != op]
+        self.assertEqual(len(groups), len(set(groups)), self.run_order)
+        self.assertEqual(set(groups), set(OPERATIONS + PACKED_OPERATIONS))
 
     def test_packed_rows_ran_on_both_simulated_machines_only(self):
         # READ; OPEN and RELEASE (a read-only file: the device answers
