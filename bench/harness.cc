@@ -61,6 +61,8 @@ RunCounters::RunCounters(benchmark::State& state, Backend& backend)
   if (std::optional<base::RingFormat> ring = HandOffRing()) {
     round_trip_before_ns_ = CrossCpuRoundTripNanos(*ring);
   }
+  // After the round trip, whose partner thread must not inherit the pin.
+  if (state_.threads() == 1) on_fastest_cpu_.emplace();
   ResetPeakResident();
   start_ = Now();
 }
@@ -88,6 +90,10 @@ RunCounters::~RunCounters() {
   }
   state_.counters["peak_rss_MiB"] =
       static_cast<double>(PeakResidentBytes()) / (1 << 20);
+  if (on_fastest_cpu_) {
+    state_.counters["cpu_spread"] = on_fastest_cpu_->spread();
+    on_fastest_cpu_.reset();
+  }
   if (std::optional<base::RingFormat> ring = HandOffRing()) {
     state_.counters["round_trip_ns"] =
         std::min(round_trip_before_ns_, CrossCpuRoundTripNanos(*ring));

@@ -23,6 +23,9 @@
 //                        only)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
+//   cpu_spread           the slowest CPU's speed over the fastest's, measured
+//                        just before the run; a one-thread row's thread runs
+//                        on the fastest (OnFastestCpu; one-thread rows only)
 #ifndef BENCH_HARNESS_H_
 #define BENCH_HARNESS_H_
 
@@ -36,6 +39,7 @@
 #include "base/platform.h"
 #include "bench/backend.h"
 #include "bench/backends.h"
+#include "bench/fastest_cpu.h"
 #include "benchmark/benchmark.h"
 #include "sim/host_calls.h"
 
@@ -108,8 +112,9 @@ class RunCounters {
   const bool times_requests_;
   Totals start_;
   Totals paused_at_;
-  Totals excluded_;                  // Counted while paused.
-  double round_trip_before_ns_ = 0;  // When HandOffRing.
+  Totals excluded_;                             // Counted while paused.
+  double round_trip_before_ns_ = 0;             // When HandOffRing.
+  std::optional<OnFastestCpu> on_fastest_cpu_;  // One-thread rows.
 };
 
 // Opens the directory `path`, reads it with getdents64 until the end (into

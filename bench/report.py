@@ -51,7 +51,7 @@ import sys
 
 from bench import chart
 from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BACKENDS,
-                           THREADS, load_results, ok, speed_ratio)
+                           LABELS, THREADS, load_results, ok, speed_ratio)
 from bench.targets import END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, target_lines
 
 # The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
@@ -233,6 +233,19 @@ def round_trip_lines(results):
             "around itself)." % tuple(r.time_ns for r in end)]
 
 
+def cpu_spread_lines(results):
+    """How far apart the CPUs' speeds were before the one-thread rows, which ran on the
+    fastest: on a VM one CPU may run at half the speed of another for minutes."""
+    spreads = sorted((r.cpu_spread, key) for key, r in results.items()
+                     if r.cpu_spread and not r.error)
+    if not spreads:
+        return []
+    worst, (op, backend) = spreads[-1]
+    return ["One-thread rows ran on the fastest CPU, measured just before each; the "
+            "slowest CPU took up to %.2fx its time (before %s on %s): a device thread "
+            "runs on another CPU, slow or not." % (worst, LABELS.get(op, op), backend)]
+
+
 def report(results, png_path=None):
     """The whole report as text; writes the chart when png_path is given."""
     lines = build_table(results)
@@ -244,6 +257,7 @@ def report(results, png_path=None):
         lines += ["", "Where the time goes (the device's host calls; the rest is the back "
                   "end's own cost; see report.py):"] + time_table
     lines += round_trip_lines(results)
+    lines += cpu_spread_lines(results)
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
         lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns "

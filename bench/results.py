@@ -68,7 +68,7 @@ class Result:
     def __init__(self, time_ns, bytes_per_second=None, fuse_req_per_op=None,
                  peak_rss_mib=None, error=None, host_calls_per_op=None,
                  host_call_ns_per_op=None, handoff_ns_per_req=None, round_trip_ns=None,
-                 label=None, posted_req_per_op=None):
+                 label=None, posted_req_per_op=None, cpu_spread=None):
         self.time_ns = time_ns
         self.bytes_per_second = bytes_per_second
         self.fuse_req_per_op = fuse_req_per_op
@@ -80,6 +80,9 @@ class Result:
         self.handoff_ns_per_req = handoff_ns_per_req
         self.round_trip_ns = round_trip_ns
         self.label = label
+        # The slowest CPU's time for a step over the fastest's, just before the row; its
+        # thread ran on the fastest (bench/fastest_cpu.h). One-thread rows only.
+        self.cpu_spread = cpu_spread
 
 
 def waited_requests(r):
@@ -121,6 +124,7 @@ def load_results(doc):
             round_trip_ns=b.get("round_trip_ns"),
             label=b.get("label") or None,
             posted_req_per_op=b.get("posted_req_per_op"),
+            cpu_spread=b.get("cpu_spread"),
         )
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":

@@ -69,6 +69,14 @@ class FsBenchSmokeTest(unittest.TestCase):
         self.assertEqual(len(groups), len(set(groups)), self.run_order)
         self.assertEqual(set(groups), set(OPERATIONS + PACKED_OPERATIONS))
 
+    def test_one_thread_rows_measured_the_cpus_and_others_did_not(self):
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("one CPU to run on: no fastest to choose (bench/fastest_cpu.h)")
+        for backend in ["host", "sim-inline", "sim-thread"]:
+            r = self.results[("rand_pread_4KiB", backend)]
+            self.assertGreaterEqual(r.cpu_spread, 1.0, backend)
+        self.assertIsNone(self.results[("read_2threads_64KiB", "host")].cpu_spread)
+
     def test_packed_rows_ran_on_both_simulated_machines_only(self):
         # READ; OPEN and RELEASE (a read-only file: the device answers
         # FOPEN_NOFLUSH).

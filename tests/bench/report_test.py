@@ -395,6 +395,17 @@ class ReportTest(unittest.TestCase):
         results = load_results(d)
         self.assertEqual(results[("open_close", "host")].time_ns, 2000)
 
+    def test_cpu_spread_names_the_row_the_cpus_were_furthest_apart_before(self):
+        d = {"benchmarks": [run("open_close/host", 2000, {"cpu_spread": 1.02}),
+                            run("open_close/sim-thread", 9000, {"cpu_spread": 2.31}),
+                            run("create_unlink/sim-inline", 9000, {"cpu_spread": 1.5}),
+                            run("read_2threads_4KiB/host", 1000)]}
+        lines = report.cpu_spread_lines(load_results(d))
+        self.assertEqual(len(lines), 1)
+        self.assertIn("up to 2.31x its time (before open+close on sim-thread)", lines[0])
+        # Rows that measured no spread (several threads, older runs) add no line.
+        self.assertEqual(report.cpu_spread_lines(self.results), [])
+
     def test_report_text_and_chart(self):
         with tempfile.TemporaryDirectory() as tmp:
             png = os.path.join(tmp, "chart.png")
