@@ -23,8 +23,8 @@
 //                        only)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
-//   cpu_spread           the slowest CPU's speed over the fastest's, measured
-//                        just before the run; a one-thread row's thread runs
+//   cpu_spread           the slowest CPU's time for a step over the fastest's,
+//                        measured just before the run; the row's thread runs
 //                        on the fastest (OnFastestCpu; one-thread rows only)
 #ifndef BENCH_HARNESS_H_
 #define BENCH_HARNESS_H_

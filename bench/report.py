@@ -236,11 +236,11 @@ def round_trip_lines(results):
 def cpu_spread_lines(results):
     """How far apart the CPUs' speeds were before the one-thread rows, which ran on the
     fastest: on a VM one CPU may run at half the speed of another for minutes."""
-    spreads = sorted((r.cpu_spread, key) for key, r in results.items()
-                     if r.cpu_spread and not r.error)
+    spreads = [(r.cpu_spread, key) for key, r in results.items()
+               if r.cpu_spread and not r.error]
     if not spreads:
         return []
-    worst, (op, backend) = spreads[-1]
+    worst, (op, backend) = max(spreads)
     return ["One-thread rows ran on the fastest CPU, measured just before each; the "
             "slowest CPU took up to %.2fx its time (before %s on %s): a device thread "
             "runs on another CPU, slow or not." % (worst, LABELS.get(op, op), backend)]
