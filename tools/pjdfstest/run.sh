@@ -20,14 +20,10 @@
 # its assertions out of the count of passed ones.
 #
 # usage: tools/pjdfstest/run.sh [--suite DIR] [--work DIR] [--backends host,fuse,pci,mmio]
-#                               [--jobs N] [--host-cache DIR] [--bazel-bin DIR]
-#                               [TEST_DIR_OR_FILE...]
+#                               [--jobs N] [--host-cache DIR] [TEST_DIR_OR_FILE...]
 # TEST_DIR_OR_FILE is relative to the suite's tests/ (chmod, rename/09.t); all by default.
 # --host-cache is where the host's logs are kept (default /var/cache/vfsim/pjdfstest;
-# "" runs the host's suite every time and keeps nothing). --bazel-bin takes the VFS library
-# and the FUSE server from a build that made them (`bazel info bazel-bin` after
-# `bazel build //tools/pjdfstest:all`) and runs no Bazel command, so that the suite can run
-# while another Bazel command holds Bazel's lock.
+# "" runs the host's suite every time and keeps nothing).
 # Needs root (the suite changes owners), autoconf, automake and prove (tools/setup.sh).
 set -euo pipefail
 
@@ -37,7 +33,6 @@ work=/tmp/vfsim-pjdfstest
 backends=host,fuse,pci,mmio
 jobs=$(nproc)
 host_cache=/var/cache/vfsim/pjdfstest
-bazel_bin=
 selection=()
 while (($#)); do
   case $1 in
@@ -46,8 +41,7 @@ while (($#)); do
     --backends) backends=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --host-cache) host_cache=$2; shift 2 ;;
-    --bazel-bin) bazel_bin=$2; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -80,16 +74,10 @@ fi
 
 # 2. The VFS back end's library and the FUSE mount server; pjdfstest.o relinked with its
 # system calls renamed to the library's pjd_* (tools/pjdfstest/vfs_syscalls.cc).
-if [[ -z $bazel_bin ]]; then
-  (cd "$repo" && bazel build //tools/pjdfstest:libpjdfstest_vfs.so \
-      //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
-    { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
-  bazel_bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)
-fi
-bin=$bazel_bin/tools/pjdfstest
-for built in libpjdfstest_vfs.so pjdfstest_fuse_mount; do
-  [[ -x $bin/$built ]] || { echo "run.sh: no $built in $bin" >&2; exit 1; }
-done
+(cd "$repo" && bazel build //tools/pjdfstest:libpjdfstest_vfs.so \
+    //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
+  { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
+bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)/tools/pjdfstest
 mkdir -p "$work/lib"
 install -m 0755 "$bin/libpjdfstest_vfs.so" "$work/lib/"
 calls=$(nm -u "$work/src/pjdfstest.o" | awk '{print $2}' |
