@@ -60,32 +60,35 @@ for backend in "${backend_list[@]}"; do
 done
 mkdir -p "$work"
 
-# 1. The suite's command, built as its README says, in a copy (the suite stays unchanged);
-# rebuilt only when the suite changes.
+# 1. The suite's command, built as its README says, in a copy (the suite stays unchanged),
+# and its code once more as position-independent code for the simulated machine's command
+# (step 2); rebuilt only when the suite changes.
 stamp=$(cd "$suite" && find . -type f -newer /dev/null -printf '%p %s %T@\n' | sort | md5sum)
-if [[ ! -x $work/src/pjdfstest || $(cat "$work/src.stamp" 2>/dev/null) != "$stamp" ]]; then
+if [[ ! -x $work/src/pjdfstest || ! -f $work/src/pjdfstest.pic.o ||
+      $(cat "$work/src.stamp" 2>/dev/null) != "$stamp" ]]; then
   echo "run.sh: building pjdfstest in $work/src"
   rm -rf "$work/src"
   cp -a "$suite" "$work/src"
-  (cd "$work/src" && autoreconf -ifs && ./configure && make pjdfstest) >"$work/build.log" 2>&1 ||
+  (cd "$work/src" && autoreconf -ifs && ./configure && make pjdfstest &&
+    cc -DHAVE_CONFIG_H -I. -g -O2 -fPIC -c pjdfstest.c -o pjdfstest.pic.o) >"$work/build.log" 2>&1 ||
     { echo "run.sh: building pjdfstest failed; see $work/build.log" >&2; exit 1; }
   echo "$stamp" >"$work/src.stamp"
 fi
 
-# 2. The VFS back end's library and the FUSE mount server; pjdfstest.o relinked with its
-# system calls renamed to the library's pjd_* (tools/pjdfstest/vfs_syscalls.cc).
-(cd "$repo" && bazel build //tools/pjdfstest:libpjdfstest_vfs.so \
+# 2. The simulated machine's command (tools/pjdfstest/suite_main.cc) and the FUSE mount
+# server; and the suite's code as the library that command loads, its main renamed and
+# its system calls renamed to the command's pjd_* (tools/pjdfstest/vfs_syscalls.cc).
+(cd "$repo" && bazel build //tools/pjdfstest:pjdfstest_vfs \
     //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
   { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
 bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)/tools/pjdfstest
-mkdir -p "$work/lib"
-install -m 0755 "$bin/libpjdfstest_vfs.so" "$work/lib/"
-calls=$(nm -u "$work/src/pjdfstest.o" | awk '{print $2}' |
+rm -rf "$work/lib" && mkdir -p "$work/lib"
+install -m 0755 "$bin/pjdfstest_vfs" "$work/lib/"
+calls=$(nm -u "$work/src/pjdfstest.pic.o" | awk '{print $2}' |
   grep -xE 'bind|chmod|chown|close|connect|fchmod|fchmodat|fchown|fchownat|fpathconf|fstat|fstatat|ftruncate|lchmod|lchown|link|linkat|lstat|mkdir|mkdirat|mkfifo|mkfifoat|mknod|mknodat|open|openat|pathconf|posix_fallocate|pread|pwrite|rename|renameat|rmdir|setegid|setgroups|setuid|socket|stat|symlink|symlinkat|truncate|umask|unlink|unlinkat|utimensat|write')
 objcopy $(for c in $calls; do echo "--redefine-sym $c=pjd_$c"; done) \
-  "$work/src/pjdfstest.o" "$work/lib/pjdfstest_vfs.o"
-cc -o "$work/lib/pjdfstest_vfs" "$work/lib/pjdfstest_vfs.o" -L"$work/lib" -lpjdfstest_vfs \
-  -Wl,-rpath,"$work/lib"
+  --redefine-sym main=pjdfstest_suite_main "$work/src/pjdfstest.pic.o" "$work/lib/suite.o"
+cc -shared -o "$work/lib/libpjdfstest_suite.so" "$work/lib/suite.o"
 
 # 3. Each back end: a tree where tests/ finds its own pjdfstest (misc.sh looks upward from
 # the test), a fresh 0755 share, and prove run in the directory under test. The .t
@@ -124,7 +127,7 @@ run_backend() (
   rm -rf "$root" && mkdir -p "$root/share" && chmod 0755 "$root/share"
   ln -s "$work/src/tests" "$root/tests"
   export PJDFSTEST_LOGS="$root/logs"
-  unset PJDFSTEST_VFS_SHARE PJDFSTEST_VFS_TRANSPORT PJDFSTEST_VFS_VIOLATIONS
+  unset PJDFSTEST_VFS_SHARE PJDFSTEST_VFS_TRANSPORT PJDFSTEST_VFS_VIOLATIONS PJDFSTEST_VFS_SUITE
   run_dir="$root/share"
   case $backend in
     host) cp "$work/src/pjdfstest" "$root/pjdfstest" ;;
@@ -146,6 +149,7 @@ run_backend() (
     pci|mmio)
       cp "$work/lib/pjdfstest_vfs" "$root/pjdfstest"
       export PJDFSTEST_VFS_SHARE="$root/share" PJDFSTEST_VFS_TRANSPORT=$backend
+      export PJDFSTEST_VFS_SUITE="$work/lib/libpjdfstest_suite.so"
       export PJDFSTEST_VFS_VIOLATIONS="$root/violations.log"
       ;;
   esac

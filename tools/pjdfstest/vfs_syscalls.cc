@@ -1,8 +1,8 @@
 // The system calls of pjdfstest's command, served by vfs:: on a simulated
-// machine: tools/pjdfstest/run.sh renames each call in pjdfstest.o to
-// pjd_<call> (objcopy --redefine-sym) and links it against this library, so the
-// unchanged command runs its calls through the VFS, the driver and the
-// simulated device.
+// machine: tools/pjdfstest/run.sh renames each call in pjdfstest's code to
+// pjd_<call> (objcopy --redefine-sym) and builds it into the library that
+// suite_main.cc loads, so the unchanged command runs its calls through the VFS,
+// the driver and the simulated device.
 //
 // Each run of the command is one machine, booted before main() on the host
 // directory PJDFSTEST_VFS_SHARE over PJDFSTEST_VFS_TRANSPORT ("pci" or "mmio"),
