@@ -408,8 +408,13 @@ class VirtioDeviceModel : public ChainCompleter {
   // Where the thread's queues were processed up to (their QueueHot::idle):
   // it moves when a waiter processes one.
   uint64_t ProcessedMarks(const DeviceThread& thread) const;
+  // ProcessedMarks with where the driver has made chains available up to (the
+  // words the thread watches): it also moves when a new chain comes.
+  uint64_t WorkMarks(const DeviceThread& thread) const;
   // kThread: whether a notify or the driver's avail index shows work.
   static bool WorkPosted(QueueHot& hot);
+  // The watched word's value (QueueHot::watched_word), or `idle` if none.
+  static uint16_t AvailWord(QueueHot& hot);
   bool AnyPosted(const DeviceThread& thread) const;
   // kThread, before the thread sleeps: DeviceQueue::AskForNotification on
   // each of its queues; whether one of them has work after all.

@@ -424,16 +424,28 @@ bool VirtioDeviceModel::AnyPosted(const DeviceThread& thread) const {
   return false;
 }
 
+uint64_t VirtioDeviceModel::WorkMarks(const DeviceThread& thread) const {
+  uint64_t marks = ProcessedMarks(thread);
+  for (uint16_t queue : thread.queues) {
+    marks = marks * 65537 + AvailWord(hot_[queue]);
+  }
+  return marks;
+}
+
 bool VirtioDeviceModel::WorkPosted(QueueHot& hot) {
-  if (hot.posted.load(std::memory_order_acquire)) return true;
+  return hot.posted.load(std::memory_order_acquire) ||
+         AvailWord(hot) != hot.idle.load(std::memory_order_relaxed);
+}
+
+uint16_t VirtioDeviceModel::AvailWord(QueueHot& hot) {
   hot.peeking.store(true, std::memory_order_seq_cst);
   uint16_t* word = hot.watched_word.load(std::memory_order_seq_cst);
-  const bool moved =
-      word != nullptr &&
-      std::atomic_ref<uint16_t>(*word).load(std::memory_order_acquire) !=
-          hot.idle.load(std::memory_order_relaxed);
+  const uint16_t value =
+      word != nullptr
+          ? std::atomic_ref<uint16_t>(*word).load(std::memory_order_acquire)
+          : hot.idle.load(std::memory_order_relaxed);
   hot.peeking.store(false, std::memory_order_release);
-  return moved;
+  return value;
 }
 
 void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
@@ -491,8 +503,9 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
       start + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
   auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);
   uint64_t marks = ProcessedMarks(thread);
-  // Work left to the waiters: since when, and where the queues were processed
-  // up to then (a waiter that processes some of it restarts the grace).
+  // Work left to the waiters: since when, and its WorkMarks then (a waiter
+  // that processes some of it, or a chain made available since, restarts the
+  // grace: a notify already served must not shorten a new chain's grace).
   std::optional<Clock::time_point> work_seen;
   uint64_t work_marks = 0;
   for (;;) {
@@ -515,7 +528,7 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
     }
     const auto now = Clock::now();
     if (work) {
-      const uint64_t now_marks = ProcessedMarks(thread);
+      const uint64_t now_marks = WorkMarks(thread);
       if (!work_seen || now_marks != work_marks) {
         work_seen = now;
         work_marks = now_marks;

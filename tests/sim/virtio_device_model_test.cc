@@ -337,8 +337,9 @@ TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
 // On crowded CPUs (here made so by seats the test takes, one per CPU the
 // process may use) a device thread whose waiters help leaves the chains it
 // sees to them for kCrowdedGraceNanos: a waiter that looks at once processes
-// its chain itself. A chain nobody waits for is still processed, by the
-// device thread, and never before the grace has passed.
+// its chain itself, unless it was kept from looking for the grace. A chain
+// nobody waits for is still processed, by the device thread, and never before
+// the grace has passed.
 TEST(VirtioDeviceModelTest, OnCrowdedCpusADeviceThreadLeavesChainsToWaiters) {
   cpu_set_t allowed;
   ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
@@ -358,26 +359,45 @@ TEST(VirtioDeviceModelTest, OnCrowdedCpusADeviceThreadLeavesChainsToWaiters) {
   TestRing& ring = driver.ring(0);
   ring.SetDesc(0, ring.BufferWith("c"), 1, VRING_DESC_F_NEXT, 1);
   ring.SetDesc(1, ring.Buffer(4), 4, VRING_DESC_F_WRITE);
+  constexpr auto kGrace = std::chrono::nanoseconds(kCrowdedGraceNanos);
+  auto since = [](std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - start);
+  };
   // Rounds alternate: the waiter looks at once, or never (its chain is one
   // nobody waits for). The waiters' processing keeps the device thread polling.
   constexpr int kRounds = 200;
   int by_waiter = 0;
+  bool waiter_took_last = false;
   auto least_unhelped = std::chrono::nanoseconds::max();
   for (int i = 0; i < kRounds; ++i) {
     const auto published = std::chrono::steady_clock::now();
     ring.Publish(0);
     driver.Notify(0);
-    if (i % 2 == 0 && machine.model().ProcessForWaiter()) ++by_waiter;
-    ASSERT_TRUE(ring.WaitUsedIdx(static_cast<uint16_t>(i + 1)));
-    if (i % 2 == 1) {
-      least_unhelped = std::min(
-          least_unhelped, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::steady_clock::now() - published));
+    if (i % 2 == 0) {
+      waiter_took_last = machine.model().ProcessForWaiter();
+      // The device thread took the chain first: a waiter kept from looking
+      // (preempted, or slowed by a sanitizer) for the grace.
+      if (waiter_took_last) {
+        ++by_waiter;
+      } else {
+        EXPECT_GE(since(published), kGrace) << "round " << i;
+      }
     }
+    ASSERT_TRUE(ring.WaitUsedIdx(static_cast<uint16_t>(i + 1)));
+    if (i % 2 == 1 && waiter_took_last) {
+      least_unhelped = std::min(least_unhelped, since(published));
+    }
+    // Reads the queue under its lock, which the device thread holds from a
+    // chain's completion through its look for the next: the next chain finds
+    // the device thread polling, not in a pass that would take it at once.
+    ASSERT_EQ(machine.model().counters().chains_completed,
+              static_cast<uint64_t>(i + 1));
   }
-  // A waiter preempted for the grace loses its chain to the device thread.
-  EXPECT_GE(by_waiter, kRounds / 2 * 3 / 4);
-  EXPECT_GE(least_unhelped, std::chrono::nanoseconds(kCrowdedGraceNanos));
+  // Some chain before an unhelped one went to the waiter, so the minimum is of
+  // at least one round.
+  EXPECT_GT(by_waiter, 0);
+  EXPECT_GE(least_unhelped, kGrace);
   EXPECT_EQ(echo.threads(0).size(), 2u);
   EXPECT_EQ(machine.model().counters().chains_completed,
             static_cast<uint64_t>(kRounds));
