@@ -19,8 +19,8 @@ class SummarizeTest(unittest.TestCase):
         # The host passes 1 and 2 and fails 3.
         self.tap('host', '1..3\nok 1\nok 2\nnot ok 3 - host-only failure\n')
 
-    def tap(self, backend, text):
-        logs = os.path.join(self.work, backend, 'logs', 'chmod')
+    def tap(self, backend, text, directory='chmod'):
+        logs = os.path.join(self.work, backend, 'logs', directory)
         os.makedirs(logs, exist_ok=True)
         with open(os.path.join(logs, '00.t.tap'), 'w') as f:
             f.write(text)
@@ -74,6 +74,19 @@ class SummarizeTest(unittest.TestCase):
         self.assertIn('host (reused): the logs of an earlier run with the same inputs; '
                       'its 2 passed are not counted below', out)
         self.assertIn('pjdfstest: 2 passed, 1 failed', out)
+
+    def test_a_directory_a_back_end_ran_no_file_of_shows_a_dash(self):
+        # run.sh --mmio-every: mmio ran chmod/, not rename/.
+        self.tap('host', '1..1\nok 1\n', directory='rename')
+        self.tap('pci', '1..1\nok 1\n', directory='rename')
+        self.tap('pci', '1..3\nok 1\nok 2\nnot ok 3\n')
+        self.tap('mmio', '1..3\nok 1\nok 2\nnot ok 3\n')
+        rc, out = self.summarize('host', 'pci', 'mmio')
+        self.assertEqual(rc, 0, out)
+        rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:5]}
+        self.assertEqual(rows['chmod'], ['2/1', '2/1', '2/1'], out)
+        self.assertEqual(rows['rename'], ['1/0', '1/0', '-'], out)
+        self.assertEqual(rows['total'], ['3/1', '3/1', '2/1'], out)
 
 
 if __name__ == '__main__':

@@ -100,7 +100,10 @@ def main():
                                          if directory(a) == d)
             totals[b, 'pass'] += counts['pass']
             totals[b, 'fail'] += counts['fail']
-            row += f'{counts["pass"]:>9}/{counts["fail"]:<4}'
+            if counts:
+                row += f'{counts["pass"]:>9}/{counts["fail"]:<4}'
+            else:  # None of the directory's files ran (run.sh --mmio-every).
+                row += f'{"-":>9} {"":<4}'
         print(row)
     print(f'{"total":<{width}}' + ''.join(
         f'{totals[b, "pass"]:>9}/{totals[b, "fail"]:<4}' for b in args.backends))
