@@ -1,10 +1,10 @@
 """A precompiled header (gcc's .gch) of system headers that many test files parse.
 
 Parsing GoogleTest's header and the C++ standard headers it pulls in is about a sixth of a
-typical test file's compile time (0.9 s of 5.7 s). A test built with `gtest_test` (below) compiles with
-`-include tests/pch/gtest_pch.h`: gcc loads the header's .gch, made once per build
-configuration with the flags every C++ file of that configuration gets, instead of parsing
-it again. gcc refuses a .gch made with other flags; the tests make that refusal an error
+typical test file's compile time (0.9 s of 5.7 s). A test built with `gtest_test` (below)
+compiles with `-include tests/pch/gtest_pch.h`: gcc loads the header's .gch, made once per
+build configuration with the flags every C++ file of that configuration gets, instead of
+parsing it again. gcc refuses a .gch made with other flags; the tests make that refusal an error
 (invalid-pch), so that the saving is never lost unseen. A test with flags of its own that
 change the header (-fno-rtti, say) is a plain cc_test.
 """
