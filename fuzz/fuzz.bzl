@@ -23,7 +23,9 @@ def fuzz_target(name, srcs, deps, corpus):
         # Tests run in the runfiles root: the corpus is at its package path.
         args = [native.package_name() + "/" + corpus],
         data = native.glob([corpus + "/*"]),
-        deps = [":" + name + "_lib"],
+        # A replay never starts a thread (//tests/threads).
+        tags = ["single_threaded"],
+        deps = [":" + name + "_lib", "//tests/threads:single_threaded_guard"],
     )
     native.cc_binary(
         name = name,

@@ -2,7 +2,9 @@
 # Fetches a stock Debian 12 kernel + busybox-static and builds a small initramfs that mounts
 # a virtiofs share and runs guest/workload.sh on it (see README.md).
 #
-# usage: fetch_guest.sh [--refresh] CACHE_DIR
+# usage: fetch_guest.sh [--refresh] [CACHE_DIR]
+#
+#   CACHE_DIR defaults to $VFSIM_GUEST_CACHE, else /var/cache/vfsim/linux-guest.
 #
 #   CACHE_DIR/debs/       the two .deb files (apt-get download); reused when present, so the
 #                         script works offline after the first run. --refresh re-resolves
@@ -13,7 +15,8 @@
 #   CACHE_DIR/build.stamp the checksum of those inputs (the two .debs, guest/, this script):
 #                         a run with the same inputs reuses the build (0.3 s, not minutes)
 #
-# Prints KERNEL=..., VMLINUX=..., INITRD=... lines on stdout (everything else goes to stderr).
+# Prints CACHE=..., KERNEL=..., VMLINUX=..., INITRD=... lines on stdout (everything else goes
+# to stderr).
 # Needs: apt-get (first run only), dpkg-deb, cpio, gzip, depmod (kmod), xz or zstd.
 set -euo pipefail
 
@@ -25,12 +28,13 @@ args=()
 while (($#)); do
   case $1 in
     --refresh) refresh=1; shift ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) args+=("$1"); shift ;;
   esac
 done
-((${#args[@]} == 1)) || die "usage: fetch_guest.sh [--refresh] CACHE_DIR"
+((${#args[@]} <= 1)) || die "usage: fetch_guest.sh [--refresh] [CACHE_DIR]"
+((${#args[@]} == 1)) || args=("${VFSIM_GUEST_CACHE:-/var/cache/vfsim/linux-guest}")
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 guest_src=$here/guest
@@ -38,6 +42,10 @@ guest_src=$here/guest
 
 mkdir -p "${args[0]}"
 cache=$(cd "${args[0]}" && pwd)
+# One fetch or build at a time per cache: a second caller (CI fetches the guest in the
+# background while the test may ask for it) waits, then finds it there.
+exec 9>"$cache/.lock"
+flock 9
 debs=$cache/debs
 mkdir -p "$debs"
 
@@ -113,6 +121,7 @@ inputs=$({ sha256sum "$kdeb" "$bdeb" "$guest_src/init" "$guest_src/workload.sh" 
   "$(readlink -f "${BASH_SOURCE[0]}")" | cut -d' ' -f1; echo "root=$((EUID == 0))"; } | sha256sum)
 kver=${kpkg#linux-image-}
 print_outputs() {
+  echo "CACHE=$cache"
   echo "KERNEL=$cache/kernel/vmlinuz-$kver"
   [[ -s $cache/kernel/vmlinux-$kver ]] && echo "VMLINUX=$cache/kernel/vmlinux-$kver"
   echo "INITRD=$cache/initramfs.cpio.gz"

@@ -17,8 +17,8 @@
 # Linux's virtiofs sends (INIT, READDIRPLUS, FORGET on the hiprio queue ...), and the
 # back-end's log must show the rings of run 2 packed and those of run 1 split.
 #
-# The guest is fetched once with apt-get download into $VFSIM_GUEST_CACHE (default
-# /var/cache/vfsim/linux-guest) and reused offline afterwards.
+# The guest is fetched once with apt-get download into fetch_guest.sh's cache
+# ($VFSIM_GUEST_CACHE, else /var/cache/vfsim/linux-guest) and reused offline afterwards.
 #
 # usage: linux_guest_test.sh VFSIM_VIRTIOFSD
 set -uo pipefail
@@ -28,19 +28,19 @@ here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 dir=$(dirname "$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/run_linux_guest.sh")")
 [[ -x $dir/run_linux_guest.sh ]] || dir=$here
 work=${TEST_TMPDIR:-$(mktemp -d)}
-cache=${VFSIM_GUEST_CACHE:-/var/cache/vfsim/linux-guest}
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 command -v qemu-system-x86_64 >/dev/null ||
   { echo "FAIL: qemu-system-x86_64 missing: run ./tools/setup.sh"; exit 1; }
 
-echo "=== fetching the guest into $cache"
-if ! guest=$("$dir/fetch_guest.sh" "$cache"); then
+echo "=== fetching the guest"
+if ! guest=$("$dir/fetch_guest.sh"); then
   echo "FAIL: fetch_guest.sh could not fetch or build the guest (see above)"
   exit 1
 fi
-eval "$guest"  # KERNEL=... VMLINUX=... INITRD=...
+eval "$guest"  # CACHE=... KERNEL=... VMLINUX=... INITRD=...
+echo "    in $CACHE"
 
 # run NAME TRANSPORT [BACKEND_CMD [EXTRA_ARGS...]]: one guest run on a fresh share.
 run() {
@@ -86,7 +86,7 @@ run vfsim_mmio mmio "$vfsim_virtiofsd"
 source "$dir/../virtiofsd_path.sh"
 reference_key=$(cat "$KERNEL" "$INITRD" "$VIRTIOFSD" "$(command -v qemu-system-x86_64)" \
   "$dir/run_linux_guest.sh" "$dir/tree_digest.sh" | sha256sum | cut -c1-32)
-reference=$cache/reference-$reference_key.digest
+reference=$CACHE/reference-$reference_key.digest
 if [[ -s $reference ]]; then
   echo "=== virtiofsd_pci: the share's digest of an earlier run with the same inputs ($reference)"
   cp "$reference" "$work/virtiofsd_pci.digest"

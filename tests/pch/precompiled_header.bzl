@@ -77,11 +77,23 @@ precompiled_header = rule(
     incompatible_use_toolchain_transition = True,
 )
 
-def gtest_test(name, copts = [], deps = [], **kwargs):
-    """A cc_test whose files load GoogleTest's header precompiled (see the top)."""
+def gtest_test(name, copts = [], deps = [], tags = [], single_threaded = False, **kwargs):
+    """A cc_test whose files load GoogleTest's header precompiled (see the top).
+
+    Args:
+      name, copts, deps, tags: as cc_test's.
+      single_threaded: the test never starts a thread: tagged "single_threaded" (CI's TSan
+        run leaves it out) and linked with //tests/threads:single_threaded_guard, which
+        ends it should it start one.
+      **kwargs: cc_test's other attributes.
+    """
+    if single_threaded:
+        tags = tags + ["single_threaded"]
+        deps = deps + ["//tests/threads:single_threaded_guard"]
     native.cc_test(
         name = name,
         copts = ["-include", "tests/pch/gtest_pch.h", "-Werror=invalid-pch"] + copts,
         deps = deps + ["//tests/pch:gtest_pch"],
+        tags = tags,
         **kwargs
     )

@@ -88,6 +88,28 @@ class SummarizeTest(unittest.TestCase):
         self.assertEqual(rows['rename'], ['1/0', '1/0', '-'], out)
         self.assertEqual(rows['total'], ['3/1', '3/1', '2/1'], out)
 
+    def test_the_files_to_judge_are_those_a_back_end_failed_in_and_those_listed(self):
+        # run.sh --host-on-demand runs the host on these alone.
+        self.tap('pci', '1..2\nok 1\nnot ok 2 # TODO Linux fails it\n')
+        self.tap('pci', '1..2\nok 1\n', directory='rename')  # 2 never reached
+        self.tap('mmio', '1..1\nok 1\n', directory='mkdir')
+        self.expect('fuse open/00.t:4 a known defect\n')
+        rc, out = self.summarize('--files-to-judge', 'pci', 'mmio')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.split(), ['open/00.t', 'rename/00.t'])
+
+    def test_a_file_the_host_did_not_run_is_judged_as_without_the_host(self):
+        # The host ran chmod/00.t only (setUp): its failure 3 is excused there.
+        self.tap('pci', '1..3\nok 1\nok 2\nnot ok 3\n')
+        self.tap('pci', '1..3\nok 1\nnot ok 2 # TODO Linux fails it\nnot ok 3 - wrong errno\n',
+                 directory='rename')
+        rc, out = self.summarize('host', 'pci')
+        self.assertEqual(rc, 1)
+        self.assertNotIn('FAIL pci chmod/00.t:3', out)
+        self.assertNotIn('FAIL pci rename/00.t:2', out)
+        self.assertIn('FAIL pci rename/00.t:3: wrong errno', out)
+        self.assertIn('pjdfstest: 5 passed, 1 failed', out)
+
 
 if __name__ == '__main__':
     unittest.main()

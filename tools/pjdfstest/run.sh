@@ -21,13 +21,20 @@
 #
 # usage: tools/pjdfstest/run.sh [--suite DIR] [--work DIR] [--backends host,fuse,pci,mmio]
 #                               [--jobs N] [--host-cache DIR] [--mmio-every N]
-#                               [TEST_DIR_OR_FILE...]
+#                               [--host-on-demand] [--bazel-bin DIR] [TEST_DIR_OR_FILE...]
 # TEST_DIR_OR_FILE is relative to the suite's tests/ (chmod, rename/09.t); all by default.
 # --mmio-every N runs mmio on every Nth test file of those chosen (sorted, from the first):
 # pci and mmio differ only in the transport, which every file's first assertion crosses;
 # 1, the default, runs them all.
 # --host-cache is where the host's logs are kept (default /var/cache/vfsim/pjdfstest;
 # "" runs the host's suite every time and keeps nothing).
+# --host-on-demand: without the host's logs in the cache, the host runs after the others and
+# only the test files where one of them failed an assertion or that hold an expected failure:
+# the only assertions whose verdict its reference can change. The rest are judged as without
+# the host (what the suite marks TODO for Linux is not held against a back end).
+# --bazel-bin DIR takes pjdfstest_vfs and pjdfstest_fuse_mount from DIR/tools/pjdfstest, built
+# already (DIR as `bazel info bazel-bin` prints it), instead of building them: a Bazel command
+# would wait for any other one (CI runs the suite beside its sanitizer builds).
 # Needs root (the suite changes owners), autoconf, automake and prove (tools/setup.sh).
 set -euo pipefail
 
@@ -38,6 +45,8 @@ backends=host,fuse,pci,mmio
 jobs=$(nproc)
 host_cache=/var/cache/vfsim/pjdfstest
 mmio_every=1
+host_on_demand=0
+bazel_bin=
 selection=()
 while (($#)); do
   case $1 in
@@ -47,7 +56,9 @@ while (($#)); do
     --jobs) jobs=$2; shift 2 ;;
     --host-cache) host_cache=$2; shift 2 ;;
     --mmio-every) mmio_every=$2; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --host-on-demand) host_on_demand=1; shift ;;
+    --bazel-bin) bazel_bin=$2; shift 2 ;;
+    -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -86,10 +97,16 @@ fi
 # 2. The simulated machine's command (tools/pjdfstest/suite_main.cc) and the FUSE mount
 # server; and the suite's code as the library that command loads, its main renamed and
 # its system calls renamed to the command's pjd_* (tools/pjdfstest/vfs_syscalls.cc).
-(cd "$repo" && bazel build //tools/pjdfstest:pjdfstest_vfs \
-    //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
-  { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
-bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)/tools/pjdfstest
+if [[ -z $bazel_bin ]]; then
+  (cd "$repo" && bazel build //tools/pjdfstest:pjdfstest_vfs \
+      //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
+    { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
+  bazel_bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)
+fi
+bin=$bazel_bin/tools/pjdfstest
+for command in pjdfstest_vfs pjdfstest_fuse_mount; do
+  [[ -x $bin/$command ]] || { echo "run.sh: no $bin/$command" >&2; exit 1; }
+done
 rm -rf "$work/lib" && mkdir -p "$work/lib"
 install -m 0755 "$bin/pjdfstest_vfs" "$work/lib/"
 calls=$(nm -u "$work/src/pjdfstest.pic.o" | awk '{print $2}' |
@@ -184,6 +201,7 @@ run_backend() (
 
 reused=()
 runs=()
+host_deferred=0
 for backend in "${backend_list[@]}"; do
   kept=
   [[ $backend == host && -n $host_cache ]] && kept=$host_cache/host-$(host_reference_key).tar
@@ -193,6 +211,10 @@ for backend in "${backend_list[@]}"; do
     reused+=(--reused host)
     continue
   fi
+  if [[ $backend == host ]] && ((host_on_demand)); then
+    host_deferred=1
+    continue
+  fi
   run_backend "$backend" &
   runs+=($!)
 done
@@ -200,6 +222,23 @@ failed_runs=0
 for run in "${runs[@]}"; do wait "$run" || failed_runs=1; done
 ((failed_runs == 0)) || { echo "run.sh: a back end could not run (above)" >&2; exit 1; }
 
+summarize=("$repo/tools/pjdfstest/summarize.py" --work "$work"
+  --expected "$repo/tools/pjdfstest/expected_failures.txt")
+if ((host_deferred)); then
+  others=()
+  for backend in "${backend_list[@]}"; do [[ $backend == host ]] || others+=("$backend"); done
+  to_judge=$(python3 "${summarize[@]}" --files-to-judge "${others[@]}") || exit 1
+  mapfile -t judged <<<"$to_judge"
+  [[ -n ${judged[0]} ]] || judged=()
+  if ((${#judged[@]})); then
+    echo "run.sh: host: on demand, the ${#judged[@]} test file(s) to judge: ${judged[*]}"
+    (selection=("${judged[@]}") kept= && run_backend host) ||
+      { echo "run.sh: the host could not run (above)" >&2; exit 1; }
+  else
+    echo "run.sh: host: not run (--host-on-demand): no other back end failed an assertion"
+    backend_list=("${others[@]}")
+  fi
+fi
+
 # 4. The figures, and the verdict against the host and the expected failures.
-python3 "$repo/tools/pjdfstest/summarize.py" --work "$work" \
-  --expected "$repo/tools/pjdfstest/expected_failures.txt" "${reused[@]}" "${backend_list[@]}"
+python3 "${summarize[@]}" "${reused[@]}" "${backend_list[@]}"

@@ -8,7 +8,9 @@ todo ("not ok # TODO": the suite itself expects Linux to fail it) or fail.
 Assertions a script never reached (it died before its plan's end) fail.
 A back end named with --reused has logs of an earlier run (run.sh keeps the
 host's): it is judged by and shown, but its assertions are not counted as
-passed in this run.
+passed in this run. The host's run may cover only some test files (run.sh
+--host-on-demand runs it on those --files-to-judge names); an assertion of a
+file it did not run is judged as without the host.
 """
 import argparse
 import collections
@@ -73,19 +75,38 @@ def directory(assertion):
     return assertion.split('/', 1)[0]
 
 
+def test_file(assertion):
+    return assertion.rsplit(':', 1)[0]
+
+
+def files_to_judge(runs, expected):
+    """The test files whose verdict the host's reference can change: those
+    where a back end failed an assertion, and those the list names."""
+    files = {test_file(a) for r in runs.values()
+             for a, (outcome, _) in r.items() if outcome == 'fail'}
+    files.update(test_file(e[1]) for e in expected)
+    return sorted(files)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--work', required=True)
     parser.add_argument('--expected', required=True)
     parser.add_argument('--reused', action='append', default=[],
                         help='a back end whose logs come from an earlier run')
+    parser.add_argument('--files-to-judge', action='store_true',
+                        help='print the test files to run the host on, and stop')
     parser.add_argument('backends', nargs='+')
     args = parser.parse_args()
 
     runs = {b: read_backend(os.path.join(args.work, b, 'logs'))
             for b in args.backends}
     expected = read_expected(args.expected)
+    if args.files_to_judge:
+        print('\n'.join(files_to_judge(runs, expected)))
+        return 0
     host = runs.get('host')
+    host_files = {test_file(a) for a in host} if host else set()
 
     # Per directory: passed / failed for each back end.
     dirs = sorted({directory(a) for r in runs.values() for a in r})
@@ -117,9 +138,9 @@ def main():
         if b == 'host':
             continue
         for assertion, (outcome, message) in sorted(runs[b].items()):
-            # Without the host's run, what the suite marks TODO for Linux is
-            # not held against a back end.
-            if host:
+            # Without the host's run of the file, what the suite marks TODO
+            # for Linux is not held against a back end.
+            if test_file(assertion) in host_files:
                 reference = host.get(assertion, ('pass', ''))[0]
             else:
                 reference = 'todo' if outcome == 'todo' else 'pass'
