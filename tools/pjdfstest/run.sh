@@ -21,7 +21,7 @@
 #
 # usage: tools/pjdfstest/run.sh [--suite DIR] [--work DIR] [--backends host,fuse,pci,mmio]
 #                               [--jobs N] [--host-cache DIR] [--mmio-every N]
-#                               [--host-on-demand] [--bazel-bin DIR] [TEST_DIR_OR_FILE...]
+#                               [--host-on-demand] [TEST_DIR_OR_FILE...]
 # TEST_DIR_OR_FILE is relative to the suite's tests/ (chmod, rename/09.t); all by default.
 # --mmio-every N runs mmio on every Nth test file of those chosen (sorted, from the first):
 # pci and mmio differ only in the transport, which every file's first assertion crosses;
@@ -32,9 +32,6 @@
 # only the test files where one of them failed an assertion or that hold an expected failure:
 # the only assertions whose verdict its reference can change. The rest are judged as without
 # the host (what the suite marks TODO for Linux is not held against a back end).
-# --bazel-bin DIR takes pjdfstest_vfs and pjdfstest_fuse_mount from DIR/tools/pjdfstest, built
-# already (DIR as `bazel info bazel-bin` prints it), instead of building them: a Bazel command
-# would wait for any other one (CI runs the suite beside its sanitizer builds).
 # Needs root (the suite changes owners), autoconf, automake and prove (tools/setup.sh).
 set -euo pipefail
 
@@ -46,7 +43,6 @@ jobs=$(nproc)
 host_cache=/var/cache/vfsim/pjdfstest
 mmio_every=1
 host_on_demand=0
-bazel_bin=
 selection=()
 while (($#)); do
   case $1 in
@@ -57,8 +53,7 @@ while (($#)); do
     --host-cache) host_cache=$2; shift 2 ;;
     --mmio-every) mmio_every=$2; shift 2 ;;
     --host-on-demand) host_on_demand=1; shift ;;
-    --bazel-bin) bazel_bin=$2; shift 2 ;;
-    -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) selection+=("$1"); shift ;;
   esac
@@ -97,16 +92,10 @@ fi
 # 2. The simulated machine's command (tools/pjdfstest/suite_main.cc) and the FUSE mount
 # server; and the suite's code as the library that command loads, its main renamed and
 # its system calls renamed to the command's pjd_* (tools/pjdfstest/vfs_syscalls.cc).
-if [[ -z $bazel_bin ]]; then
-  (cd "$repo" && bazel build //tools/pjdfstest:pjdfstest_vfs \
-      //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
-    { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
-  bazel_bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)
-fi
-bin=$bazel_bin/tools/pjdfstest
-for command in pjdfstest_vfs pjdfstest_fuse_mount; do
-  [[ -x $bin/$command ]] || { echo "run.sh: no $bin/$command" >&2; exit 1; }
-done
+(cd "$repo" && bazel build //tools/pjdfstest:pjdfstest_vfs \
+    //tools/pjdfstest:pjdfstest_fuse_mount) >"$work/bazel.log" 2>&1 ||
+  { echo "run.sh: bazel build failed; see $work/bazel.log" >&2; exit 1; }
+bin=$(cd "$repo" && bazel info bazel-bin 2>/dev/null)/tools/pjdfstest
 rm -rf "$work/lib" && mkdir -p "$work/lib"
 install -m 0755 "$bin/pjdfstest_vfs" "$work/lib/"
 calls=$(nm -u "$work/src/pjdfstest.pic.o" | awk '{print $2}' |
