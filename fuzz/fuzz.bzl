@@ -1,5 +1,7 @@
 """fuzz_target: one libFuzzer target and its corpus replayed as a regression test."""
 
+load("//tests/threads:single_threaded.bzl", "single_threaded_cc_test")
+
 def fuzz_target(name, srcs, deps, corpus):
     """Defines `name` (the libFuzzer binary, built by tools/fuzz.sh with clang: manual)
     and `name`_regression (every file of `corpus` replayed, in `bazel test //...`).
@@ -17,15 +19,14 @@ def fuzz_target(name, srcs, deps, corpus):
         deps = deps,
         alwayslink = True,
     )
-    native.cc_test(
+    # A replay never starts a thread.
+    single_threaded_cc_test(
         name = name + "_regression",
         srcs = ["replay_main.cc"],
         # Tests run in the runfiles root: the corpus is at its package path.
         args = [native.package_name() + "/" + corpus],
         data = native.glob([corpus + "/*"]),
-        # A replay never starts a thread (//tests/threads).
-        tags = ["single_threaded"],
-        deps = [":" + name + "_lib", "//tests/threads:single_threaded_guard"],
+        deps = [":" + name + "_lib"],
     )
     native.cc_binary(
         name = name,

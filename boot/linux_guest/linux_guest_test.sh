@@ -24,12 +24,14 @@
 # usage: linux_guest_test.sh VFSIM_VIRTIOFSD [--no-mmio]
 set -uo pipefail
 vfsim_virtiofsd=$(realpath "$1")
-vfsim_runs=(vfsim_pci vfsim_pci_packed vfsim_mmio)
+mmio=1
 case ${2:-} in
   "") ;;
-  --no-mmio) vfsim_runs=(vfsim_pci vfsim_pci_packed) ;;
+  --no-mmio) mmio=0 ;;
   *) echo "usage: linux_guest_test.sh VFSIM_VIRTIOFSD [--no-mmio]" >&2; exit 2 ;;
 esac
+vfsim_runs=(vfsim_pci vfsim_pci_packed)
+((mmio)) && vfsim_runs+=(vfsim_mmio)
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # In Bazel's runfiles the scripts are links: find their directory through one of them.
 dir=$(dirname "$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/run_linux_guest.sh")")
@@ -88,7 +90,7 @@ ring_format() {
 
 run vfsim_pci pci "$vfsim_virtiofsd --trace_json=$work/trace.jsonl --stats"
 run vfsim_pci_packed pci "$vfsim_virtiofsd" --packed
-[[ " ${vfsim_runs[*]} " == *" vfsim_mmio "* ]] && run vfsim_mmio mmio "$vfsim_virtiofsd"
+((mmio)) && run vfsim_mmio mmio "$vfsim_virtiofsd"
 # shellcheck source=boot/virtiofsd_path.sh
 source "$dir/../virtiofsd_path.sh"
 reference_key=$(cat "$KERNEL" "$INITRD" "$VIRTIOFSD" "$(command -v qemu-system-x86_64)" \

@@ -11,6 +11,7 @@ change the header (-fno-rtti, say) is a plain cc_test.
 
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "CPP_COMPILE_ACTION_NAME")
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load("//tests/threads:single_threaded.bzl", "single_threaded_cc_test")
 
 def _precompiled_header_impl(ctx):
     cc_toolchain = find_cpp_toolchain(ctx)
@@ -77,23 +78,18 @@ precompiled_header = rule(
     incompatible_use_toolchain_transition = True,
 )
 
-def gtest_test(name, copts = [], deps = [], tags = [], single_threaded = False, **kwargs):
+def gtest_test(name, copts = [], deps = [], single_threaded = False, **kwargs):
     """A cc_test whose files load GoogleTest's header precompiled (see the top).
 
     Args:
-      name, copts, deps, tags: as cc_test's.
-      single_threaded: the test never starts a thread: tagged "single_threaded" (CI's TSan
-        run leaves it out) and linked with //tests/threads:single_threaded_guard, which
-        ends it should it start one.
+      name, copts, deps: as cc_test's.
+      single_threaded: the test never starts a thread (tests/threads/single_threaded.bzl).
       **kwargs: cc_test's other attributes.
     """
-    if single_threaded:
-        tags = tags + ["single_threaded"]
-        deps = deps + ["//tests/threads:single_threaded_guard"]
-    native.cc_test(
+    test = single_threaded_cc_test if single_threaded else native.cc_test
+    test(
         name = name,
         copts = ["-include", "tests/pch/gtest_pch.h", "-Werror=invalid-pch"] + copts,
         deps = deps + ["//tests/pch:gtest_pch"],
-        tags = tags,
         **kwargs
     )

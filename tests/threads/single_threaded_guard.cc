@@ -1,5 +1,5 @@
-// Linked into every test declared single-threaded (tag "single_threaded":
-// gtest_test's single_threaded, fuzz_target's regression test). CI leaves
+// Linked into every test declared single-threaded (single_threaded_cc_test in
+// tests/threads/single_threaded.bzl, tag "single_threaded"). CI leaves
 // those tests out of its ThreadSanitizer run, since a race needs two threads;
 // so such a test must never start one, and a change that makes it start one
 // must put it back under TSan. This pthread_create, found by the dynamic
