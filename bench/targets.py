@@ -12,7 +12,8 @@ row's ring format (round_trip). Where they outnumber the CPUs, a waiting thread 
 device's work itself (sim::VirtioDeviceModel::ProcessForWaiter), as sim-inline does, and
 no hand-off is owed. When host time / that is below the target, the target cannot be met
 by making the simulation cheaper, and the line says so with the arithmetic; otherwise it
-is a plain MISS.
+is a plain MISS, and the line says how far: the back end's own cost per operation (its time
+beyond the host calls, hand-offs included) against what the target leaves it (own_budget).
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
 alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits
@@ -90,7 +91,7 @@ def physical_limit(results, op, backend):
         return None
     # Host calls of N threads overlap, at most as many at once as there are CPUs.
     threads, cpus = THREADS.get(op, 1), cpu_count(results)
-    overlap = min(threads, cpus)
+    overlap = _overlap(results, op)
     least_ns, handoff = r.host_call_ns_per_op, ""
     req = waited_requests(r)
     rt = round_trip(results, op)
@@ -103,6 +104,25 @@ def physical_limit(results, op, backend):
     return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \
         "-> at most %.2fx" % (r.host_calls_per_op or 0, r.host_call_ns_per_op / 1e3, spread,
                               handoff, host.time_ns / 1e3, limit)
+
+
+def _overlap(results, op):
+    """How many of the row's threads run at once: at most the machine's CPUs."""
+    return min(THREADS.get(op, 1), cpu_count(results))
+
+
+def own_budget(results, op, backend, minimum):
+    """The text of a plain MISS's distance: the own cost per operation (time beyond the
+    device's host calls, which overlap as in physical_limit) and what a ratio of `minimum`
+    to the host leaves it; or "" when the host calls were not counted."""
+    r, host = ok(results, op, backend), ok(results, op, "host")
+    if r is None or host is None or not r.host_call_ns_per_op:
+        return ""
+    overlap = _overlap(results, op)
+    own = r.time_ns * overlap - r.host_call_ns_per_op
+    allowed = host.time_ns * overlap / minimum - r.host_call_ns_per_op
+    return "own cost %.2f us/op beside %.2f us of host calls; the target allows %.2f us" % (
+        own / 1e3, r.host_call_ns_per_op / 1e3, allowed / 1e3)
 
 
 def _not_measured(results, op, backends):
@@ -185,7 +205,8 @@ def _thread_vs_inline(results):
 
 def evaluate_targets(results):
     """[(status, back end, text, detail)]: status PASS, MISS or N/A. A MISS that the host
-    calls alone already cause has the limit's arithmetic in its detail: "(limit: ...)"."""
+    calls alone already cause has the limit's arithmetic in its detail: "(limit: ...)"; any
+    other, the own cost and what the target allows it: "(own cost ...)"."""
     out = []
     for t in targets():
         r = speed_ratio(results, t.op, t.backend, t.reference)
@@ -197,9 +218,12 @@ def evaluate_targets(results):
         if r >= t.minimum:
             out.append(("PASS", t.backend, t.text, detail))
             continue
-        limit = physical_limit(results, t.op, t.backend) if t.reference == "host" else None
-        if limit is not None and limit[0] < t.minimum:
-            detail += " (%s)" % limit[1]
+        if t.reference == "host":
+            limit = physical_limit(results, t.op, t.backend)
+            note = limit[1] if limit is not None and limit[0] < t.minimum else \
+                own_budget(results, t.op, t.backend, t.minimum)
+            if note:
+                detail += " (%s)" % note
         out.append(("MISS", t.backend, t.text, detail))
     status, detail = _thread_vs_inline(results)
     out.append((status, "sim-thread", "within 1.25x of sim-inline on every row", detail))
