@@ -51,7 +51,7 @@ import sys
 
 from bench import chart
 from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BACKENDS,
-                           LABELS, THREADS, load_results, ok, speed_ratio)
+                           LABELS, THREADS, load_results, ok, own_ns, speed_ratio)
 from bench.targets import END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, target_lines
 
 # The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
@@ -118,13 +118,6 @@ def build_table(results):
 PASSTHROUGH_BACKENDS = ["fuse"] + SIM_BACKENDS
 
 
-def _own_ns(r):
-    """Time per operation beyond the device's host calls, or None."""
-    if r is None or r.host_call_ns_per_op is None:
-        return None
-    return r.time_ns - r.host_call_ns_per_op
-
-
 def _per_request(ns, r):
     if ns is None or r is None or (r.fuse_req_per_op or 0) < MIN_REQ_PER_OP:
         return None
@@ -155,8 +148,8 @@ def build_time_table(results):
                    lambda v: "%.1f" % v if v < 100 else "%.0f" % v),
             _cells([r.host_call_ns_per_op / 1e3 if r and r.host_call_ns_per_op is not None
                     else None for r in rs]),
-            _cells([_own_ns(r) / 1e3 if _own_ns(r) is not None else None for r in rs]),
-            _cells([_per_request(_own_ns(r), r) for r in (inline, thread)],
+            _cells([own_ns(r) / 1e3 if own_ns(r) is not None else None for r in rs]),
+            _cells([_per_request(own_ns(r), r) for r in (inline, thread)],
                    lambda v: "%.0f" % v),
             _cells([r.handoff_ns_per_req if r else None for r in (inline, thread)],
                    lambda v: "%.0f" % v),

@@ -92,6 +92,15 @@ def waited_requests(r):
     return (r.fuse_req_per_op or 0) - (r.posted_req_per_op or 0)
 
 
+def own_ns(r, threads_at_once=1):
+    """A back end's own cost per operation, in ns: its time beyond the device's host
+    calls (hand-offs included), where `threads_at_once` threads' host calls overlapped;
+    or None when the host calls were not counted."""
+    if r is None or r.host_call_ns_per_op is None:
+        return None
+    return r.time_ns * threads_at_once - r.host_call_ns_per_op
+
+
 class Results(dict):
     """{(operation, back end): Result}, and the CPUs of the machine that ran them."""
 

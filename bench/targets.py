@@ -28,7 +28,7 @@ moment and 900 ns minutes later. A limit takes the row's own round trip where it
 else the smaller of the run's start and end.
 """
 from bench.results import (LABELS, OPERATIONS, PACKED, SIM_BACKENDS, THREADS, cpu_count,
-                           ok, speed_ratio, waited_requests)
+                           ok, own_ns, speed_ratio, waited_requests)
 
 
 class Target:
@@ -112,14 +112,14 @@ def _overlap(results, op):
 
 
 def own_budget(results, op, backend, minimum):
-    """The text of a plain MISS's distance: the own cost per operation (time beyond the
-    device's host calls, which overlap as in physical_limit) and what a ratio of `minimum`
-    to the host leaves it; or "" when the host calls were not counted."""
+    """The text of a plain MISS's distance: the own cost per operation (results.own_ns, the
+    host calls overlapping as in physical_limit) and what a ratio of `minimum` to the host
+    leaves it; or "" when the host calls were not counted."""
     r, host = ok(results, op, backend), ok(results, op, "host")
-    if r is None or host is None or not r.host_call_ns_per_op:
-        return ""
     overlap = _overlap(results, op)
-    own = r.time_ns * overlap - r.host_call_ns_per_op
+    own = own_ns(r, overlap)
+    if own is None or host is None:
+        return ""
     allowed = host.time_ns * overlap / minimum - r.host_call_ns_per_op
     return "own cost %.2f us/op beside %.2f us of host calls; the target allows %.2f us" % (
         own / 1e3, r.host_call_ns_per_op / 1e3, allowed / 1e3)
