@@ -1,11 +1,12 @@
 // The instructions one 4 KiB vfs::pread or vfs::pwrite, an open+close, a
-// create+close+unlink or a listing of a directory of 10 files (open,
-// getdents64 to the end, close) costs on a simulated machine (inline device,
+// create+close+unlink, a listing of a directory of 10 files (open,
+// getdents64 to the end, close) or a stat of a 3-component path with warm
+// caches (no request) costs on a simulated machine (inline device,
 // PCI) in user space (driver, VFS and device; the host kernel's part of the
 // system call is not counted): what tools/request_instructions.sh counts with
 // callgrind, collecting only inside MeasuredRequests.
 //
-//   request_instructions pread|pwrite|open|create|list COUNT
+//   request_instructions pread|pwrite|open|create|list|stat COUNT
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@ constexpr int kRequestBytes = 4096;
   const bool create = strcmp(op, "create") == 0;
   const bool write = strcmp(op, "pwrite") == 0;
   const bool list = strcmp(op, "list") == 0;
+  const bool stat_path = strcmp(op, "stat") == 0;
   long total = 0;
   for (int i = 0; i < count; ++i) {
     // FLUSH only where the device asks for it (no FOPEN_NOFLUSH): on a share
@@ -48,6 +50,11 @@ constexpr int kRequestBytes = 4096;
       total += vfs::close(created) == 0 && vfs::unlink("/root/created") == 0
                    ? kRequestBytes
                    : 0;
+      continue;
+    }
+    if (stat_path) {  // The path walk and the caches alone.
+      vfs::Stat st;
+      total += vfs::stat("/root/dir/0", &st) == 0 ? kRequestBytes : 0;
       continue;
     }
     if (list) {  // OPENDIR, READDIRPLUS, READDIR (the end), RELEASEDIR.
@@ -72,8 +79,9 @@ constexpr int kRequestBytes = 4096;
 int main(int argc, char** argv) {
   const std::string op = argc == 3 ? argv[1] : "";
   if (op != "pread" && op != "pwrite" && op != "open" && op != "create" &&
-      op != "list") {
-    fprintf(stderr, "usage: %s pread|pwrite|open|create|list COUNT\n", argv[0]);
+      op != "list" && op != "stat") {
+    fprintf(stderr, "usage: %s pread|pwrite|open|create|list|stat COUNT\n",
+            argv[0]);
     return 2;
   }
   const int count = atoi(argv[2]);

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Instructions per 4 KiB vfs::pread or vfs::pwrite, per open+close, per
-# create+close+unlink or per listing of a 10-file directory, on the simulated
+# create+close+unlink, per listing of a 10-file directory or per stat of a
+# 3-component path with warm caches, on the simulated
 # machine (inline device), counted by callgrind inside the measured loop only:
 # repeatable whatever else the machine is doing.
-#   tools/request_instructions.sh [pread|pwrite|open|create|list] [COUNT]
+#   tools/request_instructions.sh [pread|pwrite|open|create|list|stat] [COUNT]
 #   (pread, 2000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 op=${1:-pread}
 count=${2:-2000}
 case "$op" in
-  pread | pwrite | open | create | list) ;;
-  *) echo "usage: $0 [pread|pwrite|open|create|list] [COUNT]" >&2; exit 2 ;;
+  pread | pwrite | open | create | list | stat) ;;
+  *) echo "usage: $0 [pread|pwrite|open|create|list|stat] [COUNT]" >&2; exit 2 ;;
 esac
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 bazel build -c opt //bench:request_instructions >/dev/null 2>&1

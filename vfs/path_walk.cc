@@ -22,20 +22,72 @@ Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
   return CheckAccess(credentials, st, mask);
 }
 
+Result<void> PathWalker::CheckSearch(Node& dir) {
+  if (!dir.is_directory()) return Error{ENOTDIR};
+  return CheckNodeAccess(*credentials_, dir, kMayExec);
+}
+
+Result<Placed> PathWalker::LookupIn(const RefPtr<Mount>& mount, Node& dir,
+                                    std::string_view name) {
+  if (name.size() > base::kNameMax) return Error{ENAMETOOLONG};
+  // Not in Placed's initializer: a TRY that returns from there would leave the
+  // mount's reference, already taken, behind.
+  RefPtr<Node> node = TRY(dir.Lookup(name));
+  Placed found{mount, std::move(node)};
+  while (RefPtr<Mount> covering =
+             mounts_.MountedOn(*found.mount, *found.node)) {
+    found.node = covering->root();
+    found.mount = std::move(covering);
+  }
+  return found;
+}
+
 Result<RefPtr<Location>> PathWalker::Step(const RefPtr<Location>& dir,
                                           std::string_view name) {
-  if (!dir->node()->is_directory()) return Error{ENOTDIR};
-  TRY(CheckNodeAccess(*credentials_, *dir->node(), kMayExec));
+  TRY(CheckSearch(*dir->node()));
   if (name == ".") return dir;
   if (name == "..") return dir->parent() ? dir->parent() : dir;
-  if (name.size() > base::kNameMax) return Error{ENAMETOOLONG};
-  RefPtr<Node> node = TRY(dir->node()->Lookup(name));
-  RefPtr<Mount> mount = dir->mount();
-  while (RefPtr<Mount> covering = mounts_.MountedOn(*mount, *node)) {
-    node = covering->root();
-    mount = std::move(covering);
+  Placed found = TRY(LookupIn(dir->mount(), *dir->node(), name));
+  return MakeRef<Location>(dir, name, std::move(found.mount),
+                           std::move(found.node));
+}
+
+void PathWalker::Cursor::Down(std::string_view name, Placed&& placed) {
+  if (room_.empty()) {
+    base_ = MakeRef<Location>(std::move(base_), name, std::move(placed.mount),
+                              std::move(placed.node));
+    return;
   }
-  return MakeRef<Location>(dir, name, std::move(mount), std::move(node));
+  if (depth_ == room_.size()) Materialize();
+  room_[depth_++] = {name, std::move(placed)};
+}
+
+void PathWalker::Cursor::Restart(RefPtr<Location> base) {
+  while (depth_ > 0) room_[--depth_] = {};
+  base_ = std::move(base);
+}
+
+void PathWalker::Cursor::Up() {
+  if (depth_ > 0) {
+    room_[--depth_] = {};
+  } else if (base_->parent()) {
+    base_ = base_->parent();
+  }
+}
+
+const RefPtr<Location>& PathWalker::Cursor::Materialize() {
+  for (size_t i = 0; i < depth_; ++i) {
+    base_ = MakeRef<Location>(std::move(base_), room_[i].name,
+                              std::move(room_[i].placed.mount),
+                              std::move(room_[i].placed.node));
+  }
+  depth_ = 0;
+  return base_;
+}
+
+Placed PathWalker::Cursor::Take() {
+  if (depth_ == 0) return {base_->mount(), base_->node()};
+  return std::move(room_[--depth_].placed);
 }
 
 Result<void> PathWalker::CountSymlink() {
@@ -48,14 +100,20 @@ Result<RefPtr<Location>> PathWalker::FollowSymlink(const RefPtr<Location>& dir,
   TRY(CountSymlink());
   KString target = TRY(link.ReadLink());
   if (target.empty()) return Error{ENOENT};
-  return Walk(dir, target.view(), /*follow_final=*/true);
+  // Made a Location while `target`, which its names point into, lives.
+  Cursor at(StartOf(target.view(), dir), {});
+  TRY(Walk(at, target.view(), /*follow_final=*/true));
+  return at.Materialize();
 }
 
-Result<RefPtr<Location>> PathWalker::Walk(RefPtr<Location> start,
-                                          std::string_view path,
-                                          bool follow_final) {
+const RefPtr<Location>& PathWalker::StartOf(
+    std::string_view path, const RefPtr<Location>& relative) const {
+  return !path.empty() && path[0] == '/' ? root_ : relative;
+}
+
+Result<void> PathWalker::Walk(Cursor& at, std::string_view path,
+                              bool follow_final) {
   if (path.empty()) return Error{ENOENT};
-  RefPtr<Location> current = path[0] == '/' ? root_ : std::move(start);
   size_t i = SkipSlashes(path, 0);
   while (i < path.size()) {
     size_t end = path.find('/', i);
@@ -65,15 +123,38 @@ Result<RefPtr<Location>> PathWalker::Walk(RefPtr<Location> start,
     bool slash_after = end < path.size();
     bool last = next == path.size();
 
-    RefPtr<Location> found = TRY(Step(current, name));
-    if (found->node()->is_symlink() && (!last || follow_final || slash_after)) {
-      found = TRY(FollowSymlink(current, *found->node()));
+    TRY(CheckSearch(at.node()));
+    if (name == "..") {
+      at.Up();
+    } else if (name != ".") {
+      Placed found = TRY(LookupIn(at.mount(), at.node(), name));
+      if (found.node->is_symlink() && (!last || follow_final || slash_after)) {
+        RefPtr<Location> target =
+            TRY(FollowSymlink(at.Materialize(), *found.node));
+        at.Restart(std::move(target));
+      } else {
+        at.Down(name, std::move(found));
+      }
     }
-    if (slash_after && !found->node()->is_directory()) return Error{ENOTDIR};
-    current = std::move(found);
+    if (slash_after && !at.node().is_directory()) return Error{ENOTDIR};
     i = next;
   }
-  return current;
+  return {};
+}
+
+Result<RefPtr<Location>> PathWalker::Resolve(std::string_view path,
+                                             bool follow_final) {
+  Cursor at(StartOf(path, cwd_), {});
+  TRY(Walk(at, path, follow_final));
+  return at.Materialize();
+}
+
+Result<Placed> PathWalker::ResolveNode(std::string_view path,
+                                       bool follow_final) {
+  Cursor::Below room[kNodeWalkRoom];
+  Cursor at(StartOf(path, cwd_), room);
+  TRY(Walk(at, path, follow_final));
+  return at.Take();
 }
 
 Result<ParentPath> PathWalker::ResolveParentFrom(const RefPtr<Location>& start,
@@ -92,12 +173,16 @@ Result<ParentPath> PathWalker::ResolveParentFrom(const RefPtr<Location>& start,
   begin = begin == std::string_view::npos ? 0 : begin + 1;
   std::string_view name = path.substr(begin, end - begin);
   // The prefix keeps its slash, so the walk insists that it names a directory.
-  result.dir =
-      begin == 0 ? start : TRY(Walk(start, path.substr(0, begin), true));
+  if (begin == 0) {
+    result.dir = start;
+  } else {
+    Cursor at(StartOf(path, start), {});
+    TRY(Walk(at, path.substr(0, begin), /*follow_final=*/true));
+    result.dir = at.Materialize();
+  }
   // The last component is looked up in it (by the caller): it must be
   // searchable, as for every other component.
-  if (!result.dir->node()->is_directory()) return Error{ENOTDIR};
-  TRY(CheckNodeAccess(*credentials_, *result.dir->node(), kMayExec));
+  TRY(CheckSearch(*result.dir->node()));
   if (name == ".") {
     result.last = ParentPath::Last::kDot;
   } else if (name == "..") {

@@ -15,9 +15,17 @@
 // changes it.
 //
 // The walker holds no lock: each step is a filesystem Lookup, which may block.
+//
+// A walk makes a Location only for what its caller keeps: the components it
+// goes down through are held as a mount and a node (a Cursor) until the walk
+// ends, and become Locations, each naming its parent, only for a caller that
+// asks for the Location (Resolve). One that only needs the node (stat,
+// access, chmod: ResolveNode) pays no allocation per component, as Linux's
+// walk takes no dentry reference per component it passes.
 #ifndef VFS_PATH_WALK_H_
 #define VFS_PATH_WALK_H_
 
+#include <span>
 #include <string_view>
 
 #include "base/result.h"
@@ -45,6 +53,13 @@ struct ParentPath {
   bool trailing_slash = false;  // The path ended in one or more slashes.
 };
 
+// A node and the mount it was reached on: what a walk gives a caller that
+// keeps no Location.
+struct Placed {
+  RefPtr<Mount> mount;
+  RefPtr<Node> node;
+};
+
 // Whether `credentials` allow `mask` (kMay* bits) on `node`, with its
 // attributes as fresh as the filesystem keeps them (none fetched where root's
 // privilege decides). EACCES.
@@ -64,9 +79,9 @@ class PathWalker {
   const Credentials& credentials() const { return *credentials_; }
 
   // The location `path` names (relative paths start at the current directory).
-  Result<RefPtr<Location>> Resolve(std::string_view path, bool follow_final) {
-    return Walk(cwd_, path, follow_final);
-  }
+  Result<RefPtr<Location>> Resolve(std::string_view path, bool follow_final);
+  // The node `path` names and its mount, as Resolve finds them.
+  Result<Placed> ResolveNode(std::string_view path, bool follow_final);
 
   // `path` resolved up to its last component.
   Result<ParentPath> ResolveParent(std::string_view path) {
@@ -85,8 +100,58 @@ class PathWalker {
   Result<void> CountSymlink();
 
  private:
-  Result<RefPtr<Location>> Walk(RefPtr<Location> start, std::string_view path,
-                                bool follow_final);
+  // Where a walk stands: a Location, and the components gone down through
+  // since, held as a mount and a node in the room the caller gave. Their
+  // names point into the path walked, so the Cursor must become a Location
+  // (Materialize) while that path lives.
+  class Cursor {
+   public:
+    struct Below {
+      std::string_view name;
+      Placed placed;
+    };
+    // With no room (a caller that wants the Location), each component becomes
+    // a Location at once; with room, when it is full.
+    Cursor(RefPtr<Location> base, std::span<Below> room)
+        : base_(std::move(base)), room_(room) {}
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+    const RefPtr<Mount>& mount() const {
+      return depth_ ? room_[depth_ - 1].placed.mount : base_->mount();
+    }
+    Node& node() const {
+      return depth_ ? *room_[depth_ - 1].placed.node : *base_->node();
+    }
+    // Goes down to `name`, found at `placed`.
+    void Down(std::string_view name, Placed&& placed);
+    // Stands at `base` instead.
+    void Restart(RefPtr<Location> base);
+    // "..": back to the parent (the namespace root stays).
+    void Up();
+    const RefPtr<Location>& Materialize();
+    Placed Take();
+
+   private:
+    RefPtr<Location> base_;
+    std::span<Below> room_;
+    size_t depth_ = 0;
+  };
+  // The room ResolveNode gives its walk: deeper paths make Locations of the
+  // components above.
+  static constexpr size_t kNodeWalkRoom = 8;
+
+  // Where a walk of `path` starts: the root for an absolute path, else
+  // `relative`.
+  const RefPtr<Location>& StartOf(std::string_view path,
+                                  const RefPtr<Location>& relative) const;
+  // Walks `path` from `at`, which stands at StartOf(path, ...).
+  Result<void> Walk(Cursor& at, std::string_view path, bool follow_final);
+  // Whether `dir` may be searched: ENOTDIR, EACCES.
+  Result<void> CheckSearch(Node& dir);
+  // `name` (not "." or "..") in `dir`, reached on `mount`, crossing into
+  // whatever is mounted on it.
+  Result<Placed> LookupIn(const RefPtr<Mount>& mount, Node& dir,
+                          std::string_view name);
   // Follows the symlink `link`, found in `dir`.
   Result<RefPtr<Location>> FollowSymlink(const RefPtr<Location>& dir,
                                          Node& link);

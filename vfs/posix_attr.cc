@@ -11,17 +11,17 @@ namespace {
 
 using syscall::AsInt;
 using syscall::CurrentTaskOrError;
-using syscall::ResolveAt;
+using syscall::ResolveNodeAt;
 
 constexpr int kStatFlags = base::kAtSymlinkNoFollow | base::kAtEmptyPath;
 
 Result<void> Fstatat(int dirfd, const char* path, Stat* out, int flags) {
   Task* task = TRY(CurrentTaskOrError());
-  RefPtr<Location> location =
-      TRY(ResolveAt(*task, dirfd, path, flags, kStatFlags));
+  const Placed found =
+      TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags));
   if (!out) return Error{EFAULT};
-  Stat st = TRY(location->node()->GetAttr());
-  st.st_dev = location->mount()->device();
+  Stat st = TRY(found.node->GetAttr());
+  st.st_dev = found.mount->device();
   *out = st;
   return {};
 }
@@ -36,30 +36,30 @@ Result<void> Faccessat(int dirfd, const char* path, int mode, int flags) {
   const Credentials real = task->credentials().AsReal();
   const Credentials* creds =
       (flags & base::kAtEffectiveAccess) ? nullptr : &real;
-  RefPtr<Location> location =
-      TRY(ResolveAt(*task, dirfd, path, flags & ~base::kAtEffectiveAccess,
-                    kStatFlags, creds));
+  const Placed found =
+      TRY(ResolveNodeAt(*task, dirfd, path, flags & ~base::kAtEffectiveAccess,
+                        kStatFlags, creds));
   if (mode == base::kAccessExists) return {};
   // The access(2) bits are the kMay* bits.
-  return CheckNodeAccess(creds ? *creds : task->credentials(),
-                         *location->node(), mode);
+  return CheckNodeAccess(creds ? *creds : task->credentials(), *found.node,
+                         mode);
 }
 
 Result<void> Fchmodat(int dirfd, const char* path, uint32_t mode, int flags) {
   Task* task = TRY(CurrentTaskOrError());
-  RefPtr<Location> location =
-      TRY(ResolveAt(*task, dirfd, path, flags, base::kAtSymlinkNoFollow));
+  const Placed found =
+      TRY(ResolveNodeAt(*task, dirfd, path, flags, base::kAtSymlinkNoFollow));
   // A symlink's own mode cannot be changed on Linux (glibc's answer).
-  if (location->node()->is_symlink()) return Error{EOPNOTSUPP};
-  return syscall::ChangeMode(task->credentials(), *location->node(), mode);
+  if (found.node->is_symlink()) return Error{EOPNOTSUPP};
+  return syscall::ChangeMode(task->credentials(), *found.node, mode);
 }
 
 Result<void> Fchownat(int dirfd, const char* path, uint32_t uid, uint32_t gid,
                       int flags) {
   Task* task = TRY(CurrentTaskOrError());
-  RefPtr<Location> location =
-      TRY(ResolveAt(*task, dirfd, path, flags, kStatFlags));
-  return syscall::ChangeOwner(task->credentials(), *location->node(), uid, gid);
+  const Placed found =
+      TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags));
+  return syscall::ChangeOwner(task->credentials(), *found.node, uid, gid);
 }
 
 Result<void> Utimensat(int dirfd, const char* path, const Timespec times[2],
@@ -71,22 +71,22 @@ Result<void> Utimensat(int dirfd, const char* path, const Timespec times[2],
   // Both omitted: nothing to do, not even a lookup (as Linux).
   if (change.valid == 0) return {};
   Task* task = TRY(CurrentTaskOrError());
-  RefPtr<Location> location;
+  RefPtr<Node> node;
   if (!path && dirfd != base::kAtFdCwd) {
     // Linux's extension: a null path names `dirfd` itself.
     RefPtr<OpenFile> file = TRY(syscall::FileOf(*task, dirfd));
-    location = file->location();
+    node = RefPtr<Node>(&file->node());
   } else {
-    location = TRY(ResolveAt(*task, dirfd, path, flags, kStatFlags));
+    node = TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags)).node;
   }
-  return syscall::ChangeTimes(task->credentials(), *location->node(), change);
+  return syscall::ChangeTimes(task->credentials(), *node, change);
 }
 
 Result<void> Truncate(const char* path, int64_t length) {
   Task* task = TRY(CurrentTaskOrError());
-  RefPtr<Location> location = TRY(ResolveAt(*task, base::kAtFdCwd, path, 0, 0));
+  const Placed found = TRY(ResolveNodeAt(*task, base::kAtFdCwd, path, 0, 0));
   if (length < 0) return Error{EINVAL};
-  Node& node = *location->node();
+  Node& node = *found.node;
   if (node.is_directory()) return Error{EISDIR};
   if (!node.is_regular()) return Error{EINVAL};
   const Credentials& creds = task->credentials();
@@ -101,9 +101,9 @@ Result<void> Truncate(const char* path, int64_t length) {
 
 Result<void> Statfs(const char* path, StatFs* out) {
   Task* task = TRY(CurrentTaskOrError());
-  RefPtr<Location> location = TRY(ResolveAt(*task, base::kAtFdCwd, path, 0, 0));
+  const Placed found = TRY(ResolveNodeAt(*task, base::kAtFdCwd, path, 0, 0));
   if (!out) return Error{EFAULT};
-  *out = TRY(location->node()->GetFsStat());
+  *out = TRY(found.node->GetFsStat());
   return {};
 }
 

@@ -262,11 +262,11 @@ Result<size_t> Readlinkat(int dirfd, const char* path, char* buffer,
                           size_t size) {
   Task* task = TRY(CurrentTaskOrError());
   if (size == 0 || size > 0x7fffffff) return Error{EINVAL};
-  RefPtr<Location> location = TRY(syscall::ResolveAt(
+  const Placed found = TRY(syscall::ResolveNodeAt(
       *task, dirfd, path, base::kAtSymlinkNoFollow | base::kAtEmptyPath,
       base::kAtSymlinkNoFollow | base::kAtEmptyPath));
-  if (!location->node()->is_symlink()) return Error{EINVAL};
-  KString target = TRY(location->node()->ReadLink());
+  if (!found.node->is_symlink()) return Error{EINVAL};
+  KString target = TRY(found.node->ReadLink());
   if (!buffer) return Error{EFAULT};
   const size_t n = target.size() < size ? target.size() : size;
   memcpy(buffer, target.c_str(), n);

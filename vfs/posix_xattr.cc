@@ -55,10 +55,10 @@ Result<void> CheckXattrAccess(const Credentials& creds, Node& node,
 // The node a path form names (following a final symlink unless `nofollow`)
 // or a descriptor form's file.
 Result<RefPtr<Node>> XattrNode(Task& task, const char* path, bool nofollow) {
-  RefPtr<Location> location = TRY(syscall::ResolveAt(
-      task, base::kAtFdCwd, path, nofollow ? base::kAtSymlinkNoFollow : 0,
-      base::kAtSymlinkNoFollow));
-  return location->node();
+  return TRY(syscall::ResolveNodeAt(task, base::kAtFdCwd, path,
+                                    nofollow ? base::kAtSymlinkNoFollow : 0,
+                                    base::kAtSymlinkNoFollow))
+      .node;
 }
 
 Result<RefPtr<Node>> XattrNodeOf(Task& task, int fd) {

@@ -30,19 +30,46 @@ Result<PathWalker> WalkerAt(Task& task, int dirfd, std::string_view path,
   return task.WalkerFrom(dir->location(), credentials);
 }
 
-Result<RefPtr<Location>> ResolveAt(Task& task, int dirfd, const char* path,
-                                   int flags, int allowed,
-                                   const Credentials* credentials) {
+namespace {
+
+// What ResolveAt and ResolveNodeAt share: `flags` checked, `path` read. An
+// empty path names `dirfd` itself: its location is put in `itself`.
+Result<std::string_view> PathAt(Task& task, int dirfd, const char* path,
+                                int flags, int allowed,
+                                RefPtr<Location>* itself) {
   if (flags & ~allowed) return Error{EINVAL};
   std::string_view name =
       TRY(UserPath(path, (flags & base::kAtEmptyPath) != 0));
-  if (name.empty()) {
-    if (dirfd == base::kAtFdCwd) return task.cwd();
+  if (name.empty() && dirfd == base::kAtFdCwd) {
+    *itself = task.cwd();
+  } else if (name.empty()) {
     RefPtr<OpenFile> file = TRY(FileOf(task, dirfd, /*allow_path=*/true));
-    return file->location();
+    *itself = file->location();
   }
+  return name;
+}
+
+}  // namespace
+
+Result<RefPtr<Location>> ResolveAt(Task& task, int dirfd, const char* path,
+                                   int flags, int allowed,
+                                   const Credentials* credentials) {
+  RefPtr<Location> itself;
+  std::string_view name =
+      TRY(PathAt(task, dirfd, path, flags, allowed, &itself));
+  if (itself) return itself;
   PathWalker walker = TRY(WalkerAt(task, dirfd, name, credentials));
   return walker.Resolve(name, !(flags & base::kAtSymlinkNoFollow));
+}
+
+Result<Placed> ResolveNodeAt(Task& task, int dirfd, const char* path, int flags,
+                             int allowed, const Credentials* credentials) {
+  RefPtr<Location> itself;
+  std::string_view name =
+      TRY(PathAt(task, dirfd, path, flags, allowed, &itself));
+  if (itself) return Placed{itself->mount(), itself->node()};
+  PathWalker walker = TRY(WalkerAt(task, dirfd, name, credentials));
+  return walker.ResolveNode(name, !(flags & base::kAtSymlinkNoFollow));
 }
 
 namespace {

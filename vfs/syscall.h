@@ -58,6 +58,11 @@ Result<PathWalker> WalkerAt(Task& task, int dirfd, std::string_view path,
 Result<RefPtr<Location>> ResolveAt(Task& task, int dirfd, const char* path,
                                    int flags, int allowed,
                                    const Credentials* credentials = nullptr);
+// The same for a caller that keeps no Location: the node and its mount
+// (PathWalker::ResolveNode).
+Result<Placed> ResolveNodeAt(Task& task, int dirfd, const char* path, int flags,
+                             int allowed,
+                             const Credentials* credentials = nullptr);
 
 // chmod(2) of `node` (chmod_common): the owner or root; the set-group-ID bit
 // only for a member of the file's group. EPERM.

@@ -154,6 +154,24 @@ TEST_F(MountTest, UnmountIsRefusedWhileInUse) {
   EXPECT_EQ(vfs::umount("/mnt"), -EINVAL);
 }
 
+// A walk that fails half way (stat, access, chmod take no Location) keeps
+// nothing of what it passed: the mount it crossed is free.
+TEST_F(MountTest, FailedWalksLeaveTheMountUnused) {
+  ASSERT_EQ(vfs::mkdir("/mnt", 0755), 0);
+  ASSERT_EQ(vfs::mount("/mnt", vfs::MemFs::Create(platform_)), 0);
+  ASSERT_EQ(vfs::mkdir("/mnt/d", 0755), 0);
+  WriteFile("/mnt/d/f", "x");
+  vfs::Stat st;
+  EXPECT_EQ(vfs::stat("/mnt/missing", &st), -ENOENT);
+  EXPECT_EQ(vfs::stat("/mnt/d/missing/deeper", &st), -ENOENT);
+  EXPECT_EQ(vfs::stat("/mnt/d/f/", &st), -ENOTDIR);
+  EXPECT_EQ(vfs::stat("/mnt/d/f/x", &st), -ENOTDIR);
+  EXPECT_EQ(vfs::access("/mnt/d/nothing", F_OK), -ENOENT);
+  EXPECT_EQ(vfs::chmod("/mnt/d/../gone", 0600), -ENOENT);
+  ASSERT_EQ(vfs::stat("/mnt/d/f", &st), 0);
+  EXPECT_EQ(vfs::umount("/mnt"), 0);
+}
+
 TEST_F(MountTest, MountRules) {
   WriteFile("/tmp/file", "x");
   EXPECT_EQ(vfs::mount("/tmp/file", vfs::MemFs::Create(platform_)), -ENOTDIR);

@@ -137,6 +137,52 @@ TEST_F(PosixTest, CurrentDirectoryAndGetcwd) {
   EXPECT_EQ(ReadFile("../b/here"), "relative");
 }
 
+// stat walks without making a Location per component (PathWalker::
+// ResolveNode), with room for 8 below where it started: deeper paths, ".."
+// out of them and symlinks on the way must name what open names.
+TEST_F(PosixTest, StatNamesWhatOpenNamesOnDeepPaths) {
+  std::string deep = "/tmp";
+  for (int i = 0; i < 12; ++i) {
+    deep += "/d" + std::to_string(i);
+    ASSERT_EQ(vfs::mkdir(deep.c_str(), 0755), 0);
+  }
+  WriteFile((deep + "/f").c_str(), "deep");
+  WriteFile("/tmp/d0/d1/top", "top");
+  // d11/up -> ../../../../../../../../.. (nine levels: d2).
+  ASSERT_EQ(vfs::symlink("../../../../../../../../..", (deep + "/up").c_str()),
+            0);
+  auto ino_by_open = [](const std::string& path) -> int64_t {
+    const int fd = vfs::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return fd;
+    vfs::Stat st;
+    const int r = vfs::fstat(fd, &st);
+    vfs::close(fd);
+    return r == 0 ? static_cast<int64_t>(st.st_ino) : r;
+  };
+  auto ino_by_stat = [](const std::string& path) -> int64_t {
+    vfs::Stat st;
+    const int r = vfs::stat(path.c_str(), &st);
+    return r == 0 ? static_cast<int64_t>(st.st_ino) : r;
+  };
+  const std::string ups = "/../../../../../../../../../../..";  // Eleven.
+  for (const std::string& path : std::vector<std::string>{
+           deep + "/f", deep + ups + "/d1/top", deep + "/up/../top",
+           deep + "/./up/./d3/d4/../d4/d5/d6/d7/d8/d9/d10/d11/f",
+           "/tmp/d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/../../../../../../../../../"
+           "top"}) {
+    SCOPED_TRACE(path);
+    const int64_t ino = ino_by_open(path);
+    ASSERT_GT(ino, 0);
+    EXPECT_EQ(ino_by_stat(path), ino);
+  }
+  EXPECT_EQ(ino_by_stat(deep + "/f/"), -ENOTDIR);
+  EXPECT_EQ(ino_by_stat(deep + "/up/missing"), -ENOENT);
+  // lstat of the symlink itself, twelve components down.
+  vfs::Stat st;
+  ASSERT_EQ(vfs::lstat((deep + "/up").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
 TEST_F(PosixTest, RemovedCurrentDirectoryTakesNoNewEntries) {
   ASSERT_EQ(vfs::mkdir("/tmp/gone", 0755), 0);
   ASSERT_EQ(vfs::chdir("/tmp/gone"), 0);
