@@ -149,15 +149,15 @@ Result<void> Linkat(int old_dirfd, const char* old_path, int new_dirfd,
   const int resolve_flags =
       (flags & base::kAtEmptyPath) |
       ((flags & base::kAtSymlinkFollow) ? 0 : base::kAtSymlinkNoFollow);
-  RefPtr<Location> source =
-      TRY(syscall::ResolveAt(*task, old_dirfd, old_path, resolve_flags,
+  const Placed source = TRY(
+      syscall::ResolveNodeAt(*task, old_dirfd, old_path, resolve_flags,
                              base::kAtEmptyPath | base::kAtSymlinkNoFollow));
   NewName target = TRY(PrepareNewName(*task, new_dirfd, new_path, false));
-  if (source->mount() != target.parent.dir->mount()) return Error{EXDEV};
-  TRY(CheckHardlinkSource(target.walker.credentials(), *source->node()));
-  if (source->node()->is_directory()) return Error{EPERM};
+  if (source.mount != target.parent.dir->mount()) return Error{EXDEV};
+  TRY(CheckHardlinkSource(target.walker.credentials(), *source.node));
+  if (source.node->is_directory()) return Error{EPERM};
   return target.parent.dir->node()->Link(target.parent.name.view(),
-                                         *source->node());
+                                         *source.node);
 }
 
 Result<void> Unlinkat(int dirfd, const char* user_path, int flags) {
