@@ -104,7 +104,10 @@ inline Result<void> FromNegatedErrno(long r) {
 
 // Evaluates `expr` (a Result); on error returns the error from the enclosing
 // function, otherwise yields the value. A GNU statement expression, as kernels
-// use.
+// use. Give it a statement of its own (`T x = TRY(...);`), never a place in an
+// initializer or an argument list after something that owns a resource: GCC
+// does not destroy what the expression around it built before the return
+// (`Placed found{mount, TRY(Lookup(name))}` kept a reference to `mount`).
 #define TRY(expr)                                \
   ({                                             \
     auto&& try_result_ = (expr);                 \
