@@ -128,7 +128,10 @@ class PathWalker {
     void Restart(RefPtr<Location> base);
     // "..": back to the parent (the namespace root stays).
     void Up();
+    // Makes Locations of the components held below the base (each naming the
+    // one above as its parent) and stands at the last.
     const RefPtr<Location>& Materialize();
+    // Where it stands, as a node and its mount; the Cursor is spent.
     Placed Take();
 
    private:
