@@ -45,8 +45,6 @@ Result<Placed> PathWalker::LookupIn(const RefPtr<Mount>& mount, Node& dir,
 Result<RefPtr<Location>> PathWalker::Step(const RefPtr<Location>& dir,
                                           std::string_view name) {
   TRY(CheckSearch(*dir->node()));
-  if (name == ".") return dir;
-  if (name == "..") return dir->parent() ? dir->parent() : dir;
   Placed found = TRY(LookupIn(dir->mount(), *dir->node(), name));
   return MakeRef<Location>(dir, name, std::move(found.mount),
                            std::move(found.node));

@@ -91,8 +91,9 @@ class PathWalker {
   Result<ParentPath> ResolveParentFrom(const RefPtr<Location>& start,
                                        std::string_view path);
 
-  // One component `name` (may be "." or "..") of the directory `dir`, crossing
-  // into whatever is mounted on the result. Does not follow a symlink.
+  // The entry `name` (not "." or "..", which ResolveParent reports apart) of
+  // the directory `dir`, crossing into whatever is mounted on it. Does not
+  // follow a symlink.
   Result<RefPtr<Location>> Step(const RefPtr<Location>& dir,
                                 std::string_view name);
 
