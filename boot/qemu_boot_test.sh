@@ -28,12 +28,14 @@ fail() {
 
 # run NAME EXPECTED_STATUS RUNNER_ARGS...: runs the runner, checks its exit status.
 run() {
-  local name=$1 expected=$2 status
+  local name=$1 expected=$2 status started=$SECONDS
   shift 2
   echo "=== $name: run_qemu.sh $*"
   "$runner" --image "$image" --timeout 45 "$@" >"$logs/$name.log" 2>&1
   status=$?
   sed 's/^/  /' "$logs/$name.log"
+  # How long it took tells a guest that hung (near the timeout) from a quick failure.
+  echo "=== $name: exit status $status after $((SECONDS - started)) s"
   if ((status == 2)); then
     echo "FAIL: QEMU or virtiofsd is missing: run ./tools/setup.sh (installs qemu-system-x86)"
     exit 1
