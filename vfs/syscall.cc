@@ -1,15 +1,17 @@
 #include "vfs/syscall.h"
 
+#include <cstring>
 #include <utility>
 
 namespace vfs::syscall {
 
 Result<std::string_view> UserPath(const char* path, bool allow_empty) {
   if (!path) return Error{EFAULT};
-  size_t length = 0;
-  while (path[length] != '\0') {
-    if (++length >= base::kPathMax) return Error{ENAMETOOLONG};
-  }
+  // memchr behaves as if it stopped at the first match (C11 7.24.5.1): it
+  // reads no more of the caller's memory than a byte loop, a vector at a time.
+  const void* end = memchr(path, '\0', base::kPathMax);
+  if (!end) return Error{ENAMETOOLONG};
+  const size_t length = static_cast<const char*>(end) - path;
   if (length == 0 && !allow_empty) return Error{ENOENT};
   return std::string_view(path, length);
 }
