@@ -30,10 +30,13 @@ if ! command -v clang-14 >/dev/null ||
     { echo "fuzz.sh: apt-get install clang-14 libclang-rt-14-dev failed" >&2; exit 2; }
 fi
 
-# A Bazel output base of its own: the C++ toolchain configured for clang there.
+# A Bazel output base of its own: the C++ toolchain configured for clang there. It makes no
+# bazel-* symlinks (--symlink_prefix=/): pointed into this output base, the checkout's would
+# send the everyday build's `//...` through the fuzz tree's external repositories, where
+# it fails to load.
 output_base=${VFSIM_FUZZ_OUTPUT_BASE:-$HOME/.cache/vfsim-fuzz-bazel}
 bazel_fuzz() {
-  bazel --output_base="$output_base" "$@" \
+  bazel --output_base="$output_base" "$@" --symlink_prefix=/ \
     --repo_env=CC=clang-14 --repo_env=CXX=clang++-14 \
     --copt=-fsanitize=fuzzer-no-link,address,undefined --copt=-fno-sanitize=vptr,function \
     --linkopt=-fsanitize=address,undefined --linkopt=-fno-sanitize=vptr \
