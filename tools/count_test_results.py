@@ -12,22 +12,28 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 
-def count(testlogs: pathlib.Path):
+def outcomes(xml: pathlib.Path):
+    """(passed, failed, skipped) of one test.xml."""
+    try:
+        root = ElementTree.parse(xml).getroot()
+    except ElementTree.ParseError:
+        return 0, 1, 0  # A truncated report means the test died while writing it.
     passed = failed = skipped = 0
-    for xml in sorted(testlogs.rglob("test.xml")):
-        try:
-            root = ElementTree.parse(xml).getroot()
-        except ElementTree.ParseError:
-            failed += 1  # A truncated report means the test died while writing it.
-            continue
-        for case in root.iter("testcase"):
-            if case.find("failure") is not None or case.find("error") is not None:
-                failed += 1
-            elif case.find("skipped") is not None or case.get("status") == "notrun":
-                skipped += 1
-            else:
-                passed += 1
+    for case in root.iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif case.find("skipped") is not None or case.get("status") == "notrun":
+            skipped += 1
+        else:
+            passed += 1
     return passed, failed, skipped
+
+
+def count(testlogs: pathlib.Path):
+    totals = [0, 0, 0]
+    for xml in sorted(testlogs.rglob("test.xml")):
+        totals = [t + n for t, n in zip(totals, outcomes(xml))]
+    return tuple(totals)
 
 
 if __name__ == "__main__":
