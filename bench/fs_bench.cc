@@ -14,6 +14,9 @@
 //                        $TEST_TMPDIR, else /dev/shm, else $TMPDIR or /tmp);
 //                        removed at exit
 //   --stream_bytes=N     size of the streaming file (default 1 GiB)
+// The JSON's context says in "row_order" whether the rows' repetitions ran
+// interleaved in random order (--benchmark_enable_random_interleaving, as
+// report.py's full run asks) or each row's together, in the order registered.
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -400,6 +403,21 @@ void RegisterOperations() {
   }
 }
 
+// Whether Google Benchmark's --benchmark_enable_random_interleaving is on in
+// argv (it keeps its flags to itself): the report words the round trips it
+// measured "at the start" and "at the end" by it.
+bool RowsInterleaved(int argc, char** argv) {
+  constexpr std::string_view kFlag = "--benchmark_enable_random_interleaving";
+  bool on = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (!arg.starts_with(kFlag)) continue;
+    const std::string_view value = arg.substr(kFlag.size());
+    on = value.empty() || value == "=true" || value == "=1";
+  }
+  return on;
+}
+
 // Removes "--name=value" from argv; true with the value when present.
 bool TakeFlag(int* argc, char** argv, const char* name, std::string* value) {
   const std::string prefix = absl::StrCat("--", name, "=");
@@ -479,6 +497,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fsbench: bad --stream_bytes=%s\n", value.c_str());
     return 2;
   }
+  const bool interleaved = bench::RowsInterleaved(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
@@ -508,14 +527,17 @@ int main(int argc, char** argv) {
 #endif
   benchmark::AddCustomContext("fuse_server",
                               "sim::PassthroughFs, fuse_session_loop_mt");
+  benchmark::AddCustomContext("row_order",
+                              interleaved ? "interleaved" : "as registered");
   bench::RegisterCrossCpuRoundTrips("");
   benchmark::RegisterBenchmark("same_cpu_switch_round_trip/host",
                                bench::SameCpuSwitchRoundTrip)
       ->UseRealTime();
   bench::RegisterOperations();
-  // Again at the end: a VM's hypervisor may move its CPUs closer together or
-  // further apart during the run (on the VM this was written on, the split
-  // ring's round trip was ~200 ns or ~900 ns from one minute to the next).
+  // Again at the end (anywhere, when the repetitions are interleaved): a VM's
+  // hypervisor may move its CPUs closer together or further apart during the
+  // run (on the VM this was written on, the split ring's round trip was
+  // ~200 ns or ~900 ns from one minute to the next).
   bench::RegisterCrossCpuRoundTrips("_end");
   benchmark::RunSpecifiedBenchmarks();
   bench::SetBackends(nullptr);

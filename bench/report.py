@@ -7,8 +7,14 @@ first table as a PNG chart (gnuplot).
 
 usage (from the workspace):
   bazel run -c opt //bench:report -- --quick        a short run, about a minute
-  bazel run -c opt //bench:report                   the full run (3 repetitions, medians)
+  bazel run -c opt //bench:report                   the full run (5 repetitions, medians)
   bazel run -c opt //bench:report -- --json FILE    the report of an earlier run's JSON
+
+The full run takes each figure as the median of 5 repetitions of its row, and runs the
+repetitions of all rows interleaved in random order (Google Benchmark's
+--benchmark_enable_random_interleaving): a VM's speed drifts by tens of percent over
+minutes, and a ratio of two rows run minutes apart would measure that drift; interleaved,
+both sides of every ratio sample the whole run.
 
 How to read a cell: "1.23 (0.45x)" is the back end's figure in the row's unit, and in
 parentheses its speed relative to the host's own system calls on the same files: 1.00x is
@@ -211,7 +217,7 @@ def write_chart(results, png_path):
 
 def round_trip_lines(results):
     """The cross-CPU round trips measured at the run's start and, when they were, at its
-    end."""
+    end; in a run of interleaved repetitions, both sets anywhere in it."""
     start = [ok(results, row, "host") for row in (SPLIT_ROUND_TRIP, PACKED_ROUND_TRIP)]
     end = [ok(results, row + END, "host") for row in (SPLIT_ROUND_TRIP, PACKED_ROUND_TRIP)]
     if None in start:
@@ -221,9 +227,11 @@ def round_trip_lines(results):
             "costs sim-thread over sim-inline)" % tuple(r.time_ns for r in start))
     if None in end:
         return ["", line + "."]
-    return ["", line + "; at the end of the run %.0f and %.0f ns (a VM's CPUs may be moved "
-            "between; limits take the smaller, or the one a sim-thread row measured "
-            "around itself)." % tuple(r.time_ns for r in end)]
+    when = ("measured again, interleaved with the rows like the first" if results.interleaved
+            else "at the end of the run")
+    return ["", line + "; %s: %.0f and %.0f ns (a VM's CPUs may be moved closer or further "
+            "apart; limits take the smaller, or the one a sim-thread row measured around "
+            "itself)." % ((when,) + tuple(r.time_ns for r in end))]
 
 
 def cpu_spread_lines(results):
@@ -308,7 +316,8 @@ def main(argv):
         if args.quick:
             cmd += ["--benchmark_min_time=0.05"]
         else:
-            cmd += ["--benchmark_min_time=0.5", "--benchmark_repetitions=3",
+            cmd += ["--benchmark_min_time=0.3", "--benchmark_repetitions=5",
+                    "--benchmark_enable_random_interleaving=true",
                     "--benchmark_report_aggregates_only=true"]
         if args.filter:
             cmd.append("--benchmark_filter=" + args.filter)

@@ -102,11 +102,13 @@ def own_ns(r, threads_at_once=1):
 
 
 class Results(dict):
-    """{(operation, back end): Result}, and the CPUs of the machine that ran them."""
+    """{(operation, back end): Result}, the CPUs of the machine that ran them, and whether
+    the rows' repetitions ran interleaved in random order (fs_bench's row_order)."""
 
-    def __init__(self, items=(), cpus=None):
+    def __init__(self, items=(), cpus=None, interleaved=False):
         super().__init__(items)
         self.cpus = cpus
+        self.interleaved = interleaved
 
 
 def load_results(doc):
@@ -140,7 +142,9 @@ def load_results(doc):
                 medians[key] = result
         else:
             runs.setdefault(key, []).append(result)
-    results = Results(medians, doc.get("context", {}).get("num_cpus"))
+    context = doc.get("context", {})
+    results = Results(medians, context.get("num_cpus"),
+                      context.get("row_order") == "interleaved")
     for key, rs in runs.items():
         failed = [r for r in rs if r.error]
         if failed:

@@ -21,7 +21,8 @@ for crosses to a device thread and back, at least a cross-CPU round trip of its 
 lines, where the row's threads and their device threads fit the CPUs. The round
 trips are measured in the same run (fs_bench's split_ring_round_trip and
 packed_ring_round_trip); at its start
-and again at its end (rows ending in END), and by each one-thread sim-thread row just
+and again at its end (rows ending in END; anywhere in a run of interleaved repetitions),
+and by each one-thread sim-thread row just
 before and just after itself (its round_trip_ns), since a VM's CPUs may be moved closer
 together or further apart in between: on the VM the project is measured on, 200 ns at one
 moment and 900 ns minutes later. A limit takes the row's own round trip where it has one,
@@ -63,7 +64,8 @@ THREAD_VS_INLINE = 1 / 1.25
 # format (harness.h, CrossCpuRoundTrip).
 SPLIT_ROUND_TRIP = "split_ring_round_trip"
 PACKED_ROUND_TRIP = "packed_ring_round_trip"
-# The suffix of the same rows measured again at the end of the run.
+# The suffix of the same rows measured again at the end of the run (or anywhere in it,
+# interleaved).
 END = "_end"
 # The rows a MISS of that rule names, worst first.
 WORST_SHOWN = 4

@@ -232,10 +232,15 @@ class ReportTest(unittest.TestCase):
                                        run("split_ring_round_trip_end/host", end)]}
             self.assertEqual(self.targets(load_results(d))[pread], PREAD_PLAIN_MISS)
         self.assertIn("back: 300 ns on a split ring, 400 ns on a packed one (the least a "
-                      "request costs sim-thread over sim-inline); at the end of the run 500 "
-                      "and 250 ns (a VM's CPUs may be moved between; limits take the "
-                      "smaller, or the one a sim-thread row measured around itself).",
-                      report.report(load_results(d)))
+                      "request costs sim-thread over sim-inline); at the end of the run: 500 "
+                      "and 250 ns (a VM's CPUs may be moved closer or further apart; limits "
+                      "take the smaller, or the one a sim-thread row measured around "
+                      "itself).", report.report(load_results(d)))
+        # In a run of interleaved repetitions (fs_bench's row_order), the second set was
+        # measured anywhere in it.
+        d["context"]["row_order"] = "interleaved"
+        self.assertIn("; measured again, interleaved with the rows like the first: 500 and "
+                      "250 ns", report.report(load_results(d)))
 
     def test_a_limit_takes_the_round_trip_the_row_measured_around_itself(self):
         pread = ("sim-thread", "random 4 KiB pread >= 0.6x host")
