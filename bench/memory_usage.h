@@ -11,8 +11,9 @@
 
 namespace bench {
 
-// Resets the high-water mark to the current resident size. False when the
-// kernel refuses (before Linux 4.0, or no access to /proc).
+// Gives the heap's free memory back to the kernel (malloc_trim), then resets
+// the high-water mark to the current resident size. False when the kernel
+// refuses (before Linux 4.0, or no access to /proc).
 bool ResetPeakResident();
 // VmHWM in bytes, or -1 when /proc/self/status cannot be read.
 int64_t PeakResidentBytes();
