@@ -7,11 +7,11 @@ first table as a PNG chart (gnuplot).
 
 usage (from the workspace):
   bazel run -c opt //bench:report -- --quick        a short run, about a minute
-  bazel run -c opt //bench:report                   the full run (5 repetitions, medians)
+  bazel run -c opt //bench:report                   the full run (repetitions, medians)
   bazel run -c opt //bench:report -- --json FILE    the report of an earlier run's JSON
 
-The full run takes each figure as the median of 5 repetitions of its row, and runs the
-repetitions of all rows interleaved in random order (Google Benchmark's
+The full run takes each figure as the median of FULL_REPETITIONS repetitions of its row,
+and runs the repetitions of all rows interleaved in random order (Google Benchmark's
 --benchmark_enable_random_interleaving): a VM's speed drifts by tens of percent over
 minutes, and a ratio of two rows run minutes apart would measure that drift; interleaved,
 both sides of every ratio sample the whole run.
@@ -60,6 +60,8 @@ from bench.results import (BACKENDS, MIN_REQ_PER_OP, OPERATIONS, SCALING, SIM_BA
                            LABELS, THREADS, load_results, ok, own_ns, speed_ratio)
 from bench.targets import END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, target_lines
 
+# How many times the full run measures each row (fs_bench's --benchmark_repetitions).
+FULL_REPETITIONS = 5
 # The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
 SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
 
@@ -316,7 +318,8 @@ def main(argv):
         if args.quick:
             cmd += ["--benchmark_min_time=0.05"]
         else:
-            cmd += ["--benchmark_min_time=0.3", "--benchmark_repetitions=5",
+            cmd += ["--benchmark_min_time=0.3",
+                    "--benchmark_repetitions=%d" % FULL_REPETITIONS,
                     "--benchmark_enable_random_interleaving=true",
                     "--benchmark_report_aggregates_only=true"]
         if args.filter:
