@@ -400,8 +400,10 @@ class VirtioDeviceModel : public ChainCompleter {
   // kCrowdedDevicePollNanos, and as long again whenever a waiter has processed
   // one of its queues meanwhile (ProcessForWaiter): a thread asleep would have
   // to be woken for each of their requests. Work it leaves to the waiters
-  // (LeaveToWaiters) counts once it has been there kCrowdedGraceNanos.
-  bool PollForWork(DeviceThread& thread) const;
+  // (LeaveToWaiters) counts once it has been there kCrowdedGraceNanos; then
+  // `left_as` gets its WorkMarks.
+  bool PollForWork(DeviceThread& thread,
+                   std::optional<uint64_t>* left_as) const;
   // kThread: whether a device thread leaves the chains it sees to the waiters
   // for kCrowdedGraceNanos (set_waiters_help, on crowded CPUs).
   bool LeaveToWaiters() const;

@@ -372,8 +372,12 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
   while (!stopping_.load(std::memory_order_acquire)) {
     thread.seat.Take();
     if (!LeaveToWaiters() && ProcessPosted(thread)) continue;
-    if (PollForWork(thread)) {
-      ProcessPosted(thread);
+    std::optional<uint64_t> left_as;
+    if (PollForWork(thread, &left_as)) {
+      // Work left to the waiters is taken as it was when its grace ran out:
+      // had a waiter taken it since, and another chain come (a slow turn, a
+      // preemption), that chain would be taken before its own grace.
+      if (!left_as || WorkMarks(thread) == *left_as) ProcessPosted(thread);
       continue;
     }
     if (AskForNotification(thread)) continue;
@@ -495,7 +499,8 @@ bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
   return work;
 }
 
-bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
+bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
+                                    std::optional<uint64_t>* left_as) const {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::nanoseconds(kDevicePollNanos);
@@ -534,6 +539,7 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread) const {
         work_marks = now_marks;
       } else if (now - *work_seen >=
                  std::chrono::nanoseconds(kCrowdedGraceNanos)) {
+        *left_as = work_marks;
         return true;
       }
     } else {
