@@ -157,6 +157,11 @@ class Platform {
   // knows that the device runs on the caller's CPU and cannot answer while it
   // spins. Callers spin for a bounded time before they Relax.
   virtual void Spin() { Relax(); }
+  // Around a polling wait for the device, from its first turn (Spin or
+  // Relax) to its end: where the device's threads share CPUs with the
+  // driver's, a busy thread the platform may count (the simulation does).
+  virtual void PollingWaitBegins() {}
+  virtual void PollingWaitEnds() {}
   // The CPU the caller runs on (0 on a single CPU), to spread work over
   // per-CPU resources such as request queues. The simulation answers the host
   // CPU its thread runs on.

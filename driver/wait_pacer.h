@@ -6,6 +6,8 @@
 // that yields the CPU is a system call whose length the answer may then wait
 // out. Time, not turns: a turn costs what the machine's cache lines and locks
 // cost. The clock is read every kTurnsPerClockRead turns while it spins.
+// From its first turn to its end it is a polling wait to the platform
+// (Platform::PollingWaitBegins, PollingWaitEnds).
 #ifndef DRIVER_WAIT_PACER_H_
 #define DRIVER_WAIT_PACER_H_
 
@@ -21,12 +23,18 @@ class WaitPacer {
   static constexpr unsigned kTurnsPerClockRead = 64;
 
   explicit WaitPacer(base::Platform& platform) : platform_(platform) {}
+  ~WaitPacer() {
+    if (turns_ != 0) platform_.PollingWaitEnds();
+  }
+  WaitPacer(const WaitPacer&) = delete;
+  WaitPacer& operator=(const WaitPacer&) = delete;
 
   // One turn of the wait.
   void Pause() {
     if (!relaxing_ && turns_++ % kTurnsPerClockRead == 0) {
       const uint64_t now = platform_.MonotonicNanos();
       if (turns_ == 1) {
+        platform_.PollingWaitBegins();
         spin_end_ = now + kSpinNanos;
       } else {
         relaxing_ = now >= spin_end_;

@@ -19,11 +19,13 @@ struct alignas(64) CpuCounts {
 
 CpuCounts cpu_counts[kCountedCpus];
 
-// Device threads seated anywhere, on a line of its own.
-struct alignas(64) SeatedCount {
+// Busy threads anywhere, each count on a line of its own.
+struct alignas(64) BusyCount {
   std::atomic<int> threads{0};
 };
-SeatedCount seated;
+BusyCount seated;           // Device threads seated.
+BusyCount polling_waiters;  // SetWaiterPolling(true).
+thread_local bool this_thread_polls = false;
 
 int UsableCpus() {
   static const int cpus = [] {
@@ -73,8 +75,20 @@ bool DeviceThreadOnCpu(int cpu) {
          cpu_counts[cpu].device_threads.load(std::memory_order_relaxed) > 0;
 }
 
-bool DeviceThreadsFillTheCpus() {
-  return seated.threads.load(std::memory_order_relaxed) >= UsableCpus();
+bool SetWaiterPolling(bool polling) {
+  const bool was = this_thread_polls;
+  if (polling != was) {
+    polling_waiters.threads.fetch_add(polling ? 1 : -1,
+                                      std::memory_order_relaxed);
+    this_thread_polls = polling;
+  }
+  return was;
+}
+
+bool BusyThreadsOutnumberTheCpus() {
+  return seated.threads.load(std::memory_order_relaxed) +
+             polling_waiters.threads.load(std::memory_order_relaxed) >
+         UsableCpus();
 }
 
 void YieldAsWaiter() {

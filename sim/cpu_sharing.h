@@ -11,9 +11,9 @@
 // chain done, polls as long again before it yields back. So a waiter yields at
 // once when a polling device thread is on its CPU, and a device thread out of
 // work yields at once when a waiter has yielded its CPU to it; and both yield
-// at every turn while the polling device threads fill the CPUs, where some
-// busy thread is always waiting for one. The counts are process-wide, as CPUs
-// are.
+// at every turn while busy threads (polling device threads and polling
+// waiters) outnumber the CPUs, where some busy thread is always waiting for
+// one. The counts are process-wide, as CPUs are.
 //
 // Where the simulation lets it (SimPlatform::set_device_helper), a waiter
 // that would yield to a device thread first does the device's work itself
@@ -52,10 +52,26 @@ class DeviceSeat {
 bool DeviceThreadOnThisCpu();
 // Whether a polling device thread is on `cpu`.
 bool DeviceThreadOnCpu(int cpu);
-// Whether polling device threads are as many as the CPUs the process may run
-// on: with the caller, busy threads outnumber the CPUs, so one of them waits
-// for a CPU while another spins.
-bool DeviceThreadsFillTheCpus();
+// Whether the calling driver thread polls for its device (SimPlatform's
+// Platform::PollingWaitBegins and PollingWaitEnds; not while it sleeps for an
+// interrupt). Idempotent; returns what it was.
+bool SetWaiterPolling(bool polling);
+// Whether polling device threads and polling waiters together outnumber the
+// CPUs the process may run on, so that one of them waits for a CPU while
+// another spins. Four callers on two CPUs crowd them with no device thread
+// polling at all.
+bool BusyThreadsOutnumberTheCpus();
+
+// What a waiter's visit to the device's queues did
+// (VirtioDeviceModel::ProcessForWaiter), in order: a visit to several queues
+// answers the first that any of them gave.
+enum class WaiterHelp {
+  kProcessed,  // It processed chains.
+  // Nothing: a thread on another CPU was processing a queue, and completes
+  // what came meanwhile before it stops; a yield would not bring that sooner.
+  kBusyElsewhere,
+  kNothing,  // Nothing it could take.
+};
 
 // sched_yield, counted as a waiter's on the caller's CPU for as long as the
 // yield lasts (DeviceSeat::WaiterYielded).

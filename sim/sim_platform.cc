@@ -145,10 +145,14 @@ void SimPlatform::Spin() {
   // A device thread on this CPU cannot answer while the waiter spins on it,
   // and on a machine with more busy threads than CPUs a spinning waiter keeps
   // one of them from its work: the waiter does the device's work itself, or
-  // when there is none it can take, gives its CPU away.
-  if (DeviceThreadOnThisCpu() || DeviceThreadsFillTheCpus()) {
-    if (device_helper_ && device_helper_()) return;
-    return YieldAsWaiter();
+  // when there is none it can take, gives its CPU away; but not while a
+  // thread on another CPU processes the queues (the waiter's chain, often):
+  // a yield is a system call, through which that thread finishes unseen.
+  if (DeviceThreadOnThisCpu() || BusyThreadsOutnumberTheCpus()) {
+    const WaiterHelp help =
+        device_helper_ ? device_helper_() : WaiterHelp::kNothing;
+    if (help == WaiterHelp::kProcessed) return;
+    if (help == WaiterHelp::kNothing) return YieldAsWaiter();
   }
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -168,6 +172,8 @@ void SimPlatform::WaitForInterrupt() {
   // thread may serve several machines): a first wait returns at once.
   thread_local const SimPlatform* seen_platform = nullptr;
   thread_local uint64_t seen = 0;
+  // Asleep, the waiter is not a busy thread.
+  const bool polling = SetWaiterPolling(false);
   std::unique_lock<std::mutex> lock(interrupt_mutex_);
   if (seen_platform == this) {
     interrupt_delivered_.wait_for(lock, kInterruptWaitBound,
@@ -175,6 +181,8 @@ void SimPlatform::WaitForInterrupt() {
   }
   seen_platform = this;
   seen = interrupts_;
+  lock.unlock();
+  SetWaiterPolling(polling);
 }
 
 void SimPlatform::InterruptDelivered() {

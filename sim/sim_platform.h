@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "base/platform.h"
+#include "sim/cpu_sharing.h"
 #include "sim/dma_allocator.h"
 #include "sim/dma_pool.h"
 #include "sim/guest_memory.h"
@@ -38,15 +39,18 @@ class SimPlatform : public base::Platform {
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;
   // Both yield as a waiter (cpu_sharing.h); Spin only when a polling device
-  // thread shares the caller's CPU or the device threads fill the CPUs, and
-  // there only when the device helper (if set) finds nothing to process.
+  // thread shares the caller's CPU or busy threads outnumber the CPUs, and
+  // there only when the device helper (if set) finds nothing to process and
+  // no thread on another CPU processing a queue.
   void Relax() override;
   void Spin() override;
+  // A polling waiter counts among the busy threads (SetWaiterPolling).
+  void PollingWaitBegins() override { SetWaiterPolling(true); }
+  void PollingWaitEnds() override { SetWaiterPolling(false); }
   // NotifyMode::kThread: what a waiting turn does where it would give its CPU
   // to a device thread (VirtioDeviceModel::ProcessForWaiter): the device's
-  // work on the waiter's CPU, which saves both threads a switch; whether it
-  // found any.
-  void set_device_helper(std::function<bool()> helper) {
+  // work on the waiter's CPU, which saves both threads a switch.
+  void set_device_helper(std::function<WaiterHelp()> helper) {
     device_helper_ = std::move(helper);
   }
   uint32_t CurrentCpu() const override;
@@ -75,7 +79,7 @@ class SimPlatform : public base::Platform {
   DmaPool pool_;
   LogSink sink_;
   bool delivers_interrupts_ = false;
-  std::function<bool()> device_helper_;
+  std::function<WaiterHelp()> device_helper_;
   std::mutex interrupt_mutex_;
   std::condition_variable interrupt_delivered_;
   uint64_t interrupts_ = 0;  // Delivered so far; under interrupt_mutex_.

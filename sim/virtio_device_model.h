@@ -84,12 +84,12 @@ struct ModelOptions {
 // 1.4 us; fs_bench's handoff_ns_per_req). Bounds what an idle device burns to
 // one core for this long.
 inline constexpr uint64_t kDevicePollNanos = 200'000;
-// The same while the polling device threads fill the CPUs
-// (DeviceThreadsFillTheCpus): a busy thread then waits for a CPU while the
+// The same while busy threads outnumber the CPUs
+// (BusyThreadsOutnumberTheCpus): one of them then waits for a CPU while the
 // device polls, and with 2 threads' 4 KiB preads on 2 CPUs, 200 us cost 15%.
 inline constexpr uint64_t kCrowdedDevicePollNanos = 50'000;
-// kThread, with waiters that help (set_waiters_help) while the polling device
-// threads fill the CPUs: how long a device thread leaves a chain it sees to
+// kThread, with waiters that help (set_waiters_help) while busy threads
+// outnumber the CPUs: how long a device thread leaves a chain it sees to
 // the driver thread that waits for it (ProcessForWaiter) before it takes the
 // chain itself, as one nobody waits for (a FORGET, a posted RELEASE). A
 // device thread that took a waiter's chain would hold it through any
@@ -168,8 +168,8 @@ class VirtioDeviceModel : public ChainCompleter {
   // instead of yielding its CPU to one (two thread switches, ~3.7 us on a VM).
   // Processes in the caller's thread, as a notify does in kInline, each queue
   // that has chains available and no thread processing it. Whether it handled
-  // any chain.
-  bool ProcessForWaiter();
+  // any chain, or else found a thread on another CPU processing a queue.
+  WaiterHelp ProcessForWaiter();
   // kThread: whether the driver's waiting threads call ProcessForWaiter where
   // a device thread cannot run (they poll; a waiter that sleeps until an
   // interrupt cannot). With it, device threads on crowded CPUs leave chains to
@@ -278,7 +278,8 @@ class VirtioDeviceModel : public ChainCompleter {
   // queue's lock.
   struct alignas(64) QueueWork {
     mutable AdaptiveMutex lock;
-    bool processing = false;  // A thread is processing the queue.
+    bool processing = false;  // A thread is processing the queue...
+    int processing_cpu = -1;  // ... having entered it on this CPU.
     bool rerun = false;       // Another notify arrived while it was.
     // The thread in a HandleChain call for it (one at a time), or none: a
     // reset waits for them, but not for its own thread.
@@ -360,10 +361,13 @@ class VirtioDeviceModel : public ChainCompleter {
     std::optional<ViolationRecord> violation;
   };
   enum class TurnEnd {
-    kOtherThread,  // Another thread processes the queue and will look again.
-    kStopped,      // Nothing to take, or the queue cannot be processed.
-    kChain,        // A chain to handle, in the queue's `chain`.
-    kViolation,    // The ring broke a rule: Turn::violation, then stop.
+    // Another thread processes the queue and will look again: a thread that
+    // entered it on the caller's CPU (or where that is unknown), or on another.
+    kOtherThread,
+    kOtherCpu,
+    kStopped,    // Nothing to take, or the queue cannot be processed.
+    kChain,      // A chain to handle, in the queue's `chain`.
+    kViolation,  // The ring broke a rule: Turn::violation, then stop.
   };
 
   // virtio_device_model_queues.cc: notifications and chains.
@@ -376,8 +380,9 @@ class VirtioDeviceModel : public ChainCompleter {
   void Dispatch(uint16_t queue);
   void Post(uint16_t queue);
   void DisarmNotifiesLocked();
-  // Whether it handled a chain.
-  bool ProcessQueue(uint16_t queue);
+  // Whether it handled a chain, or else found another thread processing the
+  // queue on another CPU.
+  WaiterHelp ProcessQueue(uint16_t queue);
   // One turn, under the queue's lock (and mutex_ when `model_locked`; else
   // the queue is armed): completes the chain handled last, then pops the next.
   TurnEnd TurnLocked(uint16_t queue, Turn& turn, bool model_locked);
@@ -394,9 +399,9 @@ class VirtioDeviceModel : public ChainCompleter {
   bool ProcessPosted(const DeviceThread& thread);
   // kThread: spins until a notify posts work to one of the thread's queues
   // (true) or kDevicePollNanos pass (false), yielding every
-  // kDeviceYieldIntervalNanos, at every turn while the device threads fill
+  // kDeviceYieldIntervalNanos, at every turn while busy threads outnumber
   // the CPUs, and at once when a driver thread has yielded the CPU to it
-  // (cpu_sharing.h). While the device threads fill the CPUs it polls for
+  // (cpu_sharing.h). While busy threads outnumber the CPUs it polls for
   // kCrowdedDevicePollNanos, and as long again whenever a waiter has processed
   // one of its queues meanwhile (ProcessForWaiter): a thread asleep would have
   // to be woken for each of their requests. Work it leaves to the waiters

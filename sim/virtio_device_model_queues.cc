@@ -1,7 +1,9 @@
 // VirtioDeviceModel: queue configuration, notifications, chain processing
 // and completion, and the device thread.
 #include <linux/virtio_config.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -205,15 +207,15 @@ void VirtioDeviceModel::Post(uint16_t queue) {
   }
 }
 
-bool VirtioDeviceModel::ProcessForWaiter() {
-  bool handled = false;
+WaiterHelp VirtioDeviceModel::ProcessForWaiter() {
+  WaiterHelp help = WaiterHelp::kNothing;
   for (uint16_t queue = 0; queue < queues_.size(); ++queue) {
-    if (ProcessQueue(queue)) handled = true;
+    help = std::min(help, ProcessQueue(queue));
   }
-  return handled;
+  return help;
 }
 
-bool VirtioDeviceModel::ProcessQueue(uint16_t queue) {
+WaiterHelp VirtioDeviceModel::ProcessQueue(uint16_t queue) {
   // Each turn completes the chain handled last and pops the next: under the
   // queue's lock alone while the queue is armed, else under mutex_ too. What
   // only mutex_'s holder may do (record a violation, raise an interrupt, wake
@@ -253,7 +255,9 @@ bool VirtioDeviceModel::ProcessQueue(uint16_t queue) {
         idle_.notify_all();
       }
     }
-    if (end != TurnEnd::kChain) return handled_any;
+    if (handled_any && end != TurnEnd::kChain) return WaiterHelp::kProcessed;
+    if (end == TurnEnd::kOtherCpu) return WaiterHelp::kBusyElsewhere;
+    if (end != TurnEnd::kChain) return WaiterHelp::kNothing;
     turn.length = backend_->HandleChain(work.chain);
     handled_any = true;
     turn.handled = true;
@@ -268,11 +272,15 @@ VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
   if (!turn.entered) {
     // One thread at a time walks a queue; a notify meanwhile makes it look
     // again.
+    const int cpu = sched_getcpu();
     if (work.processing) {
       work.rerun = true;
-      return TurnEnd::kOtherThread;
+      return cpu >= 0 && work.processing_cpu >= 0 && cpu != work.processing_cpu
+                 ? TurnEnd::kOtherCpu
+                 : TurnEnd::kOtherThread;
     }
     work.processing = true;
+    work.processing_cpu = cpu;
     turn.entered = true;
   }
   if (turn.handled) {
@@ -397,7 +405,7 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
 
 bool VirtioDeviceModel::LeaveToWaiters() const {
   return waiters_help_.load(std::memory_order_relaxed) &&
-         DeviceThreadsFillTheCpus();
+         BusyThreadsOutnumberTheCpus();
 }
 
 uint64_t VirtioDeviceModel::ProcessedMarks(const DeviceThread& thread) const {
@@ -514,7 +522,7 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
   std::optional<Clock::time_point> work_seen;
   uint64_t work_marks = 0;
   for (;;) {
-    const bool crowded = DeviceThreadsFillTheCpus();
+    const bool crowded = BusyThreadsOutnumberTheCpus();
     const bool leave = LeaveToWaiters();
     // About a microsecond of pauses, watching for a notify...
     bool waiter = false, work = false;
@@ -555,8 +563,8 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
       crowded_deadline =
           now + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
     }
-    // Then a yield: to that thread; at every turn while the device threads
-    // fill the CPUs, as some busy thread then waits for one; else every
+    // Then a yield: to that thread; at every turn while busy threads
+    // outnumber the CPUs, as one of them then waits for a CPU; else every
     // kDeviceYieldIntervalNanos, to any thread that shares the CPU unseen (the
     // driver thread waiting for this device may be one, and must not wait for
     // the poll to time out).

@@ -140,25 +140,34 @@ TEST(CpuSharingTest, ASeatFollowsItsThreadToAnotherCpu) {
   EXPECT_TRUE(on_second);
 }
 
-// Busy threads outnumber the CPUs, with a waiter, once the seated device
-// threads are as many as the CPUs the process may use, wherever they sit.
-TEST(CpuSharingTest, DeviceThreadsFillTheCpusOnceAsManyAreSeated) {
+// Busy threads outnumber the CPUs once the seated device threads and the
+// polling waiters together are more than the CPUs the process may use,
+// wherever they sit; a waiter counts once however often it says it polls.
+TEST(CpuSharingTest, BusyThreadsAreSeatedDeviceThreadsAndPollingWaiters) {
   const std::vector<int> cpus = AllowedCpus();
   ASSERT_FALSE(cpus.empty());
-  EXPECT_FALSE(DeviceThreadsFillTheCpus());
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
   std::vector<DeviceSeat> seats(cpus.size());
   OnCpu(cpus.back(), [&] {
-    for (size_t i = 0; i + 1 < seats.size(); ++i) seats[i].Take();
-    EXPECT_FALSE(DeviceThreadsFillTheCpus());
-    seats.back().Take();
-    EXPECT_TRUE(DeviceThreadsFillTheCpus());
+    for (DeviceSeat& seat : seats) seat.Take();
+    EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+    EXPECT_FALSE(SetWaiterPolling(true));
+    EXPECT_TRUE(SetWaiterPolling(true));
+    EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
     seats.front().Leave();
-    EXPECT_FALSE(DeviceThreadsFillTheCpus());
+    EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+    std::thread([] {
+      SetWaiterPolling(true);
+      EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
+      EXPECT_TRUE(SetWaiterPolling(false));
+    }).join();
     seats.front().Take();
-    EXPECT_TRUE(DeviceThreadsFillTheCpus());
+    EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
+    EXPECT_TRUE(SetWaiterPolling(false));
+    EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
   }).join();
   seats.clear();  // Each seat leaves.
-  EXPECT_FALSE(DeviceThreadsFillTheCpus());
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
 }
 
 // A device thread sharing a CPU with a waiter sees the waiter's yield while
@@ -184,15 +193,17 @@ TEST(CpuSharingTest, PlatformSpinYieldsToADeviceThreadOnItsCpu) {
 
 // Where Spin would yield to a device thread on its CPU, it first lets the
 // device helper do the device's work (SimPlatform::set_device_helper); with
-// no device thread there, it only pauses.
+// no device thread there, it only pauses. A helper that found a thread on
+// another CPU processing a queue has it pause, not yield.
 TEST(CpuSharingTest, PlatformSpinLetsTheHelperWorkWhereItWouldYield) {
   auto memory = GuestMemory::Create(1 << 16);
   ASSERT_NE(memory, nullptr);
   SimPlatform platform(*memory);
   int calls = 0;
+  WaiterHelp help = WaiterHelp::kProcessed;
   platform.set_device_helper([&] {
     ++calls;
-    return true;
+    return help;
   });
   std::thread([&] {
     PinTo(AllowedCpus().front());
@@ -203,6 +214,26 @@ TEST(CpuSharingTest, PlatformSpinLetsTheHelperWorkWhereItWouldYield) {
     platform.Spin();
     EXPECT_EQ(calls, 1);
   }).join();
+  // The seat's CPU sees every yield of a waiter there; Spin's with a helper
+  // that answers kBusyElsewhere are none.
+  help = WaiterHelp::kBusyElsewhere;
+  std::atomic<bool> device_seated{false}, done{false}, yield_seen{false};
+  const int cpu = AllowedCpus().front();
+  std::thread device = OnCpu(cpu, [&] {
+    DeviceSeat seat;
+    seat.Take();
+    device_seated = true;
+    while (!done) yield_seen = yield_seen || seat.WaiterYielded();
+  });
+  std::thread waiter = OnCpu(cpu, [&] {
+    Eventually(device_seated);
+    for (int i = 0; i < 1000; ++i) platform.Spin();
+    done = true;
+  });
+  waiter.join();
+  device.join();
+  EXPECT_EQ(calls, 1001);
+  EXPECT_FALSE(yield_seen);
 }
 
 }  // namespace
