@@ -246,7 +246,13 @@ class VirtioDeviceModel : public ChainCompleter {
     // `sleeping`: a notify wakes it only then (a blocking hand-off per request
     // costs more than the request). Both flags are sequentially consistent,
     // so either the notify sees `sleeping` or the thread sees `posted` before
-    // it blocks.
+    // it blocks. Only the thread clears `posted`: it answers the notification
+    // the thread asked for before it slept, whose answer is to look at the
+    // ring and, when it next sleeps, to ask again. A waiter that processed
+    // the queue meanwhile asks for nothing (the thread's rings are polled:
+    // DeviceQueue::set_polled), so a flag it cleared would let the thread
+    // sleep behind a driver that no longer notifies (seen as a hang of
+    // VirtioFsEndToEnd.ConcurrentCallersEachGetTheirOwnReply).
     DeviceThread* thread = nullptr;
     std::atomic<bool> posted{false};
     // While it polls, the thread also watches the word of guest memory where
