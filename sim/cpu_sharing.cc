@@ -27,14 +27,14 @@ BusyCount seated;           // Device threads seated.
 BusyCount polling_waiters;  // SetWaiterPolling(true).
 thread_local bool this_thread_polls = false;
 
-int UsableCpus() {
-  static const int cpus = [] {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-    return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
-  }();
-  return cpus;
-}
+// The CPUs the process may run on: read as the program starts, from the
+// thread that starts it, and not from the first caller, which may be a thread
+// pinned to one CPU (a benchmark's, a test's).
+const int usable_cpus = [] {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}();
 
 // The caller's CPU, or -1 when it is not counted.
 int CountedCpu() {
@@ -88,7 +88,7 @@ bool SetWaiterPolling(bool polling) {
 bool BusyThreadsOutnumberTheCpus() {
   return seated.threads.load(std::memory_order_relaxed) +
              polling_waiters.threads.load(std::memory_order_relaxed) >
-         UsableCpus();
+         usable_cpus;
 }
 
 void YieldAsWaiter() {

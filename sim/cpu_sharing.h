@@ -67,8 +67,9 @@ bool BusyThreadsOutnumberTheCpus();
 // answers the first that any of them gave.
 enum class WaiterHelp {
   kProcessed,  // It processed chains.
-  // Nothing: a thread on another CPU was processing a queue, and completes
-  // what came meanwhile before it stops; a yield would not bring that sooner.
+  // Nothing: another waiter, on another CPU, was processing a queue, and
+  // completes what came meanwhile before it stops; a yield would not bring
+  // that sooner.
   kBusyElsewhere,
   kNothing,  // Nothing it could take.
 };

@@ -145,9 +145,9 @@ void SimPlatform::Spin() {
   // A device thread on this CPU cannot answer while the waiter spins on it,
   // and on a machine with more busy threads than CPUs a spinning waiter keeps
   // one of them from its work: the waiter does the device's work itself, or
-  // when there is none it can take, gives its CPU away; but not while a
-  // thread on another CPU processes the queues (the waiter's chain, often):
-  // a yield is a system call, through which that thread finishes unseen.
+  // when there is none it can take, gives its CPU away; but not while another
+  // waiter on another CPU processes the queues (the waiter's chain, often): a
+  // yield is a system call, through which that waiter finishes unseen.
   if (DeviceThreadOnThisCpu() || BusyThreadsOutnumberTheCpus()) {
     const WaiterHelp help =
         device_helper_ ? device_helper_() : WaiterHelp::kNothing;

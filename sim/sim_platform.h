@@ -41,7 +41,7 @@ class SimPlatform : public base::Platform {
   // Both yield as a waiter (cpu_sharing.h); Spin only when a polling device
   // thread shares the caller's CPU or busy threads outnumber the CPUs, and
   // there only when the device helper (if set) finds nothing to process and
-  // no thread on another CPU processing a queue.
+  // no other waiter on another CPU processing a queue.
   void Relax() override;
   void Spin() override;
   // A polling waiter counts among the busy threads (SetWaiterPolling).

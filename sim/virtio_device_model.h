@@ -168,7 +168,9 @@ class VirtioDeviceModel : public ChainCompleter {
   // instead of yielding its CPU to one (two thread switches, ~3.7 us on a VM).
   // Processes in the caller's thread, as a notify does in kInline, each queue
   // that has chains available and no thread processing it. Whether it handled
-  // any chain, or else found a thread on another CPU processing a queue.
+  // any chain, or else found a waiter on another CPU processing a queue
+  // (kBusyElsewhere: that one runs; a device thread holding a queue on
+  // crowded CPUs may be waiting for the caller's CPU).
   WaiterHelp ProcessForWaiter();
   // kThread: whether the driver's waiting threads call ProcessForWaiter where
   // a device thread cannot run (they poll; a waiter that sleeps until an
@@ -285,8 +287,10 @@ class VirtioDeviceModel : public ChainCompleter {
   struct alignas(64) QueueWork {
     mutable AdaptiveMutex lock;
     bool processing = false;  // A thread is processing the queue...
-    int processing_cpu = -1;  // ... having entered it on this CPU.
-    bool rerun = false;       // Another notify arrived while it was.
+    // ... a waiter that entered it on this CPU (ProcessForWaiter), or -1: a
+    // device thread, which on crowded CPUs may wait for one at any turn.
+    int waiter_cpu = -1;
+    bool rerun = false;  // Another notify arrived while it was.
     // The thread in a HandleChain call for it (one at a time), or none: a
     // reset waits for them, but not for its own thread.
     std::thread::id handling;
@@ -355,6 +359,7 @@ class VirtioDeviceModel : public ChainCompleter {
 
   // ProcessQueue's state from one turn to the next.
   struct Turn {
+    bool waiter = false;   // A waiter's (ProcessForWaiter).
     bool entered = false;  // It set the queue's `processing`.
     bool handled = false;  // The chain popped last has been handled...
     std::optional<uint32_t> length;  // ... and answered this (none: later).
@@ -367,8 +372,8 @@ class VirtioDeviceModel : public ChainCompleter {
     std::optional<ViolationRecord> violation;
   };
   enum class TurnEnd {
-    // Another thread processes the queue and will look again: a thread that
-    // entered it on the caller's CPU (or where that is unknown), or on another.
+    // Another thread processes the queue and will look again; to a waiter,
+    // another waiter that entered it on another CPU (kOtherCpu), or else any.
     kOtherThread,
     kOtherCpu,
     kStopped,    // Nothing to take, or the queue cannot be processed.
@@ -386,9 +391,9 @@ class VirtioDeviceModel : public ChainCompleter {
   void Dispatch(uint16_t queue);
   void Post(uint16_t queue);
   void DisarmNotifiesLocked();
-  // Whether it handled a chain, or else found another thread processing the
-  // queue on another CPU.
-  WaiterHelp ProcessQueue(uint16_t queue);
+  // Whether it handled a chain, or else (for a waiter: ProcessForWaiter)
+  // found another waiter processing the queue on another CPU.
+  WaiterHelp ProcessQueue(uint16_t queue, bool waiter = false);
   // One turn, under the queue's lock (and mutex_ when `model_locked`; else
   // the queue is armed): completes the chain handled last, then pops the next.
   TurnEnd TurnLocked(uint16_t queue, Turn& turn, bool model_locked);

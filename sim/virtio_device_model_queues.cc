@@ -210,18 +210,19 @@ void VirtioDeviceModel::Post(uint16_t queue) {
 WaiterHelp VirtioDeviceModel::ProcessForWaiter() {
   WaiterHelp help = WaiterHelp::kNothing;
   for (uint16_t queue = 0; queue < queues_.size(); ++queue) {
-    help = std::min(help, ProcessQueue(queue));
+    help = std::min(help, ProcessQueue(queue, /*waiter=*/true));
   }
   return help;
 }
 
-WaiterHelp VirtioDeviceModel::ProcessQueue(uint16_t queue) {
+WaiterHelp VirtioDeviceModel::ProcessQueue(uint16_t queue, bool waiter) {
   // Each turn completes the chain handled last and pops the next: under the
   // queue's lock alone while the queue is armed, else under mutex_ too. What
   // only mutex_'s holder may do (record a violation, raise an interrupt, wake
   // a waiting reset) is done after an armed turn, under mutex_.
   QueueWork& work = work_[queue];
   Turn turn;
+  turn.waiter = waiter;
   bool handled_any = false;
   for (;;) {
     bool armed = false;
@@ -272,15 +273,16 @@ VirtioDeviceModel::TurnEnd VirtioDeviceModel::TurnLocked(uint16_t queue,
   if (!turn.entered) {
     // One thread at a time walks a queue; a notify meanwhile makes it look
     // again.
-    const int cpu = sched_getcpu();
     if (work.processing) {
       work.rerun = true;
-      return cpu >= 0 && work.processing_cpu >= 0 && cpu != work.processing_cpu
-                 ? TurnEnd::kOtherCpu
-                 : TurnEnd::kOtherThread;
+      if (turn.waiter && work.waiter_cpu >= 0) {
+        const int cpu = sched_getcpu();
+        if (cpu >= 0 && cpu != work.waiter_cpu) return TurnEnd::kOtherCpu;
+      }
+      return TurnEnd::kOtherThread;
     }
     work.processing = true;
-    work.processing_cpu = cpu;
+    work.waiter_cpu = turn.waiter ? sched_getcpu() : -1;
     turn.entered = true;
   }
   if (turn.handled) {

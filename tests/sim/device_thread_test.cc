@@ -183,13 +183,13 @@ class HeldEcho : public ThreadRecordingEcho {
   bool entered_ = false, released_ = false;
 };
 
-// A threaded machine on a HeldEcho.
+// A machine on a HeldEcho, threaded unless told otherwise.
 struct HeldMachine {
-  HeldMachine() : HeldMachine(std::make_unique<HeldEcho>()) {}
-  explicit HeldMachine(std::unique_ptr<HeldEcho> owned)
-      : echo(*owned),
-        machine(DeviceOptions{.notify_mode = NotifyMode::kThread},
-                std::move(owned)) {}
+  explicit HeldMachine(
+      DeviceOptions options = {.notify_mode = NotifyMode::kThread})
+      : HeldMachine(options, std::make_unique<HeldEcho>()) {}
+  HeldMachine(DeviceOptions options, std::unique_ptr<HeldEcho> owned)
+      : echo(*owned), machine(options, std::move(owned)) {}
   HeldEcho& echo;
   Machine machine;
 };
@@ -198,7 +198,8 @@ struct HeldMachine {
 // queue itself (ProcessForWaiter): here the thread serving both queues is
 // held inside a chain of queue 0 while a chain waits on queue 1. The waiter
 // handles that chain in its own thread, and cannot take queue 0's, which the
-// device thread is processing.
+// device thread is processing: it gets its yield (WaiterHelp::kNothing), as a
+// device thread may wait for the waiter's CPU at any turn.
 TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
   HeldMachine held;
   HeldEcho& echo = held.echo;
@@ -218,7 +219,7 @@ TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
   EXPECT_EQ(driver.ring(1).UsedIdx(), 1);
   EXPECT_EQ(echo.threads(1),
             std::set<std::thread::id>{std::this_thread::get_id()});
-  EXPECT_NE(machine.model().ProcessForWaiter(), WaiterHelp::kProcessed);
+  EXPECT_EQ(machine.model().ProcessForWaiter(), WaiterHelp::kNothing);
   EXPECT_EQ(driver.ring(0).UsedIdx(), 0);
 
   echo.Release();
@@ -229,12 +230,13 @@ TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
   EXPECT_TRUE(machine.device->violations().empty());
 }
 
-// A waiter that finds a queue's chains held by a thread that entered the queue
-// on another CPU says so (WaiterHelp::kBusyElsewhere: SimPlatform::Spin then
-// pauses where it would yield, as that thread finishes unseen through a
-// yield); one that entered on the waiter's own CPU gets its yield
-// (kNothing). The device thread, started by a driver pinned to the first
-// CPU, runs there.
+// A waiter that finds a queue held by another waiter that entered it on
+// another CPU says so (WaiterHelp::kBusyElsewhere: SimPlatform::Spin then
+// pauses where it would yield, as that waiter finishes unseen through a
+// yield); a waiter on its own CPU gets its yield (kNothing), as a device
+// thread gets it anywhere (AWaiterProcessesAQueueItsDeviceThreadCannotReach).
+// Inline notifies, so that no device thread takes the chain: the holder is a
+// waiter held inside it.
 TEST(VirtioDeviceModelTest, AWaiterSeesWhetherTheQueuesHolderIsOnAnotherCpu) {
   cpu_set_t allowed;
   ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
@@ -245,39 +247,38 @@ TEST(VirtioDeviceModelTest, AWaiterSeesWhetherTheQueuesHolderIsOnAnotherCpu) {
   if (cpus.size() < 2) {
     GTEST_SKIP() << "needs two CPUs; this machine allows " << cpus.size();
   }
-  auto pin = [](int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+  // `body`, in a thread pinned to `cpu`.
+  auto on_cpu = [](int cpu, auto body) {
+    return std::thread([cpu, body] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+      body();
+    });
   };
-  std::thread([&] {
-    pin(cpus[0]);
-    HeldMachine held;
-    HeldEcho& echo = held.echo;
-    Machine& machine = held.machine;
-    auto& driver = *machine.driver;
-    ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
-    TestRing& ring = driver.ring(0);
-    SetEchoChain(ring, "w");
-    ring.Publish(0);
-    driver.Notify(0);
-    echo.WaitEntered();
-    WaiterHelp here = WaiterHelp::kProcessed, elsewhere = here;
-    std::thread([&] {
-      pin(cpus[0]);
-      here = machine.model().ProcessForWaiter();
-    }).join();
-    std::thread([&] {
-      pin(cpus[1]);
-      elsewhere = machine.model().ProcessForWaiter();
-    }).join();
-    EXPECT_EQ(here, WaiterHelp::kNothing);
-    EXPECT_EQ(elsewhere, WaiterHelp::kBusyElsewhere);
-    echo.Release();
-    ASSERT_TRUE(ring.WaitUsedIdx(1));
-    EXPECT_TRUE(machine.device->violations().empty());
+  HeldMachine held(DeviceOptions{.notify_mode = NotifyMode::kInline});
+  Machine& machine = held.machine;
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
+  TestRing& ring = driver.ring(0);
+  SetEchoChain(ring, "w");
+  ring.Publish(0);  // No notify: the holder takes it.
+  WaiterHelp holder = WaiterHelp::kNothing, here = holder, elsewhere = holder;
+  std::thread holding =
+      on_cpu(cpus[0], [&] { holder = machine.model().ProcessForWaiter(); });
+  held.echo.WaitEntered();
+  on_cpu(cpus[0], [&] { here = machine.model().ProcessForWaiter(); }).join();
+  on_cpu(cpus[1], [&] {
+    elsewhere = machine.model().ProcessForWaiter();
   }).join();
+  held.echo.Release();
+  holding.join();
+  EXPECT_EQ(holder, WaiterHelp::kProcessed);
+  EXPECT_EQ(here, WaiterHelp::kNothing);
+  EXPECT_EQ(elsewhere, WaiterHelp::kBusyElsewhere);
+  EXPECT_EQ(ring.UsedIdx(), 1);
+  EXPECT_TRUE(machine.device->violations().empty());
 }
 
 // On crowded CPUs (here made so by seats the test takes, one more than the
