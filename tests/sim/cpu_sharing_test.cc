@@ -15,38 +15,14 @@
 
 #include "sim/guest_memory.h"
 #include "sim/sim_platform.h"
+#include "tests/sim/cpu_pinning.h"
 
 namespace sim {
 namespace {
 
-// The CPUs this process may run on.
-std::vector<int> AllowedCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-  std::vector<int> cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
-
-void PinTo(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(set), &set), 0);
-  ASSERT_EQ(sched_getcpu(), cpu);
-}
-
-// Runs `body` on a thread pinned to `cpu`.
-template <typename Body>
-std::thread OnCpu(int cpu, Body body) {
-  return std::thread([cpu, body] {
-    PinTo(cpu);
-    body();
-  });
-}
+using sim_test::AllowedCpus;
+using sim_test::OnCpu;
+using sim_test::PinTo;
 
 // Calls `turn` until `done()` holds, for ten seconds at most: whether it did.
 template <typename Done, typename Turn>

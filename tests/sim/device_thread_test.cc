@@ -22,6 +22,7 @@
 #include "sim/cpu_sharing.h"
 #include "sim/echo_device.h"
 #include "sim/virtio_device_model.h"
+#include "tests/sim/cpu_pinning.h"
 #include "tests/sim/test_driver.h"
 
 namespace sim {
@@ -238,25 +239,10 @@ TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
 // Inline notifies, so that no device thread takes the chain: the holder is a
 // waiter held inside it.
 TEST(VirtioDeviceModelTest, AWaiterSeesWhetherTheQueuesHolderIsOnAnotherCpu) {
-  cpu_set_t allowed;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-  std::vector<int> cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
-  }
+  const std::vector<int> cpus = sim_test::AllowedCpus();
   if (cpus.size() < 2) {
     GTEST_SKIP() << "needs two CPUs; this machine allows " << cpus.size();
   }
-  // `body`, in a thread pinned to `cpu`.
-  auto on_cpu = [](int cpu, auto body) {
-    return std::thread([cpu, body] {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
-      body();
-    });
-  };
   HeldMachine held(DeviceOptions{.notify_mode = NotifyMode::kInline});
   Machine& machine = held.machine;
   auto& driver = *machine.driver;
@@ -265,11 +251,13 @@ TEST(VirtioDeviceModelTest, AWaiterSeesWhetherTheQueuesHolderIsOnAnotherCpu) {
   SetEchoChain(ring, "w");
   ring.Publish(0);  // No notify: the holder takes it.
   WaiterHelp holder = WaiterHelp::kNothing, here = holder, elsewhere = holder;
-  std::thread holding =
-      on_cpu(cpus[0], [&] { holder = machine.model().ProcessForWaiter(); });
+  std::thread holding = sim_test::OnCpu(
+      cpus[0], [&] { holder = machine.model().ProcessForWaiter(); });
   held.echo.WaitEntered();
-  on_cpu(cpus[0], [&] { here = machine.model().ProcessForWaiter(); }).join();
-  on_cpu(cpus[1], [&] {
+  sim_test::OnCpu(cpus[0], [&] {
+    here = machine.model().ProcessForWaiter();
+  }).join();
+  sim_test::OnCpu(cpus[1], [&] {
     elsewhere = machine.model().ProcessForWaiter();
   }).join();
   held.echo.Release();
