@@ -153,10 +153,12 @@ class Platform {
   // threads.
   virtual void Relax() = 0;
   // A turn of a wait that is expected to end within microseconds (a device
-  // answering on another CPU): a CPU pause, not a yield, unless the platform
-  // knows that the device runs on the caller's CPU and cannot answer while it
+  // answering on another CPU) for a chain on virtqueue `queue` (kAnyQueue:
+  // chains on several): a CPU pause, not a yield, unless the platform knows
+  // that the device runs on the caller's CPU and cannot answer while it
   // spins. Callers spin for a bounded time before they Relax.
-  virtual void Spin() { Relax(); }
+  static constexpr uint16_t kAnyQueue = 0xffff;
+  virtual void Spin(uint16_t /*queue*/) { Relax(); }
   // Around a polling wait for the device, from its first turn (Spin or
   // Relax) to its end: where the device's threads share CPUs with the
   // driver's, a busy thread the platform may count (the simulation does).

@@ -486,7 +486,7 @@ base::Result<void> VirtioFs::Submit(Request& request, size_t request_head_size,
 
 base::Result<uint32_t> VirtioFs::Wait(Request& request, bool* orphaned) {
   const uint16_t queue = request.queue;
-  WaitPacer pacer(platform_);
+  WaitPacer pacer(platform_, queue);
   for (unsigned turn = 1;; ++turn) {
     bool sleep = false;
     if (!request.done.load(std::memory_order_acquire)) {

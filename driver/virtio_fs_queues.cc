@@ -1,16 +1,15 @@
 // driver::VirtioFs: what runs over all its queues at once: the wait for the
 // requests posted to the device, and the queues' counts.
-#include "driver/virtio_fs.h"
-
 #include <cerrno>
 
+#include "driver/virtio_fs.h"
 #include "driver/wait_pacer.h"
 
 namespace driver {
 
 base::Result<void> VirtioFs::WaitForPosted(
     const std::atomic<uint32_t>* in_flight) {
-  WaitPacer pacer(platform_);
+  WaitPacer pacer(platform_, base::Platform::kAnyQueue);
   for (unsigned turn = 1;; ++turn) {
     size_t posted = 0;
     for (uint16_t q = 0; q < queues_.size(); ++q) {

@@ -22,7 +22,9 @@ class WaitPacer {
   static constexpr uint64_t kSpinNanos = 20'000;
   static constexpr unsigned kTurnsPerClockRead = 64;
 
-  explicit WaitPacer(base::Platform& platform) : platform_(platform) {}
+  // A wait for a chain on virtqueue `queue` (Platform::kAnyQueue: several).
+  WaitPacer(base::Platform& platform, uint16_t queue)
+      : platform_(platform), queue_(queue) {}
   ~WaitPacer() {
     if (turns_ != 0) platform_.PollingWaitEnds();
   }
@@ -43,12 +45,13 @@ class WaitPacer {
     if (relaxing_) {
       platform_.Relax();
     } else {
-      platform_.Spin();
+      platform_.Spin(queue_);
     }
   }
 
  private:
   base::Platform& platform_;
+  const uint16_t queue_;
   unsigned turns_ = 0;
   uint64_t spin_end_ = 0;
   bool relaxing_ = false;

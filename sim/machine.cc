@@ -82,8 +82,9 @@ absl::Status Machine::Boot() {
   // cannot.
   if (options_.notify_mode == NotifyMode::kThread &&
       options_.completion == CompletionMode::kPoll) {
-    platform_->set_device_helper(
-        [this] { return device_->model().ProcessForWaiter(); });
+    platform_->set_device_helper([this](uint16_t queue) {
+      return device_->model().ProcessForWaiter(queue);
+    });
     device_->model().set_waiters_help(true);
   }
   share::ShareOptions share_options;

@@ -141,7 +141,7 @@ void SimPlatform::Relax() {
   YieldAsWaiter();
 }
 
-void SimPlatform::Spin() {
+void SimPlatform::Spin(uint16_t queue) {
   // A device thread on this CPU cannot answer while the waiter spins on it,
   // and on a machine with more busy threads than CPUs a spinning waiter keeps
   // one of them from its work: the waiter does the device's work itself, or
@@ -150,7 +150,7 @@ void SimPlatform::Spin() {
   // yield is a system call, through which that waiter finishes unseen.
   if (DeviceThreadOnThisCpu() || BusyThreadsOutnumberTheCpus()) {
     const WaiterHelp help =
-        device_helper_ ? device_helper_() : WaiterHelp::kNothing;
+        device_helper_ ? device_helper_(queue) : WaiterHelp::kNothing;
     if (help == WaiterHelp::kProcessed) return;
     if (help == WaiterHelp::kNothing) return YieldAsWaiter();
   }

@@ -43,14 +43,15 @@ class SimPlatform : public base::Platform {
   // there only when the device helper (if set) finds nothing to process and
   // no other waiter on another CPU processing a queue.
   void Relax() override;
-  void Spin() override;
+  void Spin(uint16_t queue) override;
   // A polling waiter counts among the busy threads (SetWaiterPolling).
   void PollingWaitBegins() override { SetWaiterPolling(true); }
   void PollingWaitEnds() override { SetWaiterPolling(false); }
   // NotifyMode::kThread: what a waiting turn does where it would give its CPU
-  // to a device thread (VirtioDeviceModel::ProcessForWaiter): the device's
-  // work on the waiter's CPU, which saves both threads a switch.
-  void set_device_helper(std::function<WaiterHelp()> helper) {
+  // to a device thread (VirtioDeviceModel::ProcessForWaiter), given the queue
+  // Spin was for: the device's work on the waiter's CPU, which saves both
+  // threads a switch.
+  void set_device_helper(std::function<WaiterHelp(uint16_t queue)> helper) {
     device_helper_ = std::move(helper);
   }
   uint32_t CurrentCpu() const override;
@@ -79,7 +80,7 @@ class SimPlatform : public base::Platform {
   DmaPool pool_;
   LogSink sink_;
   bool delivers_interrupts_ = false;
-  std::function<WaiterHelp()> device_helper_;
+  std::function<WaiterHelp(uint16_t queue)> device_helper_;
   std::mutex interrupt_mutex_;
   std::condition_variable interrupt_delivered_;
   uint64_t interrupts_ = 0;  // Delivered so far; under interrupt_mutex_.

@@ -163,15 +163,23 @@ class VirtioDeviceModel : public ChainCompleter {
   void WriteQueueField(uint32_t queue, QueueField field, uint32_t value);
   // The driver's notification (doorbell) for `queue`.
   void Notify(uint32_t queue);
-  // kThread: called by a driver thread waiting where a device thread cannot
-  // run now (on the waiter's CPU, or with every CPU taken: cpu_sharing.h),
-  // instead of yielding its CPU to one (two thread switches, ~3.7 us on a VM).
-  // Processes in the caller's thread, as a notify does in kInline, each queue
-  // that has chains available and no thread processing it. Whether it handled
-  // any chain, or else found a waiter on another CPU processing a queue
+  // kThread: called by a driver thread waiting for a chain on `queue`
+  // (base::Platform::kAnyQueue: on any) where a device thread cannot run now
+  // (on the waiter's CPU, or with every CPU taken: cpu_sharing.h), instead of
+  // yielding its CPU to one (two thread switches, ~3.7 us on a VM). Processes
+  // that queue in the caller's thread, as a notify does in kInline, if it has
+  // chains available and no thread processing it. Whether it handled any
+  // chain, or else found a waiter on another CPU processing the queue
   // (kBusyElsewhere: that one runs; a device thread holding a queue on
   // crowded CPUs may be waiting for the caller's CPU).
-  WaiterHelp ProcessForWaiter();
+  //
+  // Only the queue waited on: a visit takes the queue's lock, and waiters on
+  // every CPU visiting every queue kept those locks' lines moving between the
+  // CPUs (with 4 threads' 4 KiB preads on 2 CPUs, 12% of all CPU time was on
+  // those two atomics). What other queues hold waits for their own waiters,
+  // or for a device thread after kCrowdedGraceNanos; either way the work
+  // costs the CPUs the same.
+  WaiterHelp ProcessForWaiter(uint16_t queue);
   // kThread: whether the driver's waiting threads call ProcessForWaiter where
   // a device thread cannot run (they poll; a waiter that sleeps until an
   // interrupt cannot). With it, device threads on crowded CPUs leave chains to

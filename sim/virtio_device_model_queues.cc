@@ -207,9 +207,13 @@ void VirtioDeviceModel::Post(uint16_t queue) {
   }
 }
 
-WaiterHelp VirtioDeviceModel::ProcessForWaiter() {
+WaiterHelp VirtioDeviceModel::ProcessForWaiter(uint16_t queue) {
+  if (queue != base::Platform::kAnyQueue) {
+    return queue < queues_.size() ? ProcessQueue(queue, /*waiter=*/true)
+                                  : WaiterHelp::kNothing;
+  }
   WaiterHelp help = WaiterHelp::kNothing;
-  for (uint16_t queue = 0; queue < queues_.size(); ++queue) {
+  for (queue = 0; queue < queues_.size(); ++queue) {
     help = std::min(help, ProcessQueue(queue, /*waiter=*/true));
   }
   return help;

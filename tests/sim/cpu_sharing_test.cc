@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -163,33 +165,37 @@ TEST(CpuSharingTest, PlatformSpinYieldsToADeviceThreadOnItsCpu) {
   SimPlatform platform(*memory);
   bool seen_after = true;
   EXPECT_TRUE(DeviceSeesAWaiterYield(
-      AllowedCpus().front(), [&] { platform.Spin(); }, &seen_after));
+      AllowedCpus().front(), [&] { platform.Spin(1); }, &seen_after));
   EXPECT_FALSE(seen_after);
 }
 
 // Where Spin would yield to a device thread on its CPU, it first lets the
-// device helper do the device's work (SimPlatform::set_device_helper); with
-// no device thread there, it only pauses. A helper that found a thread on
-// another CPU processing a queue has it pause, not yield.
+// device helper do the device's work on the queue spun for
+// (SimPlatform::set_device_helper); with no device thread there, it only
+// pauses. A helper that found a thread on another CPU processing a queue has
+// it pause, not yield.
 TEST(CpuSharingTest, PlatformSpinLetsTheHelperWorkWhereItWouldYield) {
   auto memory = GuestMemory::Create(1 << 16);
   ASSERT_NE(memory, nullptr);
   SimPlatform platform(*memory);
   int calls = 0;
+  std::set<uint16_t> helped_queues;
   WaiterHelp help = WaiterHelp::kProcessed;
-  platform.set_device_helper([&] {
+  platform.set_device_helper([&](uint16_t queue) {
     ++calls;
+    helped_queues.insert(queue);
     return help;
   });
   std::thread([&] {
     PinTo(AllowedCpus().front());
-    platform.Spin();
+    platform.Spin(2);
     EXPECT_EQ(calls, 0);
     DeviceSeat seat;  // A device thread on this very CPU.
     seat.Take();
-    platform.Spin();
+    platform.Spin(2);
     EXPECT_EQ(calls, 1);
   }).join();
+  EXPECT_EQ(helped_queues, std::set<uint16_t>{2});
   // The seat's CPU sees every yield of a waiter there; Spin's with a helper
   // that answers kBusyElsewhere are none.
   help = WaiterHelp::kBusyElsewhere;
@@ -203,7 +209,7 @@ TEST(CpuSharingTest, PlatformSpinLetsTheHelperWorkWhereItWouldYield) {
   });
   std::thread waiter = OnCpu(cpu, [&] {
     Eventually(device_seated);
-    for (int i = 0; i < 1000; ++i) platform.Spin();
+    for (int i = 0; i < 1000; ++i) platform.Spin(2);
     done = true;
   });
   waiter.join();

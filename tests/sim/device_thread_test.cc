@@ -196,11 +196,12 @@ struct HeldMachine {
 };
 
 // A driver thread waiting where the device thread cannot run processes the
-// queue itself (ProcessForWaiter): here the thread serving both queues is
-// held inside a chain of queue 0 while a chain waits on queue 1. The waiter
-// handles that chain in its own thread, and cannot take queue 0's, which the
-// device thread is processing: it gets its yield (WaiterHelp::kNothing), as a
-// device thread may wait for the waiter's CPU at any turn.
+// queue it waits on itself (ProcessForWaiter): here the thread serving both
+// queues is held inside a chain of queue 0 while a chain waits on queue 1. The
+// waiter handles that chain in its own thread, and cannot take queue 0's,
+// which the device thread is processing: it gets its yield
+// (WaiterHelp::kNothing), as a device thread may wait for the waiter's CPU at
+// any turn.
 TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
   HeldMachine held;
   HeldEcho& echo = held.echo;
@@ -216,17 +217,44 @@ TEST(VirtioDeviceModelTest, AWaiterProcessesAQueueItsDeviceThreadCannotReach) {
   echo.WaitEntered();
   driver.ring(1).Publish(0);
 
-  EXPECT_EQ(machine.model().ProcessForWaiter(), WaiterHelp::kProcessed);
+  EXPECT_EQ(machine.model().ProcessForWaiter(1), WaiterHelp::kProcessed);
   EXPECT_EQ(driver.ring(1).UsedIdx(), 1);
   EXPECT_EQ(echo.threads(1),
             std::set<std::thread::id>{std::this_thread::get_id()});
-  EXPECT_EQ(machine.model().ProcessForWaiter(), WaiterHelp::kNothing);
+  EXPECT_EQ(machine.model().ProcessForWaiter(0), WaiterHelp::kNothing);
+  EXPECT_EQ(machine.model().ProcessForWaiter(base::Platform::kAnyQueue),
+            WaiterHelp::kNothing);
   EXPECT_EQ(driver.ring(0).UsedIdx(), 0);
 
   echo.Release();
   ASSERT_TRUE(driver.ring(0).WaitUsedIdx(1));
   EXPECT_NE(echo.threads(0),
             std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(machine.model().counters().chains_completed, 2u);
+  EXPECT_TRUE(machine.device->violations().empty());
+}
+
+// A waiter processes only the queue it waits on, or every queue for
+// base::Platform::kAnyQueue, and nothing for a queue the device does not have.
+// Inline notifies, and chains never notified: only the waiter takes them.
+TEST(VirtioDeviceModelTest, AWaiterProcessesOnlyTheQueueItWaitsOn) {
+  Machine machine(DeviceOptions{.notify_mode = NotifyMode::kInline},
+                  std::make_unique<ThreadRecordingEcho>(2, /*host=*/0));
+  auto& driver = *machine.driver;
+  ASSERT_TRUE(driver.Init(~uint64_t{0}, 8, 2));
+  for (uint16_t queue : {0, 1}) {
+    SetEchoChain(driver.ring(queue), "q");
+    driver.ring(queue).Publish(0);
+  }
+  EXPECT_EQ(machine.model().ProcessForWaiter(1), WaiterHelp::kProcessed);
+  EXPECT_EQ(driver.ring(1).UsedIdx(), 1);
+  EXPECT_EQ(driver.ring(0).UsedIdx(), 0);
+  EXPECT_EQ(machine.model().ProcessForWaiter(1), WaiterHelp::kNothing);
+  EXPECT_EQ(machine.model().ProcessForWaiter(2), WaiterHelp::kNothing);
+  EXPECT_EQ(driver.ring(0).UsedIdx(), 0);
+  EXPECT_EQ(machine.model().ProcessForWaiter(base::Platform::kAnyQueue),
+            WaiterHelp::kProcessed);
+  EXPECT_EQ(driver.ring(0).UsedIdx(), 1);
   EXPECT_EQ(machine.model().counters().chains_completed, 2u);
   EXPECT_TRUE(machine.device->violations().empty());
 }
@@ -252,13 +280,13 @@ TEST(VirtioDeviceModelTest, AWaiterSeesWhetherTheQueuesHolderIsOnAnotherCpu) {
   ring.Publish(0);  // No notify: the holder takes it.
   WaiterHelp holder = WaiterHelp::kNothing, here = holder, elsewhere = holder;
   std::thread holding = sim_test::OnCpu(
-      cpus[0], [&] { holder = machine.model().ProcessForWaiter(); });
+      cpus[0], [&] { holder = machine.model().ProcessForWaiter(0); });
   held.echo.WaitEntered();
   sim_test::OnCpu(cpus[0], [&] {
-    here = machine.model().ProcessForWaiter();
+    here = machine.model().ProcessForWaiter(0);
   }).join();
   sim_test::OnCpu(cpus[1], [&] {
-    elsewhere = machine.model().ProcessForWaiter();
+    elsewhere = machine.model().ProcessForWaiter(0);
   }).join();
   held.echo.Release();
   holding.join();
@@ -316,7 +344,7 @@ TEST(VirtioDeviceModelTest, OnCrowdedCpusADeviceThreadLeavesChainsToWaiters) {
     driver.Notify(0);
     if (i % 2 == 0) {
       waiter_took_last =
-          machine.model().ProcessForWaiter() == WaiterHelp::kProcessed;
+          machine.model().ProcessForWaiter(0) == WaiterHelp::kProcessed;
       // The device thread took the chain first: a waiter kept from looking
       // (preempted, or slowed by a sanitizer) for the grace.
       if (waiter_took_last) {
