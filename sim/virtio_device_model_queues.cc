@@ -213,8 +213,8 @@ WaiterHelp VirtioDeviceModel::ProcessForWaiter(uint16_t queue) {
                                   : WaiterHelp::kNothing;
   }
   WaiterHelp help = WaiterHelp::kNothing;
-  for (queue = 0; queue < queues_.size(); ++queue) {
-    help = std::min(help, ProcessQueue(queue, /*waiter=*/true));
+  for (uint16_t q = 0; q < queues_.size(); ++q) {
+    help = std::min(help, ProcessQueue(q, /*waiter=*/true));
   }
   return help;
 }
