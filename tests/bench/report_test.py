@@ -271,6 +271,29 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(row(report.build_time_table(results), "random pread, 4 KiB")[-1],
                          "600")
 
+    def test_the_device_threads_longer_host_calls_count_toward_the_limit(self):
+        inline_vs_thread = ("sim-thread", "within 1.25x of sim-inline on every row")
+        # A 300 ns round trip alone allows 2000 / 2300 = 0.87x; the device thread's host
+        # calls took 400 ns longer than sim-inline's on its CPU: 2000 / 2700 = 0.74x at
+        # most, and sim-thread's 0.71x is below that limit.
+        rows = [run("split_ring_round_trip/host", 300),
+                run("rand_pread_4KiB/sim-inline", 2000,
+                    {"fuse_req_per_op": 1.0, "host_call_ns_per_op": 1200.0}),
+                run("rand_pread_4KiB/sim-thread", 2800,
+                    {"fuse_req_per_op": 1.0, "host_call_ns_per_op": 1600.0})]
+        results = load_results({"context": {"num_cpus": 2}, "benchmarks": rows})
+        self.assertEqual(self.targets(results)[inline_vs_thread], (
+            "MISS", "1 below their limit: random pread, 4 KiB 0.71x (at most 0.74x); e.g. "
+            "random pread, 4 KiB: 1.0 waited req x 300 ns round trip, and host calls 0.40 us "
+            "longer on the device thread's CPU on 2.00 us -> at most 0.74x (need >= 0.80x "
+            "sim-inline on all 1 rows)"))
+        # Host calls that took no longer leave the plain miss.
+        rows[2]["host_call_ns_per_op"] = 1100.0
+        results = load_results({"context": {"num_cpus": 2}, "benchmarks": rows})
+        self.assertEqual(self.targets(results)[inline_vs_thread], (
+            "MISS", "1 below; worst: random pread, 4 KiB 0.71x (host calls 1.10 vs 1.20 us) "
+            "(need >= 0.80x sim-inline on all 1 rows)"))
+
     def test_sim_threads_limit_with_more_busy_threads_than_cpus(self):
         two = ("sim-thread", "2 threads 64 KiB pread, 2 queues, >= 0.7x host")
         # 2 CPUs, 2 + 2 busy threads: a waiting thread does the device's work itself, so
