@@ -3,7 +3,8 @@
 # create+close+unlink, per listing of a 10-file directory or per stat of a
 # 3-component path with warm caches, on the simulated
 # machine (inline device), counted by callgrind inside the measured loop only:
-# repeatable whatever else the machine is doing.
+# repeatable whatever else the machine is doing. Then the same split by layer
+# (tools/instructions_by_layer.py).
 #   tools/request_instructions.sh [pread|pwrite|open|create|list|stat] [COUNT]
 #   (pread, 2000)
 set -euo pipefail
@@ -21,5 +22,7 @@ valgrind --tool=callgrind --callgrind-out-file="$out" \
   --toggle-collect='*MeasuredRequests*' bazel-bin/bench/request_instructions \
   "$op" "$count" >/dev/null 2>&1
 total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-rm -f "$out"
 echo "instructions per $op: $((total / count)) ($total over $count)"
+callgrind_annotate --tree=caller --auto=no --threshold=100 "$out" 2>/dev/null |
+  python3 tools/instructions_by_layer.py "$count"
+rm -f "$out"
