@@ -2,6 +2,7 @@
 
 #include <linux/fuse.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "base/abi.h"
@@ -50,7 +51,17 @@ const char* CheckName(std::string_view name) {
 }  // namespace
 
 bool DirEntry::HoldsLookup() const {
-  return entry.nodeid != 0 && !IsDotOrDotDot(name);
+  return nodeid != 0 && !IsDotOrDotDot(name);
+}
+
+Entry DirEntry::entry() const {
+  if (plus_record == nullptr) return {};
+  fuse_entry_out out;
+  std::memcpy(&out, plus_record, sizeof(out));
+  Entry decoded = ToEntry(out);
+  // The one HoldsLookup saw, should the buffer have changed since.
+  decoded.nodeid = nodeid;
+  return decoded;
 }
 
 DirentCheck CheckDirents(std::span<const uint8_t> bytes, DirentFormat format) {
@@ -98,6 +109,7 @@ DirentCheck CheckDirents(std::span<const uint8_t> bytes, DirentFormat format) {
     }
     at += RecordSize(format, dirent.namelen);
     check.valid_bytes = at;
+    check.last_offset = dirent.off;
     ++check.count;
   }
   return check;
@@ -119,8 +131,7 @@ DirEntry DirentList::Iterator::operator*() const {
   const size_t name_offset = NameOffset(format_);
   if (left < name_offset) return out;
   fuse_dirent dirent;
-  fuse_entry_out entry;
-  ReadHeader(at_, format_, &dirent, &entry);
+  std::memcpy(&dirent, at_ + DirentOffset(format_), FUSE_NAME_OFFSET);
   size_t namelen = dirent.namelen;
   if (namelen > left - name_offset) namelen = left - name_offset;
   out.ino = dirent.ino;
@@ -128,7 +139,11 @@ DirEntry DirentList::Iterator::operator*() const {
   out.type = dirent.type;
   out.name = std::string_view(reinterpret_cast<const char*>(at_ + name_offset),
                               namelen);
-  out.entry = ToEntry(entry);
+  if (format_ == DirentFormat::kPlus) {
+    std::memcpy(&out.nodeid, at_ + offsetof(fuse_entry_out, nodeid),
+                sizeof(out.nodeid));
+    out.plus_record = at_;
+  }
   return out;
 }
 

@@ -27,17 +27,24 @@ struct DirEntry {
   // Points into the reply buffer; valid while it is. Never empty, never holds
   // '/' or NUL.
   std::string_view name;
-  // READDIRPLUS only. entry.nodeid != 0 means the device looked the name up and
+  // READDIRPLUS only. nodeid != 0 means the device looked the name up and
   // counted a lookup the caller must Forget (never for "." and "..", see
   // HoldsLookup).
-  Entry entry;
+  uint64_t nodeid = 0;
+  // READDIRPLUS only: the record's fuse_entry_out in the reply buffer, which
+  // entry() decodes; most walks of a listing want only the fields above.
+  const uint8_t* plus_record = nullptr;
 
   bool HoldsLookup() const;
+  // The looked-up entry of a READDIRPLUS record (with the node id above), read
+  // from the reply buffer at each call; zeros for a READDIR record.
+  Entry entry() const;
 };
 
 struct DirentCheck {
   size_t valid_bytes = 0;  // The well-formed records before the first bad one.
   size_t count = 0;        // How many records those are.
+  uint64_t last_offset = 0;  // The next_offset of the last of them.
   const char* malformed = nullptr;
 };
 

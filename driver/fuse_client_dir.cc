@@ -73,10 +73,8 @@ base::Result<DirentList> FuseClient::ReadDirPage(uint64_t nodeid, uint64_t fh,
   DirentList list(bytes.first(check.valid_bytes), check.count, format);
   // Reading again from an entry's offset must make progress, or a reader loops
   // forever.
-  if (!malformed && !list.empty()) {
-    uint64_t last_offset = offset;
-    for (DirEntry entry : list) last_offset = entry.next_offset;
-    if (last_offset == offset) malformed = "directory offsets do not advance";
+  if (!malformed && !list.empty() && check.last_offset == offset) {
+    malformed = "directory offsets do not advance";
   }
   if (!malformed) return list;
 
@@ -87,7 +85,7 @@ base::Result<DirentList> FuseClient::ReadDirPage(uint64_t nodeid, uint64_t fh,
     size_t count = 0;
     for (DirEntry entry : list) {
       if (!entry.HoldsLookup()) continue;
-      forgets[count++] = fuse_forget_one{entry.entry.nodeid, 1};
+      forgets[count++] = fuse_forget_one{entry.nodeid, 1};
       if (count == forgets.size()) {
         base::Result<void> forgot =
             ForgetMany(std::span(forgets.data(), count));

@@ -241,8 +241,8 @@ void Directory::LinkListed(const driver::DirentList& records, uint64_t session,
   std::vector<fuse_forget_one> forgets;
   for (driver::DirEntry record : records) {
     if (!record.HoldsLookup()) continue;  // ".", "..", or not looked up.
-    if (!LinkListedEntry(record.name, record.entry, session, attr_version)) {
-      forgets.push_back(fuse_forget_one{record.entry.nodeid, 1});
+    if (!LinkListedEntry(record.name, record.entry(), session, attr_version)) {
+      forgets.push_back(fuse_forget_one{record.nodeid, 1});
     }
   }
   fs().Forget(forgets, session);

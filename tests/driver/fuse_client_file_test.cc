@@ -247,7 +247,8 @@ TEST_F(FuseClientTest, ReadDirPlusCarriesLookedUpEntries) {
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_FALSE(entries[0].HoldsLookup());
   EXPECT_TRUE(entries[1].HoldsLookup());
-  EXPECT_EQ(entries[1].entry.nodeid, 61u);
+  EXPECT_EQ(entries[1].nodeid, 61u);
+  EXPECT_EQ(entries[1].entry().attr.mode, EntryOut(61).attr.mode);
   EXPECT_EQ(entries[1].name, "child");
   EXPECT_EQ(Only().opcode(), FUSE_READDIRPLUS);
 }

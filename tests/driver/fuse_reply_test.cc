@@ -108,6 +108,7 @@ TEST(DirentParserTest, WalksValidRecordsFromAnUnalignedBuffer) {
   ASSERT_EQ(check.malformed, nullptr);
   EXPECT_EQ(check.count, 3u);
   EXPECT_EQ(check.valid_bytes, bytes.size());
+  EXPECT_EQ(check.last_offset, 3u);
   DirentList list(bytes, check.count, DirentFormat::kPlain);
   std::vector<driver::DirEntry> entries(list.begin(), list.end());
   ASSERT_EQ(entries.size(), 3u);
@@ -116,6 +117,9 @@ TEST(DirentParserTest, WalksValidRecordsFromAnUnalignedBuffer) {
   EXPECT_EQ(entries[2].name.size(), 255u);
   EXPECT_EQ(entries[2].ino, 12u);
   EXPECT_EQ(entries[2].next_offset, 3u);
+  // READDIR records look nothing up.
+  EXPECT_EQ(entries[2].nodeid, 0u);
+  EXPECT_EQ(entries[2].entry().attr.mode, 0u);
 }
 
 TEST(DirentParserTest, ReportsTheValidPrefixBeforeABadRecord) {
@@ -140,8 +144,17 @@ TEST(DirentParserTest, PlusRecordsCarryEntriesAndDotsHoldNoLookup) {
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_FALSE(entries[0].HoldsLookup());
   EXPECT_TRUE(entries[1].HoldsLookup());
-  EXPECT_EQ(entries[1].entry.nodeid, 6u);
-  EXPECT_EQ(entries[1].entry.attr_valid_ns, 2'000'000'000u);
+  EXPECT_EQ(entries[1].nodeid, 6u);
+  EXPECT_EQ(entries[1].entry().attr_valid_ns, 2'000'000'000u);
+  EXPECT_EQ(entries[1].entry().attr.mode, EntryOut(6).attr.mode);
+  // The entry is read from the reply when asked for, with the node id the
+  // record was seen with, whatever the buffer says since.
+  const uint64_t other = 99;
+  const size_t second = entries[1].plus_record - records.data();
+  std::memcpy(records.data() + second + offsetof(fuse_entry_out, nodeid),
+              &other, sizeof(other));
+  EXPECT_EQ(entries[1].entry().generation, EntryOut(6).generation);
+  EXPECT_EQ(entries[1].entry().nodeid, 6u);
   // A looked-up entry with a broken attribute block is refused.
   std::vector<uint8_t> bad;
   fuse_entry_out entry = EntryOut(7);
