@@ -16,20 +16,18 @@ is a plain MISS, and the line says how far: the back end's own cost per operatio
 beyond the host calls, hand-offs included) against what the target leaves it (own_budget).
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
-alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits
-for crosses to a device thread and back, at least a cross-CPU round trip of its ring's
-lines, where the row's threads and their device threads fit the CPUs; and the device
-thread makes the host calls on its own CPU, which a VM may run slower at system calls than
-the caller's (bench/fastest_cpu.h): what they took beyond sim-inline's, both measured on
-the row, counts too. The round
-trips are measured in the same run (fs_bench's split_ring_round_trip and
-packed_ring_round_trip); at its start
-and again at its end (rows ending in END; anywhere in a run of interleaved repetitions),
-and by each one-thread sim-thread row just
-before and just after itself (its round_trip_ns), since a VM's CPUs may be moved closer
-together or further apart in between: on the VM the project is measured on, 200 ns at one
-moment and 900 ns minutes later. A limit takes the row's own round trip where it has one,
-else the smaller of the run's start and end.
+alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits for
+crosses to a device thread and back, at least a cross-CPU round trip of its ring's lines,
+where the row's threads and their device threads fit the CPUs; and the device thread makes
+the host calls on its own CPU, which a VM may run slower at system calls than the caller's
+(bench/fastest_cpu.h): what they took beyond sim-inline's, both measured on the row, counts
+too. The round trips are measured in the same run (fs_bench's split_ring_round_trip and
+packed_ring_round_trip); at its start and again at its end (rows ending in END; anywhere in
+a run of interleaved repetitions), and by each one-thread sim-thread row just before and
+just after itself (its round_trip_ns), since a VM's CPUs may be moved closer together or
+further apart in between: on the VM the project is measured on, 200 ns at one moment and
+900 ns minutes later. A limit takes the row's own round trip where it has one, else the
+smaller of the run's start and end.
 """
 from bench.results import (LABELS, OPERATIONS, PACKED, SIM_BACKENDS, THREADS, cpu_count,
                            ok, own_ns, speed_ratio, waited_requests)
