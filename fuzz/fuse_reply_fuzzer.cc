@@ -111,6 +111,11 @@ void FuzzClient(Input& input) {
         if (list.ok()) {
           for (const driver::DirEntry& entry : list.value()) {
             Check(!entry.name.empty(), "an empty name came out of a listing");
+            // A looked-up entry, decoded only when asked for, is the one
+            // the listing was checked with.
+            Check(!entry.HoldsLookup() ||
+                      driver::CheckAttr(entry.entry().attr) == nullptr,
+                  "a listed lookup came out with attributes never checked");
           }
         }
         break;
