@@ -21,7 +21,8 @@ struct DataPathCounters {
   std::atomic<uint64_t> read_bytes_direct{0};
   // WRITE payload bytes written to the host straight from guest memory.
   std::atomic<uint64_t> write_bytes_direct{0};
-  // WRITE payload bytes written to the host from a private copy of the request.
+  // WRITE payload bytes written to the host from a private copy of the request
+  // (a session over /dev/fuse: libfuse's write_buf handler).
   std::atomic<uint64_t> write_bytes_from_copy{0};
 };
 

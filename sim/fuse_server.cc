@@ -17,9 +17,9 @@ namespace {
 
 constexpr size_t kInHeader = sizeof(fuse_in_header);
 constexpr size_t kOutHeader = sizeof(fuse_out_header);
-// Requests up to this size are copied to the processing thread's stack: every
-// one a driver sends (a WRITE below kZeroCopyWriteThreshold, a SETXATTR of up
-// to 64 KiB), so that no request allocates; only a larger, hostile one does.
+// Requests up to this size are copied to the processing thread's stack (a
+// WRITE's payload is not copied at all), so that no common request allocates;
+// only a SETXATTR of a larger value, or a hostile request, does.
 constexpr size_t kStackCopyBytes = 8192;
 // Zero bytes after the private copy: defence in depth behind
 // CheckFuseRequest, should libfuse read past a name.
@@ -182,8 +182,7 @@ uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
   // The data path needs the 7.9 layouts of fuse_read_in and fuse_write_in.
   if (fs_->proto_minor() >= 9) {
     if (in.opcode == FUSE_READ) return ProcessRead(in, request, reply);
-    if (in.opcode == FUSE_WRITE &&
-        arg_len >= sizeof(fuse_write_in) + kZeroCopyWriteThreshold) {
+    if (in.opcode == FUSE_WRITE && arg_len >= sizeof(fuse_write_in)) {
       return ProcessWrite(in, request, reply);
     }
   }
