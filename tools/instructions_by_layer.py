@@ -31,8 +31,8 @@ LINE = re.compile(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+([<*])\s+(.*?)(?:\s+\((\d[\d,
 
 def layer(where, obj):
     """The layer of the function at `where` ("file:name(args)") from `obj`, or RUNTIME."""
-    name = where.split(":", 1)[1] if ":" in where.split("(", 1)[0] else where
-    name = name.split("(", 1)[0]
+    # "file:name(args)": the first single colon ends the file ("???" when unknown).
+    name = re.split(r"(?<!:):(?!:)", where, maxsplit=1)[-1].split("(", 1)[0]
     m = re.search(r"\b(vfs|driver|sim|base|bench)::", name)
     if m:
         if m.group(1) == "sim":

@@ -18,6 +18,7 @@ esac
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 bazel build -c opt //bench:request_instructions >/dev/null 2>&1
 out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" \
   --toggle-collect='*MeasuredRequests*' bazel-bin/bench/request_instructions \
   "$op" "$count" >/dev/null 2>&1
@@ -25,4 +26,3 @@ total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",",
 echo "instructions per $op: $((total / count)) ($total over $count)"
 callgrind_annotate --tree=caller --auto=no --threshold=100 "$out" 2>/dev/null |
   python3 tools/instructions_by_layer.py "$count"
-rm -f "$out"
