@@ -25,7 +25,7 @@ RUNTIME = "runtime"
 
 # "1,234 ( 5.6%)  < file:function (12x) [object]" (a caller and what its calls cost) or
 # "1,234 ( 5.6%)  *  file:function [object]" (the function and its own instructions).
-LINE = re.compile(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+([<*])\s+(.*?)(?:\s+\((\d[\d,]*)x\))?"
+LINE = re.compile(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+([<*])\s+(.*?)(?:\s+\(\d[\d,]*x\))?"
                   r"(?:\s+\[([^\]]*)\])?\s*$")
 
 
@@ -60,7 +60,7 @@ def parse(lines):
             pending = []
             continue
         cost, kind, where, obj = int(m.group(1).replace(",", "")), m.group(2), m.group(3), \
-            m.group(5) or ""
+            m.group(4) or ""
         if kind == "<":
             pending.append((where, cost, obj))
             continue
