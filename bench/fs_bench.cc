@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -41,6 +42,7 @@
 #include "bench/share.h"
 #include "bench/workloads.h"
 #include "benchmark/benchmark.h"
+#include "sim/kernel_fuse_mount.h"
 
 namespace bench {
 namespace {
@@ -488,6 +490,12 @@ std::string DefaultWorkDir() {
 }  // namespace bench
 
 int main(int argc, char** argv) {
+  // The kernel FUSE back end's mounts serve this process only: whichever way
+  // it ends (a timeout's SIGKILL included), they go with it.
+  if (absl::Status isolated = sim::KeepMountsInThisProcess(); !isolated.ok()) {
+    std::fprintf(stderr, "fsbench: FUSE mounts are seen outside (%s)\n",
+                 isolated.ToString().c_str());
+  }
   std::string work_parent = bench::DefaultWorkDir();
   std::string value;
   bench::TakeFlag(&argc, argv, "work_dir", &work_parent);

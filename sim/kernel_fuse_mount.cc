@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <limits.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -43,6 +44,23 @@ void ForgetMount(const std::string& path) {
 }
 
 }  // namespace
+
+absl::Status KeepMountsInThisProcess() {
+  const int before = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (before < 0) return absl::ErrnoToStatus(errno, "open /proc/self/ns/mnt");
+  absl::Status status;
+  if (unshare(CLONE_NEWNS) != 0) {
+    status = absl::ErrnoToStatus(errno, "unshare(CLONE_NEWNS)");
+  } else if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    // The copy shares propagation with the mounts it copied (systemd makes /
+    // shared), so a mount made here would appear outside as well: back to
+    // where the process was.
+    status = absl::ErrnoToStatus(errno, "mount --make-rprivate /");
+    setns(before, CLONE_NEWNS);
+  }
+  close(before);
+  return status;
+}
 
 void DetachAllFuseMounts() {
   for (int i = 0; i < kMaxMounts; ++i) {

@@ -8,7 +8,9 @@
 //
 // The mount is made with fuse_session_mount on a mount point the caller
 // provides and removed by the destructor (fuse_session_unmount). A process
-// killed by SIGINT/SIGTERM detaches its mounts in DetachAllFuseMounts.
+// that serves only itself keeps its mounts to itself (KeepMountsInThisProcess),
+// so that they end with it however it ends; one that serves others detaches
+// them on SIGINT/SIGTERM (DetachAllFuseMounts).
 #ifndef SIM_KERNEL_FUSE_MOUNT_H_
 #define SIM_KERNEL_FUSE_MOUNT_H_
 
@@ -56,6 +58,15 @@ class KernelFuseMount {
   std::string mount_point_;
   std::thread loop_;
 };
+
+// Moves the calling thread, and every thread it starts afterwards, into a
+// mount namespace of its own whose mounts do not propagate back: a FUSE mount
+// made there is seen by this process only and goes when the process goes,
+// SIGKILL included. (A mount left by a killed server answers ENOTCONN to
+// whoever walks past it: Bazel's sandbox setup fails on it.) Call before any
+// other thread starts. Needs CAP_SYS_ADMIN; on an error the process is where
+// it was.
+absl::Status KeepMountsInThisProcess();
 
 // Lazily unmounts every live KernelFuseMount's mount point (async-signal-safe:
 // for a signal handler, before _exit).
