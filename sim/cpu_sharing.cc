@@ -1,6 +1,9 @@
 #include "sim/cpu_sharing.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -35,6 +38,17 @@ const int usable_cpus = [] {
   if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
   return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
 }();
+
+// The machine's runnable threads against its CPUs (NoteMachineRunnableThreads).
+const int online_cpus = [] {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus > 0 ? static_cast<int>(cpus) : 1;
+}();
+struct alignas(64) MachineLoad {
+  std::atomic<bool> last_sample_over{false};
+  std::atomic<bool> crowded{false};
+};
+MachineLoad machine;
 
 // The caller's CPU, or -1 when it is not counted.
 int CountedCpu() {
@@ -85,10 +99,36 @@ bool SetWaiterPolling(bool polling) {
   return was;
 }
 
+void MachineLoadSampler::MaybeSample(Clock::time_point now) {
+  if (now < next_) return;
+  next_ = now + kInterval;
+  // "0.42 0.30 0.25 3/417 12345": the fourth field's first number. procfs
+  // makes the text anew for each read at offset 0.
+  static const int loadavg = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  char text[128];
+  const ssize_t length =
+      loadavg < 0 ? -1 : pread(loadavg, text, sizeof(text) - 1, 0);
+  if (length <= 0) return;  // No procfs: other processes go unseen.
+  text[length] = '\0';
+  int runnable = 0;
+  if (sscanf(text, "%*s %*s %*s %d/", &runnable) == 1) {
+    NoteMachineRunnableThreads(runnable);
+  }
+}
+
+void NoteMachineRunnableThreads(int threads) {
+  const bool over = threads > online_cpus;
+  if (machine.last_sample_over.exchange(over, std::memory_order_relaxed) ==
+      over) {
+    machine.crowded.store(over, std::memory_order_relaxed);
+  }
+}
+
 bool BusyThreadsOutnumberTheCpus() {
   return seated.threads.load(std::memory_order_relaxed) +
-             polling_waiters.threads.load(std::memory_order_relaxed) >
-         usable_cpus;
+                 polling_waiters.threads.load(std::memory_order_relaxed) >
+             usable_cpus ||
+         machine.crowded.load(std::memory_order_relaxed);
 }
 
 void YieldAsWaiter() {

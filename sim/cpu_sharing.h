@@ -13,7 +13,11 @@
 // work yields at once when a waiter has yielded its CPU to it; and both yield
 // at every turn while busy threads (polling device threads and polling
 // waiters) outnumber the CPUs, where some busy thread is always waiting for
-// one. The counts are process-wide, as CPUs are.
+// one. The counts are process-wide, as CPUs are; the threads of other
+// processes (another simulation's, a compiler's) are seen in the machine's
+// count of runnable threads, which polling device threads sample
+// (MachineLoadSampler): two simulations side by side would otherwise each
+// see two busy threads on two CPUs and spin through each other's time slices.
 //
 // Where the simulation lets it (SimPlatform::set_device_helper), a waiter
 // that would yield to a device thread first does the device's work itself
@@ -22,6 +26,8 @@
 // spent polling.
 #ifndef SIM_CPU_SHARING_H_
 #define SIM_CPU_SHARING_H_
+
+#include <chrono>
 
 namespace sim {
 
@@ -47,6 +53,30 @@ class DeviceSeat {
   int cpu_ = -1;  // Where it is counted; -1: nowhere.
 };
 
+// Samples the machine's runnable threads (/proc/loadavg) every
+// kInterval at most; one per polling device thread, used by
+// that thread only. Between samples (and while no device thread polls) the
+// last verdict holds.
+class MachineLoadSampler {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // A sample is a system call (~2 us here): one a millisecond is 0.2% of a
+  // polling thread's time, and sees a neighbour within two milliseconds.
+  static constexpr Clock::duration kInterval = std::chrono::milliseconds(1);
+
+  void MaybeSample(Clock::time_point now);
+
+ private:
+  Clock::time_point next_{};
+};
+
+// Records a sample of the machine's runnable threads (running or waiting for
+// a CPU, the caller included). Busy threads outnumber the CPUs from the second
+// sample in a row with more of them than the machine has CPUs online, and no
+// longer from the second in a row with no more: a thread that ran for a moment
+// (a kernel worker's) changes nothing.
+void NoteMachineRunnableThreads(int threads);
+
 // For a thread waiting for a device: whether a polling device thread is on
 // the caller's CPU.
 bool DeviceThreadOnThisCpu();
@@ -58,8 +88,9 @@ bool DeviceThreadOnCpu(int cpu);
 bool SetWaiterPolling(bool polling);
 // Whether polling device threads and polling waiters together outnumber the
 // CPUs the process may run on, so that one of them waits for a CPU while
-// another spins. Four callers on two CPUs crowd them with no device thread
-// polling at all.
+// another spins, or the machine's runnable threads outnumber its CPUs
+// (NoteMachineRunnableThreads). Four callers on two CPUs crowd them with no
+// device thread polling at all.
 bool BusyThreadsOutnumberTheCpus();
 
 // What a waiter's visit to the device's queues did

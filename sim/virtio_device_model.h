@@ -313,7 +313,8 @@ class VirtioDeviceModel : public ChainCompleter {
   // kThread: a device thread and the queues it serves.
   struct alignas(64) DeviceThread {
     std::vector<uint16_t> queues;
-    DeviceSeat seat;  // Where it polls; the thread's own.
+    DeviceSeat seat;                  // Where it polls; the thread's own.
+    MachineLoadSampler machine_load;  // Sampled while it polls.
     std::atomic<bool> sleeping{false};
     std::mutex sleep_mutex;
     std::condition_variable wake;

@@ -546,6 +546,7 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
 #endif
     }
     const auto now = Clock::now();
+    thread.machine_load.MaybeSample(now);
     if (work) {
       const uint64_t now_marks = WorkMarks(thread);
       if (!work_seen || now_marks != work_marks) {

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -146,6 +149,66 @@ TEST(CpuSharingTest, BusyThreadsAreSeatedDeviceThreadsAndPollingWaiters) {
   }).join();
   seats.clear();  // Each seat leaves.
   EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+}
+
+int OnlineCpus() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
+
+// Leaves the machine's verdict as it found it: not crowded.
+void NoteAnIdleMachine() {
+  NoteMachineRunnableThreads(1);
+  NoteMachineRunnableThreads(1);
+}
+
+// The machine crowds its CPUs from the second sample in a row with more
+// runnable threads than CPUs, and no longer from the second in a row with no
+// more; a sample that differs from the one before changes nothing.
+TEST(CpuSharingTest, TheMachineCrowdsItsCpusFromTheSecondSampleInARow) {
+  const int cpus = OnlineCpus();
+  ASSERT_GT(cpus, 0);
+  NoteAnIdleMachine();
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+  NoteMachineRunnableThreads(cpus + 1);
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+  NoteMachineRunnableThreads(cpus + 3);
+  EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
+  NoteMachineRunnableThreads(cpus);
+  EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
+  NoteMachineRunnableThreads(cpus + 1);
+  EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
+  NoteMachineRunnableThreads(cpus);
+  NoteMachineRunnableThreads(cpus);
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+}
+
+// A device thread's sampler sees other processes' threads, which the
+// process's own counts cannot: one more spinning process than the machine has
+// CPUs crowds them. It samples at most once in its interval.
+TEST(CpuSharingTest, TheSamplerSeesOtherProcessesSpinning) {
+  NoteAnIdleMachine();
+  std::vector<pid_t> spinners;
+  for (int i = 0; i <= OnlineCpus(); ++i) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (volatile uint64_t turns = 0;; turns = turns + 1) {
+      }
+    }
+    spinners.push_back(pid);
+  }
+  MachineLoadSampler sampler;
+  const auto start = MachineLoadSampler::Clock::now();
+  sampler.MaybeSample(start);
+  sampler.MaybeSample(start + MachineLoadSampler::kInterval / 2);
+  const bool after_one_sample = BusyThreadsOutnumberTheCpus();
+  sampler.MaybeSample(start + MachineLoadSampler::kInterval);
+  const bool after_two_samples = BusyThreadsOutnumberTheCpus();
+  for (pid_t pid : spinners) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  NoteAnIdleMachine();
+  EXPECT_FALSE(after_one_sample);
+  EXPECT_TRUE(after_two_samples);
 }
 
 // A device thread sharing a CPU with a waiter sees the waiter's yield while
