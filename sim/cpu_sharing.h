@@ -53,10 +53,9 @@ class DeviceSeat {
   int cpu_ = -1;  // Where it is counted; -1: nowhere.
 };
 
-// Samples the machine's runnable threads (/proc/loadavg) every
-// kInterval at most; one per polling device thread, used by
-// that thread only. Between samples (and while no device thread polls) the
-// last verdict holds.
+// Samples the machine's runnable threads (/proc/loadavg) once a kInterval at
+// most; one per polling device thread, used by that thread only. Between
+// samples (and while no device thread polls) the last verdict holds.
 class MachineLoadSampler {
  public:
   using Clock = std::chrono::steady_clock;
