@@ -42,6 +42,7 @@
 #include "bench/share.h"
 #include "bench/workloads.h"
 #include "benchmark/benchmark.h"
+#include "sim/fuse_connection_reaper.h"
 #include "sim/kernel_fuse_mount.h"
 
 namespace bench {
@@ -495,6 +496,11 @@ int main(int argc, char** argv) {
   if (absl::Status isolated = sim::KeepMountsInThisProcess(); !isolated.ok()) {
     std::fprintf(stderr, "fsbench: FUSE mounts are seen outside (%s)\n",
                  isolated.ToString().c_str());
+  }
+  if (absl::Status reaper = sim::StartFuseConnectionReaper(); !reaper.ok()) {
+    std::fprintf(stderr,
+                 "fsbench: killed during a FUSE row, it may not end (%s)\n",
+                 reaper.ToString().c_str());
   }
   std::string work_parent = bench::DefaultWorkDir();
   std::string value;

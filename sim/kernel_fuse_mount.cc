@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,6 +14,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "sim/fuse_connection_reaper.h"
 
 namespace sim {
 namespace {
@@ -122,12 +124,19 @@ KernelFuseMount::KernelFuseMount(std::unique_ptr<PassthroughFs> fs,
     fuse_session_loop_mt(session, config);
     fuse_loop_cfg_destroy(config);
   });
+  // A stat of the new mount is a request: only once the loop serves it.
+  struct stat mounted;
+  if (stat(mount_point_.c_str(), &mounted) == 0) {
+    device_ = mounted.st_dev;
+    ReapFuseConnection(device_);
+  }
 }
 
 KernelFuseMount::~KernelFuseMount() {
   // Detaching the mount ends the connection: the loop's reads of /dev/fuse
   // fail and the loop returns. Only then does fuse_session_unmount close the
   // descriptor (closing it under the loop's reads would race with them).
+  if (device_ != 0) ForgetFuseConnection(device_);
   fuse_session_exit(session_);
   umount2(mount_point_.c_str(), MNT_DETACH);
   loop_.join();

@@ -9,8 +9,10 @@
 // The mount is made with fuse_session_mount on a mount point the caller
 // provides and removed by the destructor (fuse_session_unmount). A process
 // that serves only itself keeps its mounts to itself (KeepMountsInThisProcess),
-// so that they end with it however it ends; one that serves others detaches
-// them on SIGINT/SIGTERM (DetachAllFuseMounts).
+// so that they end with it however it ends, and has their connections aborted
+// should it be killed in the middle of a request (StartFuseConnectionReaper);
+// one that serves others detaches them on SIGINT/SIGTERM
+// (DetachAllFuseMounts).
 #ifndef SIM_KERNEL_FUSE_MOUNT_H_
 #define SIM_KERNEL_FUSE_MOUNT_H_
 
@@ -57,6 +59,7 @@ class KernelFuseMount {
   fuse_session* session_;
   std::string mount_point_;
   std::thread loop_;
+  dev_t device_ = 0;  // The mount's, once known; its connection's number.
 };
 
 // Moves the calling thread, and every thread it starts afterwards, into a

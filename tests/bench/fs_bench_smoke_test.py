@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from bench.results import load_results
@@ -151,37 +152,64 @@ def fuse_mount_points(mounts_file):
         return [line.split()[1] for line in f if line.startswith("vfsim-passthrough ")]
 
 
+def abort_fuse_connections(pid):
+    """Aborts the kernel FUSE connections of process `pid`'s mounts (the way out of a
+    process stuck in one of its own requests)."""
+    if not os.path.ismount("/sys/fs/fuse/connections"):
+        subprocess.run(["mount", "-t", "fusectl", "none", "/sys/fs/fuse/connections"])
+    with open("/proc/%d/mountinfo" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if fields[fields.index("-") + 2] == "vfsim-passthrough":
+                with open("/sys/fs/fuse/connections/%s/abort"
+                          % fields[2].split(":")[1], "w") as abort:
+                    abort.write("1")
+
+
 class KilledRunTest(unittest.TestCase):
 
-    def test_a_killed_run_leaves_no_mount_behind(self):
+    def test_a_run_killed_in_a_request_ends_and_leaves_no_mount_behind(self):
         # A leftover FUSE mount answers ENOTCONN to whoever walks past it (Bazel's
-        # sandbox setup failed on those of runs killed by a timeout).
+        # sandbox setup failed on those of runs killed by a timeout). And a process
+        # killed while it waits for a reply its own server had read waited forever,
+        # unkillable, until its connection was aborted: killed during the row of 1 MiB
+        # writes, half the runs did.
         if not fuse_usable() or os.geteuid() != 0:
             self.skipTest("no kernel FUSE mount here: /dev/fuse unusable or not root")
-        work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
-        # Killed once its FUSE row is done and the next row runs: killed in the middle
-        # of a FUSE request that its own server had read, a process waits for the reply
-        # forever, unkillable (the kernel waits out a request a server has taken).
-        proc = subprocess.Popen(
-            [FS_BENCH, "--benchmark_min_time=5",
-             "--benchmark_filter=^open_close/(fuse|sim-inline)/", "--work_dir=" + work],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            for line in proc.stdout:
-                if line.startswith("open_close/fuse/"):
-                    break
-            mounted = [m for m in fuse_mount_points("/proc/%d/mounts" % proc.pid)
-                       if m.startswith(work)]
-            self.assertTrue(mounted, "fs_bench mounted nothing under %s" % work)
-            # Seen by fs_bench only ...
-            self.assertFalse(set(mounted) & set(fuse_mount_points("/proc/self/mounts")))
-        finally:
-            proc.kill()
-            stderr = proc.communicate(timeout=60)[1]
-        # ... and gone with it.
-        self.assertEqual(proc.returncode, -signal.SIGKILL, stderr)
-        self.assertFalse([m for m in fuse_mount_points("/proc/self/mounts")
-                          if m.startswith(work)])
+        for attempt in range(4):
+            work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+            proc = subprocess.Popen(
+                [FS_BENCH, "--benchmark_min_time=600",
+                 "--benchmark_filter=^seq_write_1MiB/fuse/", "--work_dir=" + work],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            hung = False
+            try:
+                mounted = []
+                for _ in range(1200):
+                    if proc.poll() is not None:
+                        break
+                    mounted = [m for m in fuse_mount_points("/proc/%d/mounts" % proc.pid)
+                               if m.startswith(work)]
+                    if mounted:
+                        break
+                    time.sleep(0.05)
+                self.assertTrue(mounted, "fs_bench mounted nothing under %s" % work)
+                # Seen by fs_bench only ...
+                self.assertFalse(set(mounted) & set(fuse_mount_points("/proc/self/mounts")))
+                time.sleep(0.2 + 0.15 * attempt)  # Into the row's writes.
+            finally:
+                proc.kill()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    hung = True
+                    abort_fuse_connections(proc.pid)
+                stderr = proc.communicate(timeout=60)[1]
+            self.assertFalse(hung, "attempt %d: killed, fs_bench did not end" % attempt)
+            # ... and gone with it.
+            self.assertEqual(proc.returncode, -signal.SIGKILL, stderr)
+            self.assertFalse([m for m in fuse_mount_points("/proc/self/mounts")
+                              if m.startswith(work)])
 
 if __name__ == "__main__":
     FS_BENCH = os.path.abspath(sys.argv.pop(1))
