@@ -6,6 +6,9 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -17,25 +20,23 @@
 namespace sim {
 namespace {
 
-// The pipe's write end, to the reaper; -1 while none runs.
-std::atomic<int> reaper_messages{-1};
+// The socket to the reaper; -1 while none runs.
+std::atomic<int> reaper_socket{-1};
 
 // A message is a connection's number (its mount's minor device number, under
 // which the control file system lists it), as is to add it, or -1 - number to
-// forget it: 8 bytes, written at once (pipes keep writes of up to PIPE_BUF
-// whole).
+// forget it: one 8-byte record. A reaper gone (killed) leaves an error, not a
+// SIGPIPE.
 void Send(int64_t message) {
-  const int fd = reaper_messages.load(std::memory_order_relaxed);
+  const int fd = reaper_socket.load(std::memory_order_relaxed);
   if (fd < 0) return;
-  while (write(fd, &message, sizeof(message)) < 0 && errno == EINTR) {
+  while (send(fd, &message, sizeof(message), MSG_NOSIGNAL) < 0 &&
+         errno == EINTR) {
   }
 }
 
 // What follows runs in the forked reaper, a copy of a process with several
 // threads: system calls only (no allocation, no lock).
-
-volatile sig_atomic_t parent_died = 0;
-void OnParentDeath(int) { parent_died = 1; }
 
 constexpr int kMaxConnections = 64;
 
@@ -64,57 +65,55 @@ void Abort(uint32_t number, bool* mounted) {
 }
 
 [[noreturn]] void ReaperMain(int messages, pid_t parent) {
-  // Nothing of the parent's but the pipe: a reaper holding the parent's
+  // Nothing of the parent's but the socket: a reaper holding the parent's
   // output open would keep whoever reads it waiting.
   const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
   if (messages > 3) close_range(3, messages - 1, 0);
   close_range(messages + 1, ~0U, 0);
 
-  // A terminal's ^C reaches the whole process group: the reaper must outlive
-  // its parent. The parent's handlers are the parent's.
-  struct sigaction action = {};
-  action.sa_handler = SIG_IGN;
-  sigaction(SIGINT, &action, nullptr);
-  action.sa_handler = SIG_DFL;
-  sigaction(SIGTERM, &action, nullptr);
-  action.sa_handler = OnParentDeath;  // No SA_RESTART: ppoll returns EINTR.
-  sigaction(SIGHUP, &action, nullptr);
-  sigset_t hangup, while_waiting;
+  // The signals that end a process group (a terminal's ^C, a timeout's
+  // SIGTERM) must leave the reaper to outlive its parent; its parent's death,
+  // a SIGHUP, waits in a descriptor: no handler, which a sanitizer's runtime
+  // would defer. The mask is set by the system call itself, past the runtime's
+  // wrapper, which keeps a view of its own.
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  for (const int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) {
+    sigaddset(&blocked, signal);
+  }
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &blocked, nullptr, _NSIG / 8);
+  sigset_t hangup;
   sigemptyset(&hangup);
   sigaddset(&hangup, SIGHUP);
-  sigprocmask(SIG_BLOCK, &hangup, &while_waiting);
-  sigdelset(&while_waiting, SIGHUP);
-  if (prctl(PR_SET_PDEATHSIG, SIGHUP) != 0) _exit(1);
-  // Gone before the request: reparented already.
-  if (getppid() != parent) parent_died = 1;
+  const int death = signalfd(-1, &hangup, SFD_CLOEXEC);
+  if (death < 0 || prctl(PR_SET_PDEATHSIG, SIGHUP) != 0) _exit(1);
 
   uint32_t connections[kMaxConnections];
   int count = 0;
-  while (!parent_died) {
-    pollfd in = {.fd = messages, .events = POLLIN, .revents = 0};
-    if (ppoll(&in, 1, nullptr, &while_waiting) < 0) {
+  // A parent gone before the request has been replaced already.
+  while (getppid() == parent) {
+    pollfd ready[2] = {{.fd = messages, .events = POLLIN, .revents = 0},
+                       {.fd = death, .events = POLLIN, .revents = 0}};
+    if (poll(ready, 2, -1) < 0) {
       if (errno == EINTR) continue;
       _exit(1);
     }
-    int64_t batch[16];
-    const ssize_t got = read(messages, batch, sizeof(batch));
-    // No writer left: the parent's descriptors are closed, /dev/fuse's too,
-    // and its connections with them.
-    if (got == 0) _exit(0);
-    for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof(int64_t)); ++i) {
-      if (batch[i] >= 0) {
-        if (count < kMaxConnections) {
-          connections[count++] = static_cast<uint32_t>(batch[i]);
-        }
-        continue;
+    if (ready[1].revents != 0) break;
+    int64_t message;
+    // None: the parent's descriptors are closed, /dev/fuse's too, and its
+    // connections with them.
+    if (read(messages, &message, sizeof(message)) != sizeof(message)) _exit(0);
+    if (message >= 0) {
+      if (count < kMaxConnections) {
+        connections[count++] = static_cast<uint32_t>(message);
       }
-      const uint32_t gone = static_cast<uint32_t>(-1 - batch[i]);
-      for (int j = 0; j < count; ++j) {
-        if (connections[j] == gone) {
-          connections[j] = connections[--count];
-          break;
-        }
+      continue;
+    }
+    for (int i = 0; i < count; ++i) {
+      if (connections[i] == static_cast<uint32_t>(-1 - message)) {
+        connections[i] = connections[--count];
+        break;
       }
     }
   }
@@ -126,19 +125,18 @@ void Abort(uint32_t number, bool* mounted) {
 }  // namespace
 
 absl::Status StartFuseConnectionReaper() {
-  if (reaper_messages.load() >= 0) return absl::OkStatus();
-  int pipe_ends[2];
-  if (pipe2(pipe_ends, O_CLOEXEC) != 0) {
-    return absl::ErrnoToStatus(errno, "pipe2");
+  if (reaper_socket.load() >= 0) return absl::OkStatus();
+  int ends[2];  // [0] the reaper's end, [1] this process's.
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0) {
+    return absl::ErrnoToStatus(errno, "socketpair");
   }
   std::promise<int> forked;  // The reaper's pid, or -errno.
   std::future<int> reaper = forked.get_future();
-  std::thread([forked = std::move(forked), pipe_ends,
-               parent = getpid()]() mutable {
+  std::thread([forked = std::move(forked), ends, parent = getpid()]() mutable {
     const pid_t pid = fork();
     if (pid == 0) {
-      close(pipe_ends[1]);
-      ReaperMain(pipe_ends[0], parent);
+      close(ends[1]);
+      ReaperMain(ends[0], parent);
     }
     forked.set_value(pid < 0 ? -errno : pid);
     if (pid < 0) return;
@@ -146,12 +144,12 @@ absl::Status StartFuseConnectionReaper() {
     for (;;) pause();
   }).detach();
   const int pid = reaper.get();
-  close(pipe_ends[0]);
+  close(ends[0]);
   if (pid < 0) {
-    close(pipe_ends[1]);
+    close(ends[1]);
     return absl::ErrnoToStatus(-pid, "fork of the FUSE connection reaper");
   }
-  reaper_messages.store(pipe_ends[1]);
+  reaper_socket.store(ends[1]);
   return absl::OkStatus();
 }
 
