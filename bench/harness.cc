@@ -95,8 +95,13 @@ RunCounters::~RunCounters() {
     on_fastest_cpu_.reset();
   }
   if (std::optional<base::RingFormat> ring = HandOffRing()) {
-    state_.counters["round_trip_ns"] =
-        std::min(round_trip_before_ns_, CrossCpuRoundTripNanos(*ring));
+    std::optional<double> round_trip = CrossCpuRoundTripNanos(*ring);
+    if (round_trip_before_ns_ && round_trip) {
+      round_trip = std::min(*round_trip_before_ns_, *round_trip);
+    } else if (!round_trip) {
+      round_trip = round_trip_before_ns_;
+    }
+    if (round_trip) state_.counters["round_trip_ns"] = *round_trip;
   }
 }
 
@@ -251,22 +256,29 @@ void CrossCpuRoundTrip(benchmark::State& state, int lines_there,
                     lines_back, [] { __builtin_ia32_pause(); });
 }
 
-double CrossCpuRoundTripNanos(base::RingFormat ring) {
+std::optional<double> CrossCpuRoundTripNanos(base::RingFormat ring) {
   const bool packed = ring == base::RingFormat::kPacked;
   using Clock = std::chrono::steady_clock;
   // One trip more than timed: the first waits for the partner thread to start,
   // and the clock stops before it is joined.
   Clock::time_point start, end;
   int trips = 0;
+  bool over_budget = false;
   HandOffRoundTrips(
       [&] {
         if (trips == 1) start = Clock::now();
         if (trips == kRoundTripProbeTrips + 1) end = Clock::now();
+        if (trips % 256 == 255 &&
+            Clock::now() - start > kRoundTripProbeBudget) {
+          over_budget = true;
+          return false;
+        }
         return trips++ <= kRoundTripProbeTrips;
       },
       packed ? kPackedRingRequestLines : kSplitRingRequestLines,
       packed ? kPackedRingReplyLines : kSplitRingReplyLines,
       [] { __builtin_ia32_pause(); });
+  if (over_budget) return std::nullopt;
   return std::chrono::duration<double, std::nano>(end - start).count() /
          kRoundTripProbeTrips;
 }

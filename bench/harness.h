@@ -20,7 +20,7 @@
 //                        and just after the run: the least a request costs a
 //                        device thread on this machine while the row ran
 //                        (one-thread rows of back ends with a device thread
-//                        only)
+//                        only; none when neither probe finished in its budget)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
 //   cpu_spread           the slowest CPU's time for a step over the fastest's,
@@ -29,6 +29,7 @@
 #ifndef BENCH_HARNESS_H_
 #define BENCH_HARNESS_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -113,7 +114,7 @@ class RunCounters {
   Totals start_;
   Totals paused_at_;
   Totals excluded_;                             // Counted while paused.
-  double round_trip_before_ns_ = 0;             // When HandOffRing.
+  std::optional<double> round_trip_before_ns_;  // When HandOffRing.
   std::optional<OnFastestCpu> on_fastest_cpu_;  // One-thread rows.
 };
 
@@ -149,9 +150,13 @@ inline constexpr int kPackedRingReplyLines = 2;
 
 // The same round trip as CrossCpuRoundTrip with the lines of a request and
 // its reply on `ring`, run kRoundTripProbeTrips times outside any benchmark:
-// ns per round trip.
+// ns per round trip; none when they take longer than kRoundTripProbeBudget
+// (~15 ms here): two spinning threads then wait out other threads' time
+// slices, which is what the figure would measure (two TSan runs of fs_bench
+// side by side, each probe 27-30 s).
 inline constexpr int kRoundTripProbeTrips = 20000;
-double CrossCpuRoundTripNanos(base::RingFormat ring);
+inline constexpr std::chrono::milliseconds kRoundTripProbeBudget{500};
+std::optional<double> CrossCpuRoundTripNanos(base::RingFormat ring);
 
 // One iteration: a hand-off of one line each way between two threads pinned
 // to one CPU, each yielding it while it waits: two thread switches. What a
