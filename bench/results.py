@@ -83,6 +83,10 @@ class Result:
         # The slowest CPU's time for a step over the fastest's, just before the row; its
         # thread ran on the fastest (bench/fastest_cpu.h). One-thread rows only.
         self.cpu_spread = cpu_spread
+        # How much the row's figure (its throughput where it has one, else its time)
+        # varied over its repetitions: their standard deviation over their mean (Google
+        # Benchmark's "cv" aggregate); None for a row run once.
+        self.cv = None
 
 
 def waited_requests(r):
@@ -115,6 +119,7 @@ def load_results(doc):
     """{(operation, back end): Result} from Google Benchmark's JSON output (a dict)."""
     runs = {}
     medians = {}
+    cvs = {}
     for b in doc.get("benchmarks", []):
         name = b.get("run_name") or b["name"]
         parts = name.split("/")
@@ -140,6 +145,8 @@ def load_results(doc):
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":
                 medians[key] = result
+            elif b.get("aggregate_name") == "cv":
+                cvs[key] = result.bytes_per_second or b["real_time"]
         else:
             runs.setdefault(key, []).append(result)
     context = doc.get("context", {})
@@ -151,6 +158,9 @@ def load_results(doc):
             results[key] = failed[0]
         elif key not in medians:
             results[key] = _median_of(rs)
+    for key, cv in cvs.items():
+        if key in medians:
+            medians[key].cv = cv
     return results
 
 

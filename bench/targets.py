@@ -128,6 +128,16 @@ def own_budget(results, op, backend, minimum):
         own / 1e3, r.host_call_ns_per_op / 1e3, allowed / 1e3)
 
 
+def _variation(results, op, backend, reference):
+    """'; cv B%, host H%': how much both rows of a ratio varied over their repetitions
+    (results.Result.cv), where both were repeated, else '': a ratio near its target whose
+    rows varied more than the distance reads as the machine's minute, not a change."""
+    a, r = ok(results, op, backend), ok(results, op, reference)
+    if a is None or r is None or a.cv is None or r.cv is None:
+        return ""
+    return "; cv %.0f%%, %s %.0f%%" % (100 * a.cv, reference, 100 * r.cv)
+
+
 def _not_measured(results, op, backends):
     return "; ".join("%s: %s" % (b, results[(op, b)].error if (op, b) in results
                                  else "not run")
@@ -234,7 +244,8 @@ def evaluate_targets(results):
             out.append(("N/A", t.backend, t.text,
                         _not_measured(results, t.op, (t.backend, t.reference))))
             continue
-        detail = "%.2fx %s (need >= %.2fx)" % (r, t.reference, t.minimum)
+        detail = "%.2fx %s (need >= %.2fx%s)" % (
+            r, t.reference, t.minimum, _variation(results, t.op, t.backend, t.reference))
         if r >= t.minimum:
             out.append(("PASS", t.backend, t.text, detail))
             continue

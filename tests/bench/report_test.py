@@ -440,6 +440,31 @@ class ReportTest(unittest.TestCase):
         results = load_results(d)
         self.assertEqual(results[("open_close", "host")].time_ns, 2000)
 
+    def test_a_target_of_repeated_rows_shows_how_much_they_varied(self):
+        def aggregates(name, median_ns, cv, **fields):
+            # A cv aggregate holds each figure's own: the time's here half the rest's.
+            cvs = {key: cv for key in fields}
+            return [dict(run(name, median_ns, **fields), run_type="aggregate",
+                         aggregate_name="median"),
+                    dict(run(name, cv if not cvs else cv / 2, **cvs), run_type="aggregate",
+                         aggregate_name="cv")]
+        d = {"benchmarks": aggregates("rand_pread_4KiB/host", 1000, 0.05,
+                                      bytes_per_second=4096e6) +
+             aggregates("rand_pread_4KiB/sim-thread", 2000, 0.22,
+                        bytes_per_second=2048e6) +
+             aggregates("open_close/host", 2000, 0.04) +
+             aggregates("open_close/sim-inline", 4000, 0.125) +
+             [run("open_close/sim-thread", 4000)]}
+        targets = {(b, t): (s, d) for s, b, t, d in evaluate_targets(load_results(d))}
+        # A throughput row's variation is its throughput's, a time row's its time's.
+        self.assertEqual(targets[("sim-thread", "random 4 KiB pread >= 0.6x host")],
+                         ("MISS", "0.50x host (need >= 0.60x; cv 22%, host 5%)"))
+        self.assertEqual(targets[("sim-inline", "open+close >= 0.35x host")],
+                         ("PASS", "0.50x host (need >= 0.35x; cv 12%, host 4%)"))
+        # Run once: nothing to say.
+        self.assertEqual(targets[("sim-thread", "open+close >= 0.35x host")],
+                         ("PASS", "0.50x host (need >= 0.35x)"))
+
     def test_cpu_spread_names_the_row_the_cpus_were_furthest_apart_before(self):
         d = {"benchmarks": [run("open_close/host", 2000, {"cpu_spread": 1.02}),
                             run("open_close/sim-thread", 9000, {"cpu_spread": 2.31}),
