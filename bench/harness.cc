@@ -95,13 +95,10 @@ RunCounters::~RunCounters() {
     on_fastest_cpu_.reset();
   }
   if (std::optional<base::RingFormat> ring = HandOffRing()) {
-    std::optional<double> round_trip = CrossCpuRoundTripNanos(*ring);
-    if (round_trip_before_ns_ && round_trip) {
-      round_trip = std::min(*round_trip_before_ns_, *round_trip);
-    } else if (!round_trip) {
-      round_trip = round_trip_before_ns_;
-    }
-    if (round_trip) state_.counters["round_trip_ns"] = *round_trip;
+    std::optional<double> least = round_trip_before_ns_;
+    const std::optional<double> after = CrossCpuRoundTripNanos(*ring);
+    if (after && (!least || *after < *least)) least = after;
+    if (least) state_.counters["round_trip_ns"] = *least;
   }
 }
 

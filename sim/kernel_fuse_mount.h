@@ -16,6 +16,8 @@
 #ifndef SIM_KERNEL_FUSE_MOUNT_H_
 #define SIM_KERNEL_FUSE_MOUNT_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <thread>
