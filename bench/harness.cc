@@ -64,12 +64,14 @@ RunCounters::RunCounters(benchmark::State& state, Backend& backend)
   // After the round trip, whose partner thread must not inherit the pin.
   if (state_.threads() == 1) on_fastest_cpu_.emplace();
   ResetPeakResident();
+  cpu_at_start_ = SampleCpuUsage();
   start_ = Now();
 }
 
 RunCounters::~RunCounters() {
   if (!recording()) return;
   const Totals spent = Now() - start_ - excluded_;
+  const std::optional<CpuUsage> cpu_at_end = SampleCpuUsage();
   auto per_op = [](double value) {
     return benchmark::Counter(value, benchmark::Counter::kAvgIterations);
   };
@@ -87,6 +89,10 @@ RunCounters::~RunCounters() {
   }
   if (std::optional<double> handoff = spent.times.HandOffNanos()) {
     state_.counters["handoff_ns_per_req"] = *handoff;
+  }
+  if (cpu_at_start_ && cpu_at_end) {
+    state_.counters["others_cpu_pct"] =
+        OthersCpuPercent(*cpu_at_start_, *cpu_at_end);
   }
   state_.counters["peak_rss_MiB"] =
       static_cast<double>(PeakResidentBytes()) / (1 << 20);

@@ -21,6 +21,8 @@
 //                        device thread on this machine while the row ran
 //                        (one-thread rows of back ends with a device thread
 //                        only; none when neither probe finished in its budget)
+//   others_cpu_pct       CPU time other processes (and kernel threads) took
+//                        during the run, in % of all CPUs' time (cpu_usage.h)
 //   peak_rss_MiB         the process's peak resident memory during the
 //                        benchmark (VmHWM, reset before each run)
 //   cpu_spread           the slowest CPU's time for a step over the fastest's,
@@ -40,6 +42,7 @@
 #include "base/platform.h"
 #include "bench/backend.h"
 #include "bench/backends.h"
+#include "bench/cpu_usage.h"
 #include "bench/fastest_cpu.h"
 #include "benchmark/benchmark.h"
 #include "sim/host_calls.h"
@@ -115,6 +118,7 @@ class RunCounters {
   Totals paused_at_;
   Totals excluded_;                             // Counted while paused.
   std::optional<double> round_trip_before_ns_;  // When HandOffRing.
+  std::optional<CpuUsage> cpu_at_start_;
   std::optional<OnFastestCpu> on_fastest_cpu_;  // One-thread rows.
 };
 

@@ -249,6 +249,28 @@ def cpu_spread_lines(results):
             "runs on another CPU, slow or not." % (worst, LABELS.get(op, op), backend)]
 
 
+# Rows during which other processes took at least this share of the CPUs are named: alone,
+# a row of 0.3 s on 2 CPUs reads 0-5% (the kernel's 10 ms ticks, its own threads).
+OTHERS_NAMED_PCT = 15
+OTHERS_NAMED_ROWS = 4
+
+
+def others_cpu_lines(results):
+    """The rows during which other processes took a share of the CPUs: their figures
+    measure that load as well."""
+    busy = sorted(((r.others_cpu_pct, key) for key, r in results.items()
+                   if r.others_cpu_pct is not None and r.others_cpu_pct >= OTHERS_NAMED_PCT
+                   and not r.error), reverse=True)
+    if not busy:
+        return []
+    named = ", ".join("%s (%s) %.0f%%" % (LABELS.get(op, op), backend, pct)
+                      for pct, (op, backend) in busy[:OTHERS_NAMED_ROWS])
+    return ["Other processes took CPU time during %d row%s, which measure their load as "
+            "well (%% of all CPUs' time): %s%s" % (
+                len(busy), "s" if len(busy) > 1 else "", named,
+                ", ..." if len(busy) > OTHERS_NAMED_ROWS else ".")]
+
+
 def report(results, png_path=None):
     """The whole report as text; writes the chart when png_path is given."""
     lines = build_table(results)
@@ -261,6 +283,7 @@ def report(results, png_path=None):
                   "end's own cost; see report.py):"] + time_table
     lines += round_trip_lines(results)
     lines += cpu_spread_lines(results)
+    lines += others_cpu_lines(results)
     switch = ok(results, SWITCH_ROUND_TRIP, "host")
     if switch is not None:
         lines += ["Two threads on one CPU handing a line to each other and back: %.0f ns "

@@ -68,7 +68,8 @@ class Result:
     def __init__(self, time_ns, bytes_per_second=None, fuse_req_per_op=None,
                  peak_rss_mib=None, error=None, host_calls_per_op=None,
                  host_call_ns_per_op=None, handoff_ns_per_req=None, round_trip_ns=None,
-                 label=None, posted_req_per_op=None, cpu_spread=None):
+                 label=None, posted_req_per_op=None, cpu_spread=None,
+                 others_cpu_pct=None):
         self.time_ns = time_ns
         self.bytes_per_second = bytes_per_second
         self.fuse_req_per_op = fuse_req_per_op
@@ -83,6 +84,9 @@ class Result:
         # The slowest CPU's time for a step over the fastest's, just before the row; its
         # thread ran on the fastest (bench/fastest_cpu.h). One-thread rows only.
         self.cpu_spread = cpu_spread
+        # The CPU time other processes took while the row ran, in % of all CPUs' time
+        # (bench/cpu_usage.h).
+        self.others_cpu_pct = others_cpu_pct
         # How much the row's figure (its throughput where it has one, else its time)
         # varied over its repetitions: their standard deviation over their mean (Google
         # Benchmark's "cv" aggregate); None for a row run once.
@@ -141,6 +145,7 @@ def load_results(doc):
             label=b.get("label") or None,
             posted_req_per_op=b.get("posted_req_per_op"),
             cpu_spread=b.get("cpu_spread"),
+            others_cpu_pct=b.get("others_cpu_pct"),
         )
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":

@@ -62,6 +62,7 @@ class FsBenchSmokeTest(unittest.TestCase):
                 self.assertIsNotNone(r, (op, backend))
                 self.assertIsNone(r.error, (op, backend))
                 self.assertGreater(r.time_ns, 0, (op, backend))
+                self.assertGreaterEqual(r.others_cpu_pct, 0, (op, backend))
 
     def test_each_operation_ran_on_its_back_ends_one_right_after_the_other(self):
         # A ratio to the host compares rows measured seconds apart (fs_bench.cc,
@@ -145,6 +146,32 @@ class FsBenchSmokeTest(unittest.TestCase):
             ls = self.results[("ls_l_1000", backend)]
             self.assertGreaterEqual(ls.host_calls_per_op, 1, backend)
             self.assertGreater(ls.host_call_ns_per_op, 0, backend)
+
+
+class OtherProcessesTest(unittest.TestCase):
+
+    def test_a_row_run_beside_spinning_processes_says_how_much_they_took(self):
+        # One spinning process a CPU: they take about half of all CPUs' time from a
+        # one-thread row; alone, a row reads a few percent.
+        spinners = []
+        try:
+            for _ in range(os.cpu_count() or 1):
+                spinners.append(subprocess.Popen(
+                    [sys.executable, "-c", "while True: pass"]))
+            tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+            out = os.path.join(tmp, "fs_bench.json")
+            proc = subprocess.run(
+                [FS_BENCH, "--benchmark_min_time=0.3", "--benchmark_filter=^open_close/host/",
+                 "--benchmark_out=" + out, "--benchmark_out_format=json",
+                 "--work_dir=" + tmp], capture_output=True, text=True, timeout=240)
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.wait()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(out) as f:
+            row = load_results(json.load(f))[("open_close", "host")]
+        self.assertGreater(row.others_cpu_pct, 25)
 
 
 def fuse_mount_points(mounts_file):

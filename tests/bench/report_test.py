@@ -465,6 +465,26 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(targets[("sim-thread", "open+close >= 0.35x host")],
                          ("PASS", "0.50x host (need >= 0.35x)"))
 
+    def test_rows_other_processes_shared_the_cpus_with_are_named(self):
+        quiet = {"benchmarks": [run("open_close/host", 2000, {"others_cpu_pct": 4.0})]}
+        self.assertEqual(report.others_cpu_lines(load_results(quiet)), [])
+        busy = {"benchmarks": [
+            run("open_close/host", 2000, {"others_cpu_pct": 14.9}),
+            run("open_close/sim-inline", 9000, {"others_cpu_pct": 50.2}),
+            run("create_unlink/sim-thread", 9000, {"others_cpu_pct": 15.0}),
+            run("getdents64_10/fuse", 9000, {"others_cpu_pct": 20.0}),
+            run("stat_cached/host", 9000, {"others_cpu_pct": 31.0}),
+            run("stat_cached/sim-thread", 9000, {"others_cpu_pct": 16.0})]}
+        self.assertEqual(report.others_cpu_lines(load_results(busy)), [
+            "Other processes took CPU time during 5 rows, which measure their load as well "
+            "(% of all CPUs' time): open+close (sim-inline) 50%, stat a/b/c.txt, caches on "
+            "(host) 31%, list 10 entries (fuse) 20%, stat a/b/c.txt, caches on (sim-thread) "
+            "16%, ..."])
+        busy["benchmarks"] = busy["benchmarks"][:2]
+        self.assertEqual(report.others_cpu_lines(load_results(busy)), [
+            "Other processes took CPU time during 1 row, which measure their load as well "
+            "(% of all CPUs' time): open+close (sim-inline) 50%."])
+
     def test_cpu_spread_names_the_row_the_cpus_were_furthest_apart_before(self):
         d = {"benchmarks": [run("open_close/host", 2000, {"cpu_spread": 1.02}),
                             run("open_close/sim-thread", 9000, {"cpu_spread": 2.31}),
