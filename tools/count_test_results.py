@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Counts test cases (not Bazel targets) from the JUnit XML files under a testlogs tree.
 
-GoogleTest writes one <testcase> per TEST; for a target that wrote no XML (a shell test, a
-crash, a timeout) Bazel writes one <testcase> of its own. A test case passes when it has
+GoogleTest writes one <testcase> per TEST, the Python tests one per test
+(tests/junit_main.py); for a target that wrote no XML (a shell test, a crash, a timeout)
+Bazel writes one <testcase> of its own. A test case passes when it has
 neither <failure> nor <error>; skipped ones are counted apart.
 
 usage: count_test_results.py TESTLOGS_DIR  ->  prints "PASSED FAILED SKIPPED"

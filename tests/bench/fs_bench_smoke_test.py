@@ -11,6 +11,7 @@ import time
 import unittest
 
 from bench.results import load_results
+from tests import junit_main
 
 OPERATIONS = ["seq_read_64KiB", "seq_write_4KiB", "rand_pread_4KiB", "stat_cached",
               "open_close", "create_unlink", "getdents64_10", "read_2threads_64KiB",
@@ -240,4 +241,4 @@ class KilledRunTest(unittest.TestCase):
 
 if __name__ == "__main__":
     FS_BENCH = os.path.abspath(sys.argv.pop(1))
-    unittest.main()
+    junit_main.main()

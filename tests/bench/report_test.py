@@ -6,6 +6,7 @@ import unittest
 from bench import report
 from bench.results import load_results
 from bench.targets import evaluate_targets
+from tests import junit_main
 
 
 def run(name, time_ns, backend_counters=None, **fields):
@@ -512,4 +513,4 @@ class ReportTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    junit_main.main()

@@ -6,6 +6,8 @@ import sys
 import tempfile
 import unittest
 
+from tests import junit_main
+
 SUMMARIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
                          'tools', 'pjdfstest', 'summarize.py')
 
@@ -112,4 +114,4 @@ class SummarizeTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main()
+    junit_main.main()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import unittest
 
+from tests import junit_main
+
 SPLIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools',
                      'instructions_by_layer.py')
 
@@ -68,4 +70,4 @@ class InstructionsByLayerTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main()
+    junit_main.main()
