@@ -250,7 +250,7 @@ def cpu_spread_lines(results):
 
 
 # Rows during which other processes took at least this share of the CPUs are named: alone,
-# a row of 0.3 s on 2 CPUs reads 0-5% (the kernel's 10 ms ticks, its own threads).
+# a row reads a few percent (bench/cpu_usage.h).
 OTHERS_NAMED_PCT = 15
 OTHERS_NAMED_ROWS = 4
 

@@ -17,6 +17,8 @@
 #include <future>
 #include <thread>
 
+#include "base/format.h"
+
 namespace sim {
 namespace {
 
@@ -36,23 +38,16 @@ void Send(int64_t message) {
 }
 
 // What follows runs in the forked reaper, a copy of a process with several
-// threads: system calls only (no allocation, no lock).
+// threads: system calls only (no allocation, no lock; base::Format has
+// neither).
 
 constexpr int kMaxConnections = 64;
 
 // Writes "1" to /sys/fs/fuse/connections/<number>/abort; mounts the control
 // file system there first if it is not (in the reaper's namespace).
 void Abort(uint32_t number, bool* mounted) {
-  char path[64] = "/sys/fs/fuse/connections/";
-  char digits[12];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + number % 10);
-    number /= 10;
-  } while (number != 0);
-  size_t length = sizeof("/sys/fs/fuse/connections/") - 1;
-  while (n > 0) path[length++] = digits[--n];
-  for (const char c : "/abort") path[length++] = c;  // With its '\0'.
+  char path[64];
+  base::Format(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", number);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT && !*mounted) {
     *mounted = true;

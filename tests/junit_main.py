@@ -47,9 +47,9 @@ class _Recorder(unittest.TextTestResult):
 def _write_junit(path, outcomes):
     suite = ElementTree.Element("testsuite", name=os.path.basename(sys.argv[0]),
                                 tests=str(len(outcomes)))
-    for kind in ("failure", "error", "skipped"):
-        suite.set(kind + "s" if kind != "skipped" else kind,
-                  str(sum(1 for _, k, _ in outcomes if k == kind)))
+    for attribute, kind in (("failures", "failure"), ("errors", "error"),
+                            ("skipped", "skipped")):
+        suite.set(attribute, str(sum(1 for _, k, _ in outcomes if k == kind)))
     for test, kind, text in outcomes:
         name = test.id()
         case = ElementTree.SubElement(suite, "testcase", name=name.rsplit(".", 1)[-1],
