@@ -60,6 +60,9 @@ class Backend {
   // Of those, the ones the driver posted without waiting for them (FORGET, a
   // last close's RELEASE): they cost no caller a round trip.
   virtual int64_t PostedFuseRequests() { return 0; }
+  // Of those, the ones the device handled after a request sent later
+  // (sim::kHoldPostedNanos).
+  virtual int64_t OvertakenFuseRequests() { return 0; }
   // The sampled request times of a simulated machine so far, or none.
   virtual std::optional<sim::RequestTimes> SampledRequestTimes() {
     return std::nullopt;

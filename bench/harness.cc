@@ -80,6 +80,8 @@ RunCounters::~RunCounters() {
         per_op(static_cast<double>(spent.requests));
     state_.counters["posted_req_per_op"] =
         per_op(static_cast<double>(spent.posted));
+    state_.counters["overtaken_req_per_op"] =
+        per_op(static_cast<double>(spent.overtaken));
   }
   if (counts_host_calls_) {
     state_.counters["host_calls_per_op"] =
@@ -128,6 +130,7 @@ RunCounters::Totals RunCounters::Now() const {
   if (counts_requests_) {
     totals.requests = backend_.FuseRequests();
     totals.posted = backend_.PostedFuseRequests();
+    totals.overtaken = backend_.OvertakenFuseRequests();
   }
   if (counts_host_calls_) totals.host = sim::ProcessHostCalls();
   if (times_requests_) totals.times = *backend_.SampledRequestTimes();
@@ -137,12 +140,14 @@ RunCounters::Totals RunCounters::Now() const {
 RunCounters::Totals RunCounters::Totals::operator-(
     const Totals& earlier) const {
   return {requests - earlier.requests, posted - earlier.posted,
-          host - earlier.host, times - earlier.times};
+          overtaken - earlier.overtaken, host - earlier.host,
+          times - earlier.times};
 }
 
 RunCounters::Totals& RunCounters::Totals::operator+=(const Totals& more) {
   requests += more.requests;
   posted += more.posted;
+  overtaken += more.overtaken;
   host += more.host;
   times += more.times;
   return *this;

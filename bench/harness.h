@@ -8,6 +8,8 @@
 //                        back ends only)
 //   posted_req_per_op    of those, the ones the driver posted without waiting
 //                        (FORGET, a last close's RELEASE)
+//   overtaken_req_per_op of those, the ones the device handled after a
+//                        request sent later (sim::kHoldPostedNanos)
 //   host_calls_per_op    host system calls the passthrough handlers made
 //                        (sim::ProcessHostCalls; fuse and sim back ends)
 //   host_call_ns_per_op  the time spent in them, in ns
@@ -98,6 +100,7 @@ class RunCounters {
   struct Totals {
     int64_t requests = 0;
     int64_t posted = 0;
+    int64_t overtaken = 0;
     sim::HostCallTotals host;
     sim::RequestTimes times;
 

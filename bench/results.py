@@ -69,11 +69,13 @@ class Result:
                  peak_rss_mib=None, error=None, host_calls_per_op=None,
                  host_call_ns_per_op=None, handoff_ns_per_req=None, round_trip_ns=None,
                  label=None, posted_req_per_op=None, cpu_spread=None,
-                 others_cpu_pct=None):
+                 others_cpu_pct=None, overtaken_req_per_op=None):
         self.time_ns = time_ns
         self.bytes_per_second = bytes_per_second
         self.fuse_req_per_op = fuse_req_per_op
         self.posted_req_per_op = posted_req_per_op
+        # Of those, the ones the device handled after a request sent later.
+        self.overtaken_req_per_op = overtaken_req_per_op
         self.peak_rss_mib = peak_rss_mib
         self.error = error
         self.host_calls_per_op = host_calls_per_op
@@ -146,6 +148,7 @@ def load_results(doc):
             posted_req_per_op=b.get("posted_req_per_op"),
             cpu_spread=b.get("cpu_spread"),
             others_cpu_pct=b.get("others_cpu_pct"),
+            overtaken_req_per_op=b.get("overtaken_req_per_op"),
         )
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":

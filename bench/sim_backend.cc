@@ -102,6 +102,11 @@ int64_t SimBackend::PostedFuseRequests() {
   return static_cast<int64_t>(machine_->virtio_fs().posted_requests());
 }
 
+int64_t SimBackend::OvertakenFuseRequests() {
+  return static_cast<int64_t>(
+      machine_->device().model().counters().posted_chains_overtaken);
+}
+
 std::optional<base::RingFormat> SimBackend::DeviceThreadRing() const {
   const sim::MachineOptions& options = machine_->options();
   if (options.notify_mode != sim::NotifyMode::kThread) return std::nullopt;

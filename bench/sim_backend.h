@@ -46,6 +46,7 @@ class SimBackend : public Backend {
   void FreeBuffer(void* buffer, size_t size) override;
   int64_t FuseRequests() override;
   int64_t PostedFuseRequests() override;
+  int64_t OvertakenFuseRequests() override;
   std::optional<sim::RequestTimes> SampledRequestTimes() override;
   std::optional<base::RingFormat> DeviceThreadRing() const override;
   bool ServedByPassthrough() const override { return true; }

@@ -84,6 +84,13 @@ class DeviceBackend {
   // buffers to complete it now, or std::nullopt to complete it later through
   // the ChainCompleter.
   virtual std::optional<uint32_t> HandleChain(const DescriptorChain& chain) = 0;
+  // Whether the driver goes on without waiting for this chain's completion
+  // (virtio-fs: a FUSE RELEASE). A device thread may then handle it after
+  // chains made available later (kHoldPostedNanos): the driver reads their
+  // replies while the device does this chain's work.
+  virtual bool IsPosted(const DescriptorChain& /*chain*/) const {
+    return false;
+  }
 };
 
 }  // namespace sim

@@ -83,6 +83,9 @@ class FaultingBackend : public DeviceBackend {
                 ChainCompleter& completer) override;
   void Reset() override;
   std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override;
+  bool IsPosted(const DescriptorChain& chain) const override {
+    return inner_->IsPosted(chain);
+  }
 
  private:
   struct Held {

@@ -19,7 +19,8 @@ SimDevice::SimDevice(const GuestMemory& memory,
                        .offer_event_idx = options.offer_event_idx,
                        .offer_packed_ring = options.offer_packed_ring,
                        .on_violation = options.on_violation,
-                       .after_interrupt = options.after_interrupt})) {
+                       .after_interrupt = options.after_interrupt,
+                       .hold_posted_nanos = options.hold_posted_nanos})) {
   if (transport_ == base::TransportKind::kPci) {
     registers_ = std::make_unique<PciRegisters>(*model_);
   } else {

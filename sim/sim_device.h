@@ -32,6 +32,7 @@ struct DeviceOptions {
   bool offer_packed_ring = false;   // VIRTIO_F_RING_PACKED
   std::function<void(const ViolationRecord&)> on_violation;
   std::function<void()> after_interrupt;  // ModelOptions::after_interrupt
+  uint64_t hold_posted_nanos = kHoldPostedNanos;  // ModelOptions's
 };
 
 class SimDevice : public base::RegisterIo {

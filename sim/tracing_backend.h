@@ -77,6 +77,9 @@ class TracingBackend : public DeviceBackend {
                 ChainCompleter& completer) override;
   void Reset() override;
   std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override;
+  bool IsPosted(const DescriptorChain& chain) const override {
+    return inner_->IsPosted(chain);
+  }
 
  private:
   // Completes deferred chains for the inner backend, reporting each.

@@ -10,14 +10,15 @@
 // ISR, complete chains, write registers). Complete() may be called from any
 // thread, also from inside HandleChain.
 //
-// The class is defined across three files by concern: virtio_device_model.cc
+// The class is defined across four files by concern: virtio_device_model.cc
 // (identity, features, status, reset, configuration space),
 // virtio_device_model_queues.cc (queue configuration, notifications, chain
-// processing, the device thread) and virtio_device_model_events.cc
-// (interrupts, violations, counters).
+// processing), virtio_device_model_thread.cc (the device threads) and
+// virtio_device_model_events.cc (interrupts, violations, counters).
 #ifndef SIM_VIRTIO_DEVICE_MODEL_H_
 #define SIM_VIRTIO_DEVICE_MODEL_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -60,6 +61,18 @@ enum class QueueField : uint8_t {
   kEnable,
 };
 
+// kThread: how long a device thread holds a posted chain it popped
+// (DeviceBackend::IsPosted: a FUSE RELEASE) for a chain the driver waits for,
+// which it then handles first: the driver reads that chain's reply while the
+// device does the posted chain's work, where it would otherwise wait for both
+// (a close's RELEASE, then the next open's OPEN). Covers the driver's
+// turnaround from the posted request to the next, ~1-3 us here; a posted chain
+// with nothing after it waits this long. Never on crowded CPUs, where the
+// thread would hold a CPU the driver needs.
+inline constexpr uint64_t kHoldPostedNanos = 10'000;
+// The posted chains a queue holds at once; one more is handled at once.
+inline constexpr uint8_t kMaxHeldChains = 4;
+
 struct ModelOptions {
   NotifyMode notify_mode = NotifyMode::kInline;
   bool strict = true;
@@ -73,6 +86,8 @@ struct ModelOptions {
   // Called after each call of the interrupt handler: the simulated CPU took
   // an interrupt (SimPlatform::InterruptDelivered).
   std::function<void()> after_interrupt;
+  // kThread: how long a posted chain may be held (0: never held).
+  uint64_t hold_posted_nanos = kHoldPostedNanos;
 };
 
 // kThread: how long a device thread keeps looking for new notifications
@@ -120,6 +135,9 @@ struct ModelCounters {
   uint64_t chains_completed = 0;   // Used elements written.
   uint64_t timed_chains = 0;       // See kChainTimeSampling.
   uint64_t timed_chain_nanos = 0;  // Their times together.
+  // Posted chains handled after a chain made available later
+  // (kHoldPostedNanos).
+  uint64_t posted_chains_overtaken = 0;
   uint64_t interrupts = 0;  // Interrupts raised (used buffer or config change).
   uint64_t resets = 0;      // Device resets (status written 0).
 };
@@ -307,8 +325,17 @@ class VirtioDeviceModel : public ChainCompleter {
     uint64_t chains_completed = 0;
     uint64_t timed_chains = 0;
     uint64_t timed_chain_nanos = 0;
+    uint64_t posted_chains_overtaken = 0;
     // The chain being handled; used by the processing thread only.
     DescriptorChain chain;
+    // kThread: posted chains the device thread popped and holds, oldest
+    // first (kHoldPostedNanos), until it has popped a chain that is not
+    // posted (`overtaken`), or until `hold_until` when none comes. Dropped
+    // with the ring (StopWatchingLocked).
+    std::array<DescriptorChain, kMaxHeldChains> held;
+    uint8_t held_count = 0;
+    bool overtaken = false;
+    std::chrono::steady_clock::time_point hold_until;  // The thread's own.
   };
   // kThread: a device thread and the queues it serves.
   struct alignas(64) DeviceThread {
@@ -385,8 +412,11 @@ class VirtioDeviceModel : public ChainCompleter {
     // another waiter that entered it on another CPU (kOtherCpu), or else any.
     kOtherThread,
     kOtherCpu,
-    kStopped,    // Nothing to take, or the queue cannot be processed.
-    kChain,      // A chain to handle, in the queue's `chain`.
+    kStopped,  // Nothing to take, or the queue cannot be processed.
+    kChain,    // A chain to handle, in the queue's `chain`.
+    // Nothing to take but held chains (QueueWork::held), which may wait for
+    // one: the queue stays the thread's (AwaitChainWhileHolding).
+    kHolding,
     kViolation,  // The ring broke a rule: Turn::violation, then stop.
   };
 
@@ -413,6 +443,8 @@ class VirtioDeviceModel : public ChainCompleter {
                       bool notify);
   void CompleteLocked(uint16_t queue, uint16_t head, uint32_t length,
                       bool notify = true);
+
+  // virtio_device_model_thread.cc: the device threads.
   void DeviceThreadMain(DeviceThread& thread);
   // kThread: processes each of the thread's queues that has work; false when
   // none had.
@@ -449,8 +481,18 @@ class VirtioDeviceModel : public ChainCompleter {
   // kThread, when its thread stops processing the queue: the avail index it
   // has dealt with. The queue's lock held, as TurnLocked.
   void RecordPoppedLocked(uint16_t queue, bool model_locked);
-  // The queue's ring goes: its thread no longer watches the avail index.
+  // The queue's ring goes: its thread no longer watches the avail index, and
+  // drops the chains it held from it.
   void StopWatchingLocked(uint16_t queue);
+  // Whether the chain just popped is held (QueueWork::held) rather than
+  // handled now; its lock held, as TurnLocked.
+  bool HoldLocked(uint16_t queue, const Turn& turn);
+  // Moves the oldest held chain to the queue's `chain`.
+  void TakeHeldLocked(uint16_t queue);
+  // kHolding: spins until a chain comes or the hold ends, and ends it early
+  // when the ring goes, another of the thread's queues has work, or on a
+  // reset (since `epoch`) or a stop.
+  void AwaitChainWhileHolding(uint16_t queue, uint64_t epoch);
 
   // virtio_device_model_events.cc: interrupts and violations.
   // Records `record` when its rule is enforced in this mode; false when it is

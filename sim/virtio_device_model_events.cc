@@ -151,6 +151,7 @@ ModelCounters VirtioDeviceModel::counters() const {
     counters.chains_completed += work.chains_completed;
     counters.timed_chains += work.timed_chains;
     counters.timed_chain_nanos += work.timed_chain_nanos;
+    counters.posted_chains_overtaken += work.posted_chains_overtaken;
   }
   return counters;
 }

@@ -1,5 +1,6 @@
 #include "sim/virtio_fs_device.h"
 
+#include <linux/fuse.h>
 #include <linux/virtio_ids.h>
 
 #include <cstring>
@@ -7,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "sim/chain_io.h"
 
 namespace sim {
 
@@ -64,6 +66,16 @@ std::optional<uint32_t> VirtioFsDevice::HandleChain(
   return server_->Process(std::span<const GuestBuffer>(chain.readable),
                           std::span<const GuestBuffer>(chain.writable),
                           chain.queue);
+}
+
+bool VirtioFsDevice::IsPosted(const DescriptorChain& chain) const {
+  fuse_in_header header;
+  // A hint only: HandleChain reads the request again.
+  if (chain.queue == kHiprioQueue ||
+      !ChainReader(chain.readable).Read(&header, sizeof(header))) {
+    return false;
+  }
+  return header.opcode == FUSE_RELEASE || header.opcode == FUSE_RELEASEDIR;
 }
 
 }  // namespace sim
