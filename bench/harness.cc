@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/memory_usage.h"
+#include "sim/cpu_relax.h"
 
 namespace bench {
 namespace {
@@ -261,7 +262,7 @@ void CrossCpuRoundTrip(benchmark::State& state, int lines_there,
     return;
   }
   HandOffRoundTrips([&] { return state.KeepRunning(); }, lines_there,
-                    lines_back, [] { __builtin_ia32_pause(); });
+                    lines_back, [] { sim::CpuRelax(); });
 }
 
 std::optional<double> CrossCpuRoundTripNanos(base::RingFormat ring) {
@@ -285,7 +286,7 @@ std::optional<double> CrossCpuRoundTripNanos(base::RingFormat ring) {
       },
       packed ? kPackedRingRequestLines : kSplitRingRequestLines,
       packed ? kPackedRingReplyLines : kSplitRingReplyLines,
-      [] { __builtin_ia32_pause(); });
+      [] { sim::CpuRelax(); });
   if (over_budget) return std::nullopt;
   return std::chrono::duration<double, std::nano>(end - start).count() /
          kRoundTripProbeTrips;

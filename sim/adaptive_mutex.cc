@@ -4,20 +4,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sim/cpu_relax.h"
+
 namespace sim {
 namespace {
 
 // About glibc's adaptive bound (MAX_ADAPTIVE_COUNT): a few microseconds of
 // pauses, longer than the locks are held, shorter than a sleep and wake-up.
 constexpr int kSpins = 100;
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
 
 }  // namespace
 

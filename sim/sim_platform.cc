@@ -11,6 +11,7 @@
 #include <new>
 
 #include "sim/adaptive_mutex.h"
+#include "sim/cpu_relax.h"
 #include "sim/cpu_sharing.h"
 
 namespace sim {
@@ -133,11 +134,7 @@ void SimPlatform::Relax() {
   // A few pauses let a spinning partner on another core make progress cheaply;
   // the yield keeps a polling loop from starving the device thread on a busy
   // machine.
-  for (int i = 0; i < 8; ++i) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
+  for (int i = 0; i < 8; ++i) CpuRelax();
   YieldAsWaiter();
 }
 
@@ -154,9 +151,7 @@ void SimPlatform::Spin(uint16_t queue) {
     if (help == WaiterHelp::kProcessed) return;
     if (help == WaiterHelp::kNothing) return YieldAsWaiter();
   }
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
+  CpuRelax();
 }
 
 uint32_t SimPlatform::CurrentCpu() const {

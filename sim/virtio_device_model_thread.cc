@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "sim/cpu_relax.h"
 #include "sim/virtio_device_model.h"
 
 namespace sim {
@@ -101,9 +102,7 @@ void VirtioDeviceModel::StopWatchingLocked(uint16_t queue) {
   // that found it to end (both sides sequentially consistent).
   hot.watched_word.store(nullptr, std::memory_order_seq_cst);
   while (hot.peeking.load(std::memory_order_seq_cst)) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    CpuRelax();
   }
   std::lock_guard lock(work_[queue].lock);
   work_[queue].held_count = 0;
@@ -173,9 +172,7 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
       if (stopping_.load(std::memory_order_relaxed)) return false;
       // ... until a driver thread says it waits for this CPU (cpu_sharing.h).
       waiter = thread.seat.WaiterYielded();
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      CpuRelax();
     }
     const auto now = Clock::now();
     thread.machine_load.MaybeSample(now);
@@ -248,9 +245,7 @@ void VirtioDeviceModel::AwaitChainWhileHolding(uint16_t queue, uint64_t epoch) {
   while (Clock::now() < work.hold_until) {
     for (int i = 0; i < 16; ++i) {
       if (AvailWord(hot) != hot.idle.load(std::memory_order_relaxed)) return;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      CpuRelax();
     }
     // The ring went (its held chains with it), or the thread is wanted.
     bool end = hot.watched_word.load(std::memory_order_relaxed) == nullptr ||
