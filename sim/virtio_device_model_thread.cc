@@ -214,10 +214,12 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
 
 bool VirtioDeviceModel::HoldLocked(uint16_t queue, const Turn& turn) {
   QueueWork& work = work_[queue];
+  // The backend's answer last: it reads the chain's guest memory, for every
+  // chain a device thread pops.
   if (options_.notify_mode != NotifyMode::kThread ||
       options_.hold_posted_nanos == 0 || turn.waiter ||
-      work.held_count == kMaxHeldChains || !backend_->IsPosted(work.chain) ||
-      BusyThreadsOutnumberTheCpus()) {
+      work.held_count == kMaxHeldChains || BusyThreadsOutnumberTheCpus() ||
+      !backend_->IsPosted(work.chain)) {
     return false;
   }
   if (work.held_count == 0) {
