@@ -74,12 +74,15 @@ class PostedChainHoldTest : public testing::Test {
   // Sends `head` to a device thread that holds posted chains: one that finds
   // busy threads outnumbering the CPUs holds none, and one that polls samples
   // the machine's load (a test beside this one, Bazel's server between two).
-  // So the thread is left to fall asleep, and the machine noted idle.
-  void SendToIdleMachine(uint16_t head) {
+  // So the thread is left to fall asleep, and the machine noted idle. Returns
+  // when it was sent: the device may pop it before Send returns.
+  Clock::time_point SendToIdleMachine(uint16_t head) {
     std::this_thread::sleep_for(milliseconds(10));
     NoteMachineRunnableThreads(1);
     NoteMachineRunnableThreads(1);
+    const Clock::time_point sent_at = Clock::now();
     Send(head);
+    return sent_at;
   }
   // Waits until the device has popped `count` chains.
   bool WaitPopped(uint64_t count) {
@@ -135,8 +138,7 @@ class ShortHoldTest : public PostedChainHoldTest {
 };
 
 TEST_F(ShortHoldTest, APostedChainAloneWaitsOutTheHold) {
-  SendToIdleMachine(0);
-  const auto sent_at = Clock::now();
+  const Clock::time_point sent_at = SendToIdleMachine(0);
   ASSERT_TRUE(ring().WaitUsedIdx(1));
   // Popped after it was sent, and held from then on.
   EXPECT_GE(Clock::now() - sent_at, kHold);
