@@ -174,8 +174,13 @@ DeviceQueue::AvailWatch PackedDeviceQueue::avail_watch() const {
   // becomes the current lap's, which neither a descriptor of the last lap nor
   // a used one holds.
   const uint16_t flags = LoadDescFlags(avail_pos_);
-  return {word, static_cast<uint16_t>(IsAvailable(flags, avail_wrap_) ? ~flags
-                                                                      : flags)};
+  // The word's descriptor is read with it; the chain's next one may be on
+  // the next line. And the buffer the last chain began with.
+  const uint16_t next = avail_pos_ + 1 == layout_.size ? 0 : avail_pos_ + 1;
+  return {
+      word,
+      static_cast<uint16_t>(IsAvailable(flags, avail_wrap_) ? ~flags : flags),
+      {desc_ + kDescSize * next, last_request_}};
 }
 
 bool PackedDeviceQueue::CheckDriverEvent(uint16_t flags, uint16_t off_wrap,
@@ -276,6 +281,7 @@ PackedDeviceQueue::PopStatus PackedDeviceQueue::Pop(
   in_flight_[id] = InFlight{chain->writable_bytes, descriptors};
   in_flight_count_++;
   chains_taken_++;
+  last_request_ = chain->readable.empty() ? nullptr : chain->readable[0].data;
   in_flight_descriptors_ += descriptors;
   return PopStatus::kChain;
 }

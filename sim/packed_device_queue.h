@@ -146,6 +146,8 @@ class PackedDeviceQueue final : public DeviceQueue {
   std::vector<InFlight> in_flight_;  // Per buffer id.
   uint32_t in_flight_count_ = 0;
   uint16_t chains_taken_ = 0;
+  // The last chain's first readable buffer (avail_watch).
+  const uint8_t* last_request_ = nullptr;
   uint32_t in_flight_descriptors_ = 0;  // Ring slots the device holds.
 };
 

@@ -117,8 +117,13 @@ void SplitDeviceQueue::PublishAvailEvent() {
 }
 
 DeviceQueue::AvailWatch SplitDeviceQueue::avail_watch() const {
+  // The avail ring entry naming the next head, the descriptor the last chain
+  // began at, and the buffer it began with.
+  const uint16_t slot = last_avail_idx_ & (layout_.size - 1);
   return {reinterpret_cast<uint16_t*>(avail_ + offsetof(vring_avail, idx)),
-          last_avail_idx_};
+          last_avail_idx_,
+          {avail_ + offsetof(vring_avail, ring) + 2u * slot,
+           desc_ + kDescSize * last_head_, last_request_}};
 }
 
 std::string SplitDeviceQueue::DescribeState() const {
@@ -193,6 +198,8 @@ DeviceQueue::PopStatus SplitDeviceQueue::Pop(DescriptorChain* chain,
   if (Walk(head, chain, violation) != WalkStatus::kOk)
     return PopStatus::kViolation;
   last_avail_idx_++;
+  last_head_ = head;
+  last_request_ = chain->readable.empty() ? nullptr : chain->readable[0].data;
   in_flight_writable_[head] = chain->writable_bytes + 1;
   in_flight_count_++;
   return PopStatus::kChain;

@@ -86,6 +86,9 @@ class SplitDeviceQueue final : public DeviceQueue {
   const QueueLayout layout_;
   const QueueFeatures features_;
   bool polled_ = false;
+  // The last chain popped: its head and first readable buffer (avail_watch).
+  uint16_t last_head_ = 0;
+  const uint8_t* last_request_ = nullptr;
   // Host views of the rings, checked once at construction.
   uint8_t* const desc_;
   uint8_t* const avail_;

@@ -296,6 +296,11 @@ class VirtioDeviceModel : public ChainCompleter {
     // Written by whichever thread processed the queue last (the device
     // thread, or a waiter: ProcessForWaiter), read by the device thread.
     std::atomic<uint16_t> idle{0};
+    // Where the ring expects the next chain to be read from
+    // (AvailWatch::read_ahead), recorded with `idle`; the thread fetches
+    // these lines when the word changes.
+    std::array<std::atomic<const uint8_t*>, DeviceQueue::kReadAheadSpots>
+        read_ahead{};
   };
   // Per queue, what processing it writes for every chain, under the queue's
   // own lock and on lines of its own: threads processing different queues
@@ -474,6 +479,8 @@ class VirtioDeviceModel : public ChainCompleter {
   static bool WorkPosted(QueueHot& hot);
   // The watched word's value (QueueHot::watched_word), or `idle` if none.
   static uint16_t AvailWord(QueueHot& hot);
+  // kThread, on seeing work: fetches the lines of QueueHot::read_ahead.
+  static void ReadAhead(const QueueHot& hot);
   bool AnyPosted(const DeviceThread& thread) const;
   // kThread, before the thread sleeps: DeviceQueue::AskForNotification on
   // each of its queues; whether one of them has work after all.

@@ -130,6 +130,20 @@ void VirtioDeviceModel::RecordPoppedLocked(uint16_t queue, bool model_locked) {
                      : std::atomic_ref<uint16_t>(*watch.word)
                            .load(std::memory_order_acquire),
                  std::memory_order_relaxed);
+  for (size_t i = 0; i < watch.read_ahead.size(); ++i) {
+    hot.read_ahead[i].store(watch.read_ahead[i], std::memory_order_relaxed);
+  }
+}
+
+void VirtioDeviceModel::ReadAhead(const QueueHot& hot) {
+  // Two lines from each: a request's header and arguments, or a chain's
+  // descriptors, may cross into the next.
+  for (const std::atomic<const uint8_t*>& spot : hot.read_ahead) {
+    if (const uint8_t* line = spot.load(std::memory_order_relaxed)) {
+      __builtin_prefetch(line);
+      __builtin_prefetch(line + 64);
+    }
+  }
 }
 
 bool VirtioDeviceModel::AskForNotification(const DeviceThread& thread) {
@@ -166,7 +180,10 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
     for (int i = 0; i < 64 && !waiter && !work; ++i) {
       for (uint16_t queue : thread.queues) {
         if (!WorkPosted(hot_[queue])) continue;
-        if (!leave) return true;
+        if (!leave) {
+          ReadAhead(hot_[queue]);
+          return true;
+        }
         work = true;
       }
       if (stopping_.load(std::memory_order_relaxed)) return false;

@@ -2,7 +2,8 @@
 // set_polled, AskForNotification, avail_watch), on both ring formats: the
 // watched word changes exactly when the driver makes a chain available, an
 // empty pop asks for no notification, and asking again before the thread
-// sleeps misses no chain.
+// sleeps misses no chain; and the lines it reads ahead when the word
+// changes.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -109,6 +110,55 @@ TEST_F(PolledDeviceQueueTest, AnUnpolledPackedRingAsksOnEveryEmptyPop) {
   ASSERT_EQ(queue.Pop(&chain_, &violation_), Status::kChain);
   EXPECT_EQ(queue.Pop(&chain_, &violation_), Status::kEmpty);
   EXPECT_EQ(ring.DeviceEvent().off_wrap, 1u | 1u << 15);
+}
+
+// What the thread fetches when the word changes: where the last chain was
+// read from, which a driver that reuses its descriptors and request buffers
+// writes the next one to.
+TEST_F(PolledDeviceQueueTest, SplitRingReadsAheadWhereTheLastChainWasRead) {
+  TestRing ring(*memory_, allocator_, 4);
+  SplitDeviceQueue queue(*memory_, 0, ring.layout(), {});
+  const uint64_t in = ring.Buffer(64);
+  const uint64_t out = ring.Buffer(64);
+  ring.SetDesc(2, in, 64, VRING_DESC_F_NEXT, 3);
+  ring.SetDesc(3, out, 64, kWrite);
+  const auto slot = [&](uint16_t index) {
+    return ring.Host(ring.layout().driver + 4 + 2 * index);
+  };
+  // Before any chain: the first avail entry, and no guess.
+  EXPECT_EQ(queue.avail_watch().read_ahead[0], slot(0));
+  EXPECT_EQ(queue.avail_watch().read_ahead[2], nullptr);
+  for (uint16_t lap = 1; lap <= 5; ++lap) {
+    ring.Publish(2);
+    ASSERT_EQ(queue.Pop(&chain_, &violation_), Status::kChain);
+    const DeviceQueue::AvailWatch watch = queue.avail_watch();
+    EXPECT_EQ(watch.read_ahead[0], slot(lap % 4)) << lap;
+    EXPECT_EQ(watch.read_ahead[1], ring.Host(ring.layout().desc + 16 * 2));
+    EXPECT_EQ(watch.read_ahead[2], ring.Host(in));
+    ASSERT_TRUE(queue.PushUsed(2, 0));
+  }
+}
+
+TEST_F(PolledDeviceQueueTest, PackedRingReadsAheadWhereTheLastChainWasRead) {
+  TestPackedRing ring(*memory_, allocator_, 4);
+  PackedDeviceQueue queue(*memory_, 0, ring.layout(), {});
+  const uint64_t in = ring.Buffer(64);
+  const uint64_t out = ring.Buffer(64);
+  EXPECT_EQ(queue.avail_watch().read_ahead[1], nullptr);
+  for (uint16_t chain = 1; chain <= 6; ++chain) {
+    ring.AddChain({{in, 64}, {out, 64, kWrite}}, 0);
+    ASSERT_EQ(queue.Pop(&chain_, &violation_), Status::kChain);
+    const DeviceQueue::AvailWatch watch = queue.avail_watch();
+    // The watched word's descriptor is read with it; the one after it is the
+    // chain's second.
+    EXPECT_EQ(
+        watch.read_ahead[0],
+        ring.Host(ring.layout().desc + 16 * ((ring.avail_position() + 1) % 4)))
+        << chain;
+    EXPECT_EQ(watch.read_ahead[1], ring.Host(in));
+    ASSERT_TRUE(queue.PushUsed(0, 0));
+    ASSERT_TRUE(ring.TakeUsed().has_value());
+  }
 }
 
 }  // namespace
