@@ -99,6 +99,21 @@ struct ModelOptions {
 // 1.4 us; fs_bench's handoff_ns_per_req). Bounds what an idle device burns to
 // one core for this long.
 inline constexpr uint64_t kDevicePollNanos = 200'000;
+// kThread: a device thread woken soon after it fell asleep polls twice as long
+// the next time, up to this; one that slept this long goes back to
+// kDevicePollNanos (as Linux's cpuidle-haltpoll grows and resets its poll).
+// A guest whose requests come every few hundred microseconds (`ls -l`
+// stats a listing's entries from its caches between READDIRPLUSes) would
+// otherwise pay a wake-up, ~15 us, per request; an idle device's last poll
+// shrinks back after one long sleep.
+inline constexpr uint64_t kMaxDevicePollNanos = 8 * kDevicePollNanos;
+// The poll after a sleep of `slept_nanos` that followed a poll of `poll_nanos`.
+constexpr uint64_t NextDevicePollNanos(uint64_t poll_nanos,
+                                       uint64_t slept_nanos) {
+  if (slept_nanos >= kMaxDevicePollNanos) return kDevicePollNanos;
+  return 2 * poll_nanos < kMaxDevicePollNanos ? 2 * poll_nanos
+                                              : kMaxDevicePollNanos;
+}
 // The same while busy threads outnumber the CPUs
 // (BusyThreadsOutnumberTheCpus): one of them then waits for a CPU while the
 // device polls, and with 2 threads' 4 KiB preads on 2 CPUs, 200 us cost 15%.
@@ -270,16 +285,16 @@ class VirtioDeviceModel : public ChainCompleter {
     std::atomic<uint64_t> notifications{0};  // Accepted notifies.
     // kThread: the device thread serving the queue
     // (DeviceBackend::ThreadQueue). A notify sets `posted`; the thread, out of
-    // work, polls it for kDevicePollNanos and then blocks, saying so in its
-    // `sleeping`: a notify wakes it only then (a blocking hand-off per request
-    // costs more than the request). Both flags are sequentially consistent,
-    // so either the notify sees `sleeping` or the thread sees `posted` before
-    // it blocks. Only the thread clears `posted`: it answers the notification
-    // the thread asked for before it slept, whose answer is to look at the
-    // ring and, when it next sleeps, to ask again. A waiter that processed
-    // the queue meanwhile asks for nothing (the thread's rings are polled:
-    // DeviceQueue::set_polled), so a flag it cleared would let the thread
-    // sleep behind a driver that no longer notifies (seen as a hang of
+    // work, polls it for a while (kDevicePollNanos) and then blocks, saying so
+    // in its `sleeping`: a notify wakes it only then (a blocking hand-off per
+    // request costs more than the request). Both flags are sequentially
+    // consistent, so either the notify sees `sleeping` or the thread sees
+    // `posted` before it blocks. Only the thread clears `posted`: it answers
+    // the notification the thread asked for before it slept, whose answer is to
+    // look at the ring and, when it next sleeps, to ask again. A waiter that
+    // processed the queue meanwhile asks for nothing (the thread's rings are
+    // polled: DeviceQueue::set_polled), so a flag it cleared would let the
+    // thread sleep behind a driver that no longer notifies (seen as a hang of
     // VirtioFsEndToEnd.ConcurrentCallersEachGetTheirOwnReply).
     DeviceThread* thread = nullptr;
     std::atomic<bool> posted{false};
@@ -347,6 +362,7 @@ class VirtioDeviceModel : public ChainCompleter {
     std::vector<uint16_t> queues;
     DeviceSeat seat;                  // Where it polls; the thread's own.
     MachineLoadSampler machine_load;  // Sampled while it polls.
+    uint64_t poll_nanos = kDevicePollNanos;  // NextDevicePollNanos; its own.
     std::atomic<bool> sleeping{false};
     std::mutex sleep_mutex;
     std::condition_variable wake;
@@ -455,7 +471,7 @@ class VirtioDeviceModel : public ChainCompleter {
   // none had.
   bool ProcessPosted(const DeviceThread& thread);
   // kThread: spins until a notify posts work to one of the thread's queues
-  // (true) or kDevicePollNanos pass (false), yielding every
+  // (true) or its poll_nanos pass (false), yielding every
   // kDeviceYieldIntervalNanos, at every turn while busy threads outnumber
   // the CPUs, and at once when a driver thread has yielded the CPU to it
   // (cpu_sharing.h). While busy threads outnumber the CPUs it polls for

@@ -25,8 +25,9 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
       continue;
     }
     if (AskForNotification(thread)) continue;
-    // Polled for kDevicePollNanos and nothing came: block.
+    // Polled for its poll_nanos and nothing came: block.
     thread.seat.Leave();
+    const auto slept_at = std::chrono::steady_clock::now();
     thread.sleeping.store(true, std::memory_order_seq_cst);
     if (!AnyPosted(thread)) {
       std::unique_lock<std::mutex> lock(thread.sleep_mutex);
@@ -35,6 +36,10 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
       });
     }
     thread.sleeping.store(false, std::memory_order_relaxed);
+    thread.poll_nanos = NextDevicePollNanos(
+        thread.poll_nanos, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - slept_at)
+                               .count());
   }
   thread.seat.Leave();
 }
@@ -162,7 +167,7 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
                                     std::optional<uint64_t>* left_as) const {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::nanoseconds(kDevicePollNanos);
+  const auto deadline = start + std::chrono::nanoseconds(thread.poll_nanos);
   auto crowded_deadline =
       start + std::chrono::nanoseconds(kCrowdedDevicePollNanos);
   auto next_yield = start + std::chrono::nanoseconds(kDeviceYieldIntervalNanos);

@@ -112,9 +112,11 @@ TEST_P(ThreadedDeviceTest, ServesQueuesNotifiedConcurrently) {
 
 // A device thread polls for a while after its last chain, then sleeps. A
 // notify racing with that transition must never be lost: requests from two
-// threads, spaced from back to back to well past the poll time, each complete
-// (a lost wake-up would leave one waiting until the timeout). Also checks that
-// notifies arriving while the thread polls reach it without a wake-up.
+// threads, spaced from back to back to well past the poll time (which grows
+// after short sleeps up to kMaxDevicePollNanos, and shrinks after a long one),
+// each complete (a lost wake-up would leave one waiting until the timeout).
+// Also checks that notifies arriving while the thread polls reach it without a
+// wake-up.
 TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
   Machine& machine = machine_;
   auto& driver = *machine.driver;
@@ -126,7 +128,10 @@ TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
       std::chrono::nanoseconds(kDevicePollNanos / 2),
       std::chrono::nanoseconds(kDevicePollNanos),
       std::chrono::nanoseconds(kDevicePollNanos + kDevicePollNanos / 4),
-      std::chrono::nanoseconds(3 * kDevicePollNanos)};
+      std::chrono::nanoseconds(3 * kDevicePollNanos),
+      std::chrono::nanoseconds(kMaxDevicePollNanos),
+      std::chrono::nanoseconds(kMaxDevicePollNanos + kDevicePollNanos / 4),
+      std::chrono::nanoseconds(2 * kMaxDevicePollNanos)};
   std::atomic<int> lost{0};
   auto worker = [&](uint16_t queue) {
     TestRing& ring = driver.ring(queue);
@@ -152,6 +157,19 @@ TEST_P(ThreadedDeviceTest, NeverMissesANotifyAroundItsSleep) {
   EXPECT_EQ(lost.load(), 0);
   EXPECT_EQ(machine.model().counters().chains_completed, 2u * kRounds);
   EXPECT_TRUE(machine.device->violations().empty());
+}
+
+// A thread woken soon after it fell asleep polls twice as long the next time,
+// up to kMaxDevicePollNanos; a long sleep brings it back to kDevicePollNanos.
+TEST(DevicePollTest, GrowsAfterShortSleepsAndShrinksAfterALongOne) {
+  uint64_t poll = kDevicePollNanos;
+  poll = NextDevicePollNanos(poll, kDevicePollNanos / 2);
+  EXPECT_EQ(poll, 2 * kDevicePollNanos);
+  for (int i = 0; i < 10; ++i) poll = NextDevicePollNanos(poll, 0);
+  EXPECT_EQ(poll, kMaxDevicePollNanos);
+  EXPECT_EQ(NextDevicePollNanos(poll, kMaxDevicePollNanos - 1),
+            kMaxDevicePollNanos);
+  EXPECT_EQ(NextDevicePollNanos(poll, kMaxDevicePollNanos), kDevicePollNanos);
 }
 
 // An echo device whose thread is held inside its chains of queue 0 until
