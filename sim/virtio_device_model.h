@@ -18,6 +18,7 @@
 #ifndef SIM_VIRTIO_DEVICE_MODEL_H_
 #define SIM_VIRTIO_DEVICE_MODEL_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -111,8 +112,7 @@ inline constexpr uint64_t kMaxDevicePollNanos = 8 * kDevicePollNanos;
 constexpr uint64_t NextDevicePollNanos(uint64_t poll_nanos,
                                        uint64_t slept_nanos) {
   if (slept_nanos >= kMaxDevicePollNanos) return kDevicePollNanos;
-  return 2 * poll_nanos < kMaxDevicePollNanos ? 2 * poll_nanos
-                                              : kMaxDevicePollNanos;
+  return std::min(2 * poll_nanos, kMaxDevicePollNanos);
 }
 // The same while busy threads outnumber the CPUs
 // (BusyThreadsOutnumberTheCpus): one of them then waits for a CPU while the
