@@ -152,6 +152,20 @@ uint64_t FuseServer::requests_processed(uint32_t opcode) const {
   return total;
 }
 
+uint64_t FuseServer::requests_answered_directly() const {
+  uint64_t total = 0;
+  for (uint16_t lane = 0; lane < lanes_; ++lane) {
+    total += lane_state_[lane].direct_answers.load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+// The lane's mutex orders the writers of its counters: no atomic add needed.
+void FuseServer::Count(std::atomic<uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1,
+                std::memory_order_relaxed);
+}
+
 uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
                              std::span<const GuestBuffer> reply_buffers,
                              uint16_t lane) {
@@ -169,18 +183,15 @@ uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
   counters.request_bytes_copied += kInHeader;
   fuse_in_header in;
   memcpy(&in, stack_copy, kInHeader);
-  // The lane's mutex orders the writers: no atomic add needed.
-  std::atomic<uint64_t>& count =
-      state.opcode_counts[std::min(in.opcode, kCountedOpcodes)];
-  count.store(count.load(std::memory_order_relaxed) + 1,
-              std::memory_order_relaxed);
+  Count(state.opcode_counts[std::min(in.opcode, kCountedOpcodes)]);
   if (in.len != request.size() || in.len > max_request_) {
     return WriteErrorReply(reply, in.unique, EINVAL);
   }
   const size_t arg_len = in.len - kInHeader;
 
   // The data path needs the 7.9 layouts of fuse_read_in and fuse_write_in.
-  if (fs_->proto_minor() >= 9) {
+  const unsigned proto_minor = fs_->proto_minor();
+  if (proto_minor >= 9) {
     if (in.opcode == FUSE_READ) return ProcessRead(in, request, reply);
     if (in.opcode == FUSE_WRITE && arg_len >= sizeof(fuse_write_in)) {
       return ProcessWrite(in, request, reply);
@@ -200,6 +211,15 @@ uint32_t FuseServer::Process(std::span<const GuestBuffer> request_buffers,
   if (int err = CheckFuseRequest(in, copy + kInHeader, arg_len, arg_len);
       err != 0) {
     return WriteErrorReply(reply, in.unique, err);
+  }
+  // The direct answers read CREATE's 7.12 layout (with the umask).
+  if (proto_minor >= 12 && answer_directly_.load(std::memory_order_relaxed)) {
+    if (const std::optional<uint32_t> used =
+            AnswerDirectly(in, copy + kInHeader, reply)) {
+      counters.reply_bytes_copied += *used;
+      Count(state.direct_answers);
+      return *used;
+    }
   }
   return Dispatch(in, copy, reply, sessions_[lane % sessions_.size()]);
 }

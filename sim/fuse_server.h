@@ -21,9 +21,15 @@
 //     their size (through libfuse, a 4 KiB WRITE cost 40% more instructions
 //     than a 4 KiB READ: its dispatch, and the copy). Only headers are copied;
 //     DataPathCounters show it.
-//   - every other request is copied whole into the private buffer and handed
-//     to fuse_session_process_buf. libfuse replies synchronously, through the
-//     custom writev, which the ReplyRouter sends to this chain.
+//   - every other request is copied whole into the private buffer and
+//     checked there. The commonest of a file's life (LOOKUP, FORGET,
+//     BATCH_FORGET, GETATTR, OPEN, CREATE, RELEASE, UNLINK) are then answered
+//     by the device itself, once the session speaks 7.12 or later: the
+//     handling is PassthroughFs's, the reply encoded as libfuse encodes it,
+//     without libfuse's per-request allocation, locks and reply routing
+//     (sim/fuse_server_direct.cc). The rest go to fuse_session_process_buf.
+//     libfuse replies synchronously, through the custom writev, which the
+//     ReplyRouter sends to this chain.
 // The used length is the number of bytes written:
 //   - no reply (FORGET, BATCH_FORGET) or fewer than sizeof(fuse_in_header)
 //     request bytes: 0;
@@ -48,6 +54,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -87,7 +94,15 @@ class FuseServer {
   // Requests with a complete header seen with `opcode` (opcodes >=
   // kCountedOpcodes share one counter), since creation.
   uint64_t requests_processed(uint32_t opcode) const;
+  // Requests answered without libfuse (see above), since creation.
+  uint64_t requests_answered_directly() const;
   const DataPathCounters& data_path() const { return fs_->data_path(); }
+  // Whether the requests listed above are answered without libfuse (the
+  // default). Off, libfuse answers everything but READ and WRITE: the
+  // cross-check of the device's own reply encoding.
+  void set_answer_directly(bool on) {
+    answer_directly_.store(on, std::memory_order_relaxed);
+  }
   PassthroughFs& fs() { return *fs_; }
 
  private:
@@ -99,11 +114,19 @@ class FuseServer {
   void DestroySessionsLocked();
   void LockAllLanes();
   void UnlockAllLanes();
+  // Adds one to a counter of a lane whose mutex the caller holds.
+  static void Count(std::atomic<uint64_t>& counter);
   // The device's own data path (see above); `in` is the checked header.
   uint32_t ProcessRead(const fuse_in_header& in, ChainReader& request,
                        ChainWriter& reply);
   uint32_t ProcessWrite(const fuse_in_header& in, ChainReader& request,
                         ChainWriter& reply);
+  // Answers the request whose checked arguments are `arg` when it is one the
+  // device answers itself (sim/fuse_server_direct.cc): the used length;
+  // nullopt for any other.
+  std::optional<uint32_t> AnswerDirectly(const fuse_in_header& in,
+                                         const uint8_t* arg,
+                                         ChainWriter& reply);
   // Hands the request in `copy` (in.len bytes, zero padded) to libfuse.
   uint32_t Dispatch(const fuse_in_header& in, uint8_t* copy, ChainWriter& reply,
                     fuse_session* session);
@@ -111,6 +134,7 @@ class FuseServer {
   const std::unique_ptr<PassthroughFs> fs_;
   const uint32_t max_request_;
   const uint16_t lanes_;
+  std::atomic<bool> answer_directly_{true};
   ReplyRouter router_;
   // What one lane's requests touch, on lines of its own: lanes served by
   // different threads share no written cache line. A lane's mutex is held
@@ -119,6 +143,7 @@ class FuseServer {
   struct alignas(64) Lane {
     AdaptiveMutex mutex;
     std::array<std::atomic<uint64_t>, kCountedOpcodes + 1> opcode_counts{};
+    std::atomic<uint64_t> direct_answers{0};
   };
   const std::unique_ptr<Lane[]> lane_state_;
   std::vector<fuse_session*> sessions_;  // One per lane; empty if none started.

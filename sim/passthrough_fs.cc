@@ -201,14 +201,13 @@ const struct fuse_lowlevel_ops& PassthroughFs::Ops() {
 
 // ---- helpers ----
 
-RequesterIds::RequesterIds(fuse_req_t req) {
-  const fuse_ctx* ctx = fuse_req_ctx(req);
+RequesterIds::RequesterIds(const fuse_ctx& requester) {
   // Only a device running as root can take other ids; a root requester needs
   // none.
   static const bool can_switch = geteuid() == 0;
-  if (!can_switch || (ctx->uid == 0 && ctx->gid == 0)) return;
-  old_gid_ = static_cast<gid_t>(setfsgid(ctx->gid));
-  old_uid_ = static_cast<uid_t>(setfsuid(ctx->uid));
+  if (!can_switch || (requester.uid == 0 && requester.gid == 0)) return;
+  old_gid_ = static_cast<gid_t>(setfsgid(requester.gid));
+  old_uid_ = static_cast<uid_t>(setfsuid(requester.uid));
   switched_ = true;
 }
 
@@ -228,11 +227,18 @@ int PassthroughOps::SetCreatedMode(int fd, mode_t mode) {
   return host::chmod(ProcPath(fd).c_str(), want) == 0 ? 0 : errno;
 }
 
-int PassthroughOps::CheckRequester(fuse_req_t req) {
-  const fuse_ctx* ctx = fuse_req_ctx(req);
+int PassthroughOps::CheckRequester(const fuse_ctx& requester) {
   constexpr uid_t kNoUid = static_cast<uid_t>(-1);
   constexpr gid_t kNoGid = static_cast<gid_t>(-1);
-  return ctx->uid == kNoUid || ctx->gid == kNoGid ? EINVAL : 0;
+  return requester.uid == kNoUid || requester.gid == kNoGid ? EINVAL : 0;
+}
+
+int PassthroughOps::PrepareNewName(PassthroughFs& fs, const fuse_ctx& requester,
+                                   fuse_ino_t parent_id, const char* name,
+                                   std::shared_ptr<Inode>* parent) {
+  if (int err = fs.inodes().Get(parent_id, parent); err != 0) return err;
+  if (int err = CheckNewName(name); err != 0) return err;
+  return CheckRequester(requester);
 }
 
 int PassthroughOps::CheckNewName(const char* name) {
@@ -344,44 +350,64 @@ void PassthroughOps::Destroy(void* userdata) {
   fs->ReleaseAll();
 }
 
+int PassthroughFs::Lookup(uint64_t parent_id, const char* name,
+                          fuse_entry_param* e) {
+  std::shared_ptr<Inode> parent;
+  if (int err = inodes_.Get(parent_id, &parent); err != 0) return err;
+  return PassthroughOps::DoLookup(*this, parent_id, *parent, name, e);
+}
+
 void PassthroughOps::Lookup(fuse_req_t req, fuse_ino_t parent_id,
                             const char* name) {
-  std::shared_ptr<Inode> parent;
-  if (!GetInode(req, parent_id, &parent)) return;
   fuse_entry_param e;
-  if (int err = DoLookup(Fs(req), parent_id, *parent, name, &e); err != 0) {
+  if (int err = Fs(req).Lookup(parent_id, name, &e); err != 0) {
     fuse_reply_err(req, err);
     return;
   }
   fuse_reply_entry(req, &e);
 }
 
+void PassthroughFs::Forget(std::span<const fuse_forget_one> forgets) {
+  InodeTable::FreedInodes freed;
+  for (const fuse_forget_one& forget : forgets) {
+    inodes_.Forget(forget.nodeid, forget.nlookup, &freed);
+  }
+}
+
 void PassthroughOps::Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  Fs(req).inodes().Forget(ino, nlookup);
+  const fuse_forget_one forget{ino, nlookup};
+  Fs(req).Forget({&forget, 1});
   fuse_reply_none(req);
 }
 
 void PassthroughOps::ForgetMulti(fuse_req_t req, size_t count,
                                  fuse_forget_data* forgets) {
-  InodeTable::FreedInodes freed;
-  for (size_t i = 0; i < count; ++i) {
-    Fs(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup, &freed);
-  }
+  // libfuse hands the request's fuse_forget_one array over as it is.
+  static_assert(sizeof(fuse_forget_data) == sizeof(fuse_forget_one));
+  Fs(req).Forget({reinterpret_cast<const fuse_forget_one*>(forgets), count});
   fuse_reply_none(req);
+}
+
+int PassthroughFs::Getattr(uint64_t nodeid, const uint64_t* fh,
+                           struct stat* st) {
+  std::shared_ptr<Inode> inode;
+  if (int err = inodes_.Get(nodeid, &inode); err != 0) return err;
+  int fd = inode->fd;
+  std::shared_ptr<OpenHostFile> file;
+  if (fh != nullptr) {
+    if (ResolveFile(nodeid, *fh, S_ISDIR(inode->type), &file) != 0) {
+      return EBADF;
+    }
+    fd = file->fd;
+  }
+  return StatFd(fd, st);
 }
 
 void PassthroughOps::Getattr(fuse_req_t req, fuse_ino_t ino,
                              fuse_file_info* fi) {
-  std::shared_ptr<Inode> inode;
-  if (!GetInode(req, ino, &inode)) return;
-  int fd = inode->fd;
-  std::shared_ptr<OpenHostFile> file;
-  if (fi != nullptr) {
-    if (!GetOpenFile(req, ino, fi, S_ISDIR(inode->type), &file)) return;
-    fd = file->fd;
-  }
   struct stat st;
-  if (int err = StatFd(fd, &st); err != 0) {
+  if (int err = Fs(req).Getattr(ino, fi != nullptr ? &fi->fh : nullptr, &st);
+      err != 0) {
     fuse_reply_err(req, err);
     return;
   }

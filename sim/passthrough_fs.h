@@ -20,6 +20,7 @@
 
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <sys/uio.h>
 
 #include <atomic>
@@ -114,6 +115,20 @@ class PassthroughFs {
   ssize_t WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
                     std::span<const iovec> from);
   DataPathCounters& data_path() { return data_path_; }
+
+  // The requests FuseServer answers without libfuse, as the libfuse handlers
+  // answer them (they call these): 0 or an errno. `requester` carries the
+  // request's ids and, for CREATE, its umask; `fh` is null for a GETATTR
+  // without a handle. On success, Lookup and Create fill `e` (and Create and
+  // Open `fi->fh` and the open flags) as the reply says.
+  int Lookup(uint64_t parent_id, const char* name, fuse_entry_param* e);
+  void Forget(std::span<const fuse_forget_one> forgets);
+  int Getattr(uint64_t nodeid, const uint64_t* fh, struct stat* st);
+  int Open(uint64_t nodeid, fuse_file_info* fi);
+  int Create(const fuse_ctx& requester, uint64_t parent_id, const char* name,
+             mode_t mode, fuse_file_info* fi, fuse_entry_param* e);
+  int Release(uint64_t nodeid, uint64_t fh);
+  int Unlink(const fuse_ctx& requester, uint64_t parent_id, const char* name);
 
   // Where replies a session sends through a custom io go: libfuse hands the
   // custom io's writev the session's userdata, this object. Null for a session

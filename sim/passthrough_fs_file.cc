@@ -92,12 +92,11 @@ void SetOpenFlags(const PassthroughOptions& options, bool flush_can_fail,
 
 }  // namespace
 
-void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+int PassthroughFs::Open(uint64_t nodeid, fuse_file_info* fi) {
   std::shared_ptr<Inode> inode;
-  if (!GetInode(req, ino, &inode)) return;
+  if (int err = inodes_.Get(nodeid, &inode); err != 0) return err;
   int flags;
-  if (int err = FilterOpenFlags(fi->flags, &flags); err != 0)
-    return ReplyErrno(req, err);
+  if (int err = FilterOpenFlags(fi->flags, &flags); err != 0) return err;
   switch (inode->type) {
     case S_IFREG:
       break;
@@ -106,38 +105,43 @@ void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
           O_NONBLOCK;  // a device thread never waits for a fifo's other end
       break;
     case S_IFDIR:
-      return ReplyErrno(req, EISDIR);
+      return EISDIR;
     case S_IFLNK:
-      return ReplyErrno(req, ELOOP);  // as open(O_NOFOLLOW) would
+      return ELOOP;  // as open(O_NOFOLLOW) would
     case S_IFSOCK:
-      return ReplyErrno(req, ENXIO);
+      return ENXIO;
     default:
-      return ReplyErrno(req,
-                        EPERM);  // device nodes are not opened for the driver
+      return EPERM;  // device nodes are not opened for the driver
   }
-  const int fd = Fs(req).reopener().Open(*inode, flags);
-  if (fd < 0) return ReplyErrno(req, errno);
-  const bool flush_can_fail = Fs(req).FlushCanFail(inode->dev, flags);
-  fi->fh = Fs(req).AddFile(std::make_shared<OpenHostFile>(
-      fd, ino, /*is_dir=*/false, flush_can_fail));
-  SetOpenFlags(Fs(req).options(), flush_can_fail, fi);
+  const int fd = reopener().Open(*inode, flags);
+  if (fd < 0) return errno;
+  const bool flush_can_fail = FlushCanFail(inode->dev, flags);
+  fi->fh = AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/false,
+                                                  flush_can_fail));
+  SetOpenFlags(options_, flush_can_fail, fi);
+  return 0;
+}
+
+void PassthroughOps::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (int err = Fs(req).Open(ino, fi); err != 0) return ReplyErrno(req, err);
   fuse_reply_open(req, fi);
 }
 
-void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
-                            const char* name, mode_t mode, fuse_file_info* fi) {
+int PassthroughFs::Create(const fuse_ctx& requester, uint64_t parent_id,
+                          const char* name, mode_t mode, fuse_file_info* fi,
+                          fuse_entry_param* e) {
   std::shared_ptr<Inode> parent;
-  if (!GetInode(req, parent_id, &parent)) return;
-  if (int err = CheckNewName(name); err != 0) return ReplyErrno(req, err);
-  if (int err = CheckRequester(req); err != 0) return ReplyErrno(req, err);
-  if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG)
-    return ReplyErrno(req, EINVAL);
+  if (int err = PassthroughOps::PrepareNewName(*this, requester, parent_id,
+                                               name, &parent);
+      err != 0) {
+    return err;
+  }
+  if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG) return EINVAL;
   int flags;
-  if (int err = FilterOpenFlags(fi->flags, &flags); err != 0)
-    return ReplyErrno(req, err);
+  if (int err = FilterOpenFlags(fi->flags, &flags); err != 0) return err;
   flags |= O_NOFOLLOW | O_NONBLOCK;
-  const mode_t permissions = RequestedMode(req, mode);
-  RequesterIds ids(req);
+  const mode_t permissions = PassthroughOps::RequestedMode(requester, mode);
+  RequesterIds ids(requester);
   // O_EXCL first, to know whether the file is new: only a new file is given
   // the requested permission bits.
   int fd = HostCallFails()
@@ -148,7 +152,7 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   if (!created && errno == EEXIST && !(fi->flags & O_EXCL)) {
     fd = host::openat(parent->fd, name, flags);
   }
-  if (fd < 0) return ReplyErrno(req, errno);
+  if (fd < 0) return errno;
   struct stat st;
   int err = host::fstat(fd, &st) == 0 ? 0 : errno;
   // An existing non-regular file (fifo, device node) is not opened through
@@ -161,22 +165,31 @@ void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
   }
   if (err != 0) {
     host::close(fd);
-    return ReplyErrno(req, err);
+    return err;
   }
-  const int path_fd = Fs(req).reopener().OpenPath(*parent, name, fd, st);
+  const int path_fd = reopener().OpenPath(*parent, name, fd, st);
   if (path_fd < 0) {
-    const int err = errno;
+    err = errno;
     host::close(fd);
+    return err;
+  }
+  const uint64_t nodeid = inodes_.Ref(path_fd, st);
+  PassthroughOps::FillEntry(*this, nodeid, st, e);
+  const bool flush_can_fail = FlushCanFail(st.st_dev, flags);
+  fi->fh = AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/false,
+                                                  flush_can_fail));
+  SetOpenFlags(options_, flush_can_fail, fi);
+  return 0;
+}
+
+void PassthroughOps::Create(fuse_req_t req, fuse_ino_t parent_id,
+                            const char* name, mode_t mode, fuse_file_info* fi) {
+  fuse_entry_param e;
+  if (int err =
+          Fs(req).Create(*fuse_req_ctx(req), parent_id, name, mode, fi, &e);
+      err != 0) {
     return ReplyErrno(req, err);
   }
-  PassthroughFs& fs = Fs(req);
-  const uint64_t nodeid = fs.inodes().Ref(path_fd, st);
-  fuse_entry_param e;
-  FillEntry(fs, nodeid, st, &e);
-  const bool flush_can_fail = fs.FlushCanFail(st.st_dev, flags);
-  fi->fh = fs.AddFile(std::make_shared<OpenHostFile>(
-      fd, nodeid, /*is_dir=*/false, flush_can_fail));
-  SetOpenFlags(fs.options(), flush_can_fail, fi);
   fuse_reply_create(req, &e, fi);
 }
 
@@ -238,12 +251,16 @@ void PassthroughOps::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_err(req, host::close(dup_fd) == 0 ? 0 : errno);
 }
 
+int PassthroughFs::Release(uint64_t nodeid, uint64_t fh) {
+  std::shared_ptr<OpenHostFile> file;
+  if (ResolveFile(nodeid, fh, /*want_dir=*/false, &file) != 0) return EBADF;
+  RemoveFile(fh);
+  return 0;
+}
+
 void PassthroughOps::Release(fuse_req_t req, fuse_ino_t ino,
                              fuse_file_info* fi) {
-  std::shared_ptr<OpenHostFile> file;
-  if (!GetOpenFile(req, ino, fi, /*want_dir=*/false, &file)) return;
-  Fs(req).RemoveFile(fi->fh);
-  fuse_reply_err(req, 0);
+  fuse_reply_err(req, Fs(req).Release(ino, fi->fh));
 }
 
 void PassthroughOps::Fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

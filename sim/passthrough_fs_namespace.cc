@@ -14,14 +14,13 @@
 namespace sim {
 namespace {
 
-// Resolves `parent_id` and checks `name` before anything on the host is
-// touched; replies with the error and returns false when either is bad.
-bool PrepareNewName(fuse_req_t req, fuse_ino_t parent_id, const char* name,
-                    std::shared_ptr<Inode>* parent) {
-  if (!PassthroughOps::GetInode(req, parent_id, parent)) return false;
-  int err = PassthroughOps::CheckNewName(name);
-  if (err == 0) err = PassthroughOps::CheckRequester(req);
-  if (err != 0) {
+// PassthroughOps::PrepareNewName for a handler: replies with the error and
+// returns false when it fails.
+bool PrepareNewNameOrReply(fuse_req_t req, fuse_ino_t parent_id,
+                           const char* name, std::shared_ptr<Inode>* parent) {
+  if (int err = PassthroughOps::PrepareNewName(
+          PassthroughOps::Fs(req), *fuse_req_ctx(req), parent_id, name, parent);
+      err != 0) {
     fuse_reply_err(req, err);
     return false;
   }
@@ -58,7 +57,7 @@ void ReplyCreated(fuse_req_t req, fuse_ino_t parent_id, const Inode& parent,
 void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
                            const char* name, mode_t mode, dev_t rdev) {
   std::shared_ptr<Inode> parent;
-  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  if (!PrepareNewNameOrReply(req, parent_id, name, &parent)) return;
   const mode_t type = mode & S_IFMT;
   if ((type == S_IFCHR || type == S_IFBLK) &&
       Fs(req).options().refuse_device_nodes) {
@@ -68,7 +67,7 @@ void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
       type != S_IFCHR && type != S_IFBLK) {
     return ReplyErrno(req, EINVAL);
   }
-  const mode_t permissions = RequestedMode(req, mode);
+  const mode_t permissions = RequestedMode(*fuse_req_ctx(req), mode);
   RequesterIds ids(req);
   const dev_t device = (type == S_IFCHR || type == S_IFBLK) ? rdev : 0;
   if (HostCallFails() ||
@@ -81,8 +80,8 @@ void PassthroughOps::Mknod(fuse_req_t req, fuse_ino_t parent_id,
 void PassthroughOps::Mkdir(fuse_req_t req, fuse_ino_t parent_id,
                            const char* name, mode_t mode) {
   std::shared_ptr<Inode> parent;
-  if (!PrepareNewName(req, parent_id, name, &parent)) return;
-  const mode_t permissions = RequestedMode(req, mode);
+  if (!PrepareNewNameOrReply(req, parent_id, name, &parent)) return;
+  const mode_t permissions = RequestedMode(*fuse_req_ctx(req), mode);
   RequesterIds ids(req);
   if (HostCallFails() || host::mkdirat(parent->fd, name, permissions) != 0) {
     return ReplyErrno(req, errno);
@@ -93,7 +92,7 @@ void PassthroughOps::Mkdir(fuse_req_t req, fuse_ino_t parent_id,
 void PassthroughOps::Symlink(fuse_req_t req, const char* link,
                              fuse_ino_t parent_id, const char* name) {
   std::shared_ptr<Inode> parent;
-  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  if (!PrepareNewNameOrReply(req, parent_id, name, &parent)) return;
   RequesterIds ids(req);
   // The target is stored as text and never resolved by the device.
   if (HostCallFails() || host::symlinkat(link, parent->fd, name) != 0) {
@@ -107,7 +106,7 @@ void PassthroughOps::Link(fuse_req_t req, fuse_ino_t ino,
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
   std::shared_ptr<Inode> newparent;
-  if (!PrepareNewName(req, newparent_id, newname, &newparent)) return;
+  if (!PrepareNewNameOrReply(req, newparent_id, newname, &newparent)) return;
   if (host::linkat(inode->fd, "", newparent->fd, newname, AT_EMPTY_PATH) != 0) {
     // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it, link through the
     // descriptor's /proc entry, which is safe for an inode that is not a
@@ -121,19 +120,27 @@ void PassthroughOps::Link(fuse_req_t req, fuse_ino_t ino,
   ReplyCreated(req, newparent_id, *newparent, newname, std::nullopt);
 }
 
+int PassthroughFs::Unlink(const fuse_ctx& requester, uint64_t parent_id,
+                          const char* name) {
+  std::shared_ptr<Inode> parent;
+  if (int err = PassthroughOps::PrepareNewName(*this, requester, parent_id,
+                                               name, &parent);
+      err != 0) {
+    return err;
+  }
+  return !HostCallFails() && host::unlinkat(parent->fd, name, 0) == 0 ? 0
+                                                                      : errno;
+}
+
 void PassthroughOps::Unlink(fuse_req_t req, fuse_ino_t parent_id,
                             const char* name) {
-  std::shared_ptr<Inode> parent;
-  if (!PrepareNewName(req, parent_id, name, &parent)) return;
-  fuse_reply_err(
-      req,
-      !HostCallFails() && host::unlinkat(parent->fd, name, 0) == 0 ? 0 : errno);
+  fuse_reply_err(req, Fs(req).Unlink(*fuse_req_ctx(req), parent_id, name));
 }
 
 void PassthroughOps::Rmdir(fuse_req_t req, fuse_ino_t parent_id,
                            const char* name) {
   std::shared_ptr<Inode> parent;
-  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  if (!PrepareNewNameOrReply(req, parent_id, name, &parent)) return;
   fuse_reply_err(
       req, host::unlinkat(parent->fd, name, AT_REMOVEDIR) == 0 ? 0 : errno);
 }
@@ -142,9 +149,9 @@ void PassthroughOps::Rename(fuse_req_t req, fuse_ino_t parent_id,
                             const char* name, fuse_ino_t newparent_id,
                             const char* newname, unsigned int flags) {
   std::shared_ptr<Inode> parent;
-  if (!PrepareNewName(req, parent_id, name, &parent)) return;
+  if (!PrepareNewNameOrReply(req, parent_id, name, &parent)) return;
   std::shared_ptr<Inode> newparent;
-  if (!PrepareNewName(req, newparent_id, newname, &newparent)) return;
+  if (!PrepareNewNameOrReply(req, newparent_id, newname, &newparent)) return;
   // RENAME_WHITEOUT would create a device node; only the two portable flags
   // pass.
   if (flags & ~static_cast<unsigned int>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {

@@ -86,7 +86,8 @@ struct OpenHostFile {
 // requester keeps the device's ids (and capabilities).
 class RequesterIds {
  public:
-  explicit RequesterIds(fuse_req_t req);
+  explicit RequesterIds(const fuse_ctx& requester);
+  explicit RequesterIds(fuse_req_t req) : RequesterIds(*fuse_req_ctx(req)) {}
   ~RequesterIds();
   RequesterIds(const RequesterIds&) = delete;
   RequesterIds& operator=(const RequesterIds&) = delete;
@@ -107,7 +108,12 @@ struct PassthroughOps {
   // 0 when the request's uid and gid can be taken; EINVAL for -1, which no
   // client sends (Linux sends the overflow id for one it cannot map) and which
   // setfsuid would take as "keep the device's own".
-  static int CheckRequester(fuse_req_t req);
+  static int CheckRequester(const fuse_ctx& requester);
+  // Resolves `parent_id` and checks `name` and the requester before anything
+  // on the host is touched: 0 or an errno.
+  static int PrepareNewName(PassthroughFs& fs, const fuse_ctx& requester,
+                            fuse_ino_t parent_id, const char* name,
+                            std::shared_ptr<Inode>* parent);
   static std::string ProcPath(int fd);
   // Resolves a node id; replies with the error and returns false when invalid.
   static bool GetInode(fuse_req_t req, fuse_ino_t ino,
@@ -129,8 +135,8 @@ struct PassthroughOps {
   // carries (a client that negotiated FUSE_DONT_MASK leaves the umask to the
   // device; one that did not has applied it already, and applying it again
   // changes nothing). The device's own umask plays no part.
-  static mode_t RequestedMode(fuse_req_t req, mode_t mode) {
-    return mode & 07777 & ~fuse_req_ctx(req)->umask;
+  static mode_t RequestedMode(const fuse_ctx& requester, mode_t mode) {
+    return mode & 07777 & ~requester.umask;
   }
   // Gives the object behind `fd` (any descriptor, O_PATH included, not of a
   // symlink) the permission bits `mode` when the host's umask took some away;

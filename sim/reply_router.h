@@ -79,8 +79,9 @@ class ReplyRouter {
 // first), or, when they do not fit, a bare header carrying ERANGE. Returns the
 // used length.
 uint32_t WriteReply(ChainWriter& reply, std::span<const iovec> pieces);
-// Writes a bare reply header carrying `error` (a positive errno); returns the
-// used length (0 when even the header does not fit).
+// Writes a bare reply header carrying `error` (a positive errno, or 0: a
+// success with no arguments); returns the used length (0 when even the header
+// does not fit).
 uint32_t WriteErrorReply(ChainWriter& reply, uint64_t unique, int error);
 
 }  // namespace sim
