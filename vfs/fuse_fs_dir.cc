@@ -29,19 +29,22 @@ size_t ReadDirSize(size_t room, uint32_t max_read) {
 }
 
 // Whether the listing request of `dir` from `position` is a READDIRPLUS, in a
-// session with init `flags` (Linux's fuse_use_readdirplus). Each record costs
-// the device a lookup, so with READDIRPLUS_AUTO it is used only where its
-// attributes are likely wanted: at the start of a listing (`ls -l` stats what
-// it lists) and after a child was looked up since the last request (the
-// reader is stat-ing what it got); a plain reader gets plain READDIRs after
-// the first.
+// session with init `flags` (Linux's fuse_use_readdirplus, and one rule
+// more). Each record costs the device a lookup, so with READDIRPLUS_AUTO it is
+// used only where its attributes are likely wanted: after a child was looked
+// up since the last request (the reader is stat-ing what it got), and at the
+// start of a listing (`ls -l` stats what it lists) unless the last
+// READDIRPLUS's attributes went unused. Linux sends one at every start: a
+// reader that lists a directory again and again and stats nothing (a shell's
+// glob, a build tool's scan) has the device look up every name of the first
+// reply each time. Here it pays that once; its first stat brings them back.
 bool UseReadDirPlus(Directory& dir, uint32_t flags, uint64_t position) {
   if (!(flags & FUSE_DO_READDIRPLUS)) return false;
   if (!(flags & FUSE_READDIRPLUS_AUTO)) return true;
   // Taken at any position: the lookups it reports were of names listed
   // before this request.
   const bool advised = dir.TakeReadDirPlusAdvice();
-  return advised || position == 0;
+  return advised || (position == 0 && !dir.ReadDirPlusUnused());
 }
 
 // An open directory. getdents64 positions are the device's own offsets (0 is
@@ -125,6 +128,7 @@ class OpenDirectory final : public OpenFile {
       // Read before the request: a change made while it is out makes the
       // attributes of its reply too old to cache.
       const uint64_t attr_version = dir_->fs().AttrVersion();
+      dir_->NoteReadDirPlusSent();
       entries_ = TRY(client->ReadDirPlus(dir_->nodeid(), fh_, position, reply));
       dir_->LinkListed(entries_, session_, attr_version);
     } else {
@@ -212,7 +216,7 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
     // The first use of a name a READDIRPLUS cached: its attributes were
     // worth bringing (Linux's fuse_dentry_revalidate).
     if (static_cast<FuseNode*>(cached.node.get())->TakeListed()) {
-      advise_plus_.store(true, std::memory_order_relaxed);
+      AdviseReadDirPlus();
     }
     return cached.node;
   }
@@ -229,7 +233,7 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
     return Error{entry.error()};
   }
   // A READDIRPLUS would have answered this (Linux's fuse_lookup).
-  advise_plus_.store(true, std::memory_order_relaxed);
+  AdviseReadDirPlus();
   return RefPtr<Node>(Adopt(name, entry.value(), session, attr_version));
 }
 

@@ -167,6 +167,14 @@ class Directory final : public FuseNode {
   bool TakeReadDirPlusAdvice() {
     return advise_plus_.exchange(false, std::memory_order_relaxed);
   }
+  // Whether a READDIRPLUS was sent and no child was looked up since: the
+  // attributes it brought went unused.
+  bool ReadDirPlusUnused() const {
+    return plus_unused_.load(std::memory_order_relaxed);
+  }
+  void NoteReadDirPlusSent() {
+    plus_unused_.store(true, std::memory_order_relaxed);
+  }
   // The records of a READDIRPLUS reply of `session`, sent when the attribute
   // version was `attr_version`: each looked-up one becomes a node with its name
   // cached, as a LOOKUP's entry would (Linux's fuse_direntplus_link), or has
@@ -196,8 +204,15 @@ class Directory final : public FuseNode {
   bool LinkListedEntry(std::string_view name, const driver::Entry& entry,
                        uint64_t session, uint64_t attr_version);
 
+  // A child was looked up, or a name a READDIRPLUS listed used.
+  void AdviseReadDirPlus() {
+    advise_plus_.store(true, std::memory_order_relaxed);
+    plus_unused_.store(false, std::memory_order_relaxed);
+  }
+
   EntryCache::Children children_;
   std::atomic<bool> advise_plus_{false};
+  std::atomic<bool> plus_unused_{false};
 };
 
 }  // namespace vfs::fusefs

@@ -304,16 +304,16 @@ TEST_F(FuseFsReadDirPlusTest, ListingANameAgainAddsToItsNodesLookups) {
   ASSERT_NO_FATAL_FAILURE(Mount(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO));
   vfs::Stat st;
   ASSERT_EQ(vfs::stat("/mnt/a", &st), 0);
-  // Listed again, and again: one node whose lookups add up, all given back
-  // at unmount (TearDown).
+  // Listed again, and (its name used in between) again: one node whose
+  // lookups add up, all given back at unmount (TearDown).
   children_[0].size = 9;
   EXPECT_EQ(ListRoot().size(), 3u);
+  ASSERT_EQ(vfs::stat("/mnt/a", &st), 0);
+  EXPECT_EQ(st.st_size, 9);  // The listing's attributes.
   EXPECT_EQ(ListRoot().size(), 3u);
   EXPECT_EQ(lookups_[10], 3u);
   EXPECT_EQ(forgotten_[10], 0u);
   EXPECT_EQ(fs_->live_nodes(), 2u);  // The root and "a".
-  ASSERT_EQ(vfs::stat("/mnt/a", &st), 0);
-  EXPECT_EQ(st.st_size, 9);  // The listing's attributes.
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 //  - open+close is OPEN, RELEASE (the device answers a read-only OPEN with
 //    FOPEN_NOFLUSH); listing a small directory is OPENDIR,
 //    READDIRPLUS (a listing's start), READDIR (the end), RELEASEDIR, and
-//    without caches the READDIRPLUS's lookups go back at once (BATCH_FORGET).
+//    without caches the READDIRPLUS's lookups go back at once (BATCH_FORGET);
+//    listing it again with none of its names used since starts with a plain
+//    READDIR, until a name is used.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,6 +253,29 @@ TEST_P(ShareRequestsTest, OpenCloseAndSmallListings) {
   EXPECT_GT(n, 0);
   EXPECT_EQ(vfs::getdents64(fd, buffer.data(), buffer.size()), 0);
   ASSERT_EQ(vfs::close(fd), 0);
+  EXPECT_EQ(Sent(),
+            with_lookup(cached() ? Ops{"OPENDIR", "READDIRPLUS", "READDIR",
+                                       "RELEASEDIR"}
+                                 : Ops{"OPENDIR", "READDIRPLUS", "BATCH_FORGET",
+                                       "READDIR", "RELEASEDIR"}));
+  auto list = [&] {
+    const int dir = vfs::open("/root/d", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(dir, 0);
+    EXPECT_GT(vfs::getdents64(dir, buffer.data(), buffer.size()), 0);
+    EXPECT_EQ(vfs::getdents64(dir, buffer.data(), buffer.size()), 0);
+    ASSERT_EQ(vfs::close(dir), 0);
+  };
+  // Nothing the READDIRPLUS brought was used: the next listings are plain.
+  for (int i = 0; i < 2; ++i) {
+    list();
+    EXPECT_EQ(Sent(),
+              with_lookup({"OPENDIR", "READDIR", "READDIR", "RELEASEDIR"}));
+  }
+  // A name used (from the cache, or looked up) brings READDIRPLUS back.
+  ASSERT_EQ(vfs::stat("/root/d/3", &st), 0);
+  const Ops stat_ops = cached() ? Ops{} : Ops{"LOOKUP", "LOOKUP", "GETATTR"};
+  EXPECT_EQ(Sent(), stat_ops);
+  list();
   EXPECT_EQ(Sent(),
             with_lookup(cached() ? Ops{"OPENDIR", "READDIRPLUS", "READDIR",
                                        "RELEASEDIR"}
