@@ -23,11 +23,12 @@
 //     DataPathCounters show it.
 //   - every other request is copied whole into the private buffer and
 //     checked there. The commonest of a file's life (LOOKUP, FORGET,
-//     BATCH_FORGET, GETATTR, OPEN, CREATE, RELEASE, UNLINK) are then answered
-//     by the device itself, once the session speaks 7.12 or later: the
-//     handling is PassthroughFs's, the reply encoded as libfuse encodes it,
-//     without libfuse's per-request allocation, locks and reply routing
-//     (sim/fuse_server_direct.cc). The rest go to fuse_session_process_buf.
+//     BATCH_FORGET, GETATTR, OPEN, CREATE, RELEASE, UNLINK, OPENDIR, READDIR,
+//     READDIRPLUS, RELEASEDIR) are then answered by the device itself, once
+//     the session speaks 7.12 or later: the handling is PassthroughFs's, the
+//     reply encoded as libfuse encodes it, without libfuse's per-request
+//     allocation, locks and reply routing (sim/fuse_server_direct.cc). The
+//     rest go to fuse_session_process_buf.
 //     libfuse replies synchronously, through the custom writev, which the
 //     ReplyRouter sends to this chain.
 // The used length is the number of bytes written:

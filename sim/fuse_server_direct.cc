@@ -1,5 +1,6 @@
 // The requests FuseServer answers without libfuse (FuseServer::AnswerDirectly):
-// the commonest of a file's life, whose handling is a few host calls, where
+// the commonest of a file's and a directory's life, whose handling is a few
+// host calls, where
 // libfuse's dispatch cost as much again (a calloc'd request with a mutex of
 // its own, the session's request list under its lock, a reply sent through
 // the custom io and routed back to the chain). The handling is
@@ -12,6 +13,7 @@
 
 #include <climits>
 #include <cstring>
+#include <memory>
 
 #include "sim/fuse_server.h"
 
@@ -82,6 +84,29 @@ fuse_open_out OpenOut(const fuse_file_info& fi) {
   if (fi.nonseekable) out.open_flags |= FOPEN_NONSEEKABLE;
   if (fi.noflush) out.open_flags |= FOPEN_NOFLUSH;
   return out;
+}
+
+// fuse_add_direntry and fuse_add_direntry_plus.
+size_t AppendDirent(char* buf, size_t room, const char* name,
+                    const fuse_entry_param& e, off_t next, bool plus) {
+  const size_t name_len = strlen(name);
+  const size_t header = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+  const size_t padded = FUSE_DIRENT_ALIGN(header + name_len);
+  if (buf == nullptr || padded > room) return padded;
+  fuse_dirent dirent;
+  dirent.ino = e.attr.st_ino;
+  dirent.off = static_cast<uint64_t>(next);
+  dirent.namelen = static_cast<uint32_t>(name_len);
+  dirent.type = (e.attr.st_mode & S_IFMT) >> 12;
+  if (plus) {
+    const fuse_entry_out entry = EntryOut(e);
+    memcpy(buf, &entry, sizeof(entry));
+  }
+  char* at = buf + header - FUSE_NAME_OFFSET;
+  memcpy(at, &dirent, FUSE_NAME_OFFSET);
+  memcpy(at + FUSE_NAME_OFFSET, name, name_len);
+  memset(at + FUSE_NAME_OFFSET + name_len, 0, padded - header - name_len);
+  return padded;
 }
 
 // A success header and `pieces` (WriteReply).
@@ -172,6 +197,42 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
       return WriteErrorReply(
           reply, in.unique,
           fs_->Release(in.nodeid, Load<fuse_release_in>(arg).fh));
+    case FUSE_OPENDIR: {
+      fuse_file_info fi;
+      memset(&fi, 0, sizeof(fi));
+      fi.flags = static_cast<int>(Load<fuse_open_in>(arg).flags);
+      if (int err = fs_->Opendir(in.nodeid, &fi); err != 0) {
+        return WriteErrorReply(reply, in.unique, err);
+      }
+      return Reply(reply, in.unique, OpenOut(fi));
+    }
+    case FUSE_READDIR:
+    case FUSE_READDIRPLUS: {
+      const auto read = Load<fuse_read_in>(arg);
+      const bool plus = in.opcode == FUSE_READDIRPLUS;
+      std::unique_ptr<char[]> records;
+      size_t used;
+      if (int err = fs_->ReadDir(
+              in.nodeid, read.fh, read.size, static_cast<int64_t>(read.offset),
+              plus,
+              [plus](char* buf, size_t room, const char* name,
+                     const fuse_entry_param& e, off_t next) {
+                return AppendDirent(buf, room, name, e, next, plus);
+              },
+              &records, &used);
+          err != 0) {
+        return WriteErrorReply(reply, in.unique, err);
+      }
+      const fuse_out_header out{static_cast<uint32_t>(sizeof(out) + used), 0,
+                                in.unique};
+      const iovec iov[] = {{const_cast<fuse_out_header*>(&out), sizeof(out)},
+                           {records.get(), used}};
+      return WriteReply(reply, iov);
+    }
+    case FUSE_RELEASEDIR:
+      return WriteErrorReply(
+          reply, in.unique,
+          fs_->Releasedir(in.nodeid, Load<fuse_release_in>(arg).fh));
     case FUSE_UNLINK:
       return WriteErrorReply(reply, in.unique,
                              fs_->Unlink(requester, in.nodeid, name));

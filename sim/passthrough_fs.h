@@ -29,6 +29,7 @@
 #include <span>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "sim/adaptive_mutex.h"
 #include "sim/data_path_counters.h"
@@ -119,8 +120,8 @@ class PassthroughFs {
   // The requests FuseServer answers without libfuse, as the libfuse handlers
   // answer them (they call these): 0 or an errno. `requester` carries the
   // request's ids and, for CREATE, its umask; `fh` is null for a GETATTR
-  // without a handle. On success, Lookup and Create fill `e` (and Create and
-  // Open `fi->fh` and the open flags) as the reply says.
+  // without a handle. On success, Lookup and Create fill `e` (and Create,
+  // Open and Opendir `fi->fh` and the open flags) as the reply says.
   int Lookup(uint64_t parent_id, const char* name, fuse_entry_param* e);
   void Forget(std::span<const fuse_forget_one> forgets);
   int Getattr(uint64_t nodeid, const uint64_t* fh, struct stat* st);
@@ -129,6 +130,23 @@ class PassthroughFs {
              mode_t mode, fuse_file_info* fi, fuse_entry_param* e);
   int Release(uint64_t nodeid, uint64_t fh);
   int Unlink(const fuse_ctx& requester, uint64_t parent_id, const char* name);
+  int Opendir(uint64_t nodeid, fuse_file_info* fi);
+  int Releasedir(uint64_t nodeid, uint64_t fh);
+  // Appends one READDIR record for `name` (or, for READDIRPLUS, one with
+  // its entry `e`; a plain record reads only e.attr's st_ino and type) at
+  // `buf` when it fits in `room`, with the offset of the next, `next`: its
+  // size either way, nothing written when it does not fit (libfuse's
+  // fuse_add_direntry and fuse_add_direntry_plus).
+  using DirentEncoder =
+      absl::FunctionRef<size_t(char* buf, size_t room, const char* name,
+                               const fuse_entry_param& e, off_t next)>;
+  // READDIR, or READDIRPLUS with `plus`, of at most `size` bytes from
+  // `offset` on the handle `fh` of `nodeid`: the records `encode` writes into
+  // `buf` (allocated here), `used` bytes of it. An error after some records
+  // still returns those.
+  int ReadDir(uint64_t nodeid, uint64_t fh, size_t size, int64_t offset,
+              bool plus, DirentEncoder encode, std::unique_ptr<char[]>* buf,
+              size_t* used);
 
   // Where replies a session sends through a custom io go: libfuse hands the
   // custom io's writev the session's userdata, this object. Null for a session

@@ -29,29 +29,26 @@ struct DirEntryView {
   const char* name;
 };
 
-// Fills one READDIR(PLUS) reply from the handle's stream, starting at `off`.
-// The stream stays where it is between replies: a READDIR at the handle's
-// offset continues from there (its pending entry first), any other offset
-// seeks.
-void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                   fuse_file_info* fi, bool plus) {
+}  // namespace
+
+int PassthroughFs::ReadDir(uint64_t nodeid, uint64_t fh, size_t size,
+                           int64_t offset, bool plus, DirentEncoder encode,
+                           std::unique_ptr<char[]>* buf, size_t* used) {
+  *used = 0;
   std::shared_ptr<OpenHostFile> file;
-  if (!PassthroughOps::GetOpenFile(req, ino, fi, /*want_dir=*/true, &file))
-    return;
+  if (ResolveFile(nodeid, fh, /*want_dir=*/true, &file) != 0) return EBADF;
   std::shared_ptr<Inode> dir_inode;
-  if (!PassthroughOps::GetInode(req, ino, &dir_inode)) return;
-  PassthroughFs& fs = PassthroughOps::Fs(req);
-  size = std::min<size_t>(size, fs.options().max_write);
+  if (int err = inodes_.Get(nodeid, &dir_inode); err != 0) return err;
+  size = std::min<size_t>(size, options_.max_write);
   // Left uninitialised: the entries fill it from the start, padding included,
   // and only those `used` bytes are replied.
-  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(size);
-  size_t used = 0;
+  *buf = std::make_unique_for_overwrite<char[]>(size);
   int err = 0;
   {
     std::lock_guard<std::mutex> lock(file->mu);
-    if (off != file->offset) {
-      file->dir.Seek(file->fd, off);
-      file->offset = off;
+    if (offset != file->offset) {
+      file->dir.Seek(file->fd, offset);
+      file->offset = offset;
       file->pending.reset();
     }
     // Taken out of the handle for this reply; put back if it does not fit.
@@ -80,73 +77,58 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
               entry.ino, entry.next_offset, entry.type, entry.name};
         }
       };
-      struct stat st;
-      memset(&st, 0, sizeof(st));
-      st.st_ino = entry.ino;
-      st.st_mode = DTTOIF(entry.type);
+      fuse_entry_param e;
+      memset(&e, 0, sizeof(e));
+      e.attr.st_ino = entry.ino;
+      e.attr.st_mode = DTTOIF(entry.type);
       // The root's ".." lies outside the share: describe it as the root itself.
-      if (ino == InodeTable::kRootId && strcmp(entry.name, "..") == 0) {
-        st.st_ino = fs.inodes().root()->ino;
+      if (nodeid == InodeTable::kRootId && strcmp(entry.name, "..") == 0) {
+        e.attr.st_ino = inodes_.root()->ino;
       }
-      size_t len;
-      if (plus) {
-        fuse_entry_param e;
-        memset(&e, 0, sizeof(e));
-        e.attr = st;
-        len = fuse_add_direntry_plus(req, nullptr, 0, entry.name, &e, 0);
-        if (used + len > size) {  // this entry goes in the next reply
+      const size_t len = encode(nullptr, 0, entry.name, e, 0);
+      if (*used + len > size) {  // this entry goes in the next reply
+        keep_pending();
+        break;
+      }
+      // Every entry but "." and ".." is looked up: the driver will FORGET it.
+      if (plus && !IsDotOrDotDot(entry.name)) {
+        const int lookup_err =
+            PassthroughOps::DoLookup(*this, nodeid, *dir_inode, entry.name, &e);
+        if (lookup_err == ENOENT) {  // removed since readdir saw it
+          file->offset = entry.next_offset;
+          resumed.reset();
+          continue;
+        }
+        if (lookup_err != 0) {  // the next READDIR tries this entry again
+          err = lookup_err;
           keep_pending();
           break;
         }
-        // Every entry but "." and ".." is looked up: the driver will FORGET it.
-        if (!IsDotOrDotDot(entry.name)) {
-          const int lookup_err =
-              PassthroughOps::DoLookup(fs, ino, *dir_inode, entry.name, &e);
-          if (lookup_err == ENOENT) {  // removed since readdir saw it
-            file->offset = entry.next_offset;
-            resumed.reset();
-            continue;
-          }
-          if (lookup_err != 0) {  // the next READDIR tries this entry again
-            err = lookup_err;
-            keep_pending();
-            break;
-          }
-        }
-        fuse_add_direntry_plus(req, buf.get() + used, size - used, entry.name,
-                               &e, entry.next_offset);
-      } else {
-        len = fuse_add_direntry(req, nullptr, 0, entry.name, &st, 0);
-        if (used + len > size) {
-          keep_pending();
-          break;
-        }
-        fuse_add_direntry(req, buf.get() + used, size - used, entry.name, &st,
-                          entry.next_offset);
       }
-      used += len;
+      encode(buf->get() + *used, size - *used, entry.name, e,
+             entry.next_offset);
+      *used += len;
       file->offset = entry.next_offset;
       resumed.reset();
     }
   }
   // An error after some entries still returns those entries.
-  if (err != 0 && used == 0) {
-    fuse_reply_err(req, err);
-    return;
-  }
-  fuse_reply_buf(req, buf.get(), used);
+  return *used == 0 ? err : 0;
 }
-
-}  // namespace
 
 const dirent64* HostDirStream::Next(int fd) {
   if (position_ == end_) {
+    if (at_end_) {
+      errno = 0;
+      return nullptr;
+    }
     // Left uninitialised: only what getdents64 wrote is read.
     if (buffer_ == nullptr) {
       buffer_ = std::make_unique_for_overwrite<char[]>(kBufferBytes);
     }
     const ssize_t n = host::getdents64(fd, buffer_.get(), kBufferBytes);
     if (n <= 0) {
+      at_end_ = n == 0;
       errno = n == 0 ? 0 : errno;
       return nullptr;
     }
@@ -163,21 +145,49 @@ void HostDirStream::Seek(int fd, off_t offset) {
   // An error shows at the next read: getdents64 fails on a bad position.
   host::lseek(fd, offset, SEEK_SET);
   position_ = end_ = 0;
+  at_end_ = false;
+}
+
+int PassthroughFs::Opendir(uint64_t nodeid, fuse_file_info* fi) {
+  std::shared_ptr<Inode> inode;
+  if (int err = inodes_.Get(nodeid, &inode); err != 0) return err;
+  if (!S_ISDIR(inode->type)) return ENOTDIR;
+  const int fd =
+      host::openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  fi->fh = AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/true));
+  fi->cache_readdir = options_.data_caching == DataCaching::kAlways;
+  return 0;
 }
 
 void PassthroughOps::Opendir(fuse_req_t req, fuse_ino_t ino,
                              fuse_file_info* fi) {
-  std::shared_ptr<Inode> inode;
-  if (!GetInode(req, ino, &inode)) return;
-  if (!S_ISDIR(inode->type)) return ReplyErrno(req, ENOTDIR);
-  const int fd =
-      host::openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ReplyErrno(req, errno);
-  fi->fh =
-      Fs(req).AddFile(std::make_shared<OpenHostFile>(fd, ino, /*is_dir=*/true));
-  fi->cache_readdir = Fs(req).options().data_caching == DataCaching::kAlways;
+  if (int err = Fs(req).Opendir(ino, fi); err != 0) return ReplyErrno(req, err);
   fuse_reply_open(req, fi);
 }
+
+namespace {
+
+// READDIR(PLUS) through libfuse, records encoded by libfuse.
+void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   fuse_file_info* fi, bool plus) {
+  auto encode = [req, plus](char* buf, size_t room, const char* name,
+                            const fuse_entry_param& e, off_t next) {
+    return plus ? fuse_add_direntry_plus(req, buf, room, name, &e, next)
+                : fuse_add_direntry(req, buf, room, name, &e.attr, next);
+  };
+  std::unique_ptr<char[]> buf;
+  size_t used;
+  if (int err = PassthroughOps::Fs(req).ReadDir(ino, fi->fh, size, off, plus,
+                                                encode, &buf, &used);
+      err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_buf(req, buf.get(), used);
+}
+
+}  // namespace
 
 void PassthroughOps::Readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
                              off_t off, fuse_file_info* fi) {
@@ -189,12 +199,16 @@ void PassthroughOps::Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
   ReadDirectory(req, ino, size, off, fi, /*plus=*/true);
 }
 
+int PassthroughFs::Releasedir(uint64_t nodeid, uint64_t fh) {
+  std::shared_ptr<OpenHostFile> file;
+  if (ResolveFile(nodeid, fh, /*want_dir=*/true, &file) != 0) return EBADF;
+  RemoveFile(fh);
+  return 0;
+}
+
 void PassthroughOps::Releasedir(fuse_req_t req, fuse_ino_t ino,
                                 fuse_file_info* fi) {
-  std::shared_ptr<OpenHostFile> file;
-  if (!GetOpenFile(req, ino, fi, /*want_dir=*/true, &file)) return;
-  Fs(req).RemoveFile(fi->fh);
-  fuse_reply_err(req, 0);
+  fuse_reply_err(req, Fs(req).Releasedir(ino, fi->fh));
 }
 
 void PassthroughOps::Fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,

@@ -26,7 +26,11 @@ namespace sim {
 class HostDirStream {
  public:
   // The next entry of the directory open at `fd`; null at the end (errno 0)
-  // or on an error (errno set).
+  // or on an error (errno set). Once at the end it stays there, without asking
+  // the host again, until a Seek: a READDIR that filled its reply up to the
+  // end has seen it, and the one the driver sends next from there (Linux's
+  // getdents64 sends it to learn of the end) costs no host call. POSIX leaves
+  // it unspecified whether a name added since the listing began shows up.
   const dirent64* Next(int fd);
   // The next entry returned is the one at `offset`: 0 or the d_off of an
   // entry returned before.
@@ -38,6 +42,7 @@ class HostDirStream {
   std::unique_ptr<char[]> buffer_;
   size_t position_ = 0;
   size_t end_ = 0;
+  bool at_end_ = false;
 };
 
 struct OpenHostFile {

@@ -1,9 +1,12 @@
 // The requests the device answers without libfuse (sim/fuse_server_direct.cc)
 // get the reply libfuse gives: each request is sent once answered directly and
 // once through libfuse, on one server, and the two replies compared byte for
-// byte (but the file handles of OPEN and CREATE, which must differ).
+// byte (but the file handles of OPEN, CREATE and OPENDIR, which must differ).
+// And a listing that reached the end asks the host nothing more until it
+// starts again.
 #include <sys/stat.h>
 
+#include "sim/host_calls.h"
 #include "tests/sim/fuse_server_ops_fixture.h"
 
 namespace sim::ops_test {
@@ -39,6 +42,21 @@ class FuseServerDirectTest : public FuseServerOpsTest {
   }
 
   static Bytes Name(std::string_view name) { return Bytes().Name(name); }
+  // The offset the last record of a READDIR(PLUS) reply gives.
+  static uint64_t LastOffset(const Reply& listing, bool plus) {
+    uint64_t offset = 0;
+    for (size_t at = 0; at < listing.payload_size();) {
+      fuse_dirent dirent;
+      memcpy(&dirent,
+             listing.payload() + at + (plus ? sizeof(fuse_entry_out) : 0),
+             sizeof(dirent));
+      offset = dirent.off;
+      at += FUSE_DIRENT_ALIGN(
+          (plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET) +
+          dirent.namelen);
+    }
+    return offset;
+  }
   static Bytes CreateArgs(std::string_view name, uint32_t flags, uint32_t mode,
                           uint32_t umask) {
     fuse_create_in in{};
@@ -212,6 +230,84 @@ TEST_F(FuseServerDirectTest, ForgetsDropLookupsAsLibfusesDo) {
       c().Call(FUSE_BATCH_FORGET, 0, Bytes().Add(batch).Add(one)).has_header());
   EXPECT_EQ(endpoint_->server().fs().inodes().size(), inodes);
   EXPECT_NE(c().Getattr(node).error(), 0);
+}
+
+TEST_F(FuseServerDirectTest, DirectoryRepliesAreLibfuses) {
+  ASSERT_EQ(mkdir(P("d").c_str(), 0755), 0);
+  for (const char* name : {"a", "bb", "a-much-longer-name-than-eight"}) {
+    share_.WriteFile(std::string("d/") + name, name);
+  }
+  const uint64_t dir = c().MustLookup(kRoot, "d").nodeid;
+  auto [direct, libfuse] = Both(FUSE_OPENDIR, dir, Bytes().Add(fuse_open_in{}));
+  ASSERT_EQ(direct.error(), 0);
+  ASSERT_EQ(libfuse.error(), 0);
+  EXPECT_EQ(direct.header().len, libfuse.header().len);
+  EXPECT_EQ(direct.As<fuse_open_out>().open_flags,
+            libfuse.As<fuse_open_out>().open_flags);
+  const uint64_t fh = direct.As<fuse_open_out>().fh;
+  EXPECT_NE(fh, libfuse.As<fuse_open_out>().fh);
+  // Each listing from the start, both ways on one handle: the same records
+  // (READDIRPLUS's with the same node ids, a lookup more each time), and the
+  // same replies at the end.
+  for (const uint32_t opcode : {FUSE_READDIR, FUSE_READDIRPLUS}) {
+    SCOPED_TRACE(opcode);
+    fuse_read_in read{};
+    read.fh = fh;
+    read.size = 4096;
+    const Reply listed = ExpectSame(opcode, dir, Bytes().Add(read));
+    EXPECT_EQ(DirentNames(listed, opcode == FUSE_READDIRPLUS).size(), 5u);
+    // A reply with room for the first record only, then the rest.
+    read.size = 80;
+    EXPECT_EQ(DirentNames(ExpectSame(opcode, dir, Bytes().Add(read)),
+                          opcode == FUSE_READDIRPLUS)
+                  .size(),
+              opcode == FUSE_READDIR ? 2u : 0u);
+    // From the last record's offset: the end, an empty reply, both ways.
+    read.size = 4096;
+    read.offset = LastOffset(listed, opcode == FUSE_READDIRPLUS);
+    const Reply end = ExpectSame(opcode, dir, Bytes().Add(read));
+    EXPECT_EQ(end.error(), 0);
+    EXPECT_EQ(end.payload_size(), 0u);
+    read.fh = fh + 1000;
+    read.offset = 0;
+    EXPECT_EQ(ExpectSame(opcode, dir, Bytes().Add(read)).error(), EBADF);
+  }
+  fuse_release_in release{};
+  release.fh = fh + 1000;
+  EXPECT_EQ(ExpectSame(FUSE_RELEASEDIR, dir, Bytes().Add(release)).error(),
+            EBADF);
+  EXPECT_EQ(
+      ExpectSame(FUSE_OPENDIR, HostFile("f", ""), Bytes().Add(fuse_open_in{}))
+          .error(),
+      ENOTDIR);
+  release.fh = fh;
+  EXPECT_EQ(c().Call(FUSE_RELEASEDIR, dir, Bytes().Add(release)).error(), 0);
+}
+
+TEST_F(FuseServerDirectTest, AListingThatReachedTheEndAsksTheHostNoMore) {
+  ASSERT_EQ(mkdir(P("d").c_str(), 0755), 0);
+  share_.WriteFile("d/a", "");
+  const uint64_t dir = c().MustLookup(kRoot, "d").nodeid;
+  const Reply opened = c().Call(FUSE_OPENDIR, dir, Bytes().Add(fuse_open_in{}));
+  ASSERT_EQ(opened.error(), 0);
+  fuse_read_in read{};
+  read.fh = opened.As<fuse_open_out>().fh;
+  read.size = 4096;
+  const Reply listed = c().Call(FUSE_READDIR, dir, Bytes().Add(read));
+  EXPECT_EQ(DirentNames(listed, false).size(), 3u);
+  // The READDIR that learns of the end: nothing from the host.
+  share_.WriteFile("d/b", "");
+  read.offset = LastOffset(listed, false);
+  const HostCallTotals before = ProcessHostCalls();
+  const Reply end = c().Call(FUSE_READDIR, dir, Bytes().Add(read));
+  EXPECT_EQ(ProcessHostCalls().calls, before.calls);
+  EXPECT_EQ(end.error(), 0);
+  EXPECT_EQ(end.payload_size(), 0u);
+  // A listing from the start asks again, and finds the name made since.
+  read.offset = 0;
+  EXPECT_EQ(
+      DirentNames(c().Call(FUSE_READDIR, dir, Bytes().Add(read)), false).size(),
+      4u);
 }
 
 }  // namespace
