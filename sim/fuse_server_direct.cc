@@ -169,11 +169,14 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
       out.attr = AttrOut(st);
       return Reply(reply, in.unique, out);
     }
-    case FUSE_OPEN: {
+    case FUSE_OPEN:
+    case FUSE_OPENDIR: {
       fuse_file_info fi;
       memset(&fi, 0, sizeof(fi));
       fi.flags = static_cast<int>(Load<fuse_open_in>(arg).flags);
-      if (int err = fs_->Open(in.nodeid, &fi); err != 0) {
+      if (int err = in.opcode == FUSE_OPEN ? fs_->Open(in.nodeid, &fi)
+                                           : fs_->Opendir(in.nodeid, &fi);
+          err != 0) {
         return WriteErrorReply(reply, in.unique, err);
       }
       return Reply(reply, in.unique, OpenOut(fi));
@@ -194,17 +197,12 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
       return Reply(reply, in.unique, EntryOut(e), OpenOut(fi));
     }
     case FUSE_RELEASE:
-      return WriteErrorReply(
-          reply, in.unique,
-          fs_->Release(in.nodeid, Load<fuse_release_in>(arg).fh));
-    case FUSE_OPENDIR: {
-      fuse_file_info fi;
-      memset(&fi, 0, sizeof(fi));
-      fi.flags = static_cast<int>(Load<fuse_open_in>(arg).flags);
-      if (int err = fs_->Opendir(in.nodeid, &fi); err != 0) {
-        return WriteErrorReply(reply, in.unique, err);
-      }
-      return Reply(reply, in.unique, OpenOut(fi));
+    case FUSE_RELEASEDIR: {
+      const uint64_t fh = Load<fuse_release_in>(arg).fh;
+      return WriteErrorReply(reply, in.unique,
+                             in.opcode == FUSE_RELEASE
+                                 ? fs_->Release(in.nodeid, fh)
+                                 : fs_->Releasedir(in.nodeid, fh));
     }
     case FUSE_READDIR:
     case FUSE_READDIRPLUS: {
@@ -229,10 +227,6 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
                            {records.get(), used}};
       return WriteReply(reply, iov);
     }
-    case FUSE_RELEASEDIR:
-      return WriteErrorReply(
-          reply, in.unique,
-          fs_->Releasedir(in.nodeid, Load<fuse_release_in>(arg).fh));
     case FUSE_UNLINK:
       return WriteErrorReply(reply, in.unique,
                              fs_->Unlink(requester, in.nodeid, name));
