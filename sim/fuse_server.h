@@ -22,13 +22,13 @@
 //     than a 4 KiB READ: its dispatch, and the copy). Only headers are copied;
 //     DataPathCounters show it.
 //   - every other request is copied whole into the private buffer and
-//     checked there. The commonest of a file's life (LOOKUP, FORGET,
-//     BATCH_FORGET, GETATTR, OPEN, CREATE, RELEASE, UNLINK, OPENDIR, READDIR,
-//     READDIRPLUS, RELEASEDIR) are then answered by the device itself, once
-//     the session speaks 7.12 or later: the handling is PassthroughFs's, the
-//     reply encoded as libfuse encodes it, without libfuse's per-request
-//     allocation, locks and reply routing (sim/fuse_server_direct.cc). The
-//     rest go to fuse_session_process_buf.
+//     checked there. The commonest of a file's and a directory's life
+//     (LOOKUP, FORGET, BATCH_FORGET, GETATTR, OPEN, CREATE, RELEASE, UNLINK,
+//     OPENDIR, READDIR, READDIRPLUS, RELEASEDIR) are then answered by the
+//     device itself, once the session speaks 7.12 or later: the handling is
+//     PassthroughFs's, the reply encoded as libfuse encodes it, without
+//     libfuse's per-request allocation, locks and reply routing
+//     (sim/fuse_server_direct.cc). The rest go to fuse_session_process_buf;
 //     libfuse replies synchronously, through the custom writev, which the
 //     ReplyRouter sends to this chain.
 // The used length is the number of bytes written:

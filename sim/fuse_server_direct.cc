@@ -1,13 +1,13 @@
 // The requests FuseServer answers without libfuse (FuseServer::AnswerDirectly):
 // the commonest of a file's and a directory's life, whose handling is a few
-// host calls, where
-// libfuse's dispatch cost as much again (a calloc'd request with a mutex of
-// its own, the session's request list under its lock, a reply sent through
-// the custom io and routed back to the chain). The handling is
-// PassthroughFs's, shared with the libfuse handlers; only the reply is
-// encoded here, as libfuse 3.14 encodes it (fuse_lowlevel.c: fill_entry,
-// fill_open, convert_stat, calc_timeout_*), so that the driver cannot tell
-// which answered: fuse_server_direct_test compares the two byte for byte.
+// host calls and about as many instructions as libfuse spent dispatching it
+// (a calloc'd request with a mutex of its own, the session's request list
+// under its lock, a reply sent through the custom io and routed back to the
+// chain). The handling is PassthroughFs's, shared with the libfuse handlers;
+// only the reply is encoded here, as libfuse 3.14 encodes it (fuse_lowlevel.c:
+// fill_entry, fill_open, convert_stat, calc_timeout_*, fuse_add_direntry and
+// fuse_add_direntry_plus), so that the driver cannot tell which answered:
+// fuse_server_direct_test compares the two byte for byte.
 #include <linux/fuse.h>
 #include <sys/stat.h>
 

@@ -167,8 +167,8 @@ class Directory final : public FuseNode {
   bool TakeReadDirPlusAdvice() {
     return advise_plus_.exchange(false, std::memory_order_relaxed);
   }
-  // Whether a READDIRPLUS was sent and no child was looked up since: the
-  // attributes it brought went unused.
+  // Whether a READDIRPLUS was sent and since then no child was looked up and
+  // no name it listed used: the attributes it brought went unused.
   bool ReadDirPlusUnused() const {
     return plus_unused_.load(std::memory_order_relaxed);
   }
