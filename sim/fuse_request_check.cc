@@ -31,25 +31,18 @@ bool HandedToLibfuse(uint32_t opcode) {
   }
 }
 
-template <typename T>
-T Load(const uint8_t* p) {
-  T value;
-  memcpy(&value, p, sizeof(value));
-  return value;
-}
-
 // The bytes of the variable tail the fixed struct announces, for the tails
 // libfuse trusts; `rest` is what follows the struct.
 bool TailFits(const FuseOpcodeInfo& info, const uint8_t* arg, size_t rest) {
   switch (info.tail) {
     case FuseTail::kWriteData:
-      return Load<fuse_write_in>(arg).size <= rest;
+      return LoadArg<fuse_write_in>(arg).size <= rest;
     case FuseTail::kForgets:
-      return uint64_t{Load<fuse_batch_forget_in>(arg).count} *
+      return uint64_t{LoadArg<fuse_batch_forget_in>(arg).count} *
                  sizeof(fuse_forget_one) <=
              rest;
     case FuseTail::kIoctlData:
-      return Load<fuse_ioctl_in>(arg).in_size <= rest;
+      return LoadArg<fuse_ioctl_in>(arg).in_size <= rest;
     default:
       return true;
   }
@@ -68,7 +61,7 @@ int CheckFuseRequest(const fuse_in_header& in, const uint8_t* arg,
   if (arg_len < fixed || available < fixed) return EINVAL;
   const size_t rest = arg_len - fixed;
   if (in.opcode == FUSE_INIT) {
-    const auto flags = Load<uint32_t>(arg + offsetof(fuse_init_in, flags));
+    const auto flags = LoadArg<uint32_t>(arg + offsetof(fuse_init_in, flags));
     const size_t need =
         (flags & FUSE_INIT_EXT) ? offsetof(fuse_init_in, flags2) + 4 : 0;
     return arg_len >= need && available >= need ? 0 : EINVAL;
@@ -82,7 +75,7 @@ int CheckFuseRequest(const fuse_in_header& in, const uint8_t* arg,
     const void* nul = memchr(names, '\0', rest);
     if (nul == nullptr) return EINVAL;
     const size_t name_len = static_cast<const uint8_t*>(nul) - names + 1;
-    const auto value_size = Load<uint32_t>(arg);  // fuse_setxattr_in::size
+    const auto value_size = LoadArg<uint32_t>(arg);  // fuse_setxattr_in::size
     return static_cast<uint64_t>(name_len) + value_size <= rest ? 0 : EINVAL;
   }
   // Every name must end inside the request: the last byte is NUL and there are

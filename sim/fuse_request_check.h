@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace sim {
 
@@ -22,6 +23,14 @@ namespace sim {
 // a name is not NUL-terminated.
 int CheckFuseRequest(const fuse_in_header& in, const uint8_t* arg,
                      size_t available, size_t arg_len);
+
+// A `T` read from request bytes at `p`, which need not be aligned for it.
+template <typename T>
+T LoadArg(const uint8_t* p) {
+  T value;
+  memcpy(&value, p, sizeof(value));
+  return value;
+}
 
 }  // namespace sim
 

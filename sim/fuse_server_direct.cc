@@ -13,19 +13,14 @@
 
 #include <climits>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 
+#include "sim/fuse_request_check.h"
 #include "sim/fuse_server.h"
 
 namespace sim {
 namespace {
-
-template <typename T>
-T Load(const uint8_t* p) {
-  T value;
-  memcpy(&value, p, sizeof(value));
-  return value;
-}
 
 uint64_t TimeoutSeconds(double t) {
   if (t > static_cast<double>(ULONG_MAX)) return ULONG_MAX;
@@ -109,15 +104,24 @@ size_t AppendDirent(char* buf, size_t room, const char* name,
   return padded;
 }
 
-// A success header and `pieces` (WriteReply).
+// A success header, then `args` (WriteReply): at most two, CREATE's.
+uint32_t ReplyWith(ChainWriter& reply, uint64_t unique,
+                   std::initializer_list<iovec> args) {
+  fuse_out_header out{sizeof(out), 0, unique};
+  iovec iov[1 + 2] = {{&out, sizeof(out)}};
+  size_t count = 1;
+  for (const iovec& arg : args) {
+    out.len += static_cast<uint32_t>(arg.iov_len);
+    iov[count++] = arg;
+  }
+  return WriteReply(reply, {iov, count});
+}
+
+// A success header and `pieces`, each a fixed reply struct.
 template <typename... Pieces>
 uint32_t Reply(ChainWriter& reply, uint64_t unique, const Pieces&... pieces) {
-  const fuse_out_header out{
-      static_cast<uint32_t>(sizeof(out) + (sizeof(Pieces) + ... + 0)), 0,
-      unique};
-  const iovec iov[] = {{const_cast<fuse_out_header*>(&out), sizeof(out)},
-                       {const_cast<Pieces*>(&pieces), sizeof(Pieces)}...};
-  return WriteReply(reply, iov);
+  return ReplyWith(reply, unique,
+                   {{const_cast<Pieces*>(&pieces), sizeof(Pieces)}...});
 }
 
 }  // namespace
@@ -140,21 +144,21 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
     }
     case FUSE_FORGET: {
       const fuse_forget_one forget{in.nodeid,
-                                   Load<fuse_forget_in>(arg).nlookup};
+                                   LoadArg<fuse_forget_in>(arg).nlookup};
       fs_->Forget({&forget, 1});
       return 0;
     }
     case FUSE_BATCH_FORGET: {
       // The forgets were found to fit; the copy is 8-byte aligned, as
       // fuse_forget_one wants.
-      const uint32_t count = Load<fuse_batch_forget_in>(arg).count;
+      const uint32_t count = LoadArg<fuse_batch_forget_in>(arg).count;
       fs_->Forget({reinterpret_cast<const fuse_forget_one*>(
                        arg + sizeof(fuse_batch_forget_in)),
                    count});
       return 0;
     }
     case FUSE_GETATTR: {
-      const auto get = Load<fuse_getattr_in>(arg);
+      const auto get = LoadArg<fuse_getattr_in>(arg);
       struct stat st;
       if (int err = fs_->Getattr(
               in.nodeid,
@@ -173,7 +177,7 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
     case FUSE_OPENDIR: {
       fuse_file_info fi;
       memset(&fi, 0, sizeof(fi));
-      fi.flags = static_cast<int>(Load<fuse_open_in>(arg).flags);
+      fi.flags = static_cast<int>(LoadArg<fuse_open_in>(arg).flags);
       if (int err = in.opcode == FUSE_OPEN ? fs_->Open(in.nodeid, &fi)
                                            : fs_->Opendir(in.nodeid, &fi);
           err != 0) {
@@ -182,7 +186,7 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
       return Reply(reply, in.unique, OpenOut(fi));
     }
     case FUSE_CREATE: {
-      const auto create = Load<fuse_create_in>(arg);
+      const auto create = LoadArg<fuse_create_in>(arg);
       requester.umask = create.umask;
       fuse_file_info fi;
       memset(&fi, 0, sizeof(fi));
@@ -198,7 +202,7 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
     }
     case FUSE_RELEASE:
     case FUSE_RELEASEDIR: {
-      const uint64_t fh = Load<fuse_release_in>(arg).fh;
+      const uint64_t fh = LoadArg<fuse_release_in>(arg).fh;
       return WriteErrorReply(reply, in.unique,
                              in.opcode == FUSE_RELEASE
                                  ? fs_->Release(in.nodeid, fh)
@@ -206,7 +210,7 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
     }
     case FUSE_READDIR:
     case FUSE_READDIRPLUS: {
-      const auto read = Load<fuse_read_in>(arg);
+      const auto read = LoadArg<fuse_read_in>(arg);
       const bool plus = in.opcode == FUSE_READDIRPLUS;
       std::unique_ptr<char[]> records;
       size_t used;
@@ -221,11 +225,7 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
           err != 0) {
         return WriteErrorReply(reply, in.unique, err);
       }
-      const fuse_out_header out{static_cast<uint32_t>(sizeof(out) + used), 0,
-                                in.unique};
-      const iovec iov[] = {{const_cast<fuse_out_header*>(&out), sizeof(out)},
-                           {records.get(), used}};
-      return WriteReply(reply, iov);
+      return ReplyWith(reply, in.unique, {{records.get(), used}});
     }
     case FUSE_UNLINK:
       return WriteErrorReply(reply, in.unique,

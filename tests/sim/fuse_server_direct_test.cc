@@ -44,18 +44,9 @@ class FuseServerDirectTest : public FuseServerOpsTest {
   static Bytes Name(std::string_view name) { return Bytes().Name(name); }
   // The offset the last record of a READDIR(PLUS) reply gives.
   static uint64_t LastOffset(const Reply& listing, bool plus) {
-    uint64_t offset = 0;
-    for (size_t at = 0; at < listing.payload_size();) {
-      fuse_dirent dirent;
-      memcpy(&dirent,
-             listing.payload() + at + (plus ? sizeof(fuse_entry_out) : 0),
-             sizeof(dirent));
-      offset = dirent.off;
-      at += FUSE_DIRENT_ALIGN(
-          (plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET) +
-          dirent.namelen);
-    }
-    return offset;
+    const std::vector<testing::ListedEntry> entries =
+        testing::ListedEntries(listing, plus);
+    return entries.empty() ? 0 : entries.back().next_offset;
   }
   static Bytes CreateArgs(std::string_view name, uint32_t flags, uint32_t mode,
                           uint32_t umask) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -226,8 +227,8 @@ uint64_t RawFuseClient::MustOpen(uint64_t nodeid, uint32_t flags) {
   return r.As<fuse_open_out>().fh;
 }
 
-std::vector<std::string> DirentNames(const Reply& reply, bool plus) {
-  std::vector<std::string> names;
+std::vector<ListedEntry> ListedEntries(const Reply& reply, bool plus) {
+  std::vector<ListedEntry> entries;
   size_t pos = 0;
   const size_t size = reply.payload_size();
   const uint8_t* p = reply.payload();
@@ -237,10 +238,19 @@ std::vector<std::string> DirentNames(const Reply& reply, bool plus) {
     fuse_dirent d;
     memcpy(&d, p + dirent_at, FUSE_NAME_OFFSET);
     if (dirent_at + FUSE_NAME_OFFSET + d.namelen > size) break;
-    names.emplace_back(
-        reinterpret_cast<const char*>(p + dirent_at + FUSE_NAME_OFFSET),
-        d.namelen);
+    entries.push_back({std::string(reinterpret_cast<const char*>(
+                                       p + dirent_at + FUSE_NAME_OFFSET),
+                                   d.namelen),
+                       d.off});
     pos = dirent_at + FUSE_DIRENT_SIZE(&d);
+  }
+  return entries;
+}
+
+std::vector<std::string> DirentNames(const Reply& reply, bool plus) {
+  std::vector<std::string> names;
+  for (ListedEntry& entry : ListedEntries(reply, plus)) {
+    names.push_back(std::move(entry.name));
   }
   return names;
 }

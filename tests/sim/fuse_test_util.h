@@ -166,7 +166,14 @@ class RawFuseClient {
   uint32_t gid_ = 0;
 };
 
-// Names of the entries in a READDIR / READDIRPLUS reply payload.
+// The entries in a READDIR / READDIRPLUS reply payload: each name and the
+// offset of the entry after it.
+struct ListedEntry {
+  std::string name;
+  uint64_t next_offset;
+};
+std::vector<ListedEntry> ListedEntries(const Reply& reply, bool plus);
+// Their names.
 std::vector<std::string> DirentNames(const Reply& reply, bool plus);
 
 }  // namespace sim::testing
