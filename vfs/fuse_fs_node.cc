@@ -68,25 +68,26 @@ FuseNode::FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
                    uint64_t session)
     : Node(type), fs_(std::move(fs)), nodeid_(nodeid), session_(session) {}
 
-bool FuseNode::CachedAttr(Stat* out) {
+bool FuseNode::CachedAttr(Stat* out, uint64_t arrived_since) {
   const uint64_t now = fs_->platform().MonotonicNanos();
   SpinGuard guard(attr_lock_);
-  if (now >= attr_valid_until_ || attr_version_ < fs_->all_invalid_before()) {
-    return false;
-  }
+  const bool valid = now < attr_valid_until_ ||
+                     (attr_arrived_ != 0 && attr_arrived_ >= arrived_since);
+  if (!valid || attr_version_ < fs_->all_invalid_before()) return false;
   *out = attr_;
   return true;
 }
 
 void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
                          uint64_t version) {
-  if (valid_ns == 0) return;  // Ask every time.
   const uint64_t now = fs_->platform().MonotonicNanos();
   SpinGuard guard(attr_lock_);
   // A change recorded after the request was sent: its reply may predate it.
   if (version < changed_version_) return;
   attr_ = ToStat(attr);
+  // A zero timeout (ask every time) has run out already.
   attr_valid_until_ = Deadline(now, valid_ns);
+  attr_arrived_ = now;
   attr_version_ = version;
 }
 
@@ -95,6 +96,7 @@ void FuseNode::InvalidateAttr() {
   SpinGuard guard(attr_lock_);
   changed_version_ = version;
   attr_valid_until_ = 0;
+  attr_arrived_ = 0;
 }
 
 void FuseNode::NoteDataChanged() {
@@ -109,6 +111,12 @@ Result<Stat> FuseNode::FetchAttr(std::optional<uint64_t> fh) {
   Stat st;
   if (CachedAttr(&st)) return st;
   return FreshAttr(fh);
+}
+
+Result<Stat> FuseNode::GetAttrSince(uint64_t began_ns) {
+  Stat st;
+  if (CachedAttr(&st, began_ns)) return st;
+  return FreshAttr(std::nullopt);
 }
 
 Result<Stat> FuseNode::FreshAttr(std::optional<uint64_t> fh) {

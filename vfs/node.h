@@ -58,6 +58,16 @@ class Node : public RefCounted {
   // ---- Any node. ----
   // Attributes; st_dev is filled in by the VFS.
   virtual Result<Stat> GetAttr() = 0;
+  // As GetAttr, for a system call that began at `began_ns`
+  // (Platform::MonotonicNanos): attributes that reached the node since then
+  // are as fresh as any it could ask for, whatever their validity. This is
+  // what spares stat(2) a GETATTR right after its path walk's LOOKUP brought
+  // the attributes with a zero timeout (Linux keeps them for the rest of the
+  // jiffy: fuse_update_get_attr).
+  virtual Result<Stat> GetAttrSince(uint64_t began_ns) {
+    (void)began_ns;
+    return GetAttr();
+  }
   // Applies `change` (chmod, truncate, utimes) and returns the new attributes.
   virtual Result<Stat> SetAttr(const AttrChange& change);
   // Opens the node. `flags` are open(2)'s minus what the VFS consumed (O_CREAT,

@@ -17,10 +17,11 @@ constexpr int kStatFlags = base::kAtSymlinkNoFollow | base::kAtEmptyPath;
 
 Result<void> Fstatat(int dirfd, const char* path, Stat* out, int flags) {
   Task* task = TRY(CurrentTaskOrError());
+  const uint64_t began = task->platform().MonotonicNanos();
   const Placed found =
       TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags));
   if (!out) return Error{EFAULT};
-  Stat st = TRY(found.node->GetAttr());
+  Stat st = TRY(found.node->GetAttrSince(began));
   st.st_dev = found.mount->device();
   *out = st;
   return {};

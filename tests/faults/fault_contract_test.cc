@@ -165,7 +165,7 @@ TEST_P(FaultContractTest, MalformedRepliesAreEioAndTheNextCallWorks) {
   ASSERT_EQ(vfs::stat(Path("f").c_str(), &st), 0);
   for (const char* fault : {"truncate=8", "wrong-unique", "wrong-len"}) {
     SCOPED_TRACE(fault);
-    AddFault(std::string(fault) + "@op=GETATTR,count=1");
+    AddFault(std::string(fault) + "@op=LOOKUP,count=1");
     EXPECT_EQ(vfs::stat(Path("f").c_str(), &st), -EIO);
     EXPECT_EQ(vfs::stat(Path("f").c_str(), &st), 0);
     EXPECT_EQ(st.st_size, 1);
@@ -189,7 +189,7 @@ TEST_P(FaultContractTest, ReorderedCompletionsAnswerEachCallerItsOwn) {
   for (int i = 0; i < kCallers; ++i) {
     ASSERT_EQ(WriteFile("f" + std::to_string(i), std::string(i + 1, 'x')), 0);
   }
-  AddFault("hold@op=GETATTR");
+  AddFault("hold@op=LOOKUP");
   std::vector<int64_t> sizes(kCallers, -1);
   std::vector<std::thread> callers;
   for (int i = 0; i < kCallers; ++i) {
@@ -217,8 +217,8 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
   ASSERT_EQ(WriteFile("f", "abc"), 0);
   vfs::Stat st;
   for (const char* fault :
-       {"delay-ms=35@op=GETATTR,count=1", "stall-ms=35@op=GETATTR,count=1",
-        "drop-notify@op=GETATTR,count=1"}) {
+       {"delay-ms=35@op=LOOKUP,count=1", "stall-ms=35@op=LOOKUP,count=1",
+        "drop-notify@op=LOOKUP,count=1"}) {
     SCOPED_TRACE(fault);
     AddFault(fault);
     const auto before = machine_->virtio_fs().completion_counts();
@@ -244,7 +244,7 @@ TEST_P(FaultContractTest, DelaysStallsAndLostNotificationsOnlyCostTime) {
   }
   // delay=1: completed once one more request has been handled (another
   // caller's).
-  AddFault("delay=1@op=GETATTR,count=1");
+  AddFault("delay=1@op=LOOKUP,count=1");
   std::atomic<int> first{1};
   std::thread waiter([&] {
     vfs::TaskScope scope(machine_->task());
@@ -397,7 +397,7 @@ TEST_P(FaultContractTest, NeedsResetLosesNoAcknowledgedWriteAndRecovers) {
   const int fd = vfs::open(Path("kept").c_str(), O_CREAT | O_RDWR, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(vfs::write(fd, "acknowledged", 12), 12);
-  AddFault("needs-reset@op=GETATTR,count=1");
+  AddFault("needs-reset@op=LOOKUP,count=1");
   vfs::Stat st;
   EXPECT_EQ(vfs::stat(Path("kept").c_str(), &st), -EIO);  // Returns.
   EXPECT_EQ(HostFile("kept"), "acknowledged");
@@ -416,7 +416,7 @@ TEST_P(FaultContractTest, ASessionResetMakesOldHandlesStale) {
   ASSERT_EQ(WriteFile("f", "data"), 0);
   const int fd = vfs::open(Path("f").c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
-  AddFault("reset-session@op=GETATTR,count=1");
+  AddFault("reset-session@op=LOOKUP,count=1");
   vfs::Stat st;
   // Answered ENOTCONN, unless the driver saw DEVICE_NEEDS_RESET first (the
   // interrupt can come before the answer is collected): then EIO.
@@ -433,7 +433,7 @@ TEST_P(FaultContractTest, ASessionResetMakesOldHandlesStale) {
   EXPECT_EQ(st.st_size, 4);
   // A reset at once, while the device may still be on its way to saying it
   // needs one, leaves a working device all the same.
-  AddFault("reset-session@op=GETATTR,count=1");
+  AddFault("reset-session@op=LOOKUP,count=1");
   EXPECT_NE(vfs::stat(Path("f").c_str(), &st), 0);
   ASSERT_TRUE(machine_->Recover().ok());
   EXPECT_EQ(vfs::stat(Path("f").c_str(), &st), 0);
