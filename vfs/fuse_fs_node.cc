@@ -68,11 +68,12 @@ FuseNode::FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
                    uint64_t session)
     : Node(type), fs_(std::move(fs)), nodeid_(nodeid), session_(session) {}
 
-bool FuseNode::CachedAttr(Stat* out, uint64_t arrived_since) {
+bool FuseNode::CachedAttr(Stat* out, uint64_t arrivals_before) {
   const uint64_t now = fs_->platform().MonotonicNanos();
   SpinGuard guard(attr_lock_);
-  const bool valid = now < attr_valid_until_ ||
-                     (attr_arrived_ != 0 && attr_arrived_ >= arrived_since);
+  const bool valid =
+      now < attr_valid_until_ ||
+      (arrivals_before != kNoArrival && attr_arrived_ > arrivals_before);
   if (!valid || attr_version_ < fs_->all_invalid_before()) return false;
   *out = attr_;
   return true;
@@ -81,13 +82,16 @@ bool FuseNode::CachedAttr(Stat* out, uint64_t arrived_since) {
 void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
                          uint64_t version) {
   const uint64_t now = fs_->platform().MonotonicNanos();
+  // Only attributes the device said not to keep need the stamp: the others
+  // are good for the whole call by their validity (and the counter is shared).
+  const uint64_t stamp = valid_ns == 0 ? NoteAttrArrival() : 0;
   SpinGuard guard(attr_lock_);
   // A change recorded after the request was sent: its reply may predate it.
   if (version < changed_version_) return;
   attr_ = ToStat(attr);
   // A zero timeout (ask every time) has run out already.
   attr_valid_until_ = Deadline(now, valid_ns);
-  attr_arrived_ = now;
+  attr_arrived_ = stamp;
   attr_version_ = version;
 }
 
@@ -113,9 +117,9 @@ Result<Stat> FuseNode::FetchAttr(std::optional<uint64_t> fh) {
   return FreshAttr(fh);
 }
 
-Result<Stat> FuseNode::GetAttrSince(uint64_t began_ns) {
+Result<Stat> FuseNode::GetAttrSince(uint64_t arrivals_before) {
   Stat st;
-  if (CachedAttr(&st, began_ns)) return st;
+  if (CachedAttr(&st, arrivals_before)) return st;
   return FreshAttr(std::nullopt);
 }
 

@@ -37,7 +37,7 @@ class FuseNode : public Node {
   FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type, uint64_t session);
 
   Result<Stat> GetAttr() override { return FetchAttr(std::nullopt); }
-  Result<Stat> GetAttrSince(uint64_t began_ns) override;
+  Result<Stat> GetAttrSince(uint64_t arrivals_before) override;
   Result<Stat> SetAttr(const AttrChange& change) override {
     return ChangeAttr(change, std::nullopt);
   }
@@ -92,10 +92,10 @@ class FuseNode : public Node {
  private:
   friend class vfs::FuseFs;
 
-  // The cached attributes if still valid, or if they arrived at or after
-  // `arrived_since` (MonotonicNanos).
-  bool CachedAttr(Stat* out, uint64_t arrived_since = kNever);
-  static constexpr uint64_t kNever = ~uint64_t{0};
+  // The cached attributes if still valid, or if they arrived after
+  // AttrArrivals() was `arrivals_before`.
+  bool CachedAttr(Stat* out, uint64_t arrivals_before = kNoArrival);
+  static constexpr uint64_t kNoArrival = ~uint64_t{0};
 
   RefPtr<FuseFs> fs_;
   const uint64_t nodeid_;
@@ -109,8 +109,9 @@ class FuseNode : public Node {
   SpinLock attr_lock_;
   Stat attr_;
   uint64_t attr_valid_until_ = 0;
-  // When attr_ came (MonotonicNanos); 0 once invalidated. Kept even when the
-  // device said not to cache them: GetAttrSince may still use them.
+  // NoteAttrArrival's stamp for attr_ when they came with a zero validity
+  // (kept all the same: GetAttrSince may use them); 0 otherwise and once
+  // invalidated.
   uint64_t attr_arrived_ = 0;
   uint64_t attr_version_ = 0;     // Of the request that returned attr_.
   uint64_t changed_version_ = 0;  // Of the last invalidation.

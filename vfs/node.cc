@@ -25,7 +25,17 @@ T* MadeOnFirstUse(std::atomic<T*>& slot) {
   return made;
 }
 
+std::atomic<uint64_t> attr_arrivals{0};
+
 }  // namespace
+
+uint64_t AttrArrivals() {
+  return attr_arrivals.load(std::memory_order_relaxed);
+}
+
+uint64_t NoteAttrArrival() {
+  return attr_arrivals.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 Node::~Node() {
   delete locks_.load(std::memory_order_acquire);

@@ -42,6 +42,14 @@ using base::Result;
 class OpenFile;
 struct Pipe;
 
+// Attributes that filesystems whose truth lives elsewhere received from it,
+// counted over the whole kernel: a system call notes the count when it begins,
+// and attributes stamped with a larger one (by NoteAttrArrival) came during
+// the call. A counter, not a clock: reading it costs no more than a load.
+uint64_t AttrArrivals();
+// Counts one arrival and returns its stamp.
+uint64_t NoteAttrArrival();
+
 class Node : public RefCounted {
  public:
   // `type` is the file type bits of st_mode (kTypeDirectory, kTypeRegular...).
@@ -58,14 +66,14 @@ class Node : public RefCounted {
   // ---- Any node. ----
   // Attributes; st_dev is filled in by the VFS.
   virtual Result<Stat> GetAttr() = 0;
-  // As GetAttr, for a system call that began at `began_ns`
-  // (Platform::MonotonicNanos): attributes that reached the node since then
-  // are as fresh as any it could ask for, whatever their validity. This is
-  // what spares stat(2) a GETATTR right after its path walk's LOOKUP brought
-  // the attributes with a zero timeout (Linux keeps them for the rest of the
-  // jiffy: fuse_update_get_attr).
-  virtual Result<Stat> GetAttrSince(uint64_t began_ns) {
-    (void)began_ns;
+  // As GetAttr, for a system call that began when AttrArrivals() was
+  // `arrivals_before`: attributes that reached the node since are as fresh as
+  // any it could ask for, whatever their validity. This spares stat(2) a
+  // GETATTR right after its own path walk's LOOKUP brought the attributes
+  // with a zero timeout (Linux keeps them for the rest of the jiffy:
+  // fuse_update_get_attr).
+  virtual Result<Stat> GetAttrSince(uint64_t arrivals_before) {
+    (void)arrivals_before;
     return GetAttr();
   }
   // Applies `change` (chmod, truncate, utimes) and returns the new attributes.

@@ -17,11 +17,11 @@ constexpr int kStatFlags = base::kAtSymlinkNoFollow | base::kAtEmptyPath;
 
 Result<void> Fstatat(int dirfd, const char* path, Stat* out, int flags) {
   Task* task = TRY(CurrentTaskOrError());
-  const uint64_t began = task->platform().MonotonicNanos();
+  const uint64_t arrivals_before = AttrArrivals();
   const Placed found =
       TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags));
   if (!out) return Error{EFAULT};
-  Stat st = TRY(found.node->GetAttrSince(began));
+  Stat st = TRY(found.node->GetAttrSince(arrivals_before));
   st.st_dev = found.mount->device();
   *out = st;
   return {};
