@@ -73,7 +73,7 @@ bool FuseNode::CachedAttr(Stat* out, uint64_t arrivals_before) {
   SpinGuard guard(attr_lock_);
   const bool valid =
       now < attr_valid_until_ ||
-      (arrivals_before != kNoArrival && attr_arrived_ > arrivals_before);
+      (arrivals_before != kNoCallStart && attr_arrived_ > arrivals_before);
   if (!valid || attr_version_ < fs_->all_invalid_before()) return false;
   *out = attr_;
   return true;

@@ -94,8 +94,7 @@ class FuseNode : public Node {
 
   // The cached attributes if still valid, or if they arrived after
   // AttrArrivals() was `arrivals_before`.
-  bool CachedAttr(Stat* out, uint64_t arrivals_before = kNoArrival);
-  static constexpr uint64_t kNoArrival = ~uint64_t{0};
+  bool CachedAttr(Stat* out, uint64_t arrivals_before = kNoCallStart);
 
   RefPtr<FuseFs> fs_;
   const uint64_t nodeid_;

@@ -49,6 +49,9 @@ struct Pipe;
 uint64_t AttrArrivals();
 // Counts one arrival and returns its stamp.
 uint64_t NoteAttrArrival();
+// What a caller that noted no start passes to GetAttrSince: only attributes
+// still valid serve.
+inline constexpr uint64_t kNoCallStart = ~uint64_t{0};
 
 class Node : public RefCounted {
  public:

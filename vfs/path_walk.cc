@@ -16,15 +16,15 @@ size_t SkipSlashes(std::string_view path, size_t i) {
 }  // namespace
 
 Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
-                             int mask) {
+                             int mask, uint64_t arrivals_before) {
   if (PrivilegedAccess(credentials, node.type(), mask)) return {};
-  const Stat st = TRY(node.GetAttr());
+  const Stat st = TRY(node.GetAttrSince(arrivals_before));
   return CheckAccess(credentials, st, mask);
 }
 
 Result<void> PathWalker::CheckSearch(Node& dir) {
   if (!dir.is_directory()) return Error{ENOTDIR};
-  return CheckNodeAccess(*credentials_, dir, kMayExec);
+  return CheckNodeAccess(*credentials_, dir, kMayExec, arrivals_at_start_);
 }
 
 Result<Placed> PathWalker::LookupIn(const RefPtr<Mount>& mount, Node& dir,

@@ -61,10 +61,11 @@ struct Placed {
 };
 
 // Whether `credentials` allow `mask` (kMay* bits) on `node`, with its
-// attributes as fresh as the filesystem keeps them (none fetched where root's
-// privilege decides). EACCES.
+// attributes as fresh as the filesystem keeps them, or as the system call that
+// noted `arrivals_before` (Node::GetAttrSince) received them (none fetched
+// where root's privilege decides). EACCES.
 Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
-                             int mask);
+                             int mask, uint64_t arrivals_before = kNoCallStart);
 
 class PathWalker {
  public:
@@ -165,6 +166,9 @@ class PathWalker {
   RefPtr<Location> cwd_;
   const Credentials* credentials_;
   int symlinks_followed_ = 0;
+  // The walk's directories are searched with the attributes its own LOOKUPs
+  // brought (Linux's fuse_permission, within the jiffy).
+  const uint64_t arrivals_at_start_ = AttrArrivals();
 };
 
 }  // namespace vfs

@@ -93,6 +93,23 @@ TEST_F(ShareCacheTest, ZeroTimeoutsAskEveryTime) {
   EXPECT_EQ(vfs::close(fd), 0);
 }
 
+TEST_F(ShareCacheTest, AWalkIsSearchCheckedWithTheAttributesItsLookupsBrought) {
+  ASSERT_NO_FATAL_FAILURE(BootMachine(kNoCache));
+  vfs::Stat st;
+  ASSERT_EQ(vfs::stat("/root/d1/d2/f", &st), 0);
+  ASSERT_EQ(vfs::seteuid(65534), 0);  // Search permission is checked.
+  const uint64_t lookups = Requests(FUSE_LOOKUP);
+  const uint64_t getattrs = Requests(FUSE_GETATTR);
+  EXPECT_EQ(vfs::stat("/root/d1/d2/f", &st), 0);
+  EXPECT_EQ(Requests(FUSE_LOOKUP), lookups + 3);
+  // Only the share's root, which no LOOKUP of this call brought, is asked.
+  EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + 1);
+  // A directory the host made unsearchable refuses the next walk.
+  ASSERT_EQ(::chmod(share_.Path("d1").c_str(), 0700), 0);
+  EXPECT_EQ(vfs::stat("/root/d1/d2/f", &st), -EACCES);
+  ASSERT_EQ(vfs::seteuid(0), 0);
+}
+
 TEST_F(ShareCacheTest, AnExpiredEntryIsAskedAgain) {
   ASSERT_NO_FATAL_FAILURE(BootMachine(
       {base::TransportKind::kMmio, sim::NotifyMode::kThread, 0.05}));
