@@ -13,7 +13,6 @@
 
 #include "gtest/gtest.h"
 #include "tests/vfs/vfs_fixture.h"
-#include "vfs/attr_cache.h"
 #include "vfs/dirent.h"
 #include "vfs/kstring.h"
 #include "vfs/on_demand_lock.h"
@@ -152,30 +151,6 @@ TEST_F(MemFsTest, TwoThreadsReadWhileOthersCreate) {
   a.join();
   b.join();
   EXPECT_EQ(total, static_cast<int64_t>(data.size()));
-}
-
-TEST(AttrCacheTest, HonoursValidityTimes) {
-  HostPlatform platform;
-  vfs::AttrCache cache(platform);
-  vfs::Stat st;
-  EXPECT_FALSE(cache.Get(&st));
-  uint64_t now = platform.MonotonicNanos();
-  vfs::Stat fresh;
-  fresh.st_size = 99;
-  cache.Set(fresh, vfs::ValidUntil(now, 1, 500));
-  ASSERT_TRUE(cache.Get(&st));
-  EXPECT_EQ(st.st_size, 99);
-  platform.Advance(2'000'000'000);
-  EXPECT_FALSE(cache.Get(&st));
-  // Zero validity: ask every time.
-  cache.Set(fresh, vfs::ValidUntil(platform.MonotonicNanos(), 0, 0));
-  EXPECT_FALSE(cache.Get(&st));
-  cache.Set(fresh, vfs::ValidUntil(platform.MonotonicNanos(), 60, 0));
-  cache.Invalidate();
-  EXPECT_FALSE(cache.Get(&st));
-  EXPECT_EQ(vfs::ValidUntil(5, 0, 7), 12u);
-  EXPECT_EQ(vfs::ValidUntil(5, UINT64_MAX, 0), UINT64_MAX);
-  EXPECT_EQ(vfs::ValidUntil(UINT64_MAX - 1, 0, 5), UINT64_MAX);
 }
 
 TEST(DirentWriterTest, PacksLinuxRecords) {
