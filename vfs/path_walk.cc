@@ -24,7 +24,7 @@ Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
 
 Result<void> PathWalker::CheckSearch(Node& dir) {
   if (!dir.is_directory()) return Error{ENOTDIR};
-  return CheckNodeAccess(*credentials_, dir, kMayExec, arrivals_at_start_);
+  return CheckAccess(dir, kMayExec);
 }
 
 Result<Placed> PathWalker::LookupIn(const RefPtr<Mount>& mount, Node& dir,

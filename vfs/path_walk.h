@@ -78,6 +78,16 @@ class PathWalker {
         credentials_(credentials) {}
 
   const Credentials& credentials() const { return *credentials_; }
+  // What this system call may take as `node`'s attributes: the cached ones
+  // while valid, or those its own requests brought since the walker was made
+  // (Node::GetAttrSince), else fresh ones.
+  Result<Stat> AttrOf(Node& node) const {
+    return node.GetAttrSince(arrivals_at_start_);
+  }
+  // CheckNodeAccess with the walker's credentials and AttrOf's attributes.
+  Result<void> CheckAccess(Node& node, int mask) const {
+    return CheckNodeAccess(*credentials_, node, mask, arrivals_at_start_);
+  }
 
   // The location `path` names (relative paths start at the current directory).
   Result<RefPtr<Location>> Resolve(std::string_view path, bool follow_final);
@@ -166,8 +176,8 @@ class PathWalker {
   RefPtr<Location> cwd_;
   const Credentials* credentials_;
   int symlinks_followed_ = 0;
-  // The walk's directories are searched with the attributes its own LOOKUPs
-  // brought (Linux's fuse_permission, within the jiffy).
+  // The call's checks use the attributes its own requests brought (Linux's
+  // fuse_permission and fuse_update_get_attr, within the jiffy).
   const uint64_t arrivals_at_start_ = AttrArrivals();
 };
 

@@ -37,13 +37,14 @@ Result<void> Faccessat(int dirfd, const char* path, int mode, int flags) {
   const Credentials real = task->credentials().AsReal();
   const Credentials* creds =
       (flags & base::kAtEffectiveAccess) ? nullptr : &real;
+  const uint64_t arrivals_before = AttrArrivals();
   const Placed found =
       TRY(ResolveNodeAt(*task, dirfd, path, flags & ~base::kAtEffectiveAccess,
                         kStatFlags, creds));
   if (mode == base::kAccessExists) return {};
   // The access(2) bits are the kMay* bits.
   return CheckNodeAccess(creds ? *creds : task->credentials(), *found.node,
-                         mode);
+                         mode, arrivals_before);
 }
 
 Result<void> Fchmodat(int dirfd, const char* path, uint32_t mode, int flags) {

@@ -60,7 +60,7 @@ Result<int> CheckOpenFlags(int flags) {
 
 // may_open: whether the task may open the existing `node` with `flags`, and
 // what is opened (O_TRUNC clears privileges as a truncate does).
-Result<void> MayOpen(const Credentials& creds, Node& node, int flags) {
+Result<void> MayOpen(const PathWalker& walker, Node& node, int flags) {
   if (node.is_symlink()) return Error{ELOOP};  // Only with O_NOFOLLOW.
   if (node.is_directory()) {
     if (flags & base::kOpenCreate) return Error{EISDIR};
@@ -73,10 +73,10 @@ Result<void> MayOpen(const Credentials& creds, Node& node, int flags) {
   }
   const uint32_t type = node.type();
   if (type == base::kTypeSocket) return Error{ENXIO};
-  TRY(CheckNodeAccess(creds, node, AccessFor(flags)));
+  TRY(walker.CheckAccess(node, AccessFor(flags)));
   if (flags & base::kOpenNoAtime) {
-    const Stat st = TRY(node.GetAttr());
-    TRY(CheckOwner(creds, st));
+    const Stat st = TRY(walker.AttrOf(node));
+    TRY(CheckOwner(walker.credentials(), st));
   }
   return {};
 }
@@ -124,7 +124,7 @@ Result<Opened> OpenCreating(Task& task, PathWalker& walker,
     const std::string_view name = parent.name.view();
     // may_o_create, asked only when the name turns out to be absent.
     const Result<void> may_create =
-        CheckNodeAccess(walker.credentials(), dir, kMayWrite | kMayExec);
+        walker.CheckAccess(dir, kMayWrite | kMayExec);
     RefPtr<OpenFile> file;
     RefPtr<Location> location;
     // As Linux's atomic_open: where the filesystem expects the name to be
@@ -187,8 +187,7 @@ Result<Opened> OpenUnnamed(Task& task, PathWalker& walker,
                            std::string_view path, int flags, uint32_t mode) {
   RefPtr<Location> dir = TRY(walker.Resolve(path, /*follow_final=*/true));
   if (!dir->node()->is_directory()) return Error{ENOTDIR};
-  TRY(CheckNodeAccess(walker.credentials(), *dir->node(),
-                      kMayWrite | kMayExec));
+  TRY(walker.CheckAccess(*dir->node(), kMayWrite | kMayExec));
   const uint32_t permissions = mode & base::kPermissionMask & ~task.umask();
   const int fs_flags =
       (flags & ~(kVfsOpenFlags | base::kOpenTmpFile | base::kOpenTruncate)) |
@@ -223,7 +222,7 @@ Result<int> Openat(int dirfd, const char* user_path, int flags, uint32_t mode) {
   }
   if (!opened.file) {
     Node& node = *opened.location->node();
-    TRY(MayOpen(task->credentials(), node, flags));
+    TRY(MayOpen(walker, node, flags));
     opened.file = TRY(OpenExisting(*task, node, flags));
   }
   opened.file->SetLocation(std::move(opened.location));

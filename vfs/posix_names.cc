@@ -42,8 +42,7 @@ Result<NewName> PrepareNewName(Task& task, int dirfd, const char* user_path,
   if (found.ok()) return Error{EEXIST};
   if (found.error() != ENOENT) return Error{found.error()};
   if (parent.trailing_slash && !allow_trailing_slash) return Error{ENOENT};
-  TRY(CheckNodeAccess(walker.credentials(), *parent.dir->node(),
-                      kMayWrite | kMayExec));
+  TRY(walker.CheckAccess(*parent.dir->node(), kMayWrite | kMayExec));
   return NewName{std::move(walker), std::move(parent)};
 }
 
@@ -53,11 +52,11 @@ Result<NewName> PrepareNewName(Task& task, int dirfd, const char* user_path,
 Result<void> CheckDelete(const PathWalker& walker, Node& dir, Node& victim,
                          bool want_dir) {
   const Credentials& creds = walker.credentials();
-  TRY(CheckNodeAccess(creds, dir, kMayWrite | kMayExec));
+  TRY(walker.CheckAccess(dir, kMayWrite | kMayExec));
   if (!creds.fs_privileged()) {
-    const Stat dir_st = TRY(dir.GetAttr());
+    const Stat dir_st = TRY(walker.AttrOf(dir));
     if (dir_st.st_mode & base::kSticky) {
-      const Stat victim_st = TRY(victim.GetAttr());
+      const Stat victim_st = TRY(walker.AttrOf(victim));
       TRY(CheckStickyDelete(creds, dir_st, victim_st));
     }
   }
@@ -235,19 +234,16 @@ Result<void> Renameat2(int old_dirfd, const char* user_old, int new_dirfd,
   if (target && target->node().get() == &moved) return {};
   TRY(CheckDelete(old_walker, *from.dir->node(), moved, is_dir));
   if (!target) {
-    TRY(CheckNodeAccess(new_walker.credentials(), *to.dir->node(),
-                        kMayWrite | kMayExec));
+    TRY(new_walker.CheckAccess(*to.dir->node(), kMayWrite | kMayExec));
   } else {
     TRY(CheckDelete(new_walker, *to.dir->node(), *target->node(),
                     (flags & base::kRenameExchange) ? target_is_dir : is_dir));
   }
   // A directory changing parent has its ".." rewritten: it must be writable.
   if (from.dir->node() != to.dir->node()) {
-    if (is_dir)
-      TRY(CheckNodeAccess(old_walker.credentials(), moved, kMayWrite));
+    if (is_dir) TRY(old_walker.CheckAccess(moved, kMayWrite));
     if ((flags & base::kRenameExchange) && target_is_dir) {
-      TRY(CheckNodeAccess(new_walker.credentials(), *target->node(),
-                          kMayWrite));
+      TRY(new_walker.CheckAccess(*target->node(), kMayWrite));
     }
   }
   if (IsMountpoint(*from.dir, *source)) return Error{EBUSY};

@@ -104,6 +104,18 @@ TEST_F(ShareCacheTest, AWalkIsSearchCheckedWithTheAttributesItsLookupsBrought) {
   EXPECT_EQ(Requests(FUSE_LOOKUP), lookups + 3);
   // Only the share's root, which no LOOKUP of this call brought, is asked.
   EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + 1);
+  // So do access(2) and open(2), which check the file itself too.
+  EXPECT_EQ(vfs::faccessat(AT_FDCWD, "/root/d1/d2/f", R_OK, AT_EACCESS), 0);
+  EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + 2);
+  EXPECT_EQ(vfs::faccessat(AT_FDCWD, "/root/d1/d2/f", W_OK, AT_EACCESS),
+            -EACCES);
+  EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + 3);
+  const int fd = vfs::open("/root/d1/d2/f", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + 4);
+  EXPECT_EQ(vfs::close(fd), 0);
+  EXPECT_EQ(vfs::open("/root/d1/d2/f", O_WRONLY), -EACCES);
+  EXPECT_EQ(Requests(FUSE_GETATTR), getattrs + 5);
   // A directory the host made unsearchable refuses the next walk.
   ASSERT_EQ(::chmod(share_.Path("d1").c_str(), 0700), 0);
   EXPECT_EQ(vfs::stat("/root/d1/d2/f", &st), -EACCES);
