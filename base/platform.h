@@ -15,6 +15,15 @@
 
 #include "base/result.h"
 
+// Per-thread storage in kernel code: thread_local where the code runs hosted,
+// on the simulation's threads; a plain variable in the freestanding image,
+// which runs one CPU and sets up no thread-local storage.
+#if __STDC_HOSTED__
+#define KERNEL_THREAD_LOCAL thread_local
+#else
+#define KERNEL_THREAD_LOCAL
+#endif
+
 namespace base {
 
 // Memory the device can reach by bus address. `cpu` is where the driver reads

@@ -72,8 +72,7 @@ bool FuseNode::CachedAttr(Stat* out, uint64_t arrivals_before) {
   const uint64_t now = fs_->platform().MonotonicNanos();
   SpinGuard guard(attr_lock_);
   const bool valid =
-      now < attr_valid_until_ ||
-      (arrivals_before != kNoCallStart && attr_arrived_ > arrivals_before);
+      now < attr_valid_until_ || ArrivedSince(attr_arrived_, arrivals_before);
   if (!valid || attr_version_ < fs_->all_invalid_before()) return false;
   *out = attr_;
   return true;
@@ -83,7 +82,7 @@ void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
                          uint64_t version) {
   const uint64_t now = fs_->platform().MonotonicNanos();
   // Only attributes the device said not to keep need the stamp: the others
-  // are good for the whole call by their validity (and the counter is shared).
+  // are good for the whole call by their validity.
   const uint64_t stamp = valid_ns == 0 ? NoteAttrArrival() : 0;
   SpinGuard guard(attr_lock_);
   // A change recorded after the request was sent: its reply may predate it.

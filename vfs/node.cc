@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "base/platform.h"
 #include "vfs/fifo.h"
 #include "vfs/open_file.h"
 
@@ -25,16 +26,31 @@ T* MadeOnFirstUse(std::atomic<T*>& slot) {
   return made;
 }
 
-std::atomic<uint64_t> attr_arrivals{0};
+// A thread's arrivals count up from its number times 2^40: a thread would
+// need 2^40 arrivals to reach the next one's.
+constexpr int kArrivalThreadShift = 40;
+std::atomic<uint64_t> arrival_threads{0};
+KERNEL_THREAD_LOCAL uint64_t thread_arrivals = 0;
+
+uint64_t& ThreadArrivals() {
+  if (thread_arrivals == 0) {
+    thread_arrivals =
+        (arrival_threads.fetch_add(1, std::memory_order_relaxed) + 1)
+        << kArrivalThreadShift;
+  }
+  return thread_arrivals;
+}
 
 }  // namespace
 
-uint64_t AttrArrivals() {
-  return attr_arrivals.load(std::memory_order_relaxed);
-}
+uint64_t AttrArrivals() { return ThreadArrivals(); }
 
-uint64_t NoteAttrArrival() {
-  return attr_arrivals.fetch_add(1, std::memory_order_relaxed) + 1;
+uint64_t NoteAttrArrival() { return ++ThreadArrivals(); }
+
+bool ArrivedSince(uint64_t stamp, uint64_t arrivals_before) {
+  return stamp > arrivals_before &&
+         (stamp >> kArrivalThreadShift) ==
+             (arrivals_before >> kArrivalThreadShift);
 }
 
 Node::~Node() {

@@ -43,12 +43,15 @@ class OpenFile;
 struct Pipe;
 
 // Attributes that filesystems whose truth lives elsewhere received from it,
-// counted over the whole kernel: a system call notes the count when it begins,
-// and attributes stamped with a larger one (by NoteAttrArrival) came during
-// the call. A counter, not a clock: reading it costs no more than a load.
+// counted per thread: a system call notes its thread's count when it begins
+// (AttrArrivals), attributes are stamped as they come (NoteAttrArrival), and
+// ArrivedSince tells whether a stamp came later on the same thread, that is,
+// during the call. Per thread, so that counting writes nothing another CPU
+// reads (the count's top bits name the thread), and a load to note.
 uint64_t AttrArrivals();
-// Counts one arrival and returns its stamp.
+// Counts one arrival on this thread and returns its stamp.
 uint64_t NoteAttrArrival();
+bool ArrivedSince(uint64_t stamp, uint64_t arrivals_before);
 // What a caller that noted no start passes to GetAttrSince: only attributes
 // still valid serve.
 inline constexpr uint64_t kNoCallStart = ~uint64_t{0};

@@ -84,11 +84,7 @@ void Task::Exit() {
 
 namespace {
 
-#if __STDC_HOSTED__
-thread_local Task* thread_task = nullptr;
-#else
-Task* thread_task = nullptr;
-#endif
+KERNEL_THREAD_LOCAL Task* thread_task = nullptr;
 std::atomic<Task*> default_task{nullptr};
 
 }  // namespace
