@@ -28,7 +28,7 @@ ABSL_FLAG(double, entry_timeout, 1.0,
           "entry validity the device hands out, seconds (0: ask every time)");
 ABSL_FLAG(double, attr_timeout, 1.0,
           "attribute validity the device hands out, seconds (0: ask every "
-          "time, but a stat reports what its own walk's LOOKUP brought)");
+          "time, but a call uses what its own LOOKUPs brought)");
 ABSL_FLAG(bool, strict, true,
           "strict mode: report every virtio rule the driver breaks");
 ABSL_FLAG(bool, trace, false,
