@@ -110,16 +110,11 @@ void FuseNode::NoteDataChanged() {
   }
 }
 
-Result<Stat> FuseNode::FetchAttr(std::optional<uint64_t> fh) {
-  Stat st;
-  if (CachedAttr(&st)) return st;
-  return FreshAttr(fh);
-}
-
-Result<Stat> FuseNode::GetAttrSince(uint64_t arrivals_before) {
+Result<Stat> FuseNode::FetchAttr(std::optional<uint64_t> fh,
+                                 uint64_t arrivals_before) {
   Stat st;
   if (CachedAttr(&st, arrivals_before)) return st;
-  return FreshAttr(std::nullopt);
+  return FreshAttr(fh);
 }
 
 Result<Stat> FuseNode::FreshAttr(std::optional<uint64_t> fh) {

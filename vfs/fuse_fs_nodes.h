@@ -37,7 +37,9 @@ class FuseNode : public Node {
   FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type, uint64_t session);
 
   Result<Stat> GetAttr() override { return FetchAttr(std::nullopt); }
-  Result<Stat> GetAttrSince(uint64_t arrivals_before) override;
+  Result<Stat> GetAttrSince(uint64_t arrivals_before) override {
+    return FetchAttr(std::nullopt, arrivals_before);
+  }
   Result<Stat> SetAttr(const AttrChange& change) override {
     return ChangeAttr(change, std::nullopt);
   }
@@ -57,8 +59,11 @@ class FuseNode : public Node {
     return fs_->ClientFor(session_);
   }
 
-  // Attributes, cached while the device allows; through `fh` when given.
-  Result<Stat> FetchAttr(std::optional<uint64_t> fh);
+  // Attributes, cached while the device allows or brought by the system call
+  // that began at `arrivals_before` (Node::GetAttrSince); else asked through
+  // `fh` when given.
+  Result<Stat> FetchAttr(std::optional<uint64_t> fh,
+                         uint64_t arrivals_before = kNoCallStart);
   // Attributes asked from the device, whatever is cached.
   Result<Stat> FreshAttr(std::optional<uint64_t> fh);
   // SETATTR of `change` (through `fh` when given, FATTR_FH).
@@ -94,7 +99,7 @@ class FuseNode : public Node {
 
   // The cached attributes if still valid, or if they arrived after
   // AttrArrivals() was `arrivals_before`.
-  bool CachedAttr(Stat* out, uint64_t arrivals_before = kNoCallStart);
+  bool CachedAttr(Stat* out, uint64_t arrivals_before);
 
   RefPtr<FuseFs> fs_;
   const uint64_t nodeid_;

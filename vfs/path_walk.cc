@@ -152,7 +152,9 @@ Result<Placed> PathWalker::ResolveNode(std::string_view path,
   Cursor::Below room[kNodeWalkRoom];
   Cursor at(StartOf(path, cwd_), room);
   TRY(Walk(at, path, follow_final));
-  return at.Take();
+  Placed placed = at.Take();
+  placed.arrivals_before = arrivals_at_start_;
+  return placed;
 }
 
 Result<ParentPath> PathWalker::ResolveParentFrom(const RefPtr<Location>& start,

@@ -58,6 +58,9 @@ struct ParentPath {
 struct Placed {
   RefPtr<Mount> mount;
   RefPtr<Node> node;
+  // When the walk began (AttrArrivals), for the caller to take what its
+  // LOOKUPs brought (Node::GetAttrSince); kNoCallStart when nothing walked.
+  uint64_t arrivals_before = kNoCallStart;
 };
 
 // Whether `credentials` allow `mask` (kMay* bits) on `node`, with its

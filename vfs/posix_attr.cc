@@ -17,11 +17,10 @@ constexpr int kStatFlags = base::kAtSymlinkNoFollow | base::kAtEmptyPath;
 
 Result<void> Fstatat(int dirfd, const char* path, Stat* out, int flags) {
   Task* task = TRY(CurrentTaskOrError());
-  const uint64_t arrivals_before = AttrArrivals();
   const Placed found =
       TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags));
   if (!out) return Error{EFAULT};
-  Stat st = TRY(found.node->GetAttrSince(arrivals_before));
+  Stat st = TRY(found.node->GetAttrSince(found.arrivals_before));
   st.st_dev = found.mount->device();
   *out = st;
   return {};
@@ -37,14 +36,13 @@ Result<void> Faccessat(int dirfd, const char* path, int mode, int flags) {
   const Credentials real = task->credentials().AsReal();
   const Credentials* creds =
       (flags & base::kAtEffectiveAccess) ? nullptr : &real;
-  const uint64_t arrivals_before = AttrArrivals();
   const Placed found =
       TRY(ResolveNodeAt(*task, dirfd, path, flags & ~base::kAtEffectiveAccess,
                         kStatFlags, creds));
   if (mode == base::kAccessExists) return {};
   // The access(2) bits are the kMay* bits.
   return CheckNodeAccess(creds ? *creds : task->credentials(), *found.node,
-                         mode, arrivals_before);
+                         mode, found.arrivals_before);
 }
 
 Result<void> Fchmodat(int dirfd, const char* path, uint32_t mode, int flags) {
