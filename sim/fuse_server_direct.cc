@@ -11,6 +11,7 @@
 #include <linux/fuse.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <initializer_list>
@@ -212,20 +213,31 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
     case FUSE_READDIRPLUS: {
       const auto read = LoadArg<fuse_read_in>(arg);
       const bool plus = in.opcode == FUSE_READDIRPLUS;
-      std::unique_ptr<char[]> records;
+      const size_t size = std::min<size_t>(read.size, fs_->options().max_write);
+      // Encoded in a buffer the thread keeps, then copied to the chain in one
+      // go: written in place, entry by entry, a device thread would fetch each
+      // line of guest memory from the driver's CPU first.
+      thread_local std::unique_ptr<char[]> scratch;
+      thread_local size_t scratch_size = 0;
+      if (scratch_size < size) {
+        // Left uninitialised: only the `used` bytes the records fill are sent.
+        scratch = std::make_unique_for_overwrite<char[]>(size);
+        scratch_size = size;
+      }
+      char* records = scratch.get();
       size_t used;
       if (int err = fs_->ReadDir(
-              in.nodeid, read.fh, read.size, static_cast<int64_t>(read.offset),
-              plus,
+              in.nodeid, read.fh, {records, size},
+              static_cast<int64_t>(read.offset), plus,
               [plus](char* buf, size_t room, const char* name,
                      const fuse_entry_param& e, off_t next) {
                 return AppendDirent(buf, room, name, e, next, plus);
               },
-              &records, &used);
+              &used);
           err != 0) {
         return WriteErrorReply(reply, in.unique, err);
       }
-      return ReplyWith(reply, in.unique, {{records.get(), used}});
+      return ReplyWith(reply, in.unique, {{records, used}});
     }
     case FUSE_UNLINK:
       return WriteErrorReply(reply, in.unique,

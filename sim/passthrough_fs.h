@@ -140,13 +140,12 @@ class PassthroughFs {
   using DirentEncoder =
       absl::FunctionRef<size_t(char* buf, size_t room, const char* name,
                                const fuse_entry_param& e, off_t next)>;
-  // READDIR, or READDIRPLUS with `plus`, of at most `size` bytes from
-  // `offset` on the handle `fh` of `nodeid`: the records `encode` writes into
-  // `buf` (allocated here), `used` bytes of it. An error after some records
-  // still returns those.
-  int ReadDir(uint64_t nodeid, uint64_t fh, size_t size, int64_t offset,
-              bool plus, DirentEncoder encode, std::unique_ptr<char[]>* buf,
-              size_t* used);
+  // READDIR, or READDIRPLUS with `plus`, from `offset` on the handle `fh` of
+  // `nodeid`: the records `encode` writes into `out` (the caller's, at most
+  // the request's size and max_write), the first `used` bytes of it. An error
+  // after some records still returns those.
+  int ReadDir(uint64_t nodeid, uint64_t fh, std::span<char> out, int64_t offset,
+              bool plus, DirentEncoder encode, size_t* used);
 
   // Where replies a session sends through a custom io go: libfuse hands the
   // custom io's writev the session's userdata, this object. Null for a session

@@ -31,18 +31,15 @@ struct DirEntryView {
 
 }  // namespace
 
-int PassthroughFs::ReadDir(uint64_t nodeid, uint64_t fh, size_t size,
+int PassthroughFs::ReadDir(uint64_t nodeid, uint64_t fh, std::span<char> out,
                            int64_t offset, bool plus, DirentEncoder encode,
-                           std::unique_ptr<char[]>* buf, size_t* used) {
+                           size_t* used) {
   *used = 0;
   std::shared_ptr<OpenHostFile> file;
   if (ResolveFile(nodeid, fh, /*want_dir=*/true, &file) != 0) return EBADF;
   std::shared_ptr<Inode> dir_inode;
   if (int err = inodes_.Get(nodeid, &dir_inode); err != 0) return err;
-  size = std::min<size_t>(size, options_.max_write);
-  // Left uninitialised: the entries fill it from the start, padding included,
-  // and only those `used` bytes are replied.
-  *buf = std::make_unique_for_overwrite<char[]>(size);
+  const size_t size = out.size();
   int err = 0;
   {
     std::lock_guard<std::mutex> lock(file->mu);
@@ -105,7 +102,7 @@ int PassthroughFs::ReadDir(uint64_t nodeid, uint64_t fh, size_t size,
           break;
         }
       }
-      encode(buf->get() + *used, size - *used, entry.name, e,
+      encode(out.data() + *used, size - *used, entry.name, e,
              entry.next_offset);
       *used += len;
       file->offset = entry.next_offset;
@@ -176,10 +173,14 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return plus ? fuse_add_direntry_plus(req, buf, room, name, &e, next)
                 : fuse_add_direntry(req, buf, room, name, &e.attr, next);
   };
-  std::unique_ptr<char[]> buf;
+  PassthroughFs& fs = PassthroughOps::Fs(req);
+  size = std::min<size_t>(size, fs.options().max_write);
+  // Left uninitialised: the entries fill it from the start, padding included,
+  // and only those `used` bytes are replied.
+  auto buf = std::make_unique_for_overwrite<char[]>(size);
   size_t used;
-  if (int err = PassthroughOps::Fs(req).ReadDir(ino, fi->fh, size, off, plus,
-                                                encode, &buf, &used);
+  if (int err =
+          fs.ReadDir(ino, fi->fh, {buf.get(), size}, off, plus, encode, &used);
       err != 0) {
     fuse_reply_err(req, err);
     return;
