@@ -98,10 +98,13 @@ size_t AppendDirent(char* buf, size_t room, const char* name,
     const fuse_entry_out entry = EntryOut(e);
     memcpy(buf, &entry, sizeof(entry));
   }
+  // The padding (under 8 bytes of a record of at least 32) zeroed by one
+  // store, which the name then overwrites where it is not padding.
+  const uint64_t zero = 0;
+  memcpy(buf + padded - sizeof(zero), &zero, sizeof(zero));
   char* at = buf + header - FUSE_NAME_OFFSET;
   memcpy(at, &dirent, FUSE_NAME_OFFSET);
   memcpy(at + FUSE_NAME_OFFSET, name, name_len);
-  memset(at + FUSE_NAME_OFFSET + name_len, 0, padded - header - name_len);
   return padded;
 }
 

@@ -74,21 +74,29 @@ int PassthroughFs::ReadDir(uint64_t nodeid, uint64_t fh, std::span<char> out,
               entry.ino, entry.next_offset, entry.type, entry.name};
         }
       };
+      // A plain record reads only the inode number and the type
+      // (DirentEncoder); the rest of a READDIRPLUS entry is zero unless a
+      // lookup fills it.
       fuse_entry_param e;
-      memset(&e, 0, sizeof(e));
+      if (plus) memset(&e, 0, sizeof(e));
       e.attr.st_ino = entry.ino;
       e.attr.st_mode = DTTOIF(entry.type);
       // The root's ".." lies outside the share: describe it as the root itself.
       if (nodeid == InodeTable::kRootId && strcmp(entry.name, "..") == 0) {
         e.attr.st_ino = inodes_.root()->ino;
       }
-      const size_t len = encode(nullptr, 0, entry.name, e, 0);
+      // Every entry but "." and ".." is looked up (the driver will FORGET
+      // it), once its record is known to fit; any other record is written at
+      // once, or nothing when it does not fit.
+      const bool lookup = plus && !IsDotOrDotDot(entry.name);
+      const size_t len = lookup ? encode(nullptr, 0, entry.name, e, 0)
+                                : encode(out.data() + *used, size - *used,
+                                         entry.name, e, entry.next_offset);
       if (*used + len > size) {  // this entry goes in the next reply
         keep_pending();
         break;
       }
-      // Every entry but "." and ".." is looked up: the driver will FORGET it.
-      if (plus && !IsDotOrDotDot(entry.name)) {
+      if (lookup) {
         const int lookup_err =
             PassthroughOps::DoLookup(*this, nodeid, *dir_inode, entry.name, &e);
         if (lookup_err == ENOENT) {  // removed since readdir saw it
@@ -101,9 +109,9 @@ int PassthroughFs::ReadDir(uint64_t nodeid, uint64_t fh, std::span<char> out,
           keep_pending();
           break;
         }
+        encode(out.data() + *used, size - *used, entry.name, e,
+               entry.next_offset);
       }
-      encode(out.data() + *used, size - *used, entry.name, e,
-             entry.next_offset);
       *used += len;
       file->offset = entry.next_offset;
       resumed.reset();
