@@ -29,16 +29,13 @@ bool IsDotOrDotDot(std::string_view name) {
   return name == "." || name == "..";
 }
 
-// Reads the fixed part of one record; the caller has checked it lies inside the
-// reply. memcpy because the caller's buffer need not be 8-byte aligned.
+// Reads the fixed part of one record (`entry` only for kPlus); the caller has
+// checked it lies inside the reply. memcpy because the caller's buffer need
+// not be 8-byte aligned.
 void ReadHeader(const uint8_t* at, DirentFormat format, fuse_dirent* dirent,
                 fuse_entry_out* entry) {
   std::memcpy(dirent, at + DirentOffset(format), FUSE_NAME_OFFSET);
-  if (format == DirentFormat::kPlus) {
-    std::memcpy(entry, at, sizeof(*entry));
-  } else {
-    *entry = {};
-  }
+  if (format == DirentFormat::kPlus) std::memcpy(entry, at, sizeof(*entry));
 }
 
 const char* CheckName(std::string_view name) {
