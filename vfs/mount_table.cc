@@ -30,8 +30,7 @@ Result<RefPtr<Mount>> MountTable::Add(RefPtr<Location> where,
   return mount;
 }
 
-RefPtr<Mount> MountTable::MountedOn(const Mount& mount, const Node& node) {
-  if (!node.has_mounts()) return nullptr;
+RefPtr<Mount> MountTable::FindMountedOn(const Mount& mount, const Node& node) {
   base::LockGuard guard(*lock_);
   // The newest mount on the pair is the one on top.
   for (size_t i = entries_.size(); i-- > 0;) {

@@ -31,7 +31,12 @@ class MountTable {
   Result<RefPtr<Mount>> Add(RefPtr<Location> where, RefPtr<Node> root);
 
   // What is mounted on `node` seen through `mount`; null when nothing is.
-  RefPtr<Mount> MountedOn(const Mount& mount, const Node& node);
+  // Asked at every step of every walk: the answer for a node with nothing
+  // mounted on it takes no call.
+  RefPtr<Mount> MountedOn(const Mount& mount, const Node& node) {
+    if (!node.has_mounts()) return nullptr;
+    return FindMountedOn(mount, node);
+  }
 
   // Unmounts `mount`. EINVAL when it is not mounted (or is the root), EBUSY
   // while anything but the table and the caller's `mount` holds it: open files,
@@ -43,6 +48,9 @@ class MountTable {
   void Clear();
 
  private:
+  // MountedOn for a node something is mounted on (through some mount).
+  RefPtr<Mount> FindMountedOn(const Mount& mount, const Node& node);
+
   struct Entry {
     RefPtr<Mount> mount;
     Mount* parent;     // The mount the covered node belongs to.
