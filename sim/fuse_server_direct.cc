@@ -11,7 +11,6 @@
 #include <linux/fuse.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <initializer_list>
@@ -216,7 +215,7 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
     case FUSE_READDIRPLUS: {
       const auto read = LoadArg<fuse_read_in>(arg);
       const bool plus = in.opcode == FUSE_READDIRPLUS;
-      const size_t size = std::min<size_t>(read.size, fs_->options().max_write);
+      const size_t size = fs_->ReadDirBytes(read.size);
       // Encoded in a buffer the thread keeps, then copied to the chain in one
       // go: written in place, entry by entry, a device thread would fetch each
       // line of guest memory from the driver's CPU first.

@@ -23,6 +23,7 @@
 #include <linux/fuse.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -140,10 +141,15 @@ class PassthroughFs {
   using DirentEncoder =
       absl::FunctionRef<size_t(char* buf, size_t room, const char* name,
                                const fuse_entry_param& e, off_t next)>;
+  // The bytes of records a READDIR(PLUS) asking for `size` gets: at most
+  // max_write.
+  size_t ReadDirBytes(size_t size) const {
+    return std::min<size_t>(size, options_.max_write);
+  }
   // READDIR, or READDIRPLUS with `plus`, from `offset` on the handle `fh` of
-  // `nodeid`: the records `encode` writes into `out` (the caller's, at most
-  // the request's size and max_write), the first `used` bytes of it. An error
-  // after some records still returns those.
+  // `nodeid`: the records `encode` writes into `out` (the caller's, of
+  // ReadDirBytes), the first `used` bytes of it. An error after some records
+  // still returns those.
   int ReadDir(uint64_t nodeid, uint64_t fh, std::span<char> out, int64_t offset,
               bool plus, DirentEncoder encode, size_t* used);
 

@@ -182,7 +182,7 @@ void ReadDirectory(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 : fuse_add_direntry(req, buf, room, name, &e.attr, next);
   };
   PassthroughFs& fs = PassthroughOps::Fs(req);
-  size = std::min<size_t>(size, fs.options().max_write);
+  size = fs.ReadDirBytes(size);
   // Left uninitialised: the entries fill it from the start, padding included,
   // and only those `used` bytes are replied.
   auto buf = std::make_unique_for_overwrite<char[]>(size);
