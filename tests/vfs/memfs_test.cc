@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <set>
 #include <string>
@@ -154,7 +155,8 @@ TEST_F(MemFsTest, TwoThreadsReadWhileOthersCreate) {
 }
 
 TEST(DirentWriterTest, PacksLinuxRecords) {
-  std::vector<std::byte> buffer(48);
+  // Not zeroed: the record's own bytes end the name and pad it.
+  std::vector<std::byte> buffer(48, std::byte{0xAA});
   vfs::DirentWriter out(buffer);
   EXPECT_EQ(vfs::DirentWriter::RecordLength(1), 24u);
   EXPECT_EQ(vfs::DirentWriter::RecordLength(5), 32u);
@@ -170,6 +172,9 @@ TEST(DirentWriterTest, PacksLinuxRecords) {
   EXPECT_EQ(d->d_reclen, 24);
   EXPECT_EQ(d->d_type, 8);
   EXPECT_STREQ(d->d_name, "x");
+  for (size_t i = offsetof(vfs::Dirent64, d_name) + 1; i < 24; ++i) {
+    EXPECT_EQ(buffer[i], std::byte{0}) << "padding byte " << i;
+  }
 }
 
 TEST(KStringTest, OwnsItsBytes) {
