@@ -133,6 +133,40 @@ TEST(DirentParserTest, ReportsTheValidPrefixBeforeABadRecord) {
   EXPECT_EQ(check.valid_bytes, good_size);
 }
 
+// Every name length up to 20 (past a word or two, should the check read words),
+// with '/' or NUL at every place, and clean, in records whose header bytes
+// hold both.
+TEST(DirentParserTest, FindsASlashOrNulAnywhereInANameOfAnyLength) {
+  for (size_t length = 1; length <= 20; ++length) {
+    for (DirentFormat format : {DirentFormat::kPlain, DirentFormat::kPlus}) {
+      const auto listing = [&](const std::string& name) {
+        std::vector<uint8_t> records;
+        // Header bytes of '/' and 0 below the name (ino, off, namelen).
+        const uint64_t slashes = 0x2f2f2f2f2f2f2f2f;
+        if (format == DirentFormat::kPlain) {
+          AppendDirent(records, slashes, slashes, name);
+        } else {
+          fuse_entry_out entry{};
+          entry.attr.ino = slashes;
+          AppendDirentPlus(records, entry, slashes, name);
+        }
+        return CheckDirents(records, format);
+      };
+      const std::string clean(length, 'n');
+      EXPECT_EQ(listing(clean).malformed, nullptr) << length;
+      for (size_t at = 0; at < length; ++at) {
+        for (char bad : {'/', '\0'}) {
+          std::string name = clean;
+          name[at] = bad;
+          EXPECT_NE(listing(name).malformed, nullptr)
+              << "length " << length << ", byte " << at << " = "
+              << static_cast<int>(bad);
+        }
+      }
+    }
+  }
+}
+
 TEST(DirentParserTest, PlusRecordsCarryEntriesAndDotsHoldNoLookup) {
   std::vector<uint8_t> records;
   AppendDirentPlus(records, EntryOut(5, 040755), 1, "..", 4);
