@@ -14,7 +14,7 @@
 #include <climits>
 #include <cstring>
 #include <initializer_list>
-#include <memory>
+#include <vector>
 
 #include "sim/fuse_request_check.h"
 #include "sim/fuse_server.h"
@@ -219,14 +219,9 @@ std::optional<uint32_t> FuseServer::AnswerDirectly(const fuse_in_header& in,
       // Encoded in a buffer the thread keeps, then copied to the chain in one
       // go: written in place, entry by entry, a device thread would fetch each
       // line of guest memory from the driver's CPU first.
-      thread_local std::unique_ptr<char[]> scratch;
-      thread_local size_t scratch_size = 0;
-      if (scratch_size < size) {
-        // Left uninitialised: only the `used` bytes the records fill are sent.
-        scratch = std::make_unique_for_overwrite<char[]>(size);
-        scratch_size = size;
-      }
-      char* records = scratch.get();
+      thread_local std::vector<char> scratch;
+      if (scratch.size() < size) scratch.resize(size);
+      char* records = scratch.data();
       size_t used;
       if (int err = fs_->ReadDir(
               in.nodeid, read.fh, {records, size},
