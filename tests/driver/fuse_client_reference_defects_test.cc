@@ -113,6 +113,13 @@ class TwoInFlightDevice : public ScriptedFuseDevice {
     return static_cast<uint32_t>(bytes.size());
   }
 
+  // Returns once `count` requests have arrived (or after 10 s).
+  void WaitForArrivals(int count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait_for(lock, std::chrono::seconds(10),
+                 [&] { return arrived_ >= count; });
+  }
+
   std::vector<uint64_t> order() {
     std::lock_guard<std::mutex> lock(mutex_);
     return order_;
@@ -134,8 +141,9 @@ TEST(ReferenceDefect2Test, TwoRequestsInFlightAnsweredInReverseOrder) {
   base::Result<driver::Attributes> first = base::Error{EIO};
   base::Result<driver::Attributes> second = base::Error{EIO};
   std::thread a([&] { first = client.GetAttr(21); });
-  // Make sure 21 is the first to arrive, so it is the one answered last.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // 21 arrives first, so it is the one answered last: a sleep here left it to
+  // the scheduler, and a loaded machine (CI) sometimes ran b first.
+  device.WaitForArrivals(1);
   std::thread b([&] { second = client.GetAttr(22); });
   a.join();
   b.join();
