@@ -3,27 +3,65 @@
 #ifndef SIM_DATA_PATH_COUNTERS_H_
 #define SIM_DATA_PATH_COUNTERS_H_
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace sim {
 
+// A count many threads add to at every request, without sharing a written
+// cache line: each thread adds to a slot of its own (the threads past
+// kSlots share slots), and reading sums them. One atomic counter that every
+// queue's thread adds to moves its line between CPUs at every request: with
+// two threads stat'ing on two CPUs, ~0.4 us per operation (perf, stop 60).
+class SpreadCounter {
+ public:
+  static constexpr size_t kSlots = 16;
+
+  SpreadCounter& operator+=(uint64_t n) {
+    slots_[ThreadSlot()].value.fetch_add(n, std::memory_order_relaxed);
+    return *this;
+  }
+  operator uint64_t() const {  // NOLINT(google-explicit-constructor): a count.
+    uint64_t total = 0;
+    for (const Slot& slot : slots_) {
+      total += slot.value.load(std::memory_order_relaxed);
+    }
+    return total;
+  }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> value{0};
+  };
+  // The calling thread's slot: threads take slots in the order they first
+  // count.
+  static size_t ThreadSlot() {
+    static std::atomic<size_t> next{0};
+    thread_local const size_t slot =
+        next.fetch_add(1, std::memory_order_relaxed) % kSlots;
+    return slot;
+  }
+  std::array<Slot, kSlots> slots_{};
+};
+
 struct DataPathCounters {
   // Bytes the device copied out of guest memory into private buffers (request
   // side).
-  std::atomic<uint64_t> request_bytes_copied{0};
+  SpreadCounter request_bytes_copied;
   // Reply bytes the device copied into the guest's writable buffers.
-  std::atomic<uint64_t> reply_bytes_copied{0};
+  SpreadCounter reply_bytes_copied;
   // Reply bytes the host wrote at their destination (READ payloads preadv()'d
   // into the guest's buffers).
-  std::atomic<uint64_t> reply_bytes_in_place{0};
+  SpreadCounter reply_bytes_in_place;
   // READ payload bytes read by the host straight into guest memory.
-  std::atomic<uint64_t> read_bytes_direct{0};
+  SpreadCounter read_bytes_direct;
   // WRITE payload bytes written to the host straight from guest memory.
-  std::atomic<uint64_t> write_bytes_direct{0};
+  SpreadCounter write_bytes_direct;
   // WRITE payload bytes written to the host from a private copy of the request
   // (a session over /dev/fuse: libfuse's write_buf handler).
-  std::atomic<uint64_t> write_bytes_from_copy{0};
+  SpreadCounter write_bytes_from_copy;
 };
 
 }  // namespace sim
