@@ -4,8 +4,10 @@
 // A handle packs a slot index (low 32 bits) and the slot's generation (high 32
 // bits). Freeing a slot bumps its generation, so an old handle to a reused slot
 // is recognised as stale instead of reaching the new occupant. Index 0 is never
-// used, so handle 0 is always invalid. The table is not synchronised: its owner
-// holds a lock around every call.
+// used, so handle 0 is always invalid. A table may be one of 2^shard_bits
+// shards (sim/handle_shards.h): its slot i is index (i << shard_bits) | shard,
+// and an index of another shard is one it never handed out. The table is not
+// synchronised: its owner holds a lock around every call.
 #ifndef SIM_HANDLE_TABLE_H_
 #define SIM_HANDLE_TABLE_H_
 
@@ -32,7 +34,9 @@ class HandleTable {
 
   // `reserved` leading indices (besides 0) are never handed out by Insert;
   // InsertAt fills them with generation 0 (used for the FUSE root, node id 1).
-  explicit HandleTable(uint32_t reserved = 0) : slots_(1 + reserved) {}
+  explicit HandleTable(uint32_t reserved = 0, uint32_t shard_bits = 0,
+                       uint32_t shard = 0)
+      : shard_bits_(shard_bits), shard_(shard), slots_(1 + reserved) {}
 
   // Stores `object` in a free slot and returns its handle.
   uint64_t Insert(std::shared_ptr<T> object) {
@@ -47,7 +51,7 @@ class HandleTable {
     Slot& slot = slots_[index];
     slot.object = std::move(object);
     ++live_;
-    return Pack(index, slot.generation);
+    return Pack(IndexOfSlot(index), slot.generation);
   }
 
   // Fills reserved slot `index` with generation 0.
@@ -56,13 +60,13 @@ class HandleTable {
     if (slot.object == nullptr) ++live_;
     slot.object = std::move(object);
     slot.generation = 0;
-    return Pack(index, 0);
+    return Pack(IndexOfSlot(index), 0);
   }
 
   // 0 for a live handle, EINVAL (index never handed out) or ESTALE (freed or
   // reused slot).
   int Check(uint64_t handle) const {
-    const uint32_t index = IndexOf(handle);
+    const uint32_t index = SlotOf(handle);
     if (index == 0 || index >= slots_.size()) return EINVAL;
     const Slot& slot = slots_[index];
     if (slot.object == nullptr || slot.generation != GenerationOf(handle)) {
@@ -77,13 +81,13 @@ class HandleTable {
   const std::shared_ptr<T>* Find(uint64_t handle, int* error = nullptr) const {
     const int check = Check(handle);
     if (error != nullptr) *error = check;
-    return check == 0 ? &slots_[IndexOf(handle)].object : nullptr;
+    return check == 0 ? &slots_[SlotOf(handle)].object : nullptr;
   }
 
   // 0 and a reference to the object, or Check's error.
   int Get(uint64_t handle, std::shared_ptr<T>* out) const {
     const int error = Check(handle);
-    if (error == 0) *out = slots_[IndexOf(handle)].object;
+    if (error == 0) *out = slots_[SlotOf(handle)].object;
     return error;
   }
 
@@ -91,7 +95,7 @@ class HandleTable {
   // invalid).
   std::shared_ptr<T> Remove(uint64_t handle) {
     if (Check(handle) != 0) return nullptr;
-    const uint32_t index = IndexOf(handle);
+    const uint32_t index = SlotOf(handle);
     Slot& slot = slots_[index];
     std::shared_ptr<T> object = std::move(slot.object);
     --live_;
@@ -108,18 +112,30 @@ class HandleTable {
   void ForEach(Fn fn) const {
     for (uint32_t i = 1; i < slots_.size(); ++i) {
       if (slots_[i].object != nullptr)
-        fn(Pack(i, slots_[i].generation), slots_[i].object);
+        fn(Pack(IndexOfSlot(i), slots_[i].generation), slots_[i].object);
     }
   }
 
   size_t size() const { return live_; }
 
  private:
+  uint32_t IndexOfSlot(uint32_t slot) const {
+    return (slot << shard_bits_) | shard_;
+  }
+  // The slot a handle's index names; 0 (never used) for another shard's.
+  uint32_t SlotOf(uint64_t handle) const {
+    const uint32_t index = IndexOf(handle);
+    const uint32_t mask = (uint32_t{1} << shard_bits_) - 1;
+    return (index & mask) == shard_ ? index >> shard_bits_ : 0;
+  }
+
   struct Slot {
     std::shared_ptr<T> object;
     // Starts at 1 so that no ordinary handle is ever a small integer such as 1.
     uint32_t generation = 1;
   };
+  uint32_t shard_bits_;
+  uint32_t shard_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   size_t live_ = 0;

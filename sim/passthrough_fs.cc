@@ -109,28 +109,15 @@ bool PassthroughFs::CloseReportsNothing(int64_t statfs_type) {
 
 PassthroughFs::~PassthroughFs() = default;
 
-size_t PassthroughFs::open_file_count() const {
-  std::lock_guard lock(files_mu_);
-  return files_.size();
-}
+size_t PassthroughFs::open_file_count() const { return files_.size(); }
 
 void PassthroughFs::ReleaseAll() {
-  std::vector<std::shared_ptr<OpenHostFile>>
-      closed;  // closed once the lock is released
-  {
-    std::lock_guard lock(files_mu_);
-    std::vector<uint64_t> handles;
-    files_.ForEach([&](uint64_t fh, const std::shared_ptr<OpenHostFile>&) {
-      handles.push_back(fh);
-    });
-    for (uint64_t fh : handles) closed.push_back(files_.Remove(fh));
-  }
+  files_.RemoveAll();  // Closed as they go, out of the table's locks.
   inodes_.Clear();
 }
 
 int PassthroughFs::GetFile(uint64_t fh,
                            std::shared_ptr<OpenHostFile>* out) const {
-  std::lock_guard lock(files_mu_);
   return files_.Get(fh, out) == 0 ? 0 : EBADF;
 }
 
@@ -144,12 +131,10 @@ int PassthroughFs::ResolveFile(uint64_t nodeid, uint64_t fh, bool want_dir,
 }
 
 uint64_t PassthroughFs::AddFile(std::shared_ptr<OpenHostFile> file) {
-  std::lock_guard lock(files_mu_);
   return files_.Insert(std::move(file));
 }
 
 std::shared_ptr<OpenHostFile> PassthroughFs::RemoveFile(uint64_t fh) {
-  std::lock_guard lock(files_mu_);
   return files_.Remove(fh);
 }
 

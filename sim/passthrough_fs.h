@@ -32,9 +32,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
-#include "sim/adaptive_mutex.h"
 #include "sim/data_path_counters.h"
-#include "sim/handle_table.h"
+#include "sim/handle_shards.h"
 #include "sim/inode_reopener.h"
 #include "sim/inode_table.h"
 
@@ -191,8 +190,7 @@ class PassthroughFs {
   const dev_t root_dev_;
   const bool root_close_reports_nothing_;
   const std::unique_ptr<InodeReopener> reopener_;
-  mutable AdaptiveMutex files_mu_;
-  HandleTable<OpenHostFile> files_;
+  HandleShards<OpenHostFile> files_;
   std::atomic<unsigned> proto_minor_{0};
   DataPathCounters data_path_;
   ReplyRouter* reply_router_ = nullptr;

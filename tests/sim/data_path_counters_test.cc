@@ -13,7 +13,7 @@ TEST(SpreadCounterTest, SumsWhatEveryThreadAdded) {
   SpreadCounter counter;
   EXPECT_EQ(static_cast<uint64_t>(counter), 0u);
   // More threads than slots, so some share one.
-  constexpr int kThreads = SpreadCounter::kSlots + 5;
+  constexpr int kThreads = kThreadSlots + 5;
   constexpr uint64_t kAdds = 1000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
