@@ -37,9 +37,10 @@ InodeTable::Entry* InodeTable::FindLocked(uint64_t nodeid, int* error) const {
   return entry != nullptr ? entry->get() : nullptr;
 }
 
-uint64_t InodeTable::Ref(int fd, const struct stat& st) {
+uint64_t InodeTable::Ref(int fd, const struct stat& st, bool* added) {
   std::lock_guard lock(mu_);
   const Key key{st.st_dev, st.st_ino};
+  if (added != nullptr) *added = false;
   if (auto it = by_key_.find(key); it != by_key_.end()) {
     if (Entry* entry = FindLocked(it->second)) {
       ++entry->nlookup;
@@ -51,6 +52,7 @@ uint64_t InodeTable::Ref(int fd, const struct stat& st) {
   entry->nlookup = 1;
   const uint64_t nodeid = table_.Insert(std::move(entry));
   by_key_[key] = nodeid;
+  if (added != nullptr) *added = true;
   return nodeid;
 }
 

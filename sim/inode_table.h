@@ -40,8 +40,8 @@ struct HostFileHandle {
 };
 
 // One host inode. Immutable once created but for its file handle, filled in
-// on its first reopen; shared so that a handler keeps the descriptor open even
-// if a concurrent FORGET frees the entry.
+// on its first reopen, and a directory's lookup hint; shared so that a handler
+// keeps the descriptor open even if a concurrent FORGET frees the entry.
 struct Inode {
   Inode(int fd, const struct stat& st)
       : fd(fd), dev(st.st_dev), ino(st.st_ino), type(st.st_mode & S_IFMT) {}
@@ -55,6 +55,10 @@ struct Inode {
   const mode_t type;  // S_IFMT bits
   // Null until the first reopen; owned, set once.
   mutable std::atomic<HostFileHandle*> file_handle{nullptr};
+  // Of a directory: how many of its last LOOKUPs in a row found an inode the
+  // table did not hold, up to 2 (PassthroughOps::DoLookup opens the names of
+  // a directory at 2 first). Written only when it changes.
+  mutable std::atomic<uint8_t> new_lookups_in_a_row{0};
 
  private:
   friend class InodeTable;
@@ -72,8 +76,8 @@ class InodeTable {
 
   // Adds one lookup to the inode `st` describes, creating its entry from `fd`
   // (whose ownership is taken; it is closed when an entry already exists).
-  // Returns the node id.
-  uint64_t Ref(int fd, const struct stat& st);
+  // Returns the node id; `*added` says whether the entry is new.
+  uint64_t Ref(int fd, const struct stat& st, bool* added = nullptr);
   // Adds one lookup to the entry of the inode `st` describes and returns its
   // node id; 0 when there is none. An entry holds its inode open, so the
   // host cannot have reused that (st_dev, st_ino) for another file.

@@ -288,14 +288,25 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
     return 0;
   }
   struct stat st;
-  if (!dotdot) {
-    // Most names asked for are of inodes the table holds already (a
-    // READDIRPLUS listing, a lookup after the driver's cache expired): a stat
-    // by name finds those without opening a descriptor only to close it.
+  // Most names asked for are of inodes the table holds already (a READDIRPLUS
+  // listing, a lookup after the driver's cache expired): a stat by name finds
+  // those without opening a descriptor only to close it. A new inode needs
+  // its descriptor, and after a stat by name three calls (fstatat, openat,
+  // fstat of the descriptor: what it opened may not be what was stat'ed): in
+  // a directory whose last two lookups found new inodes (a first walk through
+  // a tree), the name is opened first, two calls for a new inode and three
+  // for a known one.
+  const uint8_t new_in_a_row =
+      parent.new_lookups_in_a_row.load(std::memory_order_relaxed);
+  const bool open_first = dotdot || new_in_a_row >= 2;
+  if (!open_first) {
     if (host::fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return errno;
     }
     if (const uint64_t known = fs.inodes().RefKnown(st); known != 0) {
+      if (new_in_a_row != 0) {
+        parent.new_lookups_in_a_row.store(0, std::memory_order_relaxed);
+      }
       FillEntry(fs, known, st, e);
       return 0;
     }
@@ -310,7 +321,14 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
     host::close(fd);
     return err;
   }
-  FillEntry(fs, fs.inodes().Ref(fd, st), st, e);
+  bool added = false;
+  FillEntry(fs, fs.inodes().Ref(fd, st, &added), st, e);
+  if (!dotdot) {
+    const uint8_t now = added ? std::min(new_in_a_row + 1, 2) : 0;
+    if (now != new_in_a_row) {
+      parent.new_lookups_in_a_row.store(now, std::memory_order_relaxed);
+    }
+  }
   return 0;
 }
 

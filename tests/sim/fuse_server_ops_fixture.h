@@ -22,6 +22,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "sim/host_calls.h"
 #include "sim/raw_fuse_endpoint.h"
 #include "tests/sim/fuse_test_util.h"
 

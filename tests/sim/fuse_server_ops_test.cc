@@ -73,6 +73,55 @@ TEST_F(FuseServerOpsTest, LookupDotAndDotDotStayInsideTheShare) {
   ExpectAttrMatches(c().MustLookup(kRoot, "..").attr, HostStat(share_.share()));
 }
 
+TEST_F(FuseServerOpsTest, LookupsOpenNewNamesFirstInADirectoryOfNewNames) {
+  ASSERT_EQ(mkdir(P("tree").c_str(), 0755), 0);
+  constexpr int kFiles = 6;
+  for (int i = 0; i < kFiles; ++i) {
+    share_.WriteFile("tree/f" + std::to_string(i), "x");
+  }
+  const uint64_t tree = c().MustLookup(kRoot, "tree").nodeid;
+  auto lookup = [&](int i, uint64_t* calls) {
+    const HostCallTotals before = ProcessHostCalls();
+    const fuse_entry_out e = c().MustLookup(tree, "f" + std::to_string(i));
+    *calls = (ProcessHostCalls() - before).calls;
+    ExpectAttrMatches(e.attr, HostStat(P("tree/f" + std::to_string(i))));
+    return e.nodeid;
+  };
+  std::vector<uint64_t> ids(kFiles);
+  uint64_t calls;
+  // A first walk: the first two new names are stat'ed, opened and their
+  // descriptors stat'ed; the next ones, in a directory whose names were new,
+  // are opened and stat'ed.
+  for (int i = 0; i < kFiles; ++i) {
+    ids[i] = lookup(i, &calls);
+    EXPECT_EQ(calls, i < 2 ? 3u : 2u) << i;
+  }
+  // Known names: the first is opened and stat'ed, its extra descriptor closed;
+  // the next ones are stat'ed by name alone.
+  for (int i = 0; i < kFiles; ++i) {
+    EXPECT_EQ(lookup(i, &calls), ids[i]) << i;
+    EXPECT_EQ(calls, i == 0 ? 3u : 1u) << i;
+  }
+  const InodeTable& inodes = endpoint_->server().fs().inodes();
+  for (uint64_t id : ids) EXPECT_EQ(inodes.lookup_count(id), 2u);
+  // One new name among known ones changes nothing: still a stat by name.
+  share_.WriteFile("tree/new", "y");
+  c().MustLookup(tree, "new");
+  EXPECT_EQ(lookup(1, &calls), ids[1]);
+  EXPECT_EQ(calls, 1u);
+  // A missing name is one call either way: a stat by name, or (after two new
+  // names) an open.
+  for (const char* made : {"", "new1", "new2"}) {
+    if (*made != '\0') {
+      share_.WriteFile(std::string("tree/") + made, "z");
+      c().MustLookup(tree, made);
+    }
+    const HostCallTotals start = ProcessHostCalls();
+    EXPECT_EQ(c().Lookup(tree, "missing").error(), ENOENT) << made;
+    EXPECT_EQ((ProcessHostCalls() - start).calls, 1u) << made;
+  }
+}
+
 TEST_F(FuseServerOpsTest, GetattrMatchesHost) {
   const uint64_t file = HostFile("f", "0123456789");
   Reply r = c().Getattr(file);
