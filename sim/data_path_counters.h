@@ -15,8 +15,8 @@ namespace sim {
 // cache line: each thread adds to its own slot (ThreadSlot), and reading sums
 // them. One atomic that every queue's thread adds to moves its line between
 // CPUs at every request: two threads reading 4 KiB through two queues took
-// 1.73-1.84 us per read with them, 1.57-1.63 with these (fs_bench
-// read_2threads_4KiB sim-inline).
+// 1.73-1.84 us per read with an atomic per count, 1.57-1.63 with these
+// (fs_bench read_2threads_4KiB sim-inline).
 class SpreadCounter {
  public:
   SpreadCounter& operator+=(uint64_t n) {

@@ -3,7 +3,7 @@
 //
 // A handle packs a slot index (low 32 bits) and the slot's generation (high 32
 // bits). Freeing a slot bumps its generation, so an old handle to a reused slot
-// is recognised as stale instead of reaching the new occupant. Index 0 is never
+// is recognised as stale instead of reaching the new occupant. Slot 0 is never
 // used, so handle 0 is always invalid. A table may be one of 2^shard_bits
 // shards (sim/handle_shards.h): its slot i is index (i << shard_bits) | shard,
 // and an index of another shard is one it never handed out. The table is not
@@ -32,7 +32,7 @@ class HandleTable {
     return static_cast<uint32_t>(handle >> 32);
   }
 
-  // `reserved` leading indices (besides 0) are never handed out by Insert;
+  // `reserved` leading slots (besides 0) are never handed out by Insert;
   // InsertAt fills them with generation 0 (used for the FUSE root, node id 1).
   explicit HandleTable(uint32_t reserved = 0, uint32_t shard_bits = 0,
                        uint32_t shard = 0)

@@ -112,7 +112,7 @@ PassthroughFs::~PassthroughFs() = default;
 size_t PassthroughFs::open_file_count() const { return files_.size(); }
 
 void PassthroughFs::ReleaseAll() {
-  files_.RemoveAll();  // Closed as they go, out of the table's locks.
+  files_.RemoveAll();  // Closed here, once the tables' locks are released.
   inodes_.Clear();
 }
 
