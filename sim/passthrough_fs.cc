@@ -299,14 +299,19 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
   const uint8_t new_in_a_row =
       parent.new_lookups_in_a_row.load(std::memory_order_relaxed);
   const bool open_first = dotdot || new_in_a_row >= 2;
+  // Counts what this lookup found (".." is not counted).
+  auto note_found = [&](bool found_new) {
+    const uint8_t now = found_new ? std::min(new_in_a_row + 1, 2) : 0;
+    if (now != new_in_a_row) {
+      parent.new_lookups_in_a_row.store(now, std::memory_order_relaxed);
+    }
+  };
   if (!open_first) {
     if (host::fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return errno;
     }
     if (const uint64_t known = fs.inodes().RefKnown(st); known != 0) {
-      if (new_in_a_row != 0) {
-        parent.new_lookups_in_a_row.store(0, std::memory_order_relaxed);
-      }
+      note_found(false);
       FillEntry(fs, known, st, e);
       return 0;
     }
@@ -323,12 +328,7 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
   }
   bool added = false;
   FillEntry(fs, fs.inodes().Ref(fd, st, &added), st, e);
-  if (!dotdot) {
-    const uint8_t now = added ? std::min(new_in_a_row + 1, 2) : 0;
-    if (now != new_in_a_row) {
-      parent.new_lookups_in_a_row.store(now, std::memory_order_relaxed);
-    }
-  }
+  if (!dotdot) note_found(added);
   return 0;
 }
 
