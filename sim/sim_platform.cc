@@ -60,6 +60,13 @@ const char* LevelName(base::LogLevel level) {
   return "log";
 }
 
+uint64_t ClockNanos(clockid_t clock) {
+  timespec now;
+  clock_gettime(clock, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u +
+         static_cast<uint64_t>(now.tv_nsec);
+}
+
 }  // namespace
 
 SimPlatform::SimPlatform(const GuestMemory& memory, LogSink sink)
@@ -111,11 +118,10 @@ void SimPlatform::UnmapDma(const base::DmaMapping& mapping,
   pool_.Free(mapping.bus, mapping.size);
 }
 
-uint64_t SimPlatform::MonotonicNanos() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u +
-         static_cast<uint64_t>(now.tv_nsec);
+uint64_t SimPlatform::MonotonicNanos() { return ClockNanos(CLOCK_MONOTONIC); }
+
+uint64_t SimPlatform::CoarseMonotonicNanos() {
+  return ClockNanos(CLOCK_MONOTONIC_COARSE);
 }
 
 void SimPlatform::Log(base::LogLevel level, const char* message) {

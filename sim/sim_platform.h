@@ -36,6 +36,7 @@ class SimPlatform : public base::Platform {
                                         base::DmaDirection direction) override;
   void UnmapDma(const base::DmaMapping& mapping, size_t device_wrote) override;
   uint64_t MonotonicNanos() override;
+  uint64_t CoarseMonotonicNanos() override;
   void Log(base::LogLevel level, const char* message) override;
   std::unique_ptr<base::Lock> CreateLock() override;
   // Both yield as a waiter (cpu_sharing.h); Spin only when a polling device

@@ -180,7 +180,7 @@ RefPtr<FuseNode> Directory::Adopt(std::string_view name,
   RefPtr<FuseNode> node = fs().Instantiate(entry, session, attr_version);
   // Cached even when entry_valid is zero: the entry is then no answer to a
   // lookup, but says which node a later unlink or rename of the name touches.
-  const uint64_t now = fs().platform().MonotonicNanos();
+  const uint64_t now = fs().platform().CoarseMonotonicNanos();
   DroppedNodes dropped;
   fs().entries().Insert(children_, name, node, now, entry.entry_valid_ns,
                         dropped);
@@ -192,7 +192,7 @@ void Directory::DropName(std::string_view name, const RefPtr<Node>& removed,
   DroppedNodes dropped;
   Node* child;
   if (absent && removed) {
-    const uint64_t now = fs().platform().MonotonicNanos();
+    const uint64_t now = fs().platform().CoarseMonotonicNanos();
     child = fs().entries().RemoveAsAbsent(children_, name, removed.get(), now,
                                           dropped);
   } else {
@@ -210,7 +210,7 @@ void Directory::DropName(std::string_view name, const RefPtr<Node>& removed,
 }
 
 Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
-  const uint64_t now = fs().platform().MonotonicNanos();
+  const uint64_t now = fs().platform().CoarseMonotonicNanos();
   EntryCache::Answer cached = fs().entries().Find(children_, name, now);
   if (cached.kind == EntryCache::Answer::Kind::kPresent) {
     // The first use of a name a READDIRPLUS cached: its attributes were
@@ -270,7 +270,7 @@ bool Directory::LinkListedEntry(std::string_view name,
     RefPtr<FuseNode> node = fs().Instantiate(entry, session, attr_version);
     node->MarkListed();
     if (entry.entry_valid_ns > 0) {
-      const uint64_t now = fs().platform().MonotonicNanos();
+      const uint64_t now = fs().platform().CoarseMonotonicNanos();
       fs().entries().Insert(children_, name, std::move(node), now,
                             entry.entry_valid_ns, dropped);
     }

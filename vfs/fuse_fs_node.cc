@@ -69,7 +69,7 @@ FuseNode::FuseNode(RefPtr<FuseFs> fs, uint64_t nodeid, uint32_t type,
     : Node(type), fs_(std::move(fs)), nodeid_(nodeid), session_(session) {}
 
 bool FuseNode::CachedAttr(Stat* out, uint64_t arrivals_before) {
-  const uint64_t now = fs_->platform().MonotonicNanos();
+  const uint64_t now = fs_->platform().CoarseMonotonicNanos();
   SpinGuard guard(attr_lock_);
   const bool valid =
       now < attr_valid_until_ || ArrivedSince(attr_arrived_, arrivals_before);
@@ -80,7 +80,7 @@ bool FuseNode::CachedAttr(Stat* out, uint64_t arrivals_before) {
 
 void FuseNode::CacheAttr(const fuse_attr& attr, uint64_t valid_ns,
                          uint64_t version) {
-  const uint64_t now = fs_->platform().MonotonicNanos();
+  const uint64_t now = fs_->platform().CoarseMonotonicNanos();
   // Only attributes the device said not to keep need the stamp: the others
   // are good for the whole call by their validity.
   const uint64_t stamp = valid_ns == 0 ? NoteAttrArrival() : 0;

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sim {
@@ -102,6 +104,20 @@ TEST(SimPlatformTest, ClockLogAndLock) {
   { base::LockGuard guard(*lock); }
   lock->Acquire();
   lock->Release();
+}
+
+// The cache clock is the monotonic clock, a tick behind at most: never ahead
+// of it (a deadline set with it and checked with the other would outlive its
+// timeout), and moving with it.
+TEST(SimPlatformTest, CoarseClockFollowsTheMonotonicClock) {
+  auto memory = GuestMemory::Create(1 << 16);
+  SimPlatform platform(*memory);
+  const uint64_t coarse = platform.CoarseMonotonicNanos();
+  const uint64_t fine = platform.MonotonicNanos();
+  EXPECT_LE(coarse, fine);
+  EXPECT_LT(fine - coarse, 100'000'000u);  // A tick is 1-10 ms.
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_GE(platform.CoarseMonotonicNanos(), fine + 10'000'000u);
 }
 
 TEST(SimPlatformTest, EachLockHasACacheLineOfItsOwn) {
