@@ -26,9 +26,75 @@ CpuCounts cpu_counts[kCountedCpus];
 struct alignas(64) BusyCount {
   std::atomic<int> threads{0};
 };
-BusyCount seated;           // Device threads seated.
-BusyCount polling_waiters;  // SetWaiterPolling(true).
-thread_local bool this_thread_polls = false;
+BusyCount seated;  // Device threads seated.
+
+// Polling waiters (SetWaiterPolling(true)), each marked on a line that only it
+// writes: a waiter marks itself at the start and the end of every wait, and a
+// locked add to one count, which device threads and other waiters read, moved
+// the count's line between CPUs at each (~1 us of CPU per 2-thread stat,
+// 3 requests, sim-thread). Readers add the marks up. A waiter holds its slot
+// until it exits; waiters beyond kWaiterSlots at once share a count.
+constexpr int kWaiterSlots = 64;
+struct alignas(64) WaiterSlot {
+  std::atomic<bool> claimed{false};
+  std::atomic<bool> polling{false};
+};
+WaiterSlot waiter_slots[kWaiterSlots];
+std::atomic<int> waiter_slots_in_use{0};  // Slots below it may be claimed.
+BusyCount unslotted_waiters;
+
+// The calling thread's mark: its slot, or none (then the shared count).
+class WaiterMark {
+ public:
+  WaiterMark() {
+    for (int i = 0; i < kWaiterSlots; ++i) {
+      bool free = false;
+      if (waiter_slots[i].claimed.compare_exchange_strong(
+              free, true, std::memory_order_relaxed)) {
+        slot_ = &waiter_slots[i];
+        int in_use = waiter_slots_in_use.load(std::memory_order_relaxed);
+        while (in_use <= i && !waiter_slots_in_use.compare_exchange_weak(
+                                  in_use, i + 1, std::memory_order_relaxed)) {
+        }
+        return;
+      }
+    }
+  }
+  ~WaiterMark() {
+    Set(false);
+    if (slot_ != nullptr) {
+      slot_->claimed.store(false, std::memory_order_relaxed);
+    }
+  }
+  WaiterMark(const WaiterMark&) = delete;
+  WaiterMark& operator=(const WaiterMark&) = delete;
+
+  bool polling() const { return polling_; }
+  void Set(bool polling) {
+    if (polling == polling_) return;
+    polling_ = polling;
+    if (slot_ != nullptr) {
+      slot_->polling.store(polling, std::memory_order_relaxed);
+    } else {
+      unslotted_waiters.threads.fetch_add(polling ? 1 : -1,
+                                          std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  WaiterSlot* slot_ = nullptr;
+  bool polling_ = false;
+};
+thread_local WaiterMark this_thread_mark;
+
+int PollingWaiters() {
+  int waiters = unslotted_waiters.threads.load(std::memory_order_relaxed);
+  const int in_use = waiter_slots_in_use.load(std::memory_order_relaxed);
+  for (int i = 0; i < in_use; ++i) {
+    waiters += waiter_slots[i].polling.load(std::memory_order_relaxed);
+  }
+  return waiters;
+}
 
 // The CPUs the process may run on: read as the program starts, from the
 // thread that starts it, and not from the first caller, which may be a thread
@@ -90,12 +156,8 @@ bool DeviceThreadOnCpu(int cpu) {
 }
 
 bool SetWaiterPolling(bool polling) {
-  const bool was = this_thread_polls;
-  if (polling != was) {
-    polling_waiters.threads.fetch_add(polling ? 1 : -1,
-                                      std::memory_order_relaxed);
-    this_thread_polls = polling;
-  }
+  const bool was = this_thread_mark.polling();
+  this_thread_mark.Set(polling);
   return was;
 }
 
@@ -125,8 +187,7 @@ void NoteMachineRunnableThreads(int threads) {
 }
 
 bool BusyThreadsOutnumberTheCpus() {
-  return seated.threads.load(std::memory_order_relaxed) +
-                 polling_waiters.threads.load(std::memory_order_relaxed) >
+  return seated.threads.load(std::memory_order_relaxed) + PollingWaiters() >
              usable_cpus ||
          machine.crowded.load(std::memory_order_relaxed);
 }

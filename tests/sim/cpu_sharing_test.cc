@@ -152,6 +152,42 @@ TEST(CpuSharingTest, BusyThreadsAreSeatedDeviceThreadsAndPollingWaiters) {
   EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
 }
 
+// A waiter is counted until it stops polling or its thread exits, however
+// many waiters there are at once (more than the slots a waiter marks itself
+// in: the rest share a count).
+TEST(CpuSharingTest, AWaiterIsCountedUntilItStopsPollingOrExits) {
+  const std::vector<int> cpus = AllowedCpus();
+  ASSERT_FALSE(cpus.empty());
+  std::vector<DeviceSeat> seats(cpus.size());
+  OnCpu(cpus.back(), [&] {
+    for (DeviceSeat& seat : seats) seat.Take();
+  }).join();
+  ASSERT_FALSE(BusyThreadsOutnumberTheCpus());
+  std::thread([] { SetWaiterPolling(true); }).join();  // Exits polling.
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+
+  constexpr int kWaiters = 80;
+  std::atomic<int> polling{0};
+  std::atomic<bool> stop{false}, counted{true};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back([&] {
+      SetWaiterPolling(true);
+      polling.fetch_add(1);
+      while (!stop.load()) std::this_thread::yield();
+      counted = counted && BusyThreadsOutnumberTheCpus();
+      SetWaiterPolling(false);
+    });
+  }
+  while (polling.load() < kWaiters) std::this_thread::yield();
+  EXPECT_TRUE(BusyThreadsOutnumberTheCpus());
+  stop = true;
+  for (std::thread& waiter : waiters) waiter.join();
+  EXPECT_TRUE(counted);
+  EXPECT_FALSE(BusyThreadsOutnumberTheCpus());
+  seats.clear();
+}
+
 int OnlineCpus() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
 
 // Leaves the machine's verdict as it found it: not crowded.
