@@ -2,18 +2,10 @@
 
 #include <utility>
 
+#include "vfs/name_hash.h"
+
 namespace vfs {
 namespace {
-
-uint64_t Hash(const void* dir, std::string_view name) {
-  uint64_t hash = 14695981039346656037ull ^  // FNV-1a, seeded by the dir.
-                  reinterpret_cast<uintptr_t>(dir);
-  for (char c : name) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  return hash ^ (hash >> 29);
-}
 
 // `now` plus `nanos`, saturating.
 uint64_t Deadline(uint64_t now, uint64_t nanos) {
@@ -41,7 +33,8 @@ EntryCache::~EntryCache() {
 }
 
 size_t EntryCache::Bucket(const Children* dir, std::string_view name) const {
-  return Hash(dir, name) & (buckets_.size() - 1);
+  return HashName(name, reinterpret_cast<uintptr_t>(dir)) &
+         (buckets_.size() - 1);
 }
 
 EntryCache::Entry* EntryCache::Find(const Children* dir,

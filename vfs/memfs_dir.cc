@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "vfs/memfs_nodes.h"
+#include "vfs/name_hash.h"
 
 namespace vfs::memfs {
 namespace {
@@ -25,15 +26,6 @@ class OpenDirectory final : public OpenFile {
  private:
   RefPtr<Directory> dir_;
 };
-
-uint64_t HashName(std::string_view name) {
-  uint64_t hash = 14695981039346656037ull;  // FNV-1a.
-  for (char c : name) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 }  // namespace
 
