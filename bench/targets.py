@@ -13,7 +13,8 @@ device's work itself (sim::VirtioDeviceModel::ProcessForWaiter), as sim-inline d
 no hand-off is owed. When host time / that is below the target, the target cannot be met
 by making the simulation cheaper, and the line says so with the arithmetic; otherwise it
 is a plain MISS, and the line says how far: the back end's own cost per operation (its time
-beyond the host calls, hand-offs included) against what the target leaves it (own_budget).
+beyond the host calls, hand-offs included) against what the target leaves it, and for
+sim-thread what its hand-offs leave of that beside sim-inline's own cost (own_budget).
 
 The rule that sim-thread be within 1.25x of sim-inline counts apart a row whose hand-off
 alone costs more than the rule allows (handoff_limit): each FUSE request a caller waits for
@@ -93,20 +94,29 @@ def physical_limit(results, op, backend):
     if r is None or host is None or not r.host_call_ns_per_op:
         return None
     # Host calls of N threads overlap, at most as many at once as there are CPUs.
-    threads, cpus = THREADS.get(op, 1), cpu_count(results)
     overlap = _overlap(results, op)
     least_ns, handoff = r.host_call_ns_per_op, ""
-    req = waited_requests(r)
-    rt = round_trip(results, op)
-    if backend == "sim-thread" and req > 0 and 2 * threads <= cpus and rt:
-        # Each request's hand-off, as in handoff_limit.
-        least_ns += req * rt
-        handoff = ", and %.1f waited req x %.0f ns round trip" % (req, rt)
+    owed = _owed_round_trips(results, op, backend)
+    if owed:
+        least_ns += owed[0] * owed[1]
+        handoff = ", and %.1f waited req x %.0f ns round trip" % owed
     limit = host.time_ns * overlap / least_ns
     spread = " on %d threads" % overlap if overlap > 1 else ""
     return limit, "limit: the device's %.1f host calls/op take %.2f us%s%s; host %.2f us " \
         "-> at most %.2fx" % (r.host_calls_per_op or 0, r.host_call_ns_per_op / 1e3, spread,
                               handoff, host.time_ns / 1e3, limit)
+
+
+def _owed_round_trips(results, op, backend):
+    """(waited requests per operation, round trip in ns) that `backend`'s row owes on top
+    of the device's host calls, as in handoff_limit: sim-thread's, while the row's threads
+    and their device threads fit the CPUs; else None."""
+    r = ok(results, op, backend)
+    rt = round_trip(results, op)
+    if backend != "sim-thread" or r is None or not rt or \
+            2 * THREADS.get(op, 1) > cpu_count(results) or waited_requests(r) <= 0:
+        return None
+    return waited_requests(r), rt
 
 
 def _overlap(results, op):
@@ -117,15 +127,25 @@ def _overlap(results, op):
 def own_budget(results, op, backend, minimum):
     """The text of a plain MISS's distance: the own cost per operation (results.own_ns, the
     host calls overlapping as in physical_limit) and what a ratio of `minimum` to the host
-    leaves it; or "" when the host calls were not counted."""
+    leaves it; for sim-thread, also what the hand-offs it owes (_owed_round_trips) leave
+    of that, beside sim-inline's own cost: the work both do. "" when the host calls were
+    not counted."""
     r, host = ok(results, op, backend), ok(results, op, "host")
     overlap = _overlap(results, op)
     own = own_ns(r, overlap)
     if own is None or host is None:
         return ""
     allowed = host.time_ns * overlap / minimum - r.host_call_ns_per_op
-    return "own cost %.2f us/op beside %.2f us of host calls; the target allows %.2f us" % (
+    text = "own cost %.2f us/op beside %.2f us of host calls; the target allows %.2f us" % (
         own / 1e3, r.host_call_ns_per_op / 1e3, allowed / 1e3)
+    owed = _owed_round_trips(results, op, backend)
+    inline_own = own_ns(ok(results, op, "sim-inline"), overlap)
+    if owed and inline_own is not None:
+        # What the hand-offs leave for the work sim-inline does too.
+        text += ", %.2f us beside %.1f waited req x %.0f ns round trip, where " \
+            "sim-inline's own cost is %.2f us" % (
+                (allowed - owed[0] * owed[1]) / 1e3, owed[0], owed[1], inline_own / 1e3)
+    return text
 
 
 def _variation(results, op, backend, reference):
