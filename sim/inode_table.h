@@ -56,8 +56,8 @@ struct Inode {
   // Null until the first reopen; owned, set once.
   mutable std::atomic<HostFileHandle*> file_handle{nullptr};
   // Of a directory: how many of its last LOOKUPs in a row found an inode the
-  // table did not hold, up to 2 (PassthroughOps::DoLookup opens the names of
-  // a directory at 2 first). Written only when it changes.
+  // table did not hold, up to the count at which PassthroughOps::DoLookup
+  // opens the directory's names first. Written only when it changes.
   mutable std::atomic<uint8_t> new_lookups_in_a_row{0};
 
  private:

@@ -23,6 +23,10 @@
 namespace sim {
 namespace {
 
+// The LOOKUPs in a row that found new inodes after which a directory's names
+// are opened first (PassthroughOps::DoLookup, Inode::new_lookups_in_a_row).
+constexpr uint8_t kNewLookupsToOpenFirst = 2;
+
 // Walks ".." from a directory until the share root (inside) or the host's "/"
 // (outside).
 bool IsInsideShare(int dir_fd, const Inode& root) {
@@ -298,10 +302,11 @@ int PassthroughOps::DoLookup(PassthroughFs& fs, fuse_ino_t parent_id,
   // for a known one.
   const uint8_t new_in_a_row =
       parent.new_lookups_in_a_row.load(std::memory_order_relaxed);
-  const bool open_first = dotdot || new_in_a_row >= 2;
+  const bool open_first = dotdot || new_in_a_row >= kNewLookupsToOpenFirst;
   // Counts what this lookup found (".." is not counted).
   auto note_found = [&](bool found_new) {
-    const uint8_t now = found_new ? std::min(new_in_a_row + 1, 2) : 0;
+    const uint8_t now =
+        found_new ? std::min<int>(new_in_a_row + 1, kNewLookupsToOpenFirst) : 0;
     if (now != new_in_a_row) {
       parent.new_lookups_in_a_row.store(now, std::memory_order_relaxed);
     }
