@@ -91,6 +91,10 @@ class DeviceBackend {
   virtual bool IsPosted(const DescriptorChain& /*chain*/) const {
     return false;
   }
+  // The thread that serves a queue found it empty and is about to wait for a
+  // notification: work left for a quiet moment is done now (virtio-fs: the
+  // close of released read-only descriptors, DeferredCloses). Any thread.
+  virtual void Idle() {}
 };
 
 }  // namespace sim

@@ -86,6 +86,7 @@ class FaultingBackend : public DeviceBackend {
   bool IsPosted(const DescriptorChain& chain) const override {
     return inner_->IsPosted(chain);
   }
+  void Idle() override { inner_->Idle(); }
 
  private:
   struct Held {

@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <mutex>
 
 #include "sim/host_calls.h"
+#include "sim/host_closes.h"
 
 namespace sim {
 
@@ -97,7 +97,7 @@ void InodeTable::Forget(uint64_t nodeid, uint64_t nlookup,
   if (freed_into != nullptr) freed_into->entries_.push_back(std::move(freed));
 }
 
-void InodeTable::CloseTogether(std::vector<std::shared_ptr<Entry>>& entries) {
+void InodeTable::CloseFreed(std::vector<std::shared_ptr<Entry>>& entries) {
   std::vector<int> fds;
   for (std::shared_ptr<Entry>& entry : entries) {
     // Out of the table nobody can take a new reference, so a count of one
@@ -106,18 +106,7 @@ void InodeTable::CloseTogether(std::vector<std::shared_ptr<Entry>>& entries) {
     fds.push_back(entry->inode.fd);
     entry->inode.fd_closed_ = true;
   }
-  std::sort(fds.begin(), fds.end());
-  for (size_t first = 0, end; first < fds.size(); first = end) {
-    for (end = first + 1; end < fds.size() && fds[end] == fds[end - 1] + 1;) {
-      ++end;
-    }
-    if (end - first > 1 &&
-        host::close_range(fds[first], fds[end - 1], /*flags=*/0) == 0) {
-      continue;
-    }
-    // One descriptor, or a kernel without close_range (before Linux 5.9).
-    for (size_t i = first; i < end; ++i) host::close(fds[i]);
-  }
+  CloseTogether(fds);
   entries.clear();
 }
 

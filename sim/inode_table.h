@@ -108,10 +108,10 @@ class InodeTable {
   // The entry of a live node id, or null (with Get's error in `*error` when
   // given); mu_ held.
   Entry* FindLocked(uint64_t nodeid, int* error = nullptr) const;
-  // Closes the descriptors of `entries` that nobody else holds, a system call
-  // per run of consecutive numbers, then drops them all (an entry still held
-  // is closed by its last holder).
-  static void CloseTogether(std::vector<std::shared_ptr<Entry>>& entries);
+  // Closes the descriptors of `entries` that nobody else holds together
+  // (sim/host_closes.h), then drops them all (an entry still held is closed by
+  // its last holder).
+  static void CloseFreed(std::vector<std::shared_ptr<Entry>>& entries);
 
   std::shared_ptr<Inode> root_;
   mutable AdaptiveMutex mu_;
@@ -120,14 +120,13 @@ class InodeTable {
 };
 
 // Entries that InodeTable::Forget freed, whose descriptors are closed
-// together when this is destroyed. A BATCH_FORGET frees many inodes, whose
-// descriptors, opened one after another, mostly have consecutive numbers: one
-// close_range closes each run, where a close each cost a system call per
-// inode (~1 us on a VM without PCID). Not thread-safe.
+// together when this is destroyed: a BATCH_FORGET frees many inodes, whose
+// descriptors, opened one after another, mostly have consecutive numbers.
+// Not thread-safe.
 class InodeTable::FreedInodes {
  public:
   FreedInodes() = default;
-  ~FreedInodes() { CloseTogether(entries_); }
+  ~FreedInodes() { CloseFreed(entries_); }
   FreedInodes(const FreedInodes&) = delete;
   FreedInodes& operator=(const FreedInodes&) = delete;
 

@@ -61,7 +61,13 @@ int StatFd(int fd, struct stat* st) {
 
 }  // namespace
 
-OpenHostFile::~OpenHostFile() { host::close(fd); }
+OpenHostFile::~OpenHostFile() {
+  if (close_later != nullptr) {
+    close_later->Close(fd);
+  } else {
+    host::close(fd);
+  }
+}
 
 absl::StatusOr<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(
     const PassthroughOptions& options) {
@@ -117,6 +123,7 @@ size_t PassthroughFs::open_file_count() const { return files_.size(); }
 
 void PassthroughFs::ReleaseAll() {
   files_.RemoveAll();  // Closed here, once the tables' locks are released.
+  deferred_closes_.Flush();
   inodes_.Clear();
 }
 
@@ -509,6 +516,8 @@ void PassthroughOps::Readlink(fuse_req_t req, fuse_ino_t ino) {
 void PassthroughOps::Statfs(fuse_req_t req, fuse_ino_t ino) {
   std::shared_ptr<Inode> inode;
   if (!GetInode(req, ino, &inode)) return;
+  // A released descriptor of a deleted file still holds its blocks.
+  Fs(req).FlushDeferredCloses();
   struct statvfs sv;
   if (host::fstatvfs(inode->fd, &sv) != 0) return ReplyErrno(req, errno);
   fuse_reply_statfs(req, &sv);

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <linux/fuse.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -34,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "sim/data_path_counters.h"
 #include "sim/handle_shards.h"
+#include "sim/host_closes.h"
 #include "sim/inode_reopener.h"
 #include "sim/inode_table.h"
 
@@ -97,8 +99,11 @@ class PassthroughFs {
   size_t open_file_count() const;
 
   // Drops every node id but the root and every open handle (DESTROY and session
-  // reset).
+  // reset), and closes their descriptors.
   void ReleaseAll();
+  // Closes the descriptors of released handles whose close was deferred
+  // (DeferredCloses): before a STATFS, and when the device goes idle.
+  void FlushDeferredCloses() { deferred_closes_.Flush(); }
 
   // The FUSE minor version the driver announced in the last INIT (0 before
   // any, and after DESTROY).
@@ -176,6 +181,17 @@ class PassthroughFs {
 
   const InodeReopener& reopener() const { return *reopener_; }
 
+  // Where a handle of a `type` file opened with `flags` is closed when
+  // released: read-only regular files and directories with others
+  // (DeferredCloses), anything else at once (null). A fifo's reader is seen
+  // by its writers.
+  DeferredCloses* CloseLater(mode_t type, int flags) {
+    return (type == S_IFREG || type == S_IFDIR) &&
+                   (flags & O_ACCMODE) == O_RDONLY
+               ? &deferred_closes_
+               : nullptr;
+  }
+
   // 0 with the open file behind `fh`, or EBADF.
   int GetFile(uint64_t fh, std::shared_ptr<OpenHostFile>* out) const;
   // 0 with the open file behind `fh` when it is a file (or, with `want_dir`, a
@@ -190,6 +206,8 @@ class PassthroughFs {
   const dev_t root_dev_;
   const bool root_close_reports_nothing_;
   const std::unique_ptr<InodeReopener> reopener_;
+  // Before files_: closing an open file may defer its descriptor.
+  DeferredCloses deferred_closes_;
   HandleShards<OpenHostFile> files_;
   std::atomic<unsigned> proto_minor_{0};
   DataPathCounters data_path_;

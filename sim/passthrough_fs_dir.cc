@@ -160,7 +160,9 @@ int PassthroughFs::Opendir(uint64_t nodeid, fuse_file_info* fi) {
   const int fd =
       host::openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno;
-  fi->fh = AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/true));
+  fi->fh = AddFile(std::make_shared<OpenHostFile>(
+      fd, nodeid, /*is_dir=*/true, /*flush_can_fail=*/false,
+      CloseLater(S_IFDIR, O_RDONLY)));
   fi->cache_readdir = options_.data_caching == DataCaching::kAlways;
   return 0;
 }

@@ -116,8 +116,9 @@ int PassthroughFs::Open(uint64_t nodeid, fuse_file_info* fi) {
   const int fd = reopener().Open(*inode, flags);
   if (fd < 0) return errno;
   const bool flush_can_fail = FlushCanFail(inode->dev, flags);
-  fi->fh = AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/false,
-                                                  flush_can_fail));
+  fi->fh = AddFile(std::make_shared<OpenHostFile>(
+      fd, nodeid, /*is_dir=*/false, flush_can_fail,
+      CloseLater(inode->type, flags)));
   SetOpenFlags(options_, flush_can_fail, fi);
   return 0;
 }
@@ -177,7 +178,8 @@ int PassthroughFs::Create(const fuse_ctx& requester, uint64_t parent_id,
   PassthroughOps::FillEntry(*this, nodeid, st, e);
   const bool flush_can_fail = FlushCanFail(st.st_dev, flags);
   fi->fh = AddFile(std::make_shared<OpenHostFile>(fd, nodeid, /*is_dir=*/false,
-                                                  flush_can_fail));
+                                                  flush_can_fail,
+                                                  CloseLater(S_IFREG, flags)));
   SetOpenFlags(options_, flush_can_fail, fi);
   return 0;
 }

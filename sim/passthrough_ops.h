@@ -15,6 +15,7 @@
 #include <string>
 
 #include "sim/host_calls.h"
+#include "sim/host_closes.h"
 #include "sim/inode_table.h"
 #include "sim/passthrough_fs.h"
 
@@ -46,12 +47,13 @@ class HostDirStream {
 };
 
 struct OpenHostFile {
-  OpenHostFile(int fd, uint64_t nodeid, bool is_dir,
-               bool flush_can_fail = false)
+  OpenHostFile(int fd, uint64_t nodeid, bool is_dir, bool flush_can_fail,
+               DeferredCloses* close_later)
       : fd(fd),
         nodeid(nodeid),
         is_dir(is_dir),
-        flush_can_fail(flush_can_fail) {}
+        flush_can_fail(flush_can_fail),
+        close_later(close_later) {}
   ~OpenHostFile();
   OpenHostFile(const OpenHostFile&) = delete;
   OpenHostFile& operator=(const OpenHostFile&) = delete;
@@ -62,6 +64,8 @@ struct OpenHostFile {
   // Open for writing on a filesystem whose close can report an error: FLUSH
   // asks the host (PassthroughFs::FlushCanFail).
   const bool flush_can_fail;
+  // Where `fd` is closed, or null: at once (PassthroughFs::CloseLater).
+  DeferredCloses* const close_later;
 
   // An entry taken from a directory stream but not yet replied.
   struct PendingDirEntry {

@@ -80,6 +80,7 @@ class TracingBackend : public DeviceBackend {
   bool IsPosted(const DescriptorChain& chain) const override {
     return inner_->IsPosted(chain);
   }
+  void Idle() override { inner_->Idle(); }
 
  private:
   // Completes deferred chains for the inner backend, reporting each.

@@ -26,6 +26,7 @@ void VirtioDeviceModel::DeviceThreadMain(DeviceThread& thread) {
     }
     if (AskForNotification(thread)) continue;
     // Polled for its poll_nanos and nothing came: block.
+    backend_->Idle();
     thread.seat.Leave();
     const auto slept_at = std::chrono::steady_clock::now();
     thread.sleeping.store(true, std::memory_order_seq_cst);

@@ -78,4 +78,6 @@ bool VirtioFsDevice::IsPosted(const DescriptorChain& chain) const {
   return header.opcode == FUSE_RELEASE || header.opcode == FUSE_RELEASEDIR;
 }
 
+void VirtioFsDevice::Idle() { server_->fs().FlushDeferredCloses(); }
+
 }  // namespace sim

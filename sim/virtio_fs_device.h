@@ -57,6 +57,7 @@ class VirtioFsDevice : public DeviceBackend {
   // them without waiting (and virtiofsd's thread pool completes requests in
   // any order anyway).
   bool IsPosted(const DescriptorChain& chain) const override;
+  void Idle() override;
 
   // Requests of `opcode` the device has processed (see
   // FuseServer::requests_processed).

@@ -262,6 +262,7 @@ void Vring::Run(sim::DeviceBackend* backend) {
     if (look && enabled_.load(std::memory_order_acquire) && !Drain(*backend)) {
       return;  // Stopped by a violation: wait for Stop.
     }
+    backend->Idle();
     if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
     look = false;
     if (fds[0].revents & POLLIN) {
