@@ -22,8 +22,9 @@ void CloseTogether(std::span<int> fds);
 // no host locks with it, so its close waits for others': until
 // kDeferredCloses have come (mostly consecutive numbers, as the host gives
 // each open the lowest free one: one close_range for them all), or until
-// Flush (a device thread going idle, STATFS, the session's end).
-// Thread-safe.
+// Flush (a device thread or a vhost-user ring going idle, STATFS, the
+// session's end; a device run inline, or a kernel FUSE mount's session, never
+// goes idle). Thread-safe.
 class DeferredCloses {
  public:
   static constexpr size_t kDeferredCloses = 8;
