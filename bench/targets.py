@@ -139,8 +139,10 @@ def own_budget(results, op, backend, minimum):
     text = "own cost %.2f us/op beside %.2f us of host calls; the target allows %.2f us" % (
         own / 1e3, r.host_call_ns_per_op / 1e3, allowed / 1e3)
     owed = _owed_round_trips(results, op, backend)
+    if not owed:
+        return text
     inline_own = own_ns(ok(results, op, "sim-inline"), overlap)
-    if owed and inline_own is not None:
+    if inline_own is not None:
         # What the hand-offs leave for the work sim-inline does too.
         text += ", %.2f us beside %.1f waited req x %.0f ns round trip, where " \
             "sim-inline's own cost is %.2f us" % (
