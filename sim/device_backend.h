@@ -84,11 +84,12 @@ class DeviceBackend {
   // buffers to complete it now, or std::nullopt to complete it later through
   // the ChainCompleter.
   virtual std::optional<uint32_t> HandleChain(const DescriptorChain& chain) = 0;
-  // Whether the driver goes on without waiting for this chain's completion
-  // (virtio-fs: a FUSE RELEASE). A device thread may then handle it after
-  // chains made available later (kHoldPostedNanos): the driver reads their
-  // replies while the device does this chain's work.
-  virtual bool IsPosted(const DescriptorChain& /*chain*/) const {
+  // Whether a device thread may handle this chain after chains made available
+  // later (kHoldPostedNanos), so that the driver reads their replies while the
+  // device does this chain's work: the driver goes on without waiting for its
+  // completion, and what it sends next is likely to be waited for while its
+  // following request comes late (virtio-fs: a FUSE RELEASE).
+  virtual bool MayHandleLater(const DescriptorChain& /*chain*/) const {
     return false;
   }
   // The thread that serves a queue found it empty and is about to wait for a

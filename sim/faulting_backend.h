@@ -83,8 +83,8 @@ class FaultingBackend : public DeviceBackend {
                 ChainCompleter& completer) override;
   void Reset() override;
   std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override;
-  bool IsPosted(const DescriptorChain& chain) const override {
-    return inner_->IsPosted(chain);
+  bool MayHandleLater(const DescriptorChain& chain) const override {
+    return inner_->MayHandleLater(chain);
   }
   void Idle() override { inner_->Idle(); }
 

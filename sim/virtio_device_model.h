@@ -63,10 +63,10 @@ enum class QueueField : uint8_t {
 };
 
 // kThread: how long a device thread holds a posted chain it popped
-// (DeviceBackend::IsPosted: a FUSE RELEASE) for a chain the driver waits for,
-// which it then handles first: the driver reads that chain's reply while the
-// device does the posted chain's work, where it would otherwise wait for both
-// (a close's RELEASE, then the next open's OPEN). Covers the driver's
+// (DeviceBackend::MayHandleLater: a FUSE RELEASE) for a chain the driver waits
+// for, which it then handles first: the driver reads that chain's reply while
+// the device does the posted chain's work, where it would otherwise wait for
+// both (a close's RELEASE, then the next open's OPEN). Covers the driver's
 // turnaround from the posted request to the next, ~1-3 us here; a posted chain
 // with nothing after it waits this long. Never on crowded CPUs, where the
 // thread would hold a CPU the driver needs.

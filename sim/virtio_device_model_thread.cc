@@ -242,7 +242,7 @@ bool VirtioDeviceModel::HoldLocked(uint16_t queue, const Turn& turn) {
   if (options_.notify_mode != NotifyMode::kThread ||
       options_.hold_posted_nanos == 0 || turn.waiter ||
       work.held_count == kMaxHeldChains || BusyThreadsOutnumberTheCpus() ||
-      !backend_->IsPosted(work.chain)) {
+      !backend_->MayHandleLater(work.chain)) {
     return false;
   }
   if (work.held_count == 0) {

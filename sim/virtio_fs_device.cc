@@ -68,14 +68,19 @@ std::optional<uint32_t> VirtioFsDevice::HandleChain(
                           chain.queue);
 }
 
-bool VirtioFsDevice::IsPosted(const DescriptorChain& chain) const {
+bool VirtioFsDevice::MayHandleLater(const DescriptorChain& chain) const {
   fuse_in_header header;
   // A hint only: HandleChain reads the request again.
   if (chain.queue == kHiprioQueue ||
       !ChainReader(chain.readable).Read(&header, sizeof(header))) {
     return false;
   }
-  return header.opcode == FUSE_RELEASE || header.opcode == FUSE_RELEASEDIR;
+  // Not a RELEASEDIR, though posted too: it ends a listing, and where another
+  // listing follows, its OPENDIR would overtake the held RELEASEDIR and its
+  // READDIR, sent at once behind, wait for the RELEASEDIR's work (list 10
+  // entries, sim-thread: 14.3 us held, 13.2 not; find and list 1,000 entries
+  // alike either way).
+  return header.opcode == FUSE_RELEASE;
 }
 
 void VirtioFsDevice::Idle() { server_->fs().FlushDeferredCloses(); }

@@ -53,10 +53,10 @@ class VirtioFsDevice : public DeviceBackend {
                 ChainCompleter& completer) override;
   void Reset() override;
   std::optional<uint32_t> HandleChain(const DescriptorChain& chain) override;
-  // RELEASE and RELEASEDIR: Linux's FUSE, like this project's driver, sends
-  // them without waiting (and virtiofsd's thread pool completes requests in
-  // any order anyway).
-  bool IsPosted(const DescriptorChain& chain) const override;
+  // RELEASE: Linux's FUSE, like this project's driver, sends it without
+  // waiting (and virtiofsd's thread pool completes requests in any order
+  // anyway).
+  bool MayHandleLater(const DescriptorChain& chain) const override;
   void Idle() override;
 
   // Requests of `opcode` the device has processed (see

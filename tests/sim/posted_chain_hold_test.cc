@@ -1,5 +1,5 @@
-// A device thread holds a posted chain (DeviceBackend::IsPosted) for a chain
-// the driver waits for, and handles that one first (ModelOptions::
+// A device thread holds a posted chain (DeviceBackend::MayHandleLater) for a
+// chain the driver waits for, and handles that one first (ModelOptions::
 // hold_posted_nanos); a posted chain with nothing after it waits out the
 // hold; a reset drops a held chain unhandled.
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 // the first byte of each chain it handles.
 class PostedEcho : public EchoDevice {
  public:
-  bool IsPosted(const DescriptorChain& chain) const override {
+  bool MayHandleLater(const DescriptorChain& chain) const override {
     return !chain.readable.empty() && chain.readable[0].size > 0 &&
            chain.readable[0].data[0] == 'p';
   }
