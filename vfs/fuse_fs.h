@@ -48,6 +48,7 @@
 #include "base/result.h"
 #include "driver/fuse_client.h"
 #include "vfs/fuse_entry_cache.h"
+#include "vfs/fuse_listing.h"
 #include "vfs/fuse_readahead.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
@@ -127,6 +128,8 @@ class FuseFs : public RefCounted {
   }
   // The memory every open file's read-ahead window takes from.
   fusefs::ReadaheadBudget& readahead_budget() { return readahead_budget_; }
+  // The memory the directories' cached listings take from.
+  fusefs::ListingBudget& listing_budget() { return listing_budget_; }
   // The device answered FLUSH with ENOSYS in this session: no more FLUSH.
   bool no_flush() const { return no_flush_.load(std::memory_order_acquire); }
   void set_no_flush(uint64_t session) {
@@ -165,6 +168,7 @@ class FuseFs : public RefCounted {
   std::atomic<uint64_t> all_invalid_before_{0};
   std::atomic<bool> no_flush_{false};
   fusefs::ReadaheadBudget readahead_budget_;
+  fusefs::ListingBudget listing_budget_;
 
   // Guards the node table, each node's lookup count and the forget queue.
   std::unique_ptr<base::Lock> table_lock_;

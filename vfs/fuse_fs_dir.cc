@@ -57,7 +57,10 @@ bool UseReadDirPlus(Directory& dir, uint32_t flags, uint64_t position) {
 // caller's room fits it whole, and one more request would only find the end a
 // call early (and then be asked again). A reply the caller had no room for (a
 // buffer smaller than a page) is kept: the next getdents64, if it continues
-// where this one stopped, takes its entries from there first.
+// where this one stopped, takes its entries from there first. Where the device
+// answered OPENDIR with FOPEN_CACHE_DIR, a listing from position 0 is served
+// from the directory's kept listing while it is good, and one read from 0 to
+// the end is kept (fuse_listing.h).
 class OpenDirectory final : public OpenFile {
  public:
   OpenDirectory(RefPtr<Directory> dir, int flags,
@@ -65,7 +68,8 @@ class OpenDirectory final : public OpenFile {
       : OpenFile(dir->fs().platform(), dir, flags),
         dir_(std::move(dir)),
         fh_(handle.fh),
-        session_(session) {}
+        session_(session),
+        cache_listing_((handle.open_flags & FOPEN_CACHE_DIR) != 0) {}
 
   ~OpenDirectory() override {
     Result<driver::FuseClient*> client = dir_->fs().ClientFor(session_);
@@ -79,9 +83,18 @@ class OpenDirectory final : public OpenFile {
   // Called with the description's position lock held, which also guards the
   // kept reply.
   Result<void> ReadDirectory(DirentWriter& out, uint64_t position) override {
-    // Position 0 is a fresh start (or a rewind): it sees the directory as it
-    // is now.
-    if (!(kept_ && position != 0 && position == next_position_)) {
+    if (position == 0) {
+      // A fresh start (or a rewind): it sees the directory as it is now.
+      kept_ = false;
+      listing_.reset();
+      fill_.reset();
+      if (cache_listing_) TRY(StartListing());
+    }
+    if (listing_ && !(kept_ && position == next_position_)) {
+      if (position == listing_->end_position()) return {};  // Its end.
+      listing_.reset();  // A seek: the device lists from there.
+    }
+    if (!(kept_ && position == next_position_)) {
       TRY(Fetch(position, out.room()));
       if (entries_.empty()) {
         kept_ = false;  // The end; asking again later sees additions.
@@ -134,19 +147,57 @@ class OpenDirectory final : public OpenFile {
     } else {
       entries_ = TRY(client->ReadDir(dir_->nodeid(), fh_, position, reply));
     }
+    if (fill_) AddToFill(position);
     next_ = entries_.begin();
     next_position_ = position;
     kept_ = true;
     return {};
   }
 
+  // From position 0 where the device allows listings to be kept: serves the
+  // directory's kept listing if it is still good, else begins one
+  // (fuse_listing.h). Linux asks for the directory's mtime at this point
+  // (fuse_readdir_cached).
+  Result<void> StartListing() {
+    const ListingStamp now = TRY(dir_->StampNow());
+    listing_ = dir_->KeptListing(now);
+    if (!listing_) {
+      fill_.emplace(now);
+      return {};
+    }
+    entries_ = listing_->entries();
+    next_ = entries_.begin();
+    next_position_ = 0;
+    kept_ = true;
+    return {};
+  }
+
+  // The device's reply from `position` (in entries_) to the listing being
+  // made; an empty one ends it.
+  void AddToFill(uint64_t position) {
+    if (!entries_.empty()) {
+      if (!fill_->Add(position, entries_)) fill_.reset();
+      return;
+    }
+    if (RefPtr<Listing> made =
+            fill_->End(position, dir_->fs().listing_budget())) {
+      dir_->KeepListing(std::move(made));
+    }
+    fill_.reset();
+  }
+
   RefPtr<Directory> dir_;
   const uint64_t fh_;
   const uint64_t session_;
+  // The device answered OPENDIR with FOPEN_CACHE_DIR.
+  const bool cache_listing_;
   base::Platform& fs_platform() { return dir_->fs().platform(); }
 
   std::optional<base::DmaBuffer> buffer_;
-  driver::DirentList entries_;  // Points into buffer_ while kept_.
+  RefPtr<Listing> listing_;          // The kept listing being served, if any.
+  std::optional<ListingFill> fill_;  // The listing being made, if any.
+  // Points into listing_ or else buffer_ while kept_.
+  driver::DirentList entries_;
   bool kept_ = false;
   // The first entry of the reply not yet returned, and the position it starts
   // at (where the caller will resume).
@@ -163,6 +214,37 @@ Directory::~Directory() {
   } else {
     fs().entries().RemoveChildren(children_, dropped);
   }
+}
+
+Result<ListingStamp> Directory::StampNow() {
+  // Versions first: a change from here on makes the stamp stale.
+  ListingStamp stamp{.changed_version = changed_version(),
+                     .attr_version = fs().AttrVersion()};
+  stamp.mtime = TRY(FetchAttr(std::nullopt)).st_mtim;
+  return stamp;
+}
+
+RefPtr<Listing> Directory::KeptListing(const ListingStamp& now) {
+  RefPtr<Listing> stale;  // Dropped after the lock.
+  SpinGuard guard(listing_lock_);
+  if (!listing_) return nullptr;
+  const ListingStamp& made = listing_->stamp();
+  if (made.mtime == now.mtime && made.changed_version == now.changed_version &&
+      made.attr_version >= fs().all_invalid_before()) {
+    return listing_;
+  }
+  stale = std::move(listing_);
+  return nullptr;
+}
+
+void Directory::KeepListing(RefPtr<Listing> listing) {
+  const ListingStamp& made = listing->stamp();
+  if (made.changed_version != changed_version() ||
+      made.attr_version < fs().all_invalid_before()) {
+    return;
+  }
+  SpinGuard guard(listing_lock_);
+  std::swap(listing_, listing);  // The one it replaces goes after the lock.
 }
 
 Result<RefPtr<OpenFile>> Directory::Open(int flags) {

@@ -18,6 +18,7 @@
 #include "driver/fuse_client.h"
 #include "vfs/fuse_entry_cache.h"
 #include "vfs/fuse_fs.h"
+#include "vfs/fuse_listing.h"
 #include "vfs/kstring.h"
 #include "vfs/node.h"
 #include "vfs/on_demand_lock.h"
@@ -73,6 +74,12 @@ class FuseNode : public Node {
   void CacheAttr(const fuse_attr& attr, uint64_t valid_ns, uint64_t version);
   // Forgets the cached attributes: something changed them.
   void InvalidateAttr();
+  // FuseFs::NextAttrVersion of the last InvalidateAttr (of a directory: the
+  // last change this filesystem made in it).
+  uint64_t changed_version() {
+    SpinGuard guard(attr_lock_);
+    return changed_version_;
+  }
   // This filesystem changed the node's data (called once the change is done):
   // read-ahead windows filled before are stale (see Readahead).
   void NoteDataChanged();
@@ -194,6 +201,16 @@ class Directory final : public FuseNode {
   void LinkListed(const driver::DirentList& records, uint64_t session,
                   uint64_t attr_version);
 
+  // The directory as a listing begun now is made against: its attributes
+  // (asked again if their validity ran out) and change versions.
+  Result<ListingStamp> StampNow();
+  // The listing kept here, if it was made against the directory as `now`
+  // shows it (fuse_listing.h); else null, and a stale one is dropped.
+  RefPtr<Listing> KeptListing(const ListingStamp& now);
+  // Keeps `listing` in place of any other, unless this filesystem changed the
+  // directory since it began or every node's attributes were invalidated.
+  void KeepListing(RefPtr<Listing> listing);
+
  protected:
   // Drops the names cached here (the root: every name, so no cached
   // reference can outlive the mount).
@@ -223,6 +240,8 @@ class Directory final : public FuseNode {
   }
 
   EntryCache::Children children_;
+  SpinLock listing_lock_;
+  RefPtr<Listing> listing_;  // Guarded by listing_lock_.
   std::atomic<bool> advise_plus_{false};
   std::atomic<bool> plus_unused_{false};
 };

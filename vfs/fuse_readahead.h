@@ -24,7 +24,6 @@
 #ifndef VFS_FUSE_READAHEAD_H_
 #define VFS_FUSE_READAHEAD_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -34,6 +33,7 @@
 #include "base/platform.h"
 #include "base/result.h"
 #include "driver/fuse_client.h"
+#include "vfs/byte_budget.h"
 #include "vfs/spin_lock.h"
 
 namespace vfs::fusefs {
@@ -42,25 +42,7 @@ namespace vfs::fusefs {
 // many sequential readers cannot take the DMA memory other transfers need.
 // A window to read ahead into takes only from the free half, so that readers
 // without a window get one before others get a second.
-class ReadaheadBudget {
- public:
-  static constexpr size_t kMaxBytes = 8u << 20;
-
-  // Takes `bytes` when as much stays free as `keep_free` asks.
-  bool Take(size_t bytes, size_t keep_free = 0) {
-    size_t used = used_.load(std::memory_order_relaxed);
-    do {
-      if (used + bytes + keep_free > kMaxBytes) return false;
-    } while (!used_.compare_exchange_weak(used, used + bytes,
-                                          std::memory_order_relaxed));
-    return true;
-  }
-  void Give(size_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
-  size_t used() const { return used_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<size_t> used_{0};
-};
+using ReadaheadBudget = ByteBudget<8u << 20>;
 
 // The file handle a description's reads go to.
 struct ReadTarget {
