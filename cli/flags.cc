@@ -29,6 +29,10 @@ ABSL_FLAG(double, entry_timeout, 1.0,
 ABSL_FLAG(double, attr_timeout, 1.0,
           "attribute validity the device hands out, seconds (0: ask every "
           "time, but a call uses what its own LOOKUPs brought)");
+ABSL_FLAG(std::string, data_caching, "auto",
+          "what OPEN and OPENDIR let the driver cache, as virtiofsd's cache=: "
+          "auto, always (FOPEN_KEEP_CACHE, FOPEN_CACHE_DIR) or never "
+          "(FOPEN_DIRECT_IO)");
 ABSL_FLAG(bool, strict, true,
           "strict mode: report every virtio rule the driver breaks");
 ABSL_FLAG(bool, trace, false,
@@ -143,6 +147,8 @@ flags:
   --queue_size=N       virtqueue size, a power of two (default 256)
   --request_queues=N   request queues, 1 to 64 (default 1)
   --entry_timeout=S    --attr_timeout=S   cache validity in seconds (default 1)
+  --data_caching=auto|always|never  file data and listings the driver may
+                       keep: as open (auto), across opens (always), none
   --strict / --nostrict  report every virtio rule the driver breaks (default on)
   --trace              print every FUSE request to stderr, one line each
   --trace_json=FILE    write every FUSE request to FILE as JSON lines

@@ -21,6 +21,7 @@ ABSL_DECLARE_FLAG(std::string, transport);
 ABSL_DECLARE_FLAG(std::string, ring);
 ABSL_DECLARE_FLAG(std::string, completion);
 ABSL_DECLARE_FLAG(std::string, notify);
+ABSL_DECLARE_FLAG(std::string, data_caching);
 ABSL_DECLARE_FLAG(uint32_t, queue_size);
 ABSL_DECLARE_FLAG(uint32_t, request_queues);
 ABSL_DECLARE_FLAG(double, entry_timeout);

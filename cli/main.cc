@@ -69,6 +69,13 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--notify=", absl::GetFlag(FLAGS_notify), ": use inline or thread"));
   }
+  absl::StatusOr<sim::DataCaching> caching =
+      sim::ParseDataCaching(absl::GetFlag(FLAGS_data_caching));
+  if (!caching.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--data_caching=", absl::GetFlag(FLAGS_data_caching),
+                     ": use auto, always or never"));
+  }
   uint32_t queue_size = absl::GetFlag(FLAGS_queue_size);
   if (queue_size < 2 || queue_size > 1024 ||
       (queue_size & (queue_size - 1)) != 0) {
@@ -102,6 +109,7 @@ absl::StatusOr<sim::MachineOptions> MachineOptionsFromFlags() {
   options.ring = *ring;
   options.completion = *completion;
   options.notify_mode = *notify;
+  options.data_caching = *caching;
   options.queue_size = static_cast<uint16_t>(queue_size);
   options.request_queues = static_cast<uint16_t>(queues);
   options.entry_timeout = absl::GetFlag(FLAGS_entry_timeout);

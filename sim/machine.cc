@@ -155,4 +155,12 @@ absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name) {
       absl::StrCat("unknown notify mode '", name, "' (inline or thread)"));
 }
 
+absl::StatusOr<DataCaching> ParseDataCaching(const std::string& name) {
+  if (name == "auto") return DataCaching::kAuto;
+  if (name == "always") return DataCaching::kAlways;
+  if (name == "never") return DataCaching::kNever;
+  return absl::InvalidArgumentError(absl::StrCat("unknown data caching '", name,
+                                                 "' (auto, always or never)"));
+}
+
 }  // namespace sim

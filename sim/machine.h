@@ -143,6 +143,8 @@ absl::StatusOr<base::TransportKind> ParseTransport(const std::string& name);
 absl::StatusOr<base::RingFormat> ParseRingFormat(const std::string& name);
 absl::StatusOr<CompletionMode> ParseCompletionMode(const std::string& name);
 absl::StatusOr<NotifyMode> ParseNotifyMode(const std::string& name);
+// "auto", "always" or "never" (virtiofsd's cache= names).
+absl::StatusOr<DataCaching> ParseDataCaching(const std::string& name);
 
 }  // namespace sim
 

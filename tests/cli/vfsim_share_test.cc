@@ -150,6 +150,30 @@ TEST_F(VfsimShareTest, TraceShowsTheFileRequests) {
   EXPECT_THAT(result.err, HasSubstr("RELEASE("));
 }
 
+// Listings kept across opens (FOPEN_CACHE_DIR) only where the device allows
+// it: the second `ls` of an unchanged directory sends no READDIR.
+TEST_F(VfsimShareTest, DataCachingAlwaysKeepsListings) {
+  const auto listing_requests = [](const std::string& trace) {
+    int count = 0;
+    for (const std::string& line : Lines(trace)) {
+      if (line.find("READDIR") != std::string::npos) ++count;
+    }
+    return count;
+  };
+  const std::string twice = "ls /root/dir\nls /root/dir\n";
+  RunResult once = Run({"--trace", "shell"}, "ls /root/dir\n");
+  RunResult kept = Run({"--trace", "--data_caching=always", "shell"}, twice);
+  RunResult asked = Run({"--trace", "--data_caching=auto", "shell"}, twice);
+  ASSERT_EQ(kept.status, 0) << kept.err;
+  ASSERT_EQ(asked.status, 0) << asked.err;
+  EXPECT_EQ(kept.out, asked.out);
+  EXPECT_THAT(kept.out, HasSubstr("inner.txt"));
+  const int one_listing = listing_requests(once.err);
+  EXPECT_GE(one_listing, 1);
+  EXPECT_EQ(listing_requests(kept.err), one_listing);
+  EXPECT_GT(listing_requests(asked.err), one_listing);
+}
+
 TEST_F(VfsimShareTest, TraceShowsErrnoNames) {
   RunResult result = Run({"--trace", "--entry_timeout=0", "cat", "/root/nope"});
   EXPECT_EQ(result.status, 1);

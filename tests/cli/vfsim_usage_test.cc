@@ -46,6 +46,9 @@ TEST(VfsimUsageTest, BadFlagValuesAreOneLineAndStatusTwo) {
       "vfsim: --queue_size=100: must be a power of two from 2 to 1024");
   ExpectUsageError(RunVfsim({"--request_queues=0", "ls"}),
                    "vfsim: --request_queues=0: must be 1 to 64");
+  ExpectUsageError(
+      RunVfsim({"--data_caching=sometimes", "ls"}),
+      "vfsim: --data_caching=sometimes: use auto, always or never");
   RunResult not_a_number = RunVfsim({"--queue_size=abc", "ls"});
   EXPECT_EQ(not_a_number.status, 2);
   EXPECT_THAT(Lines(not_a_number.err), SizeIs(1));
