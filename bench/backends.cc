@@ -97,7 +97,8 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind,
     case Kind::kSimThread: {
       if (sim_ && sim_kind_ == kind && sim_options_.caches == caches &&
           sim_options_.ring == options.ring &&
-          sim_options_.request_queues == options.request_queues) {
+          sim_options_.request_queues == options.request_queues &&
+          sim_options_.data_caching == options.data_caching) {
         return sim_.get();
       }
       sim_.reset();  // One VFS per process: the old machine goes first.
@@ -109,6 +110,7 @@ absl::StatusOr<Backend*> Backends::Get(Kind kind,
                                                      : sim::NotifyMode::kThread;
       machine.entry_timeout = timeout;
       machine.attr_timeout = timeout;
+      machine.data_caching = options.data_caching;
       // Room for every name of the benchmark tree (10 110 entries), as a
       // guest kernel's dentry cache would have: a smaller cache would measure
       // its own evictions. Not more: each cached node holds a descriptor in

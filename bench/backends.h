@@ -29,6 +29,7 @@
 #include "bench/host_backend.h"
 #include "bench/sim_backend.h"
 #include "sim/kernel_fuse_mount.h"
+#include "sim/passthrough_fs.h"
 
 namespace bench {
 
@@ -43,6 +44,8 @@ struct BackendOptions {
   // spreads requests over them round-robin); the other back ends ignore them.
   base::RingFormat ring = base::RingFormat::kSplit;
   uint16_t request_queues = 1;
+  // What the simulated device lets the driver keep (virtiofsd's cache=).
+  sim::DataCaching data_caching = sim::DataCaching::kAuto;
 };
 
 class Backends {

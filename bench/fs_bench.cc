@@ -200,8 +200,9 @@ void CreateUnlink(benchmark::State& state, Kind kind) {
 }
 
 // One iteration lists the whole directory: open, getdents64 until 0, close.
-void Getdents(benchmark::State& state, Kind kind, int entries) {
-  Backend* b = Bring(state, kind);
+void Getdents(benchmark::State& state, Kind kind, int entries,
+              const BackendOptions& options = {}) {
+  Backend* b = Bring(state, kind, options);
   if (b == nullptr) return;
   const std::string path = b->Path(ListingDir(entries));
   Buffer buffer(*b, kDirentBufferBytes);
@@ -382,6 +383,14 @@ void RegisterOperations() {
       "open_close_packed",
       [](benchmark::State& s, Kind kind) {
         OpenClose(s, kind, base::RingFormat::kPacked);
+      },
+      kSimKinds);
+  // Listing 10 entries where the device lets listings be kept (FOPEN_CACHE_DIR,
+  // cache=always): the VFS serves the repeats.
+  RegisterSideBySide(
+      "getdents64_10_kept",
+      [](benchmark::State& s, Kind kind) {
+        Getdents(s, kind, 10, {.data_caching = sim::DataCaching::kAlways});
       },
       kSimKinds);
   // Scaling: the same reads on 1, 2 and 4 threads.

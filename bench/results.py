@@ -30,6 +30,7 @@ OPERATIONS = [
     ("open_close_packed", "packed rings: open+close", "time"),
     ("create_unlink", "create+unlink", "time"),
     ("getdents64_10", "list 10 entries", "time"),
+    ("getdents64_10_kept", "cache=always: list 10 entries", "time"),
     ("getdents64_1000", "list 1 000 entries", "time"),
     ("getdents64_10000", "list 10 000 entries", "time"),
     ("ls_l_1000", "ls -l of 1 000 entries", "iter"),
@@ -56,8 +57,19 @@ THREADS = {op: n for _, ops in SCALING for n, op in ops.items()}
 # Fewer FUSE requests than this per operation: no cost per request (see report.py).
 MIN_REQ_PER_OP = 0.5
 
-# The suffix of the rows the simulated machines repeat on packed virtqueues.
+# The suffixes of the rows only the simulated machines run, each an operation repeated
+# with one thing changed: on packed virtqueues, or with listings kept (cache=always).
 PACKED = "_packed"
+KEPT = "_kept"
+
+
+def repeated_operation(op):
+    """The operation a simulated machines' row repeats, or `op` itself."""
+    for suffix in (PACKED, KEPT):
+        if op.endswith(suffix):
+            return op.removesuffix(suffix)
+    return op
+
 
 _NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -179,10 +191,10 @@ def _median_of(rs):
 
 def speed_ratio(results, op, backend, reference="host"):
     """How fast `backend` is relative to `reference` (2.0: twice as fast), or None. A row
-    only the simulated machines run (on packed rings) is compared with the host's figure
-    of the operation it repeats."""
+    only the simulated machines run is compared with the host's figure of the operation
+    it repeats."""
     a = results.get((op, backend))
-    r = results.get((op, reference)) or results.get((op.removesuffix(PACKED), reference))
+    r = results.get((op, reference)) or results.get((repeated_operation(op), reference))
     if a is None or r is None or a.error or r.error:
         return None
     if a.bytes_per_second and r.bytes_per_second:
