@@ -12,6 +12,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,18 @@ class ListingCacheTest : public ShareTest {
     const int fd = ::open(host_path.c_str(), O_WRONLY | O_CREAT, 0644);
     ASSERT_GE(fd, 0) << host_path;
     ::close(fd);
+  }
+
+  // A machine as Boot makes it, with a device thread.
+  void BootThreaded() {
+    ASSERT_EQ(::mkdir(share_.Path("d").c_str(), 0755), 0);
+    for (int i = 0; i < kFiles; ++i) {
+      ASSERT_NO_FATAL_FAILURE(Touch(share_.Path("d/f" + std::to_string(i))));
+    }
+    ShareConfig config = kCached;
+    config.notify_mode = sim::NotifyMode::kThread;
+    config.data_caching = sim::DataCaching::kAlways;
+    BootMachine(config);
   }
 
   // Moves the host directory's mtime to a time no listing was made at: a
@@ -233,6 +246,44 @@ TEST_F(ListingCacheTest, AListingLargerThanOneMayKeepIsNotKept) {
   List("/root/d");
   EXPECT_EQ(Listings(), after);
   EXPECT_GT(machine().share_fs()->listing_budget().used(), 0u);
+}
+
+// Readers listing a directory while another thread creates and removes a name
+// in it: every listing is whole (each file once, the changing name present or
+// not), and once the changes stop the last state is listed, then kept.
+TEST_F(ListingCacheTest, ConcurrentListingsAndChangesStayWhole) {
+  ASSERT_NO_FATAL_FAILURE(BootThreaded());
+  const std::set<std::string> fixed = Names(List("/root/d"));
+  ASSERT_EQ(fixed.size(), kFiles + 2u);
+  constexpr int kReaders = 3, kRounds = 200;
+  std::vector<int> broken(kReaders, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kReaders; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        const std::vector<Entry> entries = List("/root/d");
+        std::set<std::string> names = Names(entries);
+        const bool churn = names.erase("churn") == 1;
+        if (names != fixed || entries.size() != fixed.size() + churn) {
+          ++broken[t];
+        }
+      }
+    });
+  }
+  int changes_failed = 0;
+  for (int r = 0; r < kRounds; ++r) {
+    const int fd = vfs::open("/root/d/churn", O_WRONLY | O_CREAT, 0644);
+    if (fd < 0 || vfs::close(fd) != 0 || vfs::unlink("/root/d/churn") != 0) {
+      ++changes_failed;
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(changes_failed, 0);
+  for (int t = 0; t < kReaders; ++t) EXPECT_EQ(broken[t], 0) << t;
+  EXPECT_EQ(Names(List("/root/d")), fixed);
+  const uint64_t listings = Listings();
+  EXPECT_EQ(Names(List("/root/d")), fixed);
+  EXPECT_EQ(Listings(), listings);
 }
 
 }  // namespace
