@@ -26,7 +26,9 @@
 // Listings: when the session has FUSE_DO_READDIRPLUS, a listing request may be
 // a READDIRPLUS, whose records also fill both caches as LOOKUPs would, so that
 // the stat of each name after `ls -l` asks nothing. With READDIRPLUS_AUTO it
-// is used only when that is likely to pay (vfs/fuse_fs_dir.cc).
+// is used only when that is likely to pay (vfs/fuse_fs_dir.cc). Where the
+// device answers OPENDIR with FOPEN_CACHE_DIR, a directory's whole listing is
+// kept and listed again without READDIR (vfs/fuse_listing.h).
 //
 // Sessions: Disconnect() ends the FUSE session (a device reset): every node and
 // open file of it becomes stale (ESTALE, nothing more is sent for it, no FORGET

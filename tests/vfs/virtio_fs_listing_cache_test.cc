@@ -3,8 +3,8 @@
 // sends OPENDIR and RELEASEDIR but no READDIR while nothing changed it; a
 // change made through the VFS, or on the host once the directory's attributes
 // are asked again, is listed at once; a seek away from the kept listing
-// continues on the device; and nothing is kept where the device does not
-// allow it or the listing is too large.
+// continues on the device; a device reset ends what was kept; and nothing is
+// kept where the device does not allow it or the listing is too large.
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <sys/stat.h>
@@ -214,6 +214,18 @@ TEST_F(ListingCacheTest, SeeksAndRewindsOfAKeptListing) {
   EXPECT_EQ(ReadRest(fd), std::vector<Entry>(whole.begin() + 5, whole.end()));
   EXPECT_GT(Listings(), listings);
   EXPECT_EQ(vfs::close(fd), 0);
+}
+
+TEST_F(ListingCacheTest, ADeviceResetEndsWhatWasKept) {
+  ASSERT_NO_FATAL_FAILURE(Boot(sim::DataCaching::kAlways, 60));
+  const std::vector<Entry> first = List("/root");
+  EXPECT_EQ(List("/root"), first);
+  const uint64_t listings = Listings();
+  // A new FUSE session: the old one's listings are not served, though the
+  // directory's mtime did not move.
+  ASSERT_TRUE(machine().Recover().ok());
+  EXPECT_EQ(Names(List("/root")), Names(first));
+  EXPECT_GT(Listings(), listings);
 }
 
 TEST_F(ListingCacheTest, NothingIsKeptWithoutFopenCacheDir) {
