@@ -69,14 +69,16 @@ std::set<std::string> Names(const std::vector<Entry>& entries) {
 class ListingCacheTest : public ShareTest {
  protected:
   // A machine whose device answers OPENDIR with FOPEN_CACHE_DIR (or not), with
-  // names and attributes valid `timeout` seconds, and /root/d holding kFiles
-  // files made on the host.
-  void Boot(sim::DataCaching caching, double timeout) {
+  // names and attributes valid `timeout` seconds, the device run as `notify`
+  // says, and /root/d holding kFiles files made on the host.
+  void Boot(sim::DataCaching caching, double timeout,
+            sim::NotifyMode notify = sim::NotifyMode::kInline) {
     ASSERT_EQ(::mkdir(share_.Path("d").c_str(), 0755), 0);
     for (int i = 0; i < kFiles; ++i) {
       ASSERT_NO_FATAL_FAILURE(Touch(share_.Path("d/f" + std::to_string(i))));
     }
     ShareConfig config = kCached;
+    config.notify_mode = notify;
     config.timeout = timeout;
     config.data_caching = caching;
     BootMachine(config);
@@ -86,18 +88,6 @@ class ListingCacheTest : public ShareTest {
     const int fd = ::open(host_path.c_str(), O_WRONLY | O_CREAT, 0644);
     ASSERT_GE(fd, 0) << host_path;
     ::close(fd);
-  }
-
-  // A machine as Boot makes it, with a device thread.
-  void BootThreaded() {
-    ASSERT_EQ(::mkdir(share_.Path("d").c_str(), 0755), 0);
-    for (int i = 0; i < kFiles; ++i) {
-      ASSERT_NO_FATAL_FAILURE(Touch(share_.Path("d/f" + std::to_string(i))));
-    }
-    ShareConfig config = kCached;
-    config.notify_mode = sim::NotifyMode::kThread;
-    config.data_caching = sim::DataCaching::kAlways;
-    BootMachine(config);
   }
 
   // Moves the host directory's mtime to a time no listing was made at: a
@@ -264,7 +254,8 @@ TEST_F(ListingCacheTest, AListingLargerThanOneMayKeepIsNotKept) {
 // in it: every listing is whole (each file once, the changing name present or
 // not), and once the changes stop the last state is listed, then kept.
 TEST_F(ListingCacheTest, ConcurrentListingsAndChangesStayWhole) {
-  ASSERT_NO_FATAL_FAILURE(BootThreaded());
+  ASSERT_NO_FATAL_FAILURE(
+      Boot(sim::DataCaching::kAlways, 60, sim::NotifyMode::kThread));
   const std::set<std::string> fixed = Names(List("/root/d"));
   ASSERT_EQ(fixed.size(), kFiles + 2u);
   constexpr int kReaders = 3, kRounds = 200;
