@@ -229,8 +229,8 @@ RefPtr<Listing> Directory::KeptListing(const ListingStamp& now) {
   SpinGuard guard(listing_lock_);
   if (!listing_) return nullptr;
   const ListingStamp& made = listing_->stamp();
-  if (made.mtime == now.mtime && made.changed_version == now.changed_version &&
-      made.attr_version >= fs().all_invalid_before()) {
+  if (made.mtime == now.mtime &&
+      made.Current(now.changed_version, fs().all_invalid_before())) {
     return listing_;
   }
   stale = std::move(listing_);
@@ -238,9 +238,7 @@ RefPtr<Listing> Directory::KeptListing(const ListingStamp& now) {
 }
 
 void Directory::KeepListing(RefPtr<Listing> listing) {
-  const ListingStamp& made = listing->stamp();
-  if (made.changed_version != changed_version() ||
-      made.attr_version < fs().all_invalid_before()) {
+  if (!listing->stamp().Current(changed_version(), fs().all_invalid_before())) {
     return;
   }
   SpinGuard guard(listing_lock_);

@@ -38,6 +38,13 @@ struct ListingStamp {
   Timespec mtime;
   uint64_t changed_version = 0;  // FuseNode::changed_version.
   uint64_t attr_version = 0;     // FuseFs::AttrVersion.
+
+  // Whether nothing this filesystem did makes a listing so stamped stale: the
+  // directory's change version is still `changed_now`, and no invalidation of
+  // every node's attributes (FuseFs::all_invalid_before) came after it began.
+  bool Current(uint64_t changed_now, uint64_t all_invalid_before) const {
+    return changed_version == changed_now && attr_version >= all_invalid_before;
+  }
 };
 
 class Listing final : public RefCounted {
