@@ -46,6 +46,7 @@ EntryCache::Entry* EntryCache::Find(const Children* dir,
 }
 
 void EntryCache::MoveToFront(Entry* entry) {
+  entry->referenced = false;
   if (lru_head_ == entry) return;
   // Unlink.
   entry->lru_prev->lru_next = entry->lru_next;
@@ -59,6 +60,12 @@ void EntryCache::MoveToFront(Entry* entry) {
   entry->lru_next = lru_head_;
   lru_head_->lru_prev = entry;
   lru_head_ = entry;
+}
+
+void EntryCache::EvictOne(DroppedNodes& dropped) {
+  // Each entry passed over loses its mark, so this ends within one round.
+  while (lru_tail_->referenced) MoveToFront(lru_tail_);
+  Erase(lru_tail_, dropped);
 }
 
 void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
@@ -96,7 +103,7 @@ EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
   base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   if (!entry || now >= entry->valid_until) return {};
-  MoveToFront(entry);
+  if (!entry->referenced) entry->referenced = true;
   if (!entry->child) return {Answer::Kind::kAbsent, nullptr};
   return {Answer::Kind::kPresent, entry->child};
 }
@@ -109,7 +116,7 @@ RefPtr<Node> EntryCache::Peek(const Children& dir, std::string_view name) {
 
 void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
                      uint64_t now, uint64_t valid_ns, DroppedNodes& dropped) {
-  while (size_ >= capacity_ && lru_tail_) Erase(lru_tail_, dropped);
+  while (size_ >= capacity_ && lru_tail_) EvictOne(dropped);
   auto* entry = new Entry{
       &dir,     KString(name), std::move(child), Deadline(now, valid_ns),
       valid_ns, nullptr,       nullptr,          nullptr,

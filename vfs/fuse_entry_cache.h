@@ -16,9 +16,15 @@
 // inserted for the name replaces it; once expired it answers nothing.
 //
 // The total number of entries is bounded: past `capacity`, the least recently
-// used entry is dropped. Each directory owns a Children list head; a directory
-// drops its entries when it goes away (RemoveChildren), which releases its
-// children in turn.
+// used entry is dropped, kept in order as Linux's dentry LRU is: a hit only
+// marks its entry referenced, and eviction moves a referenced entry it finds
+// at the old end to the young one instead (a second chance). Every step of
+// every path walk is a hit, and relinking the entry at the young end wrote the
+// list's head and two neighbours: lines every CPU's walks then fetched back
+// (two threads stat'ing through the same directories ran slower than one).
+//
+// Each directory owns a Children list head; a directory drops its entries when
+// it goes away (RemoveChildren), which releases its children in turn.
 //
 // Thread-safe. References to dropped nodes are handed back to the caller in a
 // DroppedNodes, to be released after the cache's lock is gone: releasing the
@@ -145,6 +151,7 @@ class EntryCache {
     Entry* lru_next;
     Entry* sibling_prev;
     Entry* sibling_next;
+    bool referenced = false;  // Used since it was last put at the young end.
   };
 
   size_t Bucket(const Children* dir, std::string_view name) const;
@@ -152,6 +159,9 @@ class EntryCache {
   // Unlinks `entry` from every list, moves its child to `dropped` and frees it.
   void Erase(Entry* entry, DroppedNodes& dropped);
   void MoveToFront(Entry* entry);
+  // Drops the least recently used entry, giving each referenced one it meets
+  // at the old end a second chance.
+  void EvictOne(DroppedNodes& dropped);
   // Makes `entry` name `child` (null: a negative entry) for `valid_ns` from
   // `now`, as most recently used; its old child goes to `dropped`.
   void Refill(Entry* entry, RefPtr<Node> child, uint64_t now, uint64_t valid_ns,

@@ -102,6 +102,37 @@ TEST_F(EntryCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBound) {
   EXPECT_EQ(alive_, 0);
 }
 
+// A hit only marks its entry; eviction then gives it one more round at the
+// young end, so the order of what goes is still least recently used first,
+// however many hits an entry had.
+TEST_F(EntryCacheTest, AHitKeepsItsEntryOneRoundMore) {
+  EntryCache cache(platform_, 3);
+  EntryCache::Children dir;
+  DroppedNodes dropped;
+  for (const char* name : {"a", "b", "c"}) {
+    cache.Insert(dir, name, NewNode(), 0, 100, dropped);
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_NE(FoundNode(cache, dir, "a", 0), nullptr);
+  ASSERT_NE(FoundNode(cache, dir, "c", 0), nullptr);
+  // Oldest first: b (never used), then a and c by their last use.
+  cache.Insert(dir, "d", NewNode(), 0, 100, dropped);
+  EXPECT_EQ(cache.Find(dir, "b", 0).kind, Kind::kUnknown);
+  cache.Insert(dir, "e", NewNode(), 0, 100, dropped);
+  EXPECT_EQ(cache.Find(dir, "a", 0).kind, Kind::kUnknown);
+  EXPECT_NE(FoundNode(cache, dir, "c", 0), nullptr);
+  cache.Insert(dir, "f", NewNode(), 0, 100, dropped);
+  EXPECT_EQ(cache.Find(dir, "d", 0).kind, Kind::kUnknown);
+  EXPECT_NE(FoundNode(cache, dir, "c", 0), nullptr);
+  EXPECT_NE(FoundNode(cache, dir, "e", 0), nullptr);
+  EXPECT_NE(FoundNode(cache, dir, "f", 0), nullptr);
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(dropped.size(), 3u);
+  dropped.clear();
+  cache.Clear(dropped);
+  dropped.clear();
+  EXPECT_EQ(alive_, 0);
+}
+
 TEST_F(EntryCacheTest, AReplacedOrRemovedNameIsTheMostRecentlyUsed) {
   EntryCache cache(platform_, 3);
   EntryCache::Children dir;
