@@ -298,7 +298,7 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
     if (static_cast<FuseNode*>(cached.node.get())->TakeListed()) {
       AdviseReadDirPlus();
     }
-    return cached.node;
+    return std::move(cached.node);
   }
   if (cached.kind == EntryCache::Answer::Kind::kAbsent) return Error{ENOENT};
   driver::FuseClient* client = TRY(Client());

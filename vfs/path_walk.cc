@@ -30,14 +30,13 @@ Result<void> PathWalker::CheckSearch(Node& dir) {
 Result<Placed> PathWalker::LookupIn(const RefPtr<Mount>& mount, Node& dir,
                                     std::string_view name) {
   if (name.size() > base::kNameMax) return Error{ENAMETOOLONG};
-  // Not in Placed's initializer: a TRY that returns from there would leave the
-  // mount's reference, already taken, behind.
   RefPtr<Node> node = TRY(dir.Lookup(name));
-  Placed found{mount, std::move(node)};
-  while (RefPtr<Mount> covering =
-             mounts_.MountedOn(*found.mount, *found.node)) {
+  Placed found{nullptr, std::move(node)};
+  const Mount* on = mount.get();
+  while (RefPtr<Mount> covering = mounts_.MountedOn(*on, *found.node)) {
     found.node = covering->root();
     found.mount = std::move(covering);
+    on = found.mount.get();
   }
   return found;
 }
@@ -46,14 +45,32 @@ Result<RefPtr<Location>> PathWalker::Step(const RefPtr<Location>& dir,
                                           std::string_view name) {
   TRY(CheckSearch(*dir->node()));
   Placed found = TRY(LookupIn(dir->mount(), *dir->node(), name));
-  return MakeRef<Location>(dir, name, std::move(found.mount),
+  return MakeRef<Location>(dir, name,
+                           found.mount ? std::move(found.mount) : dir->mount(),
                            std::move(found.node));
+}
+
+RefPtr<Mount>* PathWalker::Cursor::Crossed() const {
+  for (size_t i = depth_; i-- > 0;) {
+    if (room_[i].placed.mount) return &room_[i].placed.mount;
+  }
+  return nullptr;
+}
+
+const RefPtr<Mount>& PathWalker::Cursor::mount() const {
+  const RefPtr<Mount>* crossed = Crossed();
+  return crossed ? *crossed : base()->mount();
+}
+
+RefPtr<Location> PathWalker::Cursor::TakeBase() {
+  return base_ == &owned_ ? std::move(owned_) : *base_;
 }
 
 void PathWalker::Cursor::Down(std::string_view name, Placed&& placed) {
   if (room_.empty()) {
-    base_ = MakeRef<Location>(std::move(base_), name, std::move(placed.mount),
-                              std::move(placed.node));
+    RefPtr<Mount> on = placed.mount ? std::move(placed.mount) : mount();
+    SetBase(MakeRef<Location>(TakeBase(), name, std::move(on),
+                              std::move(placed.node)));
     return;
   }
   if (depth_ == room_.size()) Materialize();
@@ -62,30 +79,38 @@ void PathWalker::Cursor::Down(std::string_view name, Placed&& placed) {
 
 void PathWalker::Cursor::Restart(RefPtr<Location> base) {
   while (depth_ > 0) room_[--depth_] = {};
-  base_ = std::move(base);
+  SetBase(std::move(base));
 }
 
 void PathWalker::Cursor::Up() {
   if (depth_ > 0) {
     room_[--depth_] = {};
-  } else if (base_->parent()) {
-    base_ = base_->parent();
+  } else if (RefPtr<Location> parent = base()->parent()) {
+    SetBase(std::move(parent));
   }
 }
 
 const RefPtr<Location>& PathWalker::Cursor::Materialize() {
   for (size_t i = 0; i < depth_; ++i) {
-    base_ = MakeRef<Location>(std::move(base_), room_[i].name,
-                              std::move(room_[i].placed.mount),
-                              std::move(room_[i].placed.node));
+    Placed& placed = room_[i].placed;
+    // A component on its parent's mount: the mount of the Location made last.
+    RefPtr<Mount> on = placed.mount ? std::move(placed.mount) : base()->mount();
+    SetBase(MakeRef<Location>(TakeBase(), room_[i].name, std::move(on),
+                              std::move(placed.node)));
   }
   depth_ = 0;
-  return base_;
+  return base();
 }
 
 Placed PathWalker::Cursor::Take() {
-  if (depth_ == 0) return {base_->mount(), base_->node()};
-  return std::move(room_[--depth_].placed);
+  if (depth_ == 0) return {base()->mount(), base()->node()};
+  Placed placed = std::move(room_[--depth_].placed);
+  if (!placed.mount) {
+    // Spent, the Cursor gives up the reference it holds.
+    RefPtr<Mount>* crossed = Crossed();
+    placed.mount = crossed ? std::move(*crossed) : base()->mount();
+  }
+  return placed;
 }
 
 Result<void> PathWalker::CountSymlink() {

@@ -17,11 +17,11 @@
 // The walker holds no lock: each step is a filesystem Lookup, which may block.
 //
 // A walk makes a Location only for what its caller keeps: the components it
-// goes down through are held as a mount and a node (a Cursor) until the walk
-// ends, and become Locations, each naming its parent, only for a caller that
-// asks for the Location (Resolve). One that only needs the node (stat,
-// access, chmod: ResolveNode) pays no allocation per component, as Linux's
-// walk takes no dentry reference per component it passes.
+// goes down through are held as a node, with the mount where it crossed into
+// one (a Cursor), until the walk ends, and become Locations, each naming its
+// parent, only for a caller that asks for the Location (Resolve). One that only
+// needs the node (stat, access, chmod: ResolveNode) pays no allocation per
+// component, as Linux's walk takes no dentry reference per component it passes.
 #ifndef VFS_PATH_WALK_H_
 #define VFS_PATH_WALK_H_
 
@@ -72,11 +72,12 @@ Result<void> CheckNodeAccess(const Credentials& credentials, Node& node,
 
 class PathWalker {
  public:
-  // `credentials` must outlive the walker.
-  PathWalker(MountTable& mounts, RefPtr<Location> root, RefPtr<Location> cwd,
-             const Credentials* credentials)
+  // `root` and `credentials` must outlive the walker. `cwd` is where relative
+  // paths start: null for a walker given only absolute ones.
+  PathWalker(MountTable& mounts, const RefPtr<Location>& root,
+             RefPtr<Location> cwd, const Credentials* credentials)
       : mounts_(mounts),
-        root_(std::move(root)),
+        root_(root),
         cwd_(std::move(cwd)),
         credentials_(credentials) {}
 
@@ -116,28 +117,33 @@ class PathWalker {
 
  private:
   // Where a walk stands: a Location, and the components gone down through
-  // since, held as a mount and a node in the room the caller gave. Their
-  // names point into the path walked, so the Cursor must become a Location
-  // (Materialize) while that path lives.
+  // since, held as a node (and a mount where the walk crossed into one) in the
+  // room the caller gave. Their names point into the path walked, so the
+  // Cursor must become a Location (Materialize) while that path lives.
+  //
+  // It takes no reference it can borrow: the Location it starts from is the
+  // caller's (the task's root, the walker's start) until the walk moves away
+  // from it, and a component on its parent's mount names no mount. Every step
+  // of every walk passed through the same root, mount and start, whose
+  // counts, taken and dropped by each, were lines all CPUs wrote.
   class Cursor {
    public:
     struct Below {
       std::string_view name;
-      Placed placed;
+      Placed placed;  // No mount: the one of the component above.
     };
     // With no room (a caller that wants the Location), each component becomes
-    // a Location at once; with room, when it is full.
-    Cursor(RefPtr<Location> base, std::span<Below> room)
-        : base_(std::move(base)), room_(room) {}
+    // a Location at once; with room, when it is full. `base` must outlive the
+    // Cursor.
+    Cursor(const RefPtr<Location>& base, std::span<Below> room)
+        : base_(&base), room_(room) {}
     Cursor(const Cursor&) = delete;
     Cursor& operator=(const Cursor&) = delete;
-    const RefPtr<Mount>& mount() const {
-      return depth_ ? room_[depth_ - 1].placed.mount : base_->mount();
-    }
+    const RefPtr<Mount>& mount() const;
     Node& node() const {
-      return depth_ ? *room_[depth_ - 1].placed.node : *base_->node();
+      return depth_ ? *room_[depth_ - 1].placed.node : *base()->node();
     }
-    // Goes down to `name`, found at `placed`.
+    // Goes down to `name`, found at `placed` (no mount: on this one's).
     void Down(std::string_view name, Placed&& placed);
     // Stands at `base` instead.
     void Restart(RefPtr<Location> base);
@@ -150,7 +156,19 @@ class PathWalker {
     Placed Take();
 
    private:
-    RefPtr<Location> base_;
+    const RefPtr<Location>& base() const { return *base_; }
+    // The mount of the deepest component held that crossed into one; null
+    // when all are on the base's.
+    RefPtr<Mount>* Crossed() const;
+    // The base, as a reference of the caller's own.
+    RefPtr<Location> TakeBase();
+    void SetBase(RefPtr<Location> base) {
+      owned_ = std::move(base);
+      base_ = &owned_;
+    }
+
+    const RefPtr<Location>* base_;  // Borrowed, or `owned_`.
+    RefPtr<Location> owned_;
     std::span<Below> room_;
     size_t depth_ = 0;
   };
@@ -167,7 +185,8 @@ class PathWalker {
   // Whether `dir` may be searched: ENOTDIR, EACCES.
   Result<void> CheckSearch(Node& dir);
   // `name` (not "." or "..") in `dir`, reached on `mount`, crossing into
-  // whatever is mounted on it.
+  // whatever is mounted on it: the mount crossed into, none when the node is
+  // on `mount`.
   Result<Placed> LookupIn(const RefPtr<Mount>& mount, Node& dir,
                           std::string_view name);
   // Follows the symlink `link`, found in `dir`.
@@ -175,7 +194,7 @@ class PathWalker {
                                          Node& link);
 
   MountTable& mounts_;
-  RefPtr<Location> root_;
+  const RefPtr<Location>& root_;  // The task's, fixed for its life.
   RefPtr<Location> cwd_;
   const Credentials* credentials_;
   int symlinks_followed_ = 0;

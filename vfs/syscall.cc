@@ -24,9 +24,12 @@ Result<RefPtr<OpenFile>> FileOf(Task& task, int fd, bool allow_path) {
 
 Result<PathWalker> WalkerAt(Task& task, int dirfd, std::string_view path,
                             const Credentials* credentials) {
-  if (dirfd == base::kAtFdCwd || (!path.empty() && path[0] == '/')) {
-    return task.WalkerFrom(task.cwd(), credentials);
+  // An absolute path takes no current directory: not its lock, nor a
+  // reference to it, which every walk of every thread would write.
+  if (!path.empty() && path[0] == '/') {
+    return task.WalkerFrom(nullptr, credentials);
   }
+  if (dirfd == base::kAtFdCwd) return task.WalkerFrom(task.cwd(), credentials);
   RefPtr<OpenFile> dir = TRY(FileOf(task, dirfd, /*allow_path=*/true));
   if (!dir->location() || !dir->node().is_directory()) return Error{ENOTDIR};
   return task.WalkerFrom(dir->location(), credentials);

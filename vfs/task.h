@@ -56,8 +56,9 @@ class Task {
   // A walker from the namespace root and this task's current directory as
   // they are now, with the task's credentials.
   PathWalker Walker();
-  // The same, relative paths starting at `start`, checked with `credentials`
-  // (the task's when null; they must outlive the walker).
+  // The same, relative paths starting at `start` (null: a walker for absolute
+  // paths only), checked with `credentials` (the task's when null; they must
+  // outlive the walker).
   PathWalker WalkerFrom(RefPtr<Location> start,
                         const Credentials* credentials = nullptr);
   RefPtr<Location> cwd();

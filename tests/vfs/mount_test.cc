@@ -172,6 +172,64 @@ TEST_F(MountTest, FailedWalksLeaveTheMountUnused) {
   EXPECT_EQ(vfs::umount("/mnt"), 0);
 }
 
+// A walk holds the components it passes with the mount each is on only where
+// it crossed into one (the others are on their parent's), and makes them
+// Locations (a deep path, a symlink, a chdir) with that mount: st_dev says
+// which filesystem answered, and a Location left behind keeps its own mount
+// busy, not the one above.
+TEST_F(MountTest, DeepWalksAcrossMountsKeepEachComponentsMount) {
+  ASSERT_EQ(vfs::mkdir("/mnt", 0755), 0);
+  ASSERT_EQ(vfs::mount("/mnt", vfs::MemFs::Create(platform_)), 0);
+  ASSERT_EQ(vfs::mkdir("/mnt/sub", 0755), 0);  // On the outer mount.
+  ASSERT_EQ(vfs::mkdir("/mnt/sub/in", 0755), 0);
+  ASSERT_EQ(vfs::mount("/mnt/sub/in", vfs::MemFs::Create(platform_)), 0);
+  // Twelve levels below the inner mount: more than a walk holds unmade.
+  std::string deep = "/mnt/sub/in";
+  for (int i = 0; i < 12; ++i) {
+    deep += "/d" + std::to_string(i);
+    ASSERT_EQ(vfs::mkdir(deep.c_str(), 0755), 0);
+  }
+  WriteFile((deep + "/f").c_str(), "deep");
+  vfs::Stat root, outer, inner, st;
+  ASSERT_EQ(vfs::stat("/", &root), 0);
+  ASSERT_EQ(vfs::stat("/mnt/sub", &outer), 0);
+  ASSERT_EQ(vfs::stat("/mnt/sub/in", &inner), 0);
+  ASSERT_NE(outer.st_dev, root.st_dev);
+  ASSERT_NE(inner.st_dev, outer.st_dev);
+  ASSERT_EQ(vfs::stat((deep + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_dev, inner.st_dev);
+  // Symlinks at the bottom whose walks make Locations of all they passed, then
+  // climb back through them: to "sub" (on the outer mount, though the walk
+  // went on into the inner one) and to the root.
+  auto ups = [](int n) {
+    std::string path = "..";
+    for (int i = 1; i < n; ++i) path += "/..";
+    return path;
+  };
+  ASSERT_EQ(vfs::symlink(ups(13).c_str(), (deep + "/sub").c_str()), 0);
+  ASSERT_EQ(vfs::symlink(ups(15).c_str(), (deep + "/top").c_str()), 0);
+  ASSERT_EQ(vfs::stat((deep + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, outer.st_ino);
+  EXPECT_EQ(st.st_dev, outer.st_dev);
+  ASSERT_EQ(vfs::stat((deep + "/top").c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, root.st_ino);
+  EXPECT_EQ(st.st_dev, root.st_dev);
+  // A current directory down there holds the inner mount, and through it the
+  // outer one.
+  ASSERT_EQ(vfs::chdir(deep.c_str()), 0);
+  EXPECT_EQ(ReadFile("f"), "deep");
+  char cwd[256];
+  ASSERT_GT(vfs::getcwd(cwd, sizeof(cwd)), 0);
+  EXPECT_EQ(std::string(cwd), deep);
+  ASSERT_EQ(vfs::stat(ups(13).c_str(), &st), 0);
+  EXPECT_EQ(st.st_dev, outer.st_dev);
+  EXPECT_EQ(vfs::umount("/mnt/sub/in"), -EBUSY);
+  EXPECT_EQ(vfs::umount("/mnt"), -EBUSY);
+  ASSERT_EQ(vfs::chdir("/tmp"), 0);
+  EXPECT_EQ(vfs::umount("/mnt/sub/in"), 0);
+  EXPECT_EQ(vfs::umount("/mnt"), 0);
+}
+
 TEST_F(MountTest, MountRules) {
   WriteFile("/tmp/file", "x");
   EXPECT_EQ(vfs::mount("/tmp/file", vfs::MemFs::Create(platform_)), -ENOTDIR);
