@@ -404,14 +404,19 @@ void RegisterOperations() {
       for (auto* row : RegisterSideBySide(op, read)) row->Threads(threads);
     }
   }
-  for (int threads : {1, 2, 4}) {
-    auto stat = [](benchmark::State& s, Kind kind) {
-      StatPath(s, kind, false);
-    };
-    const std::string op =
-        threads == 1 ? "stat_uncached"
-                     : absl::StrCat("stat_uncached_", ThreadsName(threads));
-    for (auto* row : RegisterSideBySide(op, stat)) row->Threads(threads);
+  // And the same stat, with caches off (a request per component) and on (the
+  // VFS's walk alone; one thread's row is stat_cached, registered above).
+  for (bool caches : {false, true}) {
+    for (int threads : {1, 2, 4}) {
+      if (caches && threads == 1) continue;
+      auto stat = [caches](benchmark::State& s, Kind kind) {
+        StatPath(s, kind, caches);
+      };
+      const std::string kind = caches ? "stat_cached" : "stat_uncached";
+      const std::string op =
+          threads == 1 ? kind : absl::StrCat(kind, "_", ThreadsName(threads));
+      for (auto* row : RegisterSideBySide(op, stat)) row->Threads(threads);
+    }
   }
 }
 

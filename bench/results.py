@@ -22,6 +22,8 @@ OPERATIONS = [
     ("read_2threads_64KiB", "pread 64 KiB, 2 threads", "bytes"),
     ("read_4threads_64KiB", "pread 64 KiB, 4 threads", "bytes"),
     ("stat_cached", "stat a/b/c.txt, caches on", "time"),
+    ("stat_cached_2threads", "stat, caches on, 2 threads", "time"),
+    ("stat_cached_4threads", "stat, caches on, 4 threads", "time"),
     ("stat_uncached", "stat a/b/c.txt, caches off", "time"),
     ("stat_uncached_2threads", "stat, caches off, 2 threads", "time"),
     ("stat_uncached_4threads", "stat, caches off, 4 threads", "time"),
@@ -51,6 +53,8 @@ SCALING = [
                       4: "read_4threads_64KiB"}),
     ("stat, caches off", {1: "stat_uncached", 2: "stat_uncached_2threads",
                           4: "stat_uncached_4threads"}),
+    ("stat, caches on", {1: "stat_cached", 2: "stat_cached_2threads",
+                         4: "stat_cached_4threads"}),
 ]
 THREADS = {op: n for _, ops in SCALING for n, op in ops.items()}
 
