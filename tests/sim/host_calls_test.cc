@@ -118,10 +118,15 @@ TEST(HostCallTotals, AHostCallTakesTheClocksTime) {
 // measured again over a window the counter only went forward in.
 TEST(HostCallTotals, TheTickRateIsMeasuredPastACounterThatWentBack) {
   static std::atomic<int> reads{0};
+  static uint64_t back = 0;
   const auto went_back = []() -> uint64_t {
     const uint64_t now = host_calls_internal::Ticks();
-    // Back by an hour's worth of ticks from the 5th read on, mid-window.
-    return reads.fetch_add(1) < 4 ? now : now - (uint64_t{1} << 43);
+    if (reads.fetch_add(1) < 4) return now;
+    // From the 5th read on, mid-window, back by half what the counter read
+    // then: a fixed amount (an hour's ticks) wrapped around on a machine up
+    // for less than that, making the counter jump forward instead.
+    if (back == 0) back = now / 2;
+    return now - back;
   };
   const double rate = host_calls_internal::MeasureTicksPerNano(went_back);
   const double real =
