@@ -48,16 +48,17 @@ ssize_t WriteAt(int fd, const iovec* v, int count, off_t off) {
 }
 
 // ReadAt/WriteAt until `iov` is done, EOF or an error: the byte count or
-// -errno.
+// -errno. The iovecs are copied (to advance one) only when a call ends inside
+// one: a READ or WRITE of a chain's buffers nearly always moves them all at
+// once.
 template <typename Op>
-ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
+ssize_t TransferAll(Op op, std::span<const iovec> iov, off_t off) {
   if (HostCallFails()) return -errno;
+  IoVecs advanced;  // What `iov` views once a call ended inside an iovec.
   size_t done = 0;
-  size_t first = 0;
-  while (first < iov.size()) {
+  while (!iov.empty()) {
     const ssize_t n =
-        op(iov.data() + first,
-           static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX)),
+        op(iov.data(), static_cast<int>(std::min<size_t>(iov.size(), IOV_MAX)),
            off + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -66,13 +67,16 @@ ssize_t TransferAll(Op op, IoVecs iov, off_t off) {
     if (n == 0) break;
     done += n;
     size_t left = n;
-    while (first < iov.size() && left >= iov[first].iov_len) {
-      left -= iov[first].iov_len;
-      ++first;
+    while (!iov.empty() && left >= iov.front().iov_len) {
+      left -= iov.front().iov_len;
+      iov = iov.subspan(1);
     }
     if (left > 0) {
-      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-      iov[first].iov_len -= left;
+      IoVecs rest(iov.begin(), iov.end());
+      rest[0].iov_base = static_cast<char*>(rest[0].iov_base) + left;
+      rest[0].iov_len -= left;
+      advanced = std::move(rest);
+      iov = advanced;
     }
   }
   return static_cast<ssize_t>(done);
@@ -205,9 +209,10 @@ void PassthroughOps::Read(fuse_req_t req, fuse_ino_t ino, size_t size,
     return ReplyErrno(req, EINVAL);
   // Left uninitialised: only the `n` bytes read are replied.
   std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(size);
+  const iovec whole{buf.get(), size};
   const ssize_t n = TransferAll(
       [&](const iovec* v, int c, off_t o) { return ReadAt(file->fd, v, c, o); },
-      IoVecs{{buf.get(), size}}, off);
+      {&whole, 1}, off);
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   fuse_reply_buf(req, buf.get(), n);
 }
@@ -231,7 +236,7 @@ void PassthroughOps::WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv,
   const ssize_t n =
       TransferAll([&](const iovec* v, int c,
                       off_t o) { return WriteAt(file->fd, v, c, o); },
-                  std::move(from), off);
+                  from, off);
   if (n < 0) return ReplyErrno(req, static_cast<int>(-n));
   Fs(req).data_path_.write_bytes_from_copy += n;
   fuse_reply_write(req, n);
@@ -331,7 +336,7 @@ ssize_t PassthroughFs::ReadInto(uint64_t nodeid, uint64_t fh, int64_t offset,
   if (size > options_.max_write || offset < 0) return -EINVAL;
   const ssize_t n = TransferAll(
       [&](const iovec* v, int c, off_t o) { return ReadAt(file->fd, v, c, o); },
-      IoVecs(into.begin(), into.end()), offset);
+      into, offset);
   if (n > 0) data_path_.read_bytes_direct += n;
   return n;
 }
@@ -344,7 +349,7 @@ ssize_t PassthroughFs::WriteFrom(uint64_t nodeid, uint64_t fh, int64_t offset,
   const ssize_t n =
       TransferAll([&](const iovec* v, int c,
                       off_t o) { return WriteAt(file->fd, v, c, o); },
-                  IoVecs(from.begin(), from.end()), offset);
+                  from, offset);
   if (n > 0) data_path_.write_bytes_direct += n;
   return n;
 }
