@@ -4,7 +4,8 @@
 # 3-component path with warm caches, on the simulated
 # machine (inline device), counted by callgrind inside the measured loop only:
 # repeatable whatever else the machine is doing. Then the same split by layer
-# (tools/instructions_by_layer.py).
+# (tools/instructions_by_layer.py), and the atomic read-modify-writes among them
+# by layer (tools/atomics_by_layer.py).
 #   tools/request_instructions.sh [pread|pwrite|open|create|list|stat] [COUNT]
 #   (pread, 2000)
 set -euo pipefail
@@ -20,9 +21,11 @@ bazel build -c opt //bench:request_instructions >/dev/null 2>&1
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" \
+  --dump-instr=yes --compress-pos=no --compress-strings=no \
   --toggle-collect='*MeasuredRequests*' bazel-bin/bench/request_instructions \
   "$op" "$count" >/dev/null 2>&1
 total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "instructions per $op: $((total / count)) ($total over $count)"
 callgrind_annotate --tree=caller --auto=no --threshold=100 "$out" 2>/dev/null |
   python3 tools/instructions_by_layer.py "$count"
+python3 tools/atomics_by_layer.py "$out" "$count"
