@@ -72,6 +72,7 @@ ssize_t TransferAll(Op op, std::span<const iovec> iov, off_t off) {
       iov = iov.subspan(1);
     }
     if (left > 0) {
+      // A new vector: `iov` may already view `advanced`.
       IoVecs rest(iov.begin(), iov.end());
       rest[0].iov_base = static_cast<char*>(rest[0].iov_base) + left;
       rest[0].iov_len -= left;
