@@ -85,7 +85,10 @@ VirtioFs::VirtioFs(base::Platform& platform,
 VirtioFs::~VirtioFs() {
   device_.Shutdown(&VirtioFs::OnAbandoned, this);
   for (Queue& queue : queues_) {
-    if (queue.slots != nullptr && queue.free_count != kSlotsPerQueue) {
+    const size_t free_count =
+        queue.free_count +
+        (queue.spare.load(std::memory_order_relaxed) ? 1 : 0);
+    if (queue.slots != nullptr && free_count != kSlotsPerQueue) {
       // A device that could not be reset still holds some slot's chain and
       // may write its heads: keep that memory, as the chain's other buffers
       // are kept.
@@ -147,7 +150,9 @@ base::Result<void> VirtioFs::Start(const Options& options) {
                                                   : options.max_request_queues);
 
   const size_t total = 1 + request_queues_;
-  queues_.resize(total);
+  queue_storage_.reset(new (std::nothrow) Queue[total]);
+  if (queue_storage_ == nullptr) return base::Error{ENOMEM};
+  queues_ = {queue_storage_.get(), total};
   std::vector<VirtioDevice::QueueSpec> specs(total);
   for (size_t i = 0; i < total; ++i) {
     queues_[i].lock = platform_.CreateLock();
@@ -197,6 +202,9 @@ base::Result<void> VirtioFs::AllocateSlots(Queue& queue, uint16_t index) {
 base::Result<VirtioFs::Request*> VirtioFs::Acquire(uint16_t queue) {
   {
     Queue& q = queues_[queue];
+    if (Request* slot = q.spare.exchange(nullptr, std::memory_order_acquire)) {
+      return slot;
+    }
     base::LockGuard guard(*q.lock);
     if (q.free_slots != nullptr) {
       Request* slot = q.free_slots;
@@ -217,26 +225,29 @@ base::Result<VirtioFs::Request*> VirtioFs::Acquire(uint16_t queue) {
 }
 
 void VirtioFs::RecycleLocked(Request* request) {
-  for (size_t i = 0; i < request->request_mappings + request->reply_mappings;
-       ++i) {
-    platform_.UnmapDma(request->mappings[i], 0);
-  }
-  request->request_mappings = request->reply_mappings = 0;
+  UnmapPayload(*request, 0, 0);
   if (request->home == kNoHome) {
     platform_.FreeDma(request->heads);
     delete request;
     return;
   }
-  Queue& home = queues_[request->home];
-  request->next_free = home.free_slots;
-  home.free_slots = request;
+  PushFreeLocked(queues_[request->home], request);
+}
+
+void VirtioFs::PushFreeLocked(Queue& home, Request* slot) {
+  slot->next_free = home.free_slots;
+  home.free_slots = slot;
   home.free_count++;
 }
 
 void VirtioFs::Recycle(Request* request) {
   if (request->home == kNoHome) return RecycleLocked(request);
-  base::LockGuard guard(*queues_[request->home].lock);
-  RecycleLocked(request);
+  UnmapPayload(*request, 0, 0);
+  Queue& home = queues_[request->home];
+  Request* displaced = home.spare.exchange(request, std::memory_order_acq_rel);
+  if (displaced == nullptr) return;
+  base::LockGuard guard(*home.lock);
+  PushFreeLocked(home, displaced);
 }
 
 uint16_t VirtioFs::PickQueue(FuseLane lane) {

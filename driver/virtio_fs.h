@@ -147,6 +147,10 @@ class VirtioFs final : public FuseChannel {
     base::DmaRegion slot_heads;
     Request* free_slots = nullptr;
     size_t free_count = 0;
+    // One more free slot, outside the list: taken and given back with an
+    // atomic exchange each instead of a lock held twice, it is the one a
+    // caller that waits for each reply takes again for its next request.
+    std::atomic<Request*> spare{nullptr};
     // Completions reaped by the interrupt handler, and by waiters; under
     // `lock`.
     uint64_t completed_by_interrupt = 0;
@@ -168,6 +172,9 @@ class VirtioFs final : public FuseChannel {
   // mappings (the caller wants none of their bytes): a slot to its queue's
   // free list (holding that queue's lock), an allocation to the platform.
   void RecycleLocked(Request* request);
+  void PushFreeLocked(Queue& home, Request* slot);
+  // As RecycleLocked, for a caller that holds no lock: a slot becomes the
+  // queue's spare.
   void Recycle(Request* request);
   // Maps the payload buffers; on failure nothing stays mapped.
   base::Result<void> MapPayload(Request& request,
@@ -204,7 +211,8 @@ class VirtioFs final : public FuseChannel {
   VirtioDevice device_;
   char tag_[37] = {};
   uint16_t request_queues_ = 0;
-  std::vector<Queue> queues_;
+  std::unique_ptr<Queue[]> queue_storage_;  // Queue holds an atomic: no vector.
+  std::span<Queue> queues_;
   // Whether waiters sleep until an interrupt (see completion_counts()).
   bool interrupt_driven_ = false;
 };

@@ -209,6 +209,14 @@ void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
   return kernel::Allocate(n, 16);
 }
+void* operator new(std::size_t n, std::align_val_t a,
+                   const std::nothrow_t&) noexcept {
+  return kernel::Allocate(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a,
+                     const std::nothrow_t&) noexcept {
+  return kernel::Allocate(n, static_cast<std::size_t>(a));
+}
 void operator delete(void* p) noexcept { kernel::Free(p); }
 void operator delete[](void* p) noexcept { kernel::Free(p); }
 void operator delete(void* p, std::size_t) noexcept { kernel::Free(p); }

@@ -35,7 +35,7 @@ class HandleShards {
   }
 
   uint64_t Insert(std::shared_ptr<T> object) {
-    Shard& shard = shards_[ThreadSlot()];
+    Shard& shard = shards_[ThreadSlot().index];
     std::lock_guard lock(shard.mu);
     return shard.table.Insert(std::move(object));
   }

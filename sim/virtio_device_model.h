@@ -38,6 +38,7 @@
 #include "sim/device_backend.h"
 #include "sim/device_queue.h"
 #include "sim/guest_memory.h"
+#include "sim/spread_counter.h"
 #include "sim/violation.h"
 
 namespace sim {
@@ -282,7 +283,6 @@ class VirtioDeviceModel : public ChainCompleter {
     // mutex_. Anything that could make them fail clears it first
     // (DisarmNotifiesLocked), so the next notify or turn checks again.
     std::atomic<bool> notify_ready{false};
-    std::atomic<uint64_t> notifications{0};  // Accepted notifies.
     // kThread: the device thread serving the queue
     // (DeviceBackend::ThreadQueue). A notify sets `posted`; the thread, out of
     // work, polls it for a while (kDevicePollNanos) and then blocks, saying so
@@ -552,6 +552,9 @@ class VirtioDeviceModel : public ChainCompleter {
   std::vector<QueueState> queues_;
   std::vector<ViolationRecord> violations_;
   ModelCounters counters_;  // But for the per-queue ones in QueueWork.
+  // Accepted notifies, of all queues: threads sharing a queue notify it at
+  // once.
+  SpreadCounter notifications_;
   Deferred deferred_;
   // deferred_ holds something; written under mutex_, read without it.
   std::atomic<bool> has_deferred_{false};

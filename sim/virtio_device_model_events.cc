@@ -142,9 +142,8 @@ void VirtioDeviceModel::ClearViolations() {
 ModelCounters VirtioDeviceModel::counters() const {
   std::lock_guard lock(mutex_);
   ModelCounters counters = counters_;
+  counters.notifications += notifications_;
   for (uint16_t q = 0; q < queues_.size(); ++q) {
-    counters.notifications +=
-        hot_[q].notifications.load(std::memory_order_relaxed);
     const QueueWork& work = work_[q];
     std::lock_guard queue_lock(work.lock);
     counters.chains_popped += work.chains_popped;

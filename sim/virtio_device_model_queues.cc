@@ -136,9 +136,7 @@ void VirtioDeviceModel::WriteQueueField(uint32_t queue, QueueField field,
 void VirtioDeviceModel::Notify(uint32_t queue) {
   if (queue < queues_.size() &&
       hot_[queue].notify_ready.load(std::memory_order_acquire)) {
-    // Threads sharing a queue may notify it at once: an atomic add, on the
-    // queue's own cache line.
-    hot_[queue].notifications.fetch_add(1, std::memory_order_relaxed);
+    notifications_ += 1;
     Dispatch(static_cast<uint16_t>(queue));
     return;
   }
@@ -158,7 +156,7 @@ void VirtioDeviceModel::Notify(uint32_t queue) {
                      "notify with status " + StatusText(status_),
                      static_cast<uint16_t>(queue)});
     } else {
-      hot_[queue].notifications.fetch_add(1, std::memory_order_relaxed);
+      notifications_ += 1;
       dispatch = active_;
       if (CanProcessLocked(static_cast<uint16_t>(queue))) {
         hot_[queue].notify_ready.store(true, std::memory_order_release);

@@ -1,5 +1,6 @@
 #include "sim/handle_shards.h"
 
+#include <barrier>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -46,13 +47,17 @@ TEST(HandleShardsTest, EachThreadAddsToItsOwnShard) {
   Handles handles;
   constexpr int kThreads = 4;
   std::vector<uint64_t> made(kThreads);
+  // Alive at once: a thread that exited gives its slot, and so its shard, to
+  // the next.
+  std::barrier all_added(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&handles, &made, t] {
+    threads.emplace_back([&handles, &made, &all_added, t] {
       made[t] = handles.Insert(std::make_shared<int>(t));
       // A thread's next object goes where its first went.
       const uint64_t again = handles.Insert(std::make_shared<int>(t));
       EXPECT_EQ(ShardOf(again), ShardOf(made[t]));
+      all_added.arrive_and_wait();
     });
   }
   for (std::thread& thread : threads) thread.join();
