@@ -550,7 +550,9 @@ int main(int argc, char** argv) {
   bench::SetBackends(backends->get());
   benchmark::AddCustomContext(
       "io_buffers", "sim back ends: guest memory (SimPlatform::AllocateDma)");
-#ifdef __OPTIMIZE__
+#if defined(__OPTIMIZE__) && defined(FSBENCH_LTO)
+  benchmark::AddCustomContext("fsbench_build", "optimized, link-time");
+#elif defined(__OPTIMIZE__)
   benchmark::AddCustomContext("fsbench_build", "optimized");
 #else
   benchmark::AddCustomContext("fsbench_build", "not optimized");

@@ -6,9 +6,10 @@ reads and uncached stats scale with threads, the project's targets, PASS or MISS
 first table as a PNG chart (gnuplot).
 
 usage (from the workspace):
-  bazel run -c opt //bench:report -- --quick        a short run, about a minute
-  bazel run -c opt //bench:report                   the full run (repetitions, medians)
-  bazel run -c opt //bench:report -- --json FILE    the report of an earlier run's JSON
+  bazel run --config=opt //bench:report -- --quick       a short run, about a minute
+  bazel run --config=opt //bench:report                  the full run (repetitions, medians)
+  bazel run --config=opt //bench:report -- --json FILE   the report of an earlier run's JSON
+(--config=opt: -c opt and link-time optimisation, .bazelrc.)
 
 The full run takes each figure as the median of FULL_REPETITIONS repetitions of its row,
 and runs the repetitions of all rows interleaved in random order (Google Benchmark's
@@ -64,6 +65,8 @@ from bench.targets import END, PACKED_ROUND_TRIP, SPLIT_ROUND_TRIP, target_lines
 FULL_REPETITIONS = 5
 # The row of fs_bench's same-CPU switch round trip (harness.h, SameCpuSwitchRoundTrip).
 SWITCH_ROUND_TRIP = "same_cpu_switch_round_trip"
+# fs_bench's "fsbench_build" when built with --config=opt (bench/fs_bench.cc).
+MEASURED_BUILD = "optimized, link-time"
 
 
 def _figure(result, kind):
@@ -301,6 +304,16 @@ def report(results, png_path=None):
     return "\n".join(lines)
 
 
+def build_warning(context):
+    """A warning when fs_bench was not built as the figures are meant to be measured
+    (--config=opt), else None (also for a JSON that does not say)."""
+    build = context.get("fsbench_build")
+    if build in (None, MEASURED_BUILD):
+        return None
+    return ("WARNING: fs_bench was built %s, not as the targets are measured (%s); run "
+            "with `bazel run --config=opt`." % (build, MEASURED_BUILD))
+
+
 def _find_bench():
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.path.join(here, "fs_bench"),
@@ -358,9 +371,9 @@ def main(argv):
         doc = json.load(f)
     context = doc.get("context", {})
     text = report(load_results(doc), os.path.join(out_dir, "fs_bench.png"))
-    if context.get("fsbench_build") not in (None, "optimized"):
-        text = ("WARNING: fs_bench was built without optimization; run with "
-                "`bazel run -c opt`.\n\n" + text)
+    warning = build_warning(context)
+    if warning:
+        text = warning + "\n\n" + text
     print(text)
     with open(os.path.join(out_dir, "fs_bench.txt"), "w") as f:
         f.write(text + "\n")

@@ -176,7 +176,8 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
   // Work left to the waiters: since when, and its WorkMarks then (a waiter
   // that processes some of it, or a chain made available since, restarts the
   // grace: a notify already served must not shorten a new chain's grace).
-  std::optional<Clock::time_point> work_seen;
+  bool work_seen = false;
+  Clock::time_point work_seen_at;
   uint64_t work_marks = 0;
   for (;;) {
     const bool crowded = BusyThreadsOutnumberTheCpus();
@@ -202,15 +203,16 @@ bool VirtioDeviceModel::PollForWork(DeviceThread& thread,
     if (work) {
       const uint64_t now_marks = WorkMarks(thread);
       if (!work_seen || now_marks != work_marks) {
-        work_seen = now;
+        work_seen = true;
+        work_seen_at = now;
         work_marks = now_marks;
-      } else if (now - *work_seen >=
+      } else if (now - work_seen_at >=
                  std::chrono::nanoseconds(kCrowdedGraceNanos)) {
         *left_as = work_marks;
         return true;
       }
     } else {
-      work_seen.reset();
+      work_seen = false;
     }
     if (now >= (crowded ? crowded_deadline : deadline)) {
       // Waiters that processed its queues meanwhile will again: a thread

@@ -17,6 +17,8 @@ case "$op" in
   *) echo "usage: $0 [pread|pwrite|open|create|list|stat] [COUNT]" >&2; exit 2 ;;
 esac
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
+# Without link-time optimisation (--config=opt, which the report measures): its
+# inlining across files would hand a layer's instructions to the layer calling it.
 bazel build -c opt //bench:request_instructions >/dev/null 2>&1
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

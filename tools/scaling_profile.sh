@@ -19,7 +19,7 @@ many=$2
 backend=${3:-sim-inline}
 seconds=${4:-2}
 command -v perf >/dev/null || apt-get install -y linux-perf >/dev/null
-bazel build -c opt //bench:fs_bench >/dev/null 2>&1
+bazel build --config=opt //bench:fs_bench >/dev/null 2>&1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for side in one many; do

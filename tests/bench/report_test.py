@@ -89,7 +89,7 @@ def doc():
                        "run_type": "iteration", "error_occurred": True,
                        "error_message": "skipped: cannot open /dev/fuse: No such device",
                        "iterations": 0, "real_time": 0, "cpu_time": 0, "time_unit": "ns"})
-    return {"context": {"fsbench_build": "optimized", "num_cpus": 2},
+    return {"context": {"fsbench_build": "optimized, link-time", "num_cpus": 2},
             "benchmarks": benchmarks}
 
 
@@ -506,6 +506,14 @@ class ReportTest(unittest.TestCase):
         self.assertIn("up to 2.31x its time (before open+close on sim-thread)", lines[0])
         # Rows that measured no spread (several threads, older runs) add no line.
         self.assertEqual(report.cpu_spread_lines(self.results), [])
+
+    def test_a_build_other_than_the_measured_one_is_warned_of(self):
+        self.assertIsNone(report.build_warning({"fsbench_build": "optimized, link-time"}))
+        self.assertIsNone(report.build_warning({}))  # A JSON that does not say.
+        for build in ("optimized", "not optimized"):
+            warning = report.build_warning({"fsbench_build": build})
+            self.assertIn("built %s, not as the targets are measured" % build, warning)
+            self.assertIn("bazel run --config=opt", warning)
 
     def test_report_text_and_chart(self):
         with tempfile.TemporaryDirectory() as tmp:
