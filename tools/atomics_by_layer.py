@@ -11,7 +11,8 @@ taking 18 of its 37 out of a cached stat made it a sixth faster with the same
 instruction count. This finds them: the instructions callgrind counted at each address, against each
 object's disassembly (objdump), and splits them by the layer of the function they ran in
 (tools/instructions_by_layer.py's layers; the platform's locks and the C and C++
-runtime's apart, not handed to their callers)."""
+runtime's apart, not handed to their callers), then the functions that ran the most of
+them."""
 import collections
 import re
 import subprocess
@@ -27,6 +28,8 @@ LOCK_FUNCTIONS = ("MutexLock::", "AdaptiveMutex::")
 INSN = re.compile(r"^\s*([0-9a-f]+):\t(?:[0-9a-f]{2} )+\s*\t(.*)$")
 # A function symbol from `nm`: "0000000000012340 T name".
 SYMBOL = re.compile(r"^([0-9a-f]+) [TtWw] (.+)$")
+# The functions listed by name, most atomics first.
+TOP_FUNCTIONS = 10
 
 
 def layer_of(function, obj):
@@ -109,10 +112,25 @@ def atomic_offsets(obj):
     return offsets
 
 
-def main():
-    path, count = sys.argv[1], int(sys.argv[2])
+def short_name(function):
+    """`function` without its parameter list, qualifiers and clone suffix."""
+    name = re.sub(r"( \[clone [^]]*\])+$", "", function)
+    name = re.sub(r"( const| volatile| &&| &)+$", "", name)
+    if not name.endswith(")"):
+        return name
+    depth = 0
+    for i in range(len(name) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(name[i], 0)
+        if depth == 0:
+            return name[:i]
+    return name
+
+
+def atomics_by_function(path):
+    """({(object, function): atomics executed}, [objects without symbols to place
+    them]) of the callgrind file `path`."""
     executed, function_at, lowest = parse(path)
-    by_layer, unmapped = collections.Counter(), []
+    by_function, unmapped = collections.Counter(), []
     for obj in sorted(lowest):
         base = load_base(obj, lowest[obj])
         if base is None:
@@ -121,12 +139,25 @@ def main():
         atomic = atomic_offsets(obj)
         for (ob, address), times in executed.items():
             if ob == obj and address - base in atomic:
-                by_layer[layer_of(function_at[(ob, address)], obj)] += times
+                by_function[(obj, function_at[(ob, address)])] += times
+    return by_function, unmapped
+
+
+def main():
+    path, count = sys.argv[1], int(sys.argv[2])
+    by_function, unmapped = atomics_by_function(path)
+    by_layer = collections.Counter()
+    for (obj, function), times in by_function.items():
+        by_layer[layer_of(function, obj)] += times
     total = sum(by_layer.values())
     print("atomic read-modify-writes per operation: %.1f" % (total / count))
     for name in LAYERS + (LOCKS, RUNTIME):
         if by_layer[name] >= count / 20:
             print("    %-22s %7.1f" % (name, by_layer[name] / count))
+    print("  the functions that ran the most (1 or more per operation):")
+    for (_, function), times in by_function.most_common(TOP_FUNCTIONS):
+        if times >= count:
+            print("    %5.1f  %s" % (times / count, short_name(function)))
     if unmapped:
         print("  not counted (no symbols to place them): " + ", ".join(unmapped))
 

@@ -5,7 +5,7 @@
 # machine (inline device), counted by callgrind inside the measured loop only:
 # repeatable whatever else the machine is doing. Then the same split by layer
 # (tools/instructions_by_layer.py), and the atomic read-modify-writes among them
-# by layer (tools/atomics_by_layer.py).
+# by layer and by function (tools/atomics_by_layer.py).
 #   tools/request_instructions.sh [pread|pwrite|open|create|list|stat] [COUNT]
 #   (pread, 2000)
 set -euo pipefail

@@ -60,6 +60,19 @@ class AtomicsByLayerTest(unittest.TestCase):
                          atomics_by_layer.LOCKS)
         self.assertEqual(atomics_by_layer.layer_of('vfs::Walk()', '/bin/app'), 'VFS')
 
+    def test_a_function_is_named_without_its_parameters(self):
+        short = atomics_by_layer.short_name
+        self.assertEqual(short('vfs::Walk(std::span<int const, 18446744073709551615ul>) const'),
+                         'vfs::Walk')
+        self.assertEqual(short('vfs::(anonymous namespace)::Openat(int, char const*)'),
+                         'vfs::(anonymous namespace)::Openat')
+        self.assertEqual(short('vfs::Pread(int, void*) [clone .constprop.0]'), 'vfs::Pread')
+        self.assertEqual(short('sim::Read(int)::{lambda(char const*)#1}::operator()'),
+                         'sim::Read(int)::{lambda(char const*)#1}::operator')
+        self.assertEqual(short('sim::f<sim::g(int)::{lambda(char)#1}>(int)'),
+                         'sim::f<sim::g(int)::{lambda(char)#1}>')
+        self.assertEqual(short('__memcpy_avx_unaligned_erms'), '__memcpy_avx_unaligned_erms')
+
     def test_the_load_base_is_where_functions_were_entered_against_their_symbols(self):
         out = subprocess.run(['nm', '-D', '--defined-only', LIBC], capture_output=True,
                              text=True, check=True).stdout
