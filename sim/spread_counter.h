@@ -12,12 +12,11 @@
 namespace sim {
 
 // Each thread adds to its own slot (ThreadSlot), and reading sums them. One
-// atomic that every queue's thread adds to moves its line between
-// CPUs at every request: two threads reading 4 KiB through two queues took
-// 1.73-1.84 us per read with an atomic per count, 1.57-1.63 with these
-// (fs_bench read_2threads_4KiB sim-inline). A thread that holds its slot alone
-// adds with a plain load and store: an atomic add costs ~20 cycles even on a
-// line no other CPU touches.
+// atomic that every queue's thread adds to moves its line between CPUs at
+// every request: two threads reading 4 KiB through two queues took 1.73-1.84
+// us per read with an atomic per count, 1.57-1.63 with these (fs_bench
+// read_2threads_4KiB sim-inline). A thread that holds its slot alone adds with
+// a plain load and store, no locked instruction.
 class SpreadCounter {
  public:
   SpreadCounter& operator+=(uint64_t n) {

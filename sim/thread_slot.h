@@ -63,15 +63,16 @@ inline size_t Take() {
 }  // namespace thread_slot_internal
 
 inline ThreadSlotRef ThreadSlot() {
-  using namespace thread_slot_internal;  // NOLINT(google-build-using-namespace)
-  if (slot_index == kUnassigned) [[unlikely]] {
-    slot_index = Take();
+  namespace internal = thread_slot_internal;
+  size_t& index = internal::slot_index;
+  if (index == internal::kUnassigned) [[unlikely]] {
+    index = internal::Take();
     // Constructed here, at the thread's first call: its destructor, at the
     // thread's exit, gives the slot back.
-    static thread_local Holder holder;
+    static thread_local internal::Holder holder;
     (void)holder;
   }
-  return {slot_index, slot_index != kSharedSlot};
+  return {index, index != internal::kSharedSlot};
 }
 
 }  // namespace sim
