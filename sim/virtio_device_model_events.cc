@@ -142,7 +142,8 @@ void VirtioDeviceModel::ClearViolations() {
 ModelCounters VirtioDeviceModel::counters() const {
   std::lock_guard lock(mutex_);
   ModelCounters counters = counters_;
-  counters.notifications += notifications_;
+  // Notifies are counted in notifications_ alone, not in counters_.
+  counters.notifications = notifications_;
   for (uint16_t q = 0; q < queues_.size(); ++q) {
     const QueueWork& work = work_[q];
     std::lock_guard queue_lock(work.lock);
