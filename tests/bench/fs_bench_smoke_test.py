@@ -19,6 +19,9 @@ OPERATIONS = ["seq_read_64KiB", "seq_write_4KiB", "rand_pread_4KiB", "stat_cache
 # Rows only the simulated machines run, on packed virtqueues.
 PACKED_OPERATIONS = ["rand_pread_4KiB_packed", "open_close_packed"]
 STREAM_BYTES = 8 << 20
+# Iterations of a row that time enough requests on both sides for a hand-off (8 each,
+# one in 16 sampled: sim::RequestTimes), with room for the counts to differ.
+HAND_OFF_ITERATIONS = 256
 
 FS_BENCH = None
 
@@ -36,25 +39,40 @@ class FsBenchSmokeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         tmp = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
-        out = os.path.join(tmp, "fs_bench.json")
         # 0.05 s a row: the hand-off needs 8 requests timed on each side, one in 16
         # sampled (sim::RequestTimes), so 128 iterations of a row at least. At 0.01 s a
         # TSan build made 258-381 on an idle machine, and too few in a CI run.
-        proc = subprocess.run(
-            [FS_BENCH, "--benchmark_min_time=0.05",
-             "--benchmark_filter=^(%s)/" % "|".join(OPERATIONS + PACKED_OPERATIONS),
-             "--benchmark_out=" + out, "--benchmark_out_format=json",
-             "--stream_bytes=%d" % STREAM_BYTES, "--work_dir=" + tmp],
-            capture_output=True, text=True, timeout=240)
-        cls.stderr = proc.stderr
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        with open(out) as f:
-            doc = json.load(f)
+        doc = cls.run_bench(tmp, OPERATIONS + PACKED_OPERATIONS, 0.05)
         cls.results = load_results(doc)
         # The operation of each row, in the order they ran.
         cls.run_order = [b["name"].split("/")[0] for b in doc["benchmarks"]]
+        # A crowded machine can still cut a simulated pread row below that (seen once
+        # while `bazel test //...` ran the Linux guest beside it): measured again, longer.
+        pread_iterations = [b["iterations"] for b in doc["benchmarks"]
+                            if b["name"].startswith(("rand_pread_4KiB/sim-inline/",
+                                                     "rand_pread_4KiB/sim-thread/"))]
+        if min(pread_iterations) < HAND_OFF_ITERATIONS:
+            again = load_results(cls.run_bench(tmp, ["rand_pread_4KiB"], 0.5))
+            for backend in ["sim-inline", "sim-thread"]:
+                cls.results[("rand_pread_4KiB", backend)] = again[("rand_pread_4KiB",
+                                                                   backend)]
+
+    @classmethod
+    def run_bench(cls, tmp, operations, min_time):
+        """fs_bench's JSON document for `operations`, `min_time` seconds a row."""
+        out = os.path.join(tmp, "fs_bench.json")
+        proc = subprocess.run(
+            [FS_BENCH, "--benchmark_min_time=%g" % min_time,
+             "--benchmark_filter=^(%s)/" % "|".join(operations),
+             "--benchmark_out=" + out, "--benchmark_out_format=json",
+             "--stream_bytes=%d" % STREAM_BYTES, "--work_dir=" + tmp],
+            capture_output=True, text=True, timeout=240)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        with open(out) as f:
+            doc = json.load(f)
         # The work directory is removed at exit, mount points included.
         assert not [d for d in os.listdir(tmp) if d.startswith("fsbench-")], os.listdir(tmp)
+        return doc
 
     def test_every_operation_ran_on_host_and_both_simulated_machines(self):
         for op in OPERATIONS:
