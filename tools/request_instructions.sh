@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Instructions per 4 KiB vfs::pread or vfs::pwrite, per open+close, per
-# create+close+unlink, per listing of a 10-file directory or per stat of a
-# 3-component path with warm caches, on the simulated
+# create+close+unlink, per listing of a 10-file directory, per stat of a
+# 3-component path with warm caches or per the same stat with the device's
+# timeouts at zero (lookup: a LOOKUP per component), on the simulated
 # machine (inline device), counted by callgrind inside the measured loop only:
 # repeatable whatever else the machine is doing. Then the same split by layer
 # (tools/instructions_by_layer.py), and the atomic read-modify-writes among them
 # by layer and by function (tools/atomics_by_layer.py).
-#   tools/request_instructions.sh [pread|pwrite|open|create|list|stat] [COUNT]
+#   tools/request_instructions.sh [pread|pwrite|open|create|list|stat|lookup] [COUNT]
 #   (pread, 2000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 op=${1:-pread}
 count=${2:-2000}
 case "$op" in
-  pread | pwrite | open | create | list | stat) ;;
-  *) echo "usage: $0 [pread|pwrite|open|create|list|stat] [COUNT]" >&2; exit 2 ;;
+  pread | pwrite | open | create | list | stat | lookup) ;;
+  *) echo "usage: $0 [pread|pwrite|open|create|list|stat|lookup] [COUNT]" >&2; exit 2 ;;
 esac
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 # Without link-time optimisation (--config=opt, which the report measures): its
