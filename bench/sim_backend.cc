@@ -123,7 +123,7 @@ bool SimBackend::DropCaches() {
   {
     // Released at the end of the scope, after the cache's lock: the nodes
     // only the cache held are retired and forgotten then.
-    vfs::DroppedNodes dropped;
+    vfs::DroppedNodes dropped(fs->platform());
     fs->entries().Clear(dropped);
   }
   fs->InvalidateAllAttributes();

@@ -23,12 +23,13 @@ size_t BucketCountFor(size_t capacity) {
 }  // namespace
 
 EntryCache::EntryCache(base::Platform& platform, size_t capacity)
-    : lock_(platform.CreateLock()),
+    : platform_(platform),
+      lock_(platform.CreateLock()),
       capacity_(capacity > 0 ? capacity : 1),
       buckets_(BucketCountFor(capacity_), nullptr) {}
 
 EntryCache::~EntryCache() {
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   Clear(dropped);
 }
 
@@ -98,14 +99,29 @@ void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
   --size_;
 }
 
+EntryCache::Entry* EntryCache::FindValidLocked(const Children& dir,
+                                               std::string_view name,
+                                               uint64_t now) {
+  Entry* entry = Find(&dir, name);
+  if (!entry || now >= entry->valid_until) return nullptr;
+  if (!entry->referenced) entry->referenced = true;
+  return entry;
+}
+
 EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
                                     uint64_t now) {
   base::LockGuard guard(*lock_);
-  Entry* entry = Find(&dir, name);
-  if (!entry || now >= entry->valid_until) return {};
-  if (!entry->referenced) entry->referenced = true;
+  Entry* entry = FindValidLocked(dir, name, now);
+  if (!entry) return {};
   if (!entry->child) return {Answer::Kind::kAbsent, nullptr};
   return {Answer::Kind::kPresent, entry->child};
+}
+
+Node* EntryCache::FindInSection(const Children& dir, std::string_view name,
+                                uint64_t now) {
+  base::LockGuard guard(*lock_);
+  Entry* entry = FindValidLocked(dir, name, now);
+  return entry ? entry->child.get() : nullptr;
 }
 
 RefPtr<Node> EntryCache::Peek(const Children& dir, std::string_view name) {

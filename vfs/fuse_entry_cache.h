@@ -29,7 +29,8 @@
 // Thread-safe. References to dropped nodes are handed back to the caller in a
 // DroppedNodes, to be released after the cache's lock is gone: releasing the
 // last reference to a node runs its filesystem's teardown, which may use this
-// cache again.
+// cache again; and after the walks that may pass through the node without a
+// reference (FindInSection) have ended.
 #ifndef VFS_FUSE_ENTRY_CACHE_H_
 #define VFS_FUSE_ENTRY_CACHE_H_
 
@@ -44,37 +45,9 @@
 #include "vfs/kstring.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
+#include "vfs/walk_section.h"
 
 namespace vfs {
-
-// Nodes an EntryCache call let go of; releasing them is the caller's job (it
-// happens when this object is destroyed, after the cache's lock). Most calls
-// let go of none or one, which takes no allocation.
-class DroppedNodes {
- public:
-  DroppedNodes() = default;
-  DroppedNodes(const DroppedNodes&) = delete;
-  DroppedNodes& operator=(const DroppedNodes&) = delete;
-
-  void push_back(RefPtr<Node> node) {
-    if (!first_) {
-      first_ = std::move(node);
-    } else {
-      more_.push_back(std::move(node));
-    }
-  }
-  size_t size() const { return (first_ ? 1 : 0) + more_.size(); }
-  bool empty() const { return !first_; }
-  // Releases them now.
-  void clear() {
-    first_.reset();
-    more_.clear();
-  }
-
- private:
-  RefPtr<Node> first_;  // Filled first: `more_` is empty while it is null.
-  std::vector<RefPtr<Node>> more_;
-};
 
 class EntryCache {
  private:
@@ -112,6 +85,10 @@ class EntryCache {
 
   // The answer for `name` of `dir` at `now` (kUnknown once the entry expired).
   Answer Find(const Children& dir, std::string_view name, uint64_t now);
+  // The child a kPresent answer would give, for a walk inside a WalkSection:
+  // no reference taken, valid until the section ends (the cache's dropped
+  // nodes are released after WaitForWalks). Null for any other answer.
+  Node* FindInSection(const Children& dir, std::string_view name, uint64_t now);
   // The node the entry `name` of `dir` names, valid or not; null when there
   // is no entry or a negative one.
   RefPtr<Node> Peek(const Children& dir, std::string_view name);
@@ -156,6 +133,10 @@ class EntryCache {
 
   size_t Bucket(const Children* dir, std::string_view name) const;
   Entry* Find(const Children* dir, std::string_view name) const;
+  // With the lock held: the entry answering for `name` of `dir` at `now`
+  // (valid), marked referenced; null when none does.
+  Entry* FindValidLocked(const Children& dir, std::string_view name,
+                         uint64_t now);
   // Unlinks `entry` from every list, moves its child to `dropped` and frees it.
   void Erase(Entry* entry, DroppedNodes& dropped);
   void MoveToFront(Entry* entry);
@@ -171,6 +152,7 @@ class EntryCache {
   void Add(Children& dir, std::string_view name, RefPtr<Node> child,
            uint64_t now, uint64_t valid_ns, DroppedNodes& dropped);
 
+  base::Platform& platform_;
   std::unique_ptr<base::Lock> lock_;
   const size_t capacity_;
   std::vector<Entry*> buckets_;  // A power of two, at least twice capacity_.

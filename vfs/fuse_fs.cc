@@ -226,7 +226,8 @@ void FuseFs::Disconnect() {
     pending_forgets_.clear();
   }
   InvalidateAllAttributes();
-  DroppedNodes dropped;  // Released after the cache's lock, stale: no FORGET.
+  // Released after the cache's lock, stale: no FORGET.
+  DroppedNodes dropped(platform());
   entries_.Clear(dropped);
 }
 

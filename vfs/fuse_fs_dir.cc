@@ -208,7 +208,8 @@ class OpenDirectory final : public OpenFile {
 }  // namespace
 
 Directory::~Directory() {
-  DroppedNodes dropped;  // Released when this returns, after the cache lock.
+  // Released when this returns, after the cache lock.
+  DroppedNodes dropped(fs().platform());
   if (nodeid() == FUSE_ROOT_ID) {
     fs().entries().Clear(dropped);
   } else {
@@ -261,7 +262,7 @@ RefPtr<FuseNode> Directory::Adopt(std::string_view name,
   // Cached even when entry_valid is zero: the entry is then no answer to a
   // lookup, but says which node a later unlink or rename of the name touches.
   const uint64_t now = fs().platform().CoarseMonotonicNanos();
-  DroppedNodes dropped;
+  DroppedNodes dropped(fs().platform());
   fs().entries().Insert(children_, name, node, now, entry.entry_valid_ns,
                         dropped);
   return node;
@@ -269,7 +270,7 @@ RefPtr<FuseNode> Directory::Adopt(std::string_view name,
 
 void Directory::DropName(std::string_view name, const RefPtr<Node>& removed,
                          bool absent) {
-  DroppedNodes dropped;
+  DroppedNodes dropped(fs().platform());
   Node* child;
   if (absent && removed) {
     const uint64_t now = fs().platform().CoarseMonotonicNanos();
@@ -307,7 +308,7 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   Result<driver::Entry> entry = client->Lookup(nodeid(), name);
   if (!entry.ok()) {
     if (entry.error() == ENOENT) {
-      DroppedNodes dropped;  // The name went behind our back.
+      DroppedNodes dropped(fs().platform());  // The name went behind our back.
       fs().entries().Remove(children_, name, dropped);
     }
     return Error{entry.error()};
@@ -315,6 +316,14 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   // A READDIRPLUS would have answered this (Linux's fuse_lookup).
   AdviseReadDirPlus();
   return RefPtr<Node>(Adopt(name, entry.value(), session, attr_version));
+}
+
+Node* Directory::LookupInSection(std::string_view name) {
+  const uint64_t now = fs().platform().CoarseMonotonicNanos();
+  Node* child = fs().entries().FindInSection(children_, name, now);
+  // As Lookup's answer from the cache.
+  if (child && static_cast<FuseNode*>(child)->TakeListed()) AdviseReadDirPlus();
+  return child;
 }
 
 void Directory::LinkListed(const driver::DirentList& records, uint64_t session,
@@ -342,7 +351,8 @@ bool Directory::LinkListedEntry(std::string_view name,
   const bool replaced =
       old_node && (old_node->nodeid() != entry.nodeid ||
                    old_node->type() != (entry.attr.mode & base::kTypeMask));
-  DroppedNodes dropped;  // Released when this returns, after the cache lock.
+  // Released when this returns, after the cache lock.
+  DroppedNodes dropped(fs().platform());
   bool linked = false;
   // With zero timeouts there is nothing to keep: the lookup goes straight
   // back rather than through a node made only to retire.

@@ -41,6 +41,9 @@ class FuseNode : public Node {
   Result<Stat> GetAttrSince(uint64_t arrivals_before) override {
     return FetchAttr(std::nullopt, arrivals_before);
   }
+  bool CachedAttrSince(uint64_t arrivals_before, Stat* attr) override {
+    return CachedAttr(attr, arrivals_before);
+  }
   Result<Stat> SetAttr(const AttrChange& change) override {
     return ChangeAttr(change, std::nullopt);
   }
@@ -166,6 +169,8 @@ class Directory final : public FuseNode {
 
   Result<RefPtr<OpenFile>> Open(int flags) override;
   Result<RefPtr<Node>> Lookup(std::string_view name) override;
+  // The cached answer alone (EntryCache::FindInSection).
+  Node* LookupInSection(std::string_view name) override;
   Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
                                   int flags) override;
   // No positive entry cached for `name` (none, or a negative one): CREATE

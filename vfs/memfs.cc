@@ -106,6 +106,13 @@ Result<Stat> MemNode::GetAttr() {
   return st;
 }
 
+bool MemNode::CachedAttrSince(uint64_t /*arrivals_before*/, Stat* attr) {
+  Result<Stat> st = GetAttr();
+  if (!st.ok()) return false;
+  *attr = st.value();
+  return true;
+}
+
 Result<Stat> MemNode::SetAttr(const AttrChange& change) {
   {
     base::LockGuard guard(*lock_);

@@ -6,6 +6,7 @@
 
 #include "vfs/memfs_nodes.h"
 #include "vfs/name_hash.h"
+#include "vfs/walk_section.h"
 
 namespace vfs::memfs {
 namespace {
@@ -125,6 +126,12 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
   return RefPtr<Node>(entry->node);
+}
+
+Node* Directory::LookupInSection(std::string_view name) {
+  base::LockGuard guard(fs().tree_lock());
+  EntryTable::Entry* entry = entries_.Find(name);
+  return entry ? entry->node.get() : nullptr;
 }
 
 Result<void> Directory::CheckCanAdd(std::string_view name) const {
@@ -251,18 +258,20 @@ Result<void> Directory::Link(std::string_view name, Node& target) {
 }
 
 Result<void> Directory::Unlink(std::string_view name) {
-  RefPtr<MemNode> keep;  // The last reference may go only after the tree lock.
+  // The last reference may go only after the tree lock, and after the walks
+  // that may be passing through the node (LookupInSection).
+  DroppedNodes keep(fs().platform());
   base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
   if (entry->node->is_directory()) return Error{EISDIR};
-  keep = entry->node;
+  keep.push_back(entry->node);
   RemoveEntry(entry);
   return {};
 }
 
 Result<void> Directory::Rmdir(std::string_view name) {
-  RefPtr<MemNode> keep;
+  DroppedNodes keep(fs().platform());  // As Unlink's.
   base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
@@ -270,7 +279,7 @@ Result<void> Directory::Rmdir(std::string_view name) {
   if (static_cast<Directory*>(entry->node.get())->entries_.size() != 0) {
     return Error{ENOTEMPTY};
   }
-  keep = entry->node;
+  keep.push_back(entry->node);
   RemoveEntry(entry);
   return {};
 }
@@ -281,7 +290,9 @@ Result<void> Directory::Rmdir(std::string_view name) {
 Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
                                std::string_view new_name, unsigned flags) {
   auto& new_dir = static_cast<Directory&>(new_dir_node);
-  RefPtr<MemNode> source, replaced;  // Released after the tree lock.
+  // Released after the tree lock (`replaced` as Unlink's node).
+  DroppedNodes replaced(fs().platform());
+  RefPtr<MemNode> source;
   base::LockGuard guard(fs().tree_lock());
   if (removed_ || new_dir.removed_) return Error{ENOENT};
   EntryTable::Entry* from = entries_.Find(old_name);
@@ -310,7 +321,7 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
     } else if (to->node->is_directory()) {
       return Error{EISDIR};
     }
-    replaced = to->node;
+    replaced.push_back(to->node);
     new_dir.RemoveEntry(to);
   }
   // Move the entry. The node keeps its links; a directory's ".." changes

@@ -3,7 +3,8 @@
 // Locking: MemFs::tree_lock() guards every directory's entries, each
 // directory's parent and removed flag, and link counts; a node's own lock
 // guards its attributes and, for a file, its pages. The tree lock is taken
-// first when both are needed.
+// first when both are needed. Cached walks take both inside a WalkSection
+// (LookupInSection, CachedAttrSince): nothing waits for walks holding one.
 #ifndef VFS_MEMFS_NODES_H_
 #define VFS_MEMFS_NODES_H_
 
@@ -34,6 +35,8 @@ class MemNode : public Node {
   ~MemNode() override;
 
   Result<Stat> GetAttr() override;
+  // Nothing is remote: the attributes are always at hand.
+  bool CachedAttrSince(uint64_t arrivals_before, Stat* attr) override;
   Result<Stat> SetAttr(const AttrChange& change) override;
   Result<StatFs> GetFsStat() override { return fs_->GetFsStat(); }
 
@@ -184,6 +187,9 @@ class Directory final : public MemNode {
 
   Result<RefPtr<OpenFile>> Open(int flags) override;
   Result<RefPtr<Node>> Lookup(std::string_view name) override;
+  // The node of `name` (under the tree lock); a removal (Unlink, Rmdir, a
+  // replacing Rename) drops the node's reference after WaitForWalks.
+  Node* LookupInSection(std::string_view name) override;
   Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
                                   int flags) override;
   Result<void> Mkdir(std::string_view name, uint32_t mode) override;

@@ -2,10 +2,12 @@
 
 #include <utility>
 
+#include "vfs/walk_section.h"
+
 namespace vfs {
 
 MountTable::MountTable(base::Platform& platform)
-    : lock_(platform.CreateLock()) {}
+    : platform_(platform), lock_(platform.CreateLock()) {}
 
 MountTable::~MountTable() { Clear(); }
 
@@ -30,15 +32,27 @@ Result<RefPtr<Mount>> MountTable::Add(RefPtr<Location> where,
   return mount;
 }
 
-RefPtr<Mount> MountTable::FindMountedOn(const Mount& mount, const Node& node) {
-  base::LockGuard guard(*lock_);
-  // The newest mount on the pair is the one on top.
+const RefPtr<Mount>* MountTable::FindLocked(const Mount& mount,
+                                            const Node& node) const {
   for (size_t i = entries_.size(); i-- > 0;) {
     if (entries_[i].parent == &mount && entries_[i].mountpoint == &node) {
-      return entries_[i].mount;
+      return &entries_[i].mount;
     }
   }
   return nullptr;
+}
+
+RefPtr<Mount> MountTable::FindMountedOn(const Mount& mount, const Node& node) {
+  base::LockGuard guard(*lock_);
+  const RefPtr<Mount>* found = FindLocked(mount, node);
+  return found ? *found : nullptr;
+}
+
+Mount* MountTable::FindMountedOnInSection(const Mount& mount,
+                                          const Node& node) {
+  base::LockGuard guard(*lock_);
+  const RefPtr<Mount>* found = FindLocked(mount, node);
+  return found ? found->get() : nullptr;
 }
 
 Result<void> MountTable::Remove(RefPtr<Mount> mount) {
@@ -55,6 +69,7 @@ Result<void> MountTable::Remove(RefPtr<Mount> mount) {
     removed = std::move(entries_[i].mount);
     entries_.erase(entries_.begin() + static_cast<ptrdiff_t>(i));
   }
+  WaitForWalks(platform_);  // Walks that crossed into it without a reference.
   return {};
 }
 
@@ -69,6 +84,7 @@ void MountTable::Clear() {
       entry.mountpoint->mounts_.fetch_sub(1, std::memory_order_release);
     }
   }
+  WaitForWalks(platform_);
   while (!entries.empty()) entries.pop_back();
 }
 

@@ -37,19 +37,31 @@ class MountTable {
     if (!node.has_mounts()) return nullptr;
     return FindMountedOn(mount, node);
   }
+  // The same for a walk inside a WalkSection, which takes no reference: the
+  // mount stays valid until the section ends (Remove waits for walks before
+  // it lets go of a mount).
+  Mount* MountedOnInSection(const Mount& mount, const Node& node) {
+    return node.has_mounts() ? FindMountedOnInSection(mount, node) : nullptr;
+  }
 
   // Unmounts `mount`. EINVAL when it is not mounted (or is the root), EBUSY
   // while anything but the table and the caller's `mount` holds it: open files,
   // current directories, locations of walks in progress and mounts below it all
-  // hold a reference.
+  // hold a reference (a cached walk holds none: Remove waits for it instead).
   Result<void> Remove(RefPtr<Mount> mount);
 
   // Drops every mount, innermost first, busy or not (shutdown).
   void Clear();
 
+  base::Platform& platform() const { return platform_; }
+
  private:
-  // MountedOn for a node something is mounted on (through some mount).
+  // MountedOn and MountedOnInSection for a node something is mounted on
+  // (through some mount).
   RefPtr<Mount> FindMountedOn(const Mount& mount, const Node& node);
+  Mount* FindMountedOnInSection(const Mount& mount, const Node& node);
+  // The newest mount on the pair (the one on top); null when none.
+  const RefPtr<Mount>* FindLocked(const Mount& mount, const Node& node) const;
 
   struct Entry {
     RefPtr<Mount> mount;
@@ -57,6 +69,7 @@ class MountTable {
     Node* mountpoint;  // The covered node, held by mount->mountpoint().
   };
 
+  base::Platform& platform_;
   std::unique_ptr<base::Lock> lock_;
   RefPtr<Mount> root_;
   std::vector<Entry> entries_;  // In mount order.

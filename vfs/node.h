@@ -82,6 +82,14 @@ class Node : public RefCounted {
     (void)arrivals_before;
     return GetAttr();
   }
+  // What GetAttrSince would give where it needs to ask no one (the attributes
+  // are cached and valid, or nothing is remote), for a walk inside a
+  // WalkSection, which must not block; false where it would have to ask.
+  virtual bool CachedAttrSince(uint64_t arrivals_before, Stat* attr) {
+    (void)arrivals_before;
+    (void)attr;
+    return false;
+  }
   // Applies `change` (chmod, truncate, utimes) and returns the new attributes.
   virtual Result<Stat> SetAttr(const AttrChange& change);
   // Opens the node. `flags` are open(2)'s minus what the VFS consumed (O_CREAT,
@@ -112,6 +120,15 @@ class Node : public RefCounted {
   // ---- Directories. ----
   // The child called `name`; ENOENT when there is none.
   virtual Result<RefPtr<Node>> Lookup(std::string_view name);
+  // The child Lookup would give where it needs to ask no one, for a walk
+  // inside a WalkSection: without blocking and without a reference, valid
+  // until the section ends (a filesystem that implements this releases a
+  // node it unpins only after WaitForWalks). Null where Lookup would have to
+  // ask, or would fail.
+  virtual Node* LookupInSection(std::string_view name) {
+    (void)name;
+    return nullptr;
+  }
   // Creates the regular file `name` (EEXIST if the name is taken) and opens it
   // with `flags` (as for Open), in one step as FUSE's CREATE does. `mode` is
   // permission bits, the umask already applied.

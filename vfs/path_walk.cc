@@ -4,6 +4,7 @@
 
 #include "base/abi.h"
 #include "vfs/permission.h"
+#include "vfs/walk_section.h"
 
 namespace vfs {
 namespace {
@@ -11,6 +12,32 @@ namespace {
 size_t SkipSlashes(std::string_view path, size_t i) {
   while (i < path.size() && path[i] == '/') ++i;
   return i;
+}
+
+// One component of a path, as both walks take them.
+struct Component {
+  std::string_view name;
+  bool slash_after;  // A slash follows: it must be a directory.
+  bool last;         // Only slashes follow.
+};
+
+// The component at `*at` (past leading slashes), moving `*at` past it and the
+// slashes after; false at the end of `path`.
+bool NextComponent(std::string_view path, size_t* at, Component* out) {
+  if (*at >= path.size()) return false;
+  size_t end = path.find('/', *at);
+  if (end == std::string_view::npos) end = path.size();
+  const size_t next = SkipSlashes(path, end);
+  *out = {path.substr(*at, end - *at), end < path.size(), next == path.size()};
+  *at = next;
+  return true;
+}
+
+// Whether a walk follows `node`, met as `component`: a symlink, unless it is
+// the last component, with no slash after, of a walk that does not follow it.
+bool Follows(const Node& node, const Component& component, bool follow_final) {
+  return node.is_symlink() &&
+         (!component.last || follow_final || component.slash_after);
 }
 
 }  // namespace
@@ -138,31 +165,63 @@ Result<void> PathWalker::Walk(Cursor& at, std::string_view path,
                               bool follow_final) {
   if (path.empty()) return Error{ENOENT};
   size_t i = SkipSlashes(path, 0);
-  while (i < path.size()) {
-    size_t end = path.find('/', i);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view name = path.substr(i, end - i);
-    size_t next = SkipSlashes(path, end);
-    bool slash_after = end < path.size();
-    bool last = next == path.size();
-
+  Component step;
+  while (NextComponent(path, &i, &step)) {
     TRY(CheckSearch(at.node()));
-    if (name == "..") {
+    if (step.name == "..") {
       at.Up();
-    } else if (name != ".") {
-      Placed found = TRY(LookupIn(at.mount(), at.node(), name));
-      if (found.node->is_symlink() && (!last || follow_final || slash_after)) {
+    } else if (step.name != ".") {
+      Placed found = TRY(LookupIn(at.mount(), at.node(), step.name));
+      if (Follows(*found.node, step, follow_final)) {
         RefPtr<Location> target =
             TRY(FollowSymlink(at.Materialize(), *found.node));
         at.Restart(std::move(target));
       } else {
-        at.Down(name, std::move(found));
+        at.Down(step.name, std::move(found));
       }
     }
-    if (slash_after && !at.node().is_directory()) return Error{ENOTDIR};
-    i = next;
+    if (step.slash_after && !at.node().is_directory()) return Error{ENOTDIR};
   }
   return {};
+}
+
+bool PathWalker::MaySearchInSection(Node& dir) const {
+  if (!dir.is_directory()) return false;
+  if (PrivilegedAccess(*credentials_, dir.type(), kMayExec)) return true;
+  Stat attr;
+  return dir.CachedAttrSince(arrivals_at_start_, &attr) &&
+         vfs::CheckAccess(*credentials_, attr, kMayExec).ok();
+}
+
+std::optional<Placed> PathWalker::WalkInSection(std::string_view path,
+                                                bool follow_final) {
+  const RefPtr<Location>& start = StartOf(path, cwd_);
+  if (path.empty() || !start) return std::nullopt;
+  // The walk's own references (the start's) keep where it begins; the
+  // section keeps every node and mount it reaches from there (WalkSection).
+  WalkSection section(mounts_.platform());
+  Mount* mount = start->mount().get();
+  Node* node = start->node().get();
+  size_t i = SkipSlashes(path, 0);
+  Component step;
+  while (NextComponent(path, &i, &step)) {
+    if (!MaySearchInSection(*node) || step.name == "..") return std::nullopt;
+    if (step.name != ".") {
+      if (step.name.size() > base::kNameMax) return std::nullopt;
+      Node* child = node->LookupInSection(step.name);
+      if (child == nullptr) return std::nullopt;
+      // As LookupIn: into whatever is mounted on it.
+      while (Mount* covering = mounts_.MountedOnInSection(*mount, *child)) {
+        mount = covering;
+        child = covering->root().get();
+      }
+      if (Follows(*child, step, follow_final)) return std::nullopt;
+      node = child;
+    }
+    if (step.slash_after && !node->is_directory()) return std::nullopt;
+  }
+  // The caller's references, taken while the section still keeps both.
+  return Placed{RefPtr<Mount>(mount), RefPtr<Node>(node), arrivals_at_start_};
 }
 
 Result<RefPtr<Location>> PathWalker::Resolve(std::string_view path,
@@ -174,6 +233,9 @@ Result<RefPtr<Location>> PathWalker::Resolve(std::string_view path,
 
 Result<Placed> PathWalker::ResolveNode(std::string_view path,
                                        bool follow_final) {
+  if (std::optional<Placed> cached = WalkInSection(path, follow_final)) {
+    return std::move(*cached);
+  }
   Cursor::Below room[kNodeWalkRoom];
   Cursor at(StartOf(path, cwd_), room);
   TRY(Walk(at, path, follow_final));

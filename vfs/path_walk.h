@@ -21,10 +21,13 @@
 // one (a Cursor), until the walk ends, and become Locations, each naming its
 // parent, only for a caller that asks for the Location (Resolve). One that only
 // needs the node (stat, access, chmod: ResolveNode) pays no allocation per
-// component, as Linux's walk takes no dentry reference per component it passes.
+// component, and, where the filesystems' caches answer every step, takes no
+// reference either until the last (a walk in a WalkSection, Linux's RCU-walk):
+// otherwise it walks again from the start, holding what it passes through.
 #ifndef VFS_PATH_WALK_H_
 #define VFS_PATH_WALK_H_
 
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -182,6 +185,14 @@ class PathWalker {
                                   const RefPtr<Location>& relative) const;
   // Walks `path` from `at`, which stands at StartOf(path, ...).
   Result<void> Walk(Cursor& at, std::string_view path, bool follow_final);
+  // ResolveNode's walk inside a WalkSection, on answers the filesystems give
+  // without asking anyone (Node::LookupInSection, CachedAttrSince): nullopt
+  // where a step needs more (a name not cached, a symlink to follow, "..",
+  // attributes to fetch) or fails; Walk then meets the same.
+  std::optional<Placed> WalkInSection(std::string_view path, bool follow_final);
+  // CheckSearch on the attributes at hand alone: false where it would fail
+  // or would have to ask for them.
+  bool MaySearchInSection(Node& dir) const;
   // Whether `dir` may be searched: ENOTDIR, EACCES.
   Result<void> CheckSearch(Node& dir);
   // `name` (not "." or "..") in `dir`, reached on `mount`, crossing into

@@ -49,7 +49,7 @@ class EntryCacheTest : public ::testing::Test {
 TEST_F(EntryCacheTest, AnswersOnlyWhileValid) {
   EntryCache cache(platform_, 8);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   RefPtr<vfs::Node> node = NewNode();
   cache.Insert(dir, "a", node, /*now=*/0, /*valid_ns=*/100, dropped);
   EXPECT_TRUE(dropped.empty());
@@ -68,7 +68,7 @@ TEST_F(EntryCacheTest, AnswersOnlyWhileValid) {
 TEST_F(EntryCacheTest, InsertReplacesAndHandsBackTheOldNode) {
   EntryCache cache(platform_, 8);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   cache.Insert(dir, "a", NewNode(), 0, 100, dropped);
   RefPtr<vfs::Node> second = NewNode();
   cache.Insert(dir, "a", second, 0, 100, dropped);
@@ -83,7 +83,7 @@ TEST_F(EntryCacheTest, InsertReplacesAndHandsBackTheOldNode) {
 TEST_F(EntryCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBound) {
   EntryCache cache(platform_, 3);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   cache.Insert(dir, "a", NewNode(), 0, 100, dropped);
   cache.Insert(dir, "b", NewNode(), 0, 100, dropped);
   cache.Insert(dir, "c", NewNode(), 0, 100, dropped);
@@ -108,7 +108,7 @@ TEST_F(EntryCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBound) {
 TEST_F(EntryCacheTest, AHitKeepsItsEntryOneRoundMore) {
   EntryCache cache(platform_, 3);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   for (const char* name : {"a", "b", "c"}) {
     cache.Insert(dir, name, NewNode(), 0, 100, dropped);
   }
@@ -136,7 +136,7 @@ TEST_F(EntryCacheTest, AHitKeepsItsEntryOneRoundMore) {
 TEST_F(EntryCacheTest, AReplacedOrRemovedNameIsTheMostRecentlyUsed) {
   EntryCache cache(platform_, 3);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   RefPtr<vfs::Node> a = NewNode();
   cache.Insert(dir, "a", a, 0, 100, dropped);
   cache.Insert(dir, "b", NewNode(), 0, 100, dropped);
@@ -166,7 +166,7 @@ TEST_F(EntryCacheTest, AReplacedOrRemovedNameIsTheMostRecentlyUsed) {
 TEST_F(EntryCacheTest, RemovesOneDirectorysEntries) {
   EntryCache cache(platform_, 100);
   EntryCache::Children one, two;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   for (int i = 0; i < 20; ++i) {
     cache.Insert(one, std::to_string(i), NewNode(), 0, 100, dropped);
     cache.Insert(two, std::to_string(i), NewNode(), 0, 100, dropped);
@@ -188,7 +188,7 @@ TEST_F(EntryCacheTest, RemovesOneDirectorysEntries) {
 TEST_F(EntryCacheTest, ARemovedNameIsAbsentForTheValidityItHad) {
   EntryCache cache(platform_, 8);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   RefPtr<vfs::Node> node = NewNode();
   cache.Insert(dir, "a", node, /*now=*/0, /*valid_ns=*/100, dropped);
   EXPECT_EQ(cache.RemoveAsAbsent(dir, "a", node.get(), /*now=*/50, dropped),
@@ -210,7 +210,7 @@ TEST_F(EntryCacheTest, ARemovedNameIsAbsentForTheValidityItHad) {
 TEST_F(EntryCacheTest, NoNegativeEntryWithoutValidityOrForAnotherNode) {
   EntryCache cache(platform_, 8);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   // Zero validity (the device wants every lookup asked): nothing stays.
   RefPtr<vfs::Node> uncached = NewNode();
   cache.Insert(dir, "a", uncached, 0, /*valid_ns=*/0, dropped);
@@ -235,7 +235,7 @@ TEST_F(EntryCacheTest, NoNegativeEntryWithoutValidityOrForAnotherNode) {
 TEST_F(EntryCacheTest, NegativeEntriesCountTowardTheBound) {
   EntryCache cache(platform_, 2);
   EntryCache::Children dir;
-  DroppedNodes dropped;
+  DroppedNodes dropped(platform_);
   for (int i = 0; i < 10; ++i) {
     RefPtr<vfs::Node> node = NewNode();
     const std::string name = std::to_string(i);
