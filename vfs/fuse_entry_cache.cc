@@ -163,6 +163,12 @@ void EntryCache::Insert(Children& dir, std::string_view name,
                         RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
                         DroppedNodes& dropped) {
   base::LockGuard guard(*lock_);
+  InsertLocked(dir, name, std::move(child), now, valid_ns, dropped);
+}
+
+void EntryCache::InsertLocked(Children& dir, std::string_view name,
+                              RefPtr<Node> child, uint64_t now,
+                              uint64_t valid_ns, DroppedNodes& dropped) {
   if (Entry* old = Find(&dir, name)) {
     Refill(old, std::move(child), now, valid_ns, dropped);
   } else {

@@ -96,6 +96,20 @@ class EntryCache {
   // device allowed the answer to be reused for `valid_ns` from `now`.
   void Insert(Children& dir, std::string_view name, RefPtr<Node> child,
               uint64_t now, uint64_t valid_ns, DroppedNodes& dropped);
+  // Insert, unless `stale()` says otherwise, asked under the cache's lock: so
+  // that an answer the device gave to a request (a LOOKUP) is not cached after
+  // a change made meanwhile to the name (an unlink or rename, which records
+  // itself before it updates the cache, then waits for the lock to do so).
+  // Returns whether it inserted.
+  template <typename Stale>
+  bool InsertUnless(Children& dir, std::string_view name, RefPtr<Node> child,
+                    uint64_t now, uint64_t valid_ns, DroppedNodes& dropped,
+                    Stale stale) {
+    base::LockGuard guard(*lock_);
+    if (stale()) return false;
+    InsertLocked(dir, name, std::move(child), now, valid_ns, dropped);
+    return true;
+  }
   // Removes the entry `name` of `dir`, valid or not; returns its child (null
   // when there was none or the entry was negative). The child is also added
   // to `dropped`.
@@ -147,6 +161,8 @@ class EntryCache {
   // `now`, as most recently used; its old child goes to `dropped`.
   void Refill(Entry* entry, RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
               DroppedNodes& dropped);
+  void InsertLocked(Children& dir, std::string_view name, RefPtr<Node> child,
+                    uint64_t now, uint64_t valid_ns, DroppedNodes& dropped);
   // Adds a new entry (none for its name exists), evicting the least recently
   // used beyond capacity.
   void Add(Children& dir, std::string_view name, RefPtr<Node> child,

@@ -257,14 +257,15 @@ Result<RefPtr<OpenFile>> Directory::Open(int flags) {
 
 RefPtr<FuseNode> Directory::Adopt(std::string_view name,
                                   const driver::Entry& entry, uint64_t session,
-                                  uint64_t attr_version) {
+                                  uint64_t attr_version, bool found) {
   RefPtr<FuseNode> node = fs().Instantiate(entry, session, attr_version);
   // Cached even when entry_valid is zero: the entry is then no answer to a
   // lookup, but says which node a later unlink or rename of the name touches.
   const uint64_t now = fs().platform().CoarseMonotonicNanos();
   DroppedNodes dropped(fs().platform());
-  fs().entries().Insert(children_, name, node, now, entry.entry_valid_ns,
-                        dropped);
+  fs().entries().InsertUnless(
+      children_, name, node, now, entry.entry_valid_ns, dropped,
+      [&] { return found && StaleSince(attr_version); });
   return node;
 }
 
@@ -315,7 +316,8 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   }
   // A READDIRPLUS would have answered this (Linux's fuse_lookup).
   AdviseReadDirPlus();
-  return RefPtr<Node>(Adopt(name, entry.value(), session, attr_version));
+  return RefPtr<Node>(
+      Adopt(name, entry.value(), session, attr_version, /*found=*/true));
 }
 
 Node* Directory::LookupInSection(std::string_view name) {
@@ -353,24 +355,24 @@ bool Directory::LinkListedEntry(std::string_view name,
                    old_node->type() != (entry.attr.mode & base::kTypeMask));
   // Released when this returns, after the cache lock.
   DroppedNodes dropped(fs().platform());
-  bool linked = false;
+  bool linked = false, cached = false;
   // With zero timeouts there is nothing to keep: the lookup goes straight
   // back rather than through a node made only to retire.
   if (entry.entry_valid_ns > 0 || entry.attr_valid_ns > 0) {
     RefPtr<FuseNode> node = fs().Instantiate(entry, session, attr_version);
     node->MarkListed();
     if (entry.entry_valid_ns > 0) {
+      // As a LOOKUP's answer (Adopt).
       const uint64_t now = fs().platform().CoarseMonotonicNanos();
-      fs().entries().Insert(children_, name, std::move(node), now,
-                            entry.entry_valid_ns, dropped);
+      cached = fs().entries().InsertUnless(
+          children_, name, std::move(node), now, entry.entry_valid_ns, dropped,
+          [&] { return StaleSince(attr_version); });
     }
     linked = true;
   }
   if (replaced) {
     // Not replaced by Insert above: the stale entry must not outlive this.
-    if (entry.entry_valid_ns == 0) {
-      fs().entries().Remove(children_, name, dropped);
-    }
+    if (!cached) fs().entries().Remove(children_, name, dropped);
     old_node->InvalidateAttr();  // Its link count or ctime changed.
   }
   return linked;

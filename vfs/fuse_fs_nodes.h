@@ -223,8 +223,18 @@ class Directory final : public FuseNode {
 
  private:
   // The node of a new `entry` for `name` (one lookup counted), cached there.
+  // `attr_version` is FuseFs::AttrVersion read before the request; for an
+  // entry a LOOKUP `found`, the cache keeps it only if this filesystem has
+  // changed no name here since (changed_version): another thread's unlink or
+  // rename of the name may have come after the device's answer (Linux keeps
+  // the two apart with the directory's lock; StaleSince).
   RefPtr<FuseNode> Adopt(std::string_view name, const driver::Entry& entry,
-                         uint64_t session, uint64_t attr_version);
+                         uint64_t session, uint64_t attr_version,
+                         bool found = false);
+  // Whether this filesystem changed a name here after `attr_version`.
+  bool StaleSince(uint64_t attr_version) {
+    return changed_version() > attr_version;
+  }
   // `name` was removed or renamed away: drops it from the cache and
   // invalidates the attributes of the node it named (its link count or ctime
   // changed). `removed` is the node the name was known to name before the

@@ -1,10 +1,14 @@
-// Cached path walks (PathWalker's walk in a WalkSection, which holds no
-// reference on the nodes it passes through) while other threads take those
-// nodes' names away: on memfs (unlink, rename over, rmdir), across a mount
-// that comes and goes, and on the virtio-fs share (a name cache small enough
-// to evict at every lookup). A stat finds the file or ENOENT, never a node on
-// its way out; AddressSanitizer and ThreadSanitizer (CI runs this test under
-// both) see any use after the last reference.
+// Path walks while other threads change the names they walk through.
+//  - Cached walks (PathWalker's walk in a WalkSection, which holds no reference
+//    on the nodes it passes through) while those nodes' names go: on memfs
+//    (unlink, rename over, rmdir), across a mount that comes and goes, and on
+//    the virtio-fs share (a name cache small enough to evict at every lookup).
+//    A stat finds the file or ENOENT, never a node on its way out;
+//    AddressSanitizer and ThreadSanitizer (CI runs this test under both) see
+//    any use after the last reference.
+//  - LOOKUPs out while another thread renames and unlinks the name: an answer
+//    the device gave before the change must not be cached after it (the name
+//    would lead to the renamed file, and a create of the name truncate it).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -130,6 +134,28 @@ TEST_F(CachedShareWalkTest, StatsWhileTheNameCacheEvictsAtEveryLookup) {
   EXPECT_GT(found, 0u);
   // Names looked up again, once evicted.
   EXPECT_GT(Requests(FUSE_LOOKUP), 2 * paths.size());
+}
+
+TEST_F(CachedShareWalkTest, ALookupAnsweredBeforeARenameIsNotCachedAfterIt) {
+  ASSERT_EQ(::mkdir(share_.Path("d").c_str(), 0755), 0);
+  ASSERT_NO_FATAL_FAILURE(BootMachine(kCached));
+  int round = 0;
+  StatWhileChanging(
+      {"/root/d/f", "/root/d/g"}, {2},
+      [&] {
+        int fd = vfs::open("/root/d/f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(vfs::write(fd, "22", 2), 2);
+        ASSERT_EQ(vfs::close(fd), 0);
+        // A stale entry would have led the create to the file now called g.
+        ASSERT_EQ(::access(share_.Path("d/f").c_str(), F_OK), 0)
+            << "round " << round;
+        ASSERT_EQ(vfs::rename("/root/d/f", "/root/d/g"), 0);
+        if (round % 2) ASSERT_EQ(vfs::unlink("/root/d/g"), 0);
+        ++round;
+      },
+      1000ms);
+  EXPECT_GT(round, 0);
 }
 
 }  // namespace
