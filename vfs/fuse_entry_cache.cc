@@ -26,7 +26,8 @@ EntryCache::EntryCache(base::Platform& platform, size_t capacity)
     : platform_(platform),
       lock_(platform.CreateLock()),
       capacity_(capacity > 0 ? capacity : 1),
-      buckets_(BucketCountFor(capacity_), nullptr) {}
+      bucket_count_(BucketCountFor(capacity_)),
+      buckets_(new std::atomic<Entry*>[bucket_count_]()) {}
 
 EntryCache::~EntryCache() {
   DroppedNodes dropped(platform_);
@@ -34,20 +35,20 @@ EntryCache::~EntryCache() {
 }
 
 size_t EntryCache::Bucket(const Children* dir, std::string_view name) const {
-  return HashName(name, reinterpret_cast<uintptr_t>(dir)) &
-         (buckets_.size() - 1);
+  return HashName(name, reinterpret_cast<uintptr_t>(dir)) & (bucket_count_ - 1);
 }
 
 EntryCache::Entry* EntryCache::Find(const Children* dir,
                                     std::string_view name) const {
-  for (Entry* e = buckets_[Bucket(dir, name)]; e; e = e->hash_next) {
+  for (Entry* e = buckets_[Bucket(dir, name)].load(std::memory_order_acquire);
+       e; e = e->hash_next.load(std::memory_order_acquire)) {
     if (e->dir == dir && e->name == name) return e;
   }
   return nullptr;
 }
 
 void EntryCache::MoveToFront(Entry* entry) {
-  entry->referenced = false;
+  entry->referenced.store(false, std::memory_order_relaxed);
   if (lru_head_ == entry) return;
   // Unlink.
   entry->lru_prev->lru_next = entry->lru_next;
@@ -65,15 +66,20 @@ void EntryCache::MoveToFront(Entry* entry) {
 
 void EntryCache::EvictOne(DroppedNodes& dropped) {
   // Each entry passed over loses its mark, so this ends within one round.
-  while (lru_tail_->referenced) MoveToFront(lru_tail_);
+  while (lru_tail_->referenced.load(std::memory_order_relaxed)) {
+    MoveToFront(lru_tail_);
+  }
   Erase(lru_tail_, dropped);
 }
 
 void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
-  for (Entry** link = &buckets_[Bucket(entry->dir, entry->name.view())]; *link;
-       link = &(*link)->hash_next) {
-    if (*link == entry) {
-      *link = entry->hash_next;
+  // Walks that reached it go on from it along its own link, unchanged.
+  for (std::atomic<Entry*>* link =
+           &buckets_[Bucket(entry->dir, entry->name.view())];
+       Entry* e = link->load(std::memory_order_relaxed); link = &e->hash_next) {
+    if (e == entry) {
+      link->store(entry->hash_next.load(std::memory_order_relaxed),
+                  std::memory_order_release);
       break;
     }
   }
@@ -94,8 +100,10 @@ void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
   }
   if (entry->sibling_next)
     entry->sibling_next->sibling_prev = entry->sibling_prev;
-  if (entry->child) dropped.push_back(std::move(entry->child));
-  delete entry;
+  if (Node* child = entry->child.exchange(nullptr, std::memory_order_relaxed)) {
+    dropped.push_back(RefPtr<Node>::Adopt(child));
+  }
+  dropped.Retire(entry);
   --size_;
 }
 
@@ -103,8 +111,7 @@ EntryCache::Entry* EntryCache::FindValidLocked(const Children& dir,
                                                std::string_view name,
                                                uint64_t now) {
   Entry* entry = Find(&dir, name);
-  if (!entry || now >= entry->valid_until) return nullptr;
-  if (!entry->referenced) entry->referenced = true;
+  if (!entry || !Answers(*entry, now)) return nullptr;
   return entry;
 }
 
@@ -113,33 +120,45 @@ EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
   base::LockGuard guard(*lock_);
   Entry* entry = FindValidLocked(dir, name, now);
   if (!entry) return {};
-  if (!entry->child) return {Answer::Kind::kAbsent, nullptr};
-  return {Answer::Kind::kPresent, entry->child};
+  Node* child = entry->child.load(std::memory_order_relaxed);
+  if (!child) return {Answer::Kind::kAbsent, nullptr};
+  return {Answer::Kind::kPresent, RefPtr<Node>(child)};
+}
+
+bool EntryCache::Answers(Entry& entry, uint64_t now) {
+  if (now >= entry.valid_until.load(std::memory_order_relaxed)) return false;
+  // Read first: a hit on a marked entry writes nothing.
+  if (!entry.referenced.load(std::memory_order_relaxed)) {
+    entry.referenced.store(true, std::memory_order_relaxed);
+  }
+  return true;
 }
 
 Node* EntryCache::FindInSection(const Children& dir, std::string_view name,
                                 uint64_t now) {
-  base::LockGuard guard(*lock_);
-  Entry* entry = FindValidLocked(dir, name, now);
-  return entry ? entry->child.get() : nullptr;
+  Entry* entry = Find(&dir, name);
+  if (!entry || !Answers(*entry, now)) return nullptr;
+  // Acquire: the node's state was written before it was published here.
+  return entry->child.load(std::memory_order_acquire);
 }
 
 RefPtr<Node> EntryCache::Peek(const Children& dir, std::string_view name) {
   base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
-  return entry ? entry->child : nullptr;
+  return RefPtr<Node>(entry ? entry->child.load(std::memory_order_relaxed)
+                            : nullptr);
 }
 
 void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
                      uint64_t now, uint64_t valid_ns, DroppedNodes& dropped) {
   while (size_ >= capacity_ && lru_tail_) EvictOne(dropped);
-  auto* entry = new Entry{
-      &dir,     KString(name), std::move(child), Deadline(now, valid_ns),
-      valid_ns, nullptr,       nullptr,          nullptr,
-      nullptr,  nullptr};
-  size_t bucket = Bucket(&dir, name);
-  entry->hash_next = buckets_[bucket];
-  buckets_[bucket] = entry;
+  auto* entry =
+      new Entry(&dir, name, child.Leak(), Deadline(now, valid_ns), valid_ns);
+  std::atomic<Entry*>& bucket = buckets_[Bucket(&dir, name)];
+  entry->hash_next.store(bucket.load(std::memory_order_relaxed),
+                         std::memory_order_relaxed);
+  // Release: a walk that finds it finds it whole.
+  bucket.store(entry, std::memory_order_release);
   entry->lru_next = lru_head_;
   if (lru_head_) lru_head_->lru_prev = entry;
   lru_head_ = entry;
@@ -152,9 +171,11 @@ void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
 
 void EntryCache::Refill(Entry* entry, RefPtr<Node> child, uint64_t now,
                         uint64_t valid_ns, DroppedNodes& dropped) {
-  if (entry->child) dropped.push_back(std::move(entry->child));
-  entry->child = std::move(child);
-  entry->valid_until = Deadline(now, valid_ns);
+  if (Node* old =
+          entry->child.exchange(child.Leak(), std::memory_order_acq_rel)) {
+    dropped.push_back(RefPtr<Node>::Adopt(old));
+  }
+  entry->valid_until.store(Deadline(now, valid_ns), std::memory_order_relaxed);
   entry->valid_ns = valid_ns;
   MoveToFront(entry);
 }
@@ -181,7 +202,7 @@ Node* EntryCache::Remove(Children& dir, std::string_view name,
   base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   if (!entry) return nullptr;
-  Node* child = entry->child.get();
+  Node* child = entry->child.load(std::memory_order_relaxed);
   Erase(entry, dropped);
   return child;
 }
@@ -192,7 +213,7 @@ Node* EntryCache::RemoveAsAbsent(Children& dir, std::string_view name,
   base::LockGuard guard(*lock_);
   Entry* entry = Find(&dir, name);
   if (!entry) return nullptr;
-  Node* child = entry->child.get();
+  Node* child = entry->child.load(std::memory_order_relaxed);
   if (child && child == removed && entry->valid_ns > 0) {
     Refill(entry, nullptr, now, entry->valid_ns, dropped);
   } else {

@@ -34,6 +34,7 @@
 #ifndef VFS_FUSE_ENTRY_CACHE_H_
 #define VFS_FUSE_ENTRY_CACHE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -86,8 +87,10 @@ class EntryCache {
   // The answer for `name` of `dir` at `now` (kUnknown once the entry expired).
   Answer Find(const Children& dir, std::string_view name, uint64_t now);
   // The child a kPresent answer would give, for a walk inside a WalkSection:
-  // no reference taken, valid until the section ends (the cache's dropped
-  // nodes are released after WaitForWalks). Null for any other answer.
+  // without the lock (two walks through the same names write no line in
+  // common) and without a reference, valid until the section ends (the
+  // cache's dropped nodes and entries go after WaitForWalks). Null for any
+  // other answer.
   Node* FindInSection(const Children& dir, std::string_view name, uint64_t now);
   // The node the entry `name` of `dir` names, valid or not; null when there
   // is no entry or a negative one.
@@ -131,27 +134,43 @@ class EntryCache {
   size_t capacity() const { return capacity_; }
 
  private:
-  struct Entry {
-    Children* dir;
-    KString name;
-    RefPtr<Node> child;  // Null: the name does not exist.
-    uint64_t valid_until;
+  // What FindInSection reads without the lock (the hash chains, and an
+  // entry's child, validity and mark) is atomic, written under the lock; an
+  // entry taken out of its chain is freed after the walks (DroppedNodes), as
+  // its child is released.
+  struct Entry : Retired {
+    Entry(Children* dir, std::string_view name, Node* child,
+          uint64_t valid_until, uint64_t valid_ns)
+        : dir(dir),
+          name(name),
+          child(child),
+          valid_until(valid_until),
+          valid_ns(valid_ns) {}
+
+    Children* const dir;
+    const KString name;
+    // Holds a reference. Null: the name does not exist.
+    std::atomic<Node*> child;
+    std::atomic<uint64_t> valid_until;
     uint64_t valid_ns;  // The validity the device gave the name.
-    Entry* hash_next;
-    Entry* lru_prev;  // Toward the most recently used.
-    Entry* lru_next;
-    Entry* sibling_prev;
-    Entry* sibling_next;
-    bool referenced = false;  // Used since it was last put at the young end.
+    std::atomic<Entry*> hash_next{nullptr};
+    Entry* lru_prev = nullptr;  // Toward the most recently used.
+    Entry* lru_next = nullptr;
+    Entry* sibling_prev = nullptr;
+    Entry* sibling_next = nullptr;
+    // Used since it was last put at the young end.
+    std::atomic<bool> referenced{false};
   };
 
   size_t Bucket(const Children* dir, std::string_view name) const;
   Entry* Find(const Children* dir, std::string_view name) const;
-  // With the lock held: the entry answering for `name` of `dir` at `now`
-  // (valid), marked referenced; null when none does.
+  // Whether `entry` answers at `now` (is valid), marked referenced if so.
+  static bool Answers(Entry& entry, uint64_t now);
+  // With the lock held: the entry answering for `name` of `dir` at `now`;
+  // null when none does.
   Entry* FindValidLocked(const Children& dir, std::string_view name,
                          uint64_t now);
-  // Unlinks `entry` from every list, moves its child to `dropped` and frees it.
+  // Unlinks `entry` from every list and hands it, and its child, to `dropped`.
   void Erase(Entry* entry, DroppedNodes& dropped);
   void MoveToFront(Entry* entry);
   // Drops the least recently used entry, giving each referenced one it meets
@@ -171,8 +190,10 @@ class EntryCache {
   base::Platform& platform_;
   std::unique_ptr<base::Lock> lock_;
   const size_t capacity_;
-  std::vector<Entry*> buckets_;  // A power of two, at least twice capacity_.
-  Entry* lru_head_ = nullptr;    // Most recently used.
+  // A power of two, at least twice capacity_.
+  const size_t bucket_count_;
+  const std::unique_ptr<std::atomic<Entry*>[]> buckets_;
+  Entry* lru_head_ = nullptr;  // Most recently used.
   Entry* lru_tail_ = nullptr;
   size_t size_ = 0;
 };

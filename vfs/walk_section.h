@@ -44,12 +44,24 @@ class WalkSection {
 // ended; later ones are not waited for.
 void WaitForWalks(base::Platform& platform);
 
+// A structure's record that walks read without its lock (a name cache's
+// entry): freed by DroppedNodes, after the walks.
+class Retired {
+ public:
+  virtual ~Retired() = default;
+
+ private:
+  friend class DroppedNodes;
+  Retired* next_retired_ = nullptr;
+};
+
 // References to nodes a call unpinned under a lock (took out of a directory or
 // a name cache), released when this object is destroyed: after the lock, as
 // releasing the last reference to a node runs its filesystem's teardown,
 // which may take that lock again; and after WaitForWalks, as a walk may still
-// be passing through one of them. Most calls let go of none or one, which
-// takes no allocation and, for none, no wait.
+// be passing through one of them. So are the records a walk may be reading
+// (Retire). Most calls let go of none or one, which takes no allocation and,
+// for none, no wait.
 class DroppedNodes {
  public:
   explicit DroppedNodes(base::Platform& platform) : platform_(platform) {}
@@ -64,18 +76,29 @@ class DroppedNodes {
       more_.push_back(std::move(node));
     }
   }
+  // Frees `record` with the nodes.
+  void Retire(Retired* record) {
+    record->next_retired_ = retired_;
+    retired_ = record;
+  }
+  // The nodes.
   size_t size() const { return (first_ ? 1 : 0) + more_.size(); }
   bool empty() const { return !first_; }
-  // Releases them now.
+  // Releases them (and frees the records) now.
   void clear() {
-    if (empty()) return;
+    if (empty() && retired_ == nullptr) return;
     WaitForWalks(platform_);
+    while (Retired* record = retired_) {
+      retired_ = record->next_retired_;
+      delete record;
+    }
     first_.reset();
     more_.clear();
   }
 
  private:
   base::Platform& platform_;
+  Retired* retired_ = nullptr;
   RefPtr<Node> first_;  // Filled first: `more_` is empty while it is null.
   std::vector<RefPtr<Node>> more_;
 };
