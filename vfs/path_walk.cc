@@ -193,35 +193,49 @@ bool PathWalker::MaySearchInSection(Node& dir) const {
          vfs::CheckAccess(*credentials_, attr, kMayExec).ok();
 }
 
-std::optional<Placed> PathWalker::WalkInSection(std::string_view path,
-                                                bool follow_final) {
+bool PathWalker::WalkInSection(std::string_view path, bool follow_final,
+                               Mount** mount_out, Node** node_out) {
   const RefPtr<Location>& start = StartOf(path, cwd_);
-  if (path.empty() || !start) return std::nullopt;
+  if (path.empty() || !start) return false;
   // The walk's own references (the start's) keep where it begins; the
   // section keeps every node and mount it reaches from there (WalkSection).
-  WalkSection section(mounts_.platform());
   Mount* mount = start->mount().get();
   Node* node = start->node().get();
   size_t i = SkipSlashes(path, 0);
   Component step;
   while (NextComponent(path, &i, &step)) {
-    if (!MaySearchInSection(*node) || step.name == "..") return std::nullopt;
+    if (!MaySearchInSection(*node) || step.name == "..") return false;
     if (step.name != ".") {
-      if (step.name.size() > base::kNameMax) return std::nullopt;
+      if (step.name.size() > base::kNameMax) return false;
       Node* child = node->LookupInSection(step.name);
-      if (child == nullptr) return std::nullopt;
+      if (child == nullptr) return false;
       // As LookupIn: into whatever is mounted on it.
       while (Mount* covering = mounts_.MountedOnInSection(*mount, *child)) {
         mount = covering;
         child = covering->root().get();
       }
-      if (Follows(*child, step, follow_final)) return std::nullopt;
+      if (Follows(*child, step, follow_final)) return false;
       node = child;
     }
-    if (step.slash_after && !node->is_directory()) return std::nullopt;
+    if (step.slash_after && !node->is_directory()) return false;
   }
-  // The caller's references, taken while the section still keeps both.
-  return Placed{RefPtr<Mount>(mount), RefPtr<Node>(node), arrivals_at_start_};
+  *mount_out = mount;
+  *node_out = node;
+  return true;
+}
+
+std::optional<Stat> PathWalker::StatCached(std::string_view path,
+                                           bool follow_final) {
+  WalkSection section(mounts_.platform());
+  Mount* mount;
+  Node* node;
+  Stat attr;
+  if (!WalkInSection(path, follow_final, &mount, &node) ||
+      !node->CachedAttrSince(arrivals_at_start_, &attr)) {
+    return std::nullopt;
+  }
+  attr.st_dev = mount->device();
+  return attr;
 }
 
 Result<RefPtr<Location>> PathWalker::Resolve(std::string_view path,
@@ -233,8 +247,15 @@ Result<RefPtr<Location>> PathWalker::Resolve(std::string_view path,
 
 Result<Placed> PathWalker::ResolveNode(std::string_view path,
                                        bool follow_final) {
-  if (std::optional<Placed> cached = WalkInSection(path, follow_final)) {
-    return std::move(*cached);
+  {
+    WalkSection section(mounts_.platform());
+    Mount* mount;
+    Node* node;
+    if (WalkInSection(path, follow_final, &mount, &node)) {
+      // The caller's references, taken while the section keeps both.
+      return Placed{RefPtr<Mount>(mount), RefPtr<Node>(node),
+                    arrivals_at_start_};
+    }
   }
   Cursor::Below room[kNodeWalkRoom];
   Cursor at(StartOf(path, cwd_), room);

@@ -100,6 +100,10 @@ class PathWalker {
   Result<RefPtr<Location>> Resolve(std::string_view path, bool follow_final);
   // The node `path` names and its mount, as Resolve finds them.
   Result<Placed> ResolveNode(std::string_view path, bool follow_final);
+  // What ResolveNode then AttrOf give, st_dev filled in, where the caches
+  // answer every step and the attributes: no reference taken at all. Nullopt
+  // otherwise (the caller then resolves).
+  std::optional<Stat> StatCached(std::string_view path, bool follow_final);
 
   // `path` resolved up to its last component.
   Result<ParentPath> ResolveParent(std::string_view path) {
@@ -185,11 +189,14 @@ class PathWalker {
                                   const RefPtr<Location>& relative) const;
   // Walks `path` from `at`, which stands at StartOf(path, ...).
   Result<void> Walk(Cursor& at, std::string_view path, bool follow_final);
-  // ResolveNode's walk inside a WalkSection, on answers the filesystems give
-  // without asking anyone (Node::LookupInSection, CachedAttrSince): nullopt
-  // where a step needs more (a name not cached, a symlink to follow, "..",
-  // attributes to fetch) or fails; Walk then meets the same.
-  std::optional<Placed> WalkInSection(std::string_view path, bool follow_final);
+  // ResolveNode's walk inside the caller's WalkSection, on answers the
+  // filesystems give without asking anyone (Node::LookupInSection,
+  // CachedAttrSince): where it ends, valid while the section lasts, in
+  // `*mount` and `*node`. False where a step needs more (a name not cached, a
+  // symlink to follow, "..", attributes to fetch) or fails: Walk then meets
+  // the same.
+  bool WalkInSection(std::string_view path, bool follow_final, Mount** mount,
+                     Node** node);
   // CheckSearch on the attributes at hand alone: false where it would fail
   // or would have to ask for them.
   bool MaySearchInSection(Node& dir) const;

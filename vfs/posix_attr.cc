@@ -12,16 +12,14 @@ namespace {
 using syscall::AsInt;
 using syscall::CurrentTaskOrError;
 using syscall::ResolveNodeAt;
+using syscall::StatAt;
 
 constexpr int kStatFlags = base::kAtSymlinkNoFollow | base::kAtEmptyPath;
 
 Result<void> Fstatat(int dirfd, const char* path, Stat* out, int flags) {
   Task* task = TRY(CurrentTaskOrError());
-  const Placed found =
-      TRY(ResolveNodeAt(*task, dirfd, path, flags, kStatFlags));
+  const Stat st = TRY(StatAt(*task, dirfd, path, flags, kStatFlags));
   if (!out) return Error{EFAULT};
-  Stat st = TRY(found.node->GetAttrSince(found.arrivals_before));
-  st.st_dev = found.mount->device();
   *out = st;
   return {};
 }

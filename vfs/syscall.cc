@@ -77,6 +77,27 @@ Result<Placed> ResolveNodeAt(Task& task, int dirfd, const char* path, int flags,
   return walker.ResolveNode(name, !(flags & base::kAtSymlinkNoFollow));
 }
 
+Result<Stat> StatAt(Task& task, int dirfd, const char* path, int flags,
+                    int allowed) {
+  RefPtr<Location> itself;
+  std::string_view name =
+      TRY(PathAt(task, dirfd, path, flags, allowed, &itself));
+  Placed found;
+  if (itself) {
+    found = Placed{itself->mount(), itself->node()};
+  } else {
+    PathWalker walker = TRY(WalkerAt(task, dirfd, name));
+    const bool follow = !(flags & base::kAtSymlinkNoFollow);
+    if (std::optional<Stat> cached = walker.StatCached(name, follow)) {
+      return *cached;
+    }
+    found = TRY(walker.ResolveNode(name, follow));
+  }
+  Stat st = TRY(found.node->GetAttrSince(found.arrivals_before));
+  st.st_dev = found.mount->device();
+  return st;
+}
+
 namespace {
 
 constexpr uint32_t kNoChange = 0xffffffff;

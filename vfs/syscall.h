@@ -63,6 +63,10 @@ Result<RefPtr<Location>> ResolveAt(Task& task, int dirfd, const char* path,
 Result<Placed> ResolveNodeAt(Task& task, int dirfd, const char* path, int flags,
                              int allowed,
                              const Credentials* credentials = nullptr);
+// The attributes of what ResolveNodeAt names (fstatat), st_dev filled in:
+// where the caches answer, with no reference taken (PathWalker::StatCached).
+Result<Stat> StatAt(Task& task, int dirfd, const char* path, int flags,
+                    int allowed);
 
 // chmod(2) of `node` (chmod_common): the owner or root; the set-group-ID bit
 // only for a member of the file's group. EPERM.
