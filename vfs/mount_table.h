@@ -6,6 +6,7 @@
 #ifndef VFS_MOUNT_TABLE_H_
 #define VFS_MOUNT_TABLE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "vfs/location.h"
 #include "vfs/node.h"
 #include "vfs/ref_counted.h"
+#include "vfs/walk_section.h"
 
 namespace vfs {
 
@@ -37,9 +39,9 @@ class MountTable {
     if (!node.has_mounts()) return nullptr;
     return FindMountedOn(mount, node);
   }
-  // The same for a walk inside a WalkSection, which takes no reference: the
-  // mount stays valid until the section ends (Remove waits for walks before
-  // it lets go of a mount).
+  // The same for a walk inside a WalkSection, which takes no reference and no
+  // lock: the mount stays valid until the section ends (Remove waits for
+  // walks before it lets go of a mount).
   Mount* MountedOnInSection(const Mount& mount, const Node& node) {
     return node.has_mounts() ? FindMountedOnInSection(mount, node) : nullptr;
   }
@@ -56,23 +58,36 @@ class MountTable {
   base::Platform& platform() const { return platform_; }
 
  private:
-  // MountedOn and MountedOnInSection for a node something is mounted on
-  // (through some mount).
-  RefPtr<Mount> FindMountedOn(const Mount& mount, const Node& node);
-  Mount* FindMountedOnInSection(const Mount& mount, const Node& node);
-  // The newest mount on the pair (the one on top); null when none.
-  const RefPtr<Mount>* FindLocked(const Mount& mount, const Node& node) const;
-
   struct Entry {
     RefPtr<Mount> mount;
     Mount* parent;     // The mount the covered node belongs to.
     Node* mountpoint;  // The covered node, held by mount->mountpoint().
   };
+  // The entries as MountedOnInSection reads them, without the lock: made
+  // anew at every change (PublishLocked), the one replaced freed after the
+  // walks. Holding no references: entries_ does.
+  struct Snapshot : Retired {
+    struct Covered {
+      Mount* mount;
+      const Mount* parent;
+      const Node* mountpoint;
+    };
+    std::vector<Covered> entries;  // In mount order.
+  };
+
+  // MountedOn and MountedOnInSection for a node something is mounted on
+  // (through some mount).
+  RefPtr<Mount> FindMountedOn(const Mount& mount, const Node& node);
+  Mount* FindMountedOnInSection(const Mount& mount, const Node& node);
+  // With the lock held: entries_ changed; the snapshot it replaces goes to
+  // `dropped`.
+  void PublishLocked(DroppedNodes& dropped);
 
   base::Platform& platform_;
   std::unique_ptr<base::Lock> lock_;
   RefPtr<Mount> root_;
   std::vector<Entry> entries_;  // In mount order.
+  std::atomic<Snapshot*> snapshot_{nullptr};
   uint64_t next_device_ = 1;
 };
 
