@@ -9,7 +9,9 @@
 // be looking at the node. So the walk writes nothing other CPUs read: a
 // section is two locked adds on a line of its CPU's own, where a reference
 // taken and dropped on each component was two on the component's, shared by
-// every thread that walks through it.
+// every thread that walks through it. The structures it reads (a name cache,
+// the mount table) are read without their locks the same way: what a change
+// unlinks is freed after the walks (DroppedNodes::Retire).
 //
 // WaitForWalks starts a new phase and waits for the sections of the one
 // before; it is rare (an unlink, a rename, an eviction), and must not be
@@ -45,7 +47,7 @@ class WalkSection {
 void WaitForWalks(base::Platform& platform);
 
 // A structure's record that walks read without its lock (a name cache's
-// entry): freed by DroppedNodes, after the walks.
+// entry, a mount table's snapshot): freed by DroppedNodes, after the walks.
 class Retired {
  public:
   virtual ~Retired() = default;
