@@ -32,55 +32,84 @@ class OpenDirectory final : public OpenFile {
 
 // ---- EntryTable. ----
 
-EntryTable::EntryTable() : buckets_(16, nullptr) {}
-
-EntryTable::~EntryTable() {
-  for (Entry* entry : ordered_) delete entry;
+EntryTable::EntryTable() {
+  arrays_.push_back(std::make_unique<Buckets>(16));
+  buckets_.store(arrays_.back().get(), std::memory_order_relaxed);
 }
 
-size_t EntryTable::Bucket(std::string_view name) const {
-  return HashName(name) & (buckets_.size() - 1);
+EntryTable::~EntryTable() {
+  for (Entry* entry : ordered_) {
+    RefPtr<MemNode>::Adopt(entry->node_.load(std::memory_order_relaxed));
+    delete entry;
+  }
+}
+
+std::atomic<EntryTable::Entry*>& EntryTable::Head(const Buckets& buckets,
+                                                  std::string_view name) {
+  return buckets.heads[HashName(name) & (buckets.count - 1)];
 }
 
 EntryTable::Entry* EntryTable::Find(std::string_view name) const {
-  for (Entry* e = buckets_[Bucket(name)]; e; e = e->next_in_bucket) {
+  const Buckets& buckets = *buckets_.load(std::memory_order_acquire);
+  for (Entry* e = Head(buckets, name).load(std::memory_order_acquire); e;
+       e = e->next_in_bucket.load(std::memory_order_acquire)) {
     if (e->name == name) return e;
   }
   return nullptr;
 }
 
 void EntryTable::Grow() {
-  std::vector<Entry*> old(buckets_.size() * 2, nullptr);
-  old.swap(buckets_);
+  auto grown = std::make_unique<Buckets>(
+      buckets_.load(std::memory_order_relaxed)->count * 2);
+  // A walk still on an old chain follows links into the new ones, each to an
+  // entry moved before: it may miss its name, never loop.
   for (Entry* entry : ordered_) {
-    size_t b = Bucket(entry->name.view());
-    entry->next_in_bucket = buckets_[b];
-    buckets_[b] = entry;
+    std::atomic<Entry*>& head = Head(*grown, entry->name.view());
+    entry->next_in_bucket.store(head.load(std::memory_order_relaxed),
+                                std::memory_order_release);
+    head.store(entry, std::memory_order_relaxed);
   }
+  buckets_.store(grown.get(), std::memory_order_release);
+  arrays_.push_back(std::move(grown));
 }
 
 void EntryTable::Insert(std::string_view name, RefPtr<MemNode> node) {
-  if (ordered_.size() + 1 > buckets_.size()) Grow();
-  auto* entry =
-      new Entry{KString(name), std::move(node), next_position_++, nullptr};
-  size_t b = Bucket(name);
-  entry->next_in_bucket = buckets_[b];
-  buckets_[b] = entry;
+  if (ordered_.size() + 1 > buckets_.load(std::memory_order_relaxed)->count) {
+    Grow();
+  }
+  auto* entry = new Entry(name, node.Leak(), next_position_++);
+  std::atomic<Entry*>& head =
+      Head(*buckets_.load(std::memory_order_relaxed), name);
+  entry->next_in_bucket.store(head.load(std::memory_order_relaxed),
+                              std::memory_order_relaxed);
+  // Release: a walk that finds it finds it whole.
+  head.store(entry, std::memory_order_release);
   ordered_.push_back(entry);  // Positions only grow: the order stays sorted.
 }
 
-RefPtr<MemNode> EntryTable::Remove(Entry* entry) {
-  for (Entry** link = &buckets_[Bucket(entry->name.view())]; *link;
-       link = &(*link)->next_in_bucket) {
-    if (*link == entry) {
-      *link = entry->next_in_bucket;
+RefPtr<MemNode> EntryTable::Remove(Entry* entry, DroppedNodes& dropped) {
+  // Walks that reached it go on from it along its own link, unchanged.
+  for (std::atomic<Entry*>* link =
+           &Head(*buckets_.load(std::memory_order_relaxed), entry->name.view());
+       Entry* e = link->load(std::memory_order_relaxed);
+       link = &e->next_in_bucket) {
+    if (e == entry) {
+      link->store(entry->next_in_bucket.load(std::memory_order_relaxed),
+                  std::memory_order_release);
       break;
     }
   }
   ordered_.erase(LowerBound(entry->position));
-  RefPtr<MemNode> node = std::move(entry->node);
-  delete entry;
-  return node;
+  MemNode* node = entry->node_.exchange(nullptr, std::memory_order_relaxed);
+  dropped.Retire(entry);
+  return RefPtr<MemNode>::Adopt(node);
+}
+
+void EntryTable::SwapNodes(Entry& a, Entry& b) {
+  MemNode* first = a.node_.load(std::memory_order_relaxed);
+  a.node_.store(b.node_.load(std::memory_order_relaxed),
+                std::memory_order_release);
+  b.node_.store(first, std::memory_order_release);
 }
 
 std::vector<EntryTable::Entry*>::const_iterator EntryTable::LowerBound(
@@ -125,13 +154,12 @@ Result<RefPtr<Node>> Directory::Lookup(std::string_view name) {
   base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
-  return RefPtr<Node>(entry->node);
+  return RefPtr<Node>(entry->node());
 }
 
 Node* Directory::LookupInSection(std::string_view name) {
-  base::LockGuard guard(fs().tree_lock());
-  EntryTable::Entry* entry = entries_.Find(name);
-  return entry ? entry->node.get() : nullptr;
+  EntryTable::Entry* entry = entries_.Find(name);  // Without the tree lock.
+  return entry ? entry->node() : nullptr;
 }
 
 Result<void> Directory::CheckCanAdd(std::string_view name) const {
@@ -146,15 +174,16 @@ void Directory::AddEntry(std::string_view name, RefPtr<MemNode> node) {
   Touch(/*contents=*/true);
 }
 
-RefPtr<MemNode> Directory::DetachEntry(EntryTable::Entry* entry) {
-  RefPtr<MemNode> node = entries_.Remove(entry);
+RefPtr<MemNode> Directory::DetachEntry(EntryTable::Entry* entry,
+                                       DroppedNodes& dropped) {
+  RefPtr<MemNode> node = entries_.Remove(entry, dropped);
   entry_count_.store(entries_.size(), std::memory_order_relaxed);
   Touch(/*contents=*/true);
   return node;
 }
 
-void Directory::RemoveEntry(EntryTable::Entry* entry) {
-  RefPtr<MemNode> node = DetachEntry(entry);
+void Directory::RemoveEntry(EntryTable::Entry* entry, DroppedNodes& dropped) {
+  RefPtr<MemNode> node = DetachEntry(entry, dropped);
   if (node->is_directory()) {
     auto* dir = static_cast<Directory*>(node.get());
     dir->removed_ = true;
@@ -264,9 +293,9 @@ Result<void> Directory::Unlink(std::string_view name) {
   base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
-  if (entry->node->is_directory()) return Error{EISDIR};
-  keep.push_back(entry->node);
-  RemoveEntry(entry);
+  if (entry->node()->is_directory()) return Error{EISDIR};
+  keep.push_back(RefPtr<Node>(entry->node()));
+  RemoveEntry(entry, keep);
   return {};
 }
 
@@ -275,12 +304,12 @@ Result<void> Directory::Rmdir(std::string_view name) {
   base::LockGuard guard(fs().tree_lock());
   EntryTable::Entry* entry = entries_.Find(name);
   if (!entry) return Error{ENOENT};
-  if (!entry->node->is_directory()) return Error{ENOTDIR};
-  if (static_cast<Directory*>(entry->node.get())->entries_.size() != 0) {
+  if (!entry->node()->is_directory()) return Error{ENOTDIR};
+  if (static_cast<Directory*>(entry->node())->entries_.size() != 0) {
     return Error{ENOTEMPTY};
   }
-  keep.push_back(entry->node);
-  RemoveEntry(entry);
+  keep.push_back(RefPtr<Node>(entry->node()));
+  RemoveEntry(entry, keep);
   return {};
 }
 
@@ -297,7 +326,7 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
   if (removed_ || new_dir.removed_) return Error{ENOENT};
   EntryTable::Entry* from = entries_.Find(old_name);
   if (!from) return Error{ENOENT};
-  source = from->node;
+  source = RefPtr<MemNode>(from->node());
   EntryTable::Entry* to = new_dir.entries_.Find(new_name);
   if (flags & base::kRenameExchange) return Exchange(from, new_dir, to);
   if (to && (flags & base::kRenameNoReplace)) return Error{EEXIST};
@@ -306,27 +335,27 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
         static_cast<Directory*>(source.get())->Contains(&new_dir)) {
       return Error{EINVAL};
     }
-    if (to && to->node->is_directory() &&
-        static_cast<Directory*>(to->node.get())->Contains(this)) {
+    if (to && to->node()->is_directory() &&
+        static_cast<Directory*>(to->node())->Contains(this)) {
       return Error{ENOTEMPTY};
     }
   }
-  if (to && to->node == source) return {};
+  if (to && to->node() == source.get()) return {};
   if (to) {
     if (source->is_directory()) {
-      if (!to->node->is_directory()) return Error{ENOTDIR};
-      if (static_cast<Directory*>(to->node.get())->entries_.size() != 0) {
+      if (!to->node()->is_directory()) return Error{ENOTDIR};
+      if (static_cast<Directory*>(to->node())->entries_.size() != 0) {
         return Error{ENOTEMPTY};
       }
-    } else if (to->node->is_directory()) {
+    } else if (to->node()->is_directory()) {
       return Error{EISDIR};
     }
-    replaced.push_back(to->node);
-    new_dir.RemoveEntry(to);
+    replaced.push_back(RefPtr<Node>(to->node()));
+    new_dir.RemoveEntry(to, replaced);
   }
   // Move the entry. The node keeps its links; a directory's ".." changes
   // parent.
-  DetachEntry(entries_.Find(old_name));
+  DetachEntry(entries_.Find(old_name), replaced);
   source->Touch(/*contents=*/false);
   if (source->is_directory() && this != &new_dir) {
     static_cast<Directory*>(source.get())->parent_ = &new_dir;
@@ -340,7 +369,7 @@ Result<void> Directory::Rename(std::string_view old_name, Node& new_dir_node,
 Result<void> Directory::Exchange(EntryTable::Entry* from, Directory& new_dir,
                                  EntryTable::Entry* to) {
   if (!to) return Error{ENOENT};
-  RefPtr<MemNode> a = from->node, b = to->node;
+  RefPtr<MemNode> a(from->node()), b(to->node());
   if (a == b) return {};
   if (this != &new_dir) {
     // Neither may end up inside itself.
@@ -350,7 +379,7 @@ Result<void> Directory::Exchange(EntryTable::Entry* from, Directory& new_dir,
     if (b->is_directory() && static_cast<Directory*>(b.get())->Contains(this))
       return Error{EINVAL};
   }
-  std::swap(from->node, to->node);
+  EntryTable::SwapNodes(*from, *to);
   if (this != &new_dir) {
     // A directory that changes parent takes its ".." link along.
     const int a_dir = a->is_directory() ? 1 : 0;
@@ -386,7 +415,7 @@ Result<void> Directory::ReadEntries(DirentWriter& out, uint64_t position) {
            entries_.FirstFrom(position - kFirstEntryPosition);
        e; e = entries_.After(e)) {
     uint64_t next = e->position + 1 + kFirstEntryPosition;
-    if (!out.Add(e->node->ino(), next, base::DirentTypeOf(e->node->type()),
+    if (!out.Add(e->node()->ino(), next, base::DirentTypeOf(e->node()->type()),
                  e->name.view())) {
       break;
     }

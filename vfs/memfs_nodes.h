@@ -3,8 +3,9 @@
 // Locking: MemFs::tree_lock() guards every directory's entries, each
 // directory's parent and removed flag, and link counts; a node's own lock
 // guards its attributes and, for a file, its pages. The tree lock is taken
-// first when both are needed. Cached walks take both inside a WalkSection
-// (LookupInSection, CachedAttrSince): nothing waits for walks holding one.
+// first when both are needed. Cached walks look names up without the tree
+// lock (EntryTable) and take a node's lock inside a WalkSection
+// (CachedAttrSince): nothing waits for walks holding one.
 #ifndef VFS_MEMFS_NODES_H_
 #define VFS_MEMFS_NODES_H_
 
@@ -23,6 +24,7 @@
 #include "vfs/memfs.h"
 #include "vfs/node.h"
 #include "vfs/open_file.h"
+#include "vfs/walk_section.h"
 
 namespace vfs::memfs {
 
@@ -146,13 +148,23 @@ class Symlink final : public MemNode {
 // the order they were added. Each entry keeps the position it was given when
 // added, so a reader resumes after a removal or an addition exactly where it
 // stopped.
+//
+// Find may also run without the tree lock, for a walk inside a WalkSection:
+// the hash chains and an entry's node are atomic, written under the lock; a
+// removed entry is freed after the walks (DroppedNodes::Retire), and a bucket
+// array outgrown only with the table. A walk that meets a chain being
+// rehashed may miss its name (it then asks under the lock), never loops.
 class EntryTable {
  public:
-  struct Entry {
-    KString name;
-    RefPtr<MemNode> node;
-    uint64_t position;
-    Entry* next_in_bucket;
+  struct Entry : Retired {
+    Entry(std::string_view name, MemNode* node, uint64_t position)
+        : name(name), node_(node), position(position) {}
+    MemNode* node() const { return node_.load(std::memory_order_acquire); }
+
+    const KString name;
+    std::atomic<MemNode*> node_;  // Holds a reference.
+    const uint64_t position;
+    std::atomic<Entry*> next_in_bucket{nullptr};
   };
 
   EntryTable();
@@ -160,8 +172,10 @@ class EntryTable {
 
   Entry* Find(std::string_view name) const;
   void Insert(std::string_view name, RefPtr<MemNode> node);
-  // Removes `entry`; returns its node.
-  RefPtr<MemNode> Remove(Entry* entry);
+  // Removes `entry` (freed by `dropped`); returns its node.
+  RefPtr<MemNode> Remove(Entry* entry, DroppedNodes& dropped);
+  // Swaps the nodes of two entries.
+  static void SwapNodes(Entry& a, Entry& b);
   // The first entry whose position is `position` or later; null past the end.
   const Entry* FirstFrom(uint64_t position) const;
   const Entry* After(const Entry* entry) const;
@@ -169,11 +183,22 @@ class EntryTable {
 
  private:
   std::vector<Entry*>::const_iterator LowerBound(uint64_t position) const;
-  size_t Bucket(std::string_view name) const;
   void Grow();
 
-  std::vector<Entry*> ordered_;  // Owned; sorted by position.
-  std::vector<Entry*> buckets_;
+  struct Buckets {
+    explicit Buckets(size_t count)
+        : count(count), heads(new std::atomic<Entry*>[count]()) {}
+    const size_t count;  // A power of two.
+    const std::unique_ptr<std::atomic<Entry*>[]> heads;
+  };
+
+  // The chain `name` is on in `buckets`.
+  static std::atomic<Entry*>& Head(const Buckets& buckets,
+                                   std::string_view name);
+
+  std::vector<Entry*> ordered_;                   // Owned; sorted by position.
+  std::atomic<Buckets*> buckets_;                 // The last of `arrays_`.
+  std::vector<std::unique_ptr<Buckets>> arrays_;  // Kept for the walks.
   uint64_t next_position_ = 0;
 };
 
@@ -187,7 +212,7 @@ class Directory final : public MemNode {
 
   Result<RefPtr<OpenFile>> Open(int flags) override;
   Result<RefPtr<Node>> Lookup(std::string_view name) override;
-  // The node of `name` (under the tree lock); a removal (Unlink, Rmdir, a
+  // The node of `name`, without the tree lock; a removal (Unlink, Rmdir, a
   // replacing Rename) drops the node's reference after WaitForWalks.
   Node* LookupInSection(std::string_view name) override;
   Result<RefPtr<OpenFile>> Create(std::string_view name, uint32_t mode,
@@ -216,10 +241,10 @@ class Directory final : public MemNode {
   // ancestors.
   bool Contains(const Directory* dir) const;
   // With the tree lock held: takes the entry out of the table (and updates
-  // times).
-  RefPtr<MemNode> DetachEntry(EntryTable::Entry* entry);
+  // times); `dropped` frees it after the walks.
+  RefPtr<MemNode> DetachEntry(EntryTable::Entry* entry, DroppedNodes& dropped);
   // DetachEntry, and the link counts of a removal.
-  void RemoveEntry(EntryTable::Entry* entry);
+  void RemoveEntry(EntryTable::Entry* entry, DroppedNodes& dropped);
   // renameat2's RENAME_EXCHANGE of `from` here and `to` in `new_dir` (tree
   // lock held).
   Result<void> Exchange(EntryTable::Entry* from, Directory& new_dir,

@@ -77,18 +77,25 @@ class CachedWalkTest : public VfsTest {
 TEST_F(CachedWalkTest, StatsWhileMemfsNamesGo) {
   ASSERT_EQ(vfs::mkdir("/tmp/d", 0755), 0);
   ASSERT_EQ(vfs::mkdir("/tmp/d/sub", 0755), 0);
+  // Names enough for long hash chains, which the table outgrows and rehashes
+  // as they come back.
+  std::vector<std::string> paths = {"/tmp/d/f", "/tmp/d/g", "/tmp/d/sub/h"};
+  for (int i = 0; i < 48; ++i) paths.push_back("/tmp/d/n" + std::to_string(i));
   int round = 0;
-  const uint64_t found = StatWhileChanging(
-      {"/tmp/d/f", "/tmp/d/g", "/tmp/d/sub/h"}, {1, 2, 3}, [&] {
-        Create("/tmp/d/f", 1 + round % 2);
-        EXPECT_EQ(vfs::rename("/tmp/d/f", "/tmp/d/g"), 0);  // Over the last g.
-        if (round % 2) EXPECT_EQ(vfs::unlink("/tmp/d/g"), 0);
-        Create("/tmp/d/sub/h", 3);
-        EXPECT_EQ(vfs::unlink("/tmp/d/sub/h"), 0);
-        EXPECT_EQ(vfs::rmdir("/tmp/d/sub"), 0);
-        EXPECT_EQ(vfs::mkdir("/tmp/d/sub", 0755), 0);
-        ++round;
-      });
+  const uint64_t found = StatWhileChanging(paths, {1, 2, 3}, [&] {
+    Create("/tmp/d/f", 1 + round % 2);
+    EXPECT_EQ(vfs::rename("/tmp/d/f", "/tmp/d/g"), 0);  // Over the last g.
+    if (round % 2) EXPECT_EQ(vfs::unlink("/tmp/d/g"), 0);
+    Create("/tmp/d/sub/h", 3);
+    EXPECT_EQ(vfs::unlink("/tmp/d/sub/h"), 0);
+    EXPECT_EQ(vfs::rmdir("/tmp/d/sub"), 0);
+    EXPECT_EQ(vfs::mkdir("/tmp/d/sub", 0755), 0);
+    for (size_t i = 3; i < paths.size(); ++i) Create(paths[i], 1);
+    for (size_t i = 3; i < paths.size(); ++i) {
+      EXPECT_EQ(vfs::unlink(paths[i].c_str()), 0);
+    }
+    ++round;
+  });
   EXPECT_GT(found, 0u);
   EXPECT_GT(round, 0);
 }
