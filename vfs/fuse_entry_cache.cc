@@ -171,9 +171,13 @@ void EntryCache::Add(Children& dir, std::string_view name, RefPtr<Node> child,
 
 void EntryCache::Refill(Entry* entry, RefPtr<Node> child, uint64_t now,
                         uint64_t valid_ns, DroppedNodes& dropped) {
-  if (Node* old =
-          entry->child.exchange(child.Leak(), std::memory_order_acq_rel)) {
-    dropped.push_back(RefPtr<Node>::Adopt(old));
+  // The same node again (a listing or lookup that renews the name) stays
+  // pinned: `child`'s reference, not the last, goes without a wait.
+  Node* old = entry->child.load(std::memory_order_relaxed);
+  if (child.get() != old) {
+    // Release: a walk that reads the new child finds it whole.
+    entry->child.store(child.Leak(), std::memory_order_release);
+    if (old) dropped.push_back(RefPtr<Node>::Adopt(old));
   }
   entry->valid_until.store(Deadline(now, valid_ns), std::memory_order_relaxed);
   entry->valid_ns = valid_ns;

@@ -177,7 +177,8 @@ class EntryCache {
   // at the old end a second chance.
   void EvictOne(DroppedNodes& dropped);
   // Makes `entry` name `child` (null: a negative entry) for `valid_ns` from
-  // `now`, as most recently used; its old child goes to `dropped`.
+  // `now`, as most recently used; its old child, unless the same, goes to
+  // `dropped`.
   void Refill(Entry* entry, RefPtr<Node> child, uint64_t now, uint64_t valid_ns,
               DroppedNodes& dropped);
   void InsertLocked(Children& dir, std::string_view name, RefPtr<Node> child,

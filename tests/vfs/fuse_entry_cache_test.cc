@@ -1,6 +1,6 @@
-// vfs::EntryCache: validity, replacement, least-recently-used eviction within
-// its bound, and per-directory removal, with the references it lets go of
-// handed back to the caller.
+// vfs::EntryCache: validity, replacement (none for the same node),
+// least-recently-used eviction within its bound, and per-directory removal,
+// with the references it lets go of handed back to the caller.
 #include "vfs/fuse_entry_cache.h"
 
 #include <gtest/gtest.h>
@@ -78,6 +78,13 @@ TEST_F(EntryCacheTest, InsertReplacesAndHandsBackTheOldNode) {
   dropped.clear();
   EXPECT_EQ(alive_, 1);
   EXPECT_EQ(FoundNode(cache, dir, "a", 0).get(), second.get());
+  // The same node again (a listing renewing the name) drops nothing: no
+  // node to wait for the walks with.
+  cache.Insert(dir, "a", second, 0, 200, dropped);
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(FoundNode(cache, dir, "a", 150).get(), second.get());
+  second.reset();
+  EXPECT_EQ(alive_, 1);  // The entry's reference.
 }
 
 TEST_F(EntryCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBound) {
