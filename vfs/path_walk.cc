@@ -224,17 +224,21 @@ bool PathWalker::WalkInSection(std::string_view path, bool follow_final,
   return true;
 }
 
-std::optional<Stat> PathWalker::StatCached(std::string_view path,
-                                           bool follow_final) {
-  WalkSection section(mounts_.platform());
-  Mount* mount;
-  Node* node;
-  Stat attr;
-  if (!WalkInSection(path, follow_final, &mount, &node) ||
-      !node->CachedAttrSince(arrivals_at_start_, &attr)) {
-    return std::nullopt;
+Result<Stat> PathWalker::StatNode(std::string_view path, bool follow_final) {
+  {
+    WalkSection section(mounts_.platform());
+    Mount* mount;
+    Node* node;
+    Stat attr;
+    if (WalkInSection(path, follow_final, &mount, &node) &&
+        node->CachedAttrSince(arrivals_at_start_, &attr)) {
+      attr.st_dev = mount->device();
+      return attr;
+    }
   }
-  attr.st_dev = mount->device();
+  const Placed found = TRY(ResolveNodeHolding(path, follow_final));
+  Stat attr = TRY(AttrOf(*found.node));
+  attr.st_dev = found.mount->device();
   return attr;
 }
 
@@ -257,6 +261,11 @@ Result<Placed> PathWalker::ResolveNode(std::string_view path,
                     arrivals_at_start_};
     }
   }
+  return ResolveNodeHolding(path, follow_final);
+}
+
+Result<Placed> PathWalker::ResolveNodeHolding(std::string_view path,
+                                              bool follow_final) {
   Cursor::Below room[kNodeWalkRoom];
   Cursor at(StartOf(path, cwd_), room);
   TRY(Walk(at, path, follow_final));

@@ -100,10 +100,10 @@ class PathWalker {
   Result<RefPtr<Location>> Resolve(std::string_view path, bool follow_final);
   // The node `path` names and its mount, as Resolve finds them.
   Result<Placed> ResolveNode(std::string_view path, bool follow_final);
-  // What ResolveNode then AttrOf give, st_dev filled in, where the caches
-  // answer every step and the attributes: no reference taken at all. Nullopt
-  // otherwise (the caller then resolves).
-  std::optional<Stat> StatCached(std::string_view path, bool follow_final);
+  // What ResolveNode then AttrOf give (stat(2)), st_dev filled in; where the
+  // caches answer every step and the attributes, with no reference taken at
+  // all.
+  Result<Stat> StatNode(std::string_view path, bool follow_final);
 
   // `path` resolved up to its last component.
   Result<ParentPath> ResolveParent(std::string_view path) {
@@ -189,6 +189,9 @@ class PathWalker {
                                   const RefPtr<Location>& relative) const;
   // Walks `path` from `at`, which stands at StartOf(path, ...).
   Result<void> Walk(Cursor& at, std::string_view path, bool follow_final);
+  // ResolveNode with references, from the start: where the caches do not
+  // answer a walk in a section.
+  Result<Placed> ResolveNodeHolding(std::string_view path, bool follow_final);
   // ResolveNode's walk inside the caller's WalkSection, on answers the
   // filesystems give without asking anyone (Node::LookupInSection,
   // CachedAttrSince): where it ends, valid while the section lasts, in

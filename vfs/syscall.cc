@@ -82,20 +82,13 @@ Result<Stat> StatAt(Task& task, int dirfd, const char* path, int flags,
   RefPtr<Location> itself;
   std::string_view name =
       TRY(PathAt(task, dirfd, path, flags, allowed, &itself));
-  Placed found;
   if (itself) {
-    found = Placed{itself->mount(), itself->node()};
-  } else {
-    PathWalker walker = TRY(WalkerAt(task, dirfd, name));
-    const bool follow = !(flags & base::kAtSymlinkNoFollow);
-    if (std::optional<Stat> cached = walker.StatCached(name, follow)) {
-      return *cached;
-    }
-    found = TRY(walker.ResolveNode(name, follow));
+    Stat st = TRY(itself->node()->GetAttr());
+    st.st_dev = itself->mount()->device();
+    return st;
   }
-  Stat st = TRY(found.node->GetAttrSince(found.arrivals_before));
-  st.st_dev = found.mount->device();
-  return st;
+  PathWalker walker = TRY(WalkerAt(task, dirfd, name));
+  return walker.StatNode(name, !(flags & base::kAtSymlinkNoFollow));
 }
 
 namespace {

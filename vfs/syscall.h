@@ -64,7 +64,7 @@ Result<Placed> ResolveNodeAt(Task& task, int dirfd, const char* path, int flags,
                              int allowed,
                              const Credentials* credentials = nullptr);
 // The attributes of what ResolveNodeAt names (fstatat), st_dev filled in:
-// where the caches answer, with no reference taken (PathWalker::StatCached).
+// where the caches answer, with no reference taken (PathWalker::StatNode).
 Result<Stat> StatAt(Task& task, int dirfd, const char* path, int flags,
                     int allowed);
 
