@@ -52,7 +52,7 @@ std::atomic<EntryTable::Entry*>& EntryTable::Head(const Buckets& buckets,
 EntryTable::Entry* EntryTable::Find(std::string_view name) const {
   const Buckets& buckets = *buckets_.load(std::memory_order_acquire);
   for (Entry* e = Head(buckets, name).load(std::memory_order_acquire); e;
-       e = e->next_in_bucket.load(std::memory_order_acquire)) {
+       e = e->next_in_bucket_.load(std::memory_order_acquire)) {
     if (e->name == name) return e;
   }
   return nullptr;
@@ -65,8 +65,8 @@ void EntryTable::Grow() {
   // entry moved before: it may miss its name, never loop.
   for (Entry* entry : ordered_) {
     std::atomic<Entry*>& head = Head(*grown, entry->name.view());
-    entry->next_in_bucket.store(head.load(std::memory_order_relaxed),
-                                std::memory_order_release);
+    entry->next_in_bucket_.store(head.load(std::memory_order_relaxed),
+                                 std::memory_order_release);
     head.store(entry, std::memory_order_relaxed);
   }
   buckets_.store(grown.get(), std::memory_order_release);
@@ -80,8 +80,8 @@ void EntryTable::Insert(std::string_view name, RefPtr<MemNode> node) {
   auto* entry = new Entry(name, node.Leak(), next_position_++);
   std::atomic<Entry*>& head =
       Head(*buckets_.load(std::memory_order_relaxed), name);
-  entry->next_in_bucket.store(head.load(std::memory_order_relaxed),
-                              std::memory_order_relaxed);
+  entry->next_in_bucket_.store(head.load(std::memory_order_relaxed),
+                               std::memory_order_relaxed);
   // Release: a walk that finds it finds it whole.
   head.store(entry, std::memory_order_release);
   ordered_.push_back(entry);  // Positions only grow: the order stays sorted.
@@ -92,9 +92,9 @@ RefPtr<MemNode> EntryTable::Remove(Entry* entry, DroppedNodes& dropped) {
   for (std::atomic<Entry*>* link =
            &Head(*buckets_.load(std::memory_order_relaxed), entry->name.view());
        Entry* e = link->load(std::memory_order_relaxed);
-       link = &e->next_in_bucket) {
+       link = &e->next_in_bucket_) {
     if (e == entry) {
-      link->store(entry->next_in_bucket.load(std::memory_order_relaxed),
+      link->store(entry->next_in_bucket_.load(std::memory_order_relaxed),
                   std::memory_order_release);
       break;
     }

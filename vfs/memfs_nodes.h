@@ -156,15 +156,21 @@ class Symlink final : public MemNode {
 // rehashed may miss its name (it then asks under the lock), never loops.
 class EntryTable {
  public:
-  struct Entry : Retired {
+  class Entry : public Retired {
+   public:
     Entry(std::string_view name, MemNode* node, uint64_t position)
-        : name(name), node_(node), position(position) {}
+        : name(name), position(position), node_(node) {}
+    // Acquire: a walk that found the entry without the lock finds the node
+    // whole.
     MemNode* node() const { return node_.load(std::memory_order_acquire); }
 
     const KString name;
-    std::atomic<MemNode*> node_;  // Holds a reference.
     const uint64_t position;
-    std::atomic<Entry*> next_in_bucket{nullptr};
+
+   private:
+    friend class EntryTable;
+    std::atomic<MemNode*> node_;  // Holds a reference.
+    std::atomic<Entry*> next_in_bucket_{nullptr};
   };
 
   EntryTable();
