@@ -107,37 +107,33 @@ void EntryCache::Erase(Entry* entry, DroppedNodes& dropped) {
   --size_;
 }
 
-EntryCache::Entry* EntryCache::FindValidLocked(const Children& dir,
-                                               std::string_view name,
-                                               uint64_t now) {
+EntryCache::Entry* EntryCache::FindValid(const Children& dir,
+                                         std::string_view name, uint64_t now) {
   Entry* entry = Find(&dir, name);
-  if (!entry || !Answers(*entry, now)) return nullptr;
+  if (!entry || now >= entry->valid_until.load(std::memory_order_relaxed)) {
+    return nullptr;
+  }
+  // Read first: a hit on a marked entry writes nothing.
+  if (!entry->referenced.load(std::memory_order_relaxed)) {
+    entry->referenced.store(true, std::memory_order_relaxed);
+  }
   return entry;
 }
 
 EntryCache::Answer EntryCache::Find(const Children& dir, std::string_view name,
                                     uint64_t now) {
   base::LockGuard guard(*lock_);
-  Entry* entry = FindValidLocked(dir, name, now);
+  Entry* entry = FindValid(dir, name, now);
   if (!entry) return {};
   Node* child = entry->child.load(std::memory_order_relaxed);
   if (!child) return {Answer::Kind::kAbsent, nullptr};
   return {Answer::Kind::kPresent, RefPtr<Node>(child)};
 }
 
-bool EntryCache::Answers(Entry& entry, uint64_t now) {
-  if (now >= entry.valid_until.load(std::memory_order_relaxed)) return false;
-  // Read first: a hit on a marked entry writes nothing.
-  if (!entry.referenced.load(std::memory_order_relaxed)) {
-    entry.referenced.store(true, std::memory_order_relaxed);
-  }
-  return true;
-}
-
 Node* EntryCache::FindInSection(const Children& dir, std::string_view name,
                                 uint64_t now) {
-  Entry* entry = Find(&dir, name);
-  if (!entry || !Answers(*entry, now)) return nullptr;
+  Entry* entry = FindValid(dir, name, now);
+  if (!entry) return nullptr;
   // Acquire: the node's state was written before it was published here.
   return entry->child.load(std::memory_order_acquire);
 }

@@ -164,12 +164,9 @@ class EntryCache {
 
   size_t Bucket(const Children* dir, std::string_view name) const;
   Entry* Find(const Children* dir, std::string_view name) const;
-  // Whether `entry` answers at `now` (is valid), marked referenced if so.
-  static bool Answers(Entry& entry, uint64_t now);
-  // With the lock held: the entry answering for `name` of `dir` at `now`;
-  // null when none does.
-  Entry* FindValidLocked(const Children& dir, std::string_view name,
-                         uint64_t now);
+  // The entry answering for `name` of `dir` at `now` (valid), marked
+  // referenced; null when none does. With or without the lock.
+  Entry* FindValid(const Children& dir, std::string_view name, uint64_t now);
   // Unlinks `entry` from every list and hands it, and its child, to `dropped`.
   void Erase(Entry* entry, DroppedNodes& dropped);
   void MoveToFront(Entry* entry);
